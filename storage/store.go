@@ -1,0 +1,477 @@
+// Package storage keeps sessions, messages and parts as JSON files in
+// opencode 0.5.x's layout, so that a person can read them with cat or jq and
+// ocgo can open what opencode wrote (and the other way round):
+//
+//	<project>/storage/session/info/<sessionID>.json
+//	<project>/storage/session/message/<sessionID>/<messageID>.json
+//	<project>/storage/session/part/<sessionID>/<messageID>/<partID>.json
+//
+// Guarantees:
+//   - Every write is atomic and durable (WriteFileAtomic): when a Put returns,
+//     the data survives a crash, so callers may publish events about it.
+//   - A corrupt, truncated or empty file never hides the others: it is moved
+//     to <project>/quarantine/ and logged once, and listing goes on.
+//   - Only one ocgo process owns a project's data at a time (a flock on
+//     <project>/ocgo.lock, released by the kernel if the process dies).
+//   - Session metadata is indexed in memory at Open, so listing sessions
+//     reads no files; messages and parts are cached per session on first use.
+//
+// Storage owns the wire types (Session, Message, Part, …) because they are
+// exactly what is on disk and on the wire.
+package storage
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Errors returned by the store. Callers test them with errors.Is.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrInvalid  = errors.New("invalid")
+	ErrLocked   = errors.New("project data is in use by another process")
+	ErrCorrupt  = errors.New("corrupt file")
+)
+
+// Store is the JSON-file store of one project. It is safe for concurrent use.
+type Store struct {
+	dir    string // <data>/project/<slug>
+	root   string // dir/storage
+	logger *slog.Logger
+	lock   *os.File
+
+	mu       sync.RWMutex
+	sessions map[string]Session
+	sorted   []Session                // sessions by time.updated desc; nil when stale
+	convs    map[string]*conversation // message cache per session
+}
+
+type conversation struct {
+	msgs  map[string]Message
+	parts map[string]map[string]Part // messageID → partID → part
+}
+
+// Open takes the project's data lock and loads the session index.
+func Open(dir string, logger *slog.Logger) (*Store, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "storage"), 0o755); err != nil {
+		return nil, err
+	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{
+		dir: dir, root: filepath.Join(dir, "storage"),
+		logger: logger.With("component", "storage"), lock: lock,
+		sessions: map[string]Session{}, convs: map[string]*conversation{},
+	}
+	if err := s.loadSessions(); err != nil {
+		lock.Close()
+		return nil, err
+	}
+	s.markMigrated()
+	return s, nil
+}
+
+// Dir is the project data directory (<data>/project/<slug>).
+func (s *Store) Dir() string { return s.dir }
+
+// Close releases the data lock.
+func (s *Store) Close() error { return s.lock.Close() }
+
+// markMigrated writes opencode's migration counter on a fresh store, so that
+// opencode 0.5.x opening data written by ocgo does not rerun its migrations.
+func (s *Store) markMigrated() {
+	p := filepath.Join(s.root, "migration")
+	if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
+		if err := WriteFileAtomic(p, []byte("3"), 0o644); err != nil {
+			s.logger.Warn("Could not write migration marker", "err", err)
+		}
+	}
+}
+
+func (s *Store) loadSessions() error {
+	dir := filepath.Join(s.root, "session", "info")
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if e.IsDir() || !strings.HasSuffix(name, ".json") {
+			continue
+		}
+		id := strings.TrimSuffix(name, ".json")
+		var sess Session
+		if err := s.readJSON(filepath.Join(dir, name), &sess); err != nil {
+			continue
+		}
+		if sess.ID != id {
+			s.quarantine(filepath.Join(dir, name), "id does not match file name")
+			continue
+		}
+		s.sessions[id] = sess
+	}
+	return nil
+}
+
+// readJSON decodes path into v. A file that does not decode is quarantined
+// and reported as ErrCorrupt; a missing file is ErrNotFound.
+func (s *Store) readJSON(path string, v any) error {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		s.quarantine(path, err.Error())
+		return ErrCorrupt
+	}
+	return nil
+}
+
+// quarantine moves a corrupt file out of the store, keeping its relative
+// path under <dir>/quarantine so a person can inspect and restore it.
+func (s *Store) quarantine(path, reason string) {
+	rel, err := filepath.Rel(s.root, path)
+	if err != nil {
+		rel = filepath.Base(path)
+	}
+	dst := filepath.Join(s.dir, "quarantine", rel+"."+time.Now().UTC().Format("20060102T150405.000"))
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err == nil {
+		err = os.Rename(path, dst)
+		if err == nil {
+			s.logger.Warn("Moved corrupt file to quarantine", "file", rel, "reason", reason)
+			return
+		}
+	}
+	s.logger.Warn("Corrupt file could not be quarantined", "file", rel, "reason", reason, "err", err)
+}
+
+func (s *Store) writeJSON(path string, v any) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	data := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	return WriteFileAtomic(path, data, 0o644)
+}
+
+func (s *Store) sessionPath(id string) string {
+	return filepath.Join(s.root, "session", "info", id+".json")
+}
+
+// Sessions returns every session, newest update first. The slice is shared:
+// callers must not modify it.
+func (s *Store) Sessions() []Session {
+	s.mu.RLock()
+	if s.sorted != nil {
+		defer s.mu.RUnlock()
+		return s.sorted
+	}
+	s.mu.RUnlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sorted == nil {
+		list := make([]Session, 0, len(s.sessions))
+		for _, v := range s.sessions {
+			list = append(list, v)
+		}
+		slices.SortFunc(list, func(a, b Session) int {
+			if a.Time.Updated != b.Time.Updated {
+				if a.Time.Updated > b.Time.Updated {
+					return -1
+				}
+				return 1
+			}
+			return strings.Compare(a.ID, b.ID)
+		})
+		s.sorted = list
+	}
+	return s.sorted
+}
+
+// Session returns one session.
+func (s *Store) Session(id string) (Session, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	v, ok := s.sessions[id]
+	if !ok {
+		return Session{}, fmt.Errorf("session %s: %w", id, ErrNotFound)
+	}
+	return v, nil
+}
+
+// PutSession writes a session durably and updates the index.
+func (s *Store) PutSession(v Session) error {
+	if err := CheckID("id", PrefixSession, v.ID); err != nil {
+		return err
+	}
+	if err := s.writeJSON(s.sessionPath(v.ID), v); err != nil {
+		return fmt.Errorf("write session %s: %w", v.ID, err)
+	}
+	s.mu.Lock()
+	s.sessions[v.ID] = v
+	s.sorted = nil
+	s.mu.Unlock()
+	return nil
+}
+
+// DeleteSession removes a session's info, messages, parts and share files.
+// Children are the caller's business.
+func (s *Store) DeleteSession(id string) error {
+	if err := CheckID("id", PrefixSession, id); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	delete(s.sessions, id)
+	delete(s.convs, id)
+	s.sorted = nil
+	s.mu.Unlock()
+	var errs []error
+	for _, p := range []string{
+		filepath.Join(s.root, "session", "message", id),
+		filepath.Join(s.root, "session", "part", id),
+		filepath.Join(s.root, "session", "share", id+".json"),
+		filepath.Join(s.root, "todo", id+".json"),
+		s.sessionPath(id),
+	} {
+		if err := os.RemoveAll(p); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	_ = SyncDir(filepath.Join(s.root, "session", "info"))
+	return errors.Join(errs...)
+}
+
+// conv returns the cached conversation of a session, loading it from disk
+// on first use. Callers hold s.mu for writing.
+func (s *Store) conv(sessionID string) *conversation {
+	if c, ok := s.convs[sessionID]; ok {
+		return c
+	}
+	c := &conversation{msgs: map[string]Message{}, parts: map[string]map[string]Part{}}
+	mdir := filepath.Join(s.root, "session", "message", sessionID)
+	entries, _ := os.ReadDir(mdir)
+	for _, e := range entries {
+		name := e.Name()
+		if e.IsDir() || !strings.HasSuffix(name, ".json") {
+			continue
+		}
+		var m Message
+		if err := s.readJSON(filepath.Join(mdir, name), &m); err != nil {
+			continue
+		}
+		if m.ID != strings.TrimSuffix(name, ".json") {
+			s.quarantine(filepath.Join(mdir, name), "id does not match file name")
+			continue
+		}
+		c.msgs[m.ID] = m
+		c.parts[m.ID] = s.loadParts(sessionID, m.ID)
+	}
+	s.convs[sessionID] = c
+	return c
+}
+
+func (s *Store) loadParts(sessionID, messageID string) map[string]Part {
+	out := map[string]Part{}
+	pdir := filepath.Join(s.root, "session", "part", sessionID, messageID)
+	entries, _ := os.ReadDir(pdir)
+	for _, e := range entries {
+		name := e.Name()
+		if e.IsDir() || !strings.HasSuffix(name, ".json") {
+			continue
+		}
+		var p Part
+		if err := s.readJSON(filepath.Join(pdir, name), &p); err != nil {
+			continue
+		}
+		if p.ID != strings.TrimSuffix(name, ".json") {
+			s.quarantine(filepath.Join(pdir, name), "id does not match file name")
+			continue
+		}
+		out[p.ID] = p
+	}
+	return out
+}
+
+func sortedParts(m map[string]Part) []Part {
+	out := make([]Part, 0, len(m))
+	for _, p := range m {
+		out = append(out, p)
+	}
+	slices.SortFunc(out, func(a, b Part) int { return strings.Compare(a.ID, b.ID) })
+	return out
+}
+
+// Messages returns a session's messages with their parts, by ascending id.
+func (s *Store) Messages(sessionID string) ([]WithParts, error) {
+	if err := CheckID("id", PrefixSession, sessionID); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.conv(sessionID)
+	out := make([]WithParts, 0, len(c.msgs))
+	for id, m := range c.msgs {
+		out = append(out, WithParts{Info: m, Parts: sortedParts(c.parts[id])})
+	}
+	slices.SortFunc(out, func(a, b WithParts) int { return strings.Compare(a.Info.ID, b.Info.ID) })
+	return out, nil
+}
+
+// Message returns one message with its parts.
+func (s *Store) Message(sessionID, messageID string) (WithParts, error) {
+	if err := CheckID("id", PrefixSession, sessionID); err != nil {
+		return WithParts{}, err
+	}
+	if err := CheckID("messageID", PrefixMessage, messageID); err != nil {
+		return WithParts{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.conv(sessionID)
+	m, ok := c.msgs[messageID]
+	if !ok {
+		return WithParts{}, fmt.Errorf("message %s: %w", messageID, ErrNotFound)
+	}
+	return WithParts{Info: m, Parts: sortedParts(c.parts[messageID])}, nil
+}
+
+// PutMessage writes a message's info durably.
+func (s *Store) PutMessage(m Message) error {
+	if err := CheckID("sessionID", PrefixSession, m.SessionID); err != nil {
+		return err
+	}
+	if err := CheckID("messageID", PrefixMessage, m.ID); err != nil {
+		return err
+	}
+	p := filepath.Join(s.root, "session", "message", m.SessionID, m.ID+".json")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.conv(m.SessionID)
+	if err := s.writeJSON(p, m); err != nil {
+		return fmt.Errorf("write message %s: %w", m.ID, err)
+	}
+	c.msgs[m.ID] = m
+	if c.parts[m.ID] == nil {
+		c.parts[m.ID] = map[string]Part{}
+	}
+	return nil
+}
+
+// PutPart writes a part durably.
+func (s *Store) PutPart(p Part) error {
+	if err := CheckID("sessionID", PrefixSession, p.SessionID); err != nil {
+		return err
+	}
+	if err := CheckID("messageID", PrefixMessage, p.MessageID); err != nil {
+		return err
+	}
+	if err := CheckID("partID", PrefixPart, p.ID); err != nil {
+		return err
+	}
+	path := filepath.Join(s.root, "session", "part", p.SessionID, p.MessageID, p.ID+".json")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.conv(p.SessionID)
+	if err := s.writeJSON(path, p); err != nil {
+		return fmt.Errorf("write part %s: %w", p.ID, err)
+	}
+	if c.parts[p.MessageID] == nil {
+		c.parts[p.MessageID] = map[string]Part{}
+	}
+	c.parts[p.MessageID][p.ID] = p
+	return nil
+}
+
+// DeleteMessage removes a message and all of its parts.
+func (s *Store) DeleteMessage(sessionID, messageID string) error {
+	if err := CheckID("sessionID", PrefixSession, sessionID); err != nil {
+		return err
+	}
+	if err := CheckID("messageID", PrefixMessage, messageID); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.conv(sessionID)
+	delete(c.msgs, messageID)
+	delete(c.parts, messageID)
+	err := errors.Join(
+		os.RemoveAll(filepath.Join(s.root, "session", "part", sessionID, messageID)),
+		os.Remove(filepath.Join(s.root, "session", "message", sessionID, messageID+".json")),
+	)
+	if errors.Is(err, fs.ErrNotExist) {
+		err = nil
+	}
+	_ = SyncDir(filepath.Join(s.root, "session", "message", sessionID))
+	return err
+}
+
+// DeletePart removes one part.
+func (s *Store) DeletePart(sessionID, messageID, partID string) error {
+	if err := CheckID("partID", PrefixPart, partID); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.conv(sessionID)
+	delete(c.parts[messageID], partID)
+	dir := filepath.Join(s.root, "session", "part", sessionID, messageID)
+	err := os.Remove(filepath.Join(dir, partID+".json"))
+	if errors.Is(err, fs.ErrNotExist) {
+		err = nil
+	}
+	_ = SyncDir(dir)
+	return err
+}
+
+// GetJSON reads an auxiliary document (for example "todo/<sessionID>")
+// into v. Keys are built by ocgo, never taken from a request.
+func (s *Store) GetJSON(key string, v any) error {
+	return s.readJSON(filepath.Join(s.root, filepath.FromSlash(key)+".json"), v)
+}
+
+// PutJSON writes an auxiliary document durably.
+func (s *Store) PutJSON(key string, v any) error {
+	return s.writeJSON(filepath.Join(s.root, filepath.FromSlash(key)+".json"), v)
+}
+
+// AppInitialized returns time.initialized from <project>/app.json (0 if unset).
+func (s *Store) AppInitialized() int64 {
+	var v struct {
+		Initialized int64 `json:"initialized"`
+	}
+	data, err := os.ReadFile(filepath.Join(s.dir, "app.json"))
+	if err == nil {
+		_ = json.Unmarshal(data, &v)
+	}
+	return v.Initialized
+}
+
+// SetAppInitialized records time.initialized in <project>/app.json.
+func (s *Store) SetAppInitialized(ms int64) error {
+	return s.writeJSON(filepath.Join(s.dir, "app.json"), map[string]int64{"initialized": ms})
+}
