@@ -1,0 +1,285 @@
+// Command ocgo is a local-first server for the opencode 0.5.x API: one
+// process serves one project directory to the stock opencode clients.
+//
+// main parses flags, builds every part with its constructor and wires them
+// together; nothing else in ocgo knows about more than its own neighbours.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"ocgo/bus"
+	"ocgo/routes"
+	"ocgo/session"
+	"ocgo/storage"
+)
+
+// apiVersion is the opencode release whose API ocgo serves; it is written
+// into new sessions' "version" as opencode does.
+const apiVersion = "0.5.29"
+
+const usage = `ocgo — a local-first server for the opencode 0.5.x API
+
+Usage:
+  ocgo serve [flags]     serve the project in the current directory (or --dir)
+  ocgo help              show this help
+
+Serve flags:
+  -p, --port N           port to listen on (default 4096; 0 picks a free port)
+  -h, --hostname H       address to bind (default 127.0.0.1)
+      --dir D            project directory (default: the current directory)
+      --data-dir D       data root (default $XDG_DATA_HOME/opencode or ~/.local/share/opencode)
+      --cors ORIGIN      allow cross-origin calls from ORIGIN (repeatable)
+      --allow-host H     accept requests whose Host is H, besides loopback names (repeatable)
+      --insecure-bind    allow a non-loopback bind without OPENCODE_SERVER_PASSWORD
+      --log-level L      debug, info, warn or error (default info)
+
+Environment:
+  OPENCODE_SERVER_PASSWORD   require HTTP Basic auth with this password
+  OPENCODE_SERVER_USERNAME   Basic auth user name (default "opencode")
+  OCGO_DATA_DIR              data root, like --data-dir
+  OPENCODE_CONFIG            an extra config file merged last
+  XDG_DATA_HOME, XDG_CONFIG_HOME, XDG_STATE_HOME   base directories, as opencode uses them
+  ANTHROPIC_API_KEY, OPENAI_API_KEY, …              provider keys (or PUT /auth/:id, or opencode.json)
+
+On start ocgo prints "opencode server listening on http://HOST:PORT" on stdout.
+Sessions live in <data>/project/<slug>/storage as opencode 0.5.x writes them.
+`
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "ocgo:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	switch args[0] {
+	case "serve":
+		return serve(args[1:], stdout, stderr)
+	case "help", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	return fmt.Errorf("unknown command %q (see ocgo help)", args[0])
+}
+
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+type serveFlags struct {
+	port         int
+	hostname     string
+	dir          string
+	dataDir      string
+	cors, hosts  listFlag
+	insecureBind bool
+	logLevel     string
+}
+
+func parseServe(args []string, stderr io.Writer) (serveFlags, error) {
+	var f serveFlags
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.IntVar(&f.port, "port", 4096, "")
+	fs.IntVar(&f.port, "p", 4096, "")
+	fs.StringVar(&f.hostname, "hostname", "127.0.0.1", "")
+	fs.StringVar(&f.hostname, "h", "127.0.0.1", "")
+	fs.StringVar(&f.dir, "dir", "", "")
+	fs.StringVar(&f.dataDir, "data-dir", os.Getenv("OCGO_DATA_DIR"), "")
+	fs.Var(&f.cors, "cors", "")
+	fs.Var(&f.hosts, "allow-host", "")
+	fs.BoolVar(&f.insecureBind, "insecure-bind", false, "")
+	fs.StringVar(&f.logLevel, "log-level", "info", "")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stderr, usage)
+		}
+		return f, err
+	}
+	if fs.NArg() > 0 {
+		return f, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	return f, nil
+}
+
+// project describes the served directory.
+type project struct {
+	cwd, root string
+	git       bool
+	slug      string
+}
+
+var slugRe = regexp.MustCompile(`[^A-Za-z0-9_]`)
+
+// findProject locates the git root above cwd (the nearest directory holding
+// .git) and derives opencode's project slug from it: path segments joined
+// with "-", every other character replaced by "-". Unlike opencode, a
+// non-git directory gets a slug of its own path rather than the shared
+// "global", so two projects never share sessions or a shadow repository.
+func findProject(cwd string) project {
+	p := project{cwd: cwd, root: cwd}
+	for d := cwd; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, ".git")); err == nil {
+			p.root, p.git = d, true
+			break
+		}
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	var segs []string
+	for _, s := range strings.Split(filepath.ToSlash(p.root), "/") {
+		if s != "" {
+			segs = append(segs, s)
+		}
+	}
+	p.slug = slugRe.ReplaceAllString(strings.Join(segs, "-"), "-")
+	if p.slug == "" {
+		p.slug = "root"
+	}
+	return p
+}
+
+func xdg(env, fallback string) string {
+	if v := os.Getenv(env); v != "" && filepath.IsAbs(v) {
+		return v
+	}
+	return fallback
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
+}
+
+func serve(args []string, stdout, stderr io.Writer) error {
+	f, err := parseServe(args, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	password := os.Getenv("OPENCODE_SERVER_PASSWORD")
+	if !isLoopback(f.hostname) && password == "" && !f.insecureBind {
+		return fmt.Errorf("refusing to bind %s without OPENCODE_SERVER_PASSWORD: anyone on the network could run commands; set a password or pass --insecure-bind", f.hostname)
+	}
+
+	cwd := f.dir
+	if cwd == "" {
+		if cwd, err = os.Getwd(); err != nil {
+			return err
+		}
+	}
+	if cwd, err = filepath.Abs(cwd); err != nil {
+		return err
+	}
+	if st, err := os.Stat(cwd); err != nil || !st.IsDir() {
+		return fmt.Errorf("--dir %s is not a directory", cwd)
+	}
+	proj := findProject(cwd)
+	home, _ := os.UserHomeDir()
+	dataRoot := f.dataDir
+	if dataRoot == "" {
+		dataRoot = filepath.Join(xdg("XDG_DATA_HOME", filepath.Join(home, ".local", "share")), "opencode")
+	}
+	configDir := filepath.Join(xdg("XDG_CONFIG_HOME", filepath.Join(home, ".config")), "opencode")
+	stateDir := filepath.Join(xdg("XDG_STATE_HOME", filepath.Join(home, ".local", "state")), "opencode")
+	projectData := filepath.Join(dataRoot, "project", proj.slug)
+
+	store, err := storage.Open(projectData, logger)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	events := bus.New()
+	ids := storage.NewIDs(nil)
+	sessions := session.New(session.Options{
+		Store: store, Bus: events, IDs: ids, Logger: logger, Version: apiVersion,
+		Cwd: proj.cwd, Root: proj.root, Shell: os.Getenv("SHELL"),
+	})
+	hostname, _ := os.Hostname()
+	appInfo := func() routes.App {
+		return routes.App{
+			Hostname: hostname, Git: proj.git,
+			Path: routes.AppPath{Home: home, Config: configDir, Data: projectData, Root: proj.root, Cwd: proj.cwd, State: stateDir},
+			Time: routes.AppTime{Initialized: store.AppInitialized()},
+		}
+	}
+	srv := routes.New(routes.Options{
+		Sessions: sessions, Bus: events, Logger: logger,
+		App:     appInfo,
+		InitApp: func() error { return store.SetAppInitialized(time.Now().UnixMilli()) },
+		AllowedHosts: append(f.hosts, f.hostname), CORS: f.cors,
+		Username: os.Getenv("OPENCODE_SERVER_USERNAME"), Password: password,
+		Scrub: map[string]string{projectData: "<data>", dataRoot: "<data-root>", proj.root: "<project>", home: "~"},
+	})
+
+	ln, err := net.Listen("tcp", net.JoinHostPort(f.hostname, strconv.Itoa(f.port)))
+	if err != nil {
+		return err
+	}
+	httpSrv := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- httpSrv.Serve(ln) }()
+	addr := ln.Addr().(*net.TCPAddr)
+	host := f.hostname
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	fmt.Fprintf(stdout, "opencode server listening on http://%s:%d\n", host, addr.Port)
+	logger.Info("Serving", "project", proj.cwd, "data", projectData)
+
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("Shutting down")
+	events.Shutdown() // ends SSE streams
+	srv.Close()       // wakes TUI long-polls
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := httpSrv.Shutdown(shutdownCtx); err != nil {
+		return err
+	}
+	return nil
+}

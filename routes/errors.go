@@ -1,0 +1,114 @@
+package routes
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"ocgo/session"
+	"ocgo/storage"
+)
+
+// apiError is an error that knows its HTTP answer. Every error a handler
+// returns goes through writeError, the one place that turns errors into
+// statuses, so clients always get opencode's {"name","data"} shape.
+type apiError struct {
+	Status int
+	Name   string
+	Data   map[string]any
+}
+
+func (e *apiError) Error() string { return fmt.Sprintf("%s: %v", e.Name, e.Data["message"]) }
+
+func newError(status int, name, msg string) *apiError {
+	return &apiError{Status: status, Name: name, Data: map[string]any{"message": msg}}
+}
+
+// badRequest is a validation error naming the offending field.
+func badRequest(field, format string, args ...any) *apiError {
+	e := newError(http.StatusBadRequest, "ValidationError", fmt.Sprintf(format, args...))
+	if field != "" {
+		e.Data["field"] = field
+	}
+	return e
+}
+
+var errNotBuilt = newError(http.StatusNotImplemented, "NotImplementedError", "this route is not implemented by this ocgo build yet")
+
+// mapError chooses the status and body for err. The reasons:
+//   - 404 for a missing session or message, not opencode's 400: a client can
+//     then tell "gone" from "you sent something wrong".
+//   - 409 for a busy session: the request was fine, the moment was not.
+//   - 500 for anything unexpected, with the detail logged, not sent.
+func (s *Server) mapError(err error) *apiError {
+	var ae *apiError
+	var mbe *http.MaxBytesError
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &ae):
+		return ae
+	case errors.As(err, &mbe):
+		return newError(http.StatusRequestEntityTooLarge, "PayloadTooLargeError",
+			fmt.Sprintf("request body is larger than %d bytes", mbe.Limit))
+	case errors.As(err, &syn):
+		return newError(http.StatusBadRequest, "ValidationError", "malformed JSON in request body: "+syn.Error())
+	case errors.As(err, &typ):
+		return badRequest(typ.Field, "field %q must be %s", typ.Field, typ.Type.String())
+	case errors.Is(err, storage.ErrNotFound):
+		return newError(http.StatusNotFound, "NotFoundError", s.scrub(err.Error()))
+	case errors.Is(err, storage.ErrInvalid):
+		return newError(http.StatusBadRequest, "ValidationError", s.scrub(err.Error()))
+	case errors.Is(err, session.ErrBusy):
+		return newError(http.StatusConflict, "BusyError", s.scrub(err.Error()))
+	case errors.Is(err, session.ErrNotImplemented):
+		return errNotBuilt
+	}
+	for _, m := range s.errMappers {
+		if e := m(err); e != nil {
+			return e
+		}
+	}
+	return newError(http.StatusInternalServerError, "UnknownError", s.scrub(err.Error()))
+}
+
+// scrub removes local absolute paths (home, data, project) from a message
+// that leaves the process, so errors never disclose the file system layout.
+func (s *Server) scrub(msg string) string {
+	for _, r := range s.scrubs {
+		if r.from != "" {
+			msg = strings.ReplaceAll(msg, r.from, r.to)
+		}
+	}
+	return msg
+}
+
+type replacement struct{ from, to string }
+
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	ae := s.mapError(err)
+	if ae.Status >= 500 {
+		s.log.Error("Request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	writeJSON(w, ae.Status, errorBody{ae.Name, ae.Data})
+}
+
+// errorBody is opencode's error shape, name first as opencode writes it.
+type errorBody struct {
+	Name string         `json:"name"`
+	Data map[string]any `json:"data"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		slog.Error("Encode response", "err", err)
+		status, data = http.StatusInternalServerError, []byte(`{"name":"UnknownError","data":{"message":"could not encode response"}}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(data)
+}

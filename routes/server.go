@@ -1,0 +1,195 @@
+// Package routes is ocgo's HTTP face: one table of every route (table.go),
+// the guards every route gets (guard.go), one error mapper (errors.go) and
+// one file per resource. Handlers parse and encode only; the session core
+// and the search service decide.
+package routes
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"reflect"
+	"time"
+
+	"github.com/julienschmidt/httprouter"
+
+	"ocgo/bus"
+	"ocgo/session"
+)
+
+// App is the GET /app answer and the TUI's OPENCODE_APP_INFO.
+type App struct {
+	Hostname string  `json:"hostname"`
+	Git      bool    `json:"git"`
+	Path     AppPath `json:"path"`
+	Time     AppTime `json:"time"`
+}
+
+// AppPath lists the directories a client may want to know.
+type AppPath struct {
+	Home   string `json:"home"`
+	Config string `json:"config"`
+	Data   string `json:"data"`
+	Root   string `json:"root"`
+	Cwd    string `json:"cwd"`
+	State  string `json:"state"`
+}
+
+// AppTime holds time.initialized (epoch ms) once /app/init ran.
+type AppTime struct {
+	Initialized int64 `json:"initialized,omitempty"`
+}
+
+// Configs is what the config routes read and write; main adapts the config
+// and provider packages to it.
+type Configs interface {
+	Config() any                                   // GET /config, secrets redacted
+	Agents() any                                   // GET /agent
+	Commands() any                                 // GET /command
+	Providers() (any, error)                       // GET /config/providers, no secrets
+	SetAuth(id string, body json.RawMessage) error // PUT /auth/:id
+}
+
+// Options are the server's dependencies and settings.
+type Options struct {
+	Sessions *session.Service
+	Bus      *bus.Bus
+	Configs  Configs // nil: the config routes answer 501
+	Logger   *slog.Logger
+
+	App     func() App   // current App info
+	InitApp func() error // POST /app/init
+
+	AllowedHosts []string // extra Host names besides loopback
+	CORS         []string // origins allowed to make cross-origin calls
+	Username     string   // Basic auth user (when Password is set)
+	Password     string   // enables Basic auth when non-empty
+
+	Scrub map[string]string // absolute path → placeholder, applied to error messages
+
+	TUITimeout time.Duration // how long a /tui/* call waits for the TUI (default 30s)
+	Heartbeat  time.Duration // SSE heartbeat period (default 10s)
+}
+
+// Server serves the opencode API.
+type Server struct {
+	opts       Options
+	log        *slog.Logger
+	handler    http.Handler
+	routes     []route
+	scrubs     []replacement
+	errMappers []func(error) *apiError
+	tui        *tuiQueue
+}
+
+// New builds the server and its route table.
+func New(opts Options) *Server {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.TUITimeout == 0 {
+		opts.TUITimeout = 30 * time.Second
+	}
+	if opts.Heartbeat == 0 {
+		opts.Heartbeat = 10 * time.Second
+	}
+	if opts.Username == "" {
+		opts.Username = "opencode"
+	}
+	s := &Server{opts: opts, log: opts.Logger.With("component", "http"), tui: newTUIQueue()}
+	for from, to := range opts.Scrub {
+		s.scrubs = append(s.scrubs, replacement{from, to})
+	}
+	// Longest paths first, so a data dir under home is replaced before home.
+	for i := range s.scrubs {
+		for j := i + 1; j < len(s.scrubs); j++ {
+			if len(s.scrubs[j].from) > len(s.scrubs[i].from) {
+				s.scrubs[i], s.scrubs[j] = s.scrubs[j], s.scrubs[i]
+			}
+		}
+	}
+	s.routes = s.table()
+	router := httprouter.New()
+	router.RedirectTrailingSlash = false
+	router.RedirectFixedPath = false
+	router.HandleMethodNotAllowed = true
+	router.NotFound = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, newError(http.StatusNotFound, "NotFoundError", "no such route"))
+	})
+	router.MethodNotAllowed = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, newError(http.StatusMethodNotAllowed, "MethodNotAllowedError", "method not allowed on this route"))
+	})
+	for _, rt := range s.routes {
+		router.Handle(rt.method, rt.path, s.adapt(rt))
+	}
+	s.handler = s.guard(router)
+	return s
+}
+
+// Handler returns the guarded HTTP handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Close wakes long-polling TUI calls so shutdown is not held up.
+func (s *Server) Close() { s.tui.close() }
+
+// route is one row of the table: how to serve it and how to document it.
+type route struct {
+	method, path string
+	id, summary  string
+	handle       func(r *http.Request, p httprouter.Params) (any, error)
+	stream       http.HandlerFunc // instead of handle, for SSE
+	query        []string         // required query parameters
+	body         reflect.Type     // request body type, nil when none
+	bodyOptional bool
+	resp         reflect.Type
+}
+
+func (s *Server) adapt(rt route) httprouter.Handle {
+	if rt.stream != nil {
+		return func(w http.ResponseWriter, r *http.Request, _ httprouter.Params) { rt.stream(w, r) }
+	}
+	return func(w http.ResponseWriter, r *http.Request, p httprouter.Params) {
+		for _, q := range rt.query {
+			if !r.URL.Query().Has(q) {
+				s.writeError(w, r, badRequest(q, "query parameter %q is required", q))
+				return
+			}
+		}
+		v, err := rt.handle(r, p)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, v)
+	}
+}
+
+// validator is implemented by request bodies that check themselves.
+type validator interface{ validate() error }
+
+// decode reads a JSON body into v. An empty body is allowed only when
+// optional; unknown fields are ignored, as opencode's validator does.
+func decode(r *http.Request, v any, optional bool) error {
+	data, err := io.ReadAll(r.Body)
+	if err != nil {
+		return err
+	}
+	if len(data) == 0 {
+		if !optional {
+			return badRequest("", "request body is required")
+		}
+	} else if err := json.Unmarshal(data, v); err != nil {
+		var syn *json.SyntaxError
+		var typ *json.UnmarshalTypeError
+		if errors.As(err, &syn) || errors.As(err, &typ) {
+			return err
+		}
+		return badRequest("", "malformed JSON in request body")
+	}
+	if val, ok := v.(validator); ok {
+		return val.validate()
+	}
+	return nil
+}

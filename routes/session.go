@@ -1,0 +1,110 @@
+package routes
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/julienschmidt/httprouter"
+)
+
+type createBody struct {
+	ParentID string `json:"parentID,omitempty"`
+	Title    string `json:"title,omitempty"`
+}
+
+type updateBody struct {
+	Title *string `json:"title,omitempty"`
+}
+
+func (b *updateBody) validate() error {
+	if b.Title != nil && strings.TrimSpace(*b.Title) == "" {
+		return badRequest("title", "title must not be empty")
+	}
+	return nil
+}
+
+type shellBody struct {
+	Agent   string `json:"agent"`
+	Command string `json:"command"`
+}
+
+func (b *shellBody) validate() error {
+	if strings.TrimSpace(b.Command) == "" {
+		return badRequest("command", "command is required")
+	}
+	if b.Agent == "" {
+		return badRequest("agent", "agent is required")
+	}
+	return nil
+}
+
+func (s *Server) sessionList(*http.Request, httprouter.Params) (any, error) {
+	return s.opts.Sessions.List(), nil
+}
+
+func (s *Server) sessionGet(_ *http.Request, p httprouter.Params) (any, error) {
+	return s.opts.Sessions.Get(p.ByName("id"))
+}
+
+func (s *Server) sessionChildren(_ *http.Request, p httprouter.Params) (any, error) {
+	return s.opts.Sessions.Children(p.ByName("id"))
+}
+
+func (s *Server) sessionCreate(r *http.Request, _ httprouter.Params) (any, error) {
+	var b createBody
+	if err := decode(r, &b, true); err != nil {
+		return nil, err
+	}
+	return s.opts.Sessions.Create(r.Context(), b.ParentID, b.Title)
+}
+
+func (s *Server) sessionDelete(_ *http.Request, p httprouter.Params) (any, error) {
+	if err := s.opts.Sessions.Delete(p.ByName("id")); err != nil {
+		return nil, err
+	}
+	return true, nil
+}
+
+func (s *Server) sessionUpdate(r *http.Request, p httprouter.Params) (any, error) {
+	var b updateBody
+	if err := decode(r, &b, true); err != nil {
+		return nil, err
+	}
+	return s.opts.Sessions.Update(p.ByName("id"), func(sess *storageSession) {
+		if b.Title != nil {
+			sess.Title = *b.Title
+		}
+	})
+}
+
+func (s *Server) sessionAbort(_ *http.Request, p httprouter.Params) (any, error) {
+	if _, err := s.opts.Sessions.Get(p.ByName("id")); err != nil {
+		return nil, err
+	}
+	return s.opts.Sessions.Abort(p.ByName("id")), nil
+}
+
+// sessionShare refuses honestly: sharing uploads the conversation to a
+// third-party service, which a local-first server does not do.
+func (s *Server) sessionShare(_ *http.Request, p httprouter.Params) (any, error) {
+	if _, err := s.opts.Sessions.Get(p.ByName("id")); err != nil {
+		return nil, err
+	}
+	return nil, newError(http.StatusNotImplemented, "NotImplementedError", "sharing is not available: ocgo keeps sessions local")
+}
+
+func (s *Server) sessionMessages(_ *http.Request, p httprouter.Params) (any, error) {
+	return s.opts.Sessions.Messages(p.ByName("id"))
+}
+
+func (s *Server) sessionMessage(_ *http.Request, p httprouter.Params) (any, error) {
+	return s.opts.Sessions.Message(p.ByName("id"), p.ByName("messageID"))
+}
+
+func (s *Server) sessionShell(r *http.Request, p httprouter.Params) (any, error) {
+	var b shellBody
+	if err := decode(r, &b, false); err != nil {
+		return nil, err
+	}
+	return s.opts.Sessions.Shell(r.Context(), p.ByName("id"), b.Agent, b.Command)
+}

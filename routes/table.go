@@ -1,0 +1,68 @@
+package routes
+
+import (
+	"net/http"
+	"reflect"
+
+	"github.com/julienschmidt/httprouter"
+
+	"ocgo/storage"
+)
+
+func typeOf[T any]() reflect.Type { return reflect.TypeFor[T]() }
+
+// notBuilt answers 501 for a route whose feature this build lacks.
+func notBuilt(*http.Request, httprouter.Params) (any, error) { return nil, errNotBuilt }
+
+// table lists every route of opencode 0.5.29, in its registration order.
+func (s *Server) table() []route {
+	type sessions = []storage.Session
+	return []route{
+		{method: "GET", path: "/doc", id: "doc", summary: "OpenAPI document", handle: s.doc},
+		{method: "GET", path: "/event", id: "event.subscribe", summary: "Server-sent events", stream: s.events},
+		{method: "GET", path: "/app", id: "app.get", summary: "Project and server info", handle: s.appGet, resp: typeOf[App]()},
+		{method: "POST", path: "/app/init", id: "app.init", summary: "Mark the app initialized", handle: s.appInit, resp: typeOf[bool]()},
+		{method: "GET", path: "/config", id: "config.get", summary: "Merged configuration (secrets redacted)", handle: s.configGet},
+		{method: "GET", path: "/session", id: "session.list", summary: "List sessions", handle: s.sessionList, resp: typeOf[sessions]()},
+		{method: "GET", path: "/session/:id", id: "session.get", summary: "Get a session", handle: s.sessionGet, resp: typeOf[storage.Session]()},
+		{method: "GET", path: "/session/:id/children", id: "session.children", summary: "Child sessions", handle: s.sessionChildren, resp: typeOf[sessions]()},
+		{method: "POST", path: "/session", id: "session.create", summary: "Create a session", handle: s.sessionCreate, body: typeOf[createBody](), bodyOptional: true, resp: typeOf[storage.Session]()},
+		{method: "DELETE", path: "/session/:id", id: "session.delete", summary: "Delete a session with its children, messages and parts", handle: s.sessionDelete, resp: typeOf[bool]()},
+		{method: "PATCH", path: "/session/:id", id: "session.update", summary: "Update a session", handle: s.sessionUpdate, body: typeOf[updateBody](), bodyOptional: true, resp: typeOf[storage.Session]()},
+		{method: "POST", path: "/session/:id/init", id: "session.init", summary: "Analyze the project and write AGENTS.md", handle: notBuilt},
+		{method: "POST", path: "/session/:id/abort", id: "session.abort", summary: "Abort the running prompt, shell or summary", handle: s.sessionAbort, resp: typeOf[bool]()},
+		{method: "POST", path: "/session/:id/share", id: "session.share", summary: "Share a session", handle: s.sessionShare},
+		{method: "DELETE", path: "/session/:id/share", id: "session.unshare", summary: "Unshare a session", handle: s.sessionShare},
+		{method: "POST", path: "/session/:id/summarize", id: "session.summarize", summary: "Summarize (compact) a session", handle: notBuilt},
+		{method: "GET", path: "/session/:id/message", id: "session.messages", summary: "Messages of a session", handle: s.sessionMessages, resp: typeOf[[]storage.WithParts]()},
+		{method: "GET", path: "/session/:id/message/:messageID", id: "session.message", summary: "One message", handle: s.sessionMessage, resp: typeOf[storage.WithParts]()},
+		{method: "POST", path: "/session/:id/message", id: "session.chat", summary: "Send a prompt and run the agent", handle: notBuilt},
+		{method: "POST", path: "/session/:id/command", id: "session.command", summary: "Run a slash command", handle: notBuilt},
+		{method: "POST", path: "/session/:id/shell", id: "session.shell", summary: "Run a shell command", handle: s.sessionShell, body: typeOf[shellBody](), resp: typeOf[storage.WithParts]()},
+		{method: "POST", path: "/session/:id/revert", id: "session.revert", summary: "Revert to a message or part", handle: notBuilt},
+		{method: "POST", path: "/session/:id/unrevert", id: "session.unrevert", summary: "Undo a revert", handle: notBuilt},
+		{method: "POST", path: "/session/:id/permissions/:permissionID", id: "session.permissions.respond", summary: "Answer a permission request", handle: notBuilt},
+		{method: "GET", path: "/command", id: "command.list", summary: "Slash commands", handle: s.commandList},
+		{method: "GET", path: "/config/providers", id: "config.providers", summary: "Active providers and default models", handle: s.configProviders},
+		{method: "GET", path: "/find", id: "find.text", summary: "Search file contents", query: []string{"pattern"}, handle: notBuilt},
+		{method: "GET", path: "/find/file", id: "find.files", summary: "Find files by name", query: []string{"query"}, handle: notBuilt},
+		{method: "GET", path: "/find/symbol", id: "find.symbols", summary: "Find workspace symbols", query: []string{"query"}, handle: notBuilt},
+		{method: "GET", path: "/file", id: "file.list", summary: "List a directory or read a file", query: []string{"path"}, handle: notBuilt},
+		{method: "GET", path: "/file/content", id: "file.read", summary: "Read a file", query: []string{"path"}, handle: notBuilt},
+		{method: "GET", path: "/file/status", id: "file.status", summary: "Changed files against HEAD", handle: notBuilt},
+		{method: "POST", path: "/log", id: "app.log", summary: "Write a client log entry", handle: s.logPost, body: typeOf[logBody](), resp: typeOf[bool]()},
+		{method: "GET", path: "/agent", id: "app.agents", summary: "Agents", handle: s.agentList},
+		{method: "POST", path: "/tui/append-prompt", id: "tui.appendPrompt", summary: "Append text to the TUI prompt", handle: s.tuiCall(validateAppend), body: typeOf[tuiAppendBody](), resp: typeOf[bool]()},
+		{method: "POST", path: "/tui/open-help", id: "tui.openHelp", summary: "Open the TUI help dialog", handle: s.tuiCall(nil), bodyOptional: true, resp: typeOf[bool]()},
+		{method: "POST", path: "/tui/open-sessions", id: "tui.openSessions", summary: "Open the TUI sessions dialog", handle: s.tuiCall(nil), bodyOptional: true, resp: typeOf[bool]()},
+		{method: "POST", path: "/tui/open-themes", id: "tui.openThemes", summary: "Open the TUI themes dialog", handle: s.tuiCall(nil), bodyOptional: true, resp: typeOf[bool]()},
+		{method: "POST", path: "/tui/open-models", id: "tui.openModels", summary: "Open the TUI models dialog", handle: s.tuiCall(nil), bodyOptional: true, resp: typeOf[bool]()},
+		{method: "POST", path: "/tui/submit-prompt", id: "tui.submitPrompt", summary: "Submit the TUI prompt", handle: s.tuiCall(nil), bodyOptional: true, resp: typeOf[bool]()},
+		{method: "POST", path: "/tui/clear-prompt", id: "tui.clearPrompt", summary: "Clear the TUI prompt", handle: s.tuiCall(nil), bodyOptional: true, resp: typeOf[bool]()},
+		{method: "POST", path: "/tui/execute-command", id: "tui.executeCommand", summary: "Run a TUI command", handle: s.tuiCall(validateExecute), body: typeOf[tuiExecuteBody](), resp: typeOf[bool]()},
+		{method: "POST", path: "/tui/show-toast", id: "tui.showToast", summary: "Show a toast in the TUI", handle: s.tuiCall(validateToast), body: typeOf[tuiToastBody](), resp: typeOf[bool]()},
+		{method: "GET", path: "/tui/control/next", id: "tui.control.next", summary: "Next TUI request (long poll)", handle: s.tuiNext, resp: typeOf[tuiRequest]()},
+		{method: "POST", path: "/tui/control/response", id: "tui.control.response", summary: "Answer the current TUI request", handle: s.tuiResponse, bodyOptional: true, resp: typeOf[bool]()},
+		{method: "PUT", path: "/auth/:id", id: "auth.set", summary: "Store provider credentials", handle: s.authSet, resp: typeOf[bool]()},
+	}
+}

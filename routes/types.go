@@ -1,0 +1,5 @@
+package routes
+
+import "ocgo/storage"
+
+type storageSession = storage.Session

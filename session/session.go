@@ -1,0 +1,283 @@
+// Package session is ocgo's core: it decides what happens to sessions,
+// messages and parts (create, update, delete, shell, prompt, revert, abort)
+// and knows nothing of HTTP. Every change is written through storage first
+// and published on the bus after the write returned, so an event always
+// describes data that is already on disk.
+//
+// Concurrency: each session has at most one run (prompt, shell, summarize)
+// at a time, held in runs; a second shell is refused with ErrBusy, a second
+// prompt waits its turn (see prompt.go).
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"ocgo/bus"
+	"ocgo/storage"
+)
+
+// Errors of the core; routes map them to HTTP statuses.
+var (
+	ErrNotFound = storage.ErrNotFound
+	ErrInvalid  = storage.ErrInvalid
+	ErrBusy     = errors.New("session is busy")
+	// ErrNotImplemented marks an operation this build does not provide yet.
+	ErrNotImplemented = errors.New("not implemented")
+)
+
+// Event types published by the core.
+const (
+	EventSessionUpdated    = "session.updated"
+	EventSessionDeleted    = "session.deleted"
+	EventSessionIdle       = "session.idle"
+	EventSessionError      = "session.error"
+	EventMessageUpdated    = "message.updated"
+	EventMessageRemoved    = "message.removed"
+	EventPartUpdated       = "message.part.updated"
+	EventPartRemoved       = "message.part.removed"
+	EventPermissionUpdated = "permission.updated"
+	EventPermissionReplied = "permission.replied"
+	EventFileEdited        = "file.edited"
+)
+
+// Options are the core's dependencies.
+type Options struct {
+	Store   *storage.Store
+	Bus     *bus.Bus
+	IDs     *storage.IDs
+	Now     func() time.Time
+	Logger  *slog.Logger
+	Version string // written into new sessions
+	Cwd     string // the served directory
+	Root    string // the project root (git root or Cwd)
+	Shell   string // $SHELL for /shell, "bash" when empty
+}
+
+// Service is the session core. It is safe for concurrent use.
+type Service struct {
+	store *storage.Store
+	bus   *bus.Bus
+	ids   *storage.IDs
+	now   func() time.Time
+	log   *slog.Logger
+	opts  Options
+
+	mu   sync.Mutex
+	runs map[string]*run // sessionID → the run holding the session
+}
+
+// run is one busy period of a session.
+type run struct {
+	cancel context.CancelCauseFunc
+	done   chan struct{}
+}
+
+// New returns a core over the given store and bus.
+func New(opts Options) *Service {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.IDs == nil {
+		opts.IDs = storage.NewIDs(opts.Now)
+	}
+	if opts.Shell == "" {
+		opts.Shell = "bash"
+	}
+	return &Service{
+		store: opts.Store, bus: opts.Bus, ids: opts.IDs, now: opts.Now,
+		log: opts.Logger.With("component", "session"), opts: opts,
+		runs: map[string]*run{},
+	}
+}
+
+func (s *Service) ms() int64 { return s.now().UnixMilli() }
+
+// Create makes a new session; parentID, when set, must name an existing
+// session.
+func (s *Service) Create(ctx context.Context, parentID, title string) (storage.Session, error) {
+	if parentID != "" {
+		if _, err := s.Get(parentID); err != nil {
+			return storage.Session{}, fmt.Errorf("parentID: %w", err)
+		}
+	}
+	now := s.now()
+	if title == "" {
+		prefix := "New session - "
+		if parentID != "" {
+			prefix = "Child session - "
+		}
+		title = prefix + now.UTC().Format("2006-01-02T15:04:05.000Z")
+	}
+	sess := storage.Session{
+		ID: s.ids.Descending(storage.PrefixSession), ParentID: parentID,
+		Title: title, Version: s.opts.Version,
+		Time: storage.SessionTime{Created: now.UnixMilli(), Updated: now.UnixMilli()},
+	}
+	if err := s.store.PutSession(sess); err != nil {
+		return storage.Session{}, err
+	}
+	s.bus.Publish(EventSessionUpdated, map[string]any{"info": sess})
+	return sess, nil
+}
+
+// Get returns a session; an invalid or unknown id is ErrNotFound.
+func (s *Service) Get(id string) (storage.Session, error) {
+	if !storage.ValidID(storage.PrefixSession, id) {
+		return storage.Session{}, fmt.Errorf("session: %w", ErrNotFound)
+	}
+	return s.store.Session(id)
+}
+
+// List returns every session, most recently updated first.
+func (s *Service) List() []storage.Session { return s.store.Sessions() }
+
+// Children returns the sessions whose parent is id, newest first.
+func (s *Service) Children(id string) ([]storage.Session, error) {
+	if _, err := s.Get(id); err != nil {
+		return nil, err
+	}
+	out := []storage.Session{}
+	for _, v := range s.store.Sessions() {
+		if v.ParentID == id {
+			out = append(out, v)
+		}
+	}
+	return out, nil
+}
+
+// Update applies fn to a session, bumps time.updated, writes and publishes.
+func (s *Service) Update(id string, fn func(*storage.Session)) (storage.Session, error) {
+	sess, err := s.Get(id)
+	if err != nil {
+		return storage.Session{}, err
+	}
+	if fn != nil {
+		fn(&sess)
+	}
+	sess.Time.Updated = max(s.ms(), sess.Time.Updated)
+	if err := s.store.PutSession(sess); err != nil {
+		return storage.Session{}, err
+	}
+	s.bus.Publish(EventSessionUpdated, map[string]any{"info": sess})
+	return sess, nil
+}
+
+// Delete aborts any run, removes the session with its children, messages
+// and parts, and publishes session.deleted for each removed session.
+func (s *Service) Delete(id string) error {
+	sess, err := s.Get(id)
+	if err != nil {
+		return err
+	}
+	children, _ := s.Children(id)
+	for _, c := range children {
+		if err := s.Delete(c.ID); err != nil {
+			return err
+		}
+	}
+	s.Abort(id)
+	if err := s.store.DeleteSession(id); err != nil {
+		return err
+	}
+	s.bus.Publish(EventSessionDeleted, map[string]any{"info": sess})
+	return nil
+}
+
+// Messages returns a session's messages with parts.
+func (s *Service) Messages(id string) ([]storage.WithParts, error) {
+	if _, err := s.Get(id); err != nil {
+		return nil, err
+	}
+	return s.store.Messages(id)
+}
+
+// Message returns one message with parts.
+func (s *Service) Message(id, messageID string) (storage.WithParts, error) {
+	if _, err := s.Get(id); err != nil {
+		return storage.WithParts{}, err
+	}
+	if !storage.ValidID(storage.PrefixMessage, messageID) {
+		return storage.WithParts{}, fmt.Errorf("message: %w", ErrNotFound)
+	}
+	return s.store.Message(id, messageID)
+}
+
+// begin marks a session busy. It fails with ErrBusy when a run holds it.
+func (s *Service) begin(ctx context.Context, id string) (context.Context, func(), error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, busy := s.runs[id]; busy {
+		return nil, nil, fmt.Errorf("session %s: %w", id, ErrBusy)
+	}
+	ctx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+	r := &run{cancel: cancel, done: make(chan struct{})}
+	s.runs[id] = r
+	end := func() {
+		s.mu.Lock()
+		if s.runs[id] == r {
+			delete(s.runs, id)
+		}
+		s.mu.Unlock()
+		cancel(nil)
+		close(r.done)
+		if sess, err := s.store.Session(id); err == nil && sess.ParentID == "" {
+			s.bus.Publish(EventSessionIdle, map[string]any{"sessionID": id})
+		}
+	}
+	return ctx, end, nil
+}
+
+// ErrAborted is the cause set on a run's context by Abort.
+var ErrAborted = errors.New("aborted")
+
+// Abort stops the session's run, if any, and reports whether there was one.
+// It returns once the run has finished recording its state.
+func (s *Service) Abort(id string) bool {
+	s.mu.Lock()
+	r, ok := s.runs[id]
+	s.mu.Unlock()
+	if !ok {
+		return false
+	}
+	r.cancel(ErrAborted)
+	select {
+	case <-r.done:
+	case <-time.After(10 * time.Second):
+		s.log.Warn("Run did not stop within 10s after abort", "session", id)
+	}
+	return true
+}
+
+// Busy reports whether the session has a run.
+func (s *Service) Busy(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.runs[id]
+	return ok
+}
+
+// putMessage writes and publishes a message.
+func (s *Service) putMessage(m storage.Message) error {
+	if err := s.store.PutMessage(m); err != nil {
+		return err
+	}
+	s.bus.Publish(EventMessageUpdated, map[string]any{"info": m})
+	return nil
+}
+
+// putPart writes and publishes a part.
+func (s *Service) putPart(p storage.Part) error {
+	if err := s.store.PutPart(p); err != nil {
+		return err
+	}
+	s.bus.Publish(EventPartUpdated, map[string]any{"part": p})
+	return nil
+}
