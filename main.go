@@ -23,10 +23,6 @@ import (
 	"syscall"
 	"time"
 
-	"ocgo/bus"
-	"ocgo/routes"
-	"ocgo/session"
-	"ocgo/storage"
 )
 
 // apiVersion is the opencode release whose API ocgo serves; it is written
@@ -162,13 +158,6 @@ func findProject(cwd string) project {
 	return p
 }
 
-func xdg(env, fallback string) string {
-	if v := os.Getenv(env); v != "" && filepath.IsAbs(v) {
-		return v
-	}
-	return fallback
-}
-
 func isLoopback(host string) bool {
 	if host == "localhost" {
 		return true
@@ -202,56 +191,23 @@ func serve(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	if cwd, err = filepath.Abs(cwd); err != nil {
-		return err
-	}
-	if st, err := os.Stat(cwd); err != nil || !st.IsDir() {
-		return fmt.Errorf("--dir %s is not a directory", cwd)
-	}
-	proj := findProject(cwd)
-	home, _ := os.UserHomeDir()
-	dataRoot := f.dataDir
-	if dataRoot == "" {
-		dataRoot = filepath.Join(xdg("XDG_DATA_HOME", filepath.Join(home, ".local", "share")), "opencode")
-	}
-	configDir := filepath.Join(xdg("XDG_CONFIG_HOME", filepath.Join(home, ".config")), "opencode")
-	stateDir := filepath.Join(xdg("XDG_STATE_HOME", filepath.Join(home, ".local", "state")), "opencode")
-	projectData := filepath.Join(dataRoot, "project", proj.slug)
-
-	store, err := storage.Open(projectData, logger)
+	a, err := newApp(appConfig{
+		Dir: cwd, DataRoot: f.dataDir, Logger: logger,
+		AllowedHosts: append(f.hosts, f.hostname), CORS: f.cors,
+		Username: os.Getenv("OPENCODE_SERVER_USERNAME"), Password: password,
+		Env: os.Getenv,
+	})
 	if err != nil {
 		return err
 	}
-	defer store.Close()
-	events := bus.New()
-	ids := storage.NewIDs(nil)
-	sessions := session.New(session.Options{
-		Store: store, Bus: events, IDs: ids, Logger: logger, Version: apiVersion,
-		Cwd: proj.cwd, Root: proj.root, Shell: os.Getenv("SHELL"),
-	})
-	hostname, _ := os.Hostname()
-	appInfo := func() routes.App {
-		return routes.App{
-			Hostname: hostname, Git: proj.git,
-			Path: routes.AppPath{Home: home, Config: configDir, Data: projectData, Root: proj.root, Cwd: proj.cwd, State: stateDir},
-			Time: routes.AppTime{Initialized: store.AppInitialized()},
-		}
-	}
-	srv := routes.New(routes.Options{
-		Sessions: sessions, Bus: events, Logger: logger,
-		App:     appInfo,
-		InitApp: func() error { return store.SetAppInitialized(time.Now().UnixMilli()) },
-		AllowedHosts: append(f.hosts, f.hostname), CORS: f.cors,
-		Username: os.Getenv("OPENCODE_SERVER_USERNAME"), Password: password,
-		Scrub: map[string]string{projectData: "<data>", dataRoot: "<data-root>", proj.root: "<project>", home: "~"},
-	})
+	defer a.Close()
 
 	ln, err := net.Listen("tcp", net.JoinHostPort(f.hostname, strconv.Itoa(f.port)))
 	if err != nil {
 		return err
 	}
 	httpSrv := &http.Server{
-		Handler:           srv.Handler(),
+		Handler:           a.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
@@ -266,7 +222,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		host = "[" + host + "]"
 	}
 	fmt.Fprintf(stdout, "opencode server listening on http://%s:%d\n", host, addr.Port)
-	logger.Info("Serving", "project", proj.cwd, "data", projectData)
+	logger.Info("Serving", "project", a.proj.cwd, "data", a.projectData)
 
 	select {
 	case err := <-errc:
@@ -274,8 +230,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	case <-ctx.Done():
 	}
 	logger.Info("Shutting down")
-	events.Shutdown() // ends SSE streams
-	srv.Close()       // wakes TUI long-polls
+	a.Shutdown() // ends SSE streams and TUI long-polls
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := httpSrv.Shutdown(shutdownCtx); err != nil {

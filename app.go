@@ -1,0 +1,110 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"ocgo/bus"
+	"ocgo/routes"
+	"ocgo/session"
+	"ocgo/storage"
+)
+
+// appConfig is everything newApp needs; serve fills it from flags and the
+// environment, tests fill it directly.
+type appConfig struct {
+	Dir          string // project directory
+	DataRoot     string // "" = $XDG_DATA_HOME/opencode
+	Logger       *slog.Logger
+	AllowedHosts []string
+	CORS         []string
+	Username     string
+	Password     string
+	Env          func(string) string
+}
+
+// app is one wired ocgo instance: store, bus, core and HTTP server.
+type app struct {
+	proj        project
+	projectData string
+	store       *storage.Store
+	bus         *bus.Bus
+	sessions    *session.Service
+	server      *routes.Server
+}
+
+// newApp builds every part with its constructor and wires them.
+func newApp(c appConfig) (*app, error) {
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Env == nil {
+		c.Env = os.Getenv
+	}
+	cwd, err := filepath.Abs(c.Dir)
+	if err != nil {
+		return nil, err
+	}
+	if st, err := os.Stat(cwd); err != nil || !st.IsDir() {
+		return nil, fmt.Errorf("--dir %s is not a directory", cwd)
+	}
+	proj := findProject(cwd)
+	home, _ := os.UserHomeDir()
+	xdg := func(env, fallback string) string {
+		if v := c.Env(env); v != "" && filepath.IsAbs(v) {
+			return v
+		}
+		return fallback
+	}
+	dataRoot := c.DataRoot
+	if dataRoot == "" {
+		dataRoot = filepath.Join(xdg("XDG_DATA_HOME", filepath.Join(home, ".local", "share")), "opencode")
+	}
+	configDir := filepath.Join(xdg("XDG_CONFIG_HOME", filepath.Join(home, ".config")), "opencode")
+	stateDir := filepath.Join(xdg("XDG_STATE_HOME", filepath.Join(home, ".local", "state")), "opencode")
+	projectData := filepath.Join(dataRoot, "project", proj.slug)
+
+	store, err := storage.Open(projectData, c.Logger)
+	if err != nil {
+		return nil, err
+	}
+	events := bus.New()
+	ids := storage.NewIDs(nil)
+	sessions := session.New(session.Options{
+		Store: store, Bus: events, IDs: ids, Logger: c.Logger, Version: apiVersion,
+		Cwd: proj.cwd, Root: proj.root, Shell: c.Env("SHELL"),
+	})
+	hostname, _ := os.Hostname()
+	appInfo := func() routes.App {
+		return routes.App{
+			Hostname: hostname, Git: proj.git,
+			Path: routes.AppPath{Home: home, Config: configDir, Data: projectData, Root: proj.root, Cwd: proj.cwd, State: stateDir},
+			Time: routes.AppTime{Initialized: store.AppInitialized()},
+		}
+	}
+	srv := routes.New(routes.Options{
+		Sessions: sessions, Bus: events, Logger: c.Logger,
+		App:          appInfo,
+		InitApp:      func() error { return store.SetAppInitialized(time.Now().UnixMilli()) },
+		AllowedHosts: c.AllowedHosts, CORS: c.CORS,
+		Username: c.Username, Password: c.Password,
+		Scrub: map[string]string{projectData: "<data>", dataRoot: "<data-root>", proj.root: "<project>", home: "~"},
+	})
+	return &app{proj: proj, projectData: projectData, store: store, bus: events, sessions: sessions, server: srv}, nil
+}
+
+// Handler is the guarded HTTP handler.
+func (a *app) Handler() http.Handler { return a.server.Handler() }
+
+// Shutdown ends SSE streams and TUI long-polls so the HTTP server can stop.
+func (a *app) Shutdown() {
+	a.bus.Shutdown()
+	a.server.Close()
+}
+
+// Close releases the data lock.
+func (a *app) Close() error { return a.store.Close() }
