@@ -22,7 +22,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
 )
 
 // apiVersion is the opencode release whose API ocgo serves; it is written
