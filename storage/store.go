@@ -128,6 +128,11 @@ func (s *Store) loadSessions() error {
 		}
 		s.sessions[id] = sess
 	}
+	s.sorted = make([]Session, 0, len(s.sessions))
+	for _, v := range s.sessions {
+		s.sorted = append(s.sorted, v)
+	}
+	slices.SortFunc(s.sorted, newer)
 	return nil
 }
 
@@ -182,34 +187,36 @@ func (s *Store) sessionPath(id string) string {
 	return filepath.Join(s.root, "session", "info", id+".json")
 }
 
-// Sessions returns every session, newest update first. The slice is shared:
-// callers must not modify it.
+// newer orders sessions newest update first, then by id.
+func newer(a, b Session) int {
+	switch {
+	case a.Time.Updated > b.Time.Updated:
+		return -1
+	case a.Time.Updated < b.Time.Updated:
+		return 1
+	}
+	return strings.Compare(a.ID, b.ID)
+}
+
+// Sessions returns every session, newest update first. The slice is a
+// snapshot owned by the caller's read: the store never modifies a slice it
+// has handed out (writes build a new one), so no copy is needed.
 func (s *Store) Sessions() []Session {
 	s.mu.RLock()
-	if s.sorted != nil {
-		defer s.mu.RUnlock()
-		return s.sorted
-	}
-	s.mu.RUnlock()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.sorted == nil {
-		list := make([]Session, 0, len(s.sessions))
-		for _, v := range s.sessions {
-			list = append(list, v)
-		}
-		slices.SortFunc(list, func(a, b Session) int {
-			if a.Time.Updated != b.Time.Updated {
-				if a.Time.Updated > b.Time.Updated {
-					return -1
-				}
-				return 1
-			}
-			return strings.Compare(a.ID, b.ID)
-		})
-		s.sorted = list
-	}
+	defer s.mu.RUnlock()
 	return s.sorted
+}
+
+// indexPut inserts or replaces v in the sorted index. Callers hold s.mu.
+func (s *Store) indexPut(v Session) {
+	list := make([]Session, 0, len(s.sorted)+1)
+	for _, e := range s.sorted {
+		if e.ID != v.ID {
+			list = append(list, e)
+		}
+	}
+	i, _ := slices.BinarySearchFunc(list, v, newer)
+	s.sorted = slices.Insert(list, i, v)
 }
 
 // Session returns one session.
@@ -233,7 +240,7 @@ func (s *Store) PutSession(v Session) error {
 	}
 	s.mu.Lock()
 	s.sessions[v.ID] = v
-	s.sorted = nil
+	s.indexPut(v)
 	s.mu.Unlock()
 	return nil
 }
@@ -247,7 +254,7 @@ func (s *Store) DeleteSession(id string) error {
 	s.mu.Lock()
 	delete(s.sessions, id)
 	delete(s.convs, id)
-	s.sorted = nil
+	s.sorted = slices.DeleteFunc(slices.Clone(s.sorted), func(e Session) bool { return e.ID == id })
 	s.mu.Unlock()
 	var errs []error
 	for _, p := range []string{
