@@ -1,0 +1,392 @@
+package routes
+
+import (
+	"bufio"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"ocgo/bus"
+	"ocgo/session"
+	"ocgo/storage"
+)
+
+type fixture struct {
+	srv  *Server
+	http *httptest.Server
+	bus  *bus.Bus
+	dir  string
+	data string
+}
+
+func newFixture(t *testing.T, mod func(*Options)) *fixture {
+	t.Helper()
+	dir, data := t.TempDir(), t.TempDir()
+	store, err := storage.Open(data, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	b := bus.New()
+	core := session.New(session.Options{Store: store, Bus: b, Cwd: dir, Root: dir, Version: "0.5.29"})
+	opts := Options{
+		Sessions: core, Bus: b,
+		App:        func() App { return App{Path: AppPath{Cwd: dir, Root: dir, Data: data}} },
+		TUITimeout: 300 * time.Millisecond, Heartbeat: 50 * time.Millisecond,
+		Scrub: map[string]string{data: "<data>", dir: "<project>"},
+	}
+	if mod != nil {
+		mod(&opts)
+	}
+	s := New(opts)
+	hs := httptest.NewServer(s.Handler())
+	t.Cleanup(func() { b.Shutdown(); s.Close(); hs.Close() })
+	return &fixture{srv: s, http: hs, bus: b, dir: dir, data: data}
+}
+
+type resp struct {
+	status int
+	body   string
+	header http.Header
+}
+
+func (f *fixture) do(t *testing.T, method, path, ctype, body string, hdr map[string]string) resp {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, _ := http.NewRequest(method, f.http.URL+path, rd)
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	for k, v := range hdr {
+		if k == "Host" {
+			req.Host = v
+			continue
+		}
+		req.Header.Set(k, v)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return resp{res.StatusCode, string(b), res.Header}
+}
+
+func errName(t *testing.T, body string) string {
+	t.Helper()
+	var e struct {
+		Name string         `json:"name"`
+		Data map[string]any `json:"data"`
+	}
+	if err := json.Unmarshal([]byte(body), &e); err != nil || e.Name == "" || e.Data["message"] == nil {
+		t.Fatalf("not an opencode error body: %s", body)
+	}
+	return e.Name
+}
+
+func TestGuards(t *testing.T) {
+	f := newFixture(t, func(o *Options) { o.CORS = []string{"http://trusted.example"} })
+	cases := []struct {
+		name         string
+		method, path string
+		ctype, body  string
+		hdr          map[string]string
+		status       int
+		errName      string
+	}{
+		{"loopback host", "GET", "/session", "", "", nil, 200, ""},
+		{"localhost host", "GET", "/session", "", "", map[string]string{"Host": "localhost:4096"}, 200, ""},
+		{"ipv6 loopback host", "GET", "/session", "", "", map[string]string{"Host": "[::1]:4096"}, 200, ""},
+		{"rebinding host", "GET", "/session", "", "", map[string]string{"Host": "evil.example:4096"}, 403, "ForbiddenError"},
+		{"rebinding host on write", "POST", "/session", "application/json", "{}", map[string]string{"Host": "attacker.test"}, 403, "ForbiddenError"},
+		{"text/plain body", "POST", "/session", "text/plain", "{}", nil, 415, "UnsupportedMediaTypeError"},
+		{"form body to shell", "POST", "/session/ses_x/shell", "application/x-www-form-urlencoded", "agent=build&command=id", nil, 415, "UnsupportedMediaTypeError"},
+		{"json with charset", "POST", "/session", "application/json; charset=utf-8", "{}", nil, 200, ""},
+		{"no body no type", "POST", "/session", "", "", nil, 200, ""},
+		{"cross-site write", "POST", "/session", "application/json", "{}", map[string]string{"Origin": "http://evil.example", "Sec-Fetch-Site": "cross-site"}, 403, "ForbiddenError"},
+		{"cross-origin write without fetch metadata", "POST", "/session", "application/json", "{}", map[string]string{"Origin": "http://evil.example"}, 403, "ForbiddenError"},
+		{"trusted origin write", "POST", "/session", "application/json", "{}", map[string]string{"Origin": "http://trusted.example", "Sec-Fetch-Site": "cross-site"}, 200, ""},
+		{"cross-origin read gets no CORS grant", "GET", "/session", "", "", map[string]string{"Origin": "http://evil.example"}, 200, ""},
+		{"body too large", "POST", "/log", "application/json", `{"service":"x","level":"info","message":"` + strings.Repeat("a", 2<<20) + `"}`, nil, 413, "PayloadTooLargeError"},
+		{"malformed json", "POST", "/session", "application/json", "{", nil, 400, "ValidationError"},
+		{"unknown route", "GET", "/nope", "", "", nil, 404, "NotFoundError"},
+		{"wrong method", "PUT", "/session", "", "", nil, 405, "MethodNotAllowedError"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := f.do(t, c.method, c.path, c.ctype, c.body, c.hdr)
+			if r.status != c.status {
+				t.Fatalf("status %d, want %d: %s", r.status, c.status, r.body)
+			}
+			if c.errName != "" && errName(t, r.body) != c.errName {
+				t.Errorf("error name in %s, want %s", r.body, c.errName)
+			}
+			if c.hdr["Origin"] == "http://evil.example" && r.header.Get("Access-Control-Allow-Origin") != "" {
+				t.Errorf("CORS granted to an untrusted origin")
+			}
+		})
+	}
+}
+
+func TestBasicAuth(t *testing.T) {
+	f := newFixture(t, func(o *Options) { o.Password = "s3cret" })
+	if r := f.do(t, "GET", "/session", "", "", nil); r.status != 401 || r.header.Get("WWW-Authenticate") == "" {
+		t.Fatalf("no credentials: %d %v", r.status, r.header)
+	}
+	req, _ := http.NewRequest("GET", f.http.URL+"/session", nil)
+	req.SetBasicAuth("opencode", "wrong")
+	if res, _ := http.DefaultClient.Do(req); res.StatusCode != 401 {
+		t.Fatalf("wrong password: %d", res.StatusCode)
+	}
+	req.SetBasicAuth("opencode", "s3cret")
+	if res, _ := http.DefaultClient.Do(req); res.StatusCode != 200 {
+		t.Fatalf("right password: %d", res.StatusCode)
+	}
+}
+
+func TestMissingSessionIs404WithoutPaths(t *testing.T) {
+	f := newFixture(t, nil)
+	for _, p := range []string{"/session/ses_doesnotexist", "/session/doesnotexist", "/session/ses_nope/message", "/session/ses_nope/children", "/session/..%2F..%2Fetc/message"} {
+		r := f.do(t, "GET", p, "", "", nil)
+		if r.status != 404 || errName(t, r.body) != "NotFoundError" {
+			t.Errorf("%s: %d %s", p, r.status, r.body)
+		}
+		if strings.Contains(r.body, f.data) || strings.Contains(r.body, "/") && strings.Contains(r.body, "storage") {
+			t.Errorf("%s leaks a path: %s", p, r.body)
+		}
+	}
+	if r := f.do(t, "DELETE", "/session/ses_nope", "", "", nil); r.status != 404 {
+		t.Errorf("delete missing: %d", r.status)
+	}
+	if r := f.do(t, "POST", "/session/ses_nope/shell", "application/json", `{"agent":"build","command":"touch pwned"}`, nil); r.status != 404 {
+		t.Errorf("shell on missing session: %d %s", r.status, r.body)
+	}
+	if _, err := os.Stat(filepath.Join(f.dir, "pwned")); err == nil {
+		t.Errorf("shell ran for a missing session")
+	}
+}
+
+func TestSessionLifecycleOverHTTP(t *testing.T) {
+	f := newFixture(t, nil)
+	r := f.do(t, "POST", "/session", "application/json", `{"title":"first"}`, nil)
+	var s storage.Session
+	json.Unmarshal([]byte(r.body), &s)
+	if r.status != 200 || s.Title != "first" || !strings.HasPrefix(s.ID, "ses_") {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	r = f.do(t, "POST", "/session", "application/json", `{"parentID":"`+s.ID+`"}`, nil)
+	var child storage.Session
+	json.Unmarshal([]byte(r.body), &child)
+	if child.ParentID != s.ID || !strings.HasPrefix(child.Title, "Child session - ") {
+		t.Fatalf("child: %s", r.body)
+	}
+	if r := f.do(t, "POST", "/session", "application/json", `{"parentID":"ses_missing"}`, nil); r.status != 404 {
+		t.Errorf("child of a missing parent: %d", r.status)
+	}
+	if r := f.do(t, "PATCH", "/session/"+s.ID, "application/json", `{"title":"renamed"}`, nil); !strings.Contains(r.body, `"renamed"`) {
+		t.Errorf("patch: %s", r.body)
+	}
+	if r := f.do(t, "PATCH", "/session/"+s.ID, "application/json", `{"title":""}`, nil); r.status != 400 || !strings.Contains(r.body, `"field":"title"`) {
+		t.Errorf("empty title: %d %s", r.status, r.body)
+	}
+	if r := f.do(t, "GET", "/session/"+s.ID+"/children", "", "", nil); !strings.Contains(r.body, child.ID) {
+		t.Errorf("children: %s", r.body)
+	}
+	if r := f.do(t, "POST", "/session/"+s.ID+"/shell", "application/json", `{"agent":"build"}`, nil); r.status != 400 || !strings.Contains(r.body, "command") {
+		t.Errorf("shell without command: %d %s", r.status, r.body)
+	}
+	r = f.do(t, "POST", "/session/"+s.ID+"/shell", "application/json", `{"agent":"build","command":"echo out; echo err >&2; exit 3"}`, nil)
+	var wp storage.WithParts
+	json.Unmarshal([]byte(r.body), &wp)
+	if r.status != 200 || len(wp.Parts) != 1 || wp.Parts[0].State.Output != "out\nerr\n" || wp.Parts[0].State.Metadata["exit"] != float64(3) {
+		t.Fatalf("shell: %d %s", r.status, r.body)
+	}
+	if r := f.do(t, "GET", "/session/"+s.ID+"/message", "", "", nil); strings.Count(r.body, `"role"`) != 2 {
+		t.Errorf("messages after shell: %s", r.body)
+	}
+	if r := f.do(t, "GET", "/session/"+s.ID+"/message/"+wp.Info.ID, "", "", nil); !strings.Contains(r.body, `"exit":3`) {
+		t.Errorf("message: %s", r.body)
+	}
+	if r := f.do(t, "DELETE", "/session/"+s.ID, "", "", nil); r.body != "true" {
+		t.Fatalf("delete: %s", r.body)
+	}
+	if r := f.do(t, "GET", "/session/"+child.ID, "", "", nil); r.status != 404 {
+		t.Errorf("child survived its parent: %d", r.status)
+	}
+	if parts, _ := filepath.Glob(filepath.Join(f.data, "storage", "session", "part", "*")); len(parts) != 0 {
+		t.Errorf("part files left behind: %v", parts)
+	}
+}
+
+func TestShellWhileBusyIs409AndAbortKills(t *testing.T) {
+	f := newFixture(t, nil)
+	var s storage.Session
+	json.Unmarshal([]byte(f.do(t, "POST", "/session", "", "", nil).body), &s)
+	done := make(chan resp)
+	go func() {
+		done <- f.do(t, "POST", "/session/"+s.ID+"/shell", "application/json", `{"agent":"build","command":"sleep 30 & sleep 30; echo never"}`, nil)
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for !f.srv.opts.Sessions.Busy(s.ID) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if r := f.do(t, "POST", "/session/"+s.ID+"/shell", "application/json", `{"agent":"build","command":"true"}`, nil); r.status != 409 || errName(t, r.body) != "BusyError" {
+		t.Fatalf("second shell: %d %s", r.status, r.body)
+	}
+	if r := f.do(t, "POST", "/session/"+s.ID+"/abort", "", "", nil); r.body != "true" {
+		t.Fatalf("abort: %s", r.body)
+	}
+	select {
+	case r := <-done:
+		if r.status != 200 || !strings.Contains(r.body, "MessageAbortedError") || strings.Contains(r.body, "never\n") {
+			t.Fatalf("aborted shell: %d %s", r.status, r.body)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("shell did not return after abort")
+	}
+	if r := f.do(t, "POST", "/session/"+s.ID+"/abort", "", "", nil); r.body != "false" {
+		t.Errorf("abort when idle: %s", r.body)
+	}
+}
+
+// sse reads frames from /event until n data frames arrived.
+func readSSE(t *testing.T, url string, n int, ready chan<- struct{}) []map[string]any {
+	t.Helper()
+	res, err := http.Get(url + "/event")
+	if err != nil {
+		t.Error(err)
+		return nil
+	}
+	defer res.Body.Close()
+	if ct := res.Header.Get("Content-Type"); ct != "text/event-stream" {
+		t.Errorf("content type %q", ct)
+	}
+	var out []map[string]any
+	sc := bufio.NewScanner(res.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() && len(out) < n {
+		line := sc.Text()
+		if !strings.HasPrefix(line, "data: ") {
+			continue
+		}
+		var ev map[string]any
+		if err := json.Unmarshal([]byte(line[6:]), &ev); err != nil {
+			t.Errorf("bad frame %q", line)
+		}
+		out = append(out, ev)
+		if len(out) == 1 && ready != nil {
+			close(ready)
+		}
+	}
+	return out
+}
+
+func TestEventStream(t *testing.T) {
+	f := newFixture(t, nil)
+	ready := make(chan struct{})
+	var got []map[string]any
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); got = readSSE(t, f.http.URL, 3, ready) }()
+	<-ready
+	var s storage.Session
+	json.Unmarshal([]byte(f.do(t, "POST", "/session", "", "", nil).body), &s)
+	f.do(t, "DELETE", "/session/"+s.ID, "", "", nil)
+	wg.Wait()
+	want := []string{"server.connected", "session.updated", "session.deleted"}
+	for i, w := range want {
+		if i >= len(got) || got[i]["type"] != w {
+			t.Fatalf("events %v, want types %v", got, want)
+		}
+	}
+	info := got[1]["properties"].(map[string]any)["info"].(map[string]any)
+	if info["id"] != s.ID {
+		t.Errorf("session.updated carries %v", info)
+	}
+}
+
+func TestEventStreamHeartbeatAndSlowClientCutOff(t *testing.T) {
+	f := newFixture(t, nil)
+	res, err := http.Get(f.http.URL + "/event")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	br := bufio.NewReader(res.Body)
+	sawBeat := false
+	for range 6 {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasPrefix(line, ":") {
+			sawBeat = true
+			break
+		}
+	}
+	if !sawBeat {
+		t.Fatal("no heartbeat comment")
+	}
+	// A subscriber that never reads is cut off; publishing never blocks.
+	sub := f.bus.Subscribe(4)
+	start := time.Now()
+	for range 100 {
+		f.bus.Publish("x", nil)
+	}
+	if time.Since(start) > time.Second || !sub.Dropped() {
+		t.Fatalf("slow subscriber not cut off (dropped=%v)", sub.Dropped())
+	}
+	if _, ok := <-sub.C; !ok {
+		t.Fatal("buffered events lost before the close")
+	}
+}
+
+func TestTUIControlCorrelatesAndTimesOut(t *testing.T) {
+	f := newFixture(t, nil)
+	// No TUI attached: a bounded wait and a clear error.
+	r := f.do(t, "POST", "/tui/open-help", "application/json", "{}", nil)
+	if r.status != 504 || errName(t, r.body) != "TuiTimeoutError" {
+		t.Fatalf("no TUI: %d %s", r.status, r.body)
+	}
+	// The expired request was withdrawn: the TUI sees the next one, not it.
+	res := make(chan resp)
+	go func() {
+		res <- f.do(t, "POST", "/tui/append-prompt", "application/json", `{"text":"hello"}`, nil)
+	}()
+	next := f.do(t, "GET", "/tui/control/next", "", "", nil)
+	if !strings.Contains(next.body, `"path":"/tui/append-prompt"`) || !strings.Contains(next.body, `"text":"hello"`) {
+		t.Fatalf("next: %s", next.body)
+	}
+	f.do(t, "POST", "/tui/control/response", "application/json", `{"ok":"mine"}`, nil)
+	if got := <-res; got.status != 200 || got.body != `{"ok":"mine"}` {
+		t.Fatalf("caller got %d %s", got.status, got.body)
+	}
+	// Validation happens before queueing.
+	if r := f.do(t, "POST", "/tui/show-toast", "application/json", `{"message":"m","variant":"bogus"}`, nil); r.status != 400 {
+		t.Errorf("bad toast variant: %d", r.status)
+	}
+	if r := f.do(t, "POST", "/tui/append-prompt", "application/json", `{}`, nil); r.status != 400 {
+		t.Errorf("append without text: %d", r.status)
+	}
+}
+
+func TestLog(t *testing.T) {
+	f := newFixture(t, nil)
+	if r := f.do(t, "POST", "/log", "application/json", `{"service":"tui","level":"info","message":"hi"}`, nil); r.body != "true" {
+		t.Errorf("log: %s", r.body)
+	}
+	if r := f.do(t, "POST", "/log", "application/json", `{"service":"tui","level":"loud","message":"hi"}`, nil); r.status != 400 || !strings.Contains(r.body, "level") {
+		t.Errorf("bad level: %d %s", r.status, r.body)
+	}
+}
