@@ -152,7 +152,7 @@ type obj = map[string]any
 // gen holds the state of one JSON call.
 type gen struct {
 	b     *Builder
-	comps obj                     // name -> schema
+	comps obj            // name -> schema
 	owner map[string]any // name -> the reflect.Type or variant label that claimed it
 	err   error
 }
