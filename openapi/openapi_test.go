@@ -22,7 +22,7 @@ import (
 type Session struct {
 	ID       string       `json:"id" doc:"Session ID"`
 	ParentID string       `json:"parentID,omitempty"`
-	Share    *SessionURL  `json:"share,omitempty"`
+	Share    *SessionURL  `json:"share,omitempty" doc:"Share link"`
 	Title    string       `json:"title"`
 	Version  string       `json:"version"`
 	Time     SessionTimes `json:"time"`
@@ -221,7 +221,7 @@ func TestDocumentValidAndShaped(t *testing.T) {
 	}{
 		{"version", []any{d, "openapi"}, `"3.1.0"`},
 		{"session required omits optional fields", []any{s, "Session", "required"}, `["id","title","version","time"]`},
-		{"optional pointer is a ref", []any{s, "Session", "properties", "share"}, `{"$ref":"#/components/schemas/SessionURL"}`},
+		{"optional pointer is a ref", []any{s, "Session", "properties", "share"}, `{"$ref":"#/components/schemas/SessionURL","description":"Share link"}`},
 		{"doc tag", []any{s, "Session", "properties", "id", "description"}, `"Session ID"`},
 		{"part oneOf", []any{s, "Part", "oneOf"}, `[{"$ref":"#/components/schemas/TextPart"},{"$ref":"#/components/schemas/ToolPart"}]`},
 		{"part mapping", []any{s, "Part", "discriminator"}, `{"mapping":{"text":"#/components/schemas/TextPart","tool":"#/components/schemas/ToolPart"},"propertyName":"type"}`},
