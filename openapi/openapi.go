@@ -130,7 +130,7 @@ func (b *Builder) Name(t reflect.Type, name string) { b.names[t] = name }
 // Union registers a flat struct documented as a discriminated union.
 func (b *Builder) Union(u Union) {
 	if u.Type == nil || u.Type.Kind() != reflect.Struct {
-		b.setupErr = cmp(b.setupErr, fmt.Errorf("%w: union %s needs a struct type", ErrVariant, u.Name))
+		b.setupErr = firstErr(b.setupErr, fmt.Errorf("%w: union %s needs a struct type", ErrVariant, u.Name))
 		return
 	}
 	b.unions[u.Type] = u
@@ -301,10 +301,10 @@ func (g *gen) errorRef() obj {
 }
 
 func (g *gen) fail(err error) {
-	g.err = cmp(g.err, err)
+	g.err = firstErr(g.err, err)
 }
 
-func cmp(old, err error) error {
+func firstErr(old, err error) error {
 	if old != nil {
 		return old
 	}
