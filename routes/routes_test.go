@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"ocgo/bus"
+	"ocgo/openapi"
 	"ocgo/session"
 	"ocgo/storage"
 )
@@ -389,4 +390,38 @@ func TestLog(t *testing.T) {
 	if r := f.do(t, "POST", "/log", "application/json", `{"service":"tui","level":"loud","message":"hi"}`, nil); r.status != 400 || !strings.Contains(r.body, "level") {
 		t.Errorf("bad level: %d %s", r.status, r.body)
 	}
+}
+
+func TestOpenAPIDocumentValidatesRealResponses(t *testing.T) {
+	f := newFixture(t, nil)
+	r := f.do(t, "GET", "/doc", "", "", nil)
+	if r.status != 200 {
+		t.Fatalf("/doc: %d %s", r.status, r.body)
+	}
+	if err := openapi.Validate([]byte(r.body)); err != nil {
+		t.Fatalf("document invalid: %v", err)
+	}
+	check, err := openapi.ResponseValidator([]byte(r.body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	verify := func(method, path string, got resp) {
+		t.Helper()
+		if err := check(method, path, got.status, got.header, []byte(got.body)); err != nil {
+			t.Errorf("%s %s (%d) does not match the document: %v\n%s", method, path, got.status, err, got.body)
+		}
+	}
+	var s storage.Session
+	created := f.do(t, "POST", "/session", "application/json", `{"title":"doc"}`, nil)
+	json.Unmarshal([]byte(created.body), &s)
+	verify("POST", "/session", created)
+	verify("GET", "/session", f.do(t, "GET", "/session", "", "", nil))
+	verify("GET", "/session/"+s.ID, f.do(t, "GET", "/session/"+s.ID, "", "", nil))
+	verify("GET", "/session/ses_missing", f.do(t, "GET", "/session/ses_missing", "", "", nil))
+	shell := f.do(t, "POST", "/session/"+s.ID+"/shell", "application/json", `{"agent":"build","command":"echo hi"}`, nil)
+	verify("POST", "/session/"+s.ID+"/shell", shell)
+	verify("GET", "/session/"+s.ID+"/message", f.do(t, "GET", "/session/"+s.ID+"/message", "", "", nil))
+	verify("GET", "/app", f.do(t, "GET", "/app", "", "", nil))
+	verify("POST", "/log", f.do(t, "POST", "/log", "application/json", `{"service":"x","level":"warn","message":"m"}`, nil))
+	verify("POST", "/session/"+s.ID+"/revert", f.do(t, "POST", "/session/"+s.ID+"/revert", "application/json", `{}`, nil))
 }

@@ -82,6 +82,7 @@ type Server struct {
 	scrubs     []replacement
 	errMappers []func(error) *apiError
 	tui        *tuiQueue
+	docs       docState
 }
 
 // New builds the server and its route table.
@@ -111,6 +112,11 @@ func New(opts Options) *Server {
 		}
 	}
 	s.routes = s.table()
+	for i := range s.routes {
+		if s.routes[i].handle == nil && s.routes[i].stream == nil {
+			s.routes[i].handle, s.routes[i].notBuilt = notBuilt, true
+		}
+	}
 	router := httprouter.New()
 	router.RedirectTrailingSlash = false
 	router.RedirectFixedPath = false
@@ -144,6 +150,7 @@ type route struct {
 	body         reflect.Type     // request body type, nil when none
 	bodyOptional bool
 	resp         reflect.Type
+	notBuilt     bool // answers 501 until its feature lands
 }
 
 func (s *Server) adapt(rt route) httprouter.Handle {
