@@ -215,8 +215,13 @@ func buildCommands(raw map[string]any) []Command {
 	return out
 }
 
-// Commands returns every configured slash command, sorted by name.
-func (c *Config) Commands() []Command { return append([]Command(nil), c.commands...) }
+// Commands returns every configured slash command, sorted by name (never
+// nil, so an empty list encodes as [] like the original).
+func (c *Config) Commands() []Command {
+	out := make([]Command, len(c.commands))
+	copy(out, c.commands)
+	return out
+}
 
 // Command returns the command with this name.
 func (c *Config) Command(name string) (Command, bool) {
