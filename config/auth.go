@@ -195,19 +195,19 @@ func (s *AuthStore) readLocked() (map[string]json.RawMessage, error) {
 		return map[string]json.RawMessage{}, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("stat auth file: %s", cleanErr(err))
+		return nil, fileErr("stat auth file", err)
 	}
 	if s.cacheInfo != nil && os.SameFile(s.cacheInfo, st) && st.Size() == s.cacheInfo.Size() && st.ModTime().Equal(s.cacheInfo.ModTime()) {
 		return s.cache, nil
 	}
 	b, err := readLimited(s.path)
 	if err != nil {
-		return nil, fmt.Errorf("read auth file: %s", cleanErr(err))
+		return nil, fileErr("read auth file", err)
 	}
 	m := map[string]json.RawMessage{}
 	if len(bytes.TrimSpace(b)) > 0 {
 		if err := json.Unmarshal(b, &m); err != nil {
-			return nil, fmt.Errorf("auth file is not a JSON object: %w", err)
+			return nil, fmt.Errorf("%w: not a JSON object: %v", ErrAuthFile, err)
 		}
 	}
 	s.cacheInfo, s.cache = st, m
@@ -262,18 +262,18 @@ func (s *AuthStore) Set(id string, a Auth) error {
 	}
 	enc, err := json.Marshal(a)
 	if err != nil {
-		return fmt.Errorf("encode auth: %w", err)
+		return fmt.Errorf("%w: encode: %v", ErrAuthFile, err)
 	}
 	dir := filepath.Dir(s.path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("create auth dir: %s", cleanErr(err))
+		return fileErr("create auth dir", err)
 	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	unlock, err := lockFile(s.path + ".lock")
 	if err != nil {
-		return fmt.Errorf("lock auth file: %s", cleanErr(err))
+		return fileErr("lock auth file", err)
 	}
 	defer unlock()
 
@@ -290,7 +290,7 @@ func (s *AuthStore) Set(id string, a Auth) error {
 	next[id] = enc
 	out, err := json.MarshalIndent(next, "", "  ")
 	if err != nil {
-		return fmt.Errorf("encode auth file: %w", err)
+		return fmt.Errorf("%w: encode: %v", ErrAuthFile, err)
 	}
 	if err := writeFileAtomic(s.path, out, 0o600); err != nil {
 		return err
@@ -303,6 +303,12 @@ func (s *AuthStore) Set(id string, a Auth) error {
 	return nil
 }
 
+// fileErr wraps an I/O failure on auth.json in ErrAuthFile, without the
+// absolute path.
+func fileErr(op string, err error) error {
+	return fmt.Errorf("%w: %s: %s", ErrAuthFile, op, cleanErr(err))
+}
+
 // writeFileAtomic replaces path with data: the temp file is created in the
 // same directory with mode perm from its first byte (os.CreateTemp uses
 // 0600, then Chmod sets perm regardless of umask), written, fsynced, renamed
@@ -311,7 +317,7 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
-		return fmt.Errorf("create temp file: %s", cleanErr(err))
+		return fileErr("create temp file", err)
 	}
 	tmp := f.Name()
 	defer func() {
@@ -321,19 +327,22 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
 		}
 	}()
 	if err = f.Chmod(perm); err != nil {
-		return fmt.Errorf("chmod temp file: %s", cleanErr(err))
+		return fileErr("chmod temp file", err)
 	}
 	if _, err = f.Write(data); err != nil {
-		return fmt.Errorf("write temp file: %s", cleanErr(err))
+		return fileErr("write temp file", err)
 	}
 	if err = f.Sync(); err != nil {
-		return fmt.Errorf("sync temp file: %s", cleanErr(err))
+		return fileErr("sync temp file", err)
 	}
 	if err = f.Close(); err != nil {
-		return fmt.Errorf("close temp file: %s", cleanErr(err))
+		return fileErr("close temp file", err)
 	}
 	if err = os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("rename temp file: %s", cleanErr(err))
+		return fileErr("rename temp file", err)
 	}
-	return syncDir(dir)
+	if err = syncDir(dir); err != nil {
+		return fileErr("sync directory", err)
+	}
+	return nil
 }

@@ -210,7 +210,7 @@ func TestAuthStorePreservesForeignEntries(t *testing.T) {
 	if err := os.WriteFile(path, []byte("{not json"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Set("x", Auth{Type: "api", Key: "k"}); err == nil {
+	if err := s.Set("x", Auth{Type: "api", Key: "k"}); !errors.Is(err, ErrAuthFile) {
 		t.Error("Set over a corrupt file must fail rather than drop every credential")
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -262,7 +263,14 @@ func TestInvalidConfig(t *testing.T) {
 func TestNonStrictObjectsDropUnknownKeys(t *testing.T) {
 	f := newFixture(t)
 	f.write(t, rootDir+"opencode.json", `{"permission": {"edit": "ask", "read": "allow"}, "agent": {"x": {"color": "#fff"}}}`)
-	c := f.mustLoad(t)
+	var logs bytes.Buffer
+	c, err := Load(Options{Paths: f.paths, Env: func(k string) string { return f.env[k] }, Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), `"key":"permission.read"`) || !strings.Contains(logs.String(), `"component":"config"`) {
+		t.Errorf("dropped key not reported: %s", logs.String())
+	}
 	if _, ok := asMap(c.Raw["permission"])["read"]; ok {
 		t.Errorf("unknown permission key kept like zod would strip it: %v", c.Raw["permission"])
 	}

@@ -16,6 +16,8 @@ var (
 	ErrAuthInvalid = errors.New("invalid auth")
 	// ErrAuthID: a provider id is unusable as an auth.json key.
 	ErrAuthID = errors.New("invalid provider id")
+	// ErrAuthFile: auth.json could not be read, parsed or replaced.
+	ErrAuthFile = errors.New("auth file unusable")
 )
 
 // Error names of the original server, used as Error.Name.

@@ -98,11 +98,15 @@ func Load(opts Options) (*Config, error) {
 			files = append(files, filepath.Join(d, name))
 		}
 	}
-	if p := l.env("OPENCODE_CONFIG"); p != "" {
-		if !filepath.IsAbs(p) {
-			p = filepath.Join(l.paths.Cwd, p)
+	envFile := l.env("OPENCODE_CONFIG")
+	if envFile != "" {
+		if !filepath.IsAbs(envFile) {
+			envFile = filepath.Join(l.paths.Cwd, envFile)
 		}
-		files = append(files, p)
+		files = append(files, envFile)
+		if _, err := os.Stat(envFile); errors.Is(err, fs.ErrNotExist) {
+			l.log.Warn("OPENCODE_CONFIG names a missing file", slog.String("path", l.display(envFile)))
+		}
 	}
 	for _, f := range files {
 		doc, err := l.loadFile(f)
@@ -124,10 +128,12 @@ func Load(opts Options) (*Config, error) {
 		if err := json.Unmarshal([]byte(p), &v); err != nil {
 			return nil, &Error{Name: NameConfigJSON, Path: "$OPENCODE_PERMISSION", Message: err.Error()}
 		}
-		clean, is := permissionSchema().validate(v, "permission")
+		var dropped []string
+		clean, is := permissionSchema().validate(v, "permission", &dropped)
 		if is != nil {
 			return nil, &Error{Name: NameConfigInvalid, Path: "$OPENCODE_PERMISSION", Key: is.key, Message: is.message}
 		}
+		l.warnDropped("$OPENCODE_PERMISSION", dropped)
 		merged = mergeDeep(merged, map[string]any{"permission": clean})
 	}
 
@@ -235,14 +241,23 @@ func (l *loader) loadFile(p string) (map[string]any, error) {
 	if err := json.Unmarshal(std, &v); err != nil {
 		return nil, &Error{Name: NameConfigJSON, Path: shown, Message: err.Error()}
 	}
-	clean, is := l.schema.validate(v, "")
+	var dropped []string
+	clean, is := l.schema.validate(v, "", &dropped)
 	if is != nil {
 		if is.key == "" {
 			is.message = "top level: " + is.message
 		}
 		return nil, &Error{Name: NameConfigInvalid, Path: shown, Key: is.key, Message: is.message}
 	}
+	l.warnDropped(shown, dropped)
 	return clean.(map[string]any), nil
+}
+
+// warnDropped logs keys ignored because opencode 0.5.29 ignores them too.
+func (l *loader) warnDropped(shown string, keys []string) {
+	for _, k := range keys {
+		l.log.Warn("Ignoring unknown config key", slog.String("path", shown), slog.String("key", k))
+	}
 }
 
 // cleanErr strips the path from *fs.PathError so messages stay relative.

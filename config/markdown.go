@@ -157,10 +157,12 @@ func (l *loader) loadMarkdown(m map[string]any, projectDirs []string) error {
 				if kind.field == "mode" {
 					fm["mode"] = "primary"
 				}
-				clean, is := kind.schema.validate(fm, kind.field+"."+f.name)
+				var dropped []string
+				clean, is := kind.schema.validate(fm, kind.field+"."+f.name, &dropped)
 				if is != nil {
 					return &Error{Name: NameConfigInvalid, Path: shown, Key: is.key, Message: is.message}
 				}
+				l.warnDropped(shown, dropped)
 				l.log.Debug("Loaded markdown definition", slog.String("kind", kind.field), slog.String("name", f.name))
 				m[kind.field] = mergeDeep(asMap(m[kind.field]), map[string]any{f.name: clean})
 			}

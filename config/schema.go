@@ -74,9 +74,10 @@ func typeName(v any) string {
 	return fmt.Sprintf("%T", v)
 }
 
-// validate checks v against n and returns the cleaned value (unknown keys of
+// validate checks v against n, appending the keys it drops to dropped
+// (which may be nil), and returns the cleaned value (unknown keys of
 // non-strict objects dropped, as zod does) or the first issue.
-func (n *node) validate(v any, key string) (any, *issue) {
+func (n *node) validate(v any, key string, dropped *[]string) (any, *issue) {
 	switch n.kind {
 	case kindAny:
 		return v, nil
@@ -114,7 +115,7 @@ func (n *node) validate(v any, key string) (any, *issue) {
 		}
 		out := make([]any, 0, len(a))
 		for i, e := range a {
-			c, is := n.elem.validate(e, fmt.Sprintf("%s[%d]", key, i))
+			c, is := n.elem.validate(e, fmt.Sprintf("%s[%d]", key, i), dropped)
 			if is != nil {
 				return nil, is
 			}
@@ -128,7 +129,7 @@ func (n *node) validate(v any, key string) (any, *issue) {
 		}
 		out := make(map[string]any, len(m))
 		for _, k := range sortedKeys(m) {
-			c, is := n.elem.validate(m[k], joinKey(key, k))
+			c, is := n.elem.validate(m[k], joinKey(key, k), dropped)
 			if is != nil {
 				return nil, is
 			}
@@ -155,9 +156,14 @@ func (n *node) validate(v any, key string) (any, *issue) {
 			case n.strict:
 				return nil, &issue{joinKey(key, k), "unrecognized key"}
 			default:
-				continue // zod strips unknown keys of non-strict objects
+				// zod strips unknown keys of non-strict objects; report them
+				// so a typo does not vanish silently.
+				if dropped != nil {
+					*dropped = append(*dropped, joinKey(key, k))
+				}
+				continue
 			}
-			c, is := f.validate(m[k], joinKey(key, k))
+			c, is := f.validate(m[k], joinKey(key, k), dropped)
 			if is != nil {
 				return nil, is
 			}
@@ -169,7 +175,7 @@ func (n *node) validate(v any, key string) (any, *issue) {
 		if alt == nil {
 			return nil, &issue{key, msg}
 		}
-		return alt.validate(v, key)
+		return alt.validate(v, key, dropped)
 	}
 	return nil, &issue{key, "unsupported schema node"}
 }
