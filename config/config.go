@@ -1,0 +1,250 @@
+package config
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// Config is the merged, validated configuration. It is immutable after Load
+// and safe for concurrent use; accessors return copies.
+type Config struct {
+	// Raw is the merged document (including the injected agent, mode,
+	// command, plugin and username fields). It may hold secrets: serve
+	// Public() to clients, never Raw.
+	Raw map[string]any
+
+	Model             string // "provider/model"
+	SmallModel        string
+	Share             string // "manual", "auto", "disabled" or ""
+	Username          string
+	Theme             string
+	Snapshot          *bool
+	Autoupdate        *bool
+	Instructions      []string
+	DisabledProviders []string
+	Plugin            []string
+	Provider          map[string]ProviderConfig
+	MCP               map[string]MCPConfig
+	Permission        Permission
+	Tools             map[string]bool
+	Experimental      Experimental
+
+	agents   []Agent
+	commands []Command
+	secrets  []string
+}
+
+// Permission is the global "permission" block; Bash is always a pattern map
+// (a plain string s in the file becomes {"*": s}). Empty means unset.
+type Permission struct {
+	Edit     string            `json:"edit,omitempty"`
+	Bash     map[string]string `json:"bash,omitempty"`
+	Webfetch string            `json:"webfetch,omitempty"`
+}
+
+// ProviderConfig is one entry of the "provider" block.
+type ProviderConfig struct {
+	ID      string                 `json:"id,omitempty"`
+	Name    string                 `json:"name,omitempty"`
+	API     string                 `json:"api,omitempty"`
+	NPM     string                 `json:"npm,omitempty"`
+	Env     []string               `json:"env,omitempty"`
+	Models  map[string]ModelConfig `json:"models,omitempty"`
+	Options map[string]any         `json:"options,omitempty"` // apiKey, baseURL, anything else
+}
+
+// APIKey returns options.apiKey, or "".
+func (p ProviderConfig) APIKey() string { s, _ := p.Options["apiKey"].(string); return s }
+
+// BaseURL returns options.baseURL, or "".
+func (p ProviderConfig) BaseURL() string { s, _ := p.Options["baseURL"].(string); return s }
+
+// ModelConfig is a partial model definition or override.
+type ModelConfig struct {
+	ID          string         `json:"id,omitempty"`
+	Name        string         `json:"name,omitempty"`
+	ReleaseDate string         `json:"release_date,omitempty"`
+	Attachment  *bool          `json:"attachment,omitempty"`
+	Reasoning   *bool          `json:"reasoning,omitempty"`
+	Temperature *bool          `json:"temperature,omitempty"`
+	ToolCall    *bool          `json:"tool_call,omitempty"`
+	Cost        *ModelCost     `json:"cost,omitempty"`
+	Limit       *ModelLimit    `json:"limit,omitempty"`
+	Options     map[string]any `json:"options,omitempty"`
+}
+
+// ModelCost is the price per million tokens.
+type ModelCost struct {
+	Input      float64 `json:"input"`
+	Output     float64 `json:"output"`
+	CacheRead  float64 `json:"cache_read,omitempty"`
+	CacheWrite float64 `json:"cache_write,omitempty"`
+}
+
+// ModelLimit holds the context and output token limits.
+type ModelLimit struct {
+	Context float64 `json:"context"`
+	Output  float64 `json:"output"`
+}
+
+// MCPConfig is one MCP server: Type "local" (Command, Environment) or
+// "remote" (URL, Headers).
+type MCPConfig struct {
+	Type        string            `json:"type"`
+	Command     []string          `json:"command,omitempty"`
+	Environment map[string]string `json:"environment,omitempty"`
+	URL         string            `json:"url,omitempty"`
+	Headers     map[string]string `json:"headers,omitempty"`
+	Enabled     *bool             `json:"enabled,omitempty"`
+}
+
+// Hook is a command run on an experimental hook event.
+type Hook struct {
+	Command     []string          `json:"command"`
+	Environment map[string]string `json:"environment,omitempty"`
+}
+
+// Experimental holds the experimental.hook block.
+type Experimental struct {
+	FileEdited       map[string][]Hook // by file extension
+	SessionCompleted []Hook
+}
+
+// typed is the subset of the document decoded into Go types.
+type typed struct {
+	Model             string                    `json:"model"`
+	SmallModel        string                    `json:"small_model"`
+	Share             string                    `json:"share"`
+	Username          string                    `json:"username"`
+	Theme             string                    `json:"theme"`
+	Snapshot          *bool                     `json:"snapshot"`
+	Autoupdate        *bool                     `json:"autoupdate"`
+	Instructions      []string                  `json:"instructions"`
+	DisabledProviders []string                  `json:"disabled_providers"`
+	Plugin            []string                  `json:"plugin"`
+	Provider          map[string]ProviderConfig `json:"provider"`
+	MCP               map[string]MCPConfig      `json:"mcp"`
+	Tools             map[string]bool           `json:"tools"`
+	Experimental      struct {
+		Hook struct {
+			FileEdited       map[string][]Hook `json:"file_edited"`
+			SessionCompleted []Hook            `json:"session_completed"`
+		} `json:"hook"`
+	} `json:"experimental"`
+}
+
+// newConfig derives the typed view, agents and commands from a validated,
+// merged document.
+func newConfig(raw map[string]any, secrets map[string]struct{}) (*Config, error) {
+	b, err := json.Marshal(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrConfigInvalid, err)
+	}
+	var t typed
+	if err := json.Unmarshal(b, &t); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrConfigInvalid, err)
+	}
+	c := &Config{
+		Raw:               raw,
+		Model:             t.Model,
+		SmallModel:        t.SmallModel,
+		Share:             t.Share,
+		Username:          t.Username,
+		Theme:             t.Theme,
+		Snapshot:          t.Snapshot,
+		Autoupdate:        t.Autoupdate,
+		Instructions:      t.Instructions,
+		DisabledProviders: t.DisabledProviders,
+		Plugin:            t.Plugin,
+		Provider:          t.Provider,
+		MCP:               t.MCP,
+		Tools:             t.Tools,
+		Permission:        parsePermission(raw["permission"]),
+		Experimental: Experimental{
+			FileEdited:       t.Experimental.Hook.FileEdited,
+			SessionCompleted: t.Experimental.Hook.SessionCompleted,
+		},
+	}
+	for s := range secrets {
+		c.secrets = append(c.secrets, s)
+	}
+	c.agents = buildAgents(c)
+	c.commands = buildCommands(raw)
+	return c, nil
+}
+
+// parsePermission reads a validated permission object.
+func parsePermission(v any) Permission {
+	m, _ := v.(map[string]any)
+	var p Permission
+	p.Edit, _ = m["edit"].(string)
+	p.Webfetch, _ = m["webfetch"].(string)
+	switch b := m["bash"].(type) {
+	case string:
+		p.Bash = map[string]string{"*": b}
+	case map[string]any:
+		p.Bash = make(map[string]string, len(b))
+		for k, v := range b {
+			p.Bash[k], _ = v.(string)
+		}
+	}
+	return p
+}
+
+// Redacted replaces every secret value in Public().
+const Redacted = "[redacted]"
+
+// sensitiveName matches option names that hold credentials.
+var sensitiveName = regexp.MustCompile(`(?i)key|token|secret|password|passwd|credential|auth`)
+
+// Public returns what GET /config serves: a deep copy of the merged document
+// with secrets replaced by "[redacted]". Redacted are string values whose
+// name looks like a credential (apiKey, *token*, *secret*, *password*, …),
+// every value of "headers", "environment" and "env" maps (MCP servers,
+// formatters, LSP servers, experimental hooks), and any string containing a
+// value that came from {env:VAR} substitution.
+func (c *Config) Public() map[string]any {
+	return c.redact(c.Raw, false).(map[string]any)
+}
+
+func (c *Config) redact(v any, all bool) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			sub := all
+			if _, isMap := e.(map[string]any); isMap && (k == "headers" || k == "environment" || k == "env") {
+				sub = true
+			}
+			if s, isStr := e.(string); isStr && sensitiveName.MatchString(k) && s != "" {
+				out[k] = Redacted
+				continue
+			}
+			out[k] = c.redact(e, sub)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = c.redact(e, all)
+		}
+		return out
+	case string:
+		if all || c.containsSecret(x) {
+			return Redacted
+		}
+		return x
+	}
+	return v
+}
+
+func (c *Config) containsSecret(s string) bool {
+	for _, sec := range c.secrets {
+		if strings.Contains(s, sec) {
+			return true
+		}
+	}
+	return false
+}

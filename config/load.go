@@ -1,0 +1,409 @@
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/user"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/tailscale/hujson"
+)
+
+// Paths are the directories Load reads from. All are absolute.
+type Paths struct {
+	Home   string
+	Config string // $XDG_CONFIG_HOME/opencode
+	Data   string // $XDG_DATA_HOME/opencode
+	State  string
+	Cwd    string
+	Root   string // git root, or Cwd when the project is not a git repository
+}
+
+// Options configure Load.
+type Options struct {
+	Paths  Paths
+	Env    func(string) string // os.Getenv when nil
+	Logger *slog.Logger        // discarded when nil
+}
+
+// maxConfigFile bounds every file Load reads (config, {file:} targets,
+// markdown), so a reference to a device or a huge file cannot stall startup.
+const maxConfigFile = 4 << 20
+
+// minSecretLen is the shortest {env:} value Public treats as a secret to
+// redact wherever it appears; shorter values ("1", "on") would redact noise.
+const minSecretLen = 4
+
+var (
+	envRef  = regexp.MustCompile(`\{env:([^}]+)\}`)
+	fileRef = regexp.MustCompile(`\{file:([^}]+)\}`)
+)
+
+type loader struct {
+	paths   Paths
+	env     func(string) string
+	log     *slog.Logger
+	schema  *node
+	secrets map[string]struct{}
+}
+
+// Load reads and merges every config source in opencode 0.5.29's order (later
+// wins, objects merged deeply, arrays and scalars replaced):
+//
+//  1. global config.json, opencode.json, opencode.jsonc in Paths.Config;
+//  2. project opencode.jsonc files from Root down to Cwd, then project
+//     opencode.json files the same way;
+//  3. the file named by OPENCODE_CONFIG;
+//  4. markdown agents, modes and commands from Paths.Config and the
+//     .opencode directories from Root down to Cwd;
+//  5. OPENCODE_PERMISSION merged into "permission";
+//  6. compatibility fix-ups (autoshare, keybind renames, username).
+//
+// Files are only ever read: unlike the original, Load never adds "$schema"
+// to a user's file. The first bad file stops loading with an *Error.
+func Load(opts Options) (*Config, error) {
+	l := &loader{
+		paths:   opts.Paths,
+		env:     opts.Env,
+		log:     opts.Logger,
+		schema:  configSchema(),
+		secrets: map[string]struct{}{},
+	}
+	if l.env == nil {
+		l.env = os.Getenv
+	}
+	if l.log == nil {
+		l.log = slog.New(slog.DiscardHandler)
+	}
+	l.log = l.log.With(slog.String("component", "config"))
+
+	merged := map[string]any{}
+	var files []string
+	if l.paths.Config != "" {
+		for _, name := range []string{"config.json", "opencode.json", "opencode.jsonc"} {
+			files = append(files, filepath.Join(l.paths.Config, name))
+		}
+	}
+	dirs := l.projectDirs()
+	for _, name := range []string{"opencode.jsonc", "opencode.json"} {
+		for _, d := range dirs {
+			files = append(files, filepath.Join(d, name))
+		}
+	}
+	envFile := l.env("OPENCODE_CONFIG")
+	if envFile != "" {
+		if !filepath.IsAbs(envFile) {
+			envFile = filepath.Join(l.paths.Cwd, envFile)
+		}
+		files = append(files, envFile)
+		if _, err := os.Stat(envFile); errors.Is(err, fs.ErrNotExist) {
+			l.log.Warn("OPENCODE_CONFIG names a missing file", slog.String("path", l.display(envFile)))
+		}
+	}
+	for _, f := range files {
+		doc, err := l.loadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		if doc != nil {
+			l.log.Debug("Loaded config file", slog.String("path", l.display(f)))
+			merged = mergeDeep(merged, doc)
+		}
+	}
+
+	if err := l.loadMarkdown(merged, dirs); err != nil {
+		return nil, err
+	}
+
+	if p := l.env("OPENCODE_PERMISSION"); p != "" {
+		var v any
+		if err := json.Unmarshal([]byte(p), &v); err != nil {
+			return nil, &Error{Name: NameConfigJSON, Path: "$OPENCODE_PERMISSION", Message: err.Error()}
+		}
+		var dropped []string
+		clean, is := permissionSchema().validate(v, "permission", &dropped)
+		if is != nil {
+			return nil, &Error{Name: NameConfigInvalid, Path: "$OPENCODE_PERMISSION", Key: is.key, Message: is.message}
+		}
+		l.warnDropped("$OPENCODE_PERMISSION", dropped)
+		merged = mergeDeep(merged, map[string]any{"permission": clean})
+	}
+
+	l.fixups(merged)
+	return newConfig(merged, l.secrets)
+}
+
+// projectDirs lists Root down to Cwd (outermost first). When Cwd is not
+// inside Root, only Cwd is searched, as the original does without git.
+func (l *loader) projectDirs() []string {
+	cwd := filepath.Clean(l.paths.Cwd)
+	if l.paths.Cwd == "" {
+		return nil
+	}
+	root := filepath.Clean(l.paths.Root)
+	if l.paths.Root == "" || !within(root, cwd) {
+		return []string{cwd}
+	}
+	var dirs []string
+	for d := cwd; ; d = filepath.Dir(d) {
+		dirs = append(dirs, d)
+		if d == root || filepath.Dir(d) == d {
+			break
+		}
+	}
+	for i, j := 0, len(dirs)-1; i < j; i, j = i+1, j-1 {
+		dirs[i], dirs[j] = dirs[j], dirs[i]
+	}
+	return dirs
+}
+
+// within reports whether p is base or below it.
+func within(base, p string) bool {
+	rel, err := filepath.Rel(base, p)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
+}
+
+// display renders p for error messages without leaking absolute paths:
+// "~/..." under home, relative under the project root, else the base name.
+func (l *loader) display(p string) string {
+	p = filepath.Clean(p)
+	if l.paths.Home != "" && l.paths.Config != "" && within(l.paths.Config, p) && within(l.paths.Home, p) {
+		rel, _ := filepath.Rel(l.paths.Home, p)
+		return "~/" + filepath.ToSlash(rel)
+	}
+	if l.paths.Root != "" && within(l.paths.Root, p) {
+		rel, _ := filepath.Rel(l.paths.Root, p)
+		return filepath.ToSlash(rel)
+	}
+	if l.paths.Cwd != "" && within(l.paths.Cwd, p) {
+		rel, _ := filepath.Rel(l.paths.Cwd, p)
+		return filepath.ToSlash(rel)
+	}
+	if l.paths.Home != "" && within(l.paths.Home, p) {
+		rel, _ := filepath.Rel(l.paths.Home, p)
+		return "~/" + filepath.ToSlash(rel)
+	}
+	return filepath.Base(p)
+}
+
+// readLimited reads at most maxConfigFile bytes of a regular file.
+func readLimited(p string) ([]byte, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, errors.New("not a regular file")
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxConfigFile+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxConfigFile {
+		return nil, fmt.Errorf("larger than %d bytes", maxConfigFile)
+	}
+	return b, nil
+}
+
+// loadFile reads, substitutes, parses and validates one config file. A
+// missing file yields (nil, nil).
+func (l *loader) loadFile(p string) (map[string]any, error) {
+	b, err := readLimited(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	shown := l.display(p)
+	if err != nil {
+		return nil, &Error{Name: NameConfigJSON, Path: shown, Message: "cannot read file: " + cleanErr(err)}
+	}
+	text, err := l.substitute(string(b), filepath.Dir(p), shown)
+	if err != nil {
+		return nil, err
+	}
+	std, err := hujson.Standardize([]byte(text))
+	if err != nil {
+		return nil, &Error{Name: NameConfigJSON, Path: shown, Message: strings.TrimPrefix(err.Error(), "hujson: ")}
+	}
+	var v any
+	if err := json.Unmarshal(std, &v); err != nil {
+		return nil, &Error{Name: NameConfigJSON, Path: shown, Message: err.Error()}
+	}
+	var dropped []string
+	clean, is := l.schema.validate(v, "", &dropped)
+	if is != nil {
+		if is.key == "" {
+			is.message = "top level: " + is.message
+		}
+		return nil, &Error{Name: NameConfigInvalid, Path: shown, Key: is.key, Message: is.message}
+	}
+	l.warnDropped(shown, dropped)
+	return clean.(map[string]any), nil
+}
+
+// warnDropped logs keys ignored because opencode 0.5.29 ignores them too.
+func (l *loader) warnDropped(shown string, keys []string) {
+	for _, k := range keys {
+		l.log.Warn("Ignoring unknown config key", slog.String("path", shown), slog.String("key", k))
+	}
+}
+
+// cleanErr strips the path from *fs.PathError so messages stay relative.
+func cleanErr(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Op + ": " + pe.Err.Error()
+	}
+	return err.Error()
+}
+
+// jsonEscape returns s escaped for use inside a JSON string literal.
+func jsonEscape(s string) string {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s)
+	out := strings.TrimSuffix(buf.String(), "\n")
+	return out[1 : len(out)-1]
+}
+
+// substitute expands {env:VAR} (value JSON-escaped, empty when unset) and
+// {file:path} (contents trimmed and JSON-escaped, relative to dir, "~/"
+// expanded; ignored on lines commented out with //). Env values are
+// escaped, unlike the original, so a value cannot inject JSON structure.
+func (l *loader) substitute(text, dir, shown string) (string, error) {
+	text = envRef.ReplaceAllStringFunc(text, func(m string) string {
+		name := envRef.FindStringSubmatch(m)[1]
+		val := l.env(name)
+		if len(val) >= minSecretLen {
+			l.secrets[val] = struct{}{}
+		}
+		return jsonEscape(val)
+	})
+	if !fileRef.MatchString(text) {
+		return text, nil
+	}
+	lines := strings.Split(text, "\n")
+	for i, line := range lines {
+		if strings.HasPrefix(strings.TrimSpace(line), "//") || !fileRef.MatchString(line) {
+			continue
+		}
+		var ferr error
+		lines[i] = fileRef.ReplaceAllStringFunc(line, func(m string) string {
+			if ferr != nil {
+				return m
+			}
+			ref := fileRef.FindStringSubmatch(m)[1]
+			target := ref
+			if strings.HasPrefix(target, "~/") && l.paths.Home != "" {
+				target = filepath.Join(l.paths.Home, target[2:])
+			} else if !filepath.IsAbs(target) {
+				target = filepath.Join(dir, target)
+			}
+			b, err := readLimited(target)
+			if err != nil {
+				ferr = &Error{Name: NameConfigInvalid, Path: shown, Message: fmt.Sprintf("bad file reference %q: %s", m, cleanErr(err))}
+				return m
+			}
+			return jsonEscape(strings.TrimSpace(string(b)))
+		})
+		if ferr != nil {
+			return "", ferr
+		}
+	}
+	return strings.Join(lines, "\n"), nil
+}
+
+// mergeDeep returns a merged with b: objects merge recursively, anything else
+// in b replaces a. Neither input is modified.
+func mergeDeep(a, b map[string]any) map[string]any {
+	out := make(map[string]any, len(a)+len(b))
+	for k, v := range a {
+		out[k] = v
+	}
+	for k, bv := range b {
+		am, aok := out[k].(map[string]any)
+		bm, bok := bv.(map[string]any)
+		if aok && bok {
+			out[k] = mergeDeep(am, bm)
+			continue
+		}
+		out[k] = bv
+	}
+	return out
+}
+
+// fixups applies the original's compatibility rewrites and defaults.
+func (l *loader) fixups(m map[string]any) {
+	if m["autoshare"] == true {
+		if _, set := m["share"]; !set {
+			m["share"] = "auto"
+		}
+	}
+	if kb, ok := m["keybinds"].(map[string]any); ok {
+		// Deprecated names apply only when the user set them and not the
+		// new name; the original copied schema defaults over user choices.
+		renames := [][2]string{
+			{"messages_revert", "messages_undo"},
+			{"switch_mode", "agent_cycle"},
+			{"switch_agent", "agent_cycle"},
+			{"switch_mode_reverse", "agent_cycle_reverse"},
+			{"switch_agent_reverse", "agent_cycle_reverse"},
+		}
+		explicit := make(map[string]bool, len(kb))
+		for k := range kb {
+			explicit[k] = true
+		}
+		for _, r := range renames {
+			if explicit[r[0]] && !explicit[r[1]] {
+				kb[r[1]] = kb[r[0]]
+				explicit[r[1]] = true
+			}
+		}
+		for k, v := range keybindDefaults() {
+			if _, ok := kb[k]; !ok {
+				kb[k] = v
+			}
+		}
+	}
+	if tui, ok := m["tui"].(map[string]any); ok {
+		if _, ok := tui["scroll_speed"]; !ok {
+			tui["scroll_speed"] = 2.0
+		}
+	}
+	for _, k := range []string{"agent", "mode", "command"} {
+		if _, ok := m[k].(map[string]any); !ok {
+			m[k] = map[string]any{}
+		}
+	}
+	if _, ok := m["plugin"].([]any); !ok {
+		m["plugin"] = []any{}
+	}
+	if s, _ := m["username"].(string); s == "" {
+		m["username"] = l.username()
+	}
+}
+
+func (l *loader) username() string {
+	for _, k := range []string{"USER", "LOGNAME", "USERNAME"} {
+		if v := l.env(k); v != "" {
+			return v
+		}
+	}
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	return "unknown"
+}

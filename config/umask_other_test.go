@@ -1,0 +1,5 @@
+//go:build !unix
+
+package config
+
+func setUmask(int) func() { return func() {} }
