@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"ocgo/bus"
+	"ocgo/config"
 	"ocgo/routes"
 	"ocgo/session"
 	"ocgo/storage"
@@ -68,6 +69,14 @@ func newApp(c appConfig) (*app, error) {
 	stateDir := filepath.Join(xdg("XDG_STATE_HOME", filepath.Join(home, ".local", "state")), "opencode")
 	projectData := filepath.Join(dataRoot, "project", proj.slug)
 
+	cfg, err := config.Load(config.Options{
+		Paths: config.Paths{Home: home, Config: configDir, Data: dataRoot, State: stateDir, Cwd: proj.cwd, Root: proj.root},
+		Env:   c.Env, Logger: c.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	auth := config.NewAuthStore(filepath.Join(dataRoot, "auth.json"))
 	store, err := storage.Open(projectData, c.Logger)
 	if err != nil {
 		return nil, err
@@ -88,6 +97,9 @@ func newApp(c appConfig) (*app, error) {
 	}
 	srv := routes.New(routes.Options{
 		Sessions: sessions, Bus: events, Logger: c.Logger,
+		Configs: &configRoutes{cfg: cfg, auth: auth, providers: func() (any, error) {
+			return nil, session.ErrNotImplemented
+		}},
 		App:          appInfo,
 		InitApp:      func() error { return store.SetAppInitialized(time.Now().UnixMilli()) },
 		AllowedHosts: c.AllowedHosts, CORS: c.CORS,

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 
+	"ocgo/config"
 	"ocgo/session"
 	"ocgo/storage"
 )
@@ -49,6 +50,8 @@ func (s *Server) mapError(err error) *apiError {
 	var mbe *http.MaxBytesError
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
+	var authErr *config.AuthError
+	var cfgErr *config.Error
 	switch {
 	case errors.As(err, &ae):
 		return ae
@@ -67,6 +70,13 @@ func (s *Server) mapError(err error) *apiError {
 		return newError(http.StatusConflict, "BusyError", s.scrub(err.Error()))
 	case errors.Is(err, session.ErrNotImplemented):
 		return errNotBuilt
+	case errors.As(err, &authErr):
+		return badRequest(authErr.Field, "%s", authErr.Error())
+	case errors.Is(err, config.ErrAuthID), errors.Is(err, config.ErrAuthInvalid):
+		return badRequest("", "%s", err.Error())
+	case errors.As(err, &cfgErr):
+		return &apiError{Status: http.StatusBadRequest, Name: cfgErr.Name, Data: map[string]any{
+			"path": cfgErr.Path, "key": cfgErr.Key, "message": cfgErr.Error()}}
 	}
 	for _, m := range s.errMappers {
 		if e := m(err); e != nil {

@@ -50,6 +50,13 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	if !write(frame(map[string]any{"type": "server.connected", "properties": map[string]any{}})) {
 		return
 	}
+	// A client that connects while a tool waits for approval would never
+	// learn of it (opencode has no replay): announce what is pending.
+	for _, p := range s.opts.Sessions.Pending("") {
+		if !write(frame(map[string]any{"type": "permission.updated", "properties": p})) {
+			return
+		}
+	}
 	tick := time.NewTicker(s.opts.Heartbeat)
 	defer tick.Stop()
 	for {

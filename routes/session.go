@@ -108,3 +108,36 @@ func (s *Server) sessionShell(r *http.Request, p httprouter.Params) (any, error)
 	}
 	return s.opts.Sessions.Shell(r.Context(), p.ByName("id"), b.Agent, b.Command)
 }
+
+type permissionBody struct {
+	Response string `json:"response"`
+}
+
+func (b *permissionBody) validate() error {
+	switch b.Response {
+	case "once", "always", "reject":
+		return nil
+	}
+	return badRequest("response", "response must be one of once, always, reject")
+}
+
+func (s *Server) permissionRespond(r *http.Request, p httprouter.Params) (any, error) {
+	var b permissionBody
+	if err := decode(r, &b, false); err != nil {
+		return nil, err
+	}
+	if _, err := s.opts.Sessions.Get(p.ByName("id")); err != nil {
+		return nil, err
+	}
+	if err := s.opts.Sessions.Respond(p.ByName("id"), p.ByName("permissionID"), b.Response); err != nil {
+		return nil, err
+	}
+	return true, nil
+}
+
+func (s *Server) permissionList(_ *http.Request, p httprouter.Params) (any, error) {
+	if _, err := s.opts.Sessions.Get(p.ByName("id")); err != nil {
+		return nil, err
+	}
+	return s.opts.Sessions.Pending(p.ByName("id")), nil
+}

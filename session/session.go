@@ -67,8 +67,9 @@ type Service struct {
 	log   *slog.Logger
 	opts  Options
 
-	mu   sync.Mutex
-	runs map[string]*run // sessionID → the run holding the session
+	mu    sync.Mutex
+	runs  map[string]*run // sessionID → the run holding the session
+	perms *permissions
 }
 
 // run is one busy period of a session.
@@ -94,7 +95,7 @@ func New(opts Options) *Service {
 	return &Service{
 		store: opts.Store, bus: opts.Bus, ids: opts.IDs, now: opts.Now,
 		log: opts.Logger.With("component", "session"), opts: opts,
-		runs: map[string]*run{},
+		runs: map[string]*run{}, perms: newPermissions(),
 	}
 }
 
