@@ -209,3 +209,20 @@ func TestSplitCommands(t *testing.T) {
 		}
 	}
 }
+
+// A background child that keeps the output pipe open must not hold the call
+// until the timeout; it is left running (like a shell would) and the call
+// returns the shell's own result.
+func TestBashBackgroundChildDoesNotBlock(t *testing.T) {
+	e := newEnv(t)
+	r := mustRun(t, e, "bash", m{"command": "sleep 100 & echo $! > bg.pid; echo done", "timeout": 20000, "description": "bg"})
+	pids := readPids(t, e.content("bg.pid"))
+	t.Cleanup(func() {
+		for _, p := range pids {
+			_ = syscall.Kill(p, syscall.SIGKILL)
+		}
+	})
+	if r.Output != "done\n" || r.Metadata["exit"] != 0 {
+		t.Errorf("result %+v", r)
+	}
+}

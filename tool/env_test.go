@@ -15,7 +15,7 @@ import (
 // testEnv is a real Env over an os.Root on a temp dir. Permissions are
 // wildcard patterns per kind (longest match wins), like the session core's.
 type testEnv struct {
-	t    *testing.T
+	t    testing.TB
 	root *os.Root
 	path string
 
@@ -30,7 +30,7 @@ type testEnv struct {
 	subtask func(SubtaskRequest) (SubtaskResult, error)
 }
 
-func newEnv(t *testing.T) *testEnv {
+func newEnv(t testing.TB) *testEnv {
 	t.Helper()
 	dir := t.TempDir()
 	dir, err := filepath.EvalSymlinks(dir)
@@ -159,7 +159,7 @@ func (e *testEnv) content(rel string) string {
 	return string(b)
 }
 
-func tool(t *testing.T, name string, opts Options) Tool {
+func tool(t testing.TB, name string, opts Options) Tool {
 	t.Helper()
 	for _, tl := range Registry(opts) {
 		if tl.Info().Name == name {
@@ -170,12 +170,12 @@ func tool(t *testing.T, name string, opts Options) Tool {
 	return nil
 }
 
-func run(t *testing.T, e *testEnv, name string, input any) (Result, error) {
+func run(t testing.TB, e *testEnv, name string, input any) (Result, error) {
 	t.Helper()
 	return runOpts(t, e, name, Options{}, input)
 }
 
-func runOpts(t *testing.T, e *testEnv, name string, opts Options, input any) (Result, error) {
+func runOpts(t testing.TB, e *testEnv, name string, opts Options, input any) (Result, error) {
 	t.Helper()
 	raw, err := json.Marshal(input)
 	if err != nil {

@@ -13,6 +13,9 @@ import (
 
 type readTool struct{}
 
+// maxReadFile bounds what read loads into memory.
+const maxReadFile = 50 << 20
+
 func (readTool) Info() Info {
 	return Info{
 		Name: "read",
@@ -63,6 +66,9 @@ func (readTool) Run(ctx context.Context, call Call, env Env) (Result, error) {
 	}
 	if st.IsDir() {
 		return Result{}, fmt.Errorf("%w: %s is a directory; use the list tool", ErrInvalidInput, in.FilePath)
+	}
+	if st.Size() > maxReadFile {
+		return Result{}, fmt.Errorf("%w: %s is larger than %d MB", ErrTooLarge, in.FilePath, maxReadFile>>20)
 	}
 	f, err := root.Open(r.rel)
 	if err != nil {

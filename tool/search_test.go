@@ -47,7 +47,7 @@ func TestGlob(t *testing.T) {
 	}
 	cases := []struct {
 		pattern, path, want string
-		count              int
+		count               int
 	}{
 		{"**/*.go", "", j("b.go", "sub/deep/e.go", "sub/c.go", "a.go"), 4},
 		{"*.go", "", j("b.go", "a.go"), 2},
@@ -77,7 +77,6 @@ func TestGlobCap(t *testing.T) {
 		t.Errorf("metadata %v, %d lines", r.Metadata, len(lines))
 	}
 }
-
 
 func TestGrep(t *testing.T) {
 	e := fixture(t)
