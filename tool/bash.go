@@ -99,6 +99,9 @@ func (t *bashTool) authorize(ctx context.Context, call Call, env Env, command st
 		if len(words) == 0 {
 			continue
 		}
+		if target, ok := redirectOutside(root, words); ok {
+			return fmt.Errorf("%w: this command redirects output to a path outside of the project so it is not allowed to be executed: %s", ErrDenied, target)
+		}
 		name := words[0]
 		if pathCommands[name] {
 			for _, arg := range words[1:] {
@@ -127,6 +130,28 @@ func (t *bashTool) authorize(ctx context.Context, call Call, env Env, command st
 		})
 	}
 	return nil
+}
+
+// redirectOutside finds an output redirection (>, >>, 2>, &>, >|) whose
+// target lies outside root; /dev/null and the standard streams are fine.
+func redirectOutside(root string, words []string) (string, bool) {
+	for i, w := range words {
+		j := strings.IndexByte(w, '>')
+		if j < 0 || strings.Trim(w[:j], "0123456789&") != "" {
+			continue
+		}
+		target := strings.TrimLeft(w[j:], ">|")
+		if target == "" && i+1 < len(words) {
+			target = words[i+1]
+		}
+		if strings.HasPrefix(target, "&") || target == "/dev/null" || target == "/dev/stdout" || target == "/dev/stderr" {
+			continue
+		}
+		if target != "" && !argInside(root, target) {
+			return target, true
+		}
+	}
+	return "", false
 }
 
 func isMode(s string) bool {

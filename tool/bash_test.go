@@ -147,6 +147,9 @@ func TestBashPermissions(t *testing.T) {
 		{"path outside via cd", nil, "cd /", ErrDenied, 0},
 		{"path via variable", nil, "mkdir $HOME/x", ErrDenied, 0},
 		{"path inside", nil, "mkdir -p x/y && touch x/y/z && chmod 644 x/y/z", nil, 0},
+		{"redirect outside", nil, "echo hi > ../escape.txt", ErrDenied, 0},
+		{"append redirect outside", nil, "echo hi 2>>/tmp/escape.txt", ErrDenied, 0},
+		{"redirect inside and dev null", nil, "echo hi > x/out.txt 2>/dev/null 2>&1", nil, 0},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
