@@ -1,0 +1,272 @@
+package tool
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"regexp"
+	"strings"
+
+	"github.com/pmezard/go-difflib/difflib"
+)
+
+type editTool struct{}
+
+func (editTool) Info() Info {
+	return Info{
+		Name: "edit",
+		Description: `Replaces text in a file of the project.
+
+- Read the file with the read tool in this session before editing it; the edit fails otherwise, or when the file changed since it was read.
+- oldString must match the file text (without the "00001| " line prefixes of read output). An exact match is tried first, then matches tolerant of indentation and whitespace differences.
+- The edit fails when oldString matches more than once: add surrounding lines to make it unique, or set replaceAll to change every occurrence (useful for renames).
+- An empty oldString creates the file (or replaces all of it) with newString.
+- Prefer editing existing files over creating new ones.`,
+		Parameters: map[string]any{
+			"filePath":   map[string]any{"type": "string", "description": "The absolute path to the file to modify"},
+			"oldString":  map[string]any{"type": "string", "description": "The text to replace"},
+			"newString":  map[string]any{"type": "string", "description": "The text to replace it with (must be different from oldString)"},
+			"replaceAll": map[string]any{"type": "boolean", "description": "Replace all occurrences of oldString (default false)"},
+		},
+		Required: []string{"filePath", "oldString", "newString"},
+	}
+}
+
+type editInput struct {
+	FilePath   string  `json:"filePath"`
+	OldString  *string `json:"oldString"`
+	NewString  *string `json:"newString"`
+	ReplaceAll bool    `json:"replaceAll"`
+}
+
+func (editTool) Run(ctx context.Context, call Call, env Env) (Result, error) {
+	var in editInput
+	if err := decode(call.Input, &in); err != nil {
+		return Result{}, err
+	}
+	if err := required("filePath", in.FilePath); err != nil {
+		return Result{}, err
+	}
+	if in.OldString == nil || in.NewString == nil {
+		return Result{}, fmt.Errorf("%w: oldString and newString are required", ErrInvalidInput)
+	}
+	oldS, newS := *in.OldString, *in.NewString
+	if oldS == newS {
+		return Result{}, fmt.Errorf("%w: oldString and newString must be different", ErrInvalidInput)
+	}
+	r, err := resolvePath(env, in.FilePath)
+	if err != nil {
+		return Result{}, err
+	}
+	root := env.Root()
+	var before string
+	st, err := root.Stat(r.rel)
+	switch {
+	case err == nil:
+		if st.IsDir() {
+			return Result{}, fmt.Errorf("%w: %s is a directory", ErrInvalidInput, in.FilePath)
+		}
+		if err := assertFresh(env, call, r, st.ModTime()); err != nil {
+			return Result{}, err
+		}
+		b, err := root.ReadFile(r.rel)
+		if err != nil {
+			return Result{}, fsErr(err, in.FilePath)
+		}
+		before = string(b)
+	case errors.Is(err, fs.ErrNotExist) && oldS == "":
+	default:
+		return Result{}, fsErr(err, in.FilePath)
+	}
+
+	after := newS
+	pattern := ""
+	if oldS != "" {
+		after, err = replaceText(before, oldS, newS, in.ReplaceAll)
+		if err != nil {
+			return Result{}, err
+		}
+		pattern = r.abs
+	}
+	diff := unifiedDiff(r.abs, before, after)
+	if err := checkPermission(ctx, env, call, "edit", r.abs, Permission{
+		Type:     "edit",
+		Pattern:  pattern,
+		Title:    "Edit this file: " + r.abs,
+		Metadata: map[string]any{"filePath": r.abs, "diff": diff},
+	}); err != nil {
+		return Result{}, err
+	}
+	if err := writeFile(root, r.rel, []byte(after)); err != nil {
+		return Result{}, fsErr(err, in.FilePath)
+	}
+	env.Edited(r.abs)
+	env.FileRead(call.SessionID, r.abs)
+	return Result{
+		Title:    relTitle(env, r.abs),
+		Output:   "",
+		Metadata: map[string]any{"diagnostics": map[string]any{}, "diff": diff},
+	}, nil
+}
+
+// replaceText replaces oldS by newS in content. Strategies run from strict to
+// tolerant; the first that finds anything decides. Each yields the exact
+// substrings of content it matched, so the replacement never rewrites text
+// the strategy did not match.
+func replaceText(content, oldS, newS string, all bool) (string, error) {
+	for _, strategy := range []func(string, string) []string{
+		exactMatch, trimmedBoundaryMatch, lineTrimmedMatch, indentFlexibleMatch, whitespaceMatch,
+	} {
+		cands := dedupe(strategy(content, oldS))
+		total := 0
+		for _, c := range cands {
+			total += strings.Count(content, c)
+		}
+		if total == 0 {
+			continue
+		}
+		if all {
+			for _, c := range cands {
+				content = strings.ReplaceAll(content, c, newS)
+			}
+			return content, nil
+		}
+		if total > 1 {
+			return "", fmt.Errorf("%w: %d matches; provide more surrounding lines in oldString to identify the correct match, or set replaceAll", ErrAmbiguous, total)
+		}
+		return strings.Replace(content, cands[0], newS, 1), nil
+	}
+	return "", ErrNoMatch
+}
+
+func dedupe(in []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range in {
+		if s != "" && !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func exactMatch(content, old string) []string {
+	if strings.Contains(content, old) {
+		return []string{old}
+	}
+	return nil
+}
+
+func trimmedBoundaryMatch(content, old string) []string {
+	t := strings.TrimSpace(old)
+	if t != old && t != "" && strings.Contains(content, t) {
+		return []string{t}
+	}
+	return nil
+}
+
+// lineWindows returns every block of consecutive content lines (as the exact
+// substring, without the final newline) for which eq holds against the
+// oldString lines.
+func lineWindows(content, old string, eq func(have, want []string) bool) []string {
+	want := strings.Split(strings.TrimSuffix(old, "\n"), "\n")
+	if strings.TrimSpace(old) == "" {
+		return nil
+	}
+	lines := strings.Split(content, "\n")
+	starts := make([]int, len(lines)+1)
+	off := 0
+	for i, l := range lines {
+		starts[i] = off
+		off += len(l) + 1
+	}
+	starts[len(lines)] = off
+	var out []string
+	for i := 0; i+len(want) <= len(lines); i++ {
+		if eq(lines[i:i+len(want)], want) {
+			end := starts[i+len(want)] - 1
+			out = append(out, content[starts[i]:end])
+		}
+	}
+	return out
+}
+
+func lineTrimmedMatch(content, old string) []string {
+	return lineWindows(content, old, func(have, want []string) bool {
+		for j := range want {
+			if strings.TrimSpace(have[j]) != strings.TrimSpace(want[j]) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+func indentFlexibleMatch(content, old string) []string {
+	return lineWindows(content, old, func(have, want []string) bool {
+		h, w := dedent(have), dedent(want)
+		for j := range w {
+			if strings.TrimRight(h[j], " \t\r") != strings.TrimRight(w[j], " \t\r") {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+func dedent(lines []string) []string {
+	minIndent := -1
+	for _, l := range lines {
+		if strings.TrimSpace(l) == "" {
+			continue
+		}
+		n := len(l) - len(strings.TrimLeft(l, " \t"))
+		if minIndent < 0 || n < minIndent {
+			minIndent = n
+		}
+	}
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		if len(l) >= minIndent && minIndent > 0 && strings.TrimSpace(l) != "" {
+			out[i] = l[minIndent:]
+		} else {
+			out[i] = strings.TrimLeft(l, " \t")
+		}
+	}
+	return out
+}
+
+// whitespaceMatch matches the oldString tokens separated by any amount of
+// whitespace.
+func whitespaceMatch(content, old string) []string {
+	toks := strings.Fields(old)
+	if len(toks) == 0 {
+		return nil
+	}
+	for i, t := range toks {
+		toks[i] = regexp.QuoteMeta(t)
+	}
+	re, err := regexp.Compile(strings.Join(toks, `\s+`))
+	if err != nil {
+		return nil
+	}
+	return re.FindAllString(content, -1)
+}
+
+// unifiedDiff renders a unified diff with three context lines, headed like
+// the original's createTwoFilesPatch output.
+func unifiedDiff(name, a, b string) string {
+	d, err := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
+		A:        difflib.SplitLines(a),
+		B:        difflib.SplitLines(b),
+		FromFile: name,
+		ToFile:   name,
+		Context:  3,
+	})
+	if err != nil {
+		return ""
+	}
+	return "Index: " + name + "\n" + strings.Repeat("=", 67) + "\n" + d
+}

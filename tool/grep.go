@@ -1,0 +1,129 @@
+package tool
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+type grepTool struct{}
+
+func (grepTool) Info() Info {
+	return Info{
+		Name: "grep",
+		Description: `Searches file contents of the project with a regular expression.
+
+- Regular expressions use RE2 syntax (e.g. "log.*Error", "func\s+\w+"); no backreferences or lookaround.
+- include filters files by name pattern, e.g. "*.go" or "*.{ts,tsx}".
+- Files ignored by .gitignore, the .git directory and binary files are skipped.
+- Returns matching lines grouped by file, files most recently modified first, at most 100 matches.
+- Use glob to find files by name.`,
+		Parameters: map[string]any{
+			"pattern": map[string]any{"type": "string", "description": "The regex pattern to search for in file contents"},
+			"path":    map[string]any{"type": "string", "description": "The directory to search in. Defaults to the current working directory."},
+			"include": map[string]any{"type": "string", "description": "File pattern to include in the search (e.g. \"*.js\", \"*.{ts,tsx}\")"},
+		},
+		Required: []string{"pattern"},
+	}
+}
+
+type grepInput struct {
+	Pattern string `json:"pattern"`
+	Path    string `json:"path"`
+	Include string `json:"include"`
+}
+
+type grepMatch struct {
+	file found
+	line int
+	text string
+}
+
+// maxGrepFile bounds the size of a file grep reads.
+const maxGrepFile = 10 << 20
+
+func (grepTool) Run(ctx context.Context, call Call, env Env) (Result, error) {
+	var in grepInput
+	if err := decode(call.Input, &in); err != nil {
+		return Result{}, err
+	}
+	if err := required("pattern", in.Pattern); err != nil {
+		return Result{}, err
+	}
+	re, err := regexp.Compile(in.Pattern)
+	if err != nil {
+		return Result{}, fmt.Errorf("%w: invalid regular expression: %v", ErrInvalidInput, err)
+	}
+	dir, err := searchDir(env, in.Path)
+	if err != nil {
+		return Result{}, err
+	}
+	root := env.Root()
+	var matches []grepMatch
+	err = walkFiles(ctx, root, dir.rel, nil, func(e walkEntry) bool {
+		if !matchInclude(in.Include, e.rel) || e.info.Size() > maxGrepFile {
+			return true
+		}
+		data, err := root.ReadFile(filepath.FromSlash(e.rel))
+		if err != nil || bytes.IndexByte(data[:min(len(data), 8192)], 0) >= 0 {
+			return true
+		}
+		if !re.Match(data) {
+			return true
+		}
+		f := found{abs: filepath.Join(env.RootPath(), filepath.FromSlash(e.rel)), mod: e.info.ModTime().UnixNano()}
+		sc := bufio.NewScanner(bytes.NewReader(data))
+		sc.Buffer(make([]byte, 0, 64*1024), len(data)+1)
+		n := 0
+		for sc.Scan() {
+			n++
+			line := strings.TrimSuffix(sc.Text(), "\r")
+			if re.MatchString(line) {
+				matches = append(matches, grepMatch{file: f, line: n, text: line})
+			}
+		}
+		return true
+	})
+	if err != nil {
+		return Result{}, fsErr(err, in.Path)
+	}
+	sort.SliceStable(matches, func(i, j int) bool {
+		a, b := matches[i].file, matches[j].file
+		if a.mod != b.mod {
+			return a.mod > b.mod
+		}
+		return a.abs < b.abs
+	})
+	truncated := len(matches) > ResultLimit
+	if truncated {
+		matches = matches[:ResultLimit]
+	}
+	if len(matches) == 0 {
+		return Result{Title: in.Pattern, Output: "No files found", Metadata: map[string]any{"matches": 0, "truncated": false}}, nil
+	}
+	out := []string{fmt.Sprintf("Found %d matches", len(matches))}
+	cur := ""
+	for _, m := range matches {
+		if m.file.abs != cur {
+			if cur != "" {
+				out = append(out, "")
+			}
+			cur = m.file.abs
+			out = append(out, cur+":")
+		}
+		out = append(out, fmt.Sprintf("  Line %d: %s", m.line, truncateLine(m.text)))
+	}
+	if truncated {
+		out = append(out, "", "(Results are truncated. Consider using a more specific path or pattern.)")
+	}
+	return Result{
+		Title:    in.Pattern,
+		Output:   strings.Join(out, "\n"),
+		Metadata: map[string]any{"matches": len(matches), "truncated": truncated},
+	}, nil
+}

@@ -1,0 +1,108 @@
+package tool
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+)
+
+var todoItemSchema = map[string]any{
+	"type": "object",
+	"properties": map[string]any{
+		"content":  map[string]any{"type": "string", "description": "Brief description of the task"},
+		"status":   map[string]any{"type": "string", "description": "Current status of the task: pending, in_progress, completed, cancelled"},
+		"priority": map[string]any{"type": "string", "description": "Priority level of the task: high, medium, low"},
+		"id":       map[string]any{"type": "string", "description": "Unique identifier for the todo item"},
+	},
+	"required":             []string{"content", "status", "priority", "id"},
+	"additionalProperties": false,
+}
+
+type todoWriteTool struct{}
+
+func (todoWriteTool) Info() Info {
+	return Info{
+		Name: "todowrite",
+		Description: `Creates or replaces the todo list of this session, to plan and track multi-step work and show progress to the user.
+
+Use it when a task has three or more steps, when the user gives several tasks, or asks for a todo list. Skip it for a single simple task or a purely conversational answer.
+
+- Send the whole list each time; it replaces the previous one.
+- status: pending, in_progress, completed or cancelled; keep only one item in_progress and mark items completed as soon as they are done.
+- priority: high, medium or low; id: a unique identifier per item.`,
+		Parameters: map[string]any{
+			"todos": map[string]any{"type": "array", "items": todoItemSchema, "description": "The updated todo list"},
+		},
+		Required: []string{"todos"},
+	}
+}
+
+type todoInput struct {
+	Todos *[]Todo `json:"todos"`
+}
+
+var (
+	todoStatuses   = map[string]bool{"pending": true, "in_progress": true, "completed": true, "cancelled": true}
+	todoPriorities = map[string]bool{"high": true, "medium": true, "low": true}
+)
+
+func (todoWriteTool) Run(ctx context.Context, call Call, env Env) (Result, error) {
+	var in todoInput
+	if err := decode(call.Input, &in); err != nil {
+		return Result{}, err
+	}
+	if in.Todos == nil {
+		return Result{}, fmt.Errorf("%w: todos is required", ErrInvalidInput)
+	}
+	todos := *in.Todos
+	for i, t := range todos {
+		if t.Content == "" || t.ID == "" || !todoStatuses[t.Status] || !todoPriorities[t.Priority] {
+			return Result{}, fmt.Errorf("%w: todo %d needs content, id, a status of pending|in_progress|completed|cancelled and a priority of high|medium|low", ErrInvalidInput, i)
+		}
+	}
+	if err := env.Todos().Set(call.SessionID, todos); err != nil {
+		return Result{}, fmt.Errorf("save todos: %w", err)
+	}
+	return todoResult(todos)
+}
+
+type todoReadTool struct{}
+
+func (todoReadTool) Info() Info {
+	return Info{
+		Name:        "todoread",
+		Description: "Reads the todo list of this session.",
+		Parameters:  map[string]any{},
+	}
+}
+
+func (todoReadTool) Run(ctx context.Context, call Call, env Env) (Result, error) {
+	todos, err := env.Todos().Get(call.SessionID)
+	if err != nil {
+		return Result{}, fmt.Errorf("load todos: %w", err)
+	}
+	return todoResult(todos)
+}
+
+// todoResult: output is the list as indented JSON, title the number of
+// unfinished items, metadata.todos the list.
+func todoResult(todos []Todo) (Result, error) {
+	if todos == nil {
+		todos = []Todo{}
+	}
+	b, err := json.MarshalIndent(todos, "", "  ")
+	if err != nil {
+		return Result{}, err
+	}
+	open := 0
+	for _, t := range todos {
+		if t.Status != "completed" {
+			open++
+		}
+	}
+	return Result{
+		Title:    fmt.Sprintf("%d todos", open),
+		Output:   string(b),
+		Metadata: map[string]any{"todos": todos},
+	}, nil
+}

@@ -1,0 +1,120 @@
+package tool
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+type webfetchTool struct{ client *http.Client }
+
+const (
+	defaultFetchTimeout = 30 * time.Second
+	maxFetchTimeout     = 120 * time.Second
+)
+
+func (*webfetchTool) Info() Info {
+	return Info{
+		Name: "webfetch",
+		Description: `Fetches a web page or file over http(s) and returns its content.
+
+- url must be a complete http:// or https:// URL.
+- format: "markdown" converts HTML to Markdown, "text" returns the visible text of HTML, "html" returns the body unchanged.
+- timeout is in seconds: default 30, at most 120. Responses larger than 5 MB are refused.
+- Read-only: it does not change any file. Do not guess URLs; use those given by the user or found in the project.`,
+		Parameters: map[string]any{
+			"url":     map[string]any{"type": "string", "description": "The URL to fetch content from"},
+			"format":  map[string]any{"type": "string", "enum": []string{"text", "markdown", "html"}, "description": "The format to return the content in (text, markdown, or html)"},
+			"timeout": map[string]any{"type": "number", "description": "Optional timeout in seconds (max 120)"},
+		},
+		Required: []string{"url", "format"},
+	}
+}
+
+type webfetchInput struct {
+	URL     string `json:"url"`
+	Format  string `json:"format"`
+	Timeout number `json:"timeout"`
+}
+
+func (t *webfetchTool) Run(ctx context.Context, call Call, env Env) (Result, error) {
+	var in webfetchInput
+	if err := decode(call.Input, &in); err != nil {
+		return Result{}, err
+	}
+	u, err := url.Parse(in.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return Result{}, fmt.Errorf("%w: URL must start with http:// or https://", ErrInvalidInput)
+	}
+	switch in.Format {
+	case "text", "markdown", "html":
+	default:
+		return Result{}, fmt.Errorf("%w: format must be text, markdown or html", ErrInvalidInput)
+	}
+	timeout := defaultFetchTimeout
+	if in.Timeout.set && in.Timeout.v > 0 {
+		timeout = min(time.Duration(in.Timeout.v*float64(time.Second)), maxFetchTimeout)
+	}
+	if err := checkPermission(ctx, env, call, "webfetch", in.URL, Permission{
+		Type:     "webfetch",
+		Pattern:  in.URL,
+		Title:    "Fetch content from: " + in.URL,
+		Metadata: map[string]any{"url": in.URL, "format": in.Format, "timeout": timeout.Seconds()},
+	}); err != nil {
+		return Result{}, err
+	}
+
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return Result{}, fmt.Errorf("%w: %v", ErrInvalidInput, err)
+	}
+	req.Header.Set("User-Agent", "Mozilla/5.0 (compatible; ocgo webfetch)")
+	switch in.Format {
+	case "markdown":
+		req.Header.Set("Accept", "text/markdown;q=1.0, text/x-markdown;q=0.9, text/plain;q=0.8, text/html;q=0.7, */*;q=0.1")
+	case "text":
+		req.Header.Set("Accept", "text/plain;q=1.0, text/markdown;q=0.9, text/html;q=0.8, */*;q=0.1")
+	default:
+		req.Header.Set("Accept", "text/html;q=1.0, application/xhtml+xml;q=0.9, text/plain;q=0.8, */*;q=0.1")
+	}
+	resp, err := t.client.Do(req)
+	if err != nil {
+		return Result{}, fmt.Errorf("fetch: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return Result{}, fmt.Errorf("request failed with status code: %d", resp.StatusCode)
+	}
+	if resp.ContentLength > MaxFetchBytes {
+		return Result{}, fmt.Errorf("%w: exceeds 5MB limit", ErrTooLarge)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxFetchBytes+1))
+	if err != nil {
+		return Result{}, fmt.Errorf("read response: %w", err)
+	}
+	if len(body) > MaxFetchBytes {
+		return Result{}, fmt.Errorf("%w: exceeds 5MB limit", ErrTooLarge)
+	}
+	ctype := resp.Header.Get("Content-Type")
+	mt, _, _ := mime.ParseMediaType(ctype)
+	isHTML := mt == "text/html" || mt == "application/xhtml+xml"
+	content := string(body)
+	switch {
+	case in.Format == "markdown" && isHTML:
+		content = HTMLToMarkdown(content)
+	case in.Format == "text" && isHTML:
+		content = HTMLToText(content)
+	}
+	return Result{
+		Title:    fmt.Sprintf("%s (%s)", in.URL, ctype),
+		Output:   strings.ToValidUTF8(content, "\uFFFD"),
+		Metadata: map[string]any{},
+	}, nil
+}
