@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"ocgo/config"
+	"ocgo/provider"
 	"ocgo/session"
 	"ocgo/storage"
 )
@@ -70,6 +71,8 @@ func (s *Server) mapError(err error) *apiError {
 		return newError(http.StatusConflict, "BusyError", s.scrub(err.Error()))
 	case errors.Is(err, session.ErrNotImplemented):
 		return errNotBuilt
+	case errors.Is(err, session.ErrModel):
+		return modelError(err)
 	case errors.As(err, &authErr):
 		return badRequest(authErr.Field, "%s", authErr.Error())
 	case errors.Is(err, config.ErrAuthID), errors.Is(err, config.ErrAuthInvalid):
@@ -126,4 +129,19 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	w.Write(data)
+}
+
+// modelError explains why no model could be used for a prompt.
+func modelError(err error) *apiError {
+	msg := err.Error()
+	if _, after, ok := strings.Cut(msg, session.ErrModel.Error()+": "); ok {
+		msg = after
+	}
+	switch {
+	case errors.Is(err, provider.ErrNoProvider):
+		return newError(http.StatusBadRequest, "ProviderInitError", msg)
+	case errors.Is(err, provider.ErrAuth):
+		return newError(http.StatusBadRequest, "ProviderAuthError", msg)
+	}
+	return newError(http.StatusBadRequest, "ProviderModelNotFoundError", msg)
 }

@@ -2,6 +2,9 @@ package routes
 
 import (
 	"net/http"
+
+	"ocgo/session"
+	"ocgo/storage"
 	"strings"
 
 	"github.com/julienschmidt/httprouter"
@@ -140,4 +143,86 @@ func (s *Server) permissionList(_ *http.Request, p httprouter.Params) (any, erro
 		return nil, err
 	}
 	return s.opts.Sessions.Pending(p.ByName("id")), nil
+}
+
+func (s *Server) sessionChat(r *http.Request, p httprouter.Params) (any, error) {
+	var in session.PromptInput
+	if err := decode(r, &in, false); err != nil {
+		return nil, err
+	}
+	return s.opts.Sessions.Prompt(r.Context(), p.ByName("id"), in)
+}
+
+func (s *Server) sessionCommand(r *http.Request, p httprouter.Params) (any, error) {
+	var in session.CommandInput
+	if err := decode(r, &in, false); err != nil {
+		return nil, err
+	}
+	if in.Command == "" {
+		return nil, badRequest("command", "command is required")
+	}
+	if in.MessageID != "" && !storage.ValidID(storage.PrefixMessage, in.MessageID) {
+		return nil, badRequest("messageID", "messageID must start with \"msg_\"")
+	}
+	if _, err := s.opts.Sessions.Get(p.ByName("id")); err != nil {
+		return nil, err
+	}
+	return s.opts.Sessions.Command(r.Context(), p.ByName("id"), in)
+}
+
+type summarizeBody struct {
+	ProviderID string `json:"providerID"`
+	ModelID    string `json:"modelID"`
+}
+
+func (b *summarizeBody) validate() error {
+	if b.ProviderID == "" {
+		return badRequest("providerID", "providerID is required")
+	}
+	if b.ModelID == "" {
+		return badRequest("modelID", "modelID is required")
+	}
+	return nil
+}
+
+func (s *Server) sessionSummarize(r *http.Request, p httprouter.Params) (any, error) {
+	var b summarizeBody
+	if err := decode(r, &b, false); err != nil {
+		return nil, err
+	}
+	res, err := s.opts.Sessions.Summarize(r.Context(), p.ByName("id"), b.ProviderID, b.ModelID)
+	if err != nil {
+		return nil, err
+	}
+	if res.Info.Error != nil {
+		return nil, &apiError{Status: http.StatusBadGateway, Name: res.Info.Error.Name, Data: res.Info.Error.Data}
+	}
+	return true, nil
+}
+
+type initBody struct {
+	MessageID  string `json:"messageID"`
+	ProviderID string `json:"providerID"`
+	ModelID    string `json:"modelID"`
+}
+
+func (b *initBody) validate() error {
+	if !storage.ValidID(storage.PrefixMessage, b.MessageID) {
+		return badRequest("messageID", "messageID must start with \"msg_\"")
+	}
+	if b.ProviderID == "" || b.ModelID == "" {
+		return badRequest("providerID", "providerID and modelID are required")
+	}
+	return nil
+}
+
+func (s *Server) sessionInit(r *http.Request, p httprouter.Params) (any, error) {
+	var b initBody
+	if err := decode(r, &b, false); err != nil {
+		return nil, err
+	}
+	if err := s.opts.Sessions.Init(r.Context(), p.ByName("id"), b.MessageID, b.ProviderID, b.ModelID, s.opts.InitApp); err != nil {
+		return nil, err
+	}
+	return true, nil
 }

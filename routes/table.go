@@ -6,6 +6,7 @@ import (
 
 	"github.com/julienschmidt/httprouter"
 
+	"ocgo/session"
 	"ocgo/storage"
 )
 
@@ -29,15 +30,15 @@ func (s *Server) table() []route {
 		{method: "POST", path: "/session", id: "session.create", summary: "Create a session", handle: s.sessionCreate, body: typeOf[createBody](), bodyOptional: true, resp: typeOf[storage.Session]()},
 		{method: "DELETE", path: "/session/:id", id: "session.delete", summary: "Delete a session with its children, messages and parts", handle: s.sessionDelete, resp: typeOf[bool]()},
 		{method: "PATCH", path: "/session/:id", id: "session.update", summary: "Update a session", handle: s.sessionUpdate, body: typeOf[updateBody](), bodyOptional: true, resp: typeOf[storage.Session]()},
-		{method: "POST", path: "/session/:id/init", id: "session.init", summary: "Analyze the project and write AGENTS.md"},
+		{method: "POST", path: "/session/:id/init", id: "session.init", summary: "Analyze the project and write AGENTS.md", handle: s.sessionInit, body: typeOf[initBody](), resp: typeOf[bool]()},
 		{method: "POST", path: "/session/:id/abort", id: "session.abort", summary: "Abort the running prompt, shell or summary", handle: s.sessionAbort, resp: typeOf[bool]()},
 		{method: "POST", path: "/session/:id/share", id: "session.share", summary: "Share a session", handle: s.sessionShare},
 		{method: "DELETE", path: "/session/:id/share", id: "session.unshare", summary: "Unshare a session", handle: s.sessionShare},
-		{method: "POST", path: "/session/:id/summarize", id: "session.summarize", summary: "Summarize (compact) a session"},
+		{method: "POST", path: "/session/:id/summarize", id: "session.summarize", summary: "Summarize (compact) a session", handle: s.sessionSummarize, body: typeOf[summarizeBody](), resp: typeOf[bool]()},
 		{method: "GET", path: "/session/:id/message", id: "session.messages", summary: "Messages of a session", handle: s.sessionMessages, resp: typeOf[[]storage.WithParts]()},
 		{method: "GET", path: "/session/:id/message/:messageID", id: "session.message", summary: "One message", handle: s.sessionMessage, resp: typeOf[storage.WithParts]()},
-		{method: "POST", path: "/session/:id/message", id: "session.chat", summary: "Send a prompt and run the agent"},
-		{method: "POST", path: "/session/:id/command", id: "session.command", summary: "Run a slash command"},
+		{method: "POST", path: "/session/:id/message", id: "session.chat", summary: "Send a prompt and run the agent", handle: s.sessionChat, body: typeOf[session.PromptInput](), resp: typeOf[storage.WithParts]()},
+		{method: "POST", path: "/session/:id/command", id: "session.command", summary: "Run a slash command", handle: s.sessionCommand, body: typeOf[session.CommandInput](), resp: typeOf[storage.WithParts]()},
 		{method: "POST", path: "/session/:id/shell", id: "session.shell", summary: "Run a shell command", handle: s.sessionShell, body: typeOf[shellBody](), resp: typeOf[storage.WithParts]()},
 		{method: "POST", path: "/session/:id/revert", id: "session.revert", summary: "Revert to a message or part"},
 		{method: "POST", path: "/session/:id/unrevert", id: "session.unrevert", summary: "Undo a revert"},

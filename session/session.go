@@ -14,11 +14,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"slices"
 	"sync"
 	"time"
 
 	"ocgo/bus"
+	"ocgo/config"
+	"ocgo/provider"
 	"ocgo/storage"
+	"ocgo/tool"
 )
 
 // Errors of the core; routes map them to HTTP statuses.
@@ -56,6 +61,32 @@ type Options struct {
 	Cwd     string // the served directory
 	Root    string // the project root (git root or Cwd)
 	Shell   string // $SHELL for /shell, "bash" when empty
+
+	// The agent loop's dependencies; a nil Models makes prompts fail with
+	// a message saying how to configure a provider.
+	Config    *config.Config
+	Models    Models
+	Tools     []tool.Tool
+	FS        *os.Root  // the project directory, for the tools
+	Snapshots Snapshots // nil disables snapshots (and so file revert)
+	Titles    bool      // generate titles for new sessions with the small model
+	MaxSteps  int       // per prompt; default 200
+	ConfigDir string    // the global config directory (global AGENTS.md)
+}
+
+// Snapshots records and restores work-tree states (snapshot.Snapshotter).
+type Snapshots interface {
+	Track(ctx context.Context) (string, error)
+	Changed(ctx context.Context, from, to string) ([]string, error)
+	Diff(ctx context.Context, from, to string) (string, error)
+	MarkChanged(paths []string)
+}
+
+// Models resolves providers and models (provider.Registry).
+type Models interface {
+	Model(ctx context.Context, providerID, modelID string) (*provider.Resolved, error)
+	Default() (providerID, modelID string, err error)
+	SmallModel(providerID string) string
 }
 
 // Service is the session core. It is safe for concurrent use.
@@ -67,9 +98,12 @@ type Service struct {
 	log   *slog.Logger
 	opts  Options
 
-	mu    sync.Mutex
-	runs  map[string]*run // sessionID → the run holding the session
-	perms *permissions
+	mu      sync.Mutex
+	runs    map[string]*run      // sessionID → the run holding the session
+	queues  map[string][]*ticket // sessionID → prompts waiting for a turn
+	changed chan struct{}        // closed when runs or queues change
+	perms   *permissions
+	reads   sync.Map // sessionID+"\x00"+path → time.Time of the last read tool call
 }
 
 // run is one busy period of a session.
@@ -95,7 +129,8 @@ func New(opts Options) *Service {
 	return &Service{
 		store: opts.Store, bus: opts.Bus, ids: opts.IDs, now: opts.Now,
 		log: opts.Logger.With("component", "session"), opts: opts,
-		runs: map[string]*run{}, perms: newPermissions(),
+		runs: map[string]*run{}, queues: map[string][]*ticket{}, changed: make(chan struct{}),
+		perms: newPermissions(),
 	}
 }
 
@@ -211,14 +246,93 @@ func (s *Service) Message(id, messageID string) (storage.WithParts, error) {
 	return s.store.Message(id, messageID)
 }
 
-// begin marks a session busy. It fails with ErrBusy when a run holds it.
+// ticket is a prompt's place in its session's queue.
+type ticket struct {
+	aborted bool
+}
+
+// changedLocked wakes everyone waiting for a turn. Callers hold s.mu.
+func (s *Service) changedLocked() {
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+// enqueue takes a place at the end of the session's queue.
+func (s *Service) enqueue(id string) *ticket {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := &ticket{}
+	s.queues[id] = append(s.queues[id], t)
+	return t
+}
+
+// dequeue gives up a place that never ran.
+func (s *Service) dequeue(id string, t *ticket) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.queues[id] = slices.DeleteFunc(s.queues[id], func(x *ticket) bool { return x == t })
+	if len(s.queues[id]) == 0 {
+		delete(s.queues, id)
+	}
+	s.changedLocked()
+}
+
+// waitTurn blocks until t is first in the queue and no run holds the
+// session, then starts a run. The run's context is detached from the HTTP
+// request (a client hanging up does not stop the agent; /abort does) unless
+// parent is given, as for a task tool's child session, which stops with its
+// parent.
+func (s *Service) waitTurn(ctx context.Context, id string, t *ticket, parent context.Context) (context.Context, func(), error) {
+	for {
+		s.mu.Lock()
+		if t.aborted {
+			s.mu.Unlock()
+			s.dequeue(id, t)
+			return nil, nil, ErrAborted
+		}
+		q := s.queues[id]
+		if _, busy := s.runs[id]; !busy && len(q) > 0 && q[0] == t {
+			s.queues[id] = q[1:]
+			if len(s.queues[id]) == 0 {
+				delete(s.queues, id)
+			}
+			runCtx, end := s.startLocked(ctx, id, parent)
+			s.mu.Unlock()
+			return runCtx, end, nil
+		}
+		wake := s.changed
+		s.mu.Unlock()
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			if parent == nil {
+				continue // the HTTP client left; the prompt still runs in turn
+			}
+			s.dequeue(id, t)
+			return nil, nil, context.Cause(ctx)
+		}
+	}
+}
+
+// begin starts a run at once, failing with ErrBusy when the session has a
+// run or queued prompts.
 func (s *Service) begin(ctx context.Context, id string) (context.Context, func(), error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, busy := s.runs[id]; busy {
+	if _, busy := s.runs[id]; busy || len(s.queues[id]) > 0 {
 		return nil, nil, fmt.Errorf("session %s: %w", id, ErrBusy)
 	}
-	ctx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+	runCtx, end := s.startLocked(ctx, id, nil)
+	return runCtx, end, nil
+}
+
+// startLocked registers a run. Callers hold s.mu.
+func (s *Service) startLocked(ctx context.Context, id string, parent context.Context) (context.Context, func()) {
+	base := context.WithoutCancel(ctx)
+	if parent != nil {
+		base = parent
+	}
+	runCtx, cancel := context.WithCancelCause(base)
 	r := &run{cancel: cancel, done: make(chan struct{})}
 	s.runs[id] = r
 	end := func() {
@@ -226,27 +340,35 @@ func (s *Service) begin(ctx context.Context, id string) (context.Context, func()
 		if s.runs[id] == r {
 			delete(s.runs, id)
 		}
+		idle := len(s.queues[id]) == 0
+		s.changedLocked()
 		s.mu.Unlock()
 		cancel(nil)
 		close(r.done)
-		if sess, err := s.store.Session(id); err == nil && sess.ParentID == "" {
+		if sess, err := s.store.Session(id); err == nil && sess.ParentID == "" && idle {
 			s.bus.Publish(EventSessionIdle, map[string]any{"sessionID": id})
 		}
 	}
-	return ctx, end, nil
+	return runCtx, end
 }
 
 // ErrAborted is the cause set on a run's context by Abort.
 var ErrAborted = errors.New("aborted")
 
-// Abort stops the session's run, if any, and reports whether there was one.
-// It returns once the run has finished recording its state.
+// Abort stops the session's run and its queued prompts, and reports
+// whether there was anything to stop. It returns once the run has finished
+// recording its state.
 func (s *Service) Abort(id string) bool {
 	s.mu.Lock()
 	r, ok := s.runs[id]
+	queued := s.queues[id]
+	for _, t := range queued {
+		t.aborted = true
+	}
+	s.changedLocked()
 	s.mu.Unlock()
 	if !ok {
-		return false
+		return len(queued) > 0
 	}
 	r.cancel(ErrAborted)
 	select {

@@ -1,0 +1,149 @@
+package session
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"charm.land/fantasy"
+
+	"ocgo/provider"
+	"ocgo/storage"
+)
+
+// Summarize compacts a session: the model writes a summary message
+// (summary: true) over the history since the previous summary, and later
+// prompts send only the history from that summary on. It fails with
+// ErrBusy while the session runs.
+func (s *Service) Summarize(ctx context.Context, sessionID, providerID, modelID string) (storage.WithParts, error) {
+	if _, err := s.Get(sessionID); err != nil {
+		return storage.WithParts{}, err
+	}
+	agent, err := s.agent("build")
+	if err != nil {
+		return storage.WithParts{}, err
+	}
+	model, err := s.resolveModel(ctx, providerID, modelID, agent)
+	if err != nil {
+		return storage.WithParts{}, err
+	}
+	runCtx, end, err := s.begin(ctx, sessionID)
+	if err != nil {
+		return storage.WithParts{}, err
+	}
+	defer end()
+	return s.summarize(runCtx, sessionID, agent, model)
+}
+
+func (s *Service) summarize(ctx context.Context, sessionID string, agent agentView, model *provider.Resolved) (storage.WithParts, error) {
+	return s.runLoop(ctx, loopInput{
+		sessionID: sessionID, agent: agent, model: model, summary: true,
+		extra: []fantasy.Message{fantasy.NewUserMessage(summaryRequest)},
+	})
+}
+
+// initPrompt asks the agent to write or improve AGENTS.md.
+const initPrompt = `Analyze this project and create an AGENTS.md file at %s (or improve the existing one) for coding agents.
+Keep it short (about 20 lines): the commands to build, lint and test (including how to run a single test), and
+the code style: imports, formatting, types, naming, error handling. Include existing rules from files such as
+.cursor/rules, .cursorrules or .github/copilot-instructions.md when present.`
+
+// Init runs the agent with the "write AGENTS.md" prompt, then marks the
+// app initialized through markInit.
+func (s *Service) Init(ctx context.Context, sessionID, messageID, providerID, modelID string, markInit func() error) error {
+	res, err := s.Prompt(ctx, sessionID, PromptInput{
+		MessageID: messageID, ProviderID: providerID, ModelID: modelID,
+		Parts: []InputPart{{Type: storage.PartText, Text: fmt.Sprintf(initPrompt, filepath.Join(s.opts.Root, "AGENTS.md"))}},
+	})
+	if err != nil {
+		return err
+	}
+	if res.Info.Error != nil {
+		return fmt.Errorf("init failed: %s", res.Info.Error.Name)
+	}
+	if markInit != nil {
+		return markInit()
+	}
+	return nil
+}
+
+// CommandInput is the body of POST /session/:id/command.
+type CommandInput struct {
+	MessageID string `json:"messageID,omitempty"`
+	Agent     string `json:"agent,omitempty"`
+	Model     string `json:"model,omitempty"`
+	Arguments string `json:"arguments"`
+	Command   string `json:"command"`
+}
+
+var (
+	shellRe = regexp.MustCompile("!`([^`]+)`")
+	fileRe  = regexp.MustCompile(`(?:^|\s)@(\S+)`)
+)
+
+// Command expands a slash-command template ($ARGUMENTS, !`cmd` output,
+// @file attachments) and sends it as a prompt.
+func (s *Service) Command(ctx context.Context, sessionID string, in CommandInput) (storage.WithParts, error) {
+	if s.opts.Config == nil {
+		return storage.WithParts{}, fmt.Errorf("%w: command %q does not exist", ErrNotFound, in.Command)
+	}
+	cmd, ok := s.opts.Config.Command(in.Command)
+	if !ok {
+		return storage.WithParts{}, fmt.Errorf("command %q: %w", in.Command, ErrNotFound)
+	}
+	agent := firstNonEmpty(cmd.Agent, in.Agent, "build")
+	model := firstNonEmpty(cmd.Model, in.Model)
+	if model == "" {
+		if a, err := s.agent(agent); err == nil && a.ProviderID != "" {
+			model = a.ProviderID + "/" + a.ModelID
+		}
+	}
+	providerID, modelID, _ := strings.Cut(model, "/")
+	tmpl := cmd.Template
+	files := fileRe.FindAllStringSubmatch(tmpl, -1)
+	text := strings.Replace(tmpl, "$ARGUMENTS", in.Arguments, 1)
+	var shellErr error
+	text = shellRe.ReplaceAllStringFunc(text, func(m string) string {
+		sub := shellRe.FindStringSubmatch(m)[1]
+		c, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		out, err := exec.CommandContext(c, s.opts.Shell, "-c", sub).CombinedOutput()
+		if err != nil && len(out) == 0 {
+			shellErr = err
+		}
+		return strings.TrimRight(string(out), "\n")
+	})
+	if shellErr != nil {
+		s.log.Info("Command template shell step failed", "command", in.Command, "err", shellErr)
+	}
+	parts := []InputPart{{Type: storage.PartText, Text: text}}
+	home, _ := os.UserHomeDir()
+	for _, f := range files {
+		p := f[1]
+		if rest, ok := strings.CutPrefix(p, "~/"); ok {
+			p = filepath.Join(home, rest)
+		}
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(s.opts.Cwd, p)
+		}
+		if _, err := os.Stat(p); err != nil {
+			continue
+		}
+		parts = append(parts, InputPart{Type: storage.PartFile, Mime: "text/plain", Filename: filepath.Base(p), URL: "file://" + p})
+	}
+	return s.Prompt(ctx, sessionID, PromptInput{MessageID: in.MessageID, Agent: agent, ProviderID: providerID, ModelID: modelID, Parts: parts})
+}
+
+func firstNonEmpty(vs ...string) string {
+	for _, v := range vs {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}

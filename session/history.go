@@ -1,0 +1,139 @@
+package session
+
+import (
+	"encoding/base64"
+	"strings"
+
+	"charm.land/fantasy"
+
+	"ocgo/storage"
+)
+
+// history turns the session's stored messages into the model's prompt:
+// everything from the last summary on, without queued user messages that
+// have not had their turn, without assistant messages that failed, and with
+// the current assistant message's parts so far (current/parts).
+func (s *Service) history(sessionID, current string, parts []storage.Part) ([]fantasy.Message, error) {
+	msgs, err := s.store.Messages(sessionID)
+	if err != nil {
+		return nil, err
+	}
+	start := 0
+	for i, m := range msgs {
+		if m.Info.Summary && m.Info.Error == nil && m.Info.Time.Completed != nil {
+			start = i
+		}
+	}
+	var out []fantasy.Message
+	for _, m := range msgs[start:] {
+		switch {
+		case m.Info.ID == current:
+			out = append(out, assistantMessages(parts)...)
+		case m.Info.Role == storage.RoleUser:
+			if um, ok := userMessage(m.Parts); ok {
+				out = append(out, um)
+			}
+		case m.Info.Error != nil && m.Info.Error.Name != "MessageAbortedError":
+			// A failed answer teaches the model nothing.
+		case m.Info.Time.Completed == nil:
+			// Another run's message still in progress (a queued prompt's
+			// turn never overlaps, so this is a crash leftover).
+		default:
+			out = append(out, assistantMessages(m.Parts)...)
+		}
+	}
+	return out, nil
+}
+
+func userMessage(parts []storage.Part) (fantasy.Message, bool) {
+	var content []fantasy.MessagePart
+	for _, p := range parts {
+		switch p.Type {
+		case storage.PartText:
+			if p.Text != "" {
+				content = append(content, fantasy.TextPart{Text: p.Text})
+			}
+		case storage.PartFile:
+			if data, mime, ok := decodeDataURL(p.URL); ok && !strings.HasPrefix(mime, "text/") {
+				content = append(content, fantasy.FilePart{Filename: p.Filename, Data: data, MediaType: mime})
+			}
+		}
+	}
+	return fantasy.Message{Role: fantasy.MessageRoleUser, Content: content}, len(content) > 0
+}
+
+func decodeDataURL(u string) ([]byte, string, bool) {
+	rest, ok := strings.CutPrefix(u, "data:")
+	if !ok {
+		return nil, "", false
+	}
+	meta, payload, ok := strings.Cut(rest, ",")
+	if !ok || !strings.HasSuffix(meta, ";base64") {
+		return nil, "", false
+	}
+	data, err := base64.StdEncoding.DecodeString(payload)
+	if err != nil {
+		return nil, "", false
+	}
+	return data, strings.TrimSuffix(meta, ";base64"), true
+}
+
+// assistantMessages splits an assistant message at its step boundaries:
+// each step becomes an assistant message (text, reasoning, tool calls)
+// followed by a tool message with the results of its calls.
+func assistantMessages(parts []storage.Part) []fantasy.Message {
+	var out []fantasy.Message
+	var content, results []fantasy.MessagePart
+	flush := func() {
+		if len(content) > 0 {
+			out = append(out, fantasy.Message{Role: fantasy.MessageRoleAssistant, Content: content})
+		}
+		if len(results) > 0 {
+			out = append(out, fantasy.Message{Role: fantasy.MessageRoleTool, Content: results})
+		}
+		content, results = nil, nil
+	}
+	for _, p := range parts {
+		switch p.Type {
+		case storage.PartStepStart:
+			flush()
+		case storage.PartText:
+			if p.Text != "" {
+				content = append(content, fantasy.TextPart{Text: p.Text})
+			}
+		case storage.PartTool:
+			if p.State == nil || (p.State.Status != storage.ToolCompleted && p.State.Status != storage.ToolError) {
+				continue
+			}
+			input := string(p.State.Input)
+			if input == "" {
+				input = "{}"
+			}
+			content = append(content, fantasy.ToolCallPart{ToolCallID: p.CallID, ToolName: p.Tool, Input: input})
+			var output fantasy.ToolResultOutputContent = fantasy.ToolResultOutputContentText{Text: p.State.Output}
+			if p.State.Status == storage.ToolError {
+				output = fantasy.ToolResultOutputContentError{Error: errorText(p.State.Error)}
+			}
+			results = append(results, fantasy.ToolResultPart{ToolCallID: p.CallID, Output: output})
+		}
+	}
+	flush()
+	return out
+}
+
+type textError string
+
+func (e textError) Error() string { return string(e) }
+
+func errorText(s string) error { return textError(s) }
+
+// systemMessages are the system prompt entries as model messages.
+func systemMessages(system []string) []fantasy.Message {
+	var out []fantasy.Message
+	for _, s := range system {
+		if s != "" {
+			out = append(out, fantasy.NewSystemMessage(s))
+		}
+	}
+	return out
+}

@@ -1,0 +1,408 @@
+package session
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"charm.land/fantasy"
+
+	"ocgo/provider"
+	"ocgo/storage"
+	"ocgo/tool"
+)
+
+// loopInput is one agent run.
+type loopInput struct {
+	sessionID string
+	user      storage.Message
+	agent     agentView
+	model     *provider.Resolved
+	system    string
+	tools     map[string]bool
+	summary   bool // a /summarize run: no tools, summary message
+	extra     []fantasy.Message
+}
+
+// run state of one assistant message.
+type runState struct {
+	s        *Service
+	ctx      context.Context
+	in       loopInput
+	msg      storage.Message
+	mu       sync.Mutex // guards parts (tools update them concurrently)
+	parts    []storage.Part
+	index    map[string]int // part id → position
+	rejected bool
+}
+
+// runLoop creates the assistant message and drives the model: stream a
+// step, run the tools it called, feed the results back, until the model
+// stops, a permission is rejected, the run is aborted or an error occurs.
+// The final message (completed, possibly with an error) is returned; an
+// error is returned only when storage fails.
+func (s *Service) runLoop(ctx context.Context, in loopInput) (storage.WithParts, error) {
+	msg := s.newAssistant(in.sessionID, in.agent.Name, in.model.Info.ID, in.model.Model.ID)
+	msg.Summary = in.summary
+	msg.System = s.systemPrompt(in)
+	if err := s.putMessage(msg); err != nil {
+		return storage.WithParts{}, err
+	}
+	st := &runState{s: s, ctx: ctx, in: in, msg: msg, index: map[string]int{}}
+	runErr := st.steps()
+	return st.finish(runErr)
+}
+
+func (st *runState) steps() error {
+	s, in := st.s, st.in
+	var tools []tool.Tool
+	if !in.summary {
+		tools = s.enabledTools(in.agent, in.tools, in.model.Model.ID)
+	}
+	maxSteps := s.opts.MaxSteps
+	if maxSteps <= 0 {
+		maxSteps = 200
+	}
+	for step := 0; step < maxSteps; step++ {
+		if err := context.Cause(st.ctx); err != nil && st.ctx.Err() != nil {
+			return err
+		}
+		history, err := s.history(in.sessionID, st.msg.ID, st.snapshotParts())
+		if err != nil {
+			return err
+		}
+		prompt := append(fantasy.Prompt{}, systemMessages(st.msg.System)...)
+		prompt = append(prompt, history...)
+		prompt = append(prompt, in.extra...)
+		call := fantasy.Call{Prompt: prompt, Temperature: in.agent.Temperature, TopP: in.agent.TopP}
+		if !in.model.Model.Temperature {
+			call.Temperature = nil
+		}
+		maxOut := in.model.Model.Limit.Output
+		if maxOut <= 0 || maxOut > 32000 {
+			maxOut = 32000
+		}
+		call.MaxOutputTokens = &maxOut
+		for _, t := range tools {
+			info := t.Info()
+			call.Tools = append(call.Tools, fantasy.FunctionTool{Name: info.Name, Description: info.Description, InputSchema: info.Schema()})
+		}
+		if err := st.put(s.newPart(in.sessionID, st.msg.ID, storage.PartStepStart)); err != nil {
+			return err
+		}
+		calls, finish, err := st.stream(call)
+		if err != nil {
+			return err
+		}
+		if len(calls) > 0 {
+			st.runTools(calls, tools)
+		}
+		if err := context.Cause(st.ctx); st.ctx.Err() != nil {
+			return err
+		}
+		if finish == fantasy.FinishReasonLength {
+			return provider.ErrOutputLength
+		}
+		if len(calls) == 0 || st.rejected {
+			return nil
+		}
+	}
+	return nil
+}
+
+// stream runs one model step and records its parts; it returns the tool
+// calls the model made and its finish reason.
+func (st *runState) stream(call fantasy.Call) ([]pendingCall, fantasy.FinishReason, error) {
+	s, in := st.s, st.in
+	resp, err := in.model.LM.Stream(st.ctx, call)
+	if err != nil {
+		return nil, "", err
+	}
+	var (
+		calls  []pendingCall
+		finish fantasy.FinishReason
+		usage  fantasy.Usage
+		texts  = map[string]*coalescer{} // stream id → text/reasoning part
+		tools  = map[string]int{}        // tool call id → index in calls
+	)
+	for ev := range resp {
+		switch ev.Type {
+		case fantasy.StreamPartTypeTextStart, fantasy.StreamPartTypeReasoningStart:
+			typ := storage.PartText
+			if ev.Type == fantasy.StreamPartTypeReasoningStart {
+				typ = storage.PartReasoning
+			}
+			p := s.newPart(in.sessionID, st.msg.ID, typ)
+			p.Time = &storage.PartTime{Start: s.ms()}
+			texts[ev.ID] = newCoalescer(st, p)
+		case fantasy.StreamPartTypeTextDelta, fantasy.StreamPartTypeReasoningDelta:
+			c := texts[ev.ID]
+			if c == nil {
+				typ := storage.PartText
+				if ev.Type == fantasy.StreamPartTypeReasoningDelta {
+					typ = storage.PartReasoning
+				}
+				p := s.newPart(in.sessionID, st.msg.ID, typ)
+				p.Time = &storage.PartTime{Start: s.ms()}
+				c = newCoalescer(st, p)
+				texts[ev.ID] = c
+			}
+			if err := c.add(ev.Delta, ev.ProviderMetadata); err != nil {
+				return nil, "", err
+			}
+		case fantasy.StreamPartTypeTextEnd, fantasy.StreamPartTypeReasoningEnd:
+			if c := texts[ev.ID]; c != nil {
+				if err := c.end(ev.ProviderMetadata); err != nil {
+					return nil, "", err
+				}
+				delete(texts, ev.ID)
+			}
+		case fantasy.StreamPartTypeToolInputStart:
+			p := s.newPart(in.sessionID, st.msg.ID, storage.PartTool)
+			p.CallID, p.Tool = ev.ID, ev.ToolCallName
+			p.State = &storage.ToolState{Status: storage.ToolPending}
+			if err := st.put(p); err != nil {
+				return nil, "", err
+			}
+			tools[ev.ID] = len(calls)
+			calls = append(calls, pendingCall{partID: p.ID, callID: ev.ID, name: ev.ToolCallName})
+		case fantasy.StreamPartTypeToolCall:
+			i, ok := tools[ev.ID]
+			if !ok {
+				p := s.newPart(in.sessionID, st.msg.ID, storage.PartTool)
+				p.CallID, p.Tool = ev.ID, ev.ToolCallName
+				p.State = &storage.ToolState{Status: storage.ToolPending}
+				if err := st.put(p); err != nil {
+					return nil, "", err
+				}
+				i = len(calls)
+				tools[ev.ID] = i
+				calls = append(calls, pendingCall{partID: p.ID, callID: ev.ID, name: ev.ToolCallName})
+			}
+			calls[i].input = ev.ToolCallInput
+			calls[i].ready = true
+		case fantasy.StreamPartTypeFinish:
+			finish, usage = ev.FinishReason, ev.Usage
+		case fantasy.StreamPartTypeError:
+			for _, c := range texts {
+				_ = c.end(nil)
+			}
+			return nil, "", ev.Error
+		}
+	}
+	for _, c := range texts { // a stream that ended without text_end
+		if err := c.end(nil); err != nil {
+			return nil, "", err
+		}
+	}
+	if err := st.ctx.Err(); err != nil {
+		return nil, "", context.Cause(st.ctx)
+	}
+	// Step finish: usage of this step, cost summed over the message.
+	cost := provider.Cost(in.model.Model, usage)
+	tokens := storage.Tokens{Input: usage.InputTokens, Output: usage.OutputTokens, Reasoning: usage.ReasoningTokens,
+		Cache: storage.TokenCache{Read: usage.CacheReadTokens, Write: usage.CacheCreationTokens}}
+	fin := s.newPart(in.sessionID, st.msg.ID, storage.PartStepFinish)
+	fin.Cost, fin.Tokens = cost, &tokens
+	if err := st.put(fin); err != nil {
+		return nil, "", err
+	}
+	st.mu.Lock()
+	st.msg.Cost += cost
+	st.msg.Tokens = &tokens
+	msg := st.msg
+	st.mu.Unlock()
+	if err := s.putMessage(msg); err != nil {
+		return nil, "", err
+	}
+	var ready []pendingCall
+	for _, c := range calls {
+		if c.ready {
+			ready = append(ready, c)
+		} else {
+			st.setTool(c.partID, func(ts *storage.ToolState) {
+				*ts = storage.ToolState{Status: storage.ToolError, Input: json.RawMessage("{}"), Error: "the model did not finish this tool call",
+					Time: &storage.ToolTime{Start: s.ms(), End: s.ms()}}
+			})
+		}
+	}
+	return ready, finish, nil
+}
+
+// pendingCall is a tool call the model made in the current step.
+type pendingCall struct {
+	partID, callID, name string
+	input                string
+	ready                bool
+}
+
+// put writes and publishes a part and remembers it for the final answer.
+func (st *runState) put(p storage.Part) error {
+	st.mu.Lock()
+	if i, ok := st.index[p.ID]; ok {
+		st.parts[i] = p
+	} else {
+		st.index[p.ID] = len(st.parts)
+		st.parts = append(st.parts, p)
+	}
+	st.mu.Unlock()
+	return st.s.putPart(p)
+}
+
+// part returns the current value of a part.
+func (st *runState) part(id string) storage.Part {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.parts[st.index[id]]
+}
+
+// setTool updates a tool part's state and writes it.
+func (st *runState) setTool(partID string, fn func(*storage.ToolState)) {
+	p := st.part(partID)
+	state := storage.ToolState{}
+	if p.State != nil {
+		state = *p.State
+	}
+	fn(&state)
+	p.State = &state
+	if err := st.put(p); err != nil {
+		st.s.log.Error("Could not write tool part", "err", err)
+	}
+}
+
+// snapshotParts returns the parts written so far, for the history of the
+// next step.
+func (st *runState) snapshotParts() []storage.Part {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return append([]storage.Part{}, st.parts...)
+}
+
+// finish closes the message: any tool part still pending or running is
+// marked as aborted, the error (if any) is recorded and published, and
+// time.completed is set.
+func (st *runState) finish(runErr error) (storage.WithParts, error) {
+	s := st.s
+	now := s.ms()
+	for _, p := range st.snapshotParts() {
+		if p.Type == storage.PartTool && p.State != nil && (p.State.Status == storage.ToolPending || p.State.Status == storage.ToolRunning) {
+			st.setTool(p.ID, func(ts *storage.ToolState) {
+				start := now
+				if ts.Time != nil {
+					start = ts.Time.Start
+				}
+				input := ts.Input
+				if len(input) == 0 {
+					input = json.RawMessage("{}")
+				}
+				*ts = storage.ToolState{Status: storage.ToolError, Input: input, Error: "Tool execution aborted", Metadata: ts.Metadata,
+					Time: &storage.ToolTime{Start: start, End: now}}
+			})
+		}
+	}
+	st.mu.Lock()
+	msg := st.msg
+	st.mu.Unlock()
+	if runErr != nil {
+		if errors.Is(runErr, ErrAborted) {
+			runErr = fmt.Errorf("%w: %w", context.Canceled, runErr)
+		}
+		name, data := provider.Classify(runErr)
+		if name == "MessageAbortedError" {
+			data = map[string]any{"message": "The operation was aborted."}
+		}
+		msg.Error = &storage.MessageError{Name: name, Data: data}
+		s.log.Info("Prompt ended with an error", "session", msg.SessionID, "error", name)
+	}
+	msg.Time.Completed = &now
+	if err := s.putMessage(msg); err != nil {
+		return storage.WithParts{}, err
+	}
+	if msg.Error != nil {
+		s.bus.Publish(EventSessionError, map[string]any{"sessionID": msg.SessionID, "error": msg.Error})
+	}
+	return storage.WithParts{Info: msg, Parts: st.snapshotParts()}, nil
+}
+
+// coalescer streams a text or reasoning part. The original sends the
+// whole accumulated part on every provider delta, O(n²) bytes for a long
+// answer; ocgo writes and publishes at most once per interval, which grows
+// with the text's length, and always once at the end, so clients see the
+// text grow smoothly and never miss the final version.
+type coalescer struct {
+	st      *runState
+	part    storage.Part
+	text    strings.Builder
+	last    time.Time
+	dirty   bool
+	started bool
+}
+
+func newCoalescer(st *runState, p storage.Part) *coalescer {
+	return &coalescer{st: st, part: p}
+}
+
+// interval is how long to wait between writes of a text of n bytes.
+func interval(n int) time.Duration {
+	switch {
+	case n < 4<<10:
+		return 50 * time.Millisecond
+	case n < 32<<10:
+		return 150 * time.Millisecond
+	case n < 128<<10:
+		return 400 * time.Millisecond
+	}
+	return time.Second
+}
+
+func (c *coalescer) add(delta string, meta fantasy.ProviderMetadata) error {
+	c.text.WriteString(delta)
+	c.dirty = true
+	if meta != nil {
+		c.setMeta(meta)
+	}
+	if !c.started || time.Since(c.last) >= interval(c.text.Len()) {
+		return c.flush()
+	}
+	return nil
+}
+
+func (c *coalescer) setMeta(meta fantasy.ProviderMetadata) {
+	if c.part.Type != storage.PartReasoning || len(meta) == 0 {
+		return
+	}
+	raw, err := json.Marshal(meta)
+	if err != nil {
+		return
+	}
+	var m map[string]any
+	if json.Unmarshal(raw, &m) == nil && len(m) > 0 {
+		c.part.Metadata = m
+	}
+}
+
+func (c *coalescer) flush() error {
+	c.part.Text = c.text.String()
+	c.last, c.dirty, c.started = time.Now(), false, true
+	return c.st.put(c.part)
+}
+
+func (c *coalescer) end(meta fantasy.ProviderMetadata) error {
+	if meta != nil {
+		c.setMeta(meta)
+	}
+	end := c.st.s.ms()
+	t := *c.part.Time
+	t.End = &end
+	c.part.Time = &t
+	if c.part.Type == storage.PartText {
+		c.part.Text = strings.TrimRight(c.text.String(), " \t\n")
+		c.text.Reset()
+		c.text.WriteString(c.part.Text)
+	}
+	return c.flush()
+}

@@ -1,0 +1,412 @@
+package session
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"ocgo/provider"
+	"ocgo/storage"
+	"ocgo/tool"
+)
+
+// PromptInput is the body of POST /session/:id/message (opencode's
+// ChatInput without sessionID).
+type PromptInput struct {
+	MessageID  string          `json:"messageID,omitempty"`
+	ProviderID string          `json:"providerID"`
+	ModelID    string          `json:"modelID"`
+	Agent      string          `json:"agent,omitempty"`
+	System     string          `json:"system,omitempty"`
+	Tools      map[string]bool `json:"tools,omitempty"`
+	Parts      []InputPart     `json:"parts"`
+}
+
+// InputPart is a TextPartInput, FilePartInput or AgentPartInput.
+type InputPart struct {
+	ID        string          `json:"id,omitempty"`
+	Type      string          `json:"type"`
+	Text      string          `json:"text,omitempty"`
+	Synthetic bool            `json:"synthetic,omitempty"`
+	Mime      string          `json:"mime,omitempty"`
+	Filename  string          `json:"filename,omitempty"`
+	URL       string          `json:"url,omitempty"`
+	Source    json.RawMessage `json:"source,omitempty"`
+	Name      string          `json:"name,omitempty"`
+}
+
+// Validate checks the input before anything is written.
+func (in *PromptInput) Validate() error {
+	if in.MessageID != "" && !storage.ValidID(storage.PrefixMessage, in.MessageID) {
+		return fmt.Errorf("%w: messageID must start with \"msg_\" and hold only letters, digits, '_' and '-'", ErrInvalid)
+	}
+	if len(in.Parts) == 0 {
+		return fmt.Errorf("%w: parts must hold at least one part", ErrInvalid)
+	}
+	for i, p := range in.Parts {
+		if p.ID != "" && !storage.ValidID(storage.PrefixPart, p.ID) {
+			return fmt.Errorf("%w: parts[%d].id must start with \"prt_\"", ErrInvalid, i)
+		}
+		switch p.Type {
+		case storage.PartText:
+		case storage.PartFile:
+			if p.URL == "" || p.Mime == "" {
+				return fmt.Errorf("%w: parts[%d] (file) needs url and mime", ErrInvalid, i)
+			}
+		case storage.PartAgent:
+			if p.Name == "" {
+				return fmt.Errorf("%w: parts[%d] (agent) needs name", ErrInvalid, i)
+			}
+		default:
+			return fmt.Errorf("%w: parts[%d].type must be text, file or agent", ErrInvalid, i)
+		}
+	}
+	return nil
+}
+
+// ErrModel marks a prompt whose model cannot be resolved; its message says
+// how to configure one.
+var ErrModel = errors.New("model unavailable")
+
+// resolveModel picks the model: the request's, else the agent's, else the
+// config's "model", else the registry's default.
+func (s *Service) resolveModel(ctx context.Context, providerID, modelID string, agent agentView) (*provider.Resolved, error) {
+	if s.opts.Models == nil {
+		return nil, fmt.Errorf("%w: %w", ErrModel, provider.ErrNoProvider)
+	}
+	if providerID == "" || modelID == "" {
+		switch {
+		case agent.ProviderID != "":
+			providerID, modelID = agent.ProviderID, agent.ModelID
+		case s.opts.Config != nil && strings.Contains(s.opts.Config.Model, "/"):
+			providerID, modelID, _ = strings.Cut(s.opts.Config.Model, "/")
+		default:
+			p, m, err := s.opts.Models.Default()
+			if err != nil {
+				return nil, fmt.Errorf("%w: %w", ErrModel, err)
+			}
+			providerID, modelID = p, m
+		}
+	}
+	r, err := s.opts.Models.Model(ctx, providerID, modelID)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrModel, err)
+	}
+	return r, nil
+}
+
+// Prompt records the user's message and runs the agent loop until the
+// model stops, returning the final assistant message with its parts. A
+// prompt for a busy session waits its turn (its user message is written
+// at once, so clients show it) and gets its own answer.
+func (s *Service) Prompt(ctx context.Context, sessionID string, in PromptInput) (storage.WithParts, error) {
+	return s.prompt(ctx, sessionID, in, nil)
+}
+
+func (s *Service) prompt(ctx context.Context, sessionID string, in PromptInput, parent context.Context) (storage.WithParts, error) {
+	sess, err := s.Get(sessionID)
+	if err != nil {
+		return storage.WithParts{}, err
+	}
+	if err := in.Validate(); err != nil {
+		return storage.WithParts{}, err
+	}
+	if in.Agent == "" {
+		in.Agent = "build"
+	}
+	agent, err := s.agent(in.Agent)
+	if err != nil {
+		return storage.WithParts{}, err
+	}
+	model, err := s.resolveModel(ctx, in.ProviderID, in.ModelID, agent)
+	if err != nil {
+		return storage.WithParts{}, err
+	}
+
+	// Take our place in the session's queue before writing, so a revert
+	// cleanup and our user message happen in order.
+	ticket := s.enqueue(sessionID)
+	if sess.Revert != nil && !s.Busy(sessionID) {
+		if err := s.cleanupRevert(sessionID); err != nil {
+			s.dequeue(sessionID, ticket)
+			return storage.WithParts{}, err
+		}
+	}
+	user, err := s.writeUserMessage(sessionID, in)
+	if err != nil {
+		s.dequeue(sessionID, ticket)
+		return storage.WithParts{}, err
+	}
+	s.touch(sessionID)
+
+	runCtx, end, err := s.waitTurn(ctx, sessionID, ticket, parent)
+	if err != nil {
+		// Aborted while queued: answer with an aborted assistant message.
+		msg := s.newAssistant(sessionID, agent.Name, model.Info.ID, model.Model.ID)
+		msg.Error = &storage.MessageError{Name: "MessageAbortedError", Data: map[string]any{"message": "aborted before it started"}}
+		done := s.ms()
+		msg.Time.Completed = &done
+		if err := s.putMessage(msg); err != nil {
+			return storage.WithParts{}, err
+		}
+		return storage.WithParts{Info: msg, Parts: []storage.Part{}}, nil
+	}
+	defer end()
+	if s.opts.Titles && sess.ParentID == "" && strings.HasPrefix(sess.Title, "New session - ") && s.firstUserMessage(sessionID, user.ID) {
+		go s.generateTitle(sessionID, model, in)
+	}
+	if s.nearContextLimit(sessionID, model) {
+		if _, err := s.summarize(runCtx, sessionID, agent, model); err != nil {
+			s.log.Warn("Automatic compaction failed", "session", sessionID, "err", err)
+		}
+	}
+	return s.runLoop(runCtx, loopInput{
+		sessionID: sessionID, user: user, agent: agent, model: model,
+		system: in.System, tools: in.Tools,
+	})
+}
+
+// firstUserMessage reports whether id is the session's only user message.
+func (s *Service) firstUserMessage(sessionID, id string) bool {
+	msgs, _ := s.store.Messages(sessionID)
+	for _, m := range msgs {
+		if m.Info.Role == storage.RoleUser && m.Info.ID != id {
+			return false
+		}
+	}
+	return true
+}
+
+// writeUserMessage persists the user message and its parts, expanding
+// file:// attachments the way opencode does (text files become synthetic
+// "read" parts, other files data: URLs).
+func (s *Service) writeUserMessage(sessionID string, in PromptInput) (storage.Message, error) {
+	id := in.MessageID
+	if id == "" {
+		id = s.ids.Ascending(storage.PrefixMessage)
+	}
+	msg := storage.Message{ID: id, SessionID: sessionID, Role: storage.RoleUser, Time: storage.MessageTime{Created: s.ms()}}
+	if err := s.putMessage(msg); err != nil {
+		return msg, err
+	}
+	for _, ip := range in.Parts {
+		parts, err := s.expandInput(sessionID, id, ip)
+		if err != nil {
+			return msg, err
+		}
+		for _, p := range parts {
+			if err := s.putPart(p); err != nil {
+				return msg, err
+			}
+		}
+	}
+	return msg, nil
+}
+
+func (s *Service) newPart(sessionID, messageID, typ string) storage.Part {
+	return storage.Part{ID: s.ids.Ascending(storage.PrefixPart), SessionID: sessionID, MessageID: messageID, Type: typ}
+}
+
+func (s *Service) expandInput(sessionID, messageID string, ip InputPart) ([]storage.Part, error) {
+	base := storage.Part{ID: ip.ID, SessionID: sessionID, MessageID: messageID, Type: ip.Type}
+	if base.ID == "" {
+		base.ID = s.ids.Ascending(storage.PrefixPart)
+	}
+	synthetic := func(text string) storage.Part {
+		p := s.newPart(sessionID, messageID, storage.PartText)
+		p.Text, p.Synthetic = text, true
+		return p
+	}
+	switch ip.Type {
+	case storage.PartText:
+		base.Text, base.Synthetic = ip.Text, ip.Synthetic
+		return []storage.Part{base}, nil
+	case storage.PartAgent:
+		base.Name, base.Source = ip.Name, ip.Source
+		return []storage.Part{base, synthetic("Use the above message and context to generate a prompt and call the task tool with subagent: " + ip.Name)}, nil
+	}
+	// file
+	base.Mime, base.Filename, base.URL, base.Source = ip.Mime, ip.Filename, ip.URL, ip.Source
+	u, err := url.Parse(ip.URL)
+	if err != nil || u.Scheme != "file" {
+		return []storage.Part{base}, nil
+	}
+	rel, err := s.relPath(u.Path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: file part %s: %v", ErrInvalid, ip.Filename, err)
+	}
+	if ip.Mime == "text/plain" || ip.Mime == "text/x-directory" || strings.HasPrefix(ip.Mime, "text/") {
+		input := map[string]any{"filePath": filepath.Join(s.opts.Cwd, rel)}
+		q := u.Query()
+		if start := q.Get("start"); start != "" {
+			var a, b int
+			fmt.Sscan(start, &a)
+			fmt.Sscan(q.Get("end"), &b)
+			if a > 0 {
+				input["offset"] = a - 1
+				if b >= a {
+					input["limit"] = b - a + 1
+				}
+			}
+		}
+		raw, _ := json.Marshal(input)
+		out := "(could not read the file)"
+		if t := s.toolByName("read"); t != nil {
+			env := s.newToolEnv(context.Background(), toolCtx{sessionID: sessionID, messageID: messageID}, nil)
+			if res, err := t.Run(context.Background(), tool.Call{ID: "", SessionID: sessionID, MessageID: messageID, Input: raw}, env); err == nil {
+				out = res.Output
+			} else {
+				out = err.Error()
+			}
+		}
+		return []storage.Part{synthetic("Called the Read tool with the following input: " + string(raw)), synthetic(out), base}, nil
+	}
+	data, err := s.opts.FS.ReadFile(rel)
+	if err != nil {
+		return nil, fmt.Errorf("%w: file part %s: %v", ErrInvalid, ip.Filename, errors.Unwrap(err))
+	}
+	raw, _ := json.Marshal(map[string]string{"filePath": filepath.Join(s.opts.Cwd, rel)})
+	base.URL = "data:" + ip.Mime + ";base64," + base64.StdEncoding.EncodeToString(data)
+	return []storage.Part{synthetic("Called the Read tool with the following input: " + string(raw)), base}, nil
+}
+
+// relPath turns an absolute or relative path into one relative to the
+// project, refusing anything outside it.
+func (s *Service) relPath(p string) (string, error) {
+	if filepath.IsAbs(p) {
+		r, err := filepath.Rel(s.opts.Cwd, p)
+		if err != nil {
+			return "", err
+		}
+		p = r
+	}
+	p = filepath.Clean(p)
+	if p == ".." || strings.HasPrefix(p, "../") || filepath.IsAbs(p) {
+		return "", errors.New("path is outside the project")
+	}
+	return p, nil
+}
+
+func (s *Service) toolByName(name string) tool.Tool {
+	for _, t := range s.opts.Tools {
+		if t.Info().Name == name {
+			return t
+		}
+	}
+	return nil
+}
+
+// agentView is the part of a config agent the loop uses.
+type agentView struct {
+	Name        string
+	Prompt      string
+	Temperature *float64
+	TopP        *float64
+	Tools       map[string]bool
+	Edit        string
+	Bash        map[string]string
+	Webfetch    string
+	ProviderID  string
+	ModelID     string
+	Subagent    bool
+}
+
+func (s *Service) agent(name string) (agentView, error) {
+	if s.opts.Config == nil {
+		return agentView{Name: name, Edit: "allow", Bash: map[string]string{"*": "allow"}, Webfetch: "allow"}, nil
+	}
+	a, ok := s.opts.Config.Agent(name)
+	if !ok {
+		return agentView{}, fmt.Errorf("%w: agent %q does not exist", ErrInvalid, name)
+	}
+	v := agentView{Name: a.Name, Prompt: a.Prompt, Temperature: a.Temperature, TopP: a.TopP, Tools: a.Tools,
+		Edit: a.Permission.Edit, Bash: a.Permission.Bash, Webfetch: a.Permission.Webfetch, Subagent: a.Mode == "subagent"}
+	if a.Model != nil {
+		v.ProviderID, v.ModelID = a.Model.ProviderID, a.Model.ModelID
+	}
+	return v, nil
+}
+
+// enabledTools filters the registry by the agent's, the config's and the
+// request's tool maps (wildcards allowed, later maps win).
+func (s *Service) enabledTools(agent agentView, req map[string]bool, modelID string) []tool.Tool {
+	var maps []map[string]bool
+	if s.opts.Config != nil {
+		maps = append(maps, s.opts.Config.Tools)
+	}
+	maps = append(maps, agent.Tools, req)
+	var out []tool.Tool
+	for _, t := range s.opts.Tools {
+		info := t.Info()
+		on := !info.DisabledByDefault && info.Name != "invalid"
+		if strings.Contains(strings.ToLower(modelID), "qwen") && strings.HasPrefix(info.Name, "todo") {
+			on = false
+		}
+		for _, m := range maps {
+			if v, ok := matchTool(m, info.Name); ok {
+				on = v
+			}
+		}
+		if on {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// matchTool finds the most specific pattern of m matching name.
+func matchTool(m map[string]bool, name string) (bool, bool) {
+	best, found, val := -1, false, false
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if ok, _ := filepath.Match(k, name); ok && len(k) > best {
+			best, found, val = len(k), true, m[k]
+		}
+	}
+	return val, found
+}
+
+// readFileRel reads a project file for the system prompt rules.
+func readFileRel(root *os.Root, rel string) (string, bool) {
+	if root == nil {
+		return "", false
+	}
+	data, err := root.ReadFile(rel)
+	if err != nil {
+		return "", false
+	}
+	return string(data), true
+}
+
+// nearContextLimit reports whether the last answer used more than 90% of
+// the model's usable context, so the history should be compacted first.
+func (s *Service) nearContextLimit(sessionID string, model *provider.Resolved) bool {
+	limit := model.Model.Limit.Context - min(model.Model.Limit.Output, 32000)
+	if limit <= 0 {
+		return false
+	}
+	msgs, err := s.store.Messages(sessionID)
+	if err != nil {
+		return false
+	}
+	for i := len(msgs) - 1; i >= 0; i-- {
+		m := msgs[i].Info
+		if m.Role != storage.RoleAssistant || m.Tokens == nil {
+			continue
+		}
+		used := m.Tokens.Input + m.Tokens.Output + m.Tokens.Cache.Read + m.Tokens.Cache.Write
+		return !m.Summary && float64(used) > 0.9*float64(limit)
+	}
+	return false
+}

@@ -1,0 +1,143 @@
+package session
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+)
+
+// basePrompt is ocgo's default agent prompt, used when neither the request
+// nor the agent brings one.
+const basePrompt = `You are a coding agent working in the user's project through tools.
+
+Work carefully and concisely:
+- Read the relevant code before changing it, and follow the conventions you find.
+- Prefer small, focused edits; never touch files unrelated to the task.
+- Use the tools to search, read, edit and run commands; run the project's tests or checks when you know them.
+- Answer briefly. Do not add commentary the user did not ask for.
+- Never reveal or log secrets such as API keys.
+- Use the todowrite tool to plan multi-step work and keep it current.`
+
+// summaryPrompt asks for a compaction summary.
+const summaryPrompt = `You summarize a coding session so it can continue without the full history.
+Write a concise but complete summary: what was asked, what was done, which files were changed and how,
+what is in progress, and what should happen next. Keep file paths and names exact.`
+
+// summaryRequest is the instruction sent after the history in /summarize.
+const summaryRequest = "Summarize the conversation above as instructed, so the work can continue from the summary alone."
+
+// planReminder is added to the plan agent's runs.
+const planReminder = "You are in plan mode: analyse and propose a plan, but do not edit files or run commands that change anything."
+
+// systemPrompt builds the two system entries opencode stores on the
+// assistant message: the agent (or request) prompt first, then the
+// environment and the project's rules.
+func (s *Service) systemPrompt(in loopInput) []string {
+	first := basePrompt
+	switch {
+	case in.summary:
+		first = summaryPrompt
+	case in.system != "":
+		first = in.system
+	case in.agent.Prompt != "":
+		first = in.agent.Prompt
+	}
+	if in.agent.Name == "plan" && !in.summary {
+		first += "\n\n" + planReminder
+	}
+	rest := []string{s.environment()}
+	rest = append(rest, s.rules()...)
+	return []string{first, strings.Join(rest, "\n")}
+}
+
+// environment describes where the agent runs, with a short file listing.
+func (s *Service) environment() string {
+	git := "no"
+	if _, err := os.Stat(filepath.Join(s.opts.Root, ".git")); err == nil {
+		git = "yes"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Here is some useful information about the environment you are running in:\n<env>\n")
+	fmt.Fprintf(&b, "  Working directory: %s\n  Is directory a git repo: %s\n  Platform: %s\n  Today's date: %s\n</env>\n",
+		s.opts.Cwd, git, runtime.GOOS, s.now().Format("Mon Jan 02 2006"))
+	fmt.Fprintf(&b, "<project>\n%s</project>", s.listing(200))
+	return b.String()
+}
+
+// skipDirs are never listed in the environment block.
+var skipDirs = map[string]bool{".git": true, "node_modules": true, "vendor": true, "dist": true, "build": true, "target": true, ".venv": true, "__pycache__": true}
+
+// listing returns up to limit project paths, directories first.
+func (s *Service) listing(limit int) string {
+	if s.opts.FS == nil {
+		return ""
+	}
+	var paths []string
+	_ = fs.WalkDir(s.opts.FS.FS(), ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || p == "." {
+			return nil
+		}
+		if d.IsDir() && (skipDirs[d.Name()] || strings.HasPrefix(d.Name(), ".")) {
+			return fs.SkipDir
+		}
+		if len(paths) >= limit {
+			return fs.SkipAll
+		}
+		if d.IsDir() {
+			paths = append(paths, p+"/")
+		} else {
+			paths = append(paths, p)
+		}
+		return nil
+	})
+	sort.Strings(paths)
+	return strings.Join(paths, "\n") + "\n"
+}
+
+// rules gathers instruction files: the first of AGENTS.md, CLAUDE.md,
+// CONTEXT.md found walking up from the served directory to the project
+// root, the global AGENTS.md, and the config's "instructions" files.
+func (s *Service) rules() []string {
+	var out []string
+	add := func(path string) bool {
+		data, err := os.ReadFile(path)
+		if err != nil || len(data) == 0 {
+			return false
+		}
+		out = append(out, "Instructions from: "+path+"\n"+string(data))
+		return true
+	}
+	for _, name := range []string{"AGENTS.md", "CLAUDE.md", "CONTEXT.md"} {
+		found := false
+		for d := s.opts.Cwd; ; d = filepath.Dir(d) {
+			if add(filepath.Join(d, name)) {
+				found = true
+			}
+			if d == s.opts.Root || filepath.Dir(d) == d {
+				break
+			}
+		}
+		if found {
+			break
+		}
+	}
+	if s.opts.ConfigDir != "" {
+		add(filepath.Join(s.opts.ConfigDir, "AGENTS.md"))
+	}
+	if s.opts.Config != nil {
+		for _, pattern := range s.opts.Config.Instructions {
+			if !filepath.IsAbs(pattern) {
+				pattern = filepath.Join(s.opts.Root, pattern)
+			}
+			matches, _ := filepath.Glob(pattern)
+			for _, m := range matches {
+				add(m)
+			}
+		}
+	}
+	return out
+}

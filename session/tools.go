@@ -1,0 +1,321 @@
+package session
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"ocgo/config"
+	"ocgo/storage"
+	"ocgo/tool"
+)
+
+// fileTools change files; each call is snapshotted before and after, and
+// what it changed is recorded as a patch part so revert can undo exactly
+// that call.
+var fileTools = map[string]bool{"edit": true, "write": true, "patch": true, "bash": true}
+
+// runTools runs the step's tool calls one after another, in the order the
+// model made them (a later call may depend on an earlier one's effect).
+func (st *runState) runTools(calls []pendingCall, enabled []tool.Tool) {
+	s := st.s
+	byName := map[string]tool.Tool{}
+	for _, t := range enabled {
+		byName[t.Info().Name] = t
+	}
+	for _, c := range calls {
+		if st.ctx.Err() != nil {
+			return
+		}
+		input := json.RawMessage(c.input)
+		if !json.Valid(input) || len(strings.TrimSpace(c.input)) == 0 {
+			input = json.RawMessage("{}")
+		}
+		start := s.ms()
+		st.setTool(c.partID, func(ts *storage.ToolState) {
+			*ts = storage.ToolState{Status: storage.ToolRunning, Input: input, Time: &storage.ToolTime{Start: start}}
+		})
+		t, ok := byName[c.name]
+		var res tool.Result
+		var err error
+		if !ok {
+			err = errors.New("tool " + c.name + " is not available to this agent; available tools: " + strings.Join(names(enabled), ", "))
+		} else {
+			var before string
+			if fileTools[c.name] && s.opts.Snapshots != nil {
+				before, _ = s.opts.Snapshots.Track(st.ctx)
+			}
+			env := s.newToolEnv(st.ctx, toolCtx{sessionID: st.in.sessionID, messageID: st.msg.ID, partID: c.partID, agent: st.in.agent}, st)
+			res, err = t.Run(st.ctx, tool.Call{ID: c.callID, SessionID: st.in.sessionID, MessageID: st.msg.ID, Agent: st.in.agent.Name, Input: input}, env)
+			if before != "" {
+				st.recordPatch(before)
+			}
+		}
+		end := s.ms()
+		if err != nil {
+			if errors.Is(err, tool.ErrRejected) || errors.Is(err, ErrRejected) {
+				st.rejected = true
+			}
+			st.setTool(c.partID, func(ts *storage.ToolState) {
+				*ts = storage.ToolState{Status: storage.ToolError, Input: input, Error: err.Error(), Metadata: res.Metadata,
+					Time: &storage.ToolTime{Start: start, End: end}}
+			})
+			continue
+		}
+		meta := res.Metadata
+		if meta == nil {
+			meta = map[string]any{}
+		}
+		st.setTool(c.partID, func(ts *storage.ToolState) {
+			*ts = storage.ToolState{Status: storage.ToolCompleted, Input: input, Output: res.Output, Title: res.Title, Metadata: meta,
+				Time: &storage.ToolTime{Start: start, End: end}}
+		})
+	}
+}
+
+// recordPatch writes a patch part for the files changed since before.
+func (st *runState) recordPatch(before string) {
+	s := st.s
+	after, err := s.opts.Snapshots.Track(context.WithoutCancel(st.ctx))
+	if err != nil || after == before {
+		return
+	}
+	files, err := s.opts.Snapshots.Changed(context.WithoutCancel(st.ctx), before, after)
+	if err != nil || len(files) == 0 {
+		return
+	}
+	abs := make([]string, len(files))
+	for i, f := range files {
+		abs[i] = filepath.Join(s.opts.Root, filepath.FromSlash(f))
+	}
+	p := s.newPart(st.in.sessionID, st.msg.ID, storage.PartPatch)
+	p.Hash, p.Files = before, abs
+	if err := st.put(p); err != nil {
+		s.log.Error("Could not write patch part", "err", err)
+	}
+}
+
+func names(ts []tool.Tool) []string {
+	out := make([]string, len(ts))
+	for i, t := range ts {
+		out[i] = t.Info().Name
+	}
+	return out
+}
+
+// toolCtx identifies the call a tool.Env serves.
+type toolCtx struct {
+	sessionID, messageID, partID string
+	agent                        agentView
+}
+
+// toolEnv is the session core's side of a running tool.
+type toolEnv struct {
+	s   *Service
+	tc  toolCtx
+	st  *runState // nil outside a run (file attachments)
+	mu  sync.Mutex
+	upd time.Time
+}
+
+func (s *Service) newToolEnv(_ context.Context, tc toolCtx, st *runState) *toolEnv {
+	return &toolEnv{s: s, tc: tc, st: st}
+}
+
+func (e *toolEnv) Root() *os.Root   { return e.s.opts.FS }
+func (e *toolEnv) RootPath() string { return e.s.opts.Cwd }
+
+func (e *toolEnv) Permission(kind, pattern string) string {
+	a := e.tc.agent
+	var v string
+	switch kind {
+	case "edit", "write", "patch":
+		v = a.Edit
+	case "bash":
+		if len(a.Bash) == 0 {
+			return tool.Allow
+		}
+		v = config.EvalPermission(a.Bash, pattern)
+	case "webfetch":
+		v = a.Webfetch
+	}
+	if v == "" {
+		return tool.Allow
+	}
+	return v
+}
+
+func (e *toolEnv) Ask(ctx context.Context, call tool.Call, p tool.Permission) error {
+	err := e.s.Ask(ctx, storage.Permission{
+		Type: p.Type, Pattern: p.Pattern, SessionID: call.SessionID, MessageID: call.MessageID,
+		CallID: call.ID, Title: p.Title, Metadata: p.Metadata,
+	})
+	if errors.Is(err, ErrRejected) {
+		if e.st != nil {
+			e.st.rejected = true
+		}
+		return errors.Join(tool.ErrRejected, err)
+	}
+	return err
+}
+
+// Update shows a running tool's live metadata, at most every 100 ms.
+func (e *toolEnv) Update(_ context.Context, meta map[string]any, title string) {
+	if e.st == nil || e.tc.partID == "" {
+		return
+	}
+	e.mu.Lock()
+	if time.Since(e.upd) < 100*time.Millisecond {
+		e.mu.Unlock()
+		return
+	}
+	e.upd = time.Now()
+	e.mu.Unlock()
+	e.st.setTool(e.tc.partID, func(ts *storage.ToolState) {
+		if ts.Status != storage.ToolRunning {
+			return
+		}
+		ts.Metadata = meta
+		if title != "" {
+			ts.Title = title
+		}
+	})
+}
+
+func (e *toolEnv) FileRead(sessionID, path string) {
+	e.s.reads.Store(sessionID+"\x00"+path, time.Now())
+}
+
+func (e *toolEnv) FileReadTime(sessionID, path string) (time.Time, bool) {
+	v, ok := e.s.reads.Load(sessionID + "\x00" + path)
+	if !ok {
+		return time.Time{}, false
+	}
+	return v.(time.Time), true
+}
+
+func (e *toolEnv) Todos() tool.TodoStore { return todoStore{e.s.store} }
+
+func (e *toolEnv) Subtask(ctx context.Context, req tool.SubtaskRequest) (tool.SubtaskResult, error) {
+	return e.s.subtask(ctx, e, req)
+}
+
+// Edited publishes file.edited and tells the snapshotter what changed.
+func (e *toolEnv) Edited(path string) {
+	e.s.bus.Publish(EventFileEdited, map[string]any{"file": path})
+	if e.s.opts.Snapshots != nil {
+		if rel, err := filepath.Rel(e.s.opts.Root, path); err == nil {
+			e.s.opts.Snapshots.MarkChanged([]string{filepath.ToSlash(rel)})
+		}
+	}
+}
+
+// todoStore keeps todo lists on disk at storage/todo/<sessionID>.json.
+type todoStore struct{ store *storage.Store }
+
+func (t todoStore) Get(sessionID string) ([]tool.Todo, error) {
+	var todos []tool.Todo
+	if err := t.store.GetJSON("todo/"+sessionID, &todos); err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return nil, err
+	}
+	if todos == nil {
+		todos = []tool.Todo{}
+	}
+	return todos, nil
+}
+
+func (t todoStore) Set(sessionID string, todos []tool.Todo) error {
+	if !storage.ValidID(storage.PrefixSession, sessionID) {
+		return ErrInvalid
+	}
+	return t.store.PutJSON("todo/"+sessionID, todos)
+}
+
+// subtask runs the task tool's child session: a new session whose parent
+// is the caller's, with the subagent, and todo/task tools off. The child
+// stops when the parent's run stops. Its tool parts are summarised into the
+// task tool part's metadata as they change.
+func (s *Service) subtask(ctx context.Context, e *toolEnv, req tool.SubtaskRequest) (tool.SubtaskResult, error) {
+	agent, err := s.agent(req.Agent)
+	if err != nil {
+		return tool.SubtaskResult{}, err
+	}
+	child, err := s.Create(ctx, req.ParentSessionID, req.Description+" (@"+agent.Name+" subagent)")
+	if err != nil {
+		return tool.SubtaskResult{}, err
+	}
+	providerID, modelID := "", ""
+	if e.st != nil {
+		providerID, modelID = e.st.in.model.Info.ID, e.st.in.model.Model.ID
+	}
+	if agent.ProviderID != "" {
+		providerID, modelID = agent.ProviderID, agent.ModelID
+	}
+	sub := s.bus.Subscribe(1024)
+	defer sub.Close()
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		summary := map[string]map[string]any{}
+		var order []string
+		for {
+			select {
+			case <-stop:
+				return
+			case ev, ok := <-sub.C:
+				if !ok {
+					return
+				}
+				props, _ := ev.Properties.(map[string]any)
+				p, isPart := props["part"].(storage.Part)
+				if ev.Type != EventPartUpdated || !isPart || p.SessionID != child.ID || p.Type != storage.PartTool || p.State == nil {
+					continue
+				}
+				if _, seen := summary[p.ID]; !seen {
+					order = append(order, p.ID)
+				}
+				summary[p.ID] = map[string]any{"id": p.ID, "tool": p.Tool, "state": map[string]any{"status": p.State.Status, "title": p.State.Title}}
+				list := make([]map[string]any, 0, len(order))
+				for _, id := range order {
+					list = append(list, summary[id])
+				}
+				e.Update(ctx, map[string]any{"summary": list, "sessionId": child.ID}, req.Description)
+			}
+		}
+	}()
+	res, err := s.prompt(ctx, child.ID, PromptInput{
+		ProviderID: providerID, ModelID: modelID, Agent: agent.Name,
+		Tools: map[string]bool{"todowrite": false, "todoread": false, "task": false},
+		Parts: []InputPart{{Type: storage.PartText, Text: req.Prompt}},
+	}, ctx)
+	close(stop)
+	wg.Wait()
+	if err != nil {
+		return tool.SubtaskResult{SessionID: child.ID}, err
+	}
+	out := tool.SubtaskResult{SessionID: child.ID}
+	var summary []map[string]any
+	for _, p := range res.Parts {
+		switch p.Type {
+		case storage.PartText:
+			out.Output = p.Text
+		case storage.PartTool:
+			if p.State != nil {
+				summary = append(summary, map[string]any{"id": p.ID, "tool": p.Tool, "state": map[string]any{"status": p.State.Status, "title": p.State.Title}})
+			}
+		}
+	}
+	out.Summary = summary
+	if res.Info.Error != nil {
+		msg, _ := res.Info.Error.Data["message"].(string)
+		return out, errors.New("subagent failed: " + res.Info.Error.Name + " " + msg)
+	}
+	return out, nil
+}
