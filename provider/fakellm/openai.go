@@ -1,0 +1,130 @@
+package fakellm
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// NewOpenAI starts a fake OpenAI Chat Completions server (POST
+// …/v1/chat/completions, streaming SSE ending in "data: [DONE]"). It also
+// serves as an OpenAI-compatible endpoint (Ollama, llama.cpp, vLLM,
+// OpenRouter…): Reasoning chunks are sent as delta.reasoning_content, the
+// field those servers use.
+func NewOpenAI(t testing.TB, turns ...Turn) *Server {
+	t.Helper()
+	return newServer(t, openaiProto{}, turns)
+}
+
+type openaiProto struct{}
+
+func (openaiProto) path() string { return "/chat/completions" }
+
+func (openaiProto) writeError(w http.ResponseWriter, r *http.Request, turn Turn) {
+	var typ string
+	var code any
+	msg := "The server had an error while processing your request. Sorry about that!"
+	typ = "server_error"
+	switch turn.Status {
+	case http.StatusUnauthorized:
+		key := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+		typ, code = "invalid_request_error", "invalid_api_key"
+		msg = "Incorrect API key provided: " + maskKey(key) + ". You can find your API key at https://platform.openai.com/account/api-keys."
+	case http.StatusForbidden:
+		typ, code = "invalid_request_error", "unsupported_country_region_territory"
+		msg = "Country, region, or territory not supported"
+	case http.StatusNotFound:
+		typ, code = "invalid_request_error", "model_not_found"
+		msg = "The model does not exist or you do not have access to it."
+	case http.StatusBadRequest:
+		typ, code = "invalid_request_error", "context_length_exceeded"
+		msg = "This model's maximum context length is 128000 tokens. However, your messages resulted in 130000 tokens. Please reduce the length of the messages."
+	case http.StatusTooManyRequests:
+		typ, code = "requests", "rate_limit_exceeded"
+		msg = "Rate limit reached for requests. Please try again in 1s."
+	}
+	if turn.ErrorMessage != "" {
+		msg = turn.ErrorMessage
+	}
+	body, _ := json.Marshal(map[string]any{
+		"error": map[string]any{"message": msg, "type": typ, "param": nil, "code": code},
+	})
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Request-Id", "req_fake0001")
+	w.WriteHeader(turn.Status)
+	_, _ = w.Write(body)
+}
+
+func (openaiProto) writeStream(w *sseWriter, model string, turn Turn, done <-chan struct{}, r *http.Request) {
+	if model == "" {
+		model = "gpt-fake"
+	}
+	chunk := func(delta map[string]any, finish any) {
+		w.event("", map[string]any{
+			"id": "chatcmpl-fake01", "object": "chat.completion.chunk", "created": 1735689600,
+			"model": model, "system_fingerprint": "fp_fake",
+			"choices": []any{map[string]any{"index": 0, "delta": delta, "logprobs": nil, "finish_reason": finish}},
+		})
+	}
+	chunk(map[string]any{"role": "assistant", "content": ""}, nil)
+	for _, c := range turn.Reasoning {
+		chunk(map[string]any{"reasoning_content": c}, nil)
+	}
+	for i, c := range turn.Text {
+		chunk(map[string]any{"content": c}, nil)
+		if turn.Malformed && i == 0 {
+			w.raw("data: {\"id\":\"chatcmpl-fake01\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"content\n\n")
+			return
+		}
+	}
+	if (turn.CloseMidStream || turn.Hang) && len(turn.Text) > 0 {
+		if turn.CloseMidStream {
+			abort()
+		}
+		hang(r, done)
+		return
+	}
+	for i, tc := range turn.ToolCalls {
+		chunk(map[string]any{"tool_calls": []any{map[string]any{
+			"index": i, "id": tc.ID, "type": "function",
+			"function": map[string]any{"name": tc.Name, "arguments": ""},
+		}}}, nil)
+		for _, piece := range splitArgs(tc.Args) {
+			chunk(map[string]any{"tool_calls": []any{map[string]any{
+				"index": i, "function": map[string]any{"arguments": piece},
+			}}}, nil)
+		}
+	}
+	if turn.Malformed {
+		w.raw("data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"st\n\n")
+		return
+	}
+	if turn.CloseMidStream {
+		abort()
+	}
+	if turn.Hang {
+		hang(r, done)
+		return
+	}
+	reason := turn.StopReason
+	if reason == "" {
+		reason = "stop"
+		if len(turn.ToolCalls) > 0 {
+			reason = "tool_calls"
+		}
+	}
+	chunk(map[string]any{}, reason)
+	w.event("", map[string]any{
+		"id": "chatcmpl-fake01", "object": "chat.completion.chunk", "created": 1735689600,
+		"model": model, "system_fingerprint": "fp_fake", "choices": []any{},
+		"usage": map[string]any{
+			"prompt_tokens":             turn.Usage.Input + turn.Usage.CacheRead,
+			"completion_tokens":         turn.Usage.Output,
+			"total_tokens":              turn.Usage.Input + turn.Usage.CacheRead + turn.Usage.Output,
+			"prompt_tokens_details":     map[string]any{"cached_tokens": turn.Usage.CacheRead},
+			"completion_tokens_details": map[string]any{"reasoning_tokens": turn.Usage.Reasoning},
+		},
+	})
+	w.raw("data: [DONE]\n\n")
+}

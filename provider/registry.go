@@ -1,0 +1,493 @@
+// Package provider resolves LLM providers and models the way opencode
+// 0.5.29 does (models.dev catalog + opencode.json `provider` blocks + keys
+// from env vars and auth.json) and hands out charm.land/fantasy language
+// models that speak the real wire protocols: Anthropic Messages,
+// OpenAI Chat Completions, and any OpenAI-compatible server by base URL
+// (Ollama, llama.cpp, LM Studio, vLLM, OpenRouter, Groq, DeepSeek…).
+//
+// Guarantees:
+//   - credentials are looked up on every call (auth.json changes made by
+//     PUT /auth/:id take effect without a restart) and never appear in Info,
+//     in logs, or in errors returned by the models (request dumps are dropped
+//     and key text is redacted);
+//   - a provider without its own key never receives another provider's key
+//     (the SDKs' implicit OPENAI_API_KEY/ANTHROPIC_API_KEY fallback is
+//     stripped);
+//   - models returned by Registry.Model retry 408/409/429/5xx and transient
+//     stream failures with capped exponential backoff honouring
+//     Retry-After, but only before the first content part reached the
+//     caller, so a consumer never sees duplicated output;
+//   - provider failures map onto opencode's message error union via Classify.
+package provider
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+
+	"charm.land/fantasy"
+	"charm.land/fantasy/providers/anthropic"
+	"charm.land/fantasy/providers/openai"
+	"charm.land/fantasy/providers/openaicompat"
+)
+
+// Sentinel errors. Wrapped with %w; test with errors.Is.
+var (
+	// ErrNoProvider means no provider is usable at all.
+	ErrNoProvider = errors.New("no model provider configured: set an API key environment variable " +
+		"(for example ANTHROPIC_API_KEY or OPENAI_API_KEY), store a key with PUT /auth/:id, " +
+		"or add a provider block with options.baseURL to opencode.json " +
+		`(e.g. {"provider":{"ollama":{"npm":"@ai-sdk/openai-compatible","options":{"baseURL":"http://127.0.0.1:11434/v1"},"models":{"llama3":{}}}}})`)
+	// ErrModelNotFound means the provider or model id is unknown (opencode's
+	// ProviderModelNotFoundError).
+	ErrModelNotFound = errors.New("model not found")
+	// ErrAuth means the provider has no usable credentials or rejected them
+	// (opencode's ProviderAuthError).
+	ErrAuth = errors.New("provider authentication failed")
+	// ErrOutputLength marks a step that stopped at the output token limit;
+	// the session core wraps it when a stream finishes with
+	// fantasy.FinishReasonLength and Classify maps it to
+	// MessageOutputLengthError.
+	ErrOutputLength = errors.New("output length exceeded")
+)
+
+// Source is everything the registry reads from the outside world.
+type Source struct {
+	// Config is opencode.json `provider` (merged config).
+	Config map[string]ConfigProvider
+	// Disabled is opencode.json `disabled_providers`.
+	Disabled []string
+	// Env looks up environment variables (os.Getenv in production).
+	Env func(string) string
+	// Auth returns the API key stored in auth.json for a provider
+	// ({type:"api"} entries). It is called on every lookup.
+	Auth func(providerID string) (apiKey string, ok bool)
+	// HTTPClient is used for provider requests; nil means a client without
+	// timeout (streams are bounded by the caller's context).
+	HTTPClient *http.Client
+	// Retry configures retries of model calls; nil means DefaultRetryPolicy.
+	Retry *RetryPolicy
+}
+
+// Resolved is a model ready to call.
+type Resolved struct {
+	Info  Info
+	Model Model
+	// LM streams one step per Stream call; tools are not executed by it.
+	LM fantasy.LanguageModel
+}
+
+// Registry is the provider database. It is safe for concurrent use; it
+// holds no mutable state after construction.
+type Registry struct {
+	src      Source
+	log      *slog.Logger
+	db       map[string]Info
+	options  map[string]map[string]any // config provider options (may hold secrets)
+	custom   map[string]bool           // providers declared by config only
+	disabled map[string]bool
+	retry    RetryPolicy
+	client   *http.Client
+}
+
+// NewRegistry merges the embedded catalog with src.Config.
+func NewRegistry(src Source, logger *slog.Logger) (*Registry, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if src.Env == nil {
+		src.Env = func(string) string { return "" }
+	}
+	if src.Auth == nil {
+		src.Auth = func(string) (string, bool) { return "", false }
+	}
+	db, err := loadCatalog()
+	if err != nil {
+		return nil, err
+	}
+	r := &Registry{
+		src:      src,
+		log:      logger.With("component", "provider"),
+		db:       db,
+		options:  map[string]map[string]any{},
+		custom:   map[string]bool{},
+		disabled: map[string]bool{},
+		retry:    DefaultRetryPolicy(),
+		client:   src.HTTPClient,
+	}
+	if src.Retry != nil {
+		r.retry = *src.Retry
+	}
+	if r.client == nil {
+		r.client = &http.Client{}
+	}
+	for _, id := range src.Disabled {
+		r.disabled[id] = true
+	}
+	for id, cp := range src.Config {
+		p, known := db[id]
+		if !known {
+			r.custom[id] = true
+			p = Info{ID: id, Name: id, Env: []string{}, Models: map[string]Model{}}
+		} else {
+			p = p.clone()
+		}
+		p.Name = cmp.Or(cp.Name, p.Name)
+		p.NPM = cmp.Or(cp.NPM, p.NPM)
+		p.API = cmp.Or(cp.API, p.API)
+		if cp.Env != nil {
+			p.Env = append([]string(nil), cp.Env...)
+		}
+		for mid, cm := range cp.Models {
+			var base *Model
+			if m, ok := p.Models[mid]; ok {
+				base = &m
+			}
+			p.Models[mid] = mergeModel(mid, base, cm)
+		}
+		db[id] = p
+		if cp.Options != nil {
+			r.options[id] = cp.Options
+		}
+	}
+	// opencode filters these two models out of the list.
+	for id, p := range db {
+		delete(p.Models, "gpt-5-chat-latest")
+		delete(p.Models, "openrouter/openai/gpt-5-chat")
+		if id == "openrouter" {
+			delete(p.Models, "openai/gpt-5-chat")
+		}
+	}
+	return r, nil
+}
+
+// optString returns a string provider option from config.
+func (r *Registry) optString(id, key string) string {
+	s, _ := r.options[id][key].(string)
+	return s
+}
+
+// apiKey finds the key for a provider: config options.apiKey, then
+// auth.json, then the provider's env vars (first one set).
+func (r *Registry) apiKey(id string) (key, from string) {
+	if k := r.optString(id, "apiKey"); k != "" {
+		return k, "config"
+	}
+	if k, ok := r.src.Auth(id); ok && k != "" {
+		return k, "auth"
+	}
+	for _, e := range r.db[id].Env {
+		if v := r.src.Env(e); v != "" {
+			return v, "env"
+		}
+	}
+	return "", ""
+}
+
+// active reports whether a provider can be used: not disabled, has models,
+// and has a key or an explicit endpoint from config.
+func (r *Registry) active(id string) bool {
+	p, ok := r.db[id]
+	if !ok || r.disabled[id] || len(p.Models) == 0 {
+		return false
+	}
+	if k, _ := r.apiKey(id); k != "" {
+		return true
+	}
+	if r.optString(id, "baseURL") != "" {
+		return true
+	}
+	return r.custom[id] && p.API != ""
+}
+
+// List returns the active providers sorted by id, without any secret.
+func (r *Registry) List() []Info {
+	ids := make([]string, 0, len(r.db))
+	for id := range r.db {
+		if r.active(id) {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	out := make([]Info, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, r.db[id].clone())
+	}
+	return out
+}
+
+var modelPriority = []string{"gemini-2.5-pro-preview", "gpt-5", "claude-sonnet-4"}
+
+// SortModels orders model ids as opencode's Provider.sort does: priority
+// list index (matched by substring, higher first), ids containing "latest"
+// first, then id descending.
+func SortModels(ids []string) {
+	prio := func(id string) int {
+		return slices.IndexFunc(modelPriority, func(p string) bool { return strings.Contains(id, p) })
+	}
+	slices.SortStableFunc(ids, func(a, b string) int {
+		if c := cmp.Compare(prio(b), prio(a)); c != 0 {
+			return c
+		}
+		la, lb := strings.Contains(a, "latest"), strings.Contains(b, "latest")
+		if la != lb {
+			if la {
+				return -1
+			}
+			return 1
+		}
+		return cmp.Compare(b, a)
+	})
+}
+
+func defaultModel(p Info) string {
+	ids := make([]string, 0, len(p.Models))
+	for id := range p.Models {
+		ids = append(ids, id)
+	}
+	SortModels(ids)
+	if len(ids) == 0 {
+		return ""
+	}
+	return ids[0]
+}
+
+// Defaults maps each active provider to its default model id.
+func (r *Registry) Defaults() map[string]string {
+	out := map[string]string{}
+	for _, p := range r.List() {
+		out[p.ID] = defaultModel(p)
+	}
+	return out
+}
+
+var providerPreference = []string{"anthropic", "openai", "google", "openrouter"}
+
+// Default picks a provider and model when config `model` is not set: a
+// provider declared in config first, else anthropic, openai, google,
+// openrouter, else the first by id. ErrNoProvider when none is active.
+func (r *Registry) Default() (providerID, modelID string, err error) {
+	list := r.List()
+	if len(list) == 0 {
+		return "", "", ErrNoProvider
+	}
+	rank := func(p Info) int {
+		if _, ok := r.src.Config[p.ID]; ok {
+			return 0
+		}
+		if i := slices.Index(providerPreference, p.ID); i >= 0 {
+			return 1 + i
+		}
+		return 1 + len(providerPreference)
+	}
+	best := slices.MinFunc(list, func(a, b Info) int {
+		return cmp.Or(cmp.Compare(rank(a), rank(b)), cmp.Compare(a.ID, b.ID))
+	})
+	return best.ID, defaultModel(best), nil
+}
+
+var smallPriority = []string{"3-5-haiku", "3.5-haiku", "gemini-2.5-flash", "gpt-5-nano"}
+
+// SmallModel returns the provider's model for cheap tasks such as titles
+// (first id matching 3-5-haiku, 3.5-haiku, gemini-2.5-flash, gpt-5-nano, in
+// that order), or "" when none matches (use the main model then).
+func (r *Registry) SmallModel(providerID string) string {
+	p, ok := r.db[providerID]
+	if !ok {
+		return ""
+	}
+	ids := make([]string, 0, len(p.Models))
+	for id := range p.Models {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, want := range smallPriority {
+		for _, id := range ids {
+			if strings.Contains(id, want) {
+				return id
+			}
+		}
+	}
+	return ""
+}
+
+type wire int
+
+const (
+	wireCompat wire = iota
+	wireAnthropic
+	wireOpenAI
+)
+
+func wireOf(p Info) wire {
+	switch p.NPM {
+	case "@ai-sdk/anthropic":
+		return wireAnthropic
+	case "@ai-sdk/openai":
+		return wireOpenAI
+	case "":
+		switch p.ID {
+		case "anthropic":
+			return wireAnthropic
+		case "openai":
+			return wireOpenAI
+		}
+	}
+	return wireCompat
+}
+
+// compatBaseURLs are the OpenAI-compatible endpoints of catalog providers
+// whose models.dev entry has no `api` field.
+var compatBaseURLs = map[string]string{
+	"@ai-sdk/groq":                "https://api.groq.com/openai/v1",
+	"@ai-sdk/deepseek":            "https://api.deepseek.com/v1",
+	"@ai-sdk/google":              "https://generativelanguage.googleapis.com/v1beta/openai",
+	"@ai-sdk/mistral":             "https://api.mistral.ai/v1",
+	"@ai-sdk/xai":                 "https://api.x.ai/v1",
+	"@ai-sdk/cerebras":            "https://api.cerebras.ai/v1",
+	"@ai-sdk/togetherai":          "https://api.together.xyz/v1",
+	"@ai-sdk/fireworks":           "https://api.fireworks.ai/inference/v1",
+	"@openrouter/ai-sdk-provider": "https://openrouter.ai/api/v1",
+}
+
+// Model resolves a provider/model pair into a callable model.
+// Errors: ErrModelNotFound (unknown or disabled provider, unknown model),
+// ErrAuth (no credentials), ErrNoProvider (OpenAI-compatible provider
+// without any base URL).
+func (r *Registry) Model(ctx context.Context, providerID, modelID string) (*Resolved, error) {
+	p, ok := r.db[providerID]
+	if !ok || r.disabled[providerID] {
+		return nil, fmt.Errorf("%w: %s/%s", ErrModelNotFound, providerID, modelID)
+	}
+	m, ok := p.Models[modelID]
+	if !ok {
+		return nil, fmt.Errorf("%w: %s/%s", ErrModelNotFound, providerID, modelID)
+	}
+	if !r.active(providerID) {
+		how := "PUT /auth/" + providerID
+		if len(p.Env) > 0 {
+			how = "set " + p.Env[0] + " or " + how
+		}
+		return nil, &providerError{id: providerID, err: fmt.Errorf("%w: no API key for provider %s (%s)", ErrAuth, providerID, how)}
+	}
+	key, from := r.apiKey(providerID)
+	headers := map[string]string{}
+	if h, ok := r.options[providerID]["headers"].(map[string]any); ok {
+		for k, v := range h {
+			if s, ok := v.(string); ok {
+				headers[k] = s
+			}
+		}
+	}
+	if h, ok := r.options[providerID]["headers"].(map[string]string); ok {
+		for k, v := range h {
+			headers[k] = v
+		}
+	}
+	doer := &authDoer{client: r.client, hasKey: key != "", userHeaders: headers}
+	baseURL := r.optString(providerID, "baseURL")
+
+	var fp fantasy.Provider
+	var err error
+	w := wireOf(p)
+	switch w {
+	case wireAnthropic:
+		opts := []anthropic.Option{anthropic.WithHTTPClient(doer), anthropic.WithName(providerID)}
+		if key != "" {
+			opts = append(opts, anthropic.WithAPIKey(key))
+		}
+		if baseURL = cmp.Or(baseURL, p.API); baseURL != "" {
+			// opencode (AI SDK) base URLs end in /v1; the Anthropic SDK adds it.
+			baseURL = strings.TrimSuffix(strings.TrimRight(baseURL, "/"), "/v1")
+			opts = append(opts, anthropic.WithBaseURL(baseURL))
+		}
+		if len(headers) > 0 {
+			opts = append(opts, anthropic.WithHeaders(headers))
+		}
+		fp, err = anthropic.New(opts...)
+	case wireOpenAI:
+		opts := []openai.Option{openai.WithHTTPClient(doer), openai.WithName(providerID)}
+		if key != "" {
+			opts = append(opts, openai.WithAPIKey(key))
+		}
+		if baseURL = cmp.Or(baseURL, p.API); baseURL != "" {
+			opts = append(opts, openai.WithBaseURL(baseURL))
+		}
+		if len(headers) > 0 {
+			opts = append(opts, openai.WithHeaders(headers))
+		}
+		fp, err = openai.New(opts...)
+	default:
+		baseURL = cmp.Or(baseURL, p.API, compatBaseURLs[p.NPM])
+		if baseURL == "" {
+			return nil, fmt.Errorf("%w (provider %s has no options.baseURL)", ErrNoProvider, providerID)
+		}
+		opts := []openaicompat.Option{openaicompat.WithHTTPClient(doer), openaicompat.WithName(providerID),
+			openaicompat.WithBaseURL(baseURL)}
+		if key != "" {
+			opts = append(opts, openaicompat.WithAPIKey(key))
+		}
+		if len(headers) > 0 {
+			opts = append(opts, openaicompat.WithHeaders(headers))
+		}
+		fp, err = openaicompat.New(opts...)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("provider %s: %w", providerID, err)
+	}
+	lm, err := fp.LanguageModel(ctx, modelID)
+	if err != nil {
+		return nil, fmt.Errorf("provider %s: %w", providerID, err)
+	}
+	r.log.Debug("model resolved", "provider", providerID, "model", modelID, "wire", w, "key_source", from, "base_url", baseURL)
+	return &Resolved{
+		Info:  p.clone(),
+		Model: m,
+		LM:    &retryModel{inner: lm, providerID: providerID, policy: r.retry, log: r.log, secret: key},
+	}, nil
+}
+
+// authDoer sends provider requests. When the provider has no key it strips
+// the credentials the SDKs would otherwise pick up from the process
+// environment (OPENAI_API_KEY, ANTHROPIC_API_KEY), so an OpenAI key is never
+// sent to, say, a local Ollama or a third-party gateway.
+type authDoer struct {
+	client      *http.Client
+	hasKey      bool
+	userHeaders map[string]string
+}
+
+func (d *authDoer) Do(req *http.Request) (*http.Response, error) {
+	if !d.hasKey {
+		for _, h := range []string{"Authorization", "X-Api-Key"} {
+			if _, userSet := lookupFold(d.userHeaders, h); !userSet {
+				req.Header.Del(h)
+			}
+		}
+	}
+	return d.client.Do(req)
+}
+
+func lookupFold(m map[string]string, key string) (string, bool) {
+	for k, v := range m {
+		if strings.EqualFold(k, key) {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+func (w wire) String() string {
+	switch w {
+	case wireAnthropic:
+		return "anthropic"
+	case wireOpenAI:
+		return "openai"
+	}
+	return "openai-compatible"
+}
