@@ -13,6 +13,7 @@ import (
 	"ocgo/routes"
 	"ocgo/session"
 	"ocgo/storage"
+	"ocgo/tool"
 )
 
 // appConfig is everything newApp needs; serve fills it from flags and the
@@ -26,6 +27,7 @@ type appConfig struct {
 	Username     string
 	Password     string
 	Env          func(string) string
+	NoTitles     bool // tests: no background title requests to the model
 }
 
 // app is one wired ocgo instance: store, bus, core and HTTP server.
@@ -81,11 +83,23 @@ func newApp(c appConfig) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
+	models, err := newModels(cfg, auth, c.Env, c.Logger)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	fsRoot, err := os.OpenRoot(proj.cwd)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
 	events := bus.New()
 	ids := storage.NewIDs(nil)
 	sessions := session.New(session.Options{
 		Store: store, Bus: events, IDs: ids, Logger: c.Logger, Version: apiVersion,
 		Cwd: proj.cwd, Root: proj.root, Shell: c.Env("SHELL"),
+		Config: cfg, Models: models, FS: fsRoot, ConfigDir: configDir, Titles: !c.NoTitles,
+		Tools: tool.Registry(tool.Options{Agents: func() []tool.AgentInfo { return subagents(cfg) }}),
 	})
 	hostname, _ := os.Hostname()
 	appInfo := func() routes.App {
@@ -98,7 +112,7 @@ func newApp(c appConfig) (*app, error) {
 	srv := routes.New(routes.Options{
 		Sessions: sessions, Bus: events, Logger: c.Logger,
 		Configs: &configRoutes{cfg: cfg, auth: auth, providers: func() (any, error) {
-			return nil, session.ErrNotImplemented
+			return providersAnswer(models), nil
 		}},
 		App:          appInfo,
 		InitApp:      func() error { return store.SetAppInitialized(time.Now().UnixMilli()) },

@@ -2,8 +2,12 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
+	"log/slog"
 
 	"ocgo/config"
+	"ocgo/provider"
+	"ocgo/tool"
 )
 
 // configRoutes adapts the config package to the config routes.
@@ -30,4 +34,48 @@ func (c *configRoutes) SetAuth(id string, body json.RawMessage) error {
 		return err
 	}
 	return c.auth.Set(id, a)
+}
+
+// newModels builds the provider registry from the config's provider
+// blocks; keys come from the environment and auth.json, read on every use.
+func newModels(cfg *config.Config, auth *config.AuthStore, env func(string) string, logger *slog.Logger) (*provider.Registry, error) {
+	providers := map[string]provider.ConfigProvider{}
+	raw, err := json.Marshal(cfg.Provider)
+	if err == nil {
+		err = json.Unmarshal(raw, &providers)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("provider config: %w", err)
+	}
+	return provider.NewRegistry(provider.Source{
+		Config: providers, Disabled: cfg.DisabledProviders, Env: env,
+		Auth: func(id string) (string, bool) {
+			a, ok, err := auth.Get(id)
+			if err != nil || !ok || a.Type != "api" {
+				return "", false
+			}
+			return a.Key, true
+		},
+	}, logger)
+}
+
+// providersAnswer is GET /config/providers: active providers (without any
+// secret) and each one's default model.
+func providersAnswer(models *provider.Registry) map[string]any {
+	list := models.List()
+	if list == nil {
+		list = []provider.Info{}
+	}
+	return map[string]any{"providers": list, "default": models.Defaults()}
+}
+
+// subagents lists the agents the task tool may start.
+func subagents(cfg *config.Config) []tool.AgentInfo {
+	var out []tool.AgentInfo
+	for _, a := range cfg.Agents() {
+		if a.Mode != "primary" {
+			out = append(out, tool.AgentInfo{Name: a.Name, Description: a.Description})
+		}
+	}
+	return out
 }

@@ -29,6 +29,8 @@ func (s *Service) history(sessionID, current string, parts []storage.Part) ([]fa
 		switch {
 		case m.Info.ID == current:
 			out = append(out, assistantMessages(parts)...)
+		case m.Info.Role == storage.RoleUser && s.isWaiting(sessionID, m.Info.ID):
+			// queued behind the current prompt
 		case m.Info.Role == storage.RoleUser:
 			if um, ok := userMessage(m.Parts); ok {
 				out = append(out, um)

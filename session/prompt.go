@@ -139,14 +139,19 @@ func (s *Service) prompt(ctx context.Context, sessionID string, in PromptInput, 
 			return storage.WithParts{}, err
 		}
 	}
+	s.setWaiting(sessionID, in.MessageID, true)
 	user, err := s.writeUserMessage(sessionID, in)
+	s.setWaiting(sessionID, in.MessageID, false)
 	if err != nil {
 		s.dequeue(sessionID, ticket)
 		return storage.WithParts{}, err
 	}
+	// Until its turn, the queued message stays out of the running prompt's
+	// history: the model answers one prompt at a time.
+	s.setWaiting(sessionID, user.ID, true)
 	s.touch(sessionID)
-
 	runCtx, end, err := s.waitTurn(ctx, sessionID, ticket, parent)
+	s.setWaiting(sessionID, user.ID, false)
 	if err != nil {
 		// Aborted while queued: answer with an aborted assistant message.
 		msg := s.newAssistant(sessionID, agent.Name, model.Info.ID, model.Model.ID)
@@ -409,4 +414,25 @@ func (s *Service) nearContextLimit(sessionID string, model *provider.Resolved) b
 		return !m.Summary && float64(used) > 0.9*float64(limit)
 	}
 	return false
+}
+
+// setWaiting marks a user message as queued (not yet in any history).
+func (s *Service) setWaiting(sessionID, messageID string, on bool) {
+	if messageID == "" {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	key := sessionID + "/" + messageID
+	if on {
+		s.waiting[key] = true
+	} else {
+		delete(s.waiting, key)
+	}
+}
+
+func (s *Service) isWaiting(sessionID, messageID string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.waiting[sessionID+"/"+messageID]
 }

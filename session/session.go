@@ -102,6 +102,7 @@ type Service struct {
 	runs    map[string]*run      // sessionID → the run holding the session
 	queues  map[string][]*ticket // sessionID → prompts waiting for a turn
 	changed chan struct{}        // closed when runs or queues change
+	waiting map[string]bool      // "sessionID/messageID" of queued user messages
 	perms   *permissions
 	reads   sync.Map // sessionID+"\x00"+path → time.Time of the last read tool call
 }
@@ -129,7 +130,7 @@ func New(opts Options) *Service {
 	return &Service{
 		store: opts.Store, bus: opts.Bus, ids: opts.IDs, now: opts.Now,
 		log: opts.Logger.With("component", "session"), opts: opts,
-		runs: map[string]*run{}, queues: map[string][]*ticket{}, changed: make(chan struct{}),
+		runs: map[string]*run{}, queues: map[string][]*ticket{}, changed: make(chan struct{}), waiting: map[string]bool{},
 		perms: newPermissions(),
 	}
 }
