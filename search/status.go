@@ -13,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	git "github.com/go-git/go-git/v5"
+	gogit "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/format/index"
@@ -33,7 +33,7 @@ type status struct {
 	s *Service
 
 	mu        sync.Mutex
-	repo      *git.Repository // nil: not a git project
+	repo      *gogit.Repository // nil: not a git project
 	gitDir    string
 	valid     bool
 	headHash  plumbing.Hash
@@ -49,7 +49,7 @@ type status struct {
 func (st *status) init(s *Service) {
 	st.s = s
 	st.dirty = map[string]struct{}{}
-	repo, err := git.PlainOpenWithOptions(s.root, &git.PlainOpenOptions{EnableDotGitCommonDir: true})
+	repo, err := gogit.PlainOpenWithOptions(s.root, &gogit.PlainOpenOptions{EnableDotGitCommonDir: true})
 	if err != nil {
 		return
 	}
