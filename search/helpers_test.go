@@ -81,3 +81,5 @@ func open(t testing.TB, root, cwd string) *Service {
 	})
 	return svc
 }
+
+func sleep() { time.Sleep(20 * time.Millisecond) }
