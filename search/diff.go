@@ -194,6 +194,24 @@ func numstat(old, cur []byte) (added, removed int) {
 	if isBinary(old) || isBinary(cur) {
 		return 0, 0
 	}
+	// Drop the common head and tail (whole lines) before splitting, so a
+	// small edit in a big file costs a memcmp and not a line split.
+	p := 0
+	for p < len(old) && p < len(cur) && old[p] == cur[p] {
+		p++
+	}
+	p = bytes.LastIndexByte(old[:p], '\n') + 1 // back to a line start
+	q := 0
+	for q < len(old)-p && q < len(cur)-p && old[len(old)-1-q] == cur[len(cur)-1-q] {
+		q++
+	}
+	// Keep only whole common lines at the tail: the kept suffix must start
+	// at a line start in both texts.
+	lineStart := func(b []byte, i int) bool { return i == 0 || b[i-1] == '\n' }
+	for q > 0 && !(lineStart(old, len(old)-q) && lineStart(cur, len(cur)-q)) {
+		q--
+	}
+	old, cur = old[p:len(old)-q], cur[p:len(cur)-q]
 	for _, op := range diffLines(splitLines(old), splitLines(cur)) {
 		switch op {
 		case opInsert:

@@ -44,6 +44,8 @@ type status struct {
 	entries   map[string]File // root-relative path → entry (path root-relative)
 	dirty     map[string]struct{}
 	cached    []File // last answer, nil when stale
+	blobs     map[plumbing.Hash][]byte
+	blobBytes int
 }
 
 func (st *status) init(s *Service) {
@@ -238,8 +240,24 @@ func (st *status) worktreeContent(rel string, fi os.FileInfo) ([]byte, bool) {
 		return nil, false
 	}
 	defer f.Close()
-	b, err := io.ReadAll(f)
-	return b, err == nil
+	size := fi.Size()
+	if size < 0 || size > 1<<30 {
+		return nil, false
+	}
+	b := make([]byte, 0, size+1)
+	for {
+		n, err := f.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, true
+		}
+		if err != nil {
+			return nil, false
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
 }
 
 func blobHash(b []byte) plumbing.Hash {
@@ -251,7 +269,28 @@ func blobHash(b []byte) plumbing.Hash {
 	return out
 }
 
+// blobCacheMax bounds the memory kept for HEAD blobs of edited files.
+const blobCacheMax = 64 << 20
+
 func (st *status) blob(h plumbing.Hash) ([]byte, bool) {
+	if b, ok := st.blobs[h]; ok {
+		return b, true
+	}
+	out, ok := st.readBlob(h)
+	if ok {
+		if st.blobBytes+len(out) > blobCacheMax {
+			st.blobs, st.blobBytes = nil, 0
+		}
+		if st.blobs == nil {
+			st.blobs = map[plumbing.Hash][]byte{}
+		}
+		st.blobs[h] = out
+		st.blobBytes += len(out)
+	}
+	return out, ok
+}
+
+func (st *status) readBlob(h plumbing.Hash) ([]byte, bool) {
 	b, err := st.repo.BlobObject(h)
 	if err != nil {
 		return nil, false
