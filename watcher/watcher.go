@@ -1,0 +1,564 @@
+// Package watcher keeps an in-memory index of the project's non-ignored files
+// and directories current through fsnotify, without spawning any process.
+//
+// Guarantees: ignore decisions follow git (nested .gitignore files with
+// negations, .git/info/exclude, the global excludes file; .git is always
+// skipped; an excluded directory hides everything below it). Only directories
+// are watched, never files, so atomic saves (write a temporary file, rename it
+// over the target) are seen as a change of the target. New directories are
+// watched first and then scanned, so files created inside them right away are
+// not missed; removed directories are dropped with everything below them. A
+// kernel queue overflow triggers a full rescan. When the inotify watch limit
+// is reached the watcher logs once and degrades to periodic rescans instead of
+// failing. Changes are batched: OnChange is called from one goroutine after
+// the tree has been quiet for the debounce interval, each path at most once
+// per batch.
+package watcher
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+)
+
+// Event names used in Change.Event, as in opencode's file.watcher.updated.
+const (
+	EventChange = "change" // created or modified
+	EventRename = "rename" // removed or moved away
+)
+
+// ErrClosed is returned by Start after Close.
+var (
+	ErrClosed         = errors.New("watcher: closed")
+	ErrAlreadyStarted = errors.New("watcher: already started")
+	ErrNoRoot         = errors.New("watcher: root is not a directory")
+)
+
+// Options configures a Watcher.
+type Options struct {
+	Root     string        // project root (absolute or relative to the process cwd)
+	Logger   *slog.Logger  // nil: discard
+	Debounce time.Duration // quiet period before a batch is delivered; default 75ms
+	// OnChange receives each batch of file changes, from a single goroutine.
+	OnChange func([]Change)
+	// RescanInterval is the period of full rescans used when the inotify
+	// watch limit is reached; default 10s.
+	RescanInterval time.Duration
+}
+
+// Change is one file-level change, with a root-relative slash-separated path.
+type Change struct {
+	Path  string `json:"file"`
+	Event string `json:"event"` // "change" | "rename"
+}
+
+type fileInfo struct {
+	size  int64
+	mtime int64
+	known bool // size/mtime were taken (rescans only)
+}
+
+// Watcher watches a project tree and keeps its file index.
+type Watcher struct {
+	root     string
+	log      *slog.Logger
+	debounce time.Duration
+	rescanIv time.Duration
+	onChange func([]Change)
+	fsw      *fsnotify.Watcher
+
+	mu       sync.RWMutex
+	rules    *rules
+	files    map[string]fileInfo
+	dirs     map[string]bool // true: has an inotify watch
+	sorted   []string        // cached sorted Files(), nil when stale
+	sortedD  []string
+	version  uint64
+	degraded bool // watch limit hit: periodic rescans
+
+	startOnce sync.Once
+	started   bool
+	closeOnce sync.Once
+	done      chan struct{}
+	wg        sync.WaitGroup
+}
+
+// New walks the tree under opts.Root and watches every non-ignored directory.
+// It does not deliver events until Start is called.
+func New(opts Options) (*Watcher, error) {
+	root, err := filepath.Abs(opts.Root)
+	if err != nil {
+		return nil, fmt.Errorf("watcher: root: %w", err)
+	}
+	if fi, err := os.Stat(root); err != nil || !fi.IsDir() {
+		return nil, ErrNoRoot
+	}
+	lg := opts.Logger
+	if lg == nil {
+		lg = slog.New(slog.DiscardHandler)
+	}
+	w := &Watcher{
+		root:     root,
+		log:      lg.With("component", "watcher"),
+		debounce: opts.Debounce,
+		rescanIv: opts.RescanInterval,
+		onChange: opts.OnChange,
+		rules:    newRules(root),
+		files:    map[string]fileInfo{},
+		dirs:     map[string]bool{},
+		done:     make(chan struct{}),
+	}
+	if w.debounce <= 0 {
+		w.debounce = 75 * time.Millisecond
+	}
+	if w.rescanIv <= 0 {
+		w.rescanIv = 10 * time.Second
+	}
+	w.fsw, err = fsnotify.NewBufferedWatcher(4096)
+	if err != nil {
+		// No inotify instance left: run on periodic rescans only.
+		w.log.Warn("file watching unavailable, using periodic rescans", "err", err)
+		w.degraded = true
+	}
+	w.mu.Lock()
+	w.scanDir("", &scan{})
+	w.mu.Unlock()
+	return w, nil
+}
+
+// Root returns the absolute project root.
+func (w *Watcher) Root() string { return w.root }
+
+// Files returns the non-ignored files (relative, slash-separated, sorted).
+func (w *Watcher) Files() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.sorted == nil {
+		w.sorted = sortedKeys(w.files)
+	}
+	return append([]string(nil), w.sorted...)
+}
+
+// Dirs returns the non-ignored directories below the root (sorted).
+func (w *Watcher) Dirs() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.sortedD == nil {
+		w.sortedD = make([]string, 0, len(w.dirs))
+		for d := range w.dirs {
+			if d != "" {
+				w.sortedD = append(w.sortedD, d)
+			}
+		}
+		sort.Strings(w.sortedD)
+	}
+	return append([]string(nil), w.sortedD...)
+}
+
+// HasFile reports whether rel is in the file index.
+func (w *Watcher) HasFile(rel string) bool {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	_, ok := w.files[rel]
+	return ok
+}
+
+// Version increases whenever the file or directory index changes.
+func (w *Watcher) Version() uint64 {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	return w.version
+}
+
+// Ignored reports whether rel (root-relative, slash-separated) is ignored
+// under git's rules, including by an ignored ancestor directory.
+func (w *Watcher) Ignored(rel string, isDir bool) bool {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	return w.rules.ignored(rel, isDir)
+}
+
+// Start delivers events until ctx is cancelled or Close is called. It returns
+// at once; the work runs on the watcher's own goroutines.
+func (w *Watcher) Start(ctx context.Context) error {
+	select {
+	case <-w.done:
+		return ErrClosed
+	default:
+	}
+	err := ErrAlreadyStarted
+	w.startOnce.Do(func() {
+		err = nil
+		w.wg.Add(1)
+		go w.loop(ctx)
+	})
+	return err
+}
+
+// Close stops watching and waits for the event goroutine to end.
+func (w *Watcher) Close() error {
+	var err error
+	w.closeOnce.Do(func() {
+		close(w.done)
+		if w.fsw != nil {
+			err = w.fsw.Close()
+		}
+		w.wg.Wait()
+	})
+	return err
+}
+
+func sortedKeys(m map[string]fileInfo) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (w *Watcher) abs(rel string) string {
+	if rel == "" {
+		return w.root
+	}
+	return filepath.Join(w.root, filepath.FromSlash(rel))
+}
+
+func joinRel(dir, name string) string {
+	if dir == "" {
+		return name
+	}
+	return dir + "/" + name
+}
+
+// addWatch watches one directory; on the inotify limit it switches to
+// periodic rescans (logged once).
+func (w *Watcher) addWatch(rel string) bool {
+	if w.fsw == nil || w.degraded {
+		return false
+	}
+	if err := w.fsw.Add(w.abs(rel)); err != nil {
+		if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EMFILE) {
+			w.degraded = true
+			w.log.Warn("inotify watch limit reached, degrading to periodic rescans",
+				"watches", len(w.fsw.WatchList()), "interval", w.rescanIv)
+			return false
+		}
+		w.log.Debug("watch failed", "dir", rel, "err", err)
+		return false
+	}
+	return true
+}
+
+// scan carries the state of one walk.
+type scan struct {
+	changes map[string]string   // nil: do not report
+	stat    bool                // take size/mtime of files
+	old     map[string]fileInfo // rescans: the index before the walk
+	seen    map[string]bool     // rescans: directories met
+}
+
+// scanDir indexes the directory rel and everything below it (w.mu held).
+func (w *Watcher) scanDir(rel string, sc *scan) {
+	if !w.dirs[rel] {
+		w.dirs[rel] = w.addWatch(rel)
+		w.sortedD = nil
+		w.version++
+	}
+	if sc.seen != nil {
+		sc.seen[rel] = true
+	}
+	f, err := os.Open(w.abs(rel))
+	if err != nil {
+		return
+	}
+	ents, err := f.ReadDir(-1)
+	f.Close()
+	if err != nil && len(ents) == 0 {
+		return
+	}
+	delete(w.rules.perDir, rel)
+	for _, e := range ents {
+		if e.Name() == ".gitignore" && !e.IsDir() {
+			var domain []string
+			if rel != "" {
+				domain = strings.Split(rel, "/")
+			}
+			if ps := readPatternFile(filepath.Join(w.abs(rel), ".gitignore"), domain); len(ps) > 0 {
+				w.rules.perDir[rel] = ps
+			}
+			break
+		}
+	}
+	var comps []string
+	if rel != "" {
+		comps = strings.Split(rel, "/")
+	}
+	comps = append(comps, "")
+	for _, e := range ents {
+		name := e.Name()
+		if name == ".git" {
+			continue
+		}
+		crel := joinRel(rel, name)
+		comps[len(comps)-1] = name
+		isDir := e.IsDir()
+		if w.rules.matchOne(crel, comps, isDir) {
+			continue
+		}
+		if isDir {
+			w.scanDir(crel, sc)
+			continue
+		}
+		if !e.Type().IsRegular() && e.Type()&fs.ModeSymlink == 0 {
+			continue // sockets, fifos, devices: not files git tracks
+		}
+		fi := fileInfo{}
+		if sc.stat {
+			if info, err := e.Info(); err == nil {
+				fi = fileInfo{size: info.Size(), mtime: info.ModTime().UnixNano(), known: true}
+			}
+		}
+		var old fileInfo
+		var had bool
+		if sc.old != nil {
+			old, had = sc.old[crel]
+		} else {
+			old, had = w.files[crel]
+		}
+		if _, in := w.files[crel]; !in {
+			w.sorted = nil
+			w.version++
+		}
+		w.files[crel] = fi
+		if sc.changes != nil && (!had || !old.known || !fi.known || old != fi) {
+			sc.changes[crel] = EventChange
+		}
+	}
+}
+
+// dropDir removes rel and everything below it from the index (w.mu held).
+func (w *Watcher) dropDir(rel string, changes map[string]string) {
+	prefix := rel + "/"
+	for d, watched := range w.dirs {
+		if d == rel || strings.HasPrefix(d, prefix) {
+			if watched && w.fsw != nil {
+				_ = w.fsw.Remove(w.abs(d)) // may already be gone with the inode
+			}
+			delete(w.dirs, d)
+			delete(w.rules.perDir, d)
+			w.sortedD = nil
+			w.version++
+		}
+	}
+	for f := range w.files {
+		if strings.HasPrefix(f, prefix) {
+			delete(w.files, f)
+			changes[f] = EventRename
+			w.sorted = nil
+			w.version++
+		}
+	}
+}
+
+// rescan walks the whole tree again and reports every difference (w.mu held).
+func (w *Watcher) rescan(changes map[string]string) {
+	old := w.files
+	w.files = make(map[string]fileInfo, len(old))
+	w.rules = newRules(w.root)
+	sc := &scan{changes: changes, stat: true, old: old, seen: map[string]bool{}}
+	w.scanDir("", sc)
+	for d, watched := range w.dirs {
+		if !sc.seen[d] {
+			if watched && w.fsw != nil {
+				_ = w.fsw.Remove(w.abs(d))
+			}
+			delete(w.dirs, d)
+		}
+	}
+	for f := range old {
+		if _, ok := w.files[f]; !ok {
+			changes[f] = EventRename
+		}
+	}
+	w.sorted, w.sortedD = nil, nil
+	w.version++
+}
+
+// handle classifies one path that had events (w.mu held).
+func (w *Watcher) handle(rel string, changes map[string]string) (rescan bool) {
+	fi, err := os.Lstat(w.abs(rel))
+	if err != nil {
+		if _, ok := w.files[rel]; ok {
+			delete(w.files, rel)
+			changes[rel] = EventRename
+			w.sorted = nil
+			w.version++
+		}
+		if _, ok := w.dirs[rel]; ok {
+			w.dropDir(rel, changes)
+		}
+		return path.Base(rel) == ".gitignore"
+	}
+	if path.Base(rel) == ".gitignore" {
+		return true // the ignore set changed: walk again
+	}
+	// Ancestors are watched, so they are not ignored; only rel itself matters.
+	if w.rules.ignored(rel, fi.IsDir()) {
+		return false
+	}
+	if fi.IsDir() {
+		if _, ok := w.files[rel]; ok { // a file was replaced by a directory
+			delete(w.files, rel)
+			changes[rel] = EventRename
+			w.sorted = nil
+		}
+		w.scanDir(rel, &scan{changes: changes})
+		return false
+	}
+	if _, ok := w.dirs[rel]; ok { // a directory was replaced by a file
+		w.dropDir(rel, changes)
+	}
+	if !fi.Mode().IsRegular() && fi.Mode()&fs.ModeSymlink == 0 {
+		return false
+	}
+	if _, ok := w.files[rel]; !ok {
+		w.sorted = nil
+		w.version++
+	}
+	w.files[rel] = fileInfo{size: fi.Size(), mtime: fi.ModTime().UnixNano(), known: true}
+	changes[rel] = EventChange
+	return false
+}
+
+func (w *Watcher) loop(ctx context.Context) {
+	defer w.wg.Done()
+	var events chan fsnotify.Event
+	var errs chan error
+	if w.fsw != nil {
+		events, errs = w.fsw.Events, w.fsw.Errors
+	}
+	pending := map[string]struct{}{}
+	needRescan := false
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	var first time.Time // first event of the pending batch
+	ticker := time.NewTicker(w.rescanIv)
+	defer ticker.Stop()
+	arm := func() {
+		if first.IsZero() {
+			first = time.Now()
+		}
+		wait := w.debounce
+		// Under a constant stream of events still deliver every 4 intervals.
+		if limit := 4*w.debounce - time.Since(first); limit < wait {
+			wait = limit
+		}
+		timer.Reset(max(wait, 0))
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-w.done:
+			return
+		case ev, ok := <-events:
+			if !ok {
+				events = nil
+				continue
+			}
+			rel, ok := w.rel(ev.Name)
+			if !ok {
+				continue
+			}
+			if ev.Op == fsnotify.Chmod {
+				continue
+			}
+			pending[rel] = struct{}{}
+			arm()
+		case err, ok := <-errs:
+			if !ok {
+				errs = nil
+				continue
+			}
+			if errors.Is(err, fsnotify.ErrEventOverflow) {
+				w.log.Warn("event queue overflow, rescanning")
+			} else {
+				w.log.Warn("watch error, rescanning", "err", err)
+			}
+			needRescan = true
+			arm()
+		case <-ticker.C:
+			w.mu.RLock()
+			deg := w.degraded
+			w.mu.RUnlock()
+			if deg {
+				needRescan = true
+				arm()
+			}
+		case <-timer.C:
+			first = time.Time{}
+			w.flush(pending, needRescan)
+			pending = map[string]struct{}{}
+			needRescan = false
+		}
+	}
+}
+
+func (w *Watcher) flush(pending map[string]struct{}, rescan bool) {
+	changes := map[string]string{}
+	w.mu.Lock()
+	if !rescan {
+		// Parents before children, so a new directory is scanned once.
+		paths := make([]string, 0, len(pending))
+		for p := range pending {
+			paths = append(paths, p)
+		}
+		sort.Strings(paths)
+		for _, p := range paths {
+			if w.handle(p, changes) {
+				rescan = true
+				break
+			}
+		}
+	}
+	if rescan {
+		w.rescan(changes)
+	}
+	w.mu.Unlock()
+	if len(changes) == 0 || w.onChange == nil {
+		return
+	}
+	out := make([]Change, 0, len(changes))
+	for p, ev := range changes {
+		out = append(out, Change{Path: p, Event: ev})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	w.onChange(out)
+}
+
+// rel converts an absolute event path to a root-relative slash path; paths
+// inside .git or outside the root are dropped.
+func (w *Watcher) rel(abs string) (string, bool) {
+	r, err := filepath.Rel(w.root, abs)
+	if err != nil || r == "." || strings.HasPrefix(r, "..") {
+		return "", false
+	}
+	r = filepath.ToSlash(r)
+	if r == ".git" || strings.HasPrefix(r, ".git/") || strings.Contains(r, "/.git/") || strings.HasSuffix(r, "/.git") {
+		return "", false
+	}
+	return r, true
+}
