@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -11,9 +12,11 @@ import (
 	"ocgo/bus"
 	"ocgo/config"
 	"ocgo/routes"
+	"ocgo/search"
 	"ocgo/session"
 	"ocgo/storage"
 	"ocgo/tool"
+	"ocgo/watcher"
 )
 
 // appConfig is everything newApp needs; serve fills it from flags and the
@@ -38,6 +41,10 @@ type app struct {
 	bus         *bus.Bus
 	sessions    *session.Service
 	server      *routes.Server
+	watcher     *watcher.Watcher
+	search      *search.Service
+	fs          *os.Root
+	stop        context.CancelFunc
 }
 
 // newApp builds every part with its constructor and wires them.
@@ -94,6 +101,34 @@ func newApp(c appConfig) (*app, error) {
 		return nil, err
 	}
 	events := bus.New()
+	ctx, stop := context.WithCancel(context.Background())
+	var searcher *search.Service
+	w, err := watcher.New(watcher.Options{Root: proj.root, Logger: c.Logger, OnChange: func(changes []watcher.Change) {
+		if searcher != nil {
+			searcher.Notify(changes)
+		}
+		for _, ch := range changes {
+			events.Publish("file.watcher.updated", map[string]any{"file": filepath.Join(proj.root, filepath.FromSlash(ch.Path)), "event": ch.Event})
+		}
+	}})
+	if err != nil {
+		stop()
+		store.Close()
+		return nil, err
+	}
+	searcher, err = search.New(search.Options{Root: proj.root, Cwd: proj.cwd, Watcher: w, Logger: c.Logger})
+	if err != nil {
+		stop()
+		w.Close()
+		store.Close()
+		return nil, err
+	}
+	if err := w.Start(ctx); err != nil {
+		stop()
+		w.Close()
+		store.Close()
+		return nil, err
+	}
 	ids := storage.NewIDs(nil)
 	sessions := session.New(session.Options{
 		Store: store, Bus: events, IDs: ids, Logger: c.Logger, Version: apiVersion,
@@ -110,7 +145,7 @@ func newApp(c appConfig) (*app, error) {
 		}
 	}
 	srv := routes.New(routes.Options{
-		Sessions: sessions, Bus: events, Logger: c.Logger,
+		Sessions: sessions, Bus: events, Logger: c.Logger, Search: searcher,
 		Configs: &configRoutes{cfg: cfg, auth: auth, providers: func() (any, error) {
 			return providersAnswer(models), nil
 		}},
@@ -120,7 +155,8 @@ func newApp(c appConfig) (*app, error) {
 		Username: c.Username, Password: c.Password,
 		Scrub: map[string]string{projectData: "<data>", dataRoot: "<data-root>", proj.root: "<project>", home: "~"},
 	})
-	return &app{proj: proj, projectData: projectData, store: store, bus: events, sessions: sessions, server: srv}, nil
+	return &app{proj: proj, projectData: projectData, store: store, bus: events, sessions: sessions, server: srv,
+		watcher: w, search: searcher, fs: fsRoot, stop: stop}, nil
 }
 
 // Handler is the guarded HTTP handler.
@@ -132,5 +168,11 @@ func (a *app) Shutdown() {
 	a.server.Close()
 }
 
-// Close releases the data lock.
-func (a *app) Close() error { return a.store.Close() }
+// Close stops the watcher and releases the data lock.
+func (a *app) Close() error {
+	a.stop()
+	a.watcher.Close()
+	a.search.Close()
+	a.fs.Close()
+	return a.store.Close()
+}

@@ -11,6 +11,7 @@ import (
 
 	"ocgo/config"
 	"ocgo/provider"
+	"ocgo/search"
 	"ocgo/session"
 	"ocgo/storage"
 )
@@ -71,6 +72,13 @@ func (s *Server) mapError(err error) *apiError {
 		return newError(http.StatusConflict, "BusyError", s.scrub(err.Error()))
 	case errors.Is(err, session.ErrNotImplemented):
 		return errNotBuilt
+	case errors.Is(err, search.ErrOutside):
+		// The same answer whether or not the target exists: no oracle.
+		return newError(http.StatusForbidden, "ForbiddenError", "path is outside the project")
+	case errors.Is(err, search.ErrNotFound):
+		return newError(http.StatusNotFound, "NotFoundError", "no such file or directory")
+	case errors.Is(err, search.ErrInvalidPattern), errors.Is(err, search.ErrNotDir), errors.Is(err, search.ErrIsDir):
+		return newError(http.StatusBadRequest, "ValidationError", s.scrub(err.Error()))
 	case errors.Is(err, session.ErrModel):
 		return modelError(err)
 	case errors.As(err, &authErr):

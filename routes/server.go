@@ -16,6 +16,7 @@ import (
 	"github.com/julienschmidt/httprouter"
 
 	"ocgo/bus"
+	"ocgo/search"
 	"ocgo/session"
 )
 
@@ -56,7 +57,8 @@ type Configs interface {
 type Options struct {
 	Sessions *session.Service
 	Bus      *bus.Bus
-	Configs  Configs // nil: the config routes answer 501
+	Configs  Configs         // nil: the config routes answer 501
+	Search   *search.Service // nil: the file and find routes answer 501
 	Logger   *slog.Logger
 
 	App     func() App   // current App info

@@ -6,6 +6,7 @@ import (
 
 	"github.com/julienschmidt/httprouter"
 
+	"ocgo/search"
 	"ocgo/session"
 	"ocgo/storage"
 )
@@ -46,12 +47,12 @@ func (s *Server) table() []route {
 		{method: "GET", path: "/session/:id/permissions", id: "session.permissions.list", summary: "Pending permission requests of a session (ocgo)", handle: s.permissionList, resp: typeOf[[]storage.Permission]()},
 		{method: "GET", path: "/command", id: "command.list", summary: "Slash commands", handle: s.commandList},
 		{method: "GET", path: "/config/providers", id: "config.providers", summary: "Active providers and default models", handle: s.configProviders},
-		{method: "GET", path: "/find", id: "find.text", summary: "Search file contents", query: []string{"pattern"}},
-		{method: "GET", path: "/find/file", id: "find.files", summary: "Find files by name", query: []string{"query"}},
-		{method: "GET", path: "/find/symbol", id: "find.symbols", summary: "Find workspace symbols", query: []string{"query"}},
-		{method: "GET", path: "/file", id: "file.list", summary: "List a directory or read a file", query: []string{"path"}},
-		{method: "GET", path: "/file/content", id: "file.read", summary: "Read a file", query: []string{"path"}},
-		{method: "GET", path: "/file/status", id: "file.status", summary: "Changed files against HEAD"},
+		{method: "GET", path: "/find", id: "find.text", summary: "Search file contents (ripgrep match objects)", query: []string{"pattern"}, handle: s.findText, resp: typeOf[[]search.Match]()},
+		{method: "GET", path: "/find/file", id: "find.files", summary: "Find files by name (fuzzy)", query: []string{"query"}, handle: s.findFiles, resp: typeOf[[]string]()},
+		{method: "GET", path: "/find/symbol", id: "find.symbols", summary: "Find workspace symbols", query: []string{"query"}, handle: s.findSymbols, resp: typeOf[[]search.Symbol]()},
+		{method: "GET", path: "/file", id: "file.list", summary: "List a directory (FileNode[]) or read a file ({type, content})", query: []string{"path"}, handle: s.fileGet},
+		{method: "GET", path: "/file/content", id: "file.read", summary: "Read a file", query: []string{"path"}, handle: s.fileContent, resp: typeOf[search.Content]()},
+		{method: "GET", path: "/file/status", id: "file.status", summary: "Changed files against HEAD", handle: s.fileStatus, resp: typeOf[[]search.File]()},
 		{method: "POST", path: "/log", id: "app.log", summary: "Write a client log entry", handle: s.logPost, body: typeOf[logBody](), resp: typeOf[bool]()},
 		{method: "GET", path: "/agent", id: "app.agents", summary: "Agents", handle: s.agentList},
 		{method: "POST", path: "/tui/append-prompt", id: "tui.appendPrompt", summary: "Append text to the TUI prompt", handle: s.tuiCall(validateAppend), body: typeOf[tuiAppendBody](), resp: typeOf[bool]()},
