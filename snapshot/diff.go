@@ -1,0 +1,277 @@
+package snapshot
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	fdiff "github.com/go-git/go-git/v5/plumbing/format/diff"
+	"github.com/go-git/go-git/v5/utils/diff"
+	"github.com/sergi/go-diff/diffmatchpatch"
+)
+
+// Diff returns a unified, git-style diff from tree from to tree to (to ==
+// "" means the current work tree). New files show "new file mode" and
+// "--- /dev/null", deleted files "+++ /dev/null", binary files "Binary files
+// ... differ", mode changes "old mode/new mode".
+func (s *Snapshotter) Diff(ctx context.Context, from, to string) (string, error) {
+	if err := s.begin(ctx); err != nil {
+		return "", err
+	}
+	defer s.end()
+	fh, th, err := s.resolve(ctx, from, to)
+	if err != nil {
+		return "", err
+	}
+	ch, err := s.changes(fh, th)
+	if err != nil {
+		return "", err
+	}
+	p := &patch{}
+	for _, c := range ch {
+		if err := ctx.Err(); err != nil {
+			return "", err
+		}
+		// A type change (file <-> symlink) is shown as delete + add, as git does.
+		if c.from != nil && c.to != nil && (c.from.mode == filemode.Symlink) != (c.to.mode == filemode.Symlink) {
+			for _, half := range []change{{path: c.path, from: c.from}, {path: c.path, to: c.to}} {
+				fp, err := s.filePatch(half)
+				if err != nil {
+					return "", err
+				}
+				p.files = append(p.files, fp)
+			}
+			continue
+		}
+		fp, err := s.filePatch(c)
+		if err != nil {
+			return "", err
+		}
+		p.files = append(p.files, fp)
+	}
+	var buf bytes.Buffer
+	if err := fdiff.NewUnifiedEncoder(&buf, fdiff.DefaultContextLines).Encode(p); err != nil {
+		return "", fmt.Errorf("snapshot: encode diff: %w", err)
+	}
+	return buf.String(), nil
+}
+
+func (s *Snapshotter) blob(h plumbing.Hash) ([]byte, error) {
+	typ, data, err := s.store.read(h)
+	if err != nil {
+		return nil, err
+	}
+	if typ != "blob" {
+		return nil, fmt.Errorf("%w: %s is not a blob", ErrInvalidHash, h)
+	}
+	return data, nil
+}
+
+func isBinary(b []byte) bool {
+	return bytes.IndexByte(b[:min(len(b), 8000)], 0) >= 0
+}
+
+func (s *Snapshotter) filePatch(c change) (*filePatch, error) {
+	fp := &filePatch{}
+	var a, b []byte
+	var err error
+	if c.from != nil {
+		fp.from = &file{path: c.path, mode: c.from.mode, hash: c.from.hash}
+		if a, err = s.blob(c.from.hash); err != nil {
+			return nil, err
+		}
+	}
+	if c.to != nil {
+		fp.to = &file{path: c.path, mode: c.to.mode, hash: c.to.hash}
+		if b, err = s.blob(c.to.hash); err != nil {
+			return nil, err
+		}
+	}
+	if isBinary(a) || isBinary(b) {
+		fp.binary = true
+		return fp, nil
+	}
+	if c.from != nil && c.to != nil && c.from.hash == c.to.hash {
+		return fp, nil // mode change only
+	}
+	for _, d := range diff.DoWithTimeout(string(a), string(b), 5*time.Second) {
+		op := fdiff.Equal
+		switch d.Type {
+		case diffmatchpatch.DiffInsert:
+			op = fdiff.Add
+		case diffmatchpatch.DiffDelete:
+			op = fdiff.Delete
+		}
+		fp.chunks = append(fp.chunks, chunk{content: d.Text, op: op})
+	}
+	return fp, nil
+}
+
+type patch struct{ files []*filePatch }
+
+func (p *patch) FilePatches() []fdiff.FilePatch {
+	out := make([]fdiff.FilePatch, len(p.files))
+	for i, f := range p.files {
+		out[i] = f
+	}
+	return out
+}
+func (p *patch) Message() string { return "" }
+
+type filePatch struct {
+	from, to *file
+	binary   bool
+	chunks   []chunk
+}
+
+func (f *filePatch) IsBinary() bool { return f.binary }
+func (f *filePatch) Files() (fdiff.File, fdiff.File) {
+	var a, b fdiff.File
+	if f.from != nil {
+		a = f.from
+	}
+	if f.to != nil {
+		b = f.to
+	}
+	return a, b
+}
+func (f *filePatch) Chunks() []fdiff.Chunk {
+	out := make([]fdiff.Chunk, len(f.chunks))
+	for i := range f.chunks {
+		out[i] = f.chunks[i]
+	}
+	return out
+}
+
+type file struct {
+	path string
+	mode filemode.FileMode
+	hash plumbing.Hash
+}
+
+func (f *file) Hash() plumbing.Hash     { return f.hash }
+func (f *file) Mode() filemode.FileMode { return f.mode }
+func (f *file) Path() string            { return f.path }
+
+type chunk struct {
+	content string
+	op      fdiff.Operation
+}
+
+func (c chunk) Content() string       { return c.content }
+func (c chunk) Type() fdiff.Operation { return c.op }
+
+// Prune deletes loose objects of the shadow repository that no tree in keep
+// (nor the latest snapshot, whose objects the stat cache reuses) reaches.
+// Objects borrowed from the project's repository are never touched.
+func (s *Snapshotter) Prune(ctx context.Context, keep []string) error {
+	var roots []plumbing.Hash
+	for _, k := range keep {
+		h, err := parseHash(k)
+		if err != nil {
+			return err
+		}
+		roots = append(roots, h)
+	}
+	if err := s.begin(ctx); err != nil {
+		return err
+	}
+	defer s.end()
+	if err := s.store.flush(); err != nil {
+		return err
+	}
+	live := map[plumbing.Hash]struct{}{emptyTree: {}}
+	if !s.lastTree.IsZero() {
+		roots = append(roots, s.lastTree)
+	}
+	var markNode func(n *dirNode)
+	markNode = func(n *dirNode) {
+		live[n.tree] = struct{}{}
+		for _, e := range n.files {
+			live[e.hash] = struct{}{}
+		}
+		for _, c := range n.dirs {
+			markNode(c)
+		}
+	}
+	if s.tree != nil {
+		markNode(s.tree)
+	}
+	for _, e := range s.seeds {
+		live[e.hash] = struct{}{}
+	}
+	var mark func(h plumbing.Hash) error
+	mark = func(h plumbing.Hash) error {
+		if _, ok := live[h]; ok {
+			return nil
+		}
+		live[h] = struct{}{}
+		ents, err := s.store.readTree(h)
+		if err != nil {
+			return err
+		}
+		for _, e := range ents {
+			if e.isTree() {
+				if err := mark(e.hash); err != nil {
+					return err
+				}
+			} else {
+				live[e.hash] = struct{}{}
+			}
+		}
+		return nil
+	}
+	for _, r := range roots {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := mark(r); err != nil {
+			// A keep tree we cannot read must not make us delete anything.
+			return fmt.Errorf("snapshot: prune: %w", err)
+		}
+	}
+	fans, err := os.ReadDir(s.objDir)
+	if err != nil {
+		return fmt.Errorf("snapshot: prune: %w", err)
+	}
+	removed := 0
+	for _, fan := range fans {
+		if !fan.IsDir() || len(fan.Name()) != 2 {
+			continue
+		}
+		dir := filepath.Join(s.objDir, fan.Name())
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			continue
+		}
+		for _, e := range ents {
+			name := e.Name()
+			if strings.HasPrefix(name, "tmp_obj_") {
+				if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > time.Hour {
+					os.Remove(filepath.Join(dir, name))
+				}
+				continue
+			}
+			h, err := parseHash(fan.Name() + name)
+			if err != nil {
+				continue
+			}
+			if _, ok := live[h]; ok {
+				continue
+			}
+			if err := os.Remove(filepath.Join(dir, name)); err == nil {
+				removed++
+			}
+		}
+	}
+	s.store.forgetTrees()
+	s.log.Info("Pruned snapshot objects", slog.Int("removed", removed))
+	return nil
+}

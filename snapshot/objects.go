@@ -1,0 +1,580 @@
+package snapshot
+
+import (
+	"bytes"
+	"compress/zlib"
+	"context"
+	"crypto/sha1"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/go-git/go-billy/v5/osfs"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/cache"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/storage/filesystem"
+)
+
+// projectRepo describes the project's own git repository (read only).
+type projectRepo struct {
+	gitDir    string // per-worktree git dir (holds index)
+	commonDir string // holds objects, info/exclude, config
+	prefix    string // work tree relative to the repo top ("" at the top)
+	top       string
+}
+
+// findProjectRepo looks for a .git dir or gitdir file at the work tree or
+// above it. It returns nil when the project is not a git repository.
+func findProjectRepo(work string) *projectRepo {
+	dir := work
+	for {
+		dg := filepath.Join(dir, ".git")
+		if fi, err := os.Lstat(dg); err == nil {
+			gd := ""
+			switch {
+			case fi.IsDir():
+				gd = dg
+			case fi.Mode().IsRegular():
+				b, err := os.ReadFile(dg)
+				if err == nil && bytes.HasPrefix(b, []byte("gitdir:")) {
+					gd = strings.TrimSpace(string(b[len("gitdir:"):]))
+					if !filepath.IsAbs(gd) {
+						gd = filepath.Join(dir, gd)
+					}
+				}
+			}
+			if gd == "" {
+				return nil
+			}
+			if _, err := os.Stat(filepath.Join(gd, "objects")); err != nil {
+				if _, err := os.Stat(filepath.Join(gd, "commondir")); err != nil {
+					return nil
+				}
+			}
+			common := gd
+			if b, err := os.ReadFile(filepath.Join(gd, "commondir")); err == nil {
+				c := strings.TrimSpace(string(b))
+				if !filepath.IsAbs(c) {
+					c = filepath.Join(gd, c)
+				}
+				common = filepath.Clean(c)
+			}
+			rel, _ := filepath.Rel(dir, work)
+			if rel == "." {
+				rel = ""
+			}
+			return &projectRepo{gitDir: gd, commonDir: common, prefix: filepath.ToSlash(rel), top: dir}
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return nil
+		}
+		dir = parent
+	}
+}
+
+// initGitDir creates the shadow git dir layout the git CLI expects. Existing
+// dirs are left as they are, except that alternates follow the project.
+func initGitDir(gitDir, work string, proj *projectRepo) error {
+	for _, d := range []string{"objects/info", "objects/pack", "refs/heads", "refs/tags", "info"} {
+		if err := os.MkdirAll(filepath.Join(gitDir, d), 0o755); err != nil {
+			return fmt.Errorf("snapshot: create git dir: %w", err)
+		}
+	}
+	head := filepath.Join(gitDir, "HEAD")
+	if _, err := os.Stat(head); err != nil {
+		if err := writeFileAtomic(head, []byte("ref: refs/heads/main\n"), 0o644); err != nil {
+			return fmt.Errorf("snapshot: init git dir: %w", err)
+		}
+	}
+	cfg := filepath.Join(gitDir, "config")
+	if _, err := os.Stat(cfg); err != nil {
+		body := "[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = false\n" +
+			"\tworktree = " + strconv.Quote(work) + "\n\tautocrlf = false\n" +
+			"[gc]\n\tauto = 0\n"
+		if err := writeFileAtomic(cfg, []byte(body), 0o644); err != nil {
+			return fmt.Errorf("snapshot: init git dir: %w", err)
+		}
+	}
+	alt := filepath.Join(gitDir, "objects", "info", "alternates")
+	want := ""
+	if proj != nil {
+		want = filepath.Join(proj.commonDir, "objects") + "\n"
+	}
+	old, _ := os.ReadFile(alt)
+	if string(old) != want {
+		if want == "" {
+			// A project that stopped being a git repository: keep the
+			// alternates so earlier snapshots stay readable.
+			return nil
+		}
+		if err := writeFileAtomic(alt, []byte(want), 0o644); err != nil {
+			return fmt.Errorf("snapshot: write alternates: %w", err)
+		}
+	}
+	return nil
+}
+
+func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if e := f.Close(); err == nil {
+		err = e
+	}
+	if err == nil {
+		err = os.Chmod(tmp, perm)
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+	}
+	return err
+}
+
+// fileLock is an flock on a file that is never unlinked. The kernel releases
+// it when the holder dies, so a stale lock file cannot wedge anything.
+type fileLock struct {
+	f *os.File
+}
+
+func openLock(path string) (*fileLock, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("snapshot: open lock: %w", err)
+	}
+	return &fileLock{f: f}, nil
+}
+
+func (l *fileLock) acquire(ctx context.Context) error {
+	for {
+		err := syscall.Flock(int(l.f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
+			return fmt.Errorf("snapshot: lock: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
+}
+
+func (l *fileLock) release() { _ = syscall.Flock(int(l.f.Fd()), syscall.LOCK_UN) }
+func (l *fileLock) close()   { l.f.Close() }
+
+// treeEntry is one decoded tree entry.
+type treeEntry struct {
+	name string
+	mode filemode.FileMode
+	hash plumbing.Hash
+}
+
+func (e treeEntry) isTree() bool { return e.mode == filemode.Dir }
+
+// objectStore reads and writes objects: pending (written behind), own loose
+// objects, then the project's object database (packs included) via go-git.
+type objectStore struct {
+	dir string
+	log *slog.Logger
+
+	pmu     sync.Mutex
+	pending map[plumbing.Hash][]byte // raw "type size\0content"
+	wg      sync.WaitGroup
+	werr    error
+
+	dirMu sync.Mutex
+	fan   map[byte]bool // fan-out dirs known to exist
+
+	projMu sync.Mutex
+	proj   *filesystem.ObjectStorage
+
+	tmu   sync.Mutex
+	trees map[plumbing.Hash][]treeEntry
+
+	zpool sync.Pool
+}
+
+func newObjectStore(dir string, proj *projectRepo, log *slog.Logger) *objectStore {
+	s := &objectStore{
+		dir:     dir,
+		log:     log,
+		pending: map[plumbing.Hash][]byte{},
+		fan:     map[byte]bool{},
+		trees:   map[plumbing.Hash][]treeEntry{},
+	}
+	s.zpool.New = func() any {
+		w, _ := zlib.NewWriterLevel(io.Discard, zlib.BestSpeed)
+		return w
+	}
+	if proj != nil {
+		fs := osfs.New(proj.commonDir, osfs.WithBoundOS())
+		st := filesystem.NewStorageWithOptions(fs, cache.NewObjectLRU(8<<20), filesystem.Options{
+			KeepDescriptors: true,
+			AlternatesFS:    osfs.New("/", osfs.WithBoundOS()),
+		})
+		s.proj = &st.ObjectStorage
+	}
+	return s
+}
+
+func (s *objectStore) close() {
+	s.projMu.Lock()
+	defer s.projMu.Unlock()
+	if s.proj != nil {
+		_ = s.proj.Close()
+		s.proj = nil
+	}
+}
+
+// encodeObject returns the raw object (header + content) and its hash.
+func encodeObject(typ string, content []byte) (plumbing.Hash, []byte) {
+	raw := make([]byte, 0, len(typ)+24+len(content))
+	raw = append(raw, typ...)
+	raw = append(raw, ' ')
+	raw = strconv.AppendInt(raw, int64(len(content)), 10)
+	raw = append(raw, 0)
+	raw = append(raw, content...)
+	return plumbing.Hash(sha1.Sum(raw)), raw
+}
+
+func (s *objectStore) loosePath(h plumbing.Hash) string {
+	x := h.String()
+	return filepath.Join(s.dir, x[:2], x[2:])
+}
+
+// has reports whether the object is stored (pending, loose or in the project).
+func (s *objectStore) has(h plumbing.Hash) bool {
+	s.pmu.Lock()
+	_, ok := s.pending[h]
+	s.pmu.Unlock()
+	if ok {
+		return true
+	}
+	if _, err := os.Lstat(s.loosePath(h)); err == nil {
+		return true
+	}
+	s.projMu.Lock()
+	defer s.projMu.Unlock()
+	if s.proj == nil {
+		return false
+	}
+	return s.proj.HasEncodedObject(h) == nil
+}
+
+// writeLoose writes one raw object as a loose file unless it exists.
+func (s *objectStore) writeLoose(h plumbing.Hash, raw []byte) error {
+	p := s.loosePath(h)
+	if _, err := os.Lstat(p); err == nil {
+		return nil
+	}
+	dir := filepath.Dir(p)
+	s.dirMu.Lock()
+	known := s.fan[h[0]]
+	s.dirMu.Unlock()
+	if !known {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		s.dirMu.Lock()
+		s.fan[h[0]] = true
+		s.dirMu.Unlock()
+	}
+	f, err := os.CreateTemp(dir, "tmp_obj_")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	zw := s.zpool.Get().(*zlib.Writer)
+	zw.Reset(f)
+	_, err = zw.Write(raw)
+	if e := zw.Close(); err == nil {
+		err = e
+	}
+	s.zpool.Put(zw)
+	if e := f.Chmod(0o444); err == nil {
+		err = e
+	}
+	if e := f.Close(); err == nil {
+		err = e
+	}
+	if err == nil {
+		err = os.Rename(tmp, p)
+	}
+	if err != nil {
+		os.Remove(tmp)
+	}
+	return err
+}
+
+// writeBehind queues objects: they are readable at once and written by a
+// background goroutine. flush waits for it.
+func (s *objectStore) writeBehind(objs []pendingObject) {
+	if len(objs) == 0 {
+		return
+	}
+	s.pmu.Lock()
+	for _, o := range objs {
+		s.pending[o.hash] = o.raw
+	}
+	s.pmu.Unlock()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		for _, o := range objs {
+			err := s.writeLoose(o.hash, o.raw)
+			s.pmu.Lock()
+			if err != nil {
+				if s.werr == nil {
+					s.werr = err
+				}
+				s.log.Error("Write snapshot object", slog.Any("err", err))
+			} else {
+				delete(s.pending, o.hash)
+			}
+			s.pmu.Unlock()
+		}
+	}()
+}
+
+// writeNow writes objects synchronously with a few workers.
+func (s *objectStore) writeNow(objs []pendingObject) error {
+	const workers = 4
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var first error
+	ch := make(chan pendingObject)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for o := range ch {
+				if err := s.writeLoose(o.hash, o.raw); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for _, o := range objs {
+		ch <- o
+	}
+	close(ch)
+	wg.Wait()
+	return first
+}
+
+// flush waits for written-behind objects and retries any that failed.
+func (s *objectStore) flush() error {
+	s.wg.Wait()
+	s.pmu.Lock()
+	left := make([]pendingObject, 0, len(s.pending))
+	for h, raw := range s.pending {
+		left = append(left, pendingObject{hash: h, raw: raw})
+	}
+	s.werr = nil
+	s.pmu.Unlock()
+	if len(left) == 0 {
+		return nil
+	}
+	if err := s.writeNow(left); err != nil {
+		return fmt.Errorf("snapshot: write objects: %w", err)
+	}
+	s.pmu.Lock()
+	for _, o := range left {
+		delete(s.pending, o.hash)
+	}
+	s.pmu.Unlock()
+	return nil
+}
+
+type pendingObject struct {
+	hash plumbing.Hash
+	raw  []byte
+}
+
+// read returns the type and content of an object.
+func (s *objectStore) read(h plumbing.Hash) (string, []byte, error) {
+	s.pmu.Lock()
+	raw, ok := s.pending[h]
+	s.pmu.Unlock()
+	if ok {
+		return splitRaw(raw)
+	}
+	if f, err := os.Open(s.loosePath(h)); err == nil {
+		defer f.Close()
+		zr, err := zlib.NewReader(f)
+		if err != nil {
+			return "", nil, fmt.Errorf("snapshot: corrupt object %s: %w", h, err)
+		}
+		raw, err := io.ReadAll(zr)
+		if err != nil {
+			return "", nil, fmt.Errorf("snapshot: corrupt object %s: %w", h, err)
+		}
+		return splitRaw(raw)
+	}
+	s.projMu.Lock()
+	defer s.projMu.Unlock()
+	if s.proj == nil {
+		return "", nil, fmt.Errorf("%w: %s", ErrNotFound, h)
+	}
+	obj, err := s.proj.EncodedObject(plumbing.AnyObject, h)
+	if errors.Is(err, plumbing.ErrObjectNotFound) {
+		s.proj.Reindex() // the project may have repacked since
+		obj, err = s.proj.EncodedObject(plumbing.AnyObject, h)
+	}
+	if err != nil {
+		if errors.Is(err, plumbing.ErrObjectNotFound) {
+			return "", nil, fmt.Errorf("%w: %s", ErrNotFound, h)
+		}
+		return "", nil, fmt.Errorf("snapshot: read object: %w", err)
+	}
+	r, err := obj.Reader()
+	if err != nil {
+		return "", nil, fmt.Errorf("snapshot: read object: %w", err)
+	}
+	defer r.Close()
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return "", nil, fmt.Errorf("snapshot: read object: %w", err)
+	}
+	return obj.Type().String(), data, nil
+}
+
+func splitRaw(raw []byte) (string, []byte, error) {
+	i := bytes.IndexByte(raw, 0)
+	sp := bytes.IndexByte(raw, ' ')
+	if i < 0 || sp < 0 || sp > i {
+		return "", nil, errors.New("snapshot: corrupt object header")
+	}
+	return string(raw[:sp]), raw[i+1:], nil
+}
+
+// readTree returns the decoded entries of a tree (cached; trees are
+// immutable). The zero hash is the empty tree.
+func (s *objectStore) readTree(h plumbing.Hash) ([]treeEntry, error) {
+	if h.IsZero() || h == emptyTree {
+		return nil, nil
+	}
+	s.tmu.Lock()
+	t, ok := s.trees[h]
+	s.tmu.Unlock()
+	if ok {
+		return t, nil
+	}
+	typ, data, err := s.read(h)
+	if err != nil {
+		return nil, err
+	}
+	if typ != "tree" {
+		return nil, fmt.Errorf("%w: %s is a %s", ErrInvalidHash, h, typ)
+	}
+	t, err = decodeTree(data)
+	if err != nil {
+		return nil, err
+	}
+	s.cacheTree(h, t)
+	return t, nil
+}
+
+func (s *objectStore) cacheTree(h plumbing.Hash, t []treeEntry) {
+	s.tmu.Lock()
+	if len(s.trees) > 200000 {
+		clear(s.trees)
+	}
+	s.trees[h] = t
+	s.tmu.Unlock()
+}
+
+func (s *objectStore) forgetTrees() {
+	s.tmu.Lock()
+	clear(s.trees)
+	s.tmu.Unlock()
+}
+
+var emptyTree, _ = encodeObject("tree", nil)
+
+func decodeTree(data []byte) ([]treeEntry, error) {
+	var out []treeEntry
+	for len(data) > 0 {
+		sp := bytes.IndexByte(data, ' ')
+		if sp < 0 {
+			return nil, errors.New("snapshot: corrupt tree")
+		}
+		m, err := strconv.ParseUint(string(data[:sp]), 8, 32)
+		if err != nil {
+			return nil, errors.New("snapshot: corrupt tree")
+		}
+		data = data[sp+1:]
+		nul := bytes.IndexByte(data, 0)
+		if nul < 0 || len(data) < nul+21 {
+			return nil, errors.New("snapshot: corrupt tree")
+		}
+		var h plumbing.Hash
+		copy(h[:], data[nul+1:nul+21])
+		out = append(out, treeEntry{name: string(data[:nul]), mode: filemode.FileMode(m), hash: h})
+		data = data[nul+21:]
+	}
+	return out, nil
+}
+
+// encodeTree encodes entries that are already in git order.
+func encodeTree(entries []treeEntry) []byte {
+	n := 0
+	for _, e := range entries {
+		n += len(e.name) + 28
+	}
+	buf := make([]byte, 0, n)
+	for _, e := range entries {
+		buf = strconv.AppendUint(buf, uint64(e.mode), 8)
+		buf = append(buf, ' ')
+		buf = append(buf, e.name...)
+		buf = append(buf, 0)
+		buf = append(buf, e.hash[:]...)
+	}
+	return buf
+}
+
+// gitLess orders tree entries as git does: directories compare as name+"/".
+func gitLess(a, b treeEntry) int {
+	an, bn := a.name, b.name
+	n := min(len(an), len(bn))
+	if c := strings.Compare(an[:n], bn[:n]); c != 0 {
+		return c
+	}
+	ac, bc := byte(0), byte(0)
+	if len(an) > n {
+		ac = an[n]
+	} else if a.isTree() {
+		ac = '/'
+	}
+	if len(bn) > n {
+		bc = bn[n]
+	} else if b.isTree() {
+		bc = '/'
+	}
+	return int(ac) - int(bc)
+}

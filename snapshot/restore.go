@@ -1,0 +1,530 @@
+package snapshot
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path"
+	"sort"
+	"strings"
+	"syscall"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+)
+
+// lookup finds the entry at rel inside tree.
+func (s *Snapshotter) lookup(tree plumbing.Hash, rel string) (treeEntry, bool, error) {
+	cur := tree
+	parts := strings.Split(rel, "/")
+	for i, p := range parts {
+		ents, err := s.store.readTree(cur)
+		if err != nil {
+			return treeEntry{}, false, err
+		}
+		var found *treeEntry
+		for k := range ents {
+			if ents[k].name == p {
+				found = &ents[k]
+				break
+			}
+		}
+		if found == nil {
+			return treeEntry{}, false, nil
+		}
+		if i == len(parts)-1 {
+			return *found, true, nil
+		}
+		if !found.isTree() {
+			return treeEntry{}, false, nil
+		}
+		cur = found.hash
+	}
+	return treeEntry{}, false, nil
+}
+
+// FileHash returns the blob hash of path in tree; ok is false when the tree
+// has no file there.
+func (s *Snapshotter) FileHash(ctx context.Context, tree, p string) (string, bool, error) {
+	th, err := parseHash(tree)
+	if err != nil {
+		return "", false, err
+	}
+	rel, err := cleanRel(p)
+	if err != nil {
+		return "", false, err
+	}
+	if err := s.begin(ctx); err != nil {
+		return "", false, err
+	}
+	defer s.end()
+	e, ok, err := s.lookup(th, rel)
+	if err != nil || !ok || e.isTree() {
+		return "", false, err
+	}
+	return e.hash.String(), true, nil
+}
+
+// CurrentHash returns the blob hash git would give the file at path now
+// (the link target for a symlink). exists is false when nothing is there.
+func (s *Snapshotter) CurrentHash(p string) (string, bool, error) {
+	rel, err := cleanRel(p)
+	if err != nil {
+		return "", false, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return "", false, ErrClosed
+	}
+	fi, err := s.root.Lstat(rel)
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("snapshot: stat: %w", err)
+	}
+	h, _, err := s.currentBlob(rel, fi)
+	if err != nil {
+		return "", true, err
+	}
+	return h.String(), true, nil
+}
+
+// currentBlob hashes the file at rel (already lstat'ed) and returns its
+// content too.
+func (s *Snapshotter) currentBlob(rel string, fi os.FileInfo) (plumbing.Hash, []byte, error) {
+	var content []byte
+	switch {
+	case fi.Mode()&os.ModeSymlink != 0:
+		t, err := s.root.Readlink(rel)
+		if err != nil {
+			return plumbing.ZeroHash, nil, fmt.Errorf("snapshot: readlink: %w", err)
+		}
+		content = []byte(t)
+	case fi.Mode().IsRegular():
+		f, err := s.root.OpenFile(rel, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+		if err != nil {
+			return plumbing.ZeroHash, nil, fmt.Errorf("snapshot: open: %w", err)
+		}
+		content, err = io.ReadAll(f)
+		f.Close()
+		if err != nil {
+			return plumbing.ZeroHash, nil, fmt.Errorf("snapshot: read: %w", err)
+		}
+	default:
+		return plumbing.ZeroHash, nil, ErrNotAFile
+	}
+	h, _ := encodeObject("blob", content)
+	return h, content, nil
+}
+
+// change is one path differing between two trees; nil means absent.
+type change struct {
+	path     string
+	from, to *treeEntry
+}
+
+// diffTrees appends the file-level differences between trees a and b.
+func (s *Snapshotter) diffTrees(a, b plumbing.Hash, prefix string, out *[]change) error {
+	if a == b {
+		return nil
+	}
+	ea, err := s.store.readTree(a)
+	if err != nil {
+		return err
+	}
+	eb, err := s.store.readTree(b)
+	if err != nil {
+		return err
+	}
+	mb := make(map[string]*treeEntry, len(eb))
+	for i := range eb {
+		mb[eb[i].name] = &eb[i]
+	}
+	seen := make(map[string]bool, len(ea))
+	visit := func(x, y *treeEntry, name string) error {
+		p := joinRel(prefix, name)
+		xt := x != nil && x.isTree()
+		yt := y != nil && y.isTree()
+		if xt || yt {
+			var ha, hb plumbing.Hash
+			if xt {
+				ha = x.hash
+			}
+			if yt {
+				hb = y.hash
+			}
+			if err := s.diffTrees(ha, hb, p, out); err != nil {
+				return err
+			}
+			if x != nil && !xt {
+				*out = append(*out, change{path: p, from: x})
+			}
+			if y != nil && !yt {
+				*out = append(*out, change{path: p, to: y})
+			}
+			return nil
+		}
+		if x != nil && y != nil && x.hash == y.hash && x.mode == y.mode {
+			return nil
+		}
+		*out = append(*out, change{path: p, from: x, to: y})
+		return nil
+	}
+	for i := range ea {
+		x := &ea[i]
+		seen[x.name] = true
+		if err := visit(x, mb[x.name], x.name); err != nil {
+			return err
+		}
+	}
+	for i := range eb {
+		if !seen[eb[i].name] {
+			if err := visit(nil, &eb[i], eb[i].name); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// resolve parses from/to; to == "" snapshots the work tree first.
+func (s *Snapshotter) resolve(ctx context.Context, from, to string) (plumbing.Hash, plumbing.Hash, error) {
+	fh, err := parseHash(from)
+	if err != nil {
+		return fh, fh, err
+	}
+	if to == "" {
+		th, err := s.track(ctx)
+		return fh, th, err
+	}
+	th, err := parseHash(to)
+	return fh, th, err
+}
+
+func (s *Snapshotter) changes(a, b plumbing.Hash) ([]change, error) {
+	var out []change
+	if err := s.diffTrees(a, b, "", &out); err != nil {
+		return nil, err
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].path < out[j].path })
+	return out, nil
+}
+
+// Changed lists the paths that differ between trees from and to (to == ""
+// means the current work tree, snapshotted first), sorted.
+func (s *Snapshotter) Changed(ctx context.Context, from, to string) ([]string, error) {
+	if err := s.begin(ctx); err != nil {
+		return nil, err
+	}
+	defer s.end()
+	fh, th, err := s.resolve(ctx, from, to)
+	if err != nil {
+		return nil, err
+	}
+	ch, err := s.changes(fh, th)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(ch))
+	for _, c := range ch {
+		if len(out) == 0 || out[len(out)-1] != c.path {
+			out = append(out, c.path)
+		}
+	}
+	return out, nil
+}
+
+// Restore makes each listed path (nil: every path differing between the
+// current work tree and tree) match tree: files are written only when
+// content or mode differ, files absent from tree are deleted, directories
+// emptied by a deletion and absent from tree are removed. No other file is
+// touched. Files too large to be snapshotted are never deleted or
+// overwritten; they are reported in Result.Skipped.
+func (s *Snapshotter) Restore(ctx context.Context, tree string, paths []string) (Result, error) {
+	var res Result
+	th, err := parseHash(tree)
+	if err != nil {
+		return res, err
+	}
+	var list []string
+	for _, p := range paths {
+		rel, err := cleanRel(p)
+		if err != nil {
+			return res, err
+		}
+		list = append(list, rel)
+	}
+	if err := s.begin(ctx); err != nil {
+		return res, err
+	}
+	defer s.end()
+	if _, err := s.readTreeChecked(th); err != nil {
+		return res, err
+	}
+	if paths == nil {
+		cur, err := s.track(ctx)
+		if err != nil {
+			return res, err
+		}
+		ch, err := s.changes(cur, th)
+		if err != nil {
+			return res, err
+		}
+		for _, c := range ch {
+			list = append(list, c.path)
+		}
+	} else {
+		list, err = s.expandDirs(ctx, th, list)
+		if err != nil {
+			return res, err
+		}
+	}
+	set := map[string]struct{}{}
+	for _, p := range list {
+		set[p] = struct{}{}
+	}
+	list = sortedKeys(set)
+
+	type want struct {
+		rel string
+		e   treeEntry
+	}
+	var dels []string
+	var writes []want
+	for _, rel := range list {
+		e, ok, err := s.lookup(th, rel)
+		if err != nil {
+			return res, err
+		}
+		if !ok || e.isTree() {
+			if !ok {
+				dels = append(dels, rel)
+			}
+			continue
+		}
+		writes = append(writes, want{rel, e})
+	}
+	// Deletions first (deepest first) so a file can replace a directory.
+	sort.Sort(sort.Reverse(sort.StringSlice(dels)))
+	emptied := map[string]struct{}{}
+	for _, rel := range dels {
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
+		fi, err := s.root.Lstat(rel)
+		if err != nil {
+			continue // already absent
+		}
+		if fi.IsDir() {
+			continue // its files are listed on their own; emptied dirs go below
+		}
+		if fi.Mode().IsRegular() && fi.Size() > s.maxSize {
+			res.Skipped = append(res.Skipped, Skip{Path: rel, Reason: "too large to snapshot; left in place"})
+			continue
+		}
+		if err := s.root.Remove(rel); err != nil {
+			res.Skipped = append(res.Skipped, Skip{Path: rel, Reason: "cannot delete"})
+			s.log.Warn("Restore: delete failed", slog.String("path", rel), slog.Any("err", err))
+			continue
+		}
+		res.Deleted = append(res.Deleted, rel)
+		s.marked[rel] = struct{}{}
+		emptied[path.Dir(rel)] = struct{}{}
+	}
+	s.removeEmptied(th, emptied)
+	for _, w := range writes {
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
+		wrote, reason, err := s.restoreFile(w.rel, w.e)
+		if err != nil {
+			return res, err
+		}
+		if reason != "" {
+			res.Skipped = append(res.Skipped, Skip{Path: w.rel, Reason: reason})
+			continue
+		}
+		if wrote {
+			res.Written = append(res.Written, w.rel)
+			s.marked[w.rel] = struct{}{}
+		}
+	}
+	sort.Strings(res.Deleted)
+	if len(res.Written)+len(res.Deleted) > 0 {
+		s.log.Info("Restored files", slog.Int("written", len(res.Written)), slog.Int("deleted", len(res.Deleted)))
+	}
+	return res, nil
+}
+
+func (s *Snapshotter) readTreeChecked(h plumbing.Hash) ([]treeEntry, error) {
+	ents, err := s.store.readTree(h)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidHash, err)
+	}
+	return ents, nil
+}
+
+// expandDirs replaces listed directories by the files below them, both in
+// tree and in the current snapshot of the work tree.
+func (s *Snapshotter) expandDirs(ctx context.Context, th plumbing.Hash, list []string) ([]string, error) {
+	var out []string
+	tracked := false
+	for _, rel := range list {
+		e, ok, err := s.lookup(th, rel)
+		if err != nil {
+			return nil, err
+		}
+		fi, ferr := s.root.Lstat(rel)
+		isDir := ok && e.isTree() || ferr == nil && fi.IsDir()
+		if !isDir {
+			out = append(out, rel)
+			continue
+		}
+		if ok && e.isTree() {
+			var ch []change
+			if err := s.diffTrees(plumbing.ZeroHash, e.hash, rel, &ch); err != nil {
+				return nil, err
+			}
+			for _, c := range ch {
+				out = append(out, c.path)
+			}
+		}
+		if !tracked {
+			if _, err := s.track(ctx); err != nil {
+				return nil, err
+			}
+			tracked = true
+		}
+		if n := s.nodeAt(rel); n != nil {
+			var walk func(n *dirNode)
+			walk = func(n *dirNode) {
+				for name := range n.files {
+					out = append(out, joinRel(n.rel, name))
+				}
+				for _, c := range n.dirs {
+					walk(c)
+				}
+			}
+			walk(n)
+		}
+	}
+	return out, nil
+}
+
+func (s *Snapshotter) nodeAt(rel string) *dirNode {
+	n := s.tree
+	for _, p := range strings.Split(rel, "/") {
+		if n == nil {
+			return nil
+		}
+		n = n.dirs[p]
+	}
+	return n
+}
+
+// removeEmptied removes now-empty directories that tree does not have.
+func (s *Snapshotter) removeEmptied(th plumbing.Hash, dirs map[string]struct{}) {
+	for _, d := range sortedKeys(dirs) {
+		for d != "." && d != "" {
+			if e, ok, _ := s.lookup(th, d); ok && e.isTree() {
+				break
+			}
+			if err := s.root.Remove(d); err != nil {
+				break // not empty (or not a dir): stop climbing
+			}
+			s.marked[d] = struct{}{}
+			d = path.Dir(d)
+		}
+	}
+}
+
+// restoreFile makes rel match e. It returns whether it wrote, or a reason
+// for leaving the path alone.
+func (s *Snapshotter) restoreFile(rel string, e treeEntry) (bool, string, error) {
+	perm := os.FileMode(0o666)
+	if e.mode == filemode.Executable {
+		perm = 0o777
+	}
+	explicitPerm := false
+	fi, err := s.root.Lstat(rel)
+	if err == nil {
+		switch {
+		case fi.IsDir():
+			if err := s.root.Remove(rel); err != nil {
+				return false, "a non-empty directory is in the way", nil
+			}
+		case fi.Mode().IsRegular() && fi.Size() > s.maxSize:
+			return false, "too large to snapshot; left in place", nil
+		default:
+			cur, _, err := s.currentBlob(rel, fi)
+			if err != nil && !errors.Is(err, ErrNotAFile) {
+				return false, "unreadable", nil
+			}
+			curMode, _ := gitModeOf(fi)
+			if err == nil && cur == e.hash && curMode == e.mode {
+				return false, "", nil
+			}
+			if fi.Mode().IsRegular() && e.mode != filemode.Symlink {
+				perm = fi.Mode().Perm()
+				if e.mode == filemode.Executable {
+					perm |= 0o100 | (perm&0o044)>>2
+				} else {
+					perm &^= 0o111
+				}
+				explicitPerm = true
+				if err == nil && cur == e.hash {
+					if err := s.root.Chmod(rel, perm); err != nil {
+						return false, "", fmt.Errorf("snapshot: chmod: %w", err)
+					}
+					return true, "", nil
+				}
+			}
+		}
+	}
+	typ, content, err := s.store.read(e.hash)
+	if err != nil {
+		return false, "", err
+	}
+	if typ != "blob" {
+		return false, "", fmt.Errorf("%w: not a blob", ErrInvalidHash)
+	}
+	if dir := path.Dir(rel); dir != "." {
+		if err := s.root.MkdirAll(dir, 0o777); err != nil {
+			return false, "parent is not a directory", nil
+		}
+	}
+	tmp := path.Join(path.Dir(rel), ".ocgo-tmp-"+rand.Text()[:12])
+	if e.mode == filemode.Symlink {
+		if err := s.root.Symlink(string(content), tmp); err != nil {
+			return false, "", fmt.Errorf("snapshot: symlink: %w", err)
+		}
+	} else {
+		f, err := s.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+		if err != nil {
+			return false, "", fmt.Errorf("snapshot: create: %w", err)
+		}
+		_, err = f.Write(content)
+		if err == nil && explicitPerm {
+			err = f.Chmod(perm)
+		}
+		if e := f.Close(); err == nil {
+			err = e
+		}
+		if err != nil {
+			s.root.Remove(tmp)
+			return false, "", fmt.Errorf("snapshot: write: %w", err)
+		}
+	}
+	if err := s.root.Rename(tmp, rel); err != nil {
+		s.root.Remove(tmp)
+		return false, "", fmt.Errorf("snapshot: rename: %w", err)
+	}
+	return true, "", nil
+}
