@@ -14,6 +14,7 @@ import (
 	"ocgo/routes"
 	"ocgo/search"
 	"ocgo/session"
+	"ocgo/snapshot"
 	"ocgo/storage"
 	"ocgo/tool"
 	"ocgo/watcher"
@@ -45,6 +46,7 @@ type app struct {
 	search      *search.Service
 	fs          *os.Root
 	stop        context.CancelFunc
+	snaps       *snapshot.Snapshotter
 }
 
 // newApp builds every part with its constructor and wires them.
@@ -100,12 +102,20 @@ func newApp(c appConfig) (*app, error) {
 		store.Close()
 		return nil, err
 	}
+	snaps := openSnapshots(cfg, proj.root, filepath.Join(projectData, "snapshots"), c.Logger)
 	events := bus.New()
 	ctx, stop := context.WithCancel(context.Background())
 	var searcher *search.Service
 	w, err := watcher.New(watcher.Options{Root: proj.root, Logger: c.Logger, OnChange: func(changes []watcher.Change) {
 		if searcher != nil {
 			searcher.Notify(changes)
+		}
+		if snaps != nil {
+			paths := make([]string, len(changes))
+			for i, ch := range changes {
+				paths[i] = ch.Path
+			}
+			snaps.MarkChanged(paths)
 		}
 		for _, ch := range changes {
 			events.Publish("file.watcher.updated", map[string]any{"file": filepath.Join(proj.root, filepath.FromSlash(ch.Path)), "event": ch.Event})
@@ -133,7 +143,7 @@ func newApp(c appConfig) (*app, error) {
 	sessions := session.New(session.Options{
 		Store: store, Bus: events, IDs: ids, Logger: c.Logger, Version: apiVersion,
 		Cwd: proj.cwd, Root: proj.root, Shell: c.Env("SHELL"),
-		Config: cfg, Models: models, FS: fsRoot, ConfigDir: configDir, Titles: !c.NoTitles,
+		Config: cfg, Models: models, Snapshots: snapshotsOrNil(snaps), FS: fsRoot, ConfigDir: configDir, Titles: !c.NoTitles,
 		Tools: tool.Registry(tool.Options{Agents: func() []tool.AgentInfo { return subagents(cfg) }}),
 	})
 	hostname, _ := os.Hostname()
@@ -156,7 +166,7 @@ func newApp(c appConfig) (*app, error) {
 		Scrub: map[string]string{projectData: "<data>", dataRoot: "<data-root>", proj.root: "<project>", home: "~"},
 	})
 	return &app{proj: proj, projectData: projectData, store: store, bus: events, sessions: sessions, server: srv,
-		watcher: w, search: searcher, fs: fsRoot, stop: stop}, nil
+		watcher: w, search: searcher, fs: fsRoot, stop: stop, snaps: snaps}, nil
 }
 
 // Handler is the guarded HTTP handler.
@@ -174,5 +184,31 @@ func (a *app) Close() error {
 	a.watcher.Close()
 	a.search.Close()
 	a.fs.Close()
+	if a.snaps != nil {
+		a.snaps.Close()
+	}
 	return a.store.Close()
+}
+
+// openSnapshots opens the shadow repository unless the config turns
+// snapshots off; a project that cannot be snapshotted (for example a home
+// directory) runs without them, with a warning.
+func openSnapshots(cfg *config.Config, root, gitDir string, logger *slog.Logger) *snapshot.Snapshotter {
+	if cfg.Snapshot != nil && !*cfg.Snapshot {
+		return nil
+	}
+	s, err := snapshot.Open(snapshot.Options{GitDir: gitDir, WorkTree: root, Logger: logger})
+	if err != nil {
+		logger.Warn("Snapshots disabled: revert will not restore files", "err", err)
+		return nil
+	}
+	return s
+}
+
+// snapshotsOrNil keeps a nil *Snapshotter from becoming a non-nil interface.
+func snapshotsOrNil(s *snapshot.Snapshotter) session.Snapshots {
+	if s == nil {
+		return nil
+	}
+	return s
 }

@@ -54,6 +54,7 @@ func (s *Server) mapError(err error) *apiError {
 	var typ *json.UnmarshalTypeError
 	var authErr *config.AuthError
 	var cfgErr *config.Error
+	var conflict *session.ConflictError
 	switch {
 	case errors.As(err, &ae):
 		return ae
@@ -68,6 +69,9 @@ func (s *Server) mapError(err error) *apiError {
 		return newError(http.StatusNotFound, "NotFoundError", s.scrub(err.Error()))
 	case errors.Is(err, storage.ErrInvalid):
 		return newError(http.StatusBadRequest, "ValidationError", s.scrub(err.Error()))
+	case errors.As(err, &conflict):
+		return &apiError{Status: http.StatusConflict, Name: "ConflictError", Data: map[string]any{
+			"message": "revert refused: " + conflict.Error(), "files": conflict.Files}}
 	case errors.Is(err, session.ErrBusy):
 		return newError(http.StatusConflict, "BusyError", s.scrub(err.Error()))
 	case errors.Is(err, session.ErrNotImplemented):

@@ -226,3 +226,30 @@ func (s *Server) sessionInit(r *http.Request, p httprouter.Params) (any, error) 
 	}
 	return true, nil
 }
+
+type revertBody struct {
+	MessageID string `json:"messageID"`
+	PartID    string `json:"partID,omitempty"`
+}
+
+func (b *revertBody) validate() error {
+	if !storage.ValidID(storage.PrefixMessage, b.MessageID) {
+		return badRequest("messageID", "messageID must start with \"msg_\"")
+	}
+	if b.PartID != "" && !storage.ValidID(storage.PrefixPart, b.PartID) {
+		return badRequest("partID", "partID must start with \"prt_\"")
+	}
+	return nil
+}
+
+func (s *Server) sessionRevert(r *http.Request, p httprouter.Params) (any, error) {
+	var b revertBody
+	if err := decode(r, &b, false); err != nil {
+		return nil, err
+	}
+	return s.opts.Sessions.Revert(r.Context(), p.ByName("id"), b.MessageID, b.PartID)
+}
+
+func (s *Server) sessionUnrevert(r *http.Request, p httprouter.Params) (any, error) {
+	return s.opts.Sessions.Unrevert(r.Context(), p.ByName("id"))
+}

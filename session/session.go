@@ -22,6 +22,7 @@ import (
 	"ocgo/bus"
 	"ocgo/config"
 	"ocgo/provider"
+	"ocgo/snapshot"
 	"ocgo/storage"
 	"ocgo/tool"
 )
@@ -80,6 +81,10 @@ type Snapshots interface {
 	Changed(ctx context.Context, from, to string) ([]string, error)
 	Diff(ctx context.Context, from, to string) (string, error)
 	MarkChanged(paths []string)
+	MarkAll()
+	Restore(ctx context.Context, tree string, paths []string) (snapshot.Result, error)
+	FileHash(ctx context.Context, tree, path string) (blob string, ok bool, err error)
+	CurrentHash(path string) (blob string, exists bool, err error)
 }
 
 // Models resolves providers and models (provider.Registry).

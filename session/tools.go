@@ -48,11 +48,19 @@ func (st *runState) runTools(calls []pendingCall, enabled []tool.Tool) {
 		} else {
 			var before string
 			if fileTools[c.name] && s.opts.Snapshots != nil {
+				if c.name == "bash" {
+					// A command may touch any file, and the watcher reports
+					// changes only after its debounce: rescan around it.
+					s.opts.Snapshots.MarkAll()
+				}
 				before, _ = s.opts.Snapshots.Track(st.ctx)
 			}
 			env := s.newToolEnv(st.ctx, toolCtx{sessionID: st.in.sessionID, messageID: st.msg.ID, partID: c.partID, agent: st.in.agent}, st)
 			res, err = t.Run(st.ctx, tool.Call{ID: c.callID, SessionID: st.in.sessionID, MessageID: st.msg.ID, Agent: st.in.agent.Name, Input: input}, env)
 			if before != "" {
+				if c.name == "bash" {
+					s.opts.Snapshots.MarkAll()
+				}
 				st.recordPatch(before)
 			}
 		}
@@ -94,7 +102,7 @@ func (st *runState) recordPatch(before string) {
 		abs[i] = filepath.Join(s.opts.Root, filepath.FromSlash(f))
 	}
 	p := s.newPart(st.in.sessionID, st.msg.ID, storage.PartPatch)
-	p.Hash, p.Files = before, abs
+	p.Hash, p.Files, p.After = before, abs, after
 	if err := st.put(p); err != nil {
 		s.log.Error("Could not write patch part", "err", err)
 	}

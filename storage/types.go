@@ -194,6 +194,10 @@ type Part struct {
 	// patch
 	Hash  string   `json:"hash,omitempty"`
 	Files []string `json:"files,omitempty"`
+	// After is the tree right after the change (ocgo's addition to the
+	// patch part): revert compares it with the files on disk to spot edits
+	// made since, instead of silently discarding them.
+	After string `json:"after,omitempty"`
 
 	// agent
 	Name string `json:"name,omitempty"`
@@ -304,7 +308,8 @@ func (p Part) MarshalJSON() ([]byte, error) {
 			partBase
 			Hash  string   `json:"hash"`
 			Files []string `json:"files"`
-		}{b, p.Hash, files})
+			After string   `json:"after,omitempty"`
+		}{b, p.Hash, files, p.After})
 	case PartAgent:
 		return json.Marshal(struct {
 			partBase
