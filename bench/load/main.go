@@ -1,0 +1,276 @@
+// Command load is the measuring half of bench/compare.sh: a small loopback
+// load driver that times server cold starts, drives GET requests with a
+// bounded number of keep-alive clients, and seeds session files in the
+// opencode 0.5.x storage layout. It knows nothing about which server it
+// measures, so ocgo and the original opencode are timed the same way.
+//
+// Usage:
+//
+//	load start  -url U -runs N -- CMD ARGS...   median ms from spawn to the first 200 from U
+//	load hit    -url U -c C -n N                 req/s and latency percentiles for N GETs over C clients
+//	load seed   -dir INFO_DIR -n N               write N session files into INFO_DIR
+//	load rss    -pid P                           VmRSS of P in MB
+package main
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: load start|hit|seed|rss [flags]")
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "start":
+		err = cmdStart(os.Args[2:])
+	case "hit":
+		err = cmdHit(os.Args[2:])
+	case "seed":
+		err = cmdSeed(os.Args[2:])
+	case "rss":
+		err = cmdRSS(os.Args[2:])
+	default:
+		err = fmt.Errorf("unknown subcommand %q", os.Args[1])
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "load:", err)
+		os.Exit(1)
+	}
+}
+
+// cmdStart spawns the command runs times and reports the median time from
+// spawn to the first 200 answer from url. Each run's process is stopped with
+// SIGTERM (SIGKILL after 5 s) before the next starts.
+func cmdStart(args []string) error {
+	fs := flag.NewFlagSet("start", flag.ExitOnError)
+	url := fs.String("url", "", "URL to poll until it answers 200")
+	runs := fs.Int("runs", 5, "number of cold starts")
+	timeout := fs.Duration("timeout", 30*time.Second, "give up on one start after this")
+	_ = fs.Parse(args)
+	cmdArgs := fs.Args()
+	if *url == "" || len(cmdArgs) == 0 {
+		return errors.New("start needs -url and a command after --")
+	}
+	var times []float64
+	for i := 0; i < *runs; i++ {
+		ms, err := oneStart(*url, cmdArgs, *timeout)
+		if err != nil {
+			return err
+		}
+		times = append(times, ms)
+	}
+	slices.Sort(times)
+	fmt.Printf("start_ms_median=%.1f start_ms_min=%.1f start_ms_max=%.1f runs=%d\n",
+		times[len(times)/2], times[0], times[len(times)-1], len(times))
+	return nil
+}
+
+func oneStart(url string, argv []string, timeout time.Duration) (float64, error) {
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	t0 := time.Now()
+	if err := cmd.Start(); err != nil {
+		return 0, err
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	stop := func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(5 * time.Second):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-exited
+		}
+	}
+	for {
+		resp, err := client.Get(url)
+		if err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				ms := float64(time.Since(t0).Microseconds()) / 1000
+				stop()
+				return ms, nil
+			}
+		}
+		select {
+		case err := <-exited:
+			return 0, fmt.Errorf("%s exited before answering: %v", argv[0], err)
+		case <-time.After(2 * time.Millisecond):
+		}
+		if time.Since(t0) > timeout {
+			stop()
+			return 0, fmt.Errorf("%s did not answer %s within %s", argv[0], url, timeout)
+		}
+	}
+}
+
+// cmdHit sends n GETs to url over c keep-alive clients and reports
+// throughput and latency percentiles. Every answer must be 200.
+func cmdHit(args []string) error {
+	fs := flag.NewFlagSet("hit", flag.ExitOnError)
+	url := fs.String("url", "", "URL to GET")
+	c := fs.Int("c", 8, "concurrent keep-alive clients")
+	n := fs.Int("n", 2000, "total requests")
+	warm := fs.Int("warm", 20, "requests sent first and not counted")
+	_ = fs.Parse(args)
+	if *url == "" || *c < 1 || *n < 1 {
+		return errors.New("hit needs -url, -c >= 1 and -n >= 1")
+	}
+	tr := &http.Transport{MaxIdleConnsPerHost: *c, MaxConnsPerHost: *c, DisableCompression: true}
+	client := &http.Client{Transport: tr, Timeout: 60 * time.Second}
+	get := func() (time.Duration, int, error) {
+		t := time.Now()
+		resp, err := client.Get(*url)
+		if err != nil {
+			return 0, 0, err
+		}
+		nb, err := io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return 0, 0, err
+		}
+		if resp.StatusCode != http.StatusOK {
+			return 0, 0, fmt.Errorf("GET %s: status %d", *url, resp.StatusCode)
+		}
+		return time.Since(t), int(nb), nil
+	}
+	var firstLat time.Duration
+	var bodyBytes int
+	for i := 0; i < *warm; i++ {
+		d, nb, err := get()
+		if err != nil {
+			return err
+		}
+		if i == 0 {
+			firstLat, bodyBytes = d, nb
+		}
+	}
+	lat := make([]time.Duration, *n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var firstErr atomic.Value
+	t0 := time.Now()
+	for w := 0; w < *c; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(*n) {
+					return
+				}
+				d, _, err := get()
+				if err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+				lat[i] = d
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(t0)
+	if err, ok := firstErr.Load().(error); ok {
+		return err
+	}
+	slices.Sort(lat)
+	pct := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000 }
+	fmt.Printf("rps=%.0f p50_ms=%.2f p99_ms=%.2f first_ms=%.2f bytes=%d n=%d c=%d\n",
+		float64(*n)/elapsed.Seconds(), pct(0.5), pct(0.99), float64(firstLat.Microseconds())/1000, bodyBytes, *n, *c)
+	return nil
+}
+
+// cmdSeed writes n session files into dir the way opencode 0.5.x lays them
+// out: session/info/<id>.json, 2-space indented, descending IDs.
+func cmdSeed(args []string) error {
+	fs := flag.NewFlagSet("seed", flag.ExitOnError)
+	dir := fs.String("dir", "", "the storage/session/info directory")
+	n := fs.Int("n", 10000, "sessions to write")
+	_ = fs.Parse(args)
+	if *dir == "" {
+		return errors.New("seed needs -dir")
+	}
+	if err := os.MkdirAll(*dir, 0o755); err != nil {
+		return err
+	}
+	now := time.Now().UnixMilli() - int64(*n)*1000
+	for i := 0; i < *n; i++ {
+		ms := now + int64(i)*1000
+		id := sessionID(ms)
+		body, err := json.MarshalIndent(map[string]any{
+			"id": id, "version": "0.5.29", "title": "seeded session " + strconv.Itoa(i),
+			"time": map[string]int64{"created": ms, "updated": ms},
+		}, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(*dir, id+".json"), body, 0o644); err != nil {
+			return err
+		}
+	}
+	fmt.Printf("seeded=%d dir=%s\n", *n, *dir)
+	return nil
+}
+
+const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+// sessionID builds a descending opencode ID for time ms (reference §4).
+func sessionID(ms int64) string {
+	v := ^(uint64(ms)*0x1000 + 1)
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], v)
+	var sb strings.Builder
+	sb.WriteString("ses_")
+	fmt.Fprintf(&sb, "%x", b[2:])
+	rnd := make([]byte, 14)
+	_, _ = rand.Read(rnd)
+	for _, r := range rnd {
+		sb.WriteByte(base62[int(r)%62])
+	}
+	return sb.String()
+}
+
+// cmdRSS prints the resident set size of a process in MB.
+func cmdRSS(args []string) error {
+	fs := flag.NewFlagSet("rss", flag.ExitOnError)
+	pid := fs.Int("pid", 0, "process id")
+	_ = fs.Parse(args)
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", *pid))
+	if err != nil {
+		return err
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+			kb, err := strconv.Atoi(f[1])
+			if err != nil {
+				return err
+			}
+			fmt.Printf("rss_mb=%.1f\n", float64(kb)/1024)
+			return nil
+		}
+	}
+	return errors.New("no VmRSS line")
+}

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The one test command for ocgo (README: "Run every test"):
+#   gofmt check, go vet, go test -race -short, build the binary, then the
+#   JS SDK test (tests/js, node --test) against that binary.
+# Exits non-zero on the first failing step. Needs Go, git, node >= 20 and npm.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+step() { printf '\n== %s\n' "$*"; }
+fail() { printf '\nFAIL: %s\n' "$*" >&2; exit 1; }
+
+step "gofmt"
+unformatted=$(gofmt -l .)
+[ -z "$unformatted" ] || fail "gofmt needed on: $unformatted"
+echo "ok"
+
+step "go vet ./..."
+go vet ./... || fail "go vet"
+echo "ok"
+
+step "go test -race -short ./..."
+go test -race -short -count=1 ./... || fail "go test"
+
+step "go build"
+BUILD=$(mktemp -d)
+trap 'rm -rf "$BUILD"' EXIT
+go build -o "$BUILD/ocgo" . || fail "go build"
+echo "built $BUILD/ocgo"
+
+step "node --test (tests/js, @opencode-ai/sdk 0.5.29)"
+command -v node >/dev/null || fail "node is not installed (need node >= 20 and npm for tests/js)"
+if [ ! -d tests/js/node_modules/@opencode-ai/sdk ]; then
+  (cd tests/js && npm ci --no-audit --no-fund) || fail "npm ci in tests/js"
+fi
+log=$BUILD/node-test.log
+if (cd tests/js && OCGO_BIN="$BUILD/ocgo" node --test --test-reporter=spec) >"$log" 2>&1; then
+  grep -E '^ℹ (tests|pass|fail|cancelled|skipped|duration_ms) ' "$log" || tail -n 12 "$log"
+else
+  cat "$log"
+  fail "node --test"
+fi
+
+printf '\nALL TESTS PASSED\n'
