@@ -42,7 +42,7 @@ func (b *shellBody) validate() error {
 }
 
 func (s *Server) sessionList(*http.Request, httprouter.Params) (any, error) {
-	return s.opts.Sessions.List(), nil
+	return rawJSON(s.opts.Sessions.ListJSON()), nil
 }
 
 func (s *Server) sessionGet(_ *http.Request, p httprouter.Params) (any, error) {

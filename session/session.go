@@ -181,6 +181,9 @@ func (s *Service) Get(id string) (storage.Session, error) {
 // List returns every session, most recently updated first.
 func (s *Service) List() []storage.Session { return s.store.Sessions() }
 
+// ListJSON is List already encoded as a JSON array (cached between changes).
+func (s *Service) ListJSON() []byte { return s.store.SessionsJSON() }
+
 // Children returns the sessions whose parent is id, newest first.
 func (s *Service) Children(id string) ([]storage.Session, error) {
 	if _, err := s.Get(id); err != nil {

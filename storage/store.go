@@ -52,7 +52,8 @@ type Store struct {
 
 	mu       sync.RWMutex
 	sessions map[string]Session
-	sorted   []Session                // sessions by time.updated desc; nil when stale
+	sorted   []Session                // sessions by time.updated desc; replaced, never modified in place
+	listJSON []byte                   // the encoded sorted list; nil when stale
 	convs    map[string]*conversation // message cache per session
 }
 
@@ -207,8 +208,39 @@ func (s *Store) Sessions() []Session {
 	return s.sorted
 }
 
+// SessionsJSON returns the JSON array of Sessions(), encoded once per
+// change: listing thousands of sessions is a memory copy, not a re-encode.
+// Callers must not modify the slice.
+func (s *Store) SessionsJSON() []byte {
+	s.mu.RLock()
+	if s.listJSON != nil {
+		defer s.mu.RUnlock()
+		return s.listJSON
+	}
+	s.mu.RUnlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.listJSON == nil {
+		var buf bytes.Buffer
+		buf.WriteByte('[')
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		for i, v := range s.sorted {
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			_ = enc.Encode(v) // a Session always encodes
+			buf.Truncate(buf.Len() - 1)
+		}
+		buf.WriteByte(']')
+		s.listJSON = buf.Bytes()
+	}
+	return s.listJSON
+}
+
 // indexPut inserts or replaces v in the sorted index. Callers hold s.mu.
 func (s *Store) indexPut(v Session) {
+	s.listJSON = nil
 	list := make([]Session, 0, len(s.sorted)+1)
 	for _, e := range s.sorted {
 		if e.ID != v.ID {
@@ -255,6 +287,7 @@ func (s *Store) DeleteSession(id string) error {
 	delete(s.sessions, id)
 	delete(s.convs, id)
 	s.sorted = slices.DeleteFunc(slices.Clone(s.sorted), func(e Session) bool { return e.ID == id })
+	s.listJSON = nil
 	s.mu.Unlock()
 	var errs []error
 	for _, p := range []string{

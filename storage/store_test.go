@@ -264,3 +264,32 @@ func BenchmarkSessions10k(b *testing.B) {
 		}
 	}
 }
+
+func TestSessionsJSONMatchesSessions(t *testing.T) {
+	s, _ := openTemp(t)
+	ids := NewIDs(nil)
+	if string(s.SessionsJSON()) != "[]" {
+		t.Fatalf("empty list: %s", s.SessionsJSON())
+	}
+	for i := range 5 {
+		s.PutSession(Session{ID: ids.Descending(PrefixSession), Title: "a<b>&" + string(rune('0'+i)), Time: SessionTime{Updated: int64(i)}})
+	}
+	check := func() {
+		want, _ := json.Marshal(s.Sessions())
+		var a, b any
+		json.Unmarshal(want, &a)
+		json.Unmarshal(s.SessionsJSON(), &b)
+		ja, _ := json.Marshal(a)
+		jb, _ := json.Marshal(b)
+		if !bytes.Equal(ja, jb) || bytes.Contains(s.SessionsJSON(), []byte(`\u003c`)) {
+			t.Fatalf("cached list differs:\n%s\n%s", s.SessionsJSON(), want)
+		}
+	}
+	check()
+	first := s.Sessions()[4]
+	first.Time.Updated = 99
+	s.PutSession(first)
+	check()
+	s.DeleteSession(first.ID)
+	check()
+}
