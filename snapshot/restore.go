@@ -453,6 +453,13 @@ func (s *Snapshotter) restoreFile(rel string, e treeEntry) (bool, string, error)
 		perm = 0o777
 	}
 	explicitPerm := false
+	typ, content, err := s.store.read(e.hash)
+	if err != nil {
+		return false, "", err
+	}
+	if typ != "blob" {
+		return false, "", fmt.Errorf("%w: not a blob", ErrInvalidHash)
+	}
 	fi, err := s.root.Lstat(rel)
 	if err == nil {
 		switch {
@@ -463,7 +470,11 @@ func (s *Snapshotter) restoreFile(rel string, e treeEntry) (bool, string, error)
 		case fi.Mode().IsRegular() && fi.Size() > s.maxSize:
 			return false, "too large to snapshot; left in place", nil
 		default:
-			cur, _, err := s.currentBlob(rel, fi)
+			// A size difference proves a content difference without reading.
+			cur, err := plumbing.ZeroHash, error(nil)
+			if fi.Size() == int64(len(content)) {
+				cur, _, err = s.currentBlob(rel, fi)
+			}
 			if err != nil && !errors.Is(err, ErrNotAFile) {
 				return false, "unreadable", nil
 			}
@@ -487,13 +498,6 @@ func (s *Snapshotter) restoreFile(rel string, e treeEntry) (bool, string, error)
 				}
 			}
 		}
-	}
-	typ, content, err := s.store.read(e.hash)
-	if err != nil {
-		return false, "", err
-	}
-	if typ != "blob" {
-		return false, "", fmt.Errorf("%w: not a blob", ErrInvalidHash)
 	}
 	if dir := path.Dir(rel); dir != "." {
 		if err := s.root.MkdirAll(dir, 0o777); err != nil {

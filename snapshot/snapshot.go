@@ -23,10 +23,18 @@
 //     GitDir/ocgo.lock; the kernel drops the flock when a process dies, so a
 //     crash never leaves a lock that wedges later snapshots.
 //
-// Objects are written as loose objects (zlib level 1). Small batches are
-// written behind the call (kept in memory and readable until on disk); Flush
-// and Close wait for them. This is the go-git plumbing approach measured in
-// the project's dependencies notes; go-git's Worktree API is far slower.
+// Objects are written as loose objects (zlib level 1) without fsync. Small
+// batches are written behind the call (kept in memory and readable until on
+// disk); Flush and Close wait for them, so a hash returned by Track is only
+// guaranteed on disk after Flush. A persisted stat cache whose objects never
+// reached the disk is detected and rehashed. A git project's first snapshot
+// reuses the hashes in its index (racy-git guard applied, skipped when
+// .gitattributes or core.autocrlf may rewrite content) and reads its objects
+// through objects/info/alternates. This is the go-git plumbing approach
+// measured in the project's dependencies notes; go-git's Worktree API is far
+// slower. Nested git repositories are left out (reported in Skipped); content
+// is stored byte-exact (no eol or filter conversion). Unix only (flock,
+// O_NOFOLLOW, inode numbers).
 package snapshot
 
 import (

@@ -598,3 +598,21 @@ func TestOpenRejects(t *testing.T) {
 		t.Error("GitDir inside the project's .git accepted")
 	}
 }
+
+func TestNestedRepositoryLeftOut(t *testing.T) {
+	gitEnv(t)
+	work := t.TempDir()
+	write(t, work, "top.txt", "t\n", 0o644)
+	write(t, work, "inner/f.txt", "f\n", 0o644)
+	runGit(t, filepath.Join(work, "inner"), "init", "-q")
+	s := openSnap(t, work)
+	if got := treePaths(t, s, track(t, s)); !slices.Equal(got, []string{"top.txt"}) {
+		t.Fatalf("paths = %q", got)
+	}
+	if sk := s.Skipped(); len(sk) != 1 || sk[0].Path != "inner/" {
+		t.Fatalf("Skipped = %+v", sk)
+	}
+	if _, err := os.Lstat(filepath.Join(work, "inner", ".git", "index")); err == nil {
+		t.Fatal("nested repository index written")
+	}
+}

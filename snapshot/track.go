@@ -54,6 +54,7 @@ type dirNode struct {
 	dirs   map[string]*dirNode
 	tree   plumbing.Hash
 	dirty  bool
+	nested bool // holds a .git: a nested repository, left out
 }
 
 func (n *dirNode) markDirty() {
@@ -71,6 +72,8 @@ func joinRel(dir, name string) string {
 
 // scan is the state of one Track call.
 type scan struct {
+	mu       sync.Mutex // guards jobs, skips, suspect during the parallel walk
+	sem      chan struct{}
 	s        *Snapshotter
 	ctx      context.Context
 	racyFrom int64
@@ -121,7 +124,7 @@ func (s *Snapshotter) track(ctx context.Context) (plumbing.Hash, error) {
 	start := time.Now()
 	// Timestamps may be coarse (down to seconds on some filesystems): an
 	// mtime in the last two seconds is not trusted by the next scan.
-	sc := &scan{s: s, ctx: ctx, racyFrom: start.Truncate(time.Second).Add(-time.Second).UnixNano()}
+	sc := &scan{s: s, ctx: ctx, sem: make(chan struct{}, 3), racyFrom: start.Truncate(time.Second).Add(-time.Second).UnixNano()}
 	full := s.tree == nil || !s.watched || s.markAll || start.Sub(s.lastFull) >= s.rescan
 	if !s.loaded {
 		s.loaded = true
@@ -218,7 +221,15 @@ func (sc *scan) walkDir(parent *dirNode, name, rel string, comps []string, old *
 	ents, err := f.ReadDir(-1)
 	f.Close()
 	if err != nil {
-		sc.skips[rel+"/"] = "directory unreadable"
+		sc.addSkip(rel+"/", "directory unreadable")
+	}
+	if parent != nil {
+		for _, e := range ents {
+			if e.Name() == ".git" {
+				node.nested = true
+				return node, nil
+			}
+		}
 	}
 	for _, e := range ents {
 		if e.Name() == ".gitignore" && e.Type().IsRegular() {
@@ -229,10 +240,15 @@ func (sc *scan) walkDir(parent *dirNode, name, rel string, comps []string, old *
 		}
 		if e.Name() == ".gitattributes" && s.seeds != nil && e.Type().IsRegular() {
 			if b, err := os.ReadFile(filepath.Join(full, ".gitattributes")); err == nil && attrsRewriteContent(b) {
+				sc.mu.Lock()
 				sc.suspect = append(sc.suspect, node)
+				sc.mu.Unlock()
 			}
 		}
 	}
+	var wg sync.WaitGroup
+	subs := make(chan subdir, len(ents))
+	var done []subdir
 	for _, e := range ents {
 		n := e.Name()
 		if n == ".git" {
@@ -247,24 +263,22 @@ func (sc *scan) walkDir(parent *dirNode, name, rel string, comps []string, old *
 			if cfull == s.gitDir || ignored(node.pats, ccomps, true) {
 				continue
 			}
-			if _, err := os.Lstat(filepath.Join(cfull, ".git")); err == nil {
-				sc.skips[crel+"/"] = "nested git repository"
-				continue
-			}
 			var oc *dirNode
 			if old != nil {
 				oc = old.dirs[n]
 			}
-			child, err := sc.walkDir(node, n, crel, ccomps, oc, node.pats)
-			if err != nil {
-				return nil, err
-			}
-			if len(child.files) == 0 && len(child.dirs) == 0 {
-				continue
-			}
-			node.dirs[n] = child
-			if oc == nil || child.dirty {
-				node.dirty = true
+			sub := subdir{name: n, rel: crel, comps: ccomps, old: oc}
+			select {
+			case sc.sem <- struct{}{}:
+				wg.Add(1)
+				go func() {
+					defer func() { <-sc.sem; wg.Done() }()
+					sub.node, sub.err = sc.walkDir(node, sub.name, sub.rel, sub.comps, sub.old, node.pats)
+					subs <- sub
+				}()
+			default:
+				sub.node, sub.err = sc.walkDir(node, sub.name, sub.rel, sub.comps, sub.old, node.pats)
+				done = append(done, sub)
 			}
 		case t.IsRegular() || t&os.ModeSymlink != 0:
 			if ignored(node.pats, ccomps, false) {
@@ -281,10 +295,46 @@ func (sc *scan) walkDir(parent *dirNode, name, rel string, comps []string, old *
 			sc.considerFile(node, n, crel, fi, oe)
 		}
 	}
+	wg.Wait()
+	close(subs)
+	for sub := range subs {
+		done = append(done, sub)
+	}
+	for _, sub := range done {
+		if sub.err != nil {
+			return nil, sub.err
+		}
+		child := sub.node
+		if child.nested {
+			sc.addSkip(sub.rel+"/", "nested git repository")
+			continue
+		}
+		if len(child.files) == 0 && len(child.dirs) == 0 {
+			continue
+		}
+		node.dirs[sub.name] = child
+		if sub.old == nil || child.dirty {
+			node.dirty = true
+		}
+	}
 	if old != nil && (len(old.files) != len(node.files) || len(old.dirs) != len(node.dirs)) {
 		node.dirty = true
 	}
 	return node, nil
+}
+
+type subdir struct {
+	name, rel string
+	comps     []string
+	old       *dirNode
+	node      *dirNode
+	err       error
+}
+
+func (sc *scan) addSkip(p, reason string) {
+	sc.mu.Lock()
+	sc.skips[p] = reason
+	sc.mu.Unlock()
 }
 
 func gitModeOf(fi os.FileInfo) (filemode.FileMode, bool) {
@@ -309,7 +359,7 @@ func (sc *scan) considerFile(node *dirNode, name, rel string, fi os.FileInfo, ol
 		return
 	}
 	if mode != filemode.Symlink && fi.Size() > sc.s.maxSize {
-		sc.skips[rel] = fmt.Sprintf("larger than %d bytes", sc.s.maxSize)
+		sc.addSkip(rel, fmt.Sprintf("larger than %d bytes", sc.s.maxSize))
 		if old != nil {
 			node.dirty = true
 		}
@@ -328,7 +378,9 @@ func (sc *scan) considerFile(node *dirNode, name, rel string, fi os.FileInfo, ol
 			node.dirty = true
 		}
 	} else {
+		sc.mu.Lock()
 		sc.jobs = append(sc.jobs, hashJob{node: node, name: name, rel: rel, e: e})
+		sc.mu.Unlock()
 		node.dirty = true
 	}
 	node.files[name] = e
@@ -422,16 +474,14 @@ func (sc *scan) reconcile(n *dirNode, name string) error {
 			delete(n.dirs, name)
 			return nil
 		}
-		if _, err := os.Lstat(filepath.Join(full, ".git")); err == nil {
-			sc.skips[rel+"/"] = "nested git repository"
-			delete(n.dirs, name)
-			return nil
-		}
 		child, err := sc.walkDir(n, name, rel, ccomps, n.dirs[name], n.pats)
 		if err != nil {
 			return err
 		}
-		if len(child.files) == 0 && len(child.dirs) == 0 {
+		if child.nested {
+			sc.skips[rel+"/"] = "nested git repository"
+			delete(n.dirs, name)
+		} else if len(child.files) == 0 && len(child.dirs) == 0 {
 			delete(n.dirs, name)
 		} else {
 			n.dirs[name] = child
