@@ -75,6 +75,8 @@ type symbolIndex struct {
 	mu    sync.Mutex
 	built bool
 	files map[string][]rawSym
+
+	dmu   sync.Mutex // guards dirty only, so Notify never waits for a build
 	dirty map[string]struct{}
 }
 
@@ -84,8 +86,8 @@ func (x *symbolIndex) init() {
 }
 
 func (x *symbolIndex) notify(changes []watcher.Change) {
-	x.mu.Lock()
-	defer x.mu.Unlock()
+	x.dmu.Lock()
+	defer x.dmu.Unlock()
 	for _, c := range changes {
 		if extractorFor(c.Path) != nil {
 			x.dirty[c.Path] = struct{}{}
@@ -290,6 +292,10 @@ func (s *Service) refreshSymbols(ctx context.Context) error {
 	x := &s.syms
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	x.dmu.Lock()
+	dirty := x.dirty
+	x.dirty = map[string]struct{}{}
+	x.dmu.Unlock()
 	if !x.built {
 		var files []string
 		for _, f := range s.w.Files() {
@@ -326,11 +332,10 @@ func (s *Service) refreshSymbols(ctx context.Context) error {
 				x.files[f] = res[i]
 			}
 		}
-		x.built = true
-		x.dirty = map[string]struct{}{}
+		x.built = true // files changed during the build are in the next dirty set
 		return nil
 	}
-	for p := range x.dirty {
+	for p := range dirty {
 		delete(x.files, p)
 		if s.w.HasFile(p) {
 			if syms := s.extract(p); len(syms) > 0 {
@@ -338,7 +343,6 @@ func (s *Service) refreshSymbols(ctx context.Context) error {
 			}
 		}
 	}
-	x.dirty = map[string]struct{}{}
 	return nil
 }
 
