@@ -98,6 +98,10 @@ func (x *symbolIndex) notify(changes []watcher.Change) {
 type extractor func(src []byte) []rawSym
 
 func extractorFor(rel string) extractor {
+	// Fixtures are not workspace symbols (go tooling and gopls skip them).
+	if strings.HasPrefix(rel, "testdata/") || strings.Contains(rel, "/testdata/") {
+		return nil
+	}
 	switch strings.ToLower(path.Ext(rel)) {
 	case ".go":
 		return goSymbols
