@@ -412,3 +412,9 @@ func (s *Service) Symbols(ctx context.Context, query string) ([]Symbol, error) {
 	}
 	return out, nil
 }
+
+// WarmSymbols builds the symbol index now (for example from a background
+// goroutine at start-up) so that the first Symbols call does not pay for it.
+func (s *Service) WarmSymbols(ctx context.Context) error {
+	return s.refreshSymbols(ctx)
+}
