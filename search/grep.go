@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
+	"path"
 	"regexp"
 	"regexp/syntax"
 	"runtime"
@@ -91,6 +91,24 @@ func (s *Service) Grep(ctx context.Context, pattern string, limit int) ([]Match,
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
+	// Work units are runs of files in one directory: the directory is opened
+	// once through os.Root and its files relative to it.
+	type unit struct {
+		dir        string
+		start, end int
+	}
+	var units []unit
+	for i, f := range files {
+		d := path.Dir(f)
+		if d == "." {
+			d = ""
+		}
+		if n := len(units); n > 0 && units[n-1].dir == d {
+			units[n-1].end = i + 1
+			continue
+		}
+		units = append(units, unit{d, i, i + 1})
+	}
 	results := make([][]Match, len(files))
 	done := make([]bool, len(files))
 	var mu sync.Mutex
@@ -101,28 +119,37 @@ func (s *Service) Grep(ctx context.Context, pattern string, limit int) ([]Match,
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			buf := make([]byte, 0, 256<<10)
+			g := grepper{s: s, re: re, lit: lit, buf: make([]byte, 0, 256<<10)}
 			for {
 				mu.Lock()
-				i := next
+				u := next
 				next++
 				mu.Unlock()
-				if i >= len(files) || ctx.Err() != nil {
+				if u >= len(units) || ctx.Err() != nil {
 					return
 				}
-				var ms []Match
-				ms, buf = s.grepFile(files[i], re, lit, buf)
-				mu.Lock()
-				results[i], done[i] = ms, true
-				// Advance the ordered prefix; stop once it holds enough.
-				for emitted < len(files) && done[emitted] {
-					total += len(results[emitted])
-					emitted++
+				un := units[u]
+				dir, err := g.openDir(un.dir)
+				for i := un.start; i < un.end; i++ {
+					var ms []Match
+					if err == nil && ctx.Err() == nil {
+						ms = g.file(dir, files[i])
+					}
+					mu.Lock()
+					results[i], done[i] = ms, true
+					// Advance the ordered prefix; stop once it holds enough.
+					for emitted < len(files) && done[emitted] {
+						total += len(results[emitted])
+						emitted++
+					}
+					if total >= limit {
+						cancel()
+					}
+					mu.Unlock()
 				}
-				if total >= limit {
-					cancel()
+				if err == nil {
+					g.closeDir(dir)
 				}
-				mu.Unlock()
 			}
 		}()
 	}
@@ -142,39 +169,25 @@ func (s *Service) Grep(ctx context.Context, pattern string, limit int) ([]Match,
 	return out, nil
 }
 
-func (s *Service) grepFile(rel string, re *regexp.Regexp, lit []byte, buf []byte) ([]Match, []byte) {
-	f, err := s.osroot.Open(osName(rel))
-	if err != nil {
-		return nil, buf
+type grepper struct {
+	s   *Service
+	re  *regexp.Regexp
+	lit []byte
+	buf []byte
+}
+
+// file searches one file of an open directory.
+func (g *grepper) file(dir dirHandle, rel string) []Match {
+	data, ok := g.read(dir, path.Base(rel))
+	if !ok {
+		return nil
 	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil || !fi.Mode().IsRegular() || fi.Size() > maxGrepFileSize {
-		return nil, buf
-	}
-	need := int(fi.Size()) + 1
-	if cap(buf) < need {
-		buf = make([]byte, 0, need+need/4)
-	}
-	buf = buf[:cap(buf)]
-	n := 0
-	for {
-		k, err := f.Read(buf[n:])
-		n += k
-		if err == io.EOF || k == 0 {
-			break
-		}
-		if err != nil {
-			return nil, buf
-		}
-		if n == len(buf) {
-			buf = append(buf, 0)[:n]
-			buf = buf[:cap(buf)]
-		}
-	}
-	data := buf[:n]
+	return g.s.grepData(rel, data, g.re, g.lit)
+}
+
+func (s *Service) grepData(rel string, data []byte, re *regexp.Regexp, lit []byte) []Match {
 	if isBinary(data) {
-		return nil, buf
+		return nil
 	}
 	var out []Match
 	path := Text{Text: s.display(rel)}
@@ -220,7 +233,7 @@ func (s *Service) grepFile(rel string, re *regexp.Regexp, lit []byte, buf []byte
 		}
 		pos = end + 1
 	}
-	return out, buf
+	return out
 }
 
 // matchLine matches one line (without its newline); the returned text is

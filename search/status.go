@@ -42,8 +42,10 @@ type status struct {
 	head      map[string]headEntry
 	index     map[string]*index.Entry
 	entries   map[string]File // root-relative path → entry (path root-relative)
+	cached    []File          // last answer, nil when stale
+
+	dmu       sync.Mutex // guards dirty only, so Notify never waits for a computation
 	dirty     map[string]struct{}
-	cached    []File // last answer, nil when stale
 	blobs     map[plumbing.Hash][]byte
 	blobBytes int
 }
@@ -71,14 +73,19 @@ func (st *status) init(s *Service) {
 func (st *status) close() {}
 
 func (st *status) notify(changes []watcher.Change) {
-	st.mu.Lock()
-	defer st.mu.Unlock()
+	st.dmu.Lock()
+	defer st.dmu.Unlock()
 	for _, c := range changes {
 		st.dirty[c.Path] = struct{}{}
 	}
-	if len(changes) > 0 {
-		st.cached = nil
-	}
+}
+
+func (st *status) takeDirty() map[string]struct{} {
+	st.dmu.Lock()
+	defer st.dmu.Unlock()
+	d := st.dirty
+	st.dirty = map[string]struct{}{}
+	return d
 }
 
 // stale reports whether HEAD or the index moved since the last full compute.
@@ -111,9 +118,13 @@ func (st *status) loadGit() {
 		st.indexStat = [2]int64{fi.Size(), fi.ModTime().UnixNano()}
 		st.indexTime = fi.ModTime()
 	}
+	var cacheTree plumbing.Hash // root of the index's valid cache-tree, if any
 	if idx, err := st.repo.Storer.Index(); err == nil {
+		if idx.Cache != nil && len(idx.Cache.Entries) > 0 && idx.Cache.Entries[0].Path == "" && idx.Cache.Entries[0].Entries >= 0 {
+			cacheTree = idx.Cache.Entries[0].Hash
+		}
 		for _, e := range idx.Entries {
-			if e.Stage == index.Merged {
+			if e.Stage == 0 { // go-git decodes unmerged-free entries as 0, not index.Merged
 				st.index[e.Name] = e
 			}
 		}
@@ -125,6 +136,16 @@ func (st *status) loadGit() {
 	st.headHash = ref.Hash()
 	c, err := st.repo.CommitObject(ref.Hash())
 	if err != nil {
+		return
+	}
+	if !cacheTree.IsZero() && cacheTree == c.TreeHash {
+		// The index is exactly HEAD's tree (fresh commit, nothing staged):
+		// take HEAD from it instead of walking every tree object.
+		for name, e := range st.index {
+			if e.Mode != filemode.Submodule {
+				st.head[name] = headEntry{hash: e.Hash, mode: e.Mode}
+			}
+		}
 		return
 	}
 	tree, err := c.Tree()
@@ -157,8 +178,8 @@ func (st *status) get(ctx context.Context) ([]File, error) {
 	if st.repo == nil {
 		return []File{}, nil
 	}
+	dirty := st.takeDirty()
 	if st.stale() {
-		st.dirty = map[string]struct{}{}
 		st.loadGit()
 		st.entries = map[string]File{}
 		seen := map[string]struct{}{}
@@ -193,11 +214,10 @@ func (st *status) get(ctx context.Context) ([]File, error) {
 		}
 		st.valid = true
 		st.cached = nil
-	} else if len(st.dirty) > 0 {
-		for p := range st.dirty {
+	} else if len(dirty) > 0 {
+		for p := range dirty {
 			st.compute(p)
 		}
-		st.dirty = map[string]struct{}{}
 		st.cached = nil
 	}
 	if st.cached == nil {

@@ -75,6 +75,8 @@ type symbolIndex struct {
 	mu    sync.Mutex
 	built bool
 	files map[string][]rawSym
+
+	dmu   sync.Mutex // guards dirty only, so Notify never waits for a build
 	dirty map[string]struct{}
 }
 
@@ -84,8 +86,8 @@ func (x *symbolIndex) init() {
 }
 
 func (x *symbolIndex) notify(changes []watcher.Change) {
-	x.mu.Lock()
-	defer x.mu.Unlock()
+	x.dmu.Lock()
+	defer x.dmu.Unlock()
 	for _, c := range changes {
 		if extractorFor(c.Path) != nil {
 			x.dirty[c.Path] = struct{}{}
@@ -96,6 +98,10 @@ func (x *symbolIndex) notify(changes []watcher.Change) {
 type extractor func(src []byte) []rawSym
 
 func extractorFor(rel string) extractor {
+	// Fixtures are not workspace symbols (go tooling and gopls skip them).
+	if strings.HasPrefix(rel, "testdata/") || strings.Contains(rel, "/testdata/") {
+		return nil
+	}
 	switch strings.ToLower(path.Ext(rel)) {
 	case ".go":
 		return goSymbols
@@ -290,6 +296,10 @@ func (s *Service) refreshSymbols(ctx context.Context) error {
 	x := &s.syms
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	x.dmu.Lock()
+	dirty := x.dirty
+	x.dirty = map[string]struct{}{}
+	x.dmu.Unlock()
 	if !x.built {
 		var files []string
 		for _, f := range s.w.Files() {
@@ -326,11 +336,10 @@ func (s *Service) refreshSymbols(ctx context.Context) error {
 				x.files[f] = res[i]
 			}
 		}
-		x.built = true
-		x.dirty = map[string]struct{}{}
+		x.built = true // files changed during the build are in the next dirty set
 		return nil
 	}
-	for p := range x.dirty {
+	for p := range dirty {
 		delete(x.files, p)
 		if s.w.HasFile(p) {
 			if syms := s.extract(p); len(syms) > 0 {
@@ -338,7 +347,6 @@ func (s *Service) refreshSymbols(ctx context.Context) error {
 			}
 		}
 	}
-	x.dirty = map[string]struct{}{}
 	return nil
 }
 
@@ -403,4 +411,10 @@ func (s *Service) Symbols(ctx context.Context, query string) ([]Symbol, error) {
 		}})
 	}
 	return out, nil
+}
+
+// WarmSymbols builds the symbol index now (for example from a background
+// goroutine at start-up) so that the first Symbols call does not pay for it.
+func (s *Service) WarmSymbols(ctx context.Context) error {
+	return s.refreshSymbols(ctx)
 }

@@ -87,6 +87,7 @@ type Watcher struct {
 	sortedD  []string
 	version  uint64
 	degraded bool // watch limit hit: periodic rescans
+	dirBuf   [32 << 10]byte
 
 	startOnce sync.Once
 	started   bool
@@ -280,18 +281,13 @@ func (w *Watcher) scanDir(rel string, sc *scan) {
 	if sc.seen != nil {
 		sc.seen[rel] = true
 	}
-	f, err := os.Open(w.abs(rel))
-	if err != nil {
-		return
-	}
-	ents, err := f.ReadDir(-1)
-	f.Close()
+	ents, err := readDir(w.abs(rel), w.dirBuf[:])
 	if err != nil && len(ents) == 0 {
 		return
 	}
 	delete(w.rules.perDir, rel)
 	for _, e := range ents {
-		if e.Name() == ".gitignore" && !e.IsDir() {
+		if e.name == ".gitignore" && !e.isDir {
 			var domain []string
 			if rel != "" {
 				domain = strings.Split(rel, "/")
@@ -308,13 +304,13 @@ func (w *Watcher) scanDir(rel string, sc *scan) {
 	}
 	comps = append(comps, "")
 	for _, e := range ents {
-		name := e.Name()
+		name := e.name
 		if name == ".git" {
 			continue
 		}
 		crel := joinRel(rel, name)
 		comps[len(comps)-1] = name
-		isDir := e.IsDir()
+		isDir := e.isDir
 		if w.rules.matchOne(crel, comps, isDir) {
 			continue
 		}
@@ -322,12 +318,12 @@ func (w *Watcher) scanDir(rel string, sc *scan) {
 			w.scanDir(crel, sc)
 			continue
 		}
-		if !e.Type().IsRegular() && e.Type()&fs.ModeSymlink == 0 {
+		if !e.isFile {
 			continue // sockets, fifos, devices: not files git tracks
 		}
 		fi := fileInfo{}
 		if sc.stat {
-			if info, err := e.Info(); err == nil {
+			if info, err := os.Lstat(w.abs(crel)); err == nil {
 				fi = fileInfo{size: info.Size(), mtime: info.ModTime().UnixNano(), known: true}
 			}
 		}
