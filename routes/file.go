@@ -3,6 +3,7 @@ package routes
 import (
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/julienschmidt/httprouter"
 
@@ -89,8 +90,11 @@ func (s *Server) findFiles(r *http.Request, _ httprouter.Params) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	dirs := r.URL.Query().Get("dirs") == "true"
-	return svc.FindFiles(r.Context(), r.URL.Query().Get("query"), n, dirs)
+	// Directories (with a trailing "/") come when asked for, or when the
+	// query itself ends with "/", as when completing a path.
+	q := r.URL.Query().Get("query")
+	dirs := r.URL.Query().Get("dirs") == "true" || strings.HasSuffix(q, "/")
+	return svc.FindFiles(r.Context(), q, n, dirs)
 }
 
 func (s *Server) findSymbols(r *http.Request, _ httprouter.Params) (any, error) {
