@@ -168,10 +168,39 @@ type chunk struct {
 func (c chunk) Content() string       { return c.content }
 func (c chunk) Type() fdiff.Operation { return c.op }
 
+// handedOutTTL bounds how long PruneSince remembers a tree track built.
+const handedOutTTL = time.Hour
+
+// noteHandedOut remembers that tree h was built at t. Callers hold s.mu.
+func (s *Snapshotter) noteHandedOut(h plumbing.Hash, t time.Time) {
+	if s.handedOut == nil {
+		s.handedOut = map[plumbing.Hash]time.Time{}
+	}
+	s.handedOut[h] = t
+	if len(s.handedOut) > 256 {
+		for k, at := range s.handedOut {
+			if t.Sub(at) > handedOutTTL {
+				delete(s.handedOut, k)
+			}
+		}
+	}
+}
+
 // Prune deletes loose objects of the shadow repository that no tree in keep
 // (nor the latest snapshot, whose objects the stat cache reuses) reaches.
-// Objects borrowed from the project's repository are never touched.
+// Objects borrowed from the project's repository are never touched. A keep
+// tree absent from the repository is ignored; one that is present but cannot
+// be read in full makes Prune fail without deleting anything.
 func (s *Snapshotter) Prune(ctx context.Context, keep []string) error {
+	return s.PruneSince(ctx, keep, time.Time{})
+}
+
+// PruneSince is Prune that also keeps every tree a snapshot (Track, or a
+// Diff/Changed against the work tree) built at or after since, within the
+// last hour. A caller that reads its keep list from storage passes the time
+// it started reading, so a tree handed out meanwhile and not yet recorded
+// is not lost. The zero time keeps nothing extra.
+func (s *Snapshotter) PruneSince(ctx context.Context, keep []string, since time.Time) error {
 	var roots []plumbing.Hash
 	for _, k := range keep {
 		h, err := parseHash(k)
@@ -190,6 +219,13 @@ func (s *Snapshotter) Prune(ctx context.Context, keep []string) error {
 	live := map[plumbing.Hash]struct{}{emptyTree: {}}
 	if !s.lastTree.IsZero() {
 		roots = append(roots, s.lastTree)
+	}
+	for h, at := range s.handedOut {
+		if !since.IsZero() && !at.Before(since) {
+			roots = append(roots, h)
+		} else if time.Since(at) > handedOutTTL {
+			delete(s.handedOut, h)
+		}
 	}
 	var markNode func(n *dirNode)
 	markNode = func(n *dirNode) {
@@ -231,6 +267,9 @@ func (s *Snapshotter) Prune(ctx context.Context, keep []string) error {
 	for _, r := range roots {
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		if !s.store.has(r) {
+			continue // a tree of another repository (e.g. imported sessions) protects nothing here
 		}
 		if err := mark(r); err != nil {
 			// A keep tree we cannot read must not make us delete anything.
