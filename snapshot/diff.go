@@ -22,6 +22,35 @@ import (
 // "--- /dev/null", deleted files "+++ /dev/null", binary files "Binary files
 // ... differ", mode changes "old mode/new mode".
 func (s *Snapshotter) Diff(ctx context.Context, from, to string) (string, error) {
+	return s.diff(ctx, from, to, nil)
+}
+
+// DiffPaths is Diff limited to the given work-tree-relative paths (a
+// directory stands for every file below it). No paths means an empty diff.
+func (s *Snapshotter) DiffPaths(ctx context.Context, from, to string, paths []string) (string, error) {
+	want := map[string]struct{}{}
+	for _, p := range paths {
+		rel, err := cleanRel(p)
+		if err != nil {
+			return "", err
+		}
+		want[rel] = struct{}{}
+	}
+	return s.diff(ctx, from, to, func(p string) bool {
+		for q := p; ; {
+			if _, ok := want[q]; ok {
+				return true
+			}
+			i := strings.LastIndexByte(q, '/')
+			if i < 0 {
+				return false
+			}
+			q = q[:i]
+		}
+	})
+}
+
+func (s *Snapshotter) diff(ctx context.Context, from, to string, keep func(string) bool) (string, error) {
 	if err := s.begin(ctx); err != nil {
 		return "", err
 	}
@@ -38,6 +67,9 @@ func (s *Snapshotter) Diff(ctx context.Context, from, to string) (string, error)
 	for _, c := range ch {
 		if err := ctx.Err(); err != nil {
 			return "", err
+		}
+		if keep != nil && !keep(c.path) {
+			continue
 		}
 		// A type change (file <-> symlink) is shown as delete + add, as git does.
 		if c.from != nil && c.to != nil && (c.from.mode == filemode.Symlink) != (c.to.mode == filemode.Symlink) {
