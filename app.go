@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -32,6 +33,7 @@ type appConfig struct {
 	Password     string
 	Env          func(string) string
 	NoTitles     bool // tests: no background title requests to the model
+	ExistingData bool // fail with errNoData instead of creating the project's data folder
 }
 
 // app is one wired ocgo instance: store, bus, core and HTTP server.
@@ -90,6 +92,11 @@ func openBase(c appConfig) (*base, error) {
 	b.configDir = filepath.Join(xdg("XDG_CONFIG_HOME", filepath.Join(b.home, ".config")), "opencode")
 	b.stateDir = filepath.Join(xdg("XDG_STATE_HOME", filepath.Join(b.home, ".local", "state")), "opencode")
 	b.projectData = filepath.Join(b.dataRoot, "project", b.proj.slug)
+	if c.ExistingData {
+		if _, err := os.Stat(b.projectData); err != nil {
+			return nil, fmt.Errorf("%w: no sessions stored for %s under %s", errNoData, b.proj.root, b.dataRoot)
+		}
+	}
 
 	b.cfg, err = config.Load(config.Options{
 		Paths: config.Paths{Home: b.home, Config: b.configDir, Data: b.dataRoot, State: b.stateDir, Cwd: b.proj.cwd, Root: b.proj.root},
@@ -104,6 +111,9 @@ func openBase(c appConfig) (*base, error) {
 	b.snaps = openSnapshots(b.cfg, b.proj.root, filepath.Join(b.projectData, "snapshots"), c.Logger)
 	return b, nil
 }
+
+// errNoData reports a project without stored data (ExistingData).
+var errNoData = errors.New("no project data")
 
 // close releases the shadow repository and the data lock.
 func (b *base) close() error {

@@ -75,7 +75,7 @@ func openCLI(f cliFlags, env func(string) string, stderr io.Writer) (*cliCore, e
 		}
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	b, err := openBase(appConfig{Dir: dir, DataRoot: f.dataDir, Logger: logger, Env: env})
+	b, err := openBase(appConfig{Dir: dir, DataRoot: f.dataDir, Logger: logger, Env: env, ExistingData: true})
 	if err != nil {
 		return nil, err
 	}

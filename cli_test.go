@@ -253,6 +253,13 @@ func TestCLILockedWhileServing(t *testing.T) {
 	if out := mustCLI(t, h, "sessions"); !strings.Contains(out, sid) {
 		t.Errorf("after the server stopped: %s", out)
 	}
+	// Another project has no data: said so, and nothing is created.
+	other, data := t.TempDir(), t.TempDir()
+	var stdout, stderr bytes.Buffer
+	err = runCLI([]string{"sessions", "--dir", other, "--data-dir", data}, func(string) string { return "" }, &stdout, &stderr)
+	if ents, _ := os.ReadDir(data); !errors.Is(err, errNoData) || len(ents) != 0 {
+		t.Errorf("project without data: %v, data root holds %d entries", err, len(ents))
+	}
 }
 
 // looseObjects lists the shadow repository's loose object ids.
