@@ -40,7 +40,7 @@ Usage:
   ocgo help              show this help
 
 The session commands take --dir D and --data-dir D as serve does, and
-sessions/patches take --json. They need the project data to themselves:
+--json for JSON output. They need the project data to themselves:
 stop a running ocgo serve first, or use its HTTP API.
 
 Serve flags:
