@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -32,6 +33,7 @@ type appConfig struct {
 	Password     string
 	Env          func(string) string
 	NoTitles     bool // tests: no background title requests to the model
+	ExistingData bool // fail with errNoData instead of creating the project's data folder
 }
 
 // app is one wired ocgo instance: store, bus, core and HTTP server.
@@ -49,8 +51,19 @@ type app struct {
 	snaps       *snapshot.Snapshotter
 }
 
-// newApp builds every part with its constructor and wires them.
-func newApp(c appConfig) (*app, error) {
+// base is what every ocgo command opens for a project: its paths, config,
+// locked storage and shadow repository (nil when snapshots are off).
+type base struct {
+	proj                                             project
+	home, dataRoot, configDir, stateDir, projectData string
+	cfg                                              *config.Config
+	store                                            *storage.Store
+	snaps                                            *snapshot.Snapshotter
+}
+
+// openBase resolves the project and data paths, loads the config and opens
+// the storage (taking the project's data lock) and the shadow repository.
+func openBase(c appConfig) (*base, error) {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -64,45 +77,77 @@ func newApp(c appConfig) (*app, error) {
 	if st, err := os.Stat(cwd); err != nil || !st.IsDir() {
 		return nil, fmt.Errorf("--dir %s is not a directory", cwd)
 	}
-	proj := findProject(cwd)
-	home, _ := os.UserHomeDir()
+	b := &base{proj: findProject(cwd)}
+	b.home, _ = os.UserHomeDir()
 	xdg := func(env, fallback string) string {
 		if v := c.Env(env); v != "" && filepath.IsAbs(v) {
 			return v
 		}
 		return fallback
 	}
-	dataRoot := c.DataRoot
-	if dataRoot == "" {
-		dataRoot = filepath.Join(xdg("XDG_DATA_HOME", filepath.Join(home, ".local", "share")), "opencode")
+	b.dataRoot = c.DataRoot
+	if b.dataRoot == "" {
+		b.dataRoot = filepath.Join(xdg("XDG_DATA_HOME", filepath.Join(b.home, ".local", "share")), "opencode")
 	}
-	configDir := filepath.Join(xdg("XDG_CONFIG_HOME", filepath.Join(home, ".config")), "opencode")
-	stateDir := filepath.Join(xdg("XDG_STATE_HOME", filepath.Join(home, ".local", "state")), "opencode")
-	projectData := filepath.Join(dataRoot, "project", proj.slug)
+	b.configDir = filepath.Join(xdg("XDG_CONFIG_HOME", filepath.Join(b.home, ".config")), "opencode")
+	b.stateDir = filepath.Join(xdg("XDG_STATE_HOME", filepath.Join(b.home, ".local", "state")), "opencode")
+	b.projectData = filepath.Join(b.dataRoot, "project", b.proj.slug)
+	if c.ExistingData {
+		if _, err := os.Stat(b.projectData); err != nil {
+			return nil, fmt.Errorf("%w: no sessions stored for %s under %s", errNoData, b.proj.root, b.dataRoot)
+		}
+	}
 
-	cfg, err := config.Load(config.Options{
-		Paths: config.Paths{Home: home, Config: configDir, Data: dataRoot, State: stateDir, Cwd: proj.cwd, Root: proj.root},
+	b.cfg, err = config.Load(config.Options{
+		Paths: config.Paths{Home: b.home, Config: b.configDir, Data: b.dataRoot, State: b.stateDir, Cwd: b.proj.cwd, Root: b.proj.root},
 		Env:   c.Env, Logger: c.Logger,
 	})
 	if err != nil {
 		return nil, err
 	}
-	auth := config.NewAuthStore(filepath.Join(dataRoot, "auth.json"))
-	store, err := storage.Open(projectData, c.Logger)
+	if b.store, err = storage.Open(b.projectData, c.Logger); err != nil {
+		return nil, err
+	}
+	b.snaps = openSnapshots(b.cfg, b.proj.root, filepath.Join(b.projectData, "snapshots"), c.Logger)
+	return b, nil
+}
+
+// errNoData reports a project without stored data (ExistingData).
+var errNoData = errors.New("no project data")
+
+// close releases the shadow repository and the data lock.
+func (b *base) close() error {
+	if b.snaps != nil {
+		b.snaps.Close()
+	}
+	return b.store.Close()
+}
+
+// newApp builds every part with its constructor and wires them.
+func newApp(c appConfig) (*app, error) {
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Env == nil {
+		c.Env = os.Getenv
+	}
+	b, err := openBase(c)
 	if err != nil {
 		return nil, err
 	}
+	proj, home, dataRoot, configDir, stateDir, projectData := b.proj, b.home, b.dataRoot, b.configDir, b.stateDir, b.projectData
+	cfg, store, snaps := b.cfg, b.store, b.snaps
+	auth := config.NewAuthStore(filepath.Join(dataRoot, "auth.json"))
 	models, err := newModels(cfg, auth, c.Env, c.Logger)
 	if err != nil {
-		store.Close()
+		b.close()
 		return nil, err
 	}
 	fsRoot, err := os.OpenRoot(proj.cwd)
 	if err != nil {
-		store.Close()
+		b.close()
 		return nil, err
 	}
-	snaps := openSnapshots(cfg, proj.root, filepath.Join(projectData, "snapshots"), c.Logger)
 	events := bus.New()
 	ctx, stop := context.WithCancel(context.Background())
 	var searcher *search.Service
@@ -123,20 +168,20 @@ func newApp(c appConfig) (*app, error) {
 	}})
 	if err != nil {
 		stop()
-		store.Close()
+		b.close()
 		return nil, err
 	}
 	searcher, err = search.New(search.Options{Root: proj.root, Cwd: proj.cwd, Watcher: w, Logger: c.Logger})
 	if err != nil {
 		stop()
 		w.Close()
-		store.Close()
+		b.close()
 		return nil, err
 	}
 	if err := w.Start(ctx); err != nil {
 		stop()
 		w.Close()
-		store.Close()
+		b.close()
 		return nil, err
 	}
 	ids := storage.NewIDs(nil)
@@ -181,6 +226,12 @@ func (a *app) Shutdown() {
 // Close stops the watcher and releases the data lock.
 func (a *app) Close() error {
 	a.stop()
+	// Let a prune that follows a session delete finish before the shadow
+	// repository closes; it waits for running sessions, so bound the wait
+	// (an unfinished prune then fails harmlessly on the closed repository).
+	pctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	_ = a.sessions.WaitPrune(pctx)
+	cancel()
 	a.watcher.Close()
 	a.search.Close()
 	a.fs.Close()

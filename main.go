@@ -32,7 +32,16 @@ const usage = `ocgo — a local-first server for the opencode 0.5.x API
 
 Usage:
   ocgo serve [flags]     serve the project in the current directory (or --dir)
+  ocgo sessions          list the project's sessions (id, updated, title, revert state)
+  ocgo patches SESSION   list a session's patches: files each tool call changed
+  ocgo diff SESSION MSG  show the unified diff of what a message changed
+  ocgo revert SESSION MSG [PART]   undo the agent's changes from MSG (or PART) on
+  ocgo unrevert SESSION  put back what the last revert undid
   ocgo help              show this help
+
+The session commands take --dir D and --data-dir D as serve does, and
+--json for JSON output. They need the project data to themselves:
+stop a running ocgo serve first, or use its HTTP API.
 
 Serve flags:
   -p, --port N           port to listen on (default 4096; 0 picks a free port)
@@ -71,6 +80,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "serve":
 		return serve(args[1:], stdout, stderr)
+	case "sessions", "patches", "diff", "revert", "unrevert":
+		return runCLI(args, os.Getenv, stdout, stderr)
 	case "help", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -85,6 +85,7 @@ type Snapshots interface {
 	Restore(ctx context.Context, tree string, paths []string) (snapshot.Result, error)
 	FileHash(ctx context.Context, tree, path string) (blob string, ok bool, err error)
 	CurrentHash(path string) (blob string, exists bool, err error)
+	PruneSince(ctx context.Context, keep []string, since time.Time) error
 }
 
 // Models resolves providers and models (provider.Registry).
@@ -110,6 +111,7 @@ type Service struct {
 	waiting map[string]bool      // "sessionID/messageID" of queued user messages
 	perms   *permissions
 	reads   sync.Map // sessionID+"\x00"+path → time.Time of the last read tool call
+	prune   pruneState
 }
 
 // run is one busy period of a session.
@@ -233,6 +235,7 @@ func (s *Service) Delete(id string) error {
 		return err
 	}
 	s.bus.Publish(EventSessionDeleted, map[string]any{"info": sess})
+	s.schedulePrune() // snapshot objects only this session needed (prune.go)
 	return nil
 }
 

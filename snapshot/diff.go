@@ -22,6 +22,35 @@ import (
 // "--- /dev/null", deleted files "+++ /dev/null", binary files "Binary files
 // ... differ", mode changes "old mode/new mode".
 func (s *Snapshotter) Diff(ctx context.Context, from, to string) (string, error) {
+	return s.diff(ctx, from, to, nil)
+}
+
+// DiffPaths is Diff limited to the given work-tree-relative paths (a
+// directory stands for every file below it). No paths means an empty diff.
+func (s *Snapshotter) DiffPaths(ctx context.Context, from, to string, paths []string) (string, error) {
+	want := map[string]struct{}{}
+	for _, p := range paths {
+		rel, err := cleanRel(p)
+		if err != nil {
+			return "", err
+		}
+		want[rel] = struct{}{}
+	}
+	return s.diff(ctx, from, to, func(p string) bool {
+		for q := p; ; {
+			if _, ok := want[q]; ok {
+				return true
+			}
+			i := strings.LastIndexByte(q, '/')
+			if i < 0 {
+				return false
+			}
+			q = q[:i]
+		}
+	})
+}
+
+func (s *Snapshotter) diff(ctx context.Context, from, to string, keep func(string) bool) (string, error) {
 	if err := s.begin(ctx); err != nil {
 		return "", err
 	}
@@ -38,6 +67,9 @@ func (s *Snapshotter) Diff(ctx context.Context, from, to string) (string, error)
 	for _, c := range ch {
 		if err := ctx.Err(); err != nil {
 			return "", err
+		}
+		if keep != nil && !keep(c.path) {
+			continue
 		}
 		// A type change (file <-> symlink) is shown as delete + add, as git does.
 		if c.from != nil && c.to != nil && (c.from.mode == filemode.Symlink) != (c.to.mode == filemode.Symlink) {
@@ -168,10 +200,39 @@ type chunk struct {
 func (c chunk) Content() string       { return c.content }
 func (c chunk) Type() fdiff.Operation { return c.op }
 
+// handedOutTTL bounds how long PruneSince remembers a tree track built.
+const handedOutTTL = time.Hour
+
+// noteHandedOut remembers that tree h was built at t. Callers hold s.mu.
+func (s *Snapshotter) noteHandedOut(h plumbing.Hash, t time.Time) {
+	if s.handedOut == nil {
+		s.handedOut = map[plumbing.Hash]time.Time{}
+	}
+	s.handedOut[h] = t
+	if len(s.handedOut) > 256 {
+		for k, at := range s.handedOut {
+			if t.Sub(at) > handedOutTTL {
+				delete(s.handedOut, k)
+			}
+		}
+	}
+}
+
 // Prune deletes loose objects of the shadow repository that no tree in keep
 // (nor the latest snapshot, whose objects the stat cache reuses) reaches.
-// Objects borrowed from the project's repository are never touched.
+// Objects borrowed from the project's repository are never touched. A keep
+// tree absent from the repository is ignored; one that is present but cannot
+// be read in full makes Prune fail without deleting anything.
 func (s *Snapshotter) Prune(ctx context.Context, keep []string) error {
+	return s.PruneSince(ctx, keep, time.Time{})
+}
+
+// PruneSince is Prune that also keeps every tree a snapshot (Track, or a
+// Diff/Changed against the work tree) built at or after since, within the
+// last hour. A caller that reads its keep list from storage passes the time
+// it started reading, so a tree handed out meanwhile and not yet recorded
+// is not lost. The zero time keeps nothing extra.
+func (s *Snapshotter) PruneSince(ctx context.Context, keep []string, since time.Time) error {
 	var roots []plumbing.Hash
 	for _, k := range keep {
 		h, err := parseHash(k)
@@ -190,6 +251,13 @@ func (s *Snapshotter) Prune(ctx context.Context, keep []string) error {
 	live := map[plumbing.Hash]struct{}{emptyTree: {}}
 	if !s.lastTree.IsZero() {
 		roots = append(roots, s.lastTree)
+	}
+	for h, at := range s.handedOut {
+		if !since.IsZero() && !at.Before(since) {
+			roots = append(roots, h)
+		} else if time.Since(at) > handedOutTTL {
+			delete(s.handedOut, h)
+		}
 	}
 	var markNode func(n *dirNode)
 	markNode = func(n *dirNode) {
@@ -231,6 +299,9 @@ func (s *Snapshotter) Prune(ctx context.Context, keep []string) error {
 	for _, r := range roots {
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		if !s.store.has(r) {
+			continue // a tree of another repository (e.g. imported sessions) protects nothing here
 		}
 		if err := mark(r); err != nil {
 			// A keep tree we cannot read must not make us delete anything.

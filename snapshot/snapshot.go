@@ -128,6 +128,7 @@ type Snapshotter struct {
 	marked      map[string]struct{}
 	lastFull    time.Time
 	lastTree    plumbing.Hash
+	handedOut   map[plumbing.Hash]time.Time // trees track built, for PruneSince
 	skipped     []Skip
 	dirtyCache  bool
 	lastPersist time.Time

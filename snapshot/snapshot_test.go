@@ -616,3 +616,78 @@ func TestNestedRepositoryLeftOut(t *testing.T) {
 		t.Fatal("nested repository index written")
 	}
 }
+
+func TestDiffPaths(t *testing.T) {
+	gitEnv(t)
+	work := t.TempDir()
+	write(t, work, "a.txt", "a1\n", 0o644)
+	write(t, work, "d/b.txt", "b1\n", 0o644)
+	write(t, work, "c.txt", "c1\n", 0o644)
+	s := openSnap(t, work)
+	t1 := track(t, s)
+	write(t, work, "a.txt", "a2\n", 0o644)
+	write(t, work, "d/b.txt", "b2\n", 0o644)
+	write(t, work, "c.txt", "c2\n", 0o644)
+	t2 := track(t, s)
+	for _, tc := range []struct {
+		paths      []string
+		want, none []string
+	}{
+		{[]string{"a.txt"}, []string{"a/a.txt", "+a2"}, []string{"b.txt", "c.txt"}},
+		{[]string{"d"}, []string{"a/d/b.txt", "+b2"}, []string{"a.txt", "c.txt"}},
+		{[]string{"c.txt", "d/b.txt"}, []string{"c.txt", "d/b.txt"}, []string{"a.txt"}},
+		{nil, nil, []string{"a.txt", "b.txt", "c.txt"}},
+	} {
+		t.Run(strings.Join(tc.paths, ","), func(t *testing.T) {
+			d, err := s.DiffPaths(context.Background(), t1, t2, tc.paths)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(d, w) {
+					t.Errorf("diff lacks %q:\n%s", w, d)
+				}
+			}
+			for _, n := range tc.none {
+				if strings.Contains(d, n) {
+					t.Errorf("diff has %q:\n%s", n, d)
+				}
+			}
+		})
+	}
+	full, _ := s.Diff(context.Background(), t1, t2)
+	all, _ := s.DiffPaths(context.Background(), t1, t2, []string{"a.txt", "c.txt", "d"})
+	if full != all {
+		t.Errorf("DiffPaths over every changed path differs from Diff:\n%s\n---\n%s", all, full)
+	}
+	if _, err := s.DiffPaths(context.Background(), t1, t2, []string{"../x"}); !errors.Is(err, ErrInvalidPath) {
+		t.Errorf("escaping path: %v", err)
+	}
+}
+
+func TestPruneSinceKeepsTreesHandedOutMeanwhile(t *testing.T) {
+	gitEnv(t)
+	work := t.TempDir()
+	write(t, work, "f.txt", "one\n", 0o644)
+	s := openSnap(t, work)
+	track(t, s)
+	since := time.Now()
+	write(t, work, "f.txt", "two\n", 0o644)
+	t2 := track(t, s) // handed out after since, recorded nowhere yet
+	write(t, work, "f.txt", "three\n", 0o644)
+	t3 := track(t, s)
+	foreign := strings.Repeat("ab", 20) // a tree of another repository
+	if err := s.PruneSince(context.Background(), []string{foreign}, since); err != nil {
+		t.Fatal(err)
+	}
+	runGit(t, work, "--git-dir="+s.gitDir, "cat-file", "-e", t2)
+	runGit(t, work, "--git-dir="+s.gitDir, "cat-file", "-e", t3)
+	// Without since, t2 is unreachable and goes.
+	if err := s.Prune(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := exec.Command("git", "--git-dir="+s.gitDir, "cat-file", "-e", t2).Run(); err == nil {
+		t.Fatal("unreachable tree survived prune")
+	}
+	runGit(t, work, "--git-dir="+s.gitDir, "fsck", "--full", "--no-dangling")
+}

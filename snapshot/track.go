@@ -164,6 +164,7 @@ func (s *Snapshotter) track(ctx context.Context) (plumbing.Hash, error) {
 		return plumbing.ZeroHash, err
 	}
 	s.lastTree = h
+	s.noteHandedOut(h, time.Now())
 	s.setSkips(sc.skips)
 	s.dirtyCache = true
 	if s.lastPersist.IsZero() || time.Since(s.lastPersist) > 30*time.Second {

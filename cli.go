@@ -1,0 +1,469 @@
+package main
+
+// The shell sub-commands (sessions, patches, diff, revert, unrevert) work on
+// a project's data without any client or server: they open the storage,
+// the shadow repository and the session core directly, and go through the
+// same core calls as the HTTP routes. The storage lock keeps them from
+// running beside an `ocgo serve` of the same project.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"ocgo/bus"
+	"ocgo/session"
+	"ocgo/storage"
+)
+
+// errUsage reports wrong arguments.
+var errUsage = errors.New("usage")
+
+// errNoSnapshots reports a project whose snapshots are off.
+var errNoSnapshots = errors.New("snapshots are disabled for this project (config \"snapshot\": false, or the directory cannot be snapshotted)")
+
+type cliFlags struct {
+	dir, dataDir string
+	json         bool
+	args         []string
+}
+
+// parseCLI accepts flags before, between and after the positional
+// arguments.
+func parseCLI(cmd string, args []string, env func(string) string) (cliFlags, error) {
+	f := cliFlags{dataDir: env("OCGO_DATA_DIR")}
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&f.dir, "dir", "", "")
+	fs.StringVar(&f.dataDir, "data-dir", f.dataDir, "")
+	fs.BoolVar(&f.json, "json", false, "")
+	for {
+		if err := fs.Parse(args); err != nil {
+			return f, fmt.Errorf("%w: %v", errUsage, err)
+		}
+		if fs.NArg() == 0 {
+			return f, nil
+		}
+		f.args = append(f.args, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+// cliCore is the part of ocgo the sub-commands need: storage, snapshots and
+// the session core, without watcher, search or HTTP.
+type cliCore struct {
+	*base
+	sessions *session.Service
+}
+
+func openCLI(f cliFlags, env func(string) string, stderr io.Writer) (*cliCore, error) {
+	dir := f.dir
+	if dir == "" {
+		var err error
+		if dir, err = os.Getwd(); err != nil {
+			return nil, err
+		}
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	b, err := openBase(appConfig{Dir: dir, DataRoot: f.dataDir, Logger: logger, Env: env, ExistingData: true})
+	if err != nil {
+		return nil, err
+	}
+	sessions := session.New(session.Options{
+		Store: b.store, Bus: bus.New(), Logger: logger, Version: apiVersion,
+		Cwd: b.proj.cwd, Root: b.proj.root, Shell: env("SHELL"), Config: b.cfg,
+		Snapshots: snapshotsOrNil(b.snaps), ConfigDir: b.configDir,
+	})
+	return &cliCore{base: b, sessions: sessions}, nil
+}
+
+// lockedHelp explains what to do when `ocgo serve` holds the project data,
+// naming the HTTP call that does the same job.
+func lockedHelp(err error, cmd string, args []string) error {
+	arg := func(i int, def string) string {
+		if i < len(args) {
+			return args[i]
+		}
+		return def
+	}
+	base := "http://127.0.0.1:4096"
+	var call string
+	switch cmd {
+	case "sessions":
+		call = "curl " + base + "/session"
+	case "patches", "diff":
+		call = "curl " + base + "/session/" + arg(0, "SESSION_ID") + "/message"
+	case "revert":
+		body := `{"messageID":"` + arg(1, "MESSAGE_ID") + `"`
+		if len(args) > 2 {
+			body += `,"partID":"` + args[2] + `"`
+		}
+		call = "curl -X POST " + base + "/session/" + arg(0, "SESSION_ID") + "/revert -H 'content-type: application/json' -d '" + body + "}'"
+	case "unrevert":
+		call = "curl -X POST " + base + "/session/" + arg(0, "SESSION_ID") + "/unrevert"
+	}
+	return fmt.Errorf("%w\nAn `ocgo serve` is running on this project. Stop it, or ask it over HTTP (adjust the port, add -u opencode:PASSWORD if set):\n  %s", err, call)
+}
+
+// runCLI runs one sub-command; args[0] is its name.
+func runCLI(args []string, env func(string) string, stdout, stderr io.Writer) error {
+	cmd := args[0]
+	f, err := parseCLI(cmd, args[1:], env)
+	if err != nil {
+		return err
+	}
+	want := map[string][2]int{"sessions": {0, 0}, "patches": {1, 1}, "diff": {2, 2}, "revert": {2, 3}, "unrevert": {1, 1}}[cmd]
+	if len(f.args) < want[0] || len(f.args) > want[1] {
+		return fmt.Errorf("%w: wrong number of arguments for %s (see ocgo help)", errUsage, cmd)
+	}
+	c, err := openCLI(f, env, stderr)
+	if err != nil {
+		if errors.Is(err, storage.ErrLocked) {
+			return lockedHelp(err, cmd, f.args)
+		}
+		return err
+	}
+	defer c.close()
+	ctx := context.Background()
+	switch cmd {
+	case "sessions":
+		return c.listSessions(f, stdout)
+	case "patches":
+		return c.listPatches(f, stdout)
+	case "diff":
+		return c.diff(ctx, f.args[0], f.args[1], stdout, stderr)
+	case "revert":
+		partID := ""
+		if len(f.args) > 2 {
+			partID = f.args[2]
+		}
+		return c.revert(ctx, f, partID, stdout, stderr)
+	default:
+		return c.unrevert(ctx, f, stdout, stderr)
+	}
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func revertState(rv *storage.Revert) string {
+	if rv == nil {
+		return "-"
+	}
+	if rv.PartID != "" {
+		return "reverted to " + rv.MessageID + " part " + rv.PartID
+	}
+	return "reverted to " + rv.MessageID
+}
+
+func (c *cliCore) listSessions(f cliFlags, stdout io.Writer) error {
+	list := c.sessions.List()
+	if f.json {
+		return writeJSON(stdout, list)
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tUPDATED\tTITLE\tREVERT")
+	for _, s := range list {
+		title := s.Title
+		if s.ParentID != "" {
+			title += " (child of " + s.ParentID + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.ID, time.UnixMilli(s.Time.Updated).Format("2006-01-02 15:04:05"), title, revertState(s.Revert))
+	}
+	return tw.Flush()
+}
+
+// patchRow is one patch part as `ocgo patches` shows it.
+type patchRow struct {
+	MessageID string   `json:"messageID"`
+	Role      string   `json:"role"`
+	PartID    string   `json:"partID"`
+	Tool      string   `json:"tool,omitempty"`
+	CallID    string   `json:"callID,omitempty"`
+	Hash      string   `json:"hash"`
+	After     string   `json:"after,omitempty"`
+	Files     []string `json:"files"`
+	Reverted  bool     `json:"reverted"`
+}
+
+// hiddenByRevert reports whether a part lies after the session's revert
+// point, so clients hide it and the revert has undone it.
+func hiddenByRevert(rv *storage.Revert, messageID, partID string) bool {
+	if rv == nil {
+		return false
+	}
+	if messageID != rv.MessageID {
+		return messageID > rv.MessageID
+	}
+	return rv.PartID == "" || partID >= rv.PartID
+}
+
+// rel makes a patch part's absolute file path relative to the project.
+func (c *cliCore) rel(p string) string {
+	r, err := filepath.Rel(c.proj.root, p)
+	if err != nil || !filepath.IsLocal(r) {
+		return p
+	}
+	return filepath.ToSlash(r)
+}
+
+func (c *cliCore) patchRows(sessionID string) ([]patchRow, error) {
+	sess, err := c.sessions.Get(sessionID)
+	if err != nil {
+		return nil, err
+	}
+	msgs, err := c.sessions.Messages(sessionID)
+	if err != nil {
+		return nil, err
+	}
+	rows := []patchRow{}
+	for _, m := range msgs {
+		next := 0 // tool calls run in order: each patch follows the previous one's call
+		for _, p := range m.Parts {
+			if p.Type != storage.PartPatch {
+				continue
+			}
+			r := patchRow{MessageID: m.Info.ID, Role: m.Info.Role, PartID: p.ID, Hash: p.Hash, After: p.After,
+				Files: []string{}, Reverted: hiddenByRevert(sess.Revert, m.Info.ID, p.ID)}
+			if i := toolOfPatch(m.Parts, p.ID, next); i >= 0 {
+				r.Tool, r.CallID = m.Parts[i].Tool, m.Parts[i].CallID
+				next = i + 1
+			}
+			for _, f := range p.Files {
+				r.Files = append(r.Files, c.rel(f))
+			}
+			rows = append(rows, r)
+		}
+	}
+	return rows, nil
+}
+
+// idMillis decodes the creation time of an ascending opencode ID, modulo
+// 2^36 ms (the 12 hex digits hold ms*0x1000+counter in 48 bits).
+func idMillis(id string) (int64, bool) {
+	_, rest, ok := strings.Cut(id, "_")
+	if !ok || len(rest) < 12 {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(rest[:12], 16, 64)
+	if err != nil {
+		return 0, false
+	}
+	return int64(v >> 12), true
+}
+
+// toolOfPatch finds the tool call that made a patch part: the patch is
+// written after its call ran and before the call's end time is taken, so
+// its ID's time lies within the call's run. A step's tool parts all come
+// before its patches, hence the search by time, from index from on. It
+// returns -1 when no call matches (e.g. a patch from another source).
+func toolOfPatch(parts []storage.Part, patchID string, from int) int {
+	at, ok := idMillis(patchID)
+	if !ok {
+		return -1
+	}
+	const mod = 1 << 36
+	for i := from; i < len(parts); i++ {
+		p := parts[i]
+		if p.ID >= patchID {
+			break
+		}
+		if p.Type != storage.PartTool || p.State == nil || p.State.Time == nil {
+			continue
+		}
+		start, end := p.State.Time.Start%mod, p.State.Time.End%mod
+		if end < start && p.State.Time.End != 0 {
+			end += mod
+		}
+		t := at
+		if t < start {
+			t += mod
+		}
+		if t >= start && (p.State.Time.End == 0 || t <= end) {
+			return i
+		}
+	}
+	return -1
+}
+
+func short(h string) string {
+	if len(h) > 12 {
+		return h[:12]
+	}
+	if h == "" {
+		return "-"
+	}
+	return h
+}
+
+func (c *cliCore) listPatches(f cliFlags, stdout io.Writer) error {
+	rows, err := c.patchRows(f.args[0])
+	if err != nil {
+		return err
+	}
+	if f.json {
+		return writeJSON(stdout, rows)
+	}
+	if len(rows) == 0 {
+		fmt.Fprintln(stdout, "no patches: the agent changed no files in this session")
+		return nil
+	}
+	prev := ""
+	for _, r := range rows {
+		if r.MessageID != prev {
+			fmt.Fprintf(stdout, "%s (%s)\n", r.MessageID, r.Role)
+			prev = r.MessageID
+		}
+		tool := "-"
+		if r.Tool != "" {
+			tool = r.Tool + " " + r.CallID
+		}
+		mark := ""
+		if r.Reverted {
+			mark = "  [reverted]"
+		}
+		fmt.Fprintf(stdout, "  %s  tool %s  %s..%s%s\n", r.PartID, tool, short(r.Hash), short(r.After), mark)
+		for _, file := range r.Files {
+			fmt.Fprintf(stdout, "      %s\n", file)
+		}
+	}
+	return nil
+}
+
+// messagePatches returns the patch parts of a message, or for a user
+// message those of the assistant messages answering it.
+func (c *cliCore) messagePatches(sessionID, messageID string) ([]storage.Part, error) {
+	if _, err := c.sessions.Message(sessionID, messageID); err != nil {
+		return nil, err
+	}
+	msgs, err := c.sessions.Messages(sessionID)
+	if err != nil {
+		return nil, err
+	}
+	var out []storage.Part
+	in := false
+	for _, m := range msgs {
+		switch {
+		case m.Info.ID == messageID:
+			in = true
+		case in && m.Info.Role == storage.RoleUser:
+			in = false
+		}
+		if !in {
+			continue
+		}
+		for _, p := range m.Parts {
+			if p.Type == storage.PartPatch && p.Hash != "" {
+				out = append(out, p)
+			}
+		}
+		if m.Info.ID == messageID && m.Info.Role != storage.RoleUser {
+			break
+		}
+	}
+	return out, nil
+}
+
+// diff prints what a message changed: from the tree before its first patch
+// to the tree after its last, limited to the files its patches list.
+func (c *cliCore) diff(ctx context.Context, sessionID, messageID string, stdout, stderr io.Writer) error {
+	if c.snaps == nil {
+		return errNoSnapshots
+	}
+	patches, err := c.messagePatches(sessionID, messageID)
+	if err != nil {
+		return err
+	}
+	if len(patches) == 0 {
+		fmt.Fprintf(stderr, "ocgo: message %s changed no files\n", messageID)
+		return nil
+	}
+	seen := map[string]bool{}
+	var files []string
+	for _, p := range patches {
+		for _, f := range p.Files {
+			if r := c.rel(f); !filepath.IsAbs(r) && !seen[r] {
+				seen[r] = true
+				files = append(files, r)
+			}
+		}
+	}
+	to := patches[len(patches)-1].After
+	if to == "" {
+		fmt.Fprintln(stderr, "ocgo: the last patch has no recorded result; showing the files as they are now")
+	}
+	d, err := c.snaps.DiffPaths(ctx, patches[0].Hash, to, files)
+	if err != nil {
+		return err
+	}
+	_, err = io.WriteString(stdout, d)
+	return err
+}
+
+func (c *cliCore) revert(ctx context.Context, f cliFlags, partID string, stdout, stderr io.Writer) error {
+	sess, err := c.sessions.Revert(ctx, f.args[0], f.args[1], partID)
+	if err != nil {
+		if ce, ok := errors.AsType[*session.ConflictError](err); ok {
+			return fmt.Errorf("revert refused: %w\nThese files were edited after the agent wrote them; save or undo those edits first", ce)
+		}
+		return err
+	}
+	if f.json {
+		return writeJSON(stdout, sess)
+	}
+	if c.snaps == nil {
+		fmt.Fprintln(stderr, "ocgo: snapshots are disabled: the messages are marked reverted but no file was restored")
+	}
+	fmt.Fprintf(stderr, "ocgo: session %s %s; `ocgo unrevert %s` puts the changes back\n", sess.ID, revertState(sess.Revert), sess.ID)
+	_, err = io.WriteString(stdout, sess.Revert.Diff)
+	return err
+}
+
+func (c *cliCore) unrevert(ctx context.Context, f cliFlags, stdout, stderr io.Writer) error {
+	sess, err := c.sessions.Get(f.args[0])
+	if err != nil {
+		return err
+	}
+	if sess.Revert == nil {
+		fmt.Fprintf(stderr, "ocgo: session %s has no revert to undo\n", sess.ID)
+		if f.json {
+			return writeJSON(stdout, sess)
+		}
+		return nil
+	}
+	var before string
+	if c.snaps != nil {
+		if before, err = c.snaps.Track(ctx); err != nil {
+			return err
+		}
+	}
+	if sess, err = c.sessions.Unrevert(ctx, sess.ID); err != nil {
+		return err
+	}
+	if f.json {
+		return writeJSON(stdout, sess)
+	}
+	fmt.Fprintf(stderr, "ocgo: session %s unreverted\n", sess.ID)
+	if before == "" {
+		return nil
+	}
+	d, err := c.snaps.Diff(ctx, before, "")
+	if err != nil {
+		return err
+	}
+	_, err = io.WriteString(stdout, d)
+	return err
+}
