@@ -241,10 +241,12 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	}
 	logger.Info("Shutting down")
 	a.Shutdown() // ends SSE streams and TUI long-polls
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	// Requests in flight get a moment to finish (writes are durable when a
+	// handler returns); idle keep-alive connections are not waited for.
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	if err := httpSrv.Shutdown(shutdownCtx); err != nil {
-		return err
+		return httpSrv.Close()
 	}
 	return nil
 }

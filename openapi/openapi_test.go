@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"ocgo/openapi/check"
 	"reflect"
 	"slices"
 	"strings"
@@ -206,7 +207,7 @@ func asJSON(v any) string { b, _ := json.Marshal(v); return string(b) }
 
 func TestDocumentValidAndShaped(t *testing.T) {
 	doc := buildDoc(t)
-	if err := Validate(doc); err != nil {
+	if err := check.Validate(doc); err != nil {
 		t.Fatalf("Validate: %v\n%s", err, doc)
 	}
 	var d any
@@ -368,8 +369,8 @@ func TestValidateRejects(t *testing.T) {
 			if bytes.Equal(doc, good) {
 				t.Fatal("mutation did not apply")
 			}
-			if err := Validate(doc); !errors.Is(err, ErrInvalidDoc) {
-				t.Fatalf("got %v, want ErrInvalidDoc", err)
+			if err := check.Validate(doc); !errors.Is(err, check.ErrInvalidDoc) {
+				t.Fatalf("got %v, want check.ErrInvalidDoc", err)
 			}
 		})
 	}
@@ -451,7 +452,7 @@ func server(t *testing.T) *httptest.Server {
 }
 
 func TestResponseValidator(t *testing.T) {
-	check, err := ResponseValidator(buildDoc(t))
+	verify, err := check.ResponseValidator(buildDoc(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -478,16 +479,16 @@ func TestResponseValidator(t *testing.T) {
 		{"documented 404", "/session/ses_x", nil},
 		{"message with parts", "/session/ses_1/message/msg_1", nil},
 		{"sse frames", "/event", nil},
-		{"text part missing text", "/session/ses_1/message/empty-text", ErrResponse},
-		{"completed state missing end", "/session/ses_1/message/unfinished", ErrResponse},
-		{"completed state with empty input", "/session/ses_1/message/empty-input", ErrResponse},
-		{"unknown discriminator", "/session/ses_1/message/unknown-type", ErrResponse},
-		{"sse frame wrong type", "/event?bad=1", ErrResponse},
+		{"text part missing text", "/session/ses_1/message/empty-text", check.ErrResponse},
+		{"completed state missing end", "/session/ses_1/message/unfinished", check.ErrResponse},
+		{"completed state with empty input", "/session/ses_1/message/empty-input", check.ErrResponse},
+		{"unknown discriminator", "/session/ses_1/message/unknown-type", check.ErrResponse},
+		{"sse frame wrong type", "/event?bad=1", check.ErrResponse},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			status, h, body := fetch(t, tc.path)
-			if err := check("GET", tc.path, status, h, body); !errors.Is(err, tc.want) {
+			if err := verify("GET", tc.path, status, h, body); !errors.Is(err, tc.want) {
 				t.Fatalf("got %v, want %v\nbody: %s", err, tc.want, body)
 			}
 		})
@@ -500,21 +501,21 @@ func TestResponseValidator(t *testing.T) {
 		body               string
 		want               error
 	}{
-		{"wrong field type", "GET", "/session/ses_1", 200, `{"id":"ses_1","title":"t","version":"v","time":{"created":"yesterday","updated":2}}`, ErrResponse},
-		{"missing required field", "GET", "/session/ses_1", 200, `{"id":"ses_1","title":"t","time":{"created":1,"updated":2}}`, ErrResponse},
-		{"null optional field", "GET", "/session/ses_1", 200, `{"id":"ses_1","title":"t","version":"v","time":{"created":1,"updated":2},"share":null}`, ErrResponse},
-		{"undocumented status", "GET", "/session/ses_1", 500, `{"name":"UnknownError","data":{}}`, ErrResponse},
-		{"bad error body", "GET", "/session/ses_1", 404, `{"data":{}}`, ErrResponse},
+		{"wrong field type", "GET", "/session/ses_1", 200, `{"id":"ses_1","title":"t","version":"v","time":{"created":"yesterday","updated":2}}`, check.ErrResponse},
+		{"missing required field", "GET", "/session/ses_1", 200, `{"id":"ses_1","title":"t","time":{"created":1,"updated":2}}`, check.ErrResponse},
+		{"null optional field", "GET", "/session/ses_1", 200, `{"id":"ses_1","title":"t","version":"v","time":{"created":1,"updated":2},"share":null}`, check.ErrResponse},
+		{"undocumented status", "GET", "/session/ses_1", 500, `{"name":"UnknownError","data":{}}`, check.ErrResponse},
+		{"bad error body", "GET", "/session/ses_1", 404, `{"data":{}}`, check.ErrResponse},
 		{"plain bool", "POST", "/log", 200, `true`, nil},
 		{"charset parameter", "GET", "/session", 200, `[]`, nil},
-		{"bool wrong type", "POST", "/log", 200, `"true"`, ErrResponse},
+		{"bool wrong type", "POST", "/log", 200, `"true"`, check.ErrResponse},
 		{"query string ignored for routing", "GET", "/find/file?query=a", 200, `["a.go"]`, nil},
-		{"unknown route", "GET", "/nope", 200, `{}`, ErrNoRoute},
-		{"wrong method", "DELETE", "/log", 200, `{}`, ErrNoRoute},
+		{"unknown route", "GET", "/nope", 200, `{}`, check.ErrNoRoute},
+		{"wrong method", "DELETE", "/log", 200, `{}`, check.ErrNoRoute},
 	}
 	for _, tc := range direct {
 		t.Run(tc.name, func(t *testing.T) {
-			if err := check(tc.method, tc.path, tc.status, json, []byte(tc.body)); !errors.Is(err, tc.want) {
+			if err := verify(tc.method, tc.path, tc.status, json, []byte(tc.body)); !errors.Is(err, tc.want) {
 				t.Fatalf("got %v, want %v", err, tc.want)
 			}
 		})
@@ -522,7 +523,7 @@ func TestResponseValidator(t *testing.T) {
 }
 
 func TestResponseValidatorConcurrent(t *testing.T) {
-	check, err := ResponseValidator(buildDoc(t))
+	verify, err := check.ResponseValidator(buildDoc(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -536,7 +537,7 @@ func TestResponseValidatorConcurrent(t *testing.T) {
 			if i%2 == 1 {
 				body = strings.Replace(good, `"title":"t",`, "", 1)
 			}
-			err := check("GET", "/session/ses_1", 200, h, []byte(body))
+			err := verify("GET", "/session/ses_1", 200, h, []byte(body))
 			if (err == nil) != (i%2 == 0) {
 				errs <- fmt.Errorf("goroutine %d: %v", i, err)
 			}
@@ -563,7 +564,7 @@ func BenchmarkResponseValidator(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	check, err := ResponseValidator(doc)
+	verify, err := check.ResponseValidator(doc)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -571,7 +572,7 @@ func BenchmarkResponseValidator(b *testing.B) {
 	body := []byte(`{"info":{},"parts":[{"id":"p","sessionID":"s","messageID":"m","type":"text","text":"hi"},` +
 		`{"id":"p","sessionID":"s","messageID":"m","type":"tool","callID":"c","tool":"bash","state":{"status":"completed","input":{},"output":"","title":"","metadata":{},"time":{"start":1,"end":2}}}]}`)
 	for b.Loop() {
-		if err := check("GET", "/session/s/message/m", 200, h, body); err != nil {
+		if err := verify("GET", "/session/s/message/m", 200, h, body); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -80,11 +80,7 @@ func (s *Server) buildDoc() ([]byte, error) {
 		op.Errors = dedupe(op.Errors)
 		b.Add(op)
 	}
-	data, err := b.JSON()
-	if err != nil {
-		return nil, err
-	}
-	return data, openapi.Validate(data)
+	return b.JSON() // validated with kin-openapi by the tests (openapi/check)
 }
 
 func dedupe(xs []int) []int {

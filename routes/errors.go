@@ -129,6 +129,12 @@ type errorBody struct {
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
+	if raw, ok := v.(rawJSON); ok { // cached, already compact: copy it out
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		w.Write(raw)
+		return
+	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false) // opencode does not escape <, > and &

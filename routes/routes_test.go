@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"ocgo/bus"
-	"ocgo/openapi"
+	"ocgo/openapi/check"
 	"ocgo/session"
 	"ocgo/storage"
 )
@@ -398,10 +398,10 @@ func TestOpenAPIDocumentValidatesRealResponses(t *testing.T) {
 	if r.status != 200 {
 		t.Fatalf("/doc: %d %s", r.status, r.body)
 	}
-	if err := openapi.Validate([]byte(r.body)); err != nil {
+	if err := check.Validate([]byte(r.body)); err != nil {
 		t.Fatalf("document invalid: %v", err)
 	}
-	check, err := openapi.ResponseValidator([]byte(r.body))
+	check, err := check.ResponseValidator([]byte(r.body))
 	if err != nil {
 		t.Fatal(err)
 	}
