@@ -78,7 +78,9 @@ func openBase(c appConfig) (*base, error) {
 		return nil, fmt.Errorf("--dir %s is not a directory", cwd)
 	}
 	b := &base{proj: findProject(cwd)}
-	b.home, _ = os.UserHomeDir()
+	if b.home = c.Env("HOME"); !filepath.IsAbs(b.home) {
+		b.home, _ = os.UserHomeDir()
+	}
 	xdg := func(env, fallback string) string {
 		if v := c.Env(env); v != "" && filepath.IsAbs(v) {
 			return v
@@ -137,6 +139,14 @@ func newApp(c appConfig) (*app, error) {
 	}
 	proj, home, dataRoot, configDir, stateDir, projectData := b.proj, b.home, b.dataRoot, b.configDir, b.stateDir, b.projectData
 	cfg, store, snaps := b.cfg, b.store, b.snaps
+	// opencode creates its global dirs at start; the TUI saves its state
+	// file (<state>/tui) without creating the directory, so it must exist.
+	for _, d := range []string{configDir, stateDir} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			b.close()
+			return nil, err
+		}
+	}
 	auth := config.NewAuthStore(filepath.Join(dataRoot, "auth.json"))
 	models, err := newModels(cfg, auth, c.Env, c.Logger)
 	if err != nil {

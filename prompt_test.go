@@ -197,7 +197,8 @@ func TestPermissionAskOnceAlwaysReject(t *testing.T) {
 			last = p
 		}
 	}
-	if last.State.Status != "error" || !strings.Contains(last.State.Error, "rejected") {
+	// Exactly opencode's text: the TUI shows it under the tool, the model reads it.
+	if want := "The user rejected permission to use this specific tool call. You may try again with different parameters."; last.State.Status != "error" || last.State.Error != want {
 		t.Errorf("rejected tool part: %+v", last.State)
 	}
 	if n := len(fake.Requests()); n != 2 {

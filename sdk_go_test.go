@@ -324,6 +324,10 @@ func TestSDKApp(t *testing.T) {
 			t.Errorf("path.%s = %q, want %q", k, app.Path[k], v)
 		}
 	}
+	// The TUI writes <state>/tui without creating the directory.
+	if st, err := os.Stat(app.Path["state"]); err != nil || !st.IsDir() {
+		t.Errorf("path.state %q is not a directory: %v", app.Path["state"], err)
+	}
 	if len(app.Path) != len(want) {
 		t.Errorf("path has keys %v, want exactly %d", app.Path, len(want))
 	}

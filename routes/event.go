@@ -15,8 +15,11 @@ const sseWriteTimeout = 30 * time.Second
 
 // events streams bus events as server-sent events: data-only frames of
 // {"type","properties"}, server.connected first, a comment heartbeat every
-// Heartbeat. The subscription is taken before the first frame, so nothing
-// published after server.connected is missed.
+// Heartbeat. The heartbeat is a lone comment line with no blank line after
+// it: the Stainless Go SDK (and so the opencode TUI) dispatches an event on
+// every blank line and fails on its empty data, ending the TUI's stream.
+// The subscription is taken before the first frame, so nothing published
+// after server.connected is missed.
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	sub := s.opts.Bus.Subscribe(sseBuffer)
 	defer sub.Close()
@@ -64,7 +67,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			return
 		case <-tick.C:
-			if !write([]byte(": heartbeat\n\n")) {
+			if !write([]byte(": heartbeat\n")) {
 				return
 			}
 		case ev, ok := <-sub.C:

@@ -17,6 +17,8 @@ import (
 	"ocgo/openapi/check"
 	"ocgo/session"
 	"ocgo/storage"
+
+	"github.com/sst/opencode-sdk-go/packages/ssestream"
 )
 
 type fixture struct {
@@ -424,4 +426,28 @@ func TestOpenAPIDocumentValidatesRealResponses(t *testing.T) {
 	verify("GET", "/app", f.do(t, "GET", "/app", "", "", nil))
 	verify("POST", "/log", f.do(t, "POST", "/log", "application/json", `{"service":"x","level":"warn","message":"m"}`, nil))
 	verify("POST", "/session/"+s.ID+"/revert", f.do(t, "POST", "/session/"+s.ID+"/revert", "application/json", `{}`, nil))
+}
+
+// The opencode TUI reads /event with the Stainless SSE decoder, which
+// dispatches an event on every blank line and JSON-decodes its data: a
+// heartbeat must not end in a blank line, or the TUI's stream dies.
+func TestEventStreamHeartbeatSurvivesStainlessDecoder(t *testing.T) {
+	f := newFixture(t, nil)
+	res, err := http.Get(f.http.URL + "/event")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream := ssestream.NewStream[map[string]any](ssestream.NewDecoder(res), nil)
+	defer stream.Close()
+	if !stream.Next() || stream.Current()["type"] != "server.connected" {
+		t.Fatalf("first event %v, err %v", stream.Current(), stream.Err())
+	}
+	time.Sleep(4 * 50 * time.Millisecond) // several heartbeats
+	f.bus.Publish("session.idle", map[string]any{"sessionID": "ses_x"})
+	if !stream.Next() {
+		t.Fatalf("stream ended after heartbeats: %v", stream.Err())
+	}
+	if got := stream.Current()["type"]; got != "session.idle" {
+		t.Fatalf("got event %v, want session.idle", got)
+	}
 }

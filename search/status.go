@@ -231,7 +231,7 @@ func (st *status) get(ctx context.Context) ([]File, error) {
 		}
 		st.cached = out
 	}
-	return append([]File(nil), st.cached...), nil
+	return append([]File{}, st.cached...), nil // never nil: JSON [] when clean
 }
 
 func modeOf(fi os.FileInfo) filemode.FileMode {

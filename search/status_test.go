@@ -32,7 +32,7 @@ func expectedStatus(t *testing.T, root, cwdRel string) []File {
 		n, _ := strconv.Atoi(s) // "-" (binary) counts as 0
 		return n
 	}
-	var out []File
+	out := []File{}
 	for _, l := range strings.Split(strings.TrimSpace(git(t, root, "diff", "--numstat", "--no-renames", "HEAD")), "\n") {
 		if l == "" {
 			continue
@@ -108,6 +108,10 @@ func TestStatusMatchesGit(t *testing.T) {
 			waitStatus(t, svc, want) // clean tree: empty
 			if got, _ := svc.Status(context.Background()); len(got) != 0 {
 				t.Fatalf("clean tree reported %v", got)
+			}
+			// GET /file/status answers [] for a clean tree, as opencode does, not null.
+			if got, _ := svc.Status(context.Background()); got == nil {
+				t.Fatal("clean tree status is a nil slice (JSON null)")
 			}
 
 			// Scripted edits.

@@ -17,6 +17,10 @@ const (
 	ReplyReject = "reject"
 )
 
+// rejectedText is the error a rejected tool part shows (the TUI renders it
+// and the model reads it), worded as opencode words it.
+const rejectedText = "The user rejected permission to use this specific tool call. You may try again with different parameters."
+
 // ErrRejected is returned to a tool whose permission the user refused.
 var ErrRejected = errors.New("the user rejected permission to use this specific tool call. You may try again with different parameters")
 

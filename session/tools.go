@@ -66,11 +66,13 @@ func (st *runState) runTools(calls []pendingCall, enabled []tool.Tool) {
 		}
 		end := s.ms()
 		if err != nil {
+			text := err.Error()
 			if errors.Is(err, tool.ErrRejected) || errors.Is(err, ErrRejected) {
 				st.rejected = true
+				text = rejectedText
 			}
 			st.setTool(c.partID, func(ts *storage.ToolState) {
-				*ts = storage.ToolState{Status: storage.ToolError, Input: input, Error: err.Error(), Metadata: res.Metadata,
+				*ts = storage.ToolState{Status: storage.ToolError, Input: input, Error: text, Metadata: res.Metadata,
 					Time: &storage.ToolTime{Start: start, End: end}}
 			})
 			continue

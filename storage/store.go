@@ -201,10 +201,14 @@ func newer(a, b Session) int {
 
 // Sessions returns every session, newest update first. The slice is a
 // snapshot owned by the caller's read: the store never modifies a slice it
-// has handed out (writes build a new one), so no copy is needed.
+// has handed out (writes build a new one), so no copy is needed. It is
+// never nil, so an empty store encodes as JSON [] (as opencode lists it), not null.
 func (s *Store) Sessions() []Session {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
+	if s.sorted == nil {
+		return []Session{}
+	}
 	return s.sorted
 }
 

@@ -173,6 +173,23 @@ func TestDeleteSessionRemovesMessagesAndParts(t *testing.T) {
 	}
 }
 
+// Sessions() feeds JSON lists (ocgo sessions --json): an empty store must be [],
+// as opencode answers, not null (JS clients iterate the list).
+func TestEmptySessionListIsNotNil(t *testing.T) {
+	s, _ := openTemp(t)
+	if got := s.Sessions(); got == nil {
+		t.Fatal("fresh store: Sessions() is nil")
+	}
+	sid := NewIDs(nil).Descending(PrefixSession)
+	s.PutSession(Session{ID: sid, Title: "x"})
+	if err := s.DeleteSession(sid); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Sessions(); got == nil || len(got) != 0 {
+		t.Fatalf("after deleting the only session: %#v", got)
+	}
+}
+
 func TestInvalidIDsNeverReachTheDisk(t *testing.T) {
 	s, dir := openTemp(t)
 	for _, id := range []string{"../../etc/passwd", "ses_../x", "ses_a/b", "", "ses_", "msg_abc", "ses_%2e%2e"} {
