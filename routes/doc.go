@@ -68,7 +68,7 @@ func (s *Server) buildDoc() ([]byte, error) {
 		if strings.Contains(rt.path, ":") {
 			op.Errors = append(op.Errors, 400, 404)
 		}
-		if rt.notBuilt || strings.Contains(rt.path, "/share") {
+		if rt.notBuilt {
 			op.Errors = append(op.Errors, 501)
 		}
 		if strings.HasPrefix(rt.path, "/session/:id/") && rt.method == "POST" {

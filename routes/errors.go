@@ -116,7 +116,7 @@ type replacement struct{ from, to string }
 
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	ae := s.mapError(err)
-	if ae.Status >= 500 {
+	if ae.Status >= 500 && r.Context().Err() == nil { // a client that left is not an error
 		s.log.Error("Request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	writeJSON(w, ae.Status, errorBody{ae.Name, ae.Data})

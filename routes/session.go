@@ -88,12 +88,14 @@ func (s *Server) sessionAbort(_ *http.Request, p httprouter.Params) (any, error)
 }
 
 // sessionShare refuses honestly: sharing uploads the conversation to a
-// third-party service, which a local-first server does not do.
+// third-party service, which a local-first server does not do. It is a
+// 400, as opencode answers when sharing is disabled, so clients do not
+// retry it as they would a server error.
 func (s *Server) sessionShare(_ *http.Request, p httprouter.Params) (any, error) {
 	if _, err := s.opts.Sessions.Get(p.ByName("id")); err != nil {
 		return nil, err
 	}
-	return nil, newError(http.StatusNotImplemented, "NotImplementedError", "sharing is not available: ocgo keeps sessions local")
+	return nil, newError(http.StatusBadRequest, "UnknownError", "Sharing is disabled: ocgo keeps sessions local")
 }
 
 func (s *Server) sessionMessages(_ *http.Request, p httprouter.Params) (any, error) {
