@@ -171,10 +171,15 @@ func (r Repo) PrefixComps() []string {
 }
 
 // Outer returns the patterns that reach the directory from outside it:
-// Base(r.CommonDir) then the .gitignore files of the directories from the
-// repository top down to, not including, the directory itself.
+// Base(r.CommonDir) then Above.
 func (r Repo) Outer() []Pattern {
-	ps := Base(r.CommonDir)
+	return append(Base(r.CommonDir), r.Above()...)
+}
+
+// Above returns the patterns of the .gitignore files of the directories from
+// the repository top down to, not including, the directory itself.
+func (r Repo) Above() []Pattern {
+	var ps []Pattern
 	dir := r.Top
 	parts := r.PrefixComps()
 	for i := range parts {
