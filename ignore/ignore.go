@@ -234,15 +234,15 @@ func expandHome(p, home string) string {
 // when commonDir is not "". Include directives are not followed.
 func CoreOption(commonDir, key string) (string, bool) {
 	var files []string
-	if os.Getenv("GIT_CONFIG_NOSYSTEM") == "" {
-		if s := os.Getenv("GIT_CONFIG_SYSTEM"); s != "" {
-			files = append(files, s)
+	if !envBool("GIT_CONFIG_NOSYSTEM") {
+		if s, ok := os.LookupEnv("GIT_CONFIG_SYSTEM"); ok {
+			files = append(files, s) // set but empty: no system config, as in git
 		} else {
 			files = append(files, "/etc/gitconfig")
 		}
 	}
-	if g := os.Getenv("GIT_CONFIG_GLOBAL"); g != "" {
-		files = append(files, g)
+	if g, ok := os.LookupEnv("GIT_CONFIG_GLOBAL"); ok {
+		files = append(files, g) // set but empty: no global config, as in git
 	} else {
 		home, _ := os.UserHomeDir()
 		if x := os.Getenv("XDG_CONFIG_HOME"); x != "" {
@@ -259,6 +259,9 @@ func CoreOption(commonDir, key string) (string, bool) {
 	}
 	val, found := "", false
 	for _, f := range files {
+		if f == "" {
+			continue
+		}
 		data, err := os.ReadFile(f)
 		if err != nil {
 			continue
@@ -272,6 +275,16 @@ func CoreOption(commonDir, key string) (string, bool) {
 		}
 	}
 	return val, found
+}
+
+// envBool reads a boolean environment variable as git does: unset or empty
+// is false, and so are 0, false, no and off.
+func envBool(name string) bool {
+	switch strings.ToLower(os.Getenv(name)) {
+	case "", "0", "false", "no", "off":
+		return false
+	}
+	return true
 }
 
 // Match applies ps (lowest priority first, as Outer and the .gitignore files

@@ -17,12 +17,18 @@ type Tree struct {
 // repository only the global excludes file applies.
 func NewTree(root string) *Tree {
 	t := &Tree{dirs: map[string][]Pattern{}}
-	if r, ok := FindRepo(root); ok {
-		t.outer, t.prefix = r.Outer(), r.PrefixComps()
-	} else {
-		t.outer = Base("")
-	}
+	t.outer, t.prefix = ForRoot(root)
 	return t
+}
+
+// ForRoot returns the patterns reaching the directory root from outside it
+// (Repo.Outer) and root's components from the repository top. Outside a
+// repository only the global excludes file applies, and prefix is nil.
+func ForRoot(root string) (outer []Pattern, prefix []string) {
+	if r, ok := FindRepo(root); ok {
+		return r.Outer(), r.PrefixComps()
+	}
+	return Base(""), nil
 }
 
 // Load (re)reads the .gitignore of the directory rel (relative to the root,
