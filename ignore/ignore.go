@@ -62,14 +62,7 @@ func Parse(data []byte, domain []string) []Pattern {
 // oversized file gives no patterns.
 func ReadFile(path string, domain []string) []Pattern {
 	fi, err := os.Stat(path)
-	if err != nil || !fi.Mode().IsRegular() || fi.Size() > maxFileSize {
-		return nil
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil
-	}
-	return Parse(data, domain)
+	return readRegular(fi, err, func() ([]byte, error) { return os.ReadFile(path) }, domain)
 }
 
 // ReadGitignore reads dir/.gitignore when it is a regular file (git does not
@@ -77,24 +70,23 @@ func ReadFile(path string, domain []string) []Pattern {
 func ReadGitignore(dir string, domain []string) []Pattern {
 	p := filepath.Join(dir, ".gitignore")
 	fi, err := os.Lstat(p)
-	if err != nil || !fi.Mode().IsRegular() || fi.Size() > maxFileSize {
-		return nil
-	}
-	data, err := os.ReadFile(p)
-	if err != nil {
-		return nil
-	}
-	return Parse(data, domain)
+	return readRegular(fi, err, func() ([]byte, error) { return os.ReadFile(p) }, domain)
 }
 
 // ReadGitignoreFS is ReadGitignore for dir (slash-separated) inside fsys.
 func ReadGitignoreFS(fsys fs.FS, dir string, domain []string) []Pattern {
 	p := path.Join(dir, ".gitignore")
 	fi, err := fs.Lstat(fsys, p)
+	return readRegular(fi, err, func() ([]byte, error) { return fs.ReadFile(fsys, p) }, domain)
+}
+
+// readRegular parses the file described by fi (from a stat that returned
+// err) when it is a regular file of acceptable size.
+func readRegular(fi fs.FileInfo, err error, read func() ([]byte, error), domain []string) []Pattern {
 	if err != nil || !fi.Mode().IsRegular() || fi.Size() > maxFileSize {
 		return nil
 	}
-	data, err := fs.ReadFile(fsys, p)
+	data, err := read()
 	if err != nil {
 		return nil
 	}
