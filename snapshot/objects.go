@@ -22,64 +22,22 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/storage/filesystem"
+
+	"ocgo/ignore"
 )
 
-// projectRepo describes the project's own git repository (read only).
-type projectRepo struct {
-	gitDir    string // per-worktree git dir (holds index)
-	commonDir string // holds objects, info/exclude, config
-	prefix    string // work tree relative to the repo top ("" at the top)
-	top       string
-}
+// projectRepo describes the project's own git repository (read only):
+// GitDir holds the index, CommonDir objects, info/exclude and config.
+type projectRepo = ignore.Repo
 
 // findProjectRepo looks for a .git dir or gitdir file at the work tree or
 // above it. It returns nil when the project is not a git repository.
 func findProjectRepo(work string) *projectRepo {
-	dir := work
-	for {
-		dg := filepath.Join(dir, ".git")
-		if fi, err := os.Lstat(dg); err == nil {
-			gd := ""
-			switch {
-			case fi.IsDir():
-				gd = dg
-			case fi.Mode().IsRegular():
-				b, err := os.ReadFile(dg)
-				if err == nil && bytes.HasPrefix(b, []byte("gitdir:")) {
-					gd = strings.TrimSpace(string(b[len("gitdir:"):]))
-					if !filepath.IsAbs(gd) {
-						gd = filepath.Join(dir, gd)
-					}
-				}
-			}
-			if gd == "" {
-				return nil
-			}
-			if _, err := os.Stat(filepath.Join(gd, "objects")); err != nil {
-				if _, err := os.Stat(filepath.Join(gd, "commondir")); err != nil {
-					return nil
-				}
-			}
-			common := gd
-			if b, err := os.ReadFile(filepath.Join(gd, "commondir")); err == nil {
-				c := strings.TrimSpace(string(b))
-				if !filepath.IsAbs(c) {
-					c = filepath.Join(gd, c)
-				}
-				common = filepath.Clean(c)
-			}
-			rel, _ := filepath.Rel(dir, work)
-			if rel == "." {
-				rel = ""
-			}
-			return &projectRepo{gitDir: gd, commonDir: common, prefix: filepath.ToSlash(rel), top: dir}
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return nil
-		}
-		dir = parent
+	r, ok := ignore.FindRepo(work)
+	if !ok {
+		return nil
 	}
+	return &r
 }
 
 // initGitDir creates the shadow git dir layout the git CLI expects. Existing
@@ -108,7 +66,7 @@ func initGitDir(gitDir, work string, proj *projectRepo) error {
 	alt := filepath.Join(gitDir, "objects", "info", "alternates")
 	want := ""
 	if proj != nil {
-		want = filepath.Join(proj.commonDir, "objects") + "\n"
+		want = filepath.Join(proj.CommonDir, "objects") + "\n"
 	}
 	old, _ := os.ReadFile(alt)
 	if string(old) != want {
@@ -228,7 +186,7 @@ func newObjectStore(dir string, proj *projectRepo, log *slog.Logger) *objectStor
 		return w
 	}
 	if proj != nil {
-		fs := osfs.New(proj.commonDir, osfs.WithBoundOS())
+		fs := osfs.New(proj.CommonDir, osfs.WithBoundOS())
 		st := filesystem.NewStorageWithOptions(fs, cache.NewObjectLRU(8<<20), filesystem.Options{
 			KeepDescriptors: true,
 			AlternatesFS:    osfs.New("/", osfs.WithBoundOS()),

@@ -50,7 +50,8 @@ import (
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/format/gitignore"
+
+	"ocgo/ignore"
 )
 
 // Errors returned by the package. They carry no absolute paths.
@@ -132,7 +133,7 @@ type Snapshotter struct {
 	skipped     []Skip
 	dirtyCache  bool
 	lastPersist time.Time
-	globalPats  []gitignore.Pattern
+	globalPats  []ignore.Pattern
 
 	store *objectStore
 }
@@ -174,7 +175,7 @@ func Open(opts Options) (*Snapshotter, error) {
 
 	proj := findProjectRepo(work)
 	if proj != nil {
-		if within(gitDir, proj.gitDir) || within(gitDir, proj.commonDir) {
+		if within(gitDir, proj.GitDir) || within(gitDir, proj.CommonDir) {
 			return nil, fmt.Errorf("%w: GitDir must not be inside the project's .git", ErrInvalidOptions)
 		}
 	}
@@ -203,7 +204,11 @@ func Open(opts Options) (*Snapshotter, error) {
 		marked:  map[string]struct{}{},
 	}
 	s.store = newObjectStore(s.objDir, proj, log)
-	s.globalPats = loadGlobalPatterns(proj)
+	commonDir := ""
+	if proj != nil {
+		commonDir = proj.CommonDir
+	}
+	s.globalPats = ignore.Base(commonDir)
 	// The stat cache is loaded by the first Track, under the lock and its
 	// context, so Open never waits for another process.
 	return s, nil

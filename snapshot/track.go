@@ -17,8 +17,9 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
-	"github.com/go-git/go-git/v5/plumbing/format/gitignore"
 	"github.com/go-git/go-git/v5/plumbing/format/index"
+
+	"ocgo/ignore"
 )
 
 // fileEntry is the stat cache record of one snapshotted file.
@@ -49,7 +50,7 @@ type dirNode struct {
 	name   string
 	rel    string   // slash path from the work tree, "" for the root
 	comps  []string // path components from the repository top
-	pats   []gitignore.Pattern
+	pats   []ignore.Pattern
 	files  map[string]*fileEntry
 	dirs   map[string]*dirNode
 	tree   plumbing.Hash
@@ -104,18 +105,13 @@ func (s *Snapshotter) Track(ctx context.Context) (string, error) {
 	return h.String(), nil
 }
 
-func (s *Snapshotter) rootPatterns() ([]gitignore.Pattern, []string) {
+func (s *Snapshotter) rootPatterns() ([]ignore.Pattern, []string) {
 	pats := slices.Clone(s.globalPats)
 	var comps []string
-	if s.proj != nil && s.proj.prefix != "" {
-		// The work tree is a subdirectory: .gitignore files above it apply.
-		parts := strings.Split(s.proj.prefix, "/")
-		dir := s.proj.top
-		for i := range parts {
-			pats = append(pats, readIgnoreFile(filepath.Join(dir, ".gitignore"), parts[:i])...)
-			dir = filepath.Join(dir, parts[i])
-		}
-		comps = parts
+	if s.proj != nil {
+		// The work tree may be a subdirectory: .gitignore files above it apply.
+		pats = append(pats, s.proj.Above()...)
+		comps = s.proj.PrefixComps()
 	}
 	return pats, comps
 }
@@ -202,7 +198,7 @@ func setOf(m map[string]string) map[string]struct{} {
 }
 
 // walkDir builds the node for one directory, reusing old's cache entries.
-func (sc *scan) walkDir(parent *dirNode, name, rel string, comps []string, old *dirNode, pats []gitignore.Pattern) (*dirNode, error) {
+func (sc *scan) walkDir(parent *dirNode, name, rel string, comps []string, old *dirNode, pats []ignore.Pattern) (*dirNode, error) {
 	if err := sc.ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -234,7 +230,7 @@ func (sc *scan) walkDir(parent *dirNode, name, rel string, comps []string, old *
 	}
 	for _, e := range ents {
 		if e.Name() == ".gitignore" && e.Type().IsRegular() {
-			own := readIgnoreFile(filepath.Join(full, ".gitignore"), comps)
+			own := ignore.ReadGitignore(full, comps)
 			if len(own) > 0 {
 				node.pats = append(pats[:len(pats):len(pats)], own...)
 			}
@@ -261,7 +257,7 @@ func (sc *scan) walkDir(parent *dirNode, name, rel string, comps []string, old *
 		switch {
 		case t.IsDir():
 			cfull := filepath.Join(full, n)
-			if cfull == s.gitDir || ignored(node.pats, ccomps, true) {
+			if cfull == s.gitDir || ignore.Match(node.pats, ccomps, true) {
 				continue
 			}
 			var oc *dirNode
@@ -282,7 +278,7 @@ func (sc *scan) walkDir(parent *dirNode, name, rel string, comps []string, old *
 				done = append(done, sub)
 			}
 		case t.IsRegular() || t&os.ModeSymlink != 0:
-			if ignored(node.pats, ccomps, false) {
+			if ignore.Match(node.pats, ccomps, false) {
 				continue
 			}
 			fi, err := os.Lstat(filepath.Join(full, n))
@@ -471,7 +467,7 @@ func (sc *scan) reconcile(n *dirNode, name string) error {
 	switch {
 	case fi.IsDir():
 		delete(n.files, name)
-		if full == s.gitDir || ignored(n.pats, ccomps, true) {
+		if full == s.gitDir || ignore.Match(n.pats, ccomps, true) {
 			delete(n.dirs, name)
 			return nil
 		}
@@ -491,7 +487,7 @@ func (sc *scan) reconcile(n *dirNode, name string) error {
 		delete(n.dirs, name)
 		old := n.files[name]
 		delete(n.files, name)
-		if ignored(n.pats, ccomps, false) {
+		if ignore.Match(n.pats, ccomps, false) {
 			return nil
 		}
 		sc.considerFile(n, name, rel, fi, old)
@@ -653,7 +649,7 @@ func (sc *scan) store() error {
 // seedFromIndex fills the seeds from the project's index so unchanged
 // tracked files are not rehashed on the first snapshot.
 func (s *Snapshotter) seedFromIndex() {
-	p := filepath.Join(s.proj.gitDir, "index")
+	p := filepath.Join(s.proj.GitDir, "index")
 	f, err := os.Open(p)
 	if err != nil {
 		return
@@ -669,12 +665,12 @@ func (s *Snapshotter) seedFromIndex() {
 		s.log.Debug("Project index not usable for seeding", slog.Any("err", err))
 		return
 	}
-	if v, ok := configValue(s.proj, "autocrlf"); ok && v != "false" {
+	if v, ok := ignore.CoreOption(s.proj.CommonDir, "autocrlf"); ok && v != "false" {
 		return // add would convert line endings; hashes would not match raw bytes
 	}
 	prefix := ""
-	if s.proj.prefix != "" {
-		prefix = s.proj.prefix + "/"
+	if s.proj.Prefix != "" {
+		prefix = s.proj.Prefix + "/"
 	}
 	seeds := make(map[string]*fileEntry, len(idx.Entries))
 	for _, e := range idx.Entries {

@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	gitignore "github.com/sabhiram/go-gitignore"
+	"ocgo/ignore"
 )
 
 // walkEntry is a regular file found by walkFiles.
@@ -17,29 +17,39 @@ type walkEntry struct {
 	info fs.FileInfo
 }
 
+// ignoreLayer is the pattern stack in force inside dir: the outer sources
+// and every .gitignore from the top down to dir, lowest priority first.
 type ignoreLayer struct {
-	dir string // slash path of the directory holding the .gitignore ("." for root)
-	gi  *gitignore.GitIgnore
+	dir  string // slash path relative to the root ("." for the root)
+	pats []ignore.Pattern
 }
 
 // walkFiles visits the regular files under dir (a root-relative path) in
-// lexical order through the root's file system, skipping .git, anything a
-// .gitignore between the root and the file ignores, and directories for
-// which skipDir returns true. Symlinks are not followed. fn returns false to
-// stop.
+// lexical order through the root's file system, skipping .git, anything git
+// ignores (package ignore: .gitignore files, info/exclude, global excludes),
+// and directories for which skipDir returns true. Symlinks are not followed.
+// fn returns false to stop.
 func walkFiles(ctx context.Context, root *os.Root, dir string, skipDir func(rel, name string) bool, fn func(walkEntry) bool) error {
 	fsys := root.FS()
 	start := filepath.ToSlash(dir)
-	var layers []ignoreLayer
-	// Load the .gitignore files of the directories above dir.
+	outer, prefix := ignore.ForRoot(root.Name())
+	comps := func(p string) []string {
+		c := prefix[:len(prefix):len(prefix)]
+		if p != "." {
+			c = append(c, strings.Split(p, "/")...)
+		}
+		return c
+	}
+	layers := []ignoreLayer{{dir: ".", pats: outer}}
+	// Stack the .gitignore files of the directories above dir.
 	if start != "." {
 		parts := strings.Split(start, "/")
-		for i := 0; i < len(parts); i++ {
+		for i := range parts {
 			d := "."
 			if i > 0 {
 				d = strings.Join(parts[:i], "/")
 			}
-			layers = appendIgnore(fsys, layers, d)
+			layers = pushIgnore(fsys, layers, d, comps(d))
 		}
 	}
 	return fs.WalkDir(fsys, start, func(p string, d fs.DirEntry, err error) error {
@@ -52,23 +62,25 @@ func walkFiles(ctx context.Context, root *os.Root, dir string, skipDir func(rel,
 			}
 			return nil
 		}
+		parent := path.Dir(p)
+		if p == start {
+			parent = p
+		}
+		// Drop the layers of directories we have left.
+		for len(layers) > 1 && !within(parent, layers[len(layers)-1].dir) {
+			layers = layers[:len(layers)-1]
+		}
+		cs := comps(p)
 		if d.IsDir() {
 			if p != start {
-				if d.Name() == ".git" || ignored(layers, p, true) || (skipDir != nil && skipDir(p, d.Name())) {
+				if ignore.Match(layers[len(layers)-1].pats, cs, true) || (skipDir != nil && skipDir(p, d.Name())) {
 					return fs.SkipDir
 				}
 			}
-			// Drop layers of directories we have left, then add this one's.
-			for len(layers) > 0 && !within(p, layers[len(layers)-1].dir) {
-				layers = layers[:len(layers)-1]
-			}
-			layers = appendIgnore(fsys, layers, p)
+			layers = pushIgnore(fsys, layers, p, cs)
 			return nil
 		}
-		for len(layers) > 0 && !within(path.Dir(p), layers[len(layers)-1].dir) {
-			layers = layers[:len(layers)-1]
-		}
-		if !d.Type().IsRegular() || ignored(layers, p, false) {
+		if !d.Type().IsRegular() || ignore.Match(layers[len(layers)-1].pats, cs, false) {
 			return nil
 		}
 		info, err := d.Info()
@@ -86,26 +98,13 @@ func within(p, dir string) bool {
 	return dir == "." || p == dir || strings.HasPrefix(p, dir+"/")
 }
 
-func appendIgnore(fsys fs.FS, layers []ignoreLayer, dir string) []ignoreLayer {
-	data, err := fs.ReadFile(fsys, path.Join(dir, ".gitignore"))
-	if err != nil {
+// pushIgnore adds the layer of dir when it has a .gitignore; domain is dir's
+// components from the repository top.
+func pushIgnore(fsys fs.FS, layers []ignoreLayer, dir string, domain []string) []ignoreLayer {
+	own := ignore.ReadGitignoreFS(fsys, dir, domain)
+	if len(own) == 0 {
 		return layers
 	}
-	return append(layers, ignoreLayer{dir: dir, gi: gitignore.CompileIgnoreLines(strings.Split(string(data), "\n")...)})
-}
-
-func ignored(layers []ignoreLayer, p string, isDir bool) bool {
-	for _, l := range layers {
-		if !within(p, l.dir) {
-			continue
-		}
-		rel := p
-		if l.dir != "." {
-			rel = strings.TrimPrefix(p, l.dir+"/")
-		}
-		if l.gi.MatchesPath(rel) || (isDir && l.gi.MatchesPath(rel+"/")) {
-			return true
-		}
-	}
-	return false
+	top := layers[len(layers)-1].pats
+	return append(layers, ignoreLayer{dir: dir, pats: append(top[:len(top):len(top)], own...)})
 }

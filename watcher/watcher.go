@@ -31,6 +31,8 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+
+	"ocgo/ignore"
 )
 
 // Event names used in Change.Event, as in opencode's file.watcher.updated.
@@ -80,7 +82,7 @@ type Watcher struct {
 	fsw      *fsnotify.Watcher
 
 	mu       sync.RWMutex
-	rules    *rules
+	rules    *ignore.Tree
 	files    map[string]fileInfo
 	dirs     map[string]bool // true: has an inotify watch
 	sorted   []string        // cached sorted Files(), nil when stale
@@ -116,7 +118,7 @@ func New(opts Options) (*Watcher, error) {
 		debounce: opts.Debounce,
 		rescanIv: opts.RescanInterval,
 		onChange: opts.OnChange,
-		rules:    newRules(root),
+		rules:    ignore.NewTree(root),
 		files:    map[string]fileInfo{},
 		dirs:     map[string]bool{},
 		done:     make(chan struct{}),
@@ -188,7 +190,7 @@ func (w *Watcher) Version() uint64 {
 func (w *Watcher) Ignored(rel string, isDir bool) bool {
 	w.mu.RLock()
 	defer w.mu.RUnlock()
-	return w.rules.ignored(rel, isDir)
+	return w.rules.Ignored(rel, isDir)
 }
 
 // Start delivers events until ctx is cancelled or Close is called. It returns
@@ -285,16 +287,10 @@ func (w *Watcher) scanDir(rel string, sc *scan) {
 	if err != nil && len(ents) == 0 {
 		return
 	}
-	delete(w.rules.perDir, rel)
+	w.rules.Forget(rel)
 	for _, e := range ents {
 		if e.name == ".gitignore" && !e.isDir {
-			var domain []string
-			if rel != "" {
-				domain = strings.Split(rel, "/")
-			}
-			if ps := readPatternFile(filepath.Join(w.abs(rel), ".gitignore"), domain); len(ps) > 0 {
-				w.rules.perDir[rel] = ps
-			}
+			w.rules.Load(rel, w.abs(rel))
 			break
 		}
 	}
@@ -311,7 +307,7 @@ func (w *Watcher) scanDir(rel string, sc *scan) {
 		crel := joinRel(rel, name)
 		comps[len(comps)-1] = name
 		isDir := e.isDir
-		if w.rules.matchOne(crel, comps, isDir) {
+		if w.rules.Match(crel, comps, isDir) {
 			continue
 		}
 		if isDir {
@@ -354,7 +350,7 @@ func (w *Watcher) dropDir(rel string, changes map[string]string) {
 				_ = w.fsw.Remove(w.abs(d)) // may already be gone with the inode
 			}
 			delete(w.dirs, d)
-			delete(w.rules.perDir, d)
+			w.rules.Forget(d)
 			w.sortedD = nil
 			w.version++
 		}
@@ -373,7 +369,7 @@ func (w *Watcher) dropDir(rel string, changes map[string]string) {
 func (w *Watcher) rescan(changes map[string]string) {
 	old := w.files
 	w.files = make(map[string]fileInfo, len(old))
-	w.rules = newRules(w.root)
+	w.rules = ignore.NewTree(w.root)
 	sc := &scan{changes: changes, stat: true, old: old, seen: map[string]bool{}}
 	w.scanDir("", sc)
 	for d, watched := range w.dirs {
@@ -412,7 +408,7 @@ func (w *Watcher) handle(rel string, changes map[string]string) (rescan bool) {
 		return true // the ignore set changed: walk again
 	}
 	// Ancestors are watched, so they are not ignored; only rel itself matters.
-	if w.rules.ignored(rel, fi.IsDir()) {
+	if w.rules.Ignored(rel, fi.IsDir()) {
 		return false
 	}
 	if fi.IsDir() {
