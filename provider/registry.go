@@ -1,9 +1,11 @@
 // Package provider resolves LLM providers and models the way opencode
 // 0.5.29 does (models.dev catalog + opencode.json `provider` blocks + keys
 // from env vars and auth.json) and hands out charm.land/fantasy language
-// models that speak the real wire protocols: Anthropic Messages,
-// OpenAI Chat Completions, and any OpenAI-compatible server by base URL
-// (Ollama, llama.cpp, LM Studio, vLLM, OpenRouter, Groq, DeepSeek…).
+// models that speak the real wire protocols: Anthropic Messages (ocgo's own
+// adapter over the official anthropic-sdk-go root package, so no Bedrock/
+// Vertex/AWS/gRPC code is linked), OpenAI Chat Completions, and any
+// OpenAI-compatible server by base URL (Ollama, llama.cpp, LM Studio, vLLM,
+// OpenRouter, Groq, DeepSeek…).
 //
 // Guarantees:
 //   - credentials are looked up on every call (auth.json changes made by
