@@ -1,9 +1,11 @@
 // Package provider resolves LLM providers and models the way opencode
 // 0.5.29 does (models.dev catalog + opencode.json `provider` blocks + keys
 // from env vars and auth.json) and hands out charm.land/fantasy language
-// models that speak the real wire protocols: Anthropic Messages,
-// OpenAI Chat Completions, and any OpenAI-compatible server by base URL
-// (Ollama, llama.cpp, LM Studio, vLLM, OpenRouter, Groq, DeepSeek…).
+// models that speak the real wire protocols: Anthropic Messages (ocgo's own
+// adapter over the official anthropic-sdk-go root package, so no Bedrock/
+// Vertex/AWS/gRPC code is linked), OpenAI Chat Completions, and any
+// OpenAI-compatible server by base URL (Ollama, llama.cpp, LM Studio, vLLM,
+// OpenRouter, Groq, DeepSeek…).
 //
 // Guarantees:
 //   - credentials are looked up on every call (auth.json changes made by
@@ -31,7 +33,6 @@ import (
 	"strings"
 
 	"charm.land/fantasy"
-	"charm.land/fantasy/providers/anthropic"
 	"charm.land/fantasy/providers/openai"
 	"charm.land/fantasy/providers/openaicompat"
 )
@@ -392,24 +393,39 @@ func (r *Registry) Model(ctx context.Context, providerID, modelID string) (*Reso
 	doer := &authDoer{client: r.client, hasKey: key != "", userHeaders: headers}
 	baseURL := r.optString(providerID, "baseURL")
 
-	var fp fantasy.Provider
-	var err error
+	var lm fantasy.LanguageModel
 	w := wireOf(p)
 	switch w {
 	case wireAnthropic:
-		opts := []anthropic.Option{anthropic.WithHTTPClient(doer), anthropic.WithName(providerID)}
-		if key != "" {
-			opts = append(opts, anthropic.WithAPIKey(key))
-		}
 		if baseURL = cmp.Or(baseURL, p.API); baseURL != "" {
 			// opencode (AI SDK) base URLs end in /v1; the Anthropic SDK adds it.
 			baseURL = strings.TrimSuffix(strings.TrimRight(baseURL, "/"), "/v1")
-			opts = append(opts, anthropic.WithBaseURL(baseURL))
 		}
-		if len(headers) > 0 {
-			opts = append(opts, anthropic.WithHeaders(headers))
+		lm = newAnthropicModel(anthropicConfig{providerID: providerID, modelID: modelID, baseURL: baseURL,
+			apiKey: key, headers: headers, client: doer})
+	default:
+		fp, err := r.openAIProvider(w, p, providerID, baseURL, key, headers, doer)
+		if err != nil {
+			return nil, err
 		}
-		fp, err = anthropic.New(opts...)
+		if lm, err = fp.LanguageModel(ctx, modelID); err != nil {
+			return nil, fmt.Errorf("provider %s: %w", providerID, err)
+		}
+	}
+	r.log.Debug("model resolved", "provider", providerID, "model", modelID, "wire", w, "key_source", from, "base_url", baseURL)
+	return &Resolved{
+		Info:  p.clone(),
+		Model: m,
+		LM:    &retryModel{inner: lm, providerID: providerID, policy: r.retry, log: r.log, secret: key},
+	}, nil
+}
+
+// openAIProvider builds the fantasy provider for the OpenAI and
+// OpenAI-compatible wires.
+func (r *Registry) openAIProvider(w wire, p Info, providerID, baseURL, key string, headers map[string]string, doer *authDoer) (fantasy.Provider, error) {
+	var fp fantasy.Provider
+	var err error
+	switch w {
 	case wireOpenAI:
 		opts := []openai.Option{openai.WithHTTPClient(doer), openai.WithName(providerID)}
 		if key != "" {
@@ -440,16 +456,7 @@ func (r *Registry) Model(ctx context.Context, providerID, modelID string) (*Reso
 	if err != nil {
 		return nil, fmt.Errorf("provider %s: %w", providerID, err)
 	}
-	lm, err := fp.LanguageModel(ctx, modelID)
-	if err != nil {
-		return nil, fmt.Errorf("provider %s: %w", providerID, err)
-	}
-	r.log.Debug("model resolved", "provider", providerID, "model", modelID, "wire", w, "key_source", from, "base_url", baseURL)
-	return &Resolved{
-		Info:  p.clone(),
-		Model: m,
-		LM:    &retryModel{inner: lm, providerID: providerID, policy: r.retry, log: r.log, secret: key},
-	}, nil
+	return fp, nil
 }
 
 // authDoer sends provider requests. When the provider has no key it strips
