@@ -9,15 +9,19 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
-	gogit "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-billy/v5/osfs"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/format/index"
-	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/storer"
+	"github.com/go-git/go-git/v5/storage/filesystem"
+	"github.com/go-git/go-git/v5/storage/filesystem/dotgit"
+
+	"ocgo/ignore"
 
 	"ocgo/watcher"
 )
@@ -32,8 +36,9 @@ type headEntry struct {
 type status struct {
 	s *Service
 
-	mu        sync.Mutex
-	repo      *gogit.Repository // nil: not a git project
+	mu   sync.Mutex
+	repo *filesystem.Storage // nil: not a git project (plumbing only: the
+	// go-git root package would link its network transports into ocgo)
 	gitDir    string
 	valid     bool
 	headHash  plumbing.Hash
@@ -53,21 +58,18 @@ type status struct {
 func (st *status) init(s *Service) {
 	st.s = s
 	st.dirty = map[string]struct{}{}
-	repo, err := gogit.PlainOpenWithOptions(s.root, &gogit.PlainOpenOptions{EnableDotGitCommonDir: true})
-	if err != nil {
+	r, ok := ignore.FindRepo(s.root)
+	if !ok {
 		return
 	}
-	st.repo = repo
-	st.gitDir = filepath.Join(s.root, ".git")
-	if b, err := os.ReadFile(st.gitDir); err == nil { // linked work tree: .git is a file
-		if gd, ok := strings.CutPrefix(strings.TrimSpace(string(b)), "gitdir:"); ok {
-			gd = strings.TrimSpace(gd)
-			if !filepath.IsAbs(gd) {
-				gd = filepath.Join(s.root, gd)
-			}
-			st.gitDir = gd
-		}
+	fs := osfs.New(r.CommonDir, osfs.WithBoundOS())
+	if r.GitDir != r.CommonDir { // a linked work tree: its own HEAD and index
+		st.repo = filesystem.NewStorage(dotgit.NewRepositoryFilesystem(osfs.New(r.GitDir, osfs.WithBoundOS()), fs), cache.NewObjectLRUDefault())
+	} else {
+		st.repo = filesystem.NewStorage(fs, cache.NewObjectLRUDefault())
 	}
+	st.gitDir = r.GitDir
+
 }
 
 func (st *status) close() {}
@@ -102,7 +104,7 @@ func (st *status) stale() bool {
 		return true
 	}
 	var h plumbing.Hash
-	if ref, err := st.repo.Head(); err == nil {
+	if ref, err := storer.ResolveReference(st.repo, plumbing.HEAD); err == nil {
 		h = ref.Hash()
 	}
 	return h != st.headHash
@@ -119,7 +121,7 @@ func (st *status) loadGit() {
 		st.indexTime = fi.ModTime()
 	}
 	var cacheTree plumbing.Hash // root of the index's valid cache-tree, if any
-	if idx, err := st.repo.Storer.Index(); err == nil {
+	if idx, err := st.repo.Index(); err == nil {
 		if idx.Cache != nil && len(idx.Cache.Entries) > 0 && idx.Cache.Entries[0].Path == "" && idx.Cache.Entries[0].Entries >= 0 {
 			cacheTree = idx.Cache.Entries[0].Hash
 		}
@@ -129,16 +131,16 @@ func (st *status) loadGit() {
 			}
 		}
 	}
-	ref, err := st.repo.Head()
+	ref, err := storer.ResolveReference(st.repo, plumbing.HEAD)
 	if err != nil {
 		return // unborn branch: everything is untracked or staged
 	}
 	st.headHash = ref.Hash()
-	c, err := st.repo.CommitObject(ref.Hash())
-	if err != nil {
+	treeHash, ok := st.commitTree(ref.Hash())
+	if !ok {
 		return
 	}
-	if !cacheTree.IsZero() && cacheTree == c.TreeHash {
+	if !cacheTree.IsZero() && cacheTree == treeHash {
 		// The index is exactly HEAD's tree (fresh commit, nothing staged):
 		// take HEAD from it instead of walking every tree object.
 		for name, e := range st.index {
@@ -148,21 +150,63 @@ func (st *status) loadGit() {
 		}
 		return
 	}
-	tree, err := c.Tree()
+	st.walkTree(treeHash, "", 0)
+}
+
+// rawObject reads an object's content from the project repository. The
+// commit and tree formats are parsed here rather than with go-git's
+// plumbing/object, which would link an OpenPGP stack for commit signatures.
+func (st *status) rawObject(t plumbing.ObjectType, h plumbing.Hash) ([]byte, bool) {
+	o, err := st.repo.EncodedObject(t, h)
 	if err != nil {
+		return nil, false
+	}
+	r, err := o.Reader()
+	if err != nil {
+		return nil, false
+	}
+	defer r.Close()
+	data, err := io.ReadAll(r)
+	return data, err == nil
+}
+
+// commitTree returns the tree of a commit (its first header line).
+func (st *status) commitTree(h plumbing.Hash) (plumbing.Hash, bool) {
+	data, ok := st.rawObject(plumbing.CommitObject, h)
+	if !ok || !bytes.HasPrefix(data, []byte("tree ")) || len(data) < 45 {
+		return plumbing.ZeroHash, false
+	}
+	return plumbing.NewHash(string(data[5:45])), true
+}
+
+// walkTree records every file of a tree (recursively) into st.head.
+func (st *status) walkTree(h plumbing.Hash, prefix string, depth int) {
+	data, ok := st.rawObject(plumbing.TreeObject, h)
+	if !ok || depth > 256 {
 		return
 	}
-	walker := object.NewTreeWalker(tree, true, nil)
-	defer walker.Close()
-	for {
-		name, e, err := walker.Next()
+	for len(data) > 0 {
+		sp := bytes.IndexByte(data, ' ')
+		nul := bytes.IndexByte(data, 0)
+		if sp < 0 || nul < sp || len(data) < nul+21 {
+			return
+		}
+		m, err := strconv.ParseUint(string(data[:sp]), 8, 32)
 		if err != nil {
-			break
+			return
 		}
-		if e.Mode == filemode.Dir || e.Mode == filemode.Submodule {
-			continue
+		mode := filemode.FileMode(m)
+		name := prefix + string(data[sp+1:nul])
+		var eh plumbing.Hash
+		copy(eh[:], data[nul+1:nul+21])
+		data = data[nul+21:]
+		switch mode {
+		case filemode.Dir:
+			st.walkTree(eh, name+"/", depth+1)
+		case filemode.Submodule:
+		default:
+			st.head[name] = headEntry{hash: eh, mode: mode}
 		}
-		st.head[name] = headEntry{hash: e.Hash, mode: e.Mode}
 	}
 }
 
@@ -311,17 +355,7 @@ func (st *status) blob(h plumbing.Hash) ([]byte, bool) {
 }
 
 func (st *status) readBlob(h plumbing.Hash) ([]byte, bool) {
-	b, err := st.repo.BlobObject(h)
-	if err != nil {
-		return nil, false
-	}
-	r, err := b.Reader()
-	if err != nil {
-		return nil, false
-	}
-	defer r.Close()
-	out, err := io.ReadAll(r)
-	return out, err == nil
+	return st.rawObject(plumbing.BlobObject, h)
 }
 
 // compute refreshes the entry of one root-relative path (st.mu held).
