@@ -11,6 +11,7 @@ import (
 
 	"ocgo/bus"
 	"ocgo/config"
+	"ocgo/provider"
 	"ocgo/routes"
 	"ocgo/search"
 	"ocgo/session"
@@ -32,6 +33,9 @@ type appConfig struct {
 	Password     string
 	Env          func(string) string
 	NoTitles     bool // tests: no background title requests to the model
+	// Retry overrides the provider retry policy (tests use short delays);
+	// nil means provider.DefaultRetryPolicy.
+	Retry *provider.RetryPolicy
 }
 
 // app is one wired ocgo instance: store, bus, core and HTTP server.
@@ -92,7 +96,7 @@ func newApp(c appConfig) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	models, err := newModels(cfg, auth, c.Env, c.Logger)
+	models, err := newModels(cfg, auth, c.Env, c.Retry, c.Logger)
 	if err != nil {
 		store.Close()
 		return nil, err
