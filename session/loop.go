@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -26,7 +27,14 @@ type loopInput struct {
 	tools     map[string]bool
 	summary   bool // a /summarize run: no tools, summary message
 	extra     []fantasy.Message
+	// compactOnOverflow: when the provider refuses the very first request
+	// as too long, runLoop removes the empty answer and returns
+	// errOverflow so the caller can compact and retry.
+	compactOnOverflow bool
 }
+
+// errOverflow reports a context overflow before the answer had content.
+var errOverflow = errors.New("context overflow")
 
 // run state of one assistant message.
 type runState struct {
@@ -54,7 +62,23 @@ func (s *Service) runLoop(ctx context.Context, in loopInput) (storage.WithParts,
 	}
 	st := &runState{s: s, ctx: ctx, in: in, msg: msg, index: map[string]int{}}
 	runErr := st.steps()
+	if in.compactOnOverflow && contextOverflow(runErr) && st.empty() {
+		if err := s.removeMessage(in.sessionID, msg.ID); err != nil {
+			return storage.WithParts{}, err
+		}
+		return storage.WithParts{}, errOverflow
+	}
 	return st.finish(runErr)
+}
+
+// empty reports whether the answer has nothing but step starts.
+func (st *runState) empty() bool {
+	for _, p := range st.snapshotParts() {
+		if p.Type != storage.PartStepStart {
+			return false
+		}
+	}
+	return true
 }
 
 func (st *runState) steps() error {
@@ -71,7 +95,7 @@ func (st *runState) steps() error {
 		if err := context.Cause(st.ctx); err != nil && st.ctx.Err() != nil {
 			return err
 		}
-		history, err := s.history(in.sessionID, st.msg.ID, st.snapshotParts())
+		history, err := s.history(in.sessionID, in.user.ID, st.msg.ID, st.snapshotParts())
 		if err != nil {
 			return err
 		}
@@ -405,4 +429,36 @@ func (c *coalescer) end(meta fantasy.ProviderMetadata) error {
 		c.text.WriteString(c.part.Text)
 	}
 	return c.flush()
+}
+
+// removeMessage deletes a message with its parts and publishes
+// message.removed.
+func (s *Service) removeMessage(sessionID, messageID string) error {
+	if err := s.store.DeleteMessage(sessionID, messageID); err != nil {
+		return err
+	}
+	s.bus.Publish(EventMessageRemoved, map[string]any{"sessionID": sessionID, "messageID": messageID})
+	return nil
+}
+
+// overflowRe matches the providers' "your prompt is too long" messages
+// (Anthropic, OpenAI and compatible servers such as llama.cpp, vLLM).
+var overflowRe = regexp.MustCompile(`(?i)prompt is too long|maximum context length|context_length_exceeded|exceeds the context window|context window exceeds|too many tokens`)
+
+// contextOverflow reports whether a model call failed because the prompt
+// did not fit the context window. Besides the library's own detection it
+// reads the provider's decoded error message, which the library misses
+// when the server JSON-escapes characters such as '>'.
+func contextOverflow(err error) bool {
+	if err == nil {
+		return false
+	}
+	if provider.IsContextOverflow(err) {
+		return true
+	}
+	if name, data := provider.Classify(err); name == "UnknownError" {
+		msg, _ := data["message"].(string)
+		return overflowRe.MatchString(msg)
+	}
+	return false
 }
