@@ -153,6 +153,12 @@ func (st *runState) stream(call fantasy.Call) ([]pendingCall, fantasy.FinishReas
 		texts  = map[string]*coalescer{} // stream id → text/reasoning part
 		tools  = map[string]int{}        // tool call id → index in calls
 	)
+	var all []*coalescer
+	defer func() {
+		for _, c := range all {
+			c.stop()
+		}
+	}()
 	for ev := range resp {
 		switch ev.Type {
 		case fantasy.StreamPartTypeTextStart, fantasy.StreamPartTypeReasoningStart:
@@ -163,6 +169,7 @@ func (st *runState) stream(call fantasy.Call) ([]pendingCall, fantasy.FinishReas
 			p := s.newPart(in.sessionID, st.msg.ID, typ)
 			p.Time = &storage.PartTime{Start: s.ms()}
 			texts[ev.ID] = newCoalescer(st, p)
+			all = append(all, texts[ev.ID])
 		case fantasy.StreamPartTypeTextDelta, fantasy.StreamPartTypeReasoningDelta:
 			c := texts[ev.ID]
 			if c == nil {
@@ -174,6 +181,7 @@ func (st *runState) stream(call fantasy.Call) ([]pendingCall, fantasy.FinishReas
 				p.Time = &storage.PartTime{Start: s.ms()}
 				c = newCoalescer(st, p)
 				texts[ev.ID] = c
+				all = append(all, c)
 			}
 			if err := c.add(ev.Delta, ev.ProviderMetadata); err != nil {
 				return nil, "", err
@@ -355,15 +363,23 @@ func (st *runState) finish(runErr error) (storage.WithParts, error) {
 // coalescer streams a text or reasoning part. The original sends the
 // whole accumulated part on every provider delta, O(n²) bytes for a long
 // answer; ocgo writes and publishes at most once per interval, which grows
-// with the text's length, and always once at the end, so clients see the
-// text grow smoothly and never miss the final version.
+// with the text's length. A delta arriving after a quiet interval is
+// written at once (no added latency for slow streams); deltas within the
+// interval are written together when it ends, by a timer, so text never
+// sits unseen while the provider pauses; end always writes the final
+// version, so no client misses it.
 type coalescer struct {
-	st      *runState
+	st *runState
+
+	mu      sync.Mutex // guards everything below; held while writing
 	part    storage.Part
 	text    strings.Builder
 	last    time.Time
 	dirty   bool
 	started bool
+	closed  bool
+	timer   *time.Timer
+	err     error // a failed timer write, reported by the next add or end
 }
 
 func newCoalescer(st *runState, p storage.Part) *coalescer {
@@ -384,15 +400,37 @@ func interval(n int) time.Duration {
 }
 
 func (c *coalescer) add(delta string, meta fantasy.ProviderMetadata) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		return c.err
+	}
 	c.text.WriteString(delta)
 	c.dirty = true
 	if meta != nil {
 		c.setMeta(meta)
 	}
-	if !c.started || time.Since(c.last) >= interval(c.text.Len()) {
+	wait := interval(c.text.Len()) - time.Since(c.last)
+	if !c.started || wait <= 0 {
 		return c.flush()
 	}
+	if c.timer == nil {
+		c.timer = time.AfterFunc(wait, c.tick)
+	}
 	return nil
+}
+
+// tick writes what accumulated during the interval.
+func (c *coalescer) tick() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.timer = nil
+	if c.closed || !c.dirty {
+		return
+	}
+	if err := c.flush(); err != nil && c.err == nil {
+		c.err = err
+	}
 }
 
 func (c *coalescer) setMeta(meta fantasy.ProviderMetadata) {
@@ -409,13 +447,21 @@ func (c *coalescer) setMeta(meta fantasy.ProviderMetadata) {
 	}
 }
 
+// flush writes the part. Callers hold c.mu.
 func (c *coalescer) flush() error {
 	c.part.Text = c.text.String()
 	c.last, c.dirty, c.started = time.Now(), false, true
 	return c.st.put(c.part)
 }
 
+// end writes the final version and stops the timer.
 func (c *coalescer) end(meta fantasy.ProviderMetadata) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil
+	}
+	c.stopLocked()
 	if meta != nil {
 		c.setMeta(meta)
 	}
@@ -428,7 +474,24 @@ func (c *coalescer) end(meta fantasy.ProviderMetadata) error {
 		c.text.Reset()
 		c.text.WriteString(c.part.Text)
 	}
-	return c.flush()
+	err := c.flush()
+	return errors.Join(c.err, err)
+}
+
+// stop cancels a pending timed write without writing (the stream failed
+// before end could run).
+func (c *coalescer) stop() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.stopLocked()
+}
+
+func (c *coalescer) stopLocked() {
+	c.closed = true
+	if c.timer != nil {
+		c.timer.Stop()
+		c.timer = nil
+	}
 }
 
 // removeMessage deletes a message with its parts and publishes
