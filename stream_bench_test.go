@@ -345,6 +345,9 @@ func benchChunkToFrame(b *testing.B, gap time.Duration, n int) {
 	for range subscribers {
 		var cur cursor
 		dialSSE(b, srv.URL, func(recv time.Time, f textFrame) {
+			if !strings.HasPrefix(f.text, " t") {
+				return // the user's prompt
+			}
 			if f.partID != cur.part {
 				cur = cursor{part: f.partID}
 			}
