@@ -444,6 +444,9 @@ func TestSummarizeStartsTheNextPromptFromTheSummary(t *testing.T) {
 	}
 	last := fake.Requests()[2]
 	sent := anthropicMessages(t, last)
+	if len(sent) != 3 || sent[0]["role"] != "user" || sent[1]["role"] != "assistant" || sent[2]["role"] != "user" {
+		t.Errorf("roles after the summary: %v", sent)
+	}
 	if messagesMention(t, last, "first question") || messagesMention(t, last, "first answer") || !messagesMention(t, last, "SUMMARY:") || !messagesMention(t, last, "second question") {
 		t.Errorf("request after the summary: %v", sent)
 	}

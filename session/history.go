@@ -65,6 +65,11 @@ func (s *Service) history(sessionID, userID, current string, parts []storage.Par
 			out = append(out, um)
 		}
 	}
+	// A history that starts at a summary starts with an assistant turn,
+	// which some providers refuse: ask for it first.
+	if len(out) > 0 && out[0].Role == fantasy.MessageRoleAssistant {
+		out = append([]fantasy.Message{fantasy.NewUserMessage(summaryQuestion)}, out...)
+	}
 	return out, nil
 }
 
