@@ -709,3 +709,25 @@ func TestFileAttachments(t *testing.T) {
 		t.Errorf("outside file: %d", code)
 	}
 }
+
+// A provider that pauses mid-answer must not leave clients with a stale
+// prefix: text coalesced during the interval is written when it ends.
+func TestPausedStreamShowsAllTextSoFar(t *testing.T) {
+	fake := fakellm.NewAnthropic(t, fakellm.Turn{Text: []string{"part", "ial ", "answer"}, Hang: true})
+	h := anthropicHarness(t, fake, "")
+	sid := h.newSession()
+	done := h.promptAsync(sid, textPrompt("go"))
+	h.waitEvent(func(e map[string]any) bool {
+		p, _ := e["properties"].(map[string]any)["part"].(map[string]any)
+		return e["type"] == "message.part.updated" && p["text"] == "partial answer"
+	})
+	var msgs []storage.WithParts
+	h.call("GET", "/session/"+sid+"/message", nil, &msgs)
+	if len(msgs) != 2 || textOf(msgs[1]) != "partial answer" {
+		t.Errorf("stored while streaming: %+v", msgs)
+	}
+	h.call("POST", "/session/"+sid+"/abort", nil, nil)
+	if res := waitResult(t, done); textOf(res) != "partial answer" || res.Info.Error == nil {
+		t.Errorf("after abort: %q %+v", textOf(res), res.Info.Error)
+	}
+}

@@ -184,6 +184,7 @@ func (a *app) Shutdown() {
 
 // Close stops the watcher and releases the data lock.
 func (a *app) Close() error {
+	a.sessions.Close()
 	a.stop()
 	a.watcher.Close()
 	a.search.Close()

@@ -96,6 +96,11 @@ func (h *harness) stop() {
 	if h.app == nil {
 		return
 	}
+	// A run still waiting on a provider (a failed test) would keep its
+	// HTTP request, and so srv.Close, from ever returning.
+	for _, s := range h.app.sessions.List() {
+		h.app.sessions.Abort(s.ID)
+	}
 	h.app.Shutdown()
 	h.srv.Close()
 	h.app.Close()

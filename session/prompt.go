@@ -165,7 +165,7 @@ func (s *Service) prompt(ctx context.Context, sessionID string, in PromptInput, 
 	}
 	defer end()
 	if s.opts.Titles && sess.ParentID == "" && strings.HasPrefix(sess.Title, "New session - ") && s.firstUserMessage(sessionID, user.ID) {
-		go s.generateTitle(sessionID, model, in)
+		s.background(func(ctx context.Context) { s.generateTitle(ctx, sessionID, model, in) })
 	}
 	li := loopInput{
 		sessionID: sessionID, user: user, agent: agent, model: model,

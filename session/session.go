@@ -110,6 +110,10 @@ type Service struct {
 	waiting map[string]bool      // "sessionID/messageID" of queued user messages
 	perms   *permissions
 	reads   sync.Map // sessionID+"\x00"+path → time.Time of the last read tool call
+
+	bg     context.Context // background work (titles); canceled by Close
+	stopBg context.CancelFunc
+	bgWG   sync.WaitGroup
 }
 
 // run is one busy period of a session.
@@ -132,12 +136,31 @@ func New(opts Options) *Service {
 	if opts.Shell == "" {
 		opts.Shell = "bash"
 	}
+	bg, stopBg := context.WithCancel(context.Background())
 	return &Service{
+		bg: bg, stopBg: stopBg,
 		store: opts.Store, bus: opts.Bus, ids: opts.IDs, now: opts.Now,
 		log: opts.Logger.With("component", "session"), opts: opts,
 		runs: map[string]*run{}, queues: map[string][]*ticket{}, changed: make(chan struct{}), waiting: map[string]bool{},
 		perms: newPermissions(),
 	}
+}
+
+// Close stops background work (title generation) and waits for it, so
+// nothing writes to the store after it is closed. Runs are stopped with
+// Abort.
+func (s *Service) Close() {
+	s.stopBg()
+	s.bgWG.Wait()
+}
+
+// background runs fn in a goroutine that Close cancels and waits for.
+func (s *Service) background(fn func(ctx context.Context)) {
+	s.bgWG.Add(1)
+	go func() {
+		defer s.bgWG.Done()
+		fn(s.bg)
+	}()
 }
 
 func (s *Service) ms() int64 { return s.now().UnixMilli() }

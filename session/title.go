@@ -20,8 +20,8 @@ var thinkRe = regexp.MustCompile(`(?s)<think>.*?</think>`)
 // generateTitle names a new session after its first message with the
 // small model. It runs in the background, bounded in time, and
 // keeps the default title on any failure.
-func (s *Service) generateTitle(sessionID string, main *provider.Resolved, in PromptInput) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+func (s *Service) generateTitle(ctx context.Context, sessionID string, main *provider.Resolved, in PromptInput) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	model := s.smallModel(ctx, main)
 	var text strings.Builder
