@@ -585,7 +585,9 @@ func TestInitWritesAgentsMDAndMarksInitialized(t *testing.T) {
 
 func TestCommandTemplateWithArgumentsAndFile(t *testing.T) {
 	fake := fakellm.NewAnthropic(t, fakellm.Turn{Text: []string{"reviewed"}})
-	h := anthropicHarness(t, fake, `,"model":"anthropic/`+sonnet+`","command":{"review":{"template":"Review $ARGUMENTS carefully, see @README.md","description":"Review code"}}`)
+	outside := filepath.Join(t.TempDir(), "secret.txt")
+	os.WriteFile(outside, []byte("not for the model"), 0o644)
+	h := anthropicHarness(t, fake, `,"model":"anthropic/`+sonnet+`","command":{"review":{"template":"Review $ARGUMENTS carefully, see @README.md and @`+outside+` in !`+"`pwd`"+`","description":"Review code"}}`)
 	var cmds []map[string]any
 	h.call("GET", "/command", nil, &cmds)
 	if len(cmds) == 0 {
@@ -610,12 +612,12 @@ func TestCommandTemplateWithArgumentsAndFile(t *testing.T) {
 	if strings.Join(kinds, ",") != "text,text(synthetic),text(synthetic),file" {
 		t.Fatalf("user parts: %v", kinds)
 	}
-	if user.Parts[0].Text != "Review the parser carefully, see @README.md" ||
+	if user.Parts[0].Text != "Review the parser carefully, see @README.md and @"+outside+" in "+h.dir ||
 		!strings.HasPrefix(user.Parts[1].Text, "Called the Read tool with the following input: ") ||
 		!strings.Contains(user.Parts[2].Text, "hello") || user.Parts[3].Filename != "README.md" {
 		t.Errorf("user parts: %+v", user.Parts)
 	}
-	if r := fake.Requests()[0]; !messagesMention(t, r, "Review the parser carefully") || !messagesMention(t, r, "Called the Read tool") {
+	if r := fake.Requests()[0]; !messagesMention(t, r, "Review the parser carefully") || !messagesMention(t, r, "Called the Read tool") || messagesMention(t, r, "not for the model") {
 		t.Errorf("request: %.1000s", r.Raw)
 	}
 	if code := h.call("POST", "/session/"+sid+"/command", map[string]any{"command": "nope", "arguments": ""}, nil); code < 400 {
