@@ -7,6 +7,17 @@
 // Concurrency: each session has at most one run (prompt, shell, summarize)
 // at a time, held in runs; a second shell is refused with ErrBusy, a second
 // prompt waits its turn (see prompt.go).
+//
+// Streaming: text and reasoning parts are written and published at most
+// once per interval that grows with their length (loop.go, coalescer), so
+// a long answer costs a small fraction of the original's full-text-per-delta
+// traffic; the final text is always written last, so every client ends
+// with it.
+//
+// Compaction: a prompt whose previous answer used over 90% of the model's
+// usable context, or whose first request the provider refuses as too
+// long, first summarizes the history (once); the prompt then follows the
+// summary.
 package session
 
 import (
