@@ -12,6 +12,7 @@ import (
 
 	"ocgo/bus"
 	"ocgo/config"
+	"ocgo/provider"
 	"ocgo/routes"
 	"ocgo/search"
 	"ocgo/session"
@@ -34,6 +35,9 @@ type appConfig struct {
 	Env          func(string) string
 	NoTitles     bool // tests: no background title requests to the model
 	ExistingData bool // fail with errNoData instead of creating the project's data folder
+	// Retry overrides the provider retry policy (tests use short delays);
+	// nil means provider.DefaultRetryPolicy.
+	Retry *provider.RetryPolicy
 }
 
 // app is one wired ocgo instance: store, bus, core and HTTP server.
@@ -148,7 +152,7 @@ func newApp(c appConfig) (*app, error) {
 		}
 	}
 	auth := config.NewAuthStore(filepath.Join(dataRoot, "auth.json"))
-	models, err := newModels(cfg, auth, c.Env, c.Logger)
+	models, err := newModels(cfg, auth, c.Env, c.Retry, c.Logger)
 	if err != nil {
 		b.close()
 		return nil, err
@@ -235,6 +239,7 @@ func (a *app) Shutdown() {
 
 // Close stops the watcher and releases the data lock.
 func (a *app) Close() error {
+	a.sessions.Close()
 	a.stop()
 	// Let a prune that follows a session delete finish before the shadow
 	// repository closes; it waits for running sessions, so bound the wait

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"ocgo/provider"
 )
 
 // harness is one in-process ocgo on a temp git project, reached over real
@@ -26,13 +28,19 @@ type harness struct {
 	mu      sync.Mutex
 	events  []map[string]any
 	evReady chan struct{}
+	opts    harnessOpts
+	env     map[string]string
 }
 
 type harnessOpts struct {
 	config string            // opencode.json written into the project
 	env    map[string]string // extra environment for the app
 	noSSE  bool
+	titles bool // generate titles in the background (off by default)
 }
+
+// fastRetry keeps provider retries real but quick in tests.
+var fastRetry = provider.RetryPolicy{MaxRetries: 3, InitialDelay: time.Millisecond, Factor: 2, MaxDelay: 20 * time.Millisecond}
 
 func newHarness(t *testing.T, o harnessOpts) *harness {
 	t.Helper()
@@ -56,26 +64,57 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 	for k, v := range o.env {
 		env[k] = v
 	}
-	a, err := newApp(appConfig{Dir: dir, DataRoot: data, Env: func(k string) string { return env[k] }, NoTitles: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(a.Handler())
-	h := &harness{t: t, app: a, srv: srv, dir: dir, data: data, evReady: make(chan struct{})}
-	t.Cleanup(func() { a.Shutdown(); srv.Close(); a.Close() })
-	if !o.noSSE {
-		go h.readEvents()
-		select {
-		case <-h.evReady:
-		case <-time.After(5 * time.Second):
-			t.Fatal("no server.connected")
-		}
-	}
+	h := &harness{t: t, dir: dir, data: data, opts: o, env: env}
+	h.start()
+	t.Cleanup(h.stop)
 	return h
 }
 
-func (h *harness) readEvents() {
-	res, err := http.Get(h.srv.URL + "/event")
+// start builds an app on the harness's project and data directories and
+// serves it; stop closes it. restart does both, as a server restart would.
+func (h *harness) start() {
+	h.t.Helper()
+	retry := fastRetry
+	a, err := newApp(appConfig{Dir: h.dir, DataRoot: h.data, Env: func(k string) string { return h.env[k] }, NoTitles: !h.opts.titles, Retry: &retry})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.mu.Lock()
+	h.app, h.srv, h.events, h.evReady = a, httptest.NewServer(a.Handler()), nil, make(chan struct{})
+	h.mu.Unlock()
+	if !h.opts.noSSE {
+		go h.readEvents(h.srv.URL, h.evReady)
+		select {
+		case <-h.evReady:
+		case <-time.After(5 * time.Second):
+			h.t.Fatal("no server.connected")
+		}
+	}
+}
+
+func (h *harness) stop() {
+	if h.app == nil {
+		return
+	}
+	// A run still waiting on a provider (a failed test) would keep its
+	// HTTP request, and so srv.Close, from ever returning.
+	for _, s := range h.app.sessions.List() {
+		h.app.sessions.Abort(s.ID)
+	}
+	h.app.Shutdown()
+	h.srv.Close()
+	h.app.Close()
+	h.app = nil
+}
+
+func (h *harness) restart() {
+	h.t.Helper()
+	h.stop()
+	h.start()
+}
+
+func (h *harness) readEvents(url string, ready chan struct{}) {
+	res, err := http.Get(url + "/event")
 	if err != nil {
 		return
 	}
@@ -94,7 +133,7 @@ func (h *harness) readEvents() {
 		h.events = append(h.events, ev)
 		h.mu.Unlock()
 		if first {
-			close(h.evReady)
+			close(ready)
 			first = false
 		}
 	}

@@ -112,7 +112,9 @@ func (s *Service) Command(ctx context.Context, sessionID string, in CommandInput
 		sub := shellRe.FindStringSubmatch(m)[1]
 		c, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
-		out, err := exec.CommandContext(c, s.opts.Shell, "-c", sub).CombinedOutput()
+		cmd := exec.CommandContext(c, s.opts.Shell, "-c", sub)
+		cmd.Dir = s.opts.Cwd
+		out, err := cmd.CombinedOutput()
 		if err != nil && len(out) == 0 {
 			shellErr = err
 		}
@@ -132,6 +134,12 @@ func (s *Service) Command(ctx context.Context, sessionID string, in CommandInput
 			p = filepath.Join(s.opts.Cwd, p)
 		}
 		if _, err := os.Stat(p); err != nil {
+			continue
+		}
+		if _, err := s.relPath(p); err != nil {
+			// The file tools are confined to the project; so are
+			// attachments.
+			s.log.Info("Command file reference outside the project skipped", "command", in.Command)
 			continue
 		}
 		parts = append(parts, InputPart{Type: storage.PartFile, Mime: "text/plain", Filename: filepath.Base(p), URL: "file://" + p})

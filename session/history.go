@@ -12,8 +12,9 @@ import (
 // history turns the session's stored messages into the model's prompt:
 // everything from the last summary on, without queued user messages that
 // have not had their turn, without assistant messages that failed, and with
-// the current assistant message's parts so far (current/parts).
-func (s *Service) history(sessionID, current string, parts []storage.Part) ([]fantasy.Message, error) {
+// the current assistant message's parts so far (current/parts). userID is
+// the user message the run answers.
+func (s *Service) history(sessionID, userID, current string, parts []storage.Part) ([]fantasy.Message, error) {
 	msgs, err := s.store.Messages(sessionID)
 	if err != nil {
 		return nil, err
@@ -24,8 +25,23 @@ func (s *Service) history(sessionID, current string, parts []storage.Part) ([]fa
 			start = i
 		}
 	}
+	// The prompt's own user message may predate the summary (compaction
+	// runs after it was written): it follows the summary.
+	var late *storage.WithParts
+	if userID != "" {
+		for i := range msgs[:start] {
+			if msgs[i].Info.ID == userID {
+				late = &msgs[i]
+			}
+		}
+	}
 	var out []fantasy.Message
-	for _, m := range msgs[start:] {
+	for i, m := range msgs[start:] {
+		if i == 1 && late != nil {
+			if um, ok := userMessage(late.Parts); ok {
+				out = append(out, um)
+			}
+		}
 		switch {
 		case m.Info.ID == current:
 			out = append(out, assistantMessages(parts)...)
@@ -43,6 +59,16 @@ func (s *Service) history(sessionID, current string, parts []storage.Part) ([]fa
 		default:
 			out = append(out, assistantMessages(m.Parts)...)
 		}
+	}
+	if late != nil && len(msgs[start:]) == 1 {
+		if um, ok := userMessage(late.Parts); ok {
+			out = append(out, um)
+		}
+	}
+	// A history that starts at a summary starts with an assistant turn,
+	// which some providers refuse: ask for it first.
+	if len(out) > 0 && out[0].Role == fantasy.MessageRoleAssistant {
+		out = append([]fantasy.Message{fantasy.NewUserMessage(summaryQuestion)}, out...)
 	}
 	return out, nil
 }

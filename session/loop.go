@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -26,7 +27,14 @@ type loopInput struct {
 	tools     map[string]bool
 	summary   bool // a /summarize run: no tools, summary message
 	extra     []fantasy.Message
+	// compactOnOverflow: when the provider refuses the very first request
+	// as too long, runLoop removes the empty answer and returns
+	// errOverflow so the caller can compact and retry.
+	compactOnOverflow bool
 }
+
+// errOverflow reports a context overflow before the answer had content.
+var errOverflow = errors.New("context overflow")
 
 // run state of one assistant message.
 type runState struct {
@@ -54,7 +62,23 @@ func (s *Service) runLoop(ctx context.Context, in loopInput) (storage.WithParts,
 	}
 	st := &runState{s: s, ctx: ctx, in: in, msg: msg, index: map[string]int{}}
 	runErr := st.steps()
+	if in.compactOnOverflow && contextOverflow(runErr) && st.empty() {
+		if err := s.removeMessage(in.sessionID, msg.ID); err != nil {
+			return storage.WithParts{}, err
+		}
+		return storage.WithParts{}, errOverflow
+	}
 	return st.finish(runErr)
+}
+
+// empty reports whether the answer has nothing but step starts.
+func (st *runState) empty() bool {
+	for _, p := range st.snapshotParts() {
+		if p.Type != storage.PartStepStart {
+			return false
+		}
+	}
+	return true
 }
 
 func (st *runState) steps() error {
@@ -71,7 +95,7 @@ func (st *runState) steps() error {
 		if err := context.Cause(st.ctx); err != nil && st.ctx.Err() != nil {
 			return err
 		}
-		history, err := s.history(in.sessionID, st.msg.ID, st.snapshotParts())
+		history, err := s.history(in.sessionID, in.user.ID, st.msg.ID, st.snapshotParts())
 		if err != nil {
 			return err
 		}
@@ -129,6 +153,12 @@ func (st *runState) stream(call fantasy.Call) ([]pendingCall, fantasy.FinishReas
 		texts  = map[string]*coalescer{} // stream id → text/reasoning part
 		tools  = map[string]int{}        // tool call id → index in calls
 	)
+	var all []*coalescer
+	defer func() {
+		for _, c := range all {
+			c.stop()
+		}
+	}()
 	for ev := range resp {
 		switch ev.Type {
 		case fantasy.StreamPartTypeTextStart, fantasy.StreamPartTypeReasoningStart:
@@ -139,6 +169,7 @@ func (st *runState) stream(call fantasy.Call) ([]pendingCall, fantasy.FinishReas
 			p := s.newPart(in.sessionID, st.msg.ID, typ)
 			p.Time = &storage.PartTime{Start: s.ms()}
 			texts[ev.ID] = newCoalescer(st, p)
+			all = append(all, texts[ev.ID])
 		case fantasy.StreamPartTypeTextDelta, fantasy.StreamPartTypeReasoningDelta:
 			c := texts[ev.ID]
 			if c == nil {
@@ -150,6 +181,7 @@ func (st *runState) stream(call fantasy.Call) ([]pendingCall, fantasy.FinishReas
 				p.Time = &storage.PartTime{Start: s.ms()}
 				c = newCoalescer(st, p)
 				texts[ev.ID] = c
+				all = append(all, c)
 			}
 			if err := c.add(ev.Delta, ev.ProviderMetadata); err != nil {
 				return nil, "", err
@@ -331,15 +363,23 @@ func (st *runState) finish(runErr error) (storage.WithParts, error) {
 // coalescer streams a text or reasoning part. The original sends the
 // whole accumulated part on every provider delta, O(n²) bytes for a long
 // answer; ocgo writes and publishes at most once per interval, which grows
-// with the text's length, and always once at the end, so clients see the
-// text grow smoothly and never miss the final version.
+// with the text's length. A delta arriving after a quiet interval is
+// written at once (no added latency for slow streams); deltas within the
+// interval are written together when it ends, by a timer, so text never
+// sits unseen while the provider pauses; end always writes the final
+// version, so no client misses it.
 type coalescer struct {
-	st      *runState
+	st *runState
+
+	mu      sync.Mutex // guards everything below; held while writing
 	part    storage.Part
 	text    strings.Builder
 	last    time.Time
 	dirty   bool
 	started bool
+	closed  bool
+	timer   *time.Timer
+	err     error // a failed timer write, reported by the next add or end
 }
 
 func newCoalescer(st *runState, p storage.Part) *coalescer {
@@ -360,15 +400,37 @@ func interval(n int) time.Duration {
 }
 
 func (c *coalescer) add(delta string, meta fantasy.ProviderMetadata) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		return c.err
+	}
 	c.text.WriteString(delta)
 	c.dirty = true
 	if meta != nil {
 		c.setMeta(meta)
 	}
-	if !c.started || time.Since(c.last) >= interval(c.text.Len()) {
+	wait := interval(c.text.Len()) - time.Since(c.last)
+	if !c.started || wait <= 0 {
 		return c.flush()
 	}
+	if c.timer == nil {
+		c.timer = time.AfterFunc(wait, c.tick)
+	}
 	return nil
+}
+
+// tick writes what accumulated during the interval.
+func (c *coalescer) tick() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.timer = nil
+	if c.closed || !c.dirty {
+		return
+	}
+	if err := c.flush(); err != nil && c.err == nil {
+		c.err = err
+	}
 }
 
 func (c *coalescer) setMeta(meta fantasy.ProviderMetadata) {
@@ -385,13 +447,21 @@ func (c *coalescer) setMeta(meta fantasy.ProviderMetadata) {
 	}
 }
 
+// flush writes the part. Callers hold c.mu.
 func (c *coalescer) flush() error {
 	c.part.Text = c.text.String()
 	c.last, c.dirty, c.started = time.Now(), false, true
 	return c.st.put(c.part)
 }
 
+// end writes the final version and stops the timer.
 func (c *coalescer) end(meta fantasy.ProviderMetadata) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil
+	}
+	c.stopLocked()
 	if meta != nil {
 		c.setMeta(meta)
 	}
@@ -404,5 +474,54 @@ func (c *coalescer) end(meta fantasy.ProviderMetadata) error {
 		c.text.Reset()
 		c.text.WriteString(c.part.Text)
 	}
-	return c.flush()
+	err := c.flush()
+	return errors.Join(c.err, err)
+}
+
+// stop cancels a pending timed write without writing (the stream failed
+// before end could run).
+func (c *coalescer) stop() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.stopLocked()
+}
+
+func (c *coalescer) stopLocked() {
+	c.closed = true
+	if c.timer != nil {
+		c.timer.Stop()
+		c.timer = nil
+	}
+}
+
+// removeMessage deletes a message with its parts and publishes
+// message.removed.
+func (s *Service) removeMessage(sessionID, messageID string) error {
+	if err := s.store.DeleteMessage(sessionID, messageID); err != nil {
+		return err
+	}
+	s.bus.Publish(EventMessageRemoved, map[string]any{"sessionID": sessionID, "messageID": messageID})
+	return nil
+}
+
+// overflowRe matches the providers' "your prompt is too long" messages
+// (Anthropic, OpenAI and compatible servers such as llama.cpp, vLLM).
+var overflowRe = regexp.MustCompile(`(?i)prompt is too long|maximum context length|context_length_exceeded|exceeds the context window|context window exceeds|too many tokens`)
+
+// contextOverflow reports whether a model call failed because the prompt
+// did not fit the context window. Besides the library's own detection it
+// reads the provider's decoded error message, which the library misses
+// when the server JSON-escapes characters such as '>'.
+func contextOverflow(err error) bool {
+	if err == nil {
+		return false
+	}
+	if provider.IsContextOverflow(err) {
+		return true
+	}
+	if name, data := provider.Classify(err); name == "UnknownError" {
+		msg, _ := data["message"].(string)
+		return overflowRe.MatchString(msg)
+	}
+	return false
 }

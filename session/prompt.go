@@ -165,17 +165,38 @@ func (s *Service) prompt(ctx context.Context, sessionID string, in PromptInput, 
 	}
 	defer end()
 	if s.opts.Titles && sess.ParentID == "" && strings.HasPrefix(sess.Title, "New session - ") && s.firstUserMessage(sessionID, user.ID) {
-		go s.generateTitle(sessionID, model, in)
+		s.background(func(ctx context.Context) { s.generateTitle(ctx, sessionID, model, in) })
+	}
+	li := loopInput{
+		sessionID: sessionID, user: user, agent: agent, model: model,
+		system: in.System, tools: in.Tools, compactOnOverflow: true,
 	}
 	if s.nearContextLimit(sessionID, model) {
-		if _, err := s.summarize(runCtx, sessionID, agent, model); err != nil {
-			s.log.Warn("Automatic compaction failed", "session", sessionID, "err", err)
-		}
+		s.compact(runCtx, li)
 	}
-	return s.runLoop(runCtx, loopInput{
-		sessionID: sessionID, user: user, agent: agent, model: model,
-		system: in.System, tools: in.Tools,
-	})
+	res, err := s.runLoop(runCtx, li)
+	if errors.Is(err, errOverflow) {
+		// The provider refused the history as too long: compact it and
+		// try once more from the summary.
+		s.compact(runCtx, li)
+		li.compactOnOverflow = false
+		res, err = s.runLoop(runCtx, li)
+	}
+	return res, err
+}
+
+// compact summarizes the history before the prompt's user message, which
+// stays out of the summary and follows it in the next request.
+func (s *Service) compact(ctx context.Context, li loopInput) {
+	s.setWaiting(li.sessionID, li.user.ID, true)
+	res, err := s.summarize(ctx, li.sessionID, li.agent, li.model)
+	s.setWaiting(li.sessionID, li.user.ID, false)
+	if err == nil && res.Info.Error != nil {
+		err = errors.New(res.Info.Error.Name)
+	}
+	if err != nil {
+		s.log.Warn("Automatic compaction failed", "session", li.sessionID, "err", err)
+	}
 }
 
 // firstUserMessage reports whether id is the session's only user message.
@@ -221,8 +242,16 @@ func (s *Service) newPart(sessionID, messageID, typ string) storage.Part {
 
 func (s *Service) expandInput(sessionID, messageID string, ip InputPart) ([]storage.Part, error) {
 	base := storage.Part{ID: ip.ID, SessionID: sessionID, MessageID: messageID, Type: ip.Type}
-	if base.ID == "" {
+	// Parts are ordered by id: a file part gets its id after the synthetic
+	// "read" parts that precede it.
+	if base.ID == "" && ip.Type != storage.PartFile {
 		base.ID = s.ids.Ascending(storage.PrefixPart)
+	}
+	last := func() storage.Part {
+		if base.ID == "" {
+			base.ID = s.ids.Ascending(storage.PrefixPart)
+		}
+		return base
 	}
 	synthetic := func(text string) storage.Part {
 		p := s.newPart(sessionID, messageID, storage.PartText)
@@ -241,7 +270,7 @@ func (s *Service) expandInput(sessionID, messageID string, ip InputPart) ([]stor
 	base.Mime, base.Filename, base.URL, base.Source = ip.Mime, ip.Filename, ip.URL, ip.Source
 	u, err := url.Parse(ip.URL)
 	if err != nil || u.Scheme != "file" {
-		return []storage.Part{base}, nil
+		return []storage.Part{last()}, nil
 	}
 	rel, err := s.relPath(u.Path)
 	if err != nil {
@@ -271,7 +300,7 @@ func (s *Service) expandInput(sessionID, messageID string, ip InputPart) ([]stor
 				out = err.Error()
 			}
 		}
-		return []storage.Part{synthetic("Called the Read tool with the following input: " + string(raw)), synthetic(out), base}, nil
+		return []storage.Part{synthetic("Called the Read tool with the following input: " + string(raw)), synthetic(out), last()}, nil
 	}
 	data, err := s.opts.FS.ReadFile(rel)
 	if err != nil {
@@ -279,7 +308,7 @@ func (s *Service) expandInput(sessionID, messageID string, ip InputPart) ([]stor
 	}
 	raw, _ := json.Marshal(map[string]string{"filePath": filepath.Join(s.opts.Cwd, rel)})
 	base.URL = "data:" + ip.Mime + ";base64," + base64.StdEncoding.EncodeToString(data)
-	return []storage.Part{synthetic("Called the Read tool with the following input: " + string(raw)), base}, nil
+	return []storage.Part{synthetic("Called the Read tool with the following input: " + string(raw)), last()}, nil
 }
 
 // relPath turns an absolute or relative path into one relative to the

@@ -7,6 +7,17 @@
 // Concurrency: each session has at most one run (prompt, shell, summarize)
 // at a time, held in runs; a second shell is refused with ErrBusy, a second
 // prompt waits its turn (see prompt.go).
+//
+// Streaming: text and reasoning parts are written and published at most
+// once per interval that grows with their length (loop.go, coalescer), so
+// a long answer costs a small fraction of the original's full-text-per-delta
+// traffic; the final text is always written last, so every client ends
+// with it.
+//
+// Compaction: a prompt whose previous answer used over 90% of the model's
+// usable context, or whose first request the provider refuses as too
+// long, first summarizes the history (once); the prompt then follows the
+// summary.
 package session
 
 import (
@@ -112,6 +123,10 @@ type Service struct {
 	perms   *permissions
 	reads   sync.Map // sessionID+"\x00"+path → time.Time of the last read tool call
 	prune   pruneState
+
+	bg     context.Context // background work (titles); canceled by Close
+	stopBg context.CancelFunc
+	bgWG   sync.WaitGroup
 }
 
 // run is one busy period of a session.
@@ -134,12 +149,31 @@ func New(opts Options) *Service {
 	if opts.Shell == "" {
 		opts.Shell = "bash"
 	}
+	bg, stopBg := context.WithCancel(context.Background())
 	return &Service{
+		bg: bg, stopBg: stopBg,
 		store: opts.Store, bus: opts.Bus, ids: opts.IDs, now: opts.Now,
 		log: opts.Logger.With("component", "session"), opts: opts,
 		runs: map[string]*run{}, queues: map[string][]*ticket{}, changed: make(chan struct{}), waiting: map[string]bool{},
 		perms: newPermissions(),
 	}
+}
+
+// Close stops background work (title generation) and waits for it, so
+// nothing writes to the store after it is closed. Runs are stopped with
+// Abort.
+func (s *Service) Close() {
+	s.stopBg()
+	s.bgWG.Wait()
+}
+
+// background runs fn in a goroutine that Close cancels and waits for.
+func (s *Service) background(fn func(ctx context.Context)) {
+	s.bgWG.Add(1)
+	go func() {
+		defer s.bgWG.Done()
+		fn(s.bg)
+	}()
 }
 
 func (s *Service) ms() int64 { return s.now().UnixMilli() }

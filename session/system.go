@@ -30,6 +30,9 @@ what is in progress, and what should happen next. Keep file paths and names exac
 // summaryRequest is the instruction sent after the history in /summarize.
 const summaryRequest = "Summarize the conversation above as instructed, so the work can continue from the summary alone."
 
+// summaryQuestion precedes a summary that opens the history.
+const summaryQuestion = "What did we do so far?"
+
 // planReminder is added to the plan agent's runs.
 const planReminder = "You are in plan mode: analyse and propose a plan, but do not edit files or run commands that change anything."
 

@@ -18,17 +18,12 @@ Answer with the title only: no quotes, no punctuation at the end.`
 var thinkRe = regexp.MustCompile(`(?s)<think>.*?</think>`)
 
 // generateTitle names a new session after its first message with the
-// provider's small model. It runs in the background, bounded in time, and
+// small model. It runs in the background, bounded in time, and
 // keeps the default title on any failure.
-func (s *Service) generateTitle(sessionID string, main *provider.Resolved, in PromptInput) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+func (s *Service) generateTitle(ctx context.Context, sessionID string, main *provider.Resolved, in PromptInput) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	model := main
-	if small := s.opts.Models.SmallModel(main.Info.ID); small != "" {
-		if r, err := s.opts.Models.Model(ctx, main.Info.ID, small); err == nil {
-			model = r
-		}
-	}
+	model := s.smallModel(ctx, main)
 	var text strings.Builder
 	for _, p := range in.Parts {
 		if p.Type == storage.PartText {
@@ -37,15 +32,28 @@ func (s *Service) generateTitle(sessionID string, main *provider.Resolved, in Pr
 		}
 	}
 	maxOut := int64(100)
-	resp, err := model.LM.Generate(ctx, fantasy.Call{
+	// Streamed like every other model call, so any provider that serves
+	// the chat serves titles too.
+	resp, err := model.LM.Stream(ctx, fantasy.Call{
 		Prompt:          fantasy.Prompt{fantasy.NewSystemMessage(titlePrompt), fantasy.NewUserMessage(text.String())},
 		MaxOutputTokens: &maxOut,
 	})
+	var answer strings.Builder
+	if err == nil {
+		for ev := range resp {
+			switch ev.Type {
+			case fantasy.StreamPartTypeTextDelta:
+				answer.WriteString(ev.Delta)
+			case fantasy.StreamPartTypeError:
+				err = ev.Error
+			}
+		}
+	}
 	if err != nil {
 		s.log.Info("Title generation failed", "session", sessionID, "err", err)
 		return
 	}
-	title := strings.TrimSpace(thinkRe.ReplaceAllString(resp.Content.Text(), ""))
+	title := strings.TrimSpace(thinkRe.ReplaceAllString(answer.String(), ""))
 	title = strings.Trim(strings.SplitN(title, "\n", 2)[0], "\"' ")
 	if title == "" {
 		return
@@ -58,4 +66,22 @@ func (s *Service) generateTitle(sessionID string, main *provider.Resolved, in Pr
 			sess.Title = title
 		}
 	})
+}
+
+// smallModel picks the title model: config small_model ("provider/model"),
+// else the main provider's small model, else the main model.
+func (s *Service) smallModel(ctx context.Context, main *provider.Resolved) *provider.Resolved {
+	if s.opts.Config != nil {
+		if p, m, ok := strings.Cut(s.opts.Config.SmallModel, "/"); ok {
+			if r, err := s.opts.Models.Model(ctx, p, m); err == nil {
+				return r
+			}
+		}
+	}
+	if small := s.opts.Models.SmallModel(main.Info.ID); small != "" {
+		if r, err := s.opts.Models.Model(ctx, main.Info.ID, small); err == nil {
+			return r
+		}
+	}
+	return main
 }
