@@ -11,6 +11,8 @@
 package bus
 
 import (
+	"bytes"
+	"encoding/json"
 	"sync"
 )
 
@@ -18,6 +20,9 @@ import (
 type Event struct {
 	Type       string `json:"type"`
 	Properties any    `json:"properties"`
+	// JSON is the event encoded once by Publish, so that N event streams
+	// do not encode it N times. Empty if encoding failed.
+	JSON []byte `json:"-"`
 }
 
 // Bus fans events out to subscribers. It is safe for concurrent use.
@@ -62,6 +67,12 @@ func (b *Bus) Publish(typ string, properties any) {
 		properties = struct{}{}
 	}
 	ev := Event{Type: typ, Properties: properties}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if enc.Encode(ev) == nil {
+		ev.JSON = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for s := range b.subs {

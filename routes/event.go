@@ -74,7 +74,16 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 			if !ok {
 				return // bus shut down, or this client fell too far behind
 			}
-			f := frame(ev)
+			var f []byte
+			if ev.JSON != nil { // encoded once by the bus for every stream
+				buf.Reset()
+				buf.WriteString("data: ")
+				buf.Write(ev.JSON)
+				buf.WriteString("\n\n")
+				f = buf.Bytes()
+			} else {
+				f = frame(ev)
+			}
 			if f == nil {
 				s.log.Error("Could not encode event", "type", ev.Type)
 				continue
