@@ -203,7 +203,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	}
 	a, err := newApp(appConfig{
 		Dir: cwd, DataRoot: f.dataDir, Logger: logger,
-		AllowedHosts: append(f.hosts, f.hostname), CORS: f.cors,
+		AllowedHosts: allowedHosts(f.hostname, f.hosts), CORS: f.cors,
 		Username: os.Getenv("OPENCODE_SERVER_USERNAME"), Password: password,
 		Env: os.Getenv,
 	})
@@ -249,4 +249,25 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		return httpSrv.Close()
 	}
 	return nil
+}
+
+// allowedHosts are the Host header values accepted besides loopback names:
+// the bound address, the --allow-host list, and, for a wildcard bind
+// (0.0.0.0 or ::), this machine's name and interface addresses, the names
+// a client on the network can legitimately use.
+func allowedHosts(bind string, extra []string) []string {
+	hosts := append([]string{bind}, extra...)
+	if ip := net.ParseIP(strings.Trim(bind, "[]")); ip == nil || !ip.IsUnspecified() {
+		return hosts
+	}
+	if name, err := os.Hostname(); err == nil {
+		hosts = append(hosts, name)
+	}
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok {
+			hosts = append(hosts, n.IP.String())
+		}
+	}
+	return hosts
 }
