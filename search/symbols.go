@@ -106,15 +106,15 @@ func extractorFor(rel string) extractor {
 	case ".go":
 		return goSymbols
 	case ".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs", ".mts", ".cts":
-		return regexSymbols(jsRules)
+		return regexSymbols(rules().js)
 	case ".py":
-		return regexSymbols(pyRules)
+		return regexSymbols(rules().py)
 	case ".rs":
-		return regexSymbols(rustRules)
+		return regexSymbols(rules().rust)
 	case ".java", ".kt":
-		return regexSymbols(javaRules)
+		return regexSymbols(rules().java)
 	case ".c", ".h", ".cc", ".cpp", ".hpp", ".cxx", ".hh":
-		return regexSymbols(cRules)
+		return regexSymbols(rules().c)
 	}
 	return nil
 }
@@ -197,48 +197,56 @@ type symRule struct {
 	indentedKind int
 }
 
-var (
-	jsRules = []symRule{
-		{re: regexp.MustCompile(`^\s*(?:export\s+)?(?:default\s+)?(?:async\s+)?function\s*\*?\s*([A-Za-z_$][\w$]*)`), kind: KindFunction},
-		{re: regexp.MustCompile(`^\s*(?:export\s+)?(?:default\s+)?(?:abstract\s+)?class\s+([A-Za-z_$][\w$]*)`), kind: KindClass},
-		{re: regexp.MustCompile(`^\s*(?:export\s+)?(?:declare\s+)?interface\s+([A-Za-z_$][\w$]*)`), kind: KindInterface},
-		{re: regexp.MustCompile(`^\s*(?:export\s+)?(?:declare\s+)?(?:const\s+)?enum\s+([A-Za-z_$][\w$]*)`), kind: KindEnum},
-		{re: regexp.MustCompile(`^(?:export\s+)?const\s+([A-Za-z_$][\w$]*)\s*(?::[^=]+)?=\s*(?:async\s+)?(?:function\b|\([^)]*\)\s*(?::[^=]+)?=>|[A-Za-z_$][\w$]*\s*=>)`), kind: KindFunction},
-		{re: regexp.MustCompile(`^(?:export\s+)?const\s+([A-Za-z_$][\w$]*)`), kind: KindConstant},
-		{re: regexp.MustCompile(`^(?:export\s+)?(?:let|var)\s+([A-Za-z_$][\w$]*)`), kind: KindVariable},
-		{re: regexp.MustCompile(`^\s+(?:(?:public|private|protected|static|async|readonly|override|get|set)\s+)*([A-Za-z_$][\w$]*)\s*\([^)]*\)\s*(?::\s*[^{]+)?\{\s*$`), kind: KindMethod},
-	}
-	pyRules = []symRule{
-		{re: regexp.MustCompile(`^\s*class\s+([A-Za-z_]\w*)`), kind: KindClass},
-		{re: regexp.MustCompile(`^(\s*)(?:async\s+)?def\s+([A-Za-z_]\w*)`), kind: KindFunction, indentedKind: KindMethod},
-		{re: regexp.MustCompile(`^([A-Z][A-Z0-9_]*)\s*(?::[^=]+)?=`), kind: KindConstant},
-	}
-	rustRules = []symRule{
-		{re: regexp.MustCompile(`^(\s*)(?:pub(?:\([^)]*\))?\s+)?(?:const\s+)?(?:async\s+)?(?:unsafe\s+)?(?:extern\s+"[^"]*"\s+)?fn\s+([A-Za-z_]\w*)`), kind: KindFunction, indentedKind: KindMethod},
-		{re: regexp.MustCompile(`^\s*(?:pub(?:\([^)]*\))?\s+)?struct\s+([A-Za-z_]\w*)`), kind: KindStruct},
-		{re: regexp.MustCompile(`^\s*(?:pub(?:\([^)]*\))?\s+)?enum\s+([A-Za-z_]\w*)`), kind: KindEnum},
-		{re: regexp.MustCompile(`^\s*(?:pub(?:\([^)]*\))?\s+)?(?:unsafe\s+)?trait\s+([A-Za-z_]\w*)`), kind: KindInterface},
-		{re: regexp.MustCompile(`^\s*(?:pub(?:\([^)]*\))?\s+)?const\s+([A-Za-z_]\w*)\s*:`), kind: KindConstant},
-		{re: regexp.MustCompile(`^\s*(?:pub(?:\([^)]*\))?\s+)?static\s+(?:mut\s+)?([A-Za-z_]\w*)\s*:`), kind: KindVariable},
-	}
-	javaRules = []symRule{
-		{re: regexp.MustCompile(`^\s*(?:(?:public|private|protected|static|final|abstract|sealed|data|open|internal)\s+)*class\s+([A-Za-z_]\w*)`), kind: KindClass},
-		{re: regexp.MustCompile(`^\s*(?:(?:public|private|protected|static)\s+)*interface\s+([A-Za-z_]\w*)`), kind: KindInterface},
-		{re: regexp.MustCompile(`^\s*(?:(?:public|private|protected|static)\s+)*enum\s+(?:class\s+)?([A-Za-z_]\w*)`), kind: KindEnum},
-		{re: regexp.MustCompile(`^\s+(?:(?:public|private|protected|static|final|abstract|synchronized|native|default)\s+)+[\w<>\[\],.? ]+\s+([A-Za-z_]\w*)\s*\(`), kind: KindMethod},
-		{re: regexp.MustCompile(`^\s*(?:(?:private|public|internal|override|suspend)\s+)*fun\s+(?:<[^>]*>\s*)?(?:[\w.]+\.)?([A-Za-z_]\w*)\s*\(`), kind: KindFunction},
-	}
-	cRules = []symRule{
-		{re: regexp.MustCompile(`^(?:typedef\s+)?struct\s+([A-Za-z_]\w*)\s*\{`), kind: KindStruct},
-		{re: regexp.MustCompile(`^(?:typedef\s+)?enum\s+(?:class\s+)?([A-Za-z_]\w*)`), kind: KindEnum},
-		{re: regexp.MustCompile(`^class\s+([A-Za-z_]\w*)`), kind: KindClass},
-		{re: regexp.MustCompile(`^#\s*define\s+([A-Za-z_]\w*)`), kind: KindConstant},
-		{re: regexp.MustCompile(`^(?:(?:static|inline|extern|const|unsigned|signed|struct|enum)\s+)*[A-Za-z_][\w:<>]*[\s\*&]+\**([A-Za-z_][\w:~]*)\s*\([^;]*$`), kind: KindFunction},
-	}
-	cKeywords = map[string]bool{"if": true, "while": true, "for": true, "switch": true, "return": true, "else": true, "sizeof": true}
-)
+// ruleSet holds the regex extractors per language.
+type ruleSet struct{ js, py, rust, java, c []symRule }
 
-func regexSymbols(rules []symRule) extractor {
+// rules compiles the extractors on first use, not at program start: most
+// runs never ask for symbols of these languages.
+var rules = sync.OnceValue(func() ruleSet {
+	return ruleSet{
+		js: []symRule{
+			{re: regexp.MustCompile(`^\s*(?:export\s+)?(?:default\s+)?(?:async\s+)?function\s*\*?\s*([A-Za-z_$][\w$]*)`), kind: KindFunction},
+			{re: regexp.MustCompile(`^\s*(?:export\s+)?(?:default\s+)?(?:abstract\s+)?class\s+([A-Za-z_$][\w$]*)`), kind: KindClass},
+			{re: regexp.MustCompile(`^\s*(?:export\s+)?(?:declare\s+)?interface\s+([A-Za-z_$][\w$]*)`), kind: KindInterface},
+			{re: regexp.MustCompile(`^\s*(?:export\s+)?(?:declare\s+)?(?:const\s+)?enum\s+([A-Za-z_$][\w$]*)`), kind: KindEnum},
+			{re: regexp.MustCompile(`^(?:export\s+)?const\s+([A-Za-z_$][\w$]*)\s*(?::[^=]+)?=\s*(?:async\s+)?(?:function\b|\([^)]*\)\s*(?::[^=]+)?=>|[A-Za-z_$][\w$]*\s*=>)`), kind: KindFunction},
+			{re: regexp.MustCompile(`^(?:export\s+)?const\s+([A-Za-z_$][\w$]*)`), kind: KindConstant},
+			{re: regexp.MustCompile(`^(?:export\s+)?(?:let|var)\s+([A-Za-z_$][\w$]*)`), kind: KindVariable},
+			{re: regexp.MustCompile(`^\s+(?:(?:public|private|protected|static|async|readonly|override|get|set)\s+)*([A-Za-z_$][\w$]*)\s*\([^)]*\)\s*(?::\s*[^{]+)?\{\s*$`), kind: KindMethod},
+		},
+		py: []symRule{
+			{re: regexp.MustCompile(`^\s*class\s+([A-Za-z_]\w*)`), kind: KindClass},
+			{re: regexp.MustCompile(`^(\s*)(?:async\s+)?def\s+([A-Za-z_]\w*)`), kind: KindFunction, indentedKind: KindMethod},
+			{re: regexp.MustCompile(`^([A-Z][A-Z0-9_]*)\s*(?::[^=]+)?=`), kind: KindConstant},
+		},
+		rust: []symRule{
+			{re: regexp.MustCompile(`^(\s*)(?:pub(?:\([^)]*\))?\s+)?(?:const\s+)?(?:async\s+)?(?:unsafe\s+)?(?:extern\s+"[^"]*"\s+)?fn\s+([A-Za-z_]\w*)`), kind: KindFunction, indentedKind: KindMethod},
+			{re: regexp.MustCompile(`^\s*(?:pub(?:\([^)]*\))?\s+)?struct\s+([A-Za-z_]\w*)`), kind: KindStruct},
+			{re: regexp.MustCompile(`^\s*(?:pub(?:\([^)]*\))?\s+)?enum\s+([A-Za-z_]\w*)`), kind: KindEnum},
+			{re: regexp.MustCompile(`^\s*(?:pub(?:\([^)]*\))?\s+)?(?:unsafe\s+)?trait\s+([A-Za-z_]\w*)`), kind: KindInterface},
+			{re: regexp.MustCompile(`^\s*(?:pub(?:\([^)]*\))?\s+)?const\s+([A-Za-z_]\w*)\s*:`), kind: KindConstant},
+			{re: regexp.MustCompile(`^\s*(?:pub(?:\([^)]*\))?\s+)?static\s+(?:mut\s+)?([A-Za-z_]\w*)\s*:`), kind: KindVariable},
+		},
+		java: []symRule{
+			{re: regexp.MustCompile(`^\s*(?:(?:public|private|protected|static|final|abstract|sealed|data|open|internal)\s+)*class\s+([A-Za-z_]\w*)`), kind: KindClass},
+			{re: regexp.MustCompile(`^\s*(?:(?:public|private|protected|static)\s+)*interface\s+([A-Za-z_]\w*)`), kind: KindInterface},
+			{re: regexp.MustCompile(`^\s*(?:(?:public|private|protected|static)\s+)*enum\s+(?:class\s+)?([A-Za-z_]\w*)`), kind: KindEnum},
+			{re: regexp.MustCompile(`^\s+(?:(?:public|private|protected|static|final|abstract|synchronized|native|default)\s+)+[\w<>\[\],.? ]+\s+([A-Za-z_]\w*)\s*\(`), kind: KindMethod},
+			{re: regexp.MustCompile(`^\s*(?:(?:private|public|internal|override|suspend)\s+)*fun\s+(?:<[^>]*>\s*)?(?:[\w.]+\.)?([A-Za-z_]\w*)\s*\(`), kind: KindFunction},
+		},
+		c: []symRule{
+			{re: regexp.MustCompile(`^(?:typedef\s+)?struct\s+([A-Za-z_]\w*)\s*\{`), kind: KindStruct},
+			{re: regexp.MustCompile(`^(?:typedef\s+)?enum\s+(?:class\s+)?([A-Za-z_]\w*)`), kind: KindEnum},
+			{re: regexp.MustCompile(`^class\s+([A-Za-z_]\w*)`), kind: KindClass},
+			{re: regexp.MustCompile(`^#\s*define\s+([A-Za-z_]\w*)`), kind: KindConstant},
+			{re: regexp.MustCompile(`^(?:(?:static|inline|extern|const|unsigned|signed|struct|enum)\s+)*[A-Za-z_][\w:<>]*[\s\*&]+\**([A-Za-z_][\w:~]*)\s*\([^;]*$`), kind: KindFunction},
+		},
+	}
+})
+
+var cKeywords = map[string]bool{"if": true, "while": true, "for": true, "switch": true, "return": true, "else": true, "sizeof": true}
+
+func regexSymbols(set []symRule) extractor {
 	return func(src []byte) []rawSym {
 		var out []rawSym
 		sc := bufio.NewScanner(bytes.NewReader(src))
@@ -247,7 +255,7 @@ func regexSymbols(rules []symRule) extractor {
 		for sc.Scan() {
 			line++
 			text := sc.Bytes()
-			for _, r := range rules {
+			for _, r := range set {
 				m := r.re.FindSubmatchIndex(text)
 				if m == nil {
 					continue
