@@ -23,8 +23,10 @@ command -v go >/dev/null || { echo "FAIL: go is not installed" >&2; exit 1; }
 
 WORK=$(mktemp -d)
 cleanup() {
-  [ -S "$WORK/get/tmux.sock" ] && tmux -S "$WORK/get/tmux.sock" kill-server 2>/dev/null
-  rm -rf "$WORK"
+  status=$?
+  if [ -S "$WORK/get/tmux.sock" ]; then tmux -S "$WORK/get/tmux.sock" kill-server 2>/dev/null || true; fi
+  rm -rf "$WORK" || true
+  exit "$status"
 }
 trap cleanup EXIT
 
