@@ -163,12 +163,34 @@ func (s *Snapshotter) track(ctx context.Context) (plumbing.Hash, error) {
 	s.noteHandedOut(h, time.Now())
 	s.setSkips(sc.skips)
 	s.dirtyCache = true
-	if s.lastPersist.IsZero() || time.Since(s.lastPersist) > 30*time.Second {
-		if err := s.persistCache(); err != nil {
-			s.log.Warn("Persist stat cache", slog.Any("err", err))
-		}
+	if !s.persisting && (s.lastPersist.IsZero() || time.Since(s.lastPersist) > 30*time.Second) {
+		// Written behind the call: encoding and writing the whole cache
+		// costs tens of milliseconds on a large tree. Close persists too.
+		s.persisting = true
+		s.bg.Add(1)
+		go s.persistBehind()
 	}
 	return h, nil
+}
+
+// persistBehind persists the stat cache once the current operation has
+// released the locks, unless Close got there first.
+func (s *Snapshotter) persistBehind() {
+	defer s.bg.Done()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.persisting = false
+	if s.closed || !s.dirtyCache {
+		return
+	}
+	if err := s.lock.acquire(context.Background()); err != nil {
+		s.log.Warn("Persist stat cache", slog.Any("err", err))
+		return
+	}
+	defer s.lock.release()
+	if err := s.persistCache(); err != nil {
+		s.log.Warn("Persist stat cache", slog.Any("err", err))
+	}
 }
 
 func (s *Snapshotter) skipMap() map[string]string {
