@@ -164,8 +164,9 @@ type objectStore struct {
 	dirMu sync.Mutex
 	fan   map[byte]bool // fan-out dirs known to exist
 
-	projMu sync.Mutex
-	proj   *filesystem.ObjectStorage
+	projMu  sync.Mutex
+	proj    *filesystem.ObjectStorage
+	projObj string // the project's objects dir, "" for non-git projects
 
 	tmu   sync.Mutex
 	trees map[plumbing.Hash][]treeEntry
@@ -192,6 +193,7 @@ func newObjectStore(dir string, proj *projectRepo, log *slog.Logger) *objectStor
 			AlternatesFS:    osfs.New("/", osfs.WithBoundOS()),
 		})
 		s.proj = &st.ObjectStorage
+		s.projObj = filepath.Join(proj.CommonDir, "objects")
 	}
 	return s
 }
@@ -231,6 +233,14 @@ func (s *objectStore) has(h plumbing.Hash) bool {
 	}
 	if _, err := os.Lstat(s.loosePath(h)); err == nil {
 		return true
+	}
+	if s.projObj != "" {
+		// The project's loose objects with one lstat; go-git's lookup (a
+		// confined open of several syscalls, then the packs) only on a miss.
+		x := h.String()
+		if fi, err := os.Lstat(filepath.Join(s.projObj, x[:2], x[2:])); err == nil && fi.Mode().IsRegular() {
+			return true
+		}
 	}
 	s.projMu.Lock()
 	defer s.projMu.Unlock()

@@ -132,10 +132,13 @@ type Snapshotter struct {
 	handedOut   map[plumbing.Hash]time.Time // trees track built, for PruneSince
 	skipped     []Skip
 	dirtyCache  bool
+	persisting  bool // a persistBehind goroutine is queued
 	lastPersist time.Time
 	globalPats  []ignore.Pattern
 
 	store *objectStore
+
+	bg sync.WaitGroup // persistBehind goroutines; Close waits for them
 }
 
 // Open prepares (creating if needed) the shadow repository and loads the
@@ -285,10 +288,19 @@ func (s *Snapshotter) Flush() error {
 // Close flushes pending objects, persists the stat cache and releases files.
 func (s *Snapshotter) Close() error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closed {
+		s.mu.Unlock()
 		return nil
 	}
+	err := s.closeLocked()
+	s.mu.Unlock()
+	// A queued persistBehind sees closed and returns; wait so that nothing
+	// touches GitDir after Close.
+	s.bg.Wait()
+	return err
+}
+
+func (s *Snapshotter) closeLocked() error {
 	s.closed = true
 	err := s.store.flush()
 	if s.dirtyCache {

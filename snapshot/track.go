@@ -1,7 +1,7 @@
 package snapshot
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -163,12 +163,34 @@ func (s *Snapshotter) track(ctx context.Context) (plumbing.Hash, error) {
 	s.noteHandedOut(h, time.Now())
 	s.setSkips(sc.skips)
 	s.dirtyCache = true
-	if s.lastPersist.IsZero() || time.Since(s.lastPersist) > 30*time.Second {
-		if err := s.persistCache(); err != nil {
-			s.log.Warn("Persist stat cache", slog.Any("err", err))
-		}
+	if !s.persisting && (s.lastPersist.IsZero() || time.Since(s.lastPersist) > 30*time.Second) {
+		// Written behind the call: encoding and writing the whole cache
+		// costs tens of milliseconds on a large tree. Close persists too.
+		s.persisting = true
+		s.bg.Add(1)
+		go s.persistBehind()
 	}
 	return h, nil
+}
+
+// persistBehind persists the stat cache once the current operation has
+// released the locks, unless Close got there first.
+func (s *Snapshotter) persistBehind() {
+	defer s.bg.Done()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.persisting = false
+	if s.closed || !s.dirtyCache {
+		return
+	}
+	if err := s.lock.acquire(context.Background()); err != nil {
+		s.log.Warn("Persist stat cache", slog.Any("err", err))
+		return
+	}
+	defer s.lock.release()
+	if err := s.persistCache(); err != nil {
+		s.log.Warn("Persist stat cache", slog.Any("err", err))
+	}
 }
 
 func (s *Snapshotter) skipMap() map[string]string {
@@ -660,36 +682,67 @@ func (s *Snapshotter) seedFromIndex() {
 		return
 	}
 	idxTime := fi.ModTime().UnixNano()
-	var idx index.Index
-	if err := index.NewDecoder(bufio.NewReaderSize(f, 256<<10)).Decode(&idx); err != nil {
-		s.log.Debug("Project index not usable for seeding", slog.Any("err", err))
-		return
-	}
 	if v, ok := ignore.CoreOption(s.proj.CommonDir, "autocrlf"); ok && v != "false" {
 		return // add would convert line endings; hashes would not match raw bytes
+	}
+	ents, err := readIndexEntries(f, fi.Size())
+	if err != nil {
+		s.log.Debug("Project index not usable for seeding", slog.Any("err", err))
+		return
 	}
 	prefix := ""
 	if s.proj.Prefix != "" {
 		prefix = s.proj.Prefix + "/"
 	}
-	seeds := make(map[string]*fileEntry, len(idx.Entries))
-	for _, e := range idx.Entries {
-		if e.Stage != 0 || e.SkipWorktree || e.IntentToAdd {
+	seeds := make(map[string]*fileEntry, len(ents))
+	for _, e := range ents {
+		if e.stage != 0 || e.skip {
 			continue
 		}
-		if e.Mode != filemode.Regular && e.Mode != filemode.Executable && e.Mode != filemode.Symlink {
+		if e.mode != filemode.Regular && e.mode != filemode.Executable && e.mode != filemode.Symlink {
 			continue
 		}
-		if !strings.HasPrefix(e.Name, prefix) {
+		if !strings.HasPrefix(e.name, prefix) {
 			continue
 		}
-		mt := e.ModifiedAt.UnixNano()
-		seeds[e.Name[len(prefix):]] = &fileEntry{
-			size: int64(e.Size), mtime: mt, ino: uint64(e.Inode), mode: e.Mode, hash: e.Hash,
-			racy: mt >= idxTime, fromIndex: true,
+		seeds[e.name[len(prefix):]] = &fileEntry{
+			size: int64(e.size), mtime: e.mtime, ino: uint64(e.ino), mode: e.mode, hash: e.hash,
+			racy: e.mtime >= idxTime || e.mtime == 0, fromIndex: true,
 		}
 	}
 	s.seeds = seeds
+}
+
+func unixNanoOrZero(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// readIndexEntries reads the index with parseIndex, or go-git's decoder for
+// the versions parseIndex leaves out.
+func readIndexEntries(f *os.File, size int64) ([]indexEntry, error) {
+	b := make([]byte, size)
+	if _, err := io.ReadFull(f, b); err != nil {
+		return nil, err
+	}
+	ents, err := parseIndex(b)
+	if err == nil {
+		return ents, nil
+	}
+	var idx index.Index
+	if err := index.NewDecoder(bytes.NewReader(b)).Decode(&idx); err != nil {
+		return nil, err
+	}
+	ents = make([]indexEntry, 0, len(idx.Entries))
+	for _, e := range idx.Entries {
+		ents = append(ents, indexEntry{
+			name: e.Name, mtime: unixNanoOrZero(e.ModifiedAt), ino: e.Inode, size: e.Size, mode: e.Mode,
+			hash: e.Hash, stage: int(e.Stage), skip: e.SkipWorktree || e.IntentToAdd,
+		})
+	}
+	return ents, nil
 }
 
 // cachePath is the stat cache file inside the shadow git dir.
