@@ -6,14 +6,16 @@
 #
 # Usage: bench/compare.sh            (ocgo and the original)
 #        NO_ORIGINAL=1 bench/compare.sh   (ocgo alone)
-# Env:   ANCHOR   where the original is installed (default bench/out/anchor; reuses an install)
+# Env:   ANCHOR   where the original is installed (default bench/_out/anchor; reuses an install)
 #        RUNS     cold starts per server (default 7), C clients (default 8), N requests (default 3000)
 # The original is installed and configured by ../shared/tools/start-anchor.sh (npm opencode-linux-x64@0.5.29);
 # if that is not available, only ocgo is measured.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-OUT=$ROOT/bench/out
+# bench/_out: the leading underscore keeps the go tool (go vet ./..., go build ./...)
+# out of the copied project's .go files.
+OUT=$ROOT/bench/_out
 RUNS=${RUNS:-7}
 C=${C:-8}
 N=${N:-3000}
