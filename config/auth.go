@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
+	"ocgo/atomicfile"
 	"os"
 	"path/filepath"
 	"sync"
@@ -292,8 +293,8 @@ func (s *AuthStore) Set(id string, a Auth) error {
 	if err != nil {
 		return fmt.Errorf("%w: encode: %v", ErrAuthFile, err)
 	}
-	if err := writeFileAtomic(s.path, out, 0o600); err != nil {
-		return err
+	if err := atomicfile.WriteFile(s.path, out, 0o600); err != nil {
+		return fileErr("write", err)
 	}
 	if st, err := os.Stat(s.path); err == nil {
 		s.cacheInfo, s.cache = st, next
@@ -307,42 +308,4 @@ func (s *AuthStore) Set(id string, a Auth) error {
 // absolute path.
 func fileErr(op string, err error) error {
 	return fmt.Errorf("%w: %s: %s", ErrAuthFile, op, cleanErr(err))
-}
-
-// writeFileAtomic replaces path with data: the temp file is created in the
-// same directory with mode perm from its first byte (os.CreateTemp uses
-// 0600, then Chmod sets perm regardless of umask), written, fsynced, renamed
-// over path, and the directory is fsynced so the rename survives a crash.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fileErr("create temp file", err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if err = f.Chmod(perm); err != nil {
-		return fileErr("chmod temp file", err)
-	}
-	if _, err = f.Write(data); err != nil {
-		return fileErr("write temp file", err)
-	}
-	if err = f.Sync(); err != nil {
-		return fileErr("sync temp file", err)
-	}
-	if err = f.Close(); err != nil {
-		return fileErr("close temp file", err)
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return fileErr("rename temp file", err)
-	}
-	if err = syncDir(dir); err != nil {
-		return fileErr("sync directory", err)
-	}
-	return nil
 }

@@ -5,6 +5,3 @@ package config
 // lockFile is a no-op where flock is unavailable; AuthStore's mutex still
 // serialises writers within the process.
 func lockFile(string) (func(), error) { return func() {}, nil }
-
-// syncDir is a no-op where directories cannot be fsynced.
-func syncDir(string) error { return nil }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"ocgo/atomicfile"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -50,7 +51,7 @@ func initGitDir(gitDir, work string, proj *projectRepo) error {
 	}
 	head := filepath.Join(gitDir, "HEAD")
 	if _, err := os.Stat(head); err != nil {
-		if err := writeFileAtomic(head, []byte("ref: refs/heads/main\n"), 0o644); err != nil {
+		if err := atomicfile.WriteFile(head, []byte("ref: refs/heads/main\n"), 0o644); err != nil {
 			return fmt.Errorf("snapshot: init git dir: %w", err)
 		}
 	}
@@ -59,7 +60,7 @@ func initGitDir(gitDir, work string, proj *projectRepo) error {
 		body := "[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = false\n" +
 			"\tworktree = " + strconv.Quote(work) + "\n\tautocrlf = false\n" +
 			"[gc]\n\tauto = 0\n"
-		if err := writeFileAtomic(cfg, []byte(body), 0o644); err != nil {
+		if err := atomicfile.WriteFile(cfg, []byte(body), 0o644); err != nil {
 			return fmt.Errorf("snapshot: init git dir: %w", err)
 		}
 	}
@@ -75,36 +76,11 @@ func initGitDir(gitDir, work string, proj *projectRepo) error {
 			// alternates so earlier snapshots stay readable.
 			return nil
 		}
-		if err := writeFileAtomic(alt, []byte(want), 0o644); err != nil {
+		if err := atomicfile.WriteFile(alt, []byte(want), 0o644); err != nil {
 			return fmt.Errorf("snapshot: write alternates: %w", err)
 		}
 	}
 	return nil
-}
-
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if e := f.Close(); err == nil {
-		err = e
-	}
-	if err == nil {
-		err = os.Chmod(tmp, perm)
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-	}
-	return err
 }
 
 // fileLock is an flock on a file that is never unlinked. The kernel releases

@@ -7,7 +7,7 @@
 //	<project>/storage/session/part/<sessionID>/<messageID>/<partID>.json
 //
 // Guarantees:
-//   - Every write is atomic and durable (WriteFileAtomic): when a Put returns,
+//   - Every write is atomic and durable (atomicfile.WriteFile): when a Put returns,
 //     the data survives a crash, so callers may publish events about it.
 //   - A corrupt, truncated or empty file never hides the others: it is moved
 //     to <project>/quarantine/ and logged once, and listing goes on.
@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"ocgo/atomicfile"
 	"os"
 	"path/filepath"
 	"slices"
@@ -98,7 +99,7 @@ func (s *Store) Close() error { return s.lock.Close() }
 func (s *Store) markMigrated() {
 	p := filepath.Join(s.root, "migration")
 	if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
-		if err := WriteFileAtomic(p, []byte("3"), 0o644); err != nil {
+		if err := atomicfile.WriteFile(p, []byte("3"), 0o644); err != nil {
 			s.logger.Warn("Could not write migration marker", "err", err)
 		}
 	}
@@ -181,7 +182,7 @@ func (s *Store) writeJSON(path string, v any) error {
 		return err
 	}
 	data := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
-	return WriteFileAtomic(path, data, 0o644)
+	return atomicfile.WriteFile(path, data, 0o644)
 }
 
 func (s *Store) sessionPath(id string) string {
@@ -305,7 +306,7 @@ func (s *Store) DeleteSession(id string) error {
 			errs = append(errs, err)
 		}
 	}
-	_ = SyncDir(filepath.Join(s.root, "session", "info"))
+	_ = atomicfile.SyncDir(filepath.Join(s.root, "session", "info"))
 	return errors.Join(errs...)
 }
 
@@ -470,7 +471,7 @@ func (s *Store) DeleteMessage(sessionID, messageID string) error {
 	if errors.Is(err, fs.ErrNotExist) {
 		err = nil
 	}
-	_ = SyncDir(filepath.Join(s.root, "session", "message", sessionID))
+	_ = atomicfile.SyncDir(filepath.Join(s.root, "session", "message", sessionID))
 	return err
 }
 
@@ -488,7 +489,7 @@ func (s *Store) DeletePart(sessionID, messageID, partID string) error {
 	if errors.Is(err, fs.ErrNotExist) {
 		err = nil
 	}
-	_ = SyncDir(dir)
+	_ = atomicfile.SyncDir(dir)
 	return err
 }
 

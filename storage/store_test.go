@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -205,30 +204,6 @@ func TestInvalidIDsNeverReachTheDisk(t *testing.T) {
 		if e.Name() != "migration" {
 			t.Errorf("unexpected entry %s", e.Name())
 		}
-	}
-}
-
-func TestAtomicWriteLeavesNoTempFiles(t *testing.T) {
-	dir := t.TempDir()
-	p := filepath.Join(dir, "a.json")
-	var wg sync.WaitGroup
-	for i := range 20 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := WriteFileAtomic(p, []byte(strings.Repeat("x", i)), 0o600); err != nil {
-				t.Error(err)
-			}
-		}()
-	}
-	wg.Wait()
-	entries, _ := os.ReadDir(dir)
-	if len(entries) != 1 {
-		t.Fatalf("entries: %v", entries)
-	}
-	st, _ := os.Stat(p)
-	if st.Mode().Perm() != 0o600 {
-		t.Errorf("mode %v", st.Mode())
 	}
 }
 

@@ -1,4 +1,9 @@
-package storage
+// Package atomicfile replaces files so that a reader or a crash sees either
+// the old or the new content, never a mix, and so that the new content
+// survives a power cut once WriteFile returns. It is ocgo's one atomic-write
+// function: session files, auth.json and the shadow repository's metadata
+// all go through it.
+package atomicfile
 
 import (
 	"fmt"
@@ -6,11 +11,12 @@ import (
 	"path/filepath"
 )
 
-// WriteFileAtomic replaces path with data so that a reader or a crash sees
-// either the old or the new content, never a mix, and the new content
-// survives a power cut once it returns: it writes a temporary file in the
-// same directory, fsyncs it, renames it over path and fsyncs the directory.
-func WriteFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
+// WriteFile replaces path with data: a temporary file in the same
+// directory gets mode perm before its first byte (so a 0600 secret is never
+// readable by others, whatever the umask), is written, fsynced, renamed over
+// path, and the directory is fsynced so the rename itself is durable. The
+// directory is created if missing.
+func WriteFile(path string, data []byte, perm os.FileMode) (err error) {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -26,10 +32,10 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
 			os.Remove(tmp)
 		}
 	}()
-	if _, err = f.Write(data); err != nil {
+	if err = f.Chmod(perm); err != nil {
 		return err
 	}
-	if err = f.Chmod(perm); err != nil {
+	if _, err = f.Write(data); err != nil {
 		return err
 	}
 	if err = f.Sync(); err != nil {
