@@ -68,8 +68,8 @@ func (s *Server) buildDoc() ([]byte, error) {
 		if strings.Contains(rt.path, ":") {
 			op.Errors = append(op.Errors, 400, 404)
 		}
-		if rt.notBuilt {
-			op.Errors = append(op.Errors, 501)
+		if s.optional(rt.path) {
+			op.Errors = append(op.Errors, 501) // when built without that dependency
 		}
 		if strings.HasPrefix(rt.path, "/session/:id/") && rt.method == "POST" {
 			op.Errors = append(op.Errors, 409)

@@ -40,7 +40,8 @@ func badRequest(field, format string, args ...any) *apiError {
 	return e
 }
 
-var errNotBuilt = newError(http.StatusNotImplemented, "NotImplementedError", "this route is not implemented by this ocgo build yet")
+// errNotBuilt answers a route whose optional dependency the server lacks.
+var errNotBuilt = newError(http.StatusNotImplemented, "NotImplementedError", "this route is not available in this ocgo build")
 
 // mapError chooses the status and body for err. The reasons:
 //   - 404 for a missing session or message, not opencode's 400: a client can
@@ -74,8 +75,6 @@ func (s *Server) mapError(err error) *apiError {
 			"message": "revert refused: " + conflict.Error(), "files": conflict.Files}}
 	case errors.Is(err, session.ErrBusy):
 		return newError(http.StatusConflict, "BusyError", s.scrub(err.Error()))
-	case errors.Is(err, session.ErrNotImplemented):
-		return errNotBuilt
 	case errors.Is(err, search.ErrOutside):
 		// The same answer whether or not the target exists: no oracle.
 		return newError(http.StatusForbidden, "ForbiddenError", "path is outside the project")

@@ -10,6 +10,17 @@ import (
 	"ocgo/search"
 )
 
+// optional reports whether a route depends on an optional dependency
+// (Configs or Search) and so answers 501 when the server is built without it.
+func (s *Server) optional(path string) bool {
+	for _, p := range []string{"/config", "/agent", "/command", "/auth/", "/file", "/find"} {
+		if strings.HasPrefix(path, p) {
+			return true
+		}
+	}
+	return false
+}
+
 func (s *Server) searcher() (*search.Service, error) {
 	if s.opts.Search == nil {
 		return nil, errNotBuilt

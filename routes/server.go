@@ -114,11 +114,6 @@ func New(opts Options) *Server {
 		}
 	}
 	s.routes = s.table()
-	for i := range s.routes {
-		if s.routes[i].handle == nil && s.routes[i].stream == nil {
-			s.routes[i].handle, s.routes[i].notBuilt = notBuilt, true
-		}
-	}
 	router := httprouter.New()
 	router.RedirectTrailingSlash = false
 	router.RedirectFixedPath = false
@@ -152,7 +147,6 @@ type route struct {
 	body         reflect.Type     // request body type, nil when none
 	bodyOptional bool
 	resp         reflect.Type
-	notBuilt     bool // answers 501 until its feature lands
 }
 
 func (s *Server) adapt(rt route) httprouter.Handle {

@@ -73,7 +73,7 @@ func (s *Server) sessionUpdate(r *http.Request, p httprouter.Params) (any, error
 	if err := decode(r, &b, true); err != nil {
 		return nil, err
 	}
-	return s.opts.Sessions.Update(p.ByName("id"), func(sess *storageSession) {
+	return s.opts.Sessions.Update(p.ByName("id"), func(sess *storage.Session) {
 		if b.Title != nil {
 			sess.Title = *b.Title
 		}

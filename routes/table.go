@@ -1,10 +1,7 @@
 package routes
 
 import (
-	"net/http"
 	"reflect"
-
-	"github.com/julienschmidt/httprouter"
 
 	"ocgo/search"
 	"ocgo/session"
@@ -12,9 +9,6 @@ import (
 )
 
 func typeOf[T any]() reflect.Type { return reflect.TypeFor[T]() }
-
-// notBuilt answers 501 for a route whose feature this build lacks.
-func notBuilt(*http.Request, httprouter.Params) (any, error) { return nil, errNotBuilt }
 
 // table lists every route of opencode 0.5.29, in its registration order.
 func (s *Server) table() []route {

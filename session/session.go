@@ -43,8 +43,6 @@ var (
 	ErrNotFound = storage.ErrNotFound
 	ErrInvalid  = storage.ErrInvalid
 	ErrBusy     = errors.New("session is busy")
-	// ErrNotImplemented marks an operation this build does not provide yet.
-	ErrNotImplemented = errors.New("not implemented")
 )
 
 // Event types published by the core.

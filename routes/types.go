@@ -1,5 +1,0 @@
-package routes
-
-import "ocgo/storage"
-
-type storageSession = storage.Session
