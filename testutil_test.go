@@ -36,7 +36,7 @@ type harnessOpts struct {
 	config string            // opencode.json written into the project
 	env    map[string]string // extra environment for the app
 	noSSE  bool
-	titles bool // generate titles in the background (off by default)
+	titles bool             // generate titles in the background (off by default)
 	setup  func(dir string) // prepares the project before the first commit
 }
 
