@@ -2,6 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -56,13 +59,30 @@ func TestDeniedToolsAreNotOffered(t *testing.T) {
 	}
 }
 
+// slowSite is a loopback web server (the outside world of webfetch) whose
+// pages take delay to answer, or hang until the client goes when delay is 0.
+func slowSite(t *testing.T, delay time.Duration) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if delay == 0 {
+			<-r.Context().Done()
+			return
+		}
+		time.Sleep(delay)
+		w.Header().Set("Content-Type", "text/plain")
+		io.WriteString(w, "page "+r.URL.Path)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
 // Two tools of one step that each take a second finish in about a second,
 // the step-finish part follows them, and the results go back in call order.
 func TestToolsOfOneStepRunConcurrently(t *testing.T) {
+	site := slowSite(t, time.Second)
 	fake := fakellm.NewAnthropic(t,
 		fakellm.Turn{ToolCalls: []fakellm.ToolCall{
-			{ID: "toolu_1", Name: "bash", Args: `{"command":"sleep 1; echo first","description":"slow one"}`},
-			{ID: "toolu_2", Name: "bash", Args: `{"command":"sleep 1; echo second","description":"slow two"}`},
+			{ID: "toolu_1", Name: "webfetch", Args: `{"url":"` + site.URL + `/first","format":"text"}`},
+			{ID: "toolu_2", Name: "webfetch", Args: `{"url":"` + site.URL + `/second","format":"text"}`},
 		}},
 		fakellm.Turn{Text: []string{"done"}},
 	)
@@ -119,39 +139,47 @@ func TestToolsOfOneStepRunConcurrently(t *testing.T) {
 }
 
 func TestAbortStopsEveryToolOfTheStep(t *testing.T) {
+	site := slowSite(t, 0)
 	fake := fakellm.NewAnthropic(t, fakellm.Turn{ToolCalls: []fakellm.ToolCall{
 		{ID: "t1", Name: "bash", Args: `{"command":"echo $$ > a.pid; exec sleep 100","description":"a"}`},
-		{ID: "t2", Name: "bash", Args: `{"command":"echo $$ > b.pid; exec sleep 100","description":"b"}`},
+		{ID: "t2", Name: "webfetch", Args: `{"url":"` + site.URL + `/never","format":"text"}`},
 	}})
 	h := anthropicHarness(t, fake, "")
 	sid := h.newSession()
 	done := h.promptAsync(sid, textPrompt("sleep"))
-	pids := map[string]int{}
-	for deadline := time.Now().Add(10 * time.Second); len(pids) < 2 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		for _, f := range []string{"a.pid", "b.pid"} {
-			data, _ := os.ReadFile(filepath.Join(h.dir, f))
-			if n, err := strconv.Atoi(strings.TrimSpace(string(data))); err == nil && n > 0 {
-				pids[f] = n
-			}
-		}
+	pid := 0
+	for deadline := time.Now().Add(10 * time.Second); pid == 0 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		data, _ := os.ReadFile(filepath.Join(h.dir, "a.pid"))
+		pid, _ = strconv.Atoi(strings.TrimSpace(string(data)))
 	}
-	if len(pids) < 2 {
-		t.Fatalf("both commands should run at once: %v", pids)
+	if pid == 0 {
+		t.Fatal("bash never started")
 	}
+	h.waitEvent(func(ev map[string]any) bool {
+		p, _ := ev["properties"].(map[string]any)["part"].(map[string]any)
+		st, _ := p["state"].(map[string]any)
+		return p != nil && p["tool"] == "webfetch" && st["status"] == "running"
+	})
+	start := time.Now()
 	h.call("POST", "/session/"+sid+"/abort", nil, nil)
 	res := waitResult(t, done)
 	if res.Info.Error == nil || res.Info.Error.Name != "MessageAbortedError" {
 		t.Fatalf("info: %+v", res.Info)
 	}
-	for _, p := range partsOf(res, "tool") {
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("abort took %v", d)
+	}
+	tools := partsOf(res, "tool")
+	if len(tools) != 2 {
+		t.Fatalf("tool parts: %+v", tools)
+	}
+	for _, p := range tools {
 		if p.State.Status != "error" {
 			t.Errorf("tool part after abort: %+v", p.State)
 		}
 	}
-	for f, pid := range pids {
-		if err := syscall.Kill(pid, 0); err == nil {
-			t.Errorf("%s (pid %d) still runs after abort", f, pid)
-		}
+	if err := syscall.Kill(pid, 0); err == nil {
+		t.Errorf("bash (pid %d) still runs after abort", pid)
 	}
 }
 

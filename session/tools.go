@@ -23,51 +23,27 @@ var fileTools = map[string]bool{"edit": true, "write": true, "patch": true, "bas
 // maxParallelTools bounds how many tool calls of one step run at once.
 const maxParallelTools = 8
 
-// editTools write files directly; within a step they run one after another
-// in call order, so two edits of one file never race and the later edit
-// sees the earlier one's result, as the model expects.
-var editTools = map[string]bool{"edit": true, "write": true, "patch": true}
-
 // runTools runs the step's tool calls concurrently, as the original does
-// (the model made them in one step, so it expects them to be independent),
-// at most maxParallelTools at a time; edit/write/patch calls form one lane
-// that runs in call order. Results stay in call order because each call
-// owns the tool part created for it when the model made it. Every call
-// shares the run's context, so an abort stops them all.
-//
-// Snapshots: a step with a single file-changing call records that call's
-// exact patch part as before; when several file-changing calls run
-// together, one snapshot is taken before the step's tools and one patch
-// part covering all of them is written after the last one ends (they may
-// interleave, so no finer attribution would be true).
+// (calls made in one step are meant to be independent), at most
+// maxParallelTools at a time, with one exception: the calls that change
+// files (edit, write, patch, bash) form a single lane that runs in call
+// order. That keeps two edits of one file from racing, lets a later edit
+// see an earlier one's result, and keeps the snapshot taken around each
+// such call exact, so every call gets its own patch part and revert undoes
+// exactly that call. Reads, searches, fetches, subagent tasks and MCP tools
+// run alongside. Results stay in call order because each call owns the
+// tool part created for it when the model made it. Every call shares the
+// run's context, so an abort stops them all.
 func (st *runState) runTools(calls []pendingCall, enabled []tool.Tool) {
-	s := st.s
 	byName := map[string]tool.Tool{}
 	for _, t := range enabled {
 		byName[t.Info().Name] = t
-	}
-	changers, bashes := 0, 0
-	for _, c := range calls {
-		if _, ok := byName[c.name]; ok && fileTools[c.name] {
-			changers++
-			if c.name == "bash" {
-				bashes++
-			}
-		}
-	}
-	grouped := changers > 1 && s.opts.Snapshots != nil
-	var groupBefore string
-	if grouped {
-		if bashes > 0 {
-			s.opts.Snapshots.MarkAll()
-		}
-		groupBefore, _ = s.opts.Snapshots.Track(st.ctx)
 	}
 	sem := make(chan struct{}, maxParallelTools)
 	var wg sync.WaitGroup
 	var lane []pendingCall
 	for _, c := range calls {
-		if editTools[c.name] {
+		if fileTools[c.name] {
 			lane = append(lane, c)
 			continue
 		}
@@ -76,7 +52,7 @@ func (st *runState) runTools(calls []pendingCall, enabled []tool.Tool) {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			st.runTool(c, byName, enabled, !grouped)
+			st.runTool(c, byName, enabled)
 		}()
 	}
 	if len(lane) > 0 {
@@ -85,23 +61,17 @@ func (st *runState) runTools(calls []pendingCall, enabled []tool.Tool) {
 			defer wg.Done()
 			for _, c := range lane {
 				sem <- struct{}{}
-				st.runTool(c, byName, enabled, !grouped)
+				st.runTool(c, byName, enabled)
 				<-sem
 			}
 		}()
 	}
 	wg.Wait()
-	if groupBefore != "" {
-		if bashes > 0 {
-			s.opts.Snapshots.MarkAll()
-		}
-		st.recordPatch(groupBefore)
-	}
 }
 
-// runTool runs one call and records its outcome on its tool part. With
-// snapshot set, a file-changing call is snapshotted around itself.
-func (st *runState) runTool(c pendingCall, byName map[string]tool.Tool, enabled []tool.Tool, snapshot bool) {
+// runTool runs one call and records its outcome on its tool part; a
+// file-changing call is snapshotted around itself.
+func (st *runState) runTool(c pendingCall, byName map[string]tool.Tool, enabled []tool.Tool) {
 	s := st.s
 	if st.ctx.Err() != nil {
 		return
@@ -121,7 +91,7 @@ func (st *runState) runTool(c pendingCall, byName map[string]tool.Tool, enabled 
 		err = errors.New("tool " + c.name + " is not available to this agent; available tools: " + strings.Join(names(enabled), ", "))
 	} else {
 		var before string
-		if snapshot && fileTools[c.name] && s.opts.Snapshots != nil {
+		if fileTools[c.name] && s.opts.Snapshots != nil {
 			if c.name == "bash" {
 				// A command may touch any file, and the watcher reports
 				// changes only after its debounce: rescan around it.
