@@ -52,8 +52,8 @@ func (in *PromptInput) Validate() error {
 		return fmt.Errorf("%w: parts must hold at least one part", ErrInvalid)
 	}
 	for i, p := range in.Parts {
-		if p.ID != "" && !storage.ValidID(storage.PrefixPart, p.ID) {
-			return fmt.Errorf("%w: parts[%d].id must start with \"prt_\"", ErrInvalid, i)
+		if p.ID != "" && !storage.ValidPartID(p.ID) {
+			return fmt.Errorf("%w: parts[%d].id must be 1-64 letters, digits, '_' or '-' (a prt_ id or a UUID)", ErrInvalid, i)
 		}
 		switch p.Type {
 		case storage.PartText:
