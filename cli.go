@@ -84,6 +84,9 @@ func openCLI(f cliFlags, env func(string) string, stderr io.Writer) (*cliCore, e
 		Cwd: b.proj.cwd, Root: b.proj.root, Shell: env("SHELL"), Config: b.cfg,
 		Snapshots: snapshotsOrNil(b.snaps), ConfigDir: b.configDir,
 	})
+	if err := sessions.RecoverReverts(context.Background()); err != nil {
+		logger.Warn("Could not finish an interrupted revert", "err", err)
+	}
 	return &cliCore{base: b, sessions: sessions}, nil
 }
 
