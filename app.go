@@ -254,6 +254,9 @@ func newApp(c appConfig) (*app, error) {
 		Environ: scrub.Environ,
 		Tools:   tool.Registry(tool.Options{Agents: func() []tool.AgentInfo { return subagents(cfg) }, Environ: scrub.Environ}),
 	})
+	if err := sessions.RecoverReverts(ctx); err != nil {
+		c.Logger.Warn("Could not finish an interrupted revert", "err", err)
+	}
 	hostname, _ := os.Hostname()
 	appInfo := func() routes.App {
 		return routes.App{
