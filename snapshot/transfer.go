@@ -3,14 +3,12 @@ package snapshot
 import (
 	"context"
 	"fmt"
+	linediff "ocgo/diff"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
-	"github.com/go-git/go-git/v5/utils/diff"
-	"github.com/sergi/go-diff/diffmatchpatch"
 )
 
 // Object is one git object as it travels in a session export: its id, its
@@ -208,30 +206,13 @@ func (s *Snapshotter) FileDiffs(ctx context.Context, from, to string, paths []st
 			}
 		}
 		d := FileDiff{File: c.path}
-		if isBinary(a) || isBinary(b) {
+		if linediff.IsBinary(a) || linediff.IsBinary(b) {
 			out = append(out, d)
 			continue
 		}
 		d.Before, d.After = string(a), string(b)
-		for _, x := range diff.DoWithTimeout(d.Before, d.After, 5*time.Second) {
-			switch x.Type {
-			case diffmatchpatch.DiffInsert:
-				d.Additions += countLines(x.Text)
-			case diffmatchpatch.DiffDelete:
-				d.Deletions += countLines(x.Text)
-			}
-		}
+		d.Additions, d.Deletions = linediff.Numstat(a, b)
 		out = append(out, d)
 	}
 	return out, nil
-}
-
-// countLines counts the lines of a diff chunk (a last line without a
-// newline counts too).
-func countLines(s string) int {
-	n := strings.Count(s, "\n")
-	if s != "" && !strings.HasSuffix(s, "\n") {
-		n++
-	}
-	return n
 }

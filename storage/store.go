@@ -449,8 +449,8 @@ func (s *Store) PutPart(p Part) error {
 	if err := CheckID("messageID", PrefixMessage, p.MessageID); err != nil {
 		return err
 	}
-	if err := CheckID("partID", PrefixPart, p.ID); err != nil {
-		return err
+	if !ValidPartID(p.ID) {
+		return fmt.Errorf("%w: partID must be 1-64 letters, digits, '_' or '-'", ErrInvalid)
 	}
 	path := filepath.Join(s.root, "session", "part", p.SessionID, p.MessageID, p.ID+".json")
 	s.mu.Lock()
@@ -492,8 +492,8 @@ func (s *Store) DeleteMessage(sessionID, messageID string) error {
 
 // DeletePart removes one part.
 func (s *Store) DeletePart(sessionID, messageID, partID string) error {
-	if err := CheckID("partID", PrefixPart, partID); err != nil {
-		return err
+	if !ValidPartID(partID) {
+		return fmt.Errorf("%w: partID must be 1-64 letters, digits, '_' or '-'", ErrInvalid)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
