@@ -31,6 +31,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -119,6 +120,13 @@ type Server struct {
 	turns  []Turn
 	reqs   []Request
 	served int
+	sigs   []string // thinking signatures handed out besides fakeSignature
+}
+
+// issued reports whether the server handed out a thinking signature.
+// Callers hold s.mu.
+func (s *Server) issued(sig string) bool {
+	return sig == fakeSignature || slices.Contains(s.sigs, sig)
 }
 
 type protocol interface {
@@ -187,6 +195,13 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	s.reqs = append(s.reqs, req)
+	if _, ok := s.proto.(anthropicProto); ok {
+		if msg := anthropicThinkingCheck(body, s.issued); msg != "" {
+			s.mu.Unlock()
+			s.proto.writeError(w, r, Turn{Status: http.StatusBadRequest, ErrorMessage: msg})
+			return
+		}
+	}
 	if len(s.turns) == 0 {
 		s.mu.Unlock()
 		s.t.Errorf("fakellm: request %d to %s but no scripted turn left", len(s.reqs), r.URL.Path)
@@ -195,6 +210,9 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	}
 	turn := s.turns[0]
 	s.turns = s.turns[1:]
+	if turn.Signature != "" {
+		s.sigs = append(s.sigs, turn.Signature)
+	}
 	s.served++
 	s.mu.Unlock()
 
