@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"os"
+	"ocgo/confine"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -180,8 +180,8 @@ func (s *Service) newToolEnv(_ context.Context, tc toolCtx, st *runState) *toolE
 	return &toolEnv{s: s, tc: tc, st: st}
 }
 
-func (e *toolEnv) Root() *os.Root   { return e.s.opts.FS }
-func (e *toolEnv) RootPath() string { return e.s.opts.Cwd }
+func (e *toolEnv) Root() *confine.Root { return e.s.opts.FS }
+func (e *toolEnv) RootPath() string    { return e.s.opts.Cwd }
 
 func (e *toolEnv) Permission(kind, pattern string) string {
 	a := e.tc.agent
