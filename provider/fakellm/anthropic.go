@@ -84,7 +84,7 @@ func (anthropicProto) writeStream(w *sseWriter, model string, turn Turn, done <-
 		}
 		sig := turn.Signature
 		if sig == "" {
-			sig = fakeSignature
+			sig = Signature
 		}
 		delta(map[string]any{"type": "signature_delta", "signature": sig})
 		stop()

@@ -120,13 +120,13 @@ type Server struct {
 	turns  []Turn
 	reqs   []Request
 	served int
-	sigs   []string // thinking signatures handed out besides fakeSignature
+	sigs   []string // thinking signatures handed out besides Signature
 }
 
 // issued reports whether the server handed out a thinking signature.
 // Callers hold s.mu.
 func (s *Server) issued(sig string) bool {
-	return sig == fakeSignature || slices.Contains(s.sigs, sig)
+	return sig == Signature || slices.Contains(s.sigs, sig)
 }
 
 type protocol interface {

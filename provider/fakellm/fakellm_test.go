@@ -67,8 +67,8 @@ func TestAnthropicThinkingToolLoopNeedsTheSignedBlock(t *testing.T) {
 		}
 		return r
 	}
-	ok := func(sig string) bool { return sig == fakeSignature }
-	signed := map[string]any{"type": "thinking", "thinking": "hmm", "signature": fakeSignature}
+	ok := func(sig string) bool { return sig == Signature }
+	signed := map[string]any{"type": "thinking", "thinking": "hmm", "signature": Signature}
 	forged := map[string]any{"type": "thinking", "thinking": "hmm", "signature": "forged"}
 	if msg := anthropicThinkingCheck(req(true, use), ok); !strings.Contains(msg, "Expected `thinking` or `redacted_thinking`, but found `tool_use`") {
 		t.Errorf("unsigned tool loop accepted: %q", msg)

@@ -2,13 +2,14 @@ package fakellm
 
 import "fmt"
 
-// fakeSignature is the signature the fake Anthropic server gives a thinking
-// block when the Turn sets none.
-const fakeSignature = "ErUBCkYIBhgCIkBmYWtlLXNpZ25hdHVyZQ=="
+// Signature is the signature the fake Anthropic server gives a thinking
+// block when the Turn sets none; a client may replay it in a history it
+// builds by hand.
+const Signature = "ErUBCkYIBhgCIkBmYWtlLXNpZ25hdHVyZQ=="
 
 // anthropicThinkingCheck makes the checks the Messages API makes when a
 // request enables extended thinking: a thinking block sent back must carry
-// a signature the server issued (the fake issues fakeSignature or a Turn's
+// a signature the server issued (the fake issues Signature or a Turn's
 // Signature, so any non-empty one it did not make is refused as forged);
 // and when the request continues a tool loop (its last message answers
 // tool_use blocks), the assistant message holding those tool_use blocks
