@@ -20,7 +20,7 @@ import (
 // harness is one in-process ocgo on a temp git project, reached over real
 // HTTP, with its SSE stream recorded from the start.
 type harness struct {
-	t       *testing.T
+	t       testing.TB
 	app     *app
 	srv     *httptest.Server
 	dir     string
@@ -42,7 +42,7 @@ type harnessOpts struct {
 // fastRetry keeps provider retries real but quick in tests.
 var fastRetry = provider.RetryPolicy{MaxRetries: 3, InitialDelay: time.Millisecond, Factor: 2, MaxDelay: 20 * time.Millisecond}
 
-func newHarness(t *testing.T, o harnessOpts) *harness {
+func newHarness(t testing.TB, o harnessOpts) *harness {
 	t.Helper()
 	dir, data, home := t.TempDir(), t.TempDir(), t.TempDir()
 	run := func(args ...string) {
