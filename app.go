@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"ocgo/atomicfile"
+	"ocgo/confine"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"ocgo/bus"
@@ -35,6 +38,7 @@ type appConfig struct {
 	Env          func(string) string
 	NoTitles     bool // tests: no background title requests to the model
 	ExistingData bool // fail with errNoData instead of creating the project's data folder
+	ReadOnly     bool // open the storage without the lock (storage.OpenReadOnly); CLI reads
 	// Retry overrides the provider retry policy (tests use short delays);
 	// nil means provider.DefaultRetryPolicy.
 	Retry *provider.RetryPolicy
@@ -50,7 +54,7 @@ type app struct {
 	server      *routes.Server
 	watcher     *watcher.Watcher
 	search      *search.Service
-	fs          *os.Root
+	fs          *confine.Root
 	stop        context.CancelFunc
 	snaps       *snapshot.Snapshotter
 }
@@ -66,8 +70,50 @@ type base struct {
 }
 
 // openBase resolves the project and data paths, loads the config and opens
-// the storage (taking the project's data lock) and the shadow repository.
+// the storage (taking the project's data lock unless ReadOnly) and the
+// shadow repository.
 func openBase(c appConfig) (*base, error) {
+	b, err := basePaths(c)
+	if err != nil {
+		return nil, err
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Env == nil {
+		c.Env = os.Getenv
+	}
+	if c.ExistingData {
+		if _, err := os.Stat(b.projectData); err != nil {
+			return nil, fmt.Errorf("%w: no sessions stored for %s under %s", errNoData, b.proj.root, b.dataRoot)
+		}
+	}
+
+	b.cfg, err = config.Load(config.Options{
+		Paths: config.Paths{Home: b.home, Config: b.configDir, Data: b.dataRoot, State: b.stateDir, Cwd: b.proj.cwd, Root: b.proj.root},
+		Env:   c.Env, Logger: c.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	gitDir := filepath.Join(b.projectData, "snapshots")
+	if c.ReadOnly {
+		if b.store, err = storage.OpenReadOnly(b.projectData, c.Logger); err != nil {
+			return nil, err
+		}
+		if _, err := os.Stat(gitDir); err != nil {
+			return b, nil // nothing was ever snapshotted; create nothing
+		}
+	} else if b.store, err = storage.Open(b.projectData, c.Logger); err != nil {
+		return nil, err
+	}
+	b.snaps = openSnapshots(b.cfg, b.proj.root, gitDir, c.Logger)
+	return b, nil
+}
+
+// basePaths resolves the project and its directories without opening
+// anything.
+func basePaths(c appConfig) (*base, error) {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -98,23 +144,6 @@ func openBase(c appConfig) (*base, error) {
 	b.configDir = filepath.Join(xdg("XDG_CONFIG_HOME", filepath.Join(b.home, ".config")), "opencode")
 	b.stateDir = filepath.Join(xdg("XDG_STATE_HOME", filepath.Join(b.home, ".local", "state")), "opencode")
 	b.projectData = filepath.Join(b.dataRoot, "project", b.proj.slug)
-	if c.ExistingData {
-		if _, err := os.Stat(b.projectData); err != nil {
-			return nil, fmt.Errorf("%w: no sessions stored for %s under %s", errNoData, b.proj.root, b.dataRoot)
-		}
-	}
-
-	b.cfg, err = config.Load(config.Options{
-		Paths: config.Paths{Home: b.home, Config: b.configDir, Data: b.dataRoot, State: b.stateDir, Cwd: b.proj.cwd, Root: b.proj.root},
-		Env:   c.Env, Logger: c.Logger,
-	})
-	if err != nil {
-		return nil, err
-	}
-	if b.store, err = storage.Open(b.projectData, c.Logger); err != nil {
-		return nil, err
-	}
-	b.snaps = openSnapshots(b.cfg, b.proj.root, filepath.Join(b.projectData, "snapshots"), c.Logger)
 	return b, nil
 }
 
@@ -151,13 +180,20 @@ func newApp(c appConfig) (*app, error) {
 			return nil, err
 		}
 	}
+	if err := hideDataFolder(proj.root, dataRoot); err != nil {
+		b.close()
+		return nil, err
+	}
 	auth := config.NewAuthStore(filepath.Join(dataRoot, "auth.json"))
 	models, err := newModels(cfg, auth, c.Env, c.Retry, c.Logger)
 	if err != nil {
 		b.close()
 		return nil, err
 	}
-	fsRoot, err := os.OpenRoot(proj.cwd)
+	// Every file read or written on the project's behalf goes through
+	// confine: no symlink out, no special file, no .git, and not ocgo's own
+	// data folder when it lies inside the project.
+	fsRoot, err := confine.Open(proj.cwd, confine.Options{Deny: []string{dataRoot}, AllowGit: c.Env("OCGO_TOOLS_ALLOW_GIT") == "1"})
 	if err != nil {
 		b.close()
 		return nil, err
@@ -185,7 +221,7 @@ func newApp(c appConfig) (*app, error) {
 		b.close()
 		return nil, err
 	}
-	searcher, err = search.New(search.Options{Root: proj.root, Cwd: proj.cwd, Watcher: w, Logger: c.Logger})
+	searcher, err = search.New(search.Options{Root: proj.root, Cwd: proj.cwd, Watcher: w, Logger: c.Logger, Deny: []string{dataRoot}})
 	if err != nil {
 		stop()
 		w.Close()
@@ -277,4 +313,23 @@ func snapshotsOrNil(s *snapshot.Snapshotter) session.Snapshots {
 		return nil
 	}
 	return s
+}
+
+// hideDataFolder keeps ocgo's data folder out of every walk of the project
+// when it lies inside it (serving $HOME, or --data-dir ./x): a ".gitignore"
+// of "*" in it is honoured by the watcher, search, the tools and snapshots,
+// the one ignore mechanism they share. Direct reads are refused by confine.
+func hideDataFolder(root, dataRoot string) error {
+	rel, err := filepath.Rel(root, dataRoot)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || rel == "." {
+		return nil
+	}
+	p := filepath.Join(dataRoot, ".gitignore")
+	if b, err := os.ReadFile(p); err == nil && string(b) == "*\n" {
+		return nil
+	}
+	if err := os.MkdirAll(dataRoot, 0o700); err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(p, []byte("*\n"), 0o600)
 }

@@ -25,7 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
+	"ocgo/confine"
 	"slices"
 	"sync"
 	"time"
@@ -77,11 +77,11 @@ type Options struct {
 	Config    *config.Config
 	Models    Models
 	Tools     []tool.Tool
-	FS        *os.Root  // the project directory, for the tools
-	Snapshots Snapshots // nil disables snapshots (and so file revert)
-	Titles    bool      // generate titles for new sessions with the small model
-	MaxSteps  int       // per prompt; default 200
-	ConfigDir string    // the global config directory (global AGENTS.md)
+	FS        *confine.Root // the project directory, for the tools
+	Snapshots Snapshots     // nil disables snapshots (and so file revert)
+	Titles    bool          // generate titles for new sessions with the small model
+	MaxSteps  int           // per prompt; default 200
+	ConfigDir string        // the global config directory (global AGENTS.md)
 }
 
 // Snapshots records and restores work-tree states (snapshot.Snapshotter).

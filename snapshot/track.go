@@ -3,6 +3,7 @@ package snapshot
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -233,9 +234,12 @@ func (sc *scan) walkDir(parent *dirNode, name, rel string, comps []string, old *
 	} else {
 		node.tree = old.tree
 	}
-	f, err := os.Open(full)
+	// Through the work tree's os.Root, every component opened with
+	// O_NOFOLLOW: a directory swapped for a symlink never lets content from
+	// outside the project into the shadow repository.
+	f, err := s.root.OpenFile(rootName(rel), os.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NOFOLLOW, 0)
 	if err != nil {
-		return node, nil // vanished or unreadable: snapshot as empty
+		return node, nil // vanished, unreadable or no longer a directory: snapshot as empty
 	}
 	ents, err := f.ReadDir(-1)
 	f.Close()
@@ -258,7 +262,7 @@ func (sc *scan) walkDir(parent *dirNode, name, rel string, comps []string, old *
 			}
 		}
 		if e.Name() == ".gitattributes" && s.seeds != nil && e.Type().IsRegular() {
-			if b, err := os.ReadFile(filepath.Join(full, ".gitattributes")); err == nil && attrsRewriteContent(b) {
+			if b, err := s.readRegular(joinRel(rel, ".gitattributes"), 1<<20); err == nil && attrsRewriteContent(b) {
 				sc.mu.Lock()
 				sc.suspect = append(sc.suspect, node)
 				sc.mu.Unlock()
@@ -303,7 +307,7 @@ func (sc *scan) walkDir(parent *dirNode, name, rel string, comps []string, old *
 			if ignore.Match(node.pats, ccomps, false) {
 				continue
 			}
-			fi, err := os.Lstat(filepath.Join(full, n))
+			fi, err := s.root.Lstat(rootName(crel))
 			if err != nil {
 				continue
 			}
@@ -446,7 +450,7 @@ func (sc *scan) updatePath(p string) error {
 	}
 	// Make sure n is still a real directory (not replaced by a symlink).
 	if n.parent != nil {
-		fi, err := os.Lstat(filepath.Join(s.work, filepath.FromSlash(n.rel)))
+		fi, err := s.root.Lstat(rootName(n.rel))
 		if err != nil || !fi.IsDir() {
 			return sc.reconcile(n.parent, n.name)
 		}
@@ -479,7 +483,7 @@ func (sc *scan) reconcile(n *dirNode, name string) error {
 		}
 	}
 	n.markDirty()
-	fi, err := os.Lstat(full)
+	fi, err := s.root.Lstat(rootName(rel))
 	if err != nil || name == ".git" {
 		delete(n.files, name)
 		delete(n.dirs, name)
@@ -593,11 +597,17 @@ func (s *Snapshotter) readForHash(rel string, e *fileEntry, buf *[]byte) ([]byte
 		}
 		return []byte(t), ""
 	}
-	f, err := os.OpenFile(full, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	// Every component with O_NOFOLLOW (os.Root), non-blocking, and only a
+	// regular file with a single link: a FIFO never stalls a snapshot and a
+	// hard link to an outside file is not copied into the shadow repository.
+	f, err := s.root.OpenFile(rootName(rel), os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, "unreadable"
 	}
 	defer f.Close()
+	if why := notPlain(f); why != "" {
+		return nil, why
+	}
 	b := (*buf)[:0]
 	for {
 		if len(b) == cap(b) {
@@ -840,4 +850,40 @@ func writeFileAtomicNoSync(p string, data []byte) error {
 		os.Remove(f.Name())
 	}
 	return err
+}
+
+// rootName is a slash path relative to the work tree as an os.Root name.
+func rootName(rel string) string {
+	if rel == "" {
+		return "."
+	}
+	return filepath.FromSlash(rel)
+}
+
+// notPlain says why an opened file is not snapshotted ("" when it is a
+// regular file with one link).
+func notPlain(f *os.File) string {
+	fi, err := f.Stat()
+	switch {
+	case err != nil:
+		return "unreadable"
+	case !fi.Mode().IsRegular():
+		return "not a regular file"
+	case linkCount(fi) > 1:
+		return "several hard links"
+	}
+	return ""
+}
+
+// readRegular reads a small regular file of the work tree, confined.
+func (s *Snapshotter) readRegular(rel string, max int64) ([]byte, error) {
+	f, err := s.root.OpenFile(rootName(rel), os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if why := notPlain(f); why != "" {
+		return nil, errors.New(why)
+	}
+	return io.ReadAll(io.LimitReader(f, max))
 }
