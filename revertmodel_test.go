@@ -1178,7 +1178,7 @@ func modelSeeds(t *testing.T) []int64 {
 			n = 120
 		}
 		if isExcluded("settle") {
-			n /= 3 // each user edit waits for the watcher
+			n /= 6 // each user edit waits for the watcher
 		}
 	}
 	seeds := append([]int64(nil), ciSeeds...)
