@@ -241,6 +241,9 @@ func newApp(c appConfig) (*app, error) {
 		Config: cfg, Models: models, Snapshots: snapshotsOrNil(snaps), FS: fsRoot, ConfigDir: configDir, Titles: !c.NoTitles,
 		Tools: tool.Registry(tool.Options{Agents: func() []tool.AgentInfo { return subagents(cfg) }}),
 	})
+	if err := sessions.RecoverReverts(ctx); err != nil {
+		c.Logger.Warn("Could not finish an interrupted revert", "err", err)
+	}
 	hostname, _ := os.Hostname()
 	appInfo := func() routes.App {
 		return routes.App{

@@ -95,15 +95,45 @@ type hashJob struct {
 
 // Track snapshots the work tree and returns the tree hash.
 func (s *Snapshotter) Track(ctx context.Context) (string, error) {
+	return s.TrackPaths(ctx, nil)
+}
+
+// TrackPaths is Track that first re-stats the given work-tree paths
+// (whatever the watcher has reported) and stores them whatever their size:
+// the size cap does not apply to files a caller names, so a large file the
+// agent wrote can still be restored. Other files follow the usual rules.
+func (s *Snapshotter) TrackPaths(ctx context.Context, paths []string) (string, error) {
 	if err := s.begin(ctx); err != nil {
 		return "", err
 	}
 	defer s.end()
+	var force map[string]struct{}
+	for _, p := range paths {
+		rel, err := cleanRel(p)
+		if err != nil {
+			return "", err
+		}
+		if force == nil {
+			force = map[string]struct{}{}
+		}
+		force[rel] = struct{}{}
+		s.marked[rel] = struct{}{}
+	}
+	s.force = force
+	defer func() { s.force = nil }()
 	h, err := s.track(ctx)
 	if err != nil {
 		return "", err
 	}
 	return h.String(), nil
+}
+
+// sizeLimit is the largest file Track stores at rel.
+func (s *Snapshotter) sizeLimit(rel string) int64 {
+	if _, ok := s.force[rel]; ok {
+		return forcedMaxFileSize
+	}
+	return s.maxSize
 }
 
 func (s *Snapshotter) rootPatterns() ([]ignore.Pattern, []string) {
@@ -381,8 +411,8 @@ func (sc *scan) considerFile(node *dirNode, name, rel string, fi os.FileInfo, ol
 	if !ok {
 		return
 	}
-	if mode != filemode.Symlink && fi.Size() > sc.s.maxSize {
-		sc.addSkip(rel, fmt.Sprintf("larger than %d bytes", sc.s.maxSize))
+	if limit := sc.s.sizeLimit(rel); mode != filemode.Symlink && fi.Size() > limit {
+		sc.addSkip(rel, fmt.Sprintf("larger than %d bytes", limit))
 		if old != nil {
 			node.dirty = true
 		}
@@ -615,8 +645,8 @@ func (s *Snapshotter) readForHash(rel string, e *fileEntry, buf *[]byte) ([]byte
 		}
 		n, err := f.Read(b[len(b):cap(b)])
 		b = b[:len(b)+n]
-		if int64(len(b)) > s.maxSize {
-			return nil, fmt.Sprintf("larger than %d bytes", s.maxSize)
+		if limit := s.sizeLimit(rel); int64(len(b)) > limit {
+			return nil, fmt.Sprintf("larger than %d bytes", limit)
 		}
 		if err == io.EOF {
 			break

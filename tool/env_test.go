@@ -103,6 +103,8 @@ func (e *testEnv) Subtask(ctx context.Context, req SubtaskRequest) (SubtaskResul
 	return e.subtask(req)
 }
 
+func (e *testEnv) Editing(...string) {}
+
 func (e *testEnv) Edited(path string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()

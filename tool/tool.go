@@ -180,6 +180,11 @@ type Env interface {
 	Todos() TodoStore
 	// Subtask runs a child session.
 	Subtask(ctx context.Context, req SubtaskRequest) (SubtaskResult, error)
+	// Editing tells the core the tool is about to write or delete these
+	// files (absolute paths), after its checks and permission, right before
+	// the first write: the core records their content as it is on disk now,
+	// so the change can be undone exactly.
+	Editing(paths ...string)
 	// Edited tells the core a file (absolute path) was written or deleted.
 	Edited(path string)
 }
