@@ -75,6 +75,8 @@ func (s *Server) mapError(err error) *apiError {
 			"message": "revert refused: " + conflict.Error(), "files": conflict.Files}}
 	case errors.Is(err, session.ErrSnapshotLost):
 		return newError(http.StatusInternalServerError, "SnapshotError", session.ErrSnapshotLost.Error())
+	case errors.Is(err, session.ErrExists):
+		return newError(http.StatusConflict, "ConflictError", s.scrub(err.Error()))
 	case errors.Is(err, session.ErrBusy):
 		return newError(http.StatusConflict, "BusyError", s.scrub(err.Error()))
 	case errors.Is(err, search.ErrOutside):
