@@ -93,6 +93,7 @@ type Service struct {
 	st   status
 	find fuzzyCache
 	syms symbolIndex
+	tri  trigrams
 
 	closeOnce sync.Once
 }
@@ -155,6 +156,7 @@ func New(opts Options) (*Service, error) {
 	}
 	s.st.init(s)
 	s.syms.init()
+	s.tri.start(s)
 	return s, nil
 }
 
@@ -165,6 +167,7 @@ func (s *Service) Close() error {
 			s.cancelW()
 			s.w.Close()
 		}
+		s.tri.close()
 		s.st.close()
 		s.osroot.Close()
 	})
@@ -175,6 +178,7 @@ func (s *Service) Close() error {
 func (s *Service) Notify(changes []watcher.Change) {
 	s.st.notify(changes)
 	s.syms.notify(changes)
+	s.tri.notify(s, changes)
 }
 
 // resolve turns a caller path (relative to Cwd, or absolute inside the root)
