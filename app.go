@@ -12,6 +12,7 @@ import (
 
 	"ocgo/bus"
 	"ocgo/config"
+	"ocgo/mcp"
 	"ocgo/provider"
 	"ocgo/routes"
 	"ocgo/search"
@@ -35,6 +36,8 @@ type appConfig struct {
 	Env          func(string) string
 	NoTitles     bool // tests: no background title requests to the model
 	ExistingData bool // fail with errNoData instead of creating the project's data folder
+	// MCPTimeout overrides the MCP connect and call timeouts (tests).
+	MCPTimeout time.Duration
 	// Retry overrides the provider retry policy (tests use short delays);
 	// nil means provider.DefaultRetryPolicy.
 	Retry *provider.RetryPolicy
@@ -53,6 +56,7 @@ type app struct {
 	fs          *os.Root
 	stop        context.CancelFunc
 	snaps       *snapshot.Snapshotter
+	mcp         *mcp.Manager
 }
 
 // base is what every ocgo command opens for a project: its paths, config,
@@ -198,13 +202,16 @@ func newApp(c appConfig) (*app, error) {
 		b.close()
 		return nil, err
 	}
+	mcps := newMCP(cfg, proj.cwd, events, c.Logger, c.MCPTimeout)
 	ids := storage.NewIDs(nil)
 	sessions := session.New(session.Options{
 		Store: store, Bus: events, IDs: ids, Logger: c.Logger, Version: apiVersion,
 		Cwd: proj.cwd, Root: proj.root, Shell: c.Env("SHELL"),
 		Config: cfg, Models: models, Snapshots: snapshotsOrNil(snaps), FS: fsRoot, ConfigDir: configDir, Titles: !c.NoTitles,
-		Tools: tool.Registry(tool.Options{Agents: func() []tool.AgentInfo { return subagents(cfg) }}),
+		Tools:     tool.Registry(tool.Options{Agents: func() []tool.AgentInfo { return subagents(cfg) }}),
+		MoreTools: mcps,
 	})
+	mcps.Start()
 	hostname, _ := os.Hostname()
 	appInfo := func() routes.App {
 		return routes.App{
@@ -214,7 +221,7 @@ func newApp(c appConfig) (*app, error) {
 		}
 	}
 	srv := routes.New(routes.Options{
-		Sessions: sessions, Bus: events, Logger: c.Logger, Search: searcher,
+		Sessions: sessions, Bus: events, Logger: c.Logger, Search: searcher, MCP: mcps,
 		Configs: &configRoutes{cfg: cfg, auth: auth, providers: func() (any, error) {
 			return providersAnswer(models), nil
 		}},
@@ -225,7 +232,7 @@ func newApp(c appConfig) (*app, error) {
 		Scrub: map[string]string{projectData: "<data>", dataRoot: "<data-root>", proj.root: "<project>", home: "~"},
 	})
 	return &app{proj: proj, projectData: projectData, store: store, bus: events, sessions: sessions, server: srv,
-		watcher: w, search: searcher, fs: fsRoot, stop: stop, snaps: snaps}, nil
+		watcher: w, search: searcher, fs: fsRoot, stop: stop, snaps: snaps, mcp: mcps}, nil
 }
 
 // Handler is the guarded HTTP handler.
@@ -240,6 +247,7 @@ func (a *app) Shutdown() {
 // Close stops the watcher and releases the data lock.
 func (a *app) Close() error {
 	a.sessions.Close()
+	a.mcp.Close()
 	a.stop()
 	// Let a prune that follows a session delete finish before the shadow
 	// repository closes; it waits for running sessions, so bound the wait
@@ -277,4 +285,20 @@ func snapshotsOrNil(s *snapshot.Snapshotter) session.Snapshots {
 		return nil
 	}
 	return s
+}
+
+// newMCP builds the MCP manager for the config's servers; a server that
+// fails is announced as session.error without a session id, as opencode
+// does.
+func newMCP(cfg *config.Config, dir string, events *bus.Bus, logger *slog.Logger, timeout time.Duration) *mcp.Manager {
+	return mcp.New(mcp.Options{
+		Servers: cfg.MCP, Dir: dir, Logger: logger, Version: apiVersion,
+		Environ:        func() []string { return tool.AgentEnviron(os.Environ()) },
+		ConnectTimeout: timeout, CallTimeout: timeout,
+		OnError: func(_ string, err error) {
+			events.Publish(session.EventSessionError, map[string]any{
+				"error": &storage.MessageError{Name: "UnknownError", Data: map[string]any{"message": err.Error()}},
+			})
+		},
+	})
 }

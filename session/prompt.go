@@ -377,7 +377,7 @@ func (s *Service) enabledTools(agent agentView, req map[string]bool, modelID str
 	}
 	maps = append(maps, agent.Tools, req)
 	var out []tool.Tool
-	for _, t := range s.opts.Tools {
+	for _, t := range s.allTools() {
 		info := t.Info()
 		on := !info.DisabledByDefault && info.Name != "invalid"
 		if strings.Contains(strings.ToLower(modelID), "qwen") && strings.HasPrefix(info.Name, "todo") {
@@ -393,6 +393,15 @@ func (s *Service) enabledTools(agent agentView, req map[string]bool, modelID str
 		}
 	}
 	return out
+}
+
+// allTools is the built-in registry followed by the MoreTools of the
+// moment (waiting, bounded, for MCP servers still connecting).
+func (s *Service) allTools() []tool.Tool {
+	if s.opts.MoreTools == nil {
+		return s.opts.Tools
+	}
+	return append(slices.Clip(s.opts.Tools), s.opts.MoreTools.Tools(s.bg)...)
 }
 
 // matchTool finds the most specific pattern of m matching name.

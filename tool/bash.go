@@ -332,7 +332,7 @@ func (t *bashTool) exec(ctx context.Context, env Env, in bashInput, timeout time
 
 	cmd := exec.Command(t.opts.Shell, "-c", in.Command)
 	cmd.Dir = env.RootPath()
-	cmd.Env = append(agentEnviron(os.Environ()), "TERM=dumb")
+	cmd.Env = append(AgentEnviron(os.Environ()), "TERM=dumb")
 	cmd.Stdout = out
 	cmd.Stderr = out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -392,11 +392,11 @@ func killGroup(pgid int) {
 	_ = syscall.Kill(-pgid, syscall.SIGKILL)
 }
 
-// agentEnviron is the environment of the agent's commands: the server's,
+// AgentEnviron is the environment of the agent's commands: the server's,
 // without the server password and provider API keys (*_API_KEY), so a
 // model cannot read a credential into a tool output (and from there into
 // a response or the provider's context).
-func agentEnviron(env []string) []string {
+func AgentEnviron(env []string) []string {
 	out := make([]string, 0, len(env))
 	for _, kv := range env {
 		name, _, _ := strings.Cut(kv, "=")

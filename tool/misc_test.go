@@ -258,7 +258,7 @@ func TestInputErrors(t *testing.T) {
 }
 
 func TestAgentEnvironDropsCredentials(t *testing.T) {
-	got := agentEnviron([]string{"PATH=/bin", "ANTHROPIC_API_KEY=sk-1", "openai_api_key=x", "OPENCODE_SERVER_PASSWORD=pw", "HOME=/h"})
+	got := AgentEnviron([]string{"PATH=/bin", "ANTHROPIC_API_KEY=sk-1", "openai_api_key=x", "OPENCODE_SERVER_PASSWORD=pw", "HOME=/h"})
 	if strings.Join(got, " ") != "PATH=/bin HOME=/h" {
 		t.Fatalf("environ: %v", got)
 	}
