@@ -261,4 +261,3 @@ func TestRemoteServer(t *testing.T) {
 		t.Errorf("errors: %q", e.get())
 	}
 }
-

@@ -177,6 +177,7 @@ func unions() []openapi.Union {
 				File  string `json:"file"`
 				Event string `json:"event"`
 			}]()),
+			ev("storage.write", reflect.TypeFor[storageWrite]()),
 		}},
 	}
 }

@@ -20,72 +20,115 @@ import (
 // that call.
 var fileTools = map[string]bool{"edit": true, "write": true, "patch": true, "bash": true}
 
-// runTools runs the step's tool calls one after another, in the order the
-// model made them (a later call may depend on an earlier one's effect).
+// maxParallelTools bounds how many tool calls of one step run at once.
+const maxParallelTools = 8
+
+// runTools runs the step's tool calls concurrently, as the original does
+// (calls made in one step are meant to be independent), at most
+// maxParallelTools at a time, with one exception: the calls that change
+// files (edit, write, patch, bash) form a single lane that runs in call
+// order. That keeps two edits of one file from racing, lets a later edit
+// see an earlier one's result, and keeps the snapshot taken around each
+// such call exact, so every call gets its own patch part and revert undoes
+// exactly that call. Reads, searches, fetches, subagent tasks and MCP tools
+// run alongside. Results stay in call order because each call owns the
+// tool part created for it when the model made it. Every call shares the
+// run's context, so an abort stops them all.
 func (st *runState) runTools(calls []pendingCall, enabled []tool.Tool) {
-	s := st.s
 	byName := map[string]tool.Tool{}
 	for _, t := range enabled {
 		byName[t.Info().Name] = t
 	}
+	sem := make(chan struct{}, maxParallelTools)
+	var wg sync.WaitGroup
+	var lane []pendingCall
 	for _, c := range calls {
-		if st.ctx.Err() != nil {
-			return
-		}
-		input := json.RawMessage(c.input)
-		if !json.Valid(input) || len(strings.TrimSpace(c.input)) == 0 {
-			input = json.RawMessage("{}")
-		}
-		start := s.ms()
-		st.setTool(c.partID, func(ts *storage.ToolState) {
-			*ts = storage.ToolState{Status: storage.ToolRunning, Input: input, Time: &storage.ToolTime{Start: start}}
-		})
-		t, ok := byName[c.name]
-		var res tool.Result
-		var err error
-		if !ok {
-			err = errors.New("tool " + c.name + " is not available to this agent; available tools: " + strings.Join(names(enabled), ", "))
-		} else {
-			var before string
-			if fileTools[c.name] && s.opts.Snapshots != nil {
-				if c.name == "bash" {
-					// A command may touch any file, and the watcher reports
-					// changes only after its debounce: rescan around it.
-					s.opts.Snapshots.MarkAll()
-				}
-				before, _ = s.opts.Snapshots.Track(st.ctx)
-			}
-			env := s.newToolEnv(st.ctx, toolCtx{sessionID: st.in.sessionID, messageID: st.msg.ID, partID: c.partID, agent: st.in.agent}, st)
-			res, err = t.Run(st.ctx, tool.Call{ID: c.callID, SessionID: st.in.sessionID, MessageID: st.msg.ID, Agent: st.in.agent.Name, Input: input}, env)
-			if before != "" {
-				if c.name == "bash" {
-					s.opts.Snapshots.MarkAll()
-				}
-				st.recordPatch(before)
-			}
-		}
-		end := s.ms()
-		if err != nil {
-			text := err.Error()
-			if errors.Is(err, tool.ErrRejected) || errors.Is(err, ErrRejected) {
-				st.rejected = true
-				text = rejectedText
-			}
-			st.setTool(c.partID, func(ts *storage.ToolState) {
-				*ts = storage.ToolState{Status: storage.ToolError, Input: input, Error: text, Metadata: res.Metadata,
-					Time: &storage.ToolTime{Start: start, End: end}}
-			})
+		if fileTools[c.name] {
+			lane = append(lane, c)
 			continue
 		}
-		meta := res.Metadata
-		if meta == nil {
-			meta = map[string]any{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			st.runTool(c, byName, enabled)
+		}()
+	}
+	if len(lane) > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, c := range lane {
+				sem <- struct{}{}
+				st.runTool(c, byName, enabled)
+				<-sem
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// runTool runs one call and records its outcome on its tool part; a
+// file-changing call is snapshotted around itself.
+func (st *runState) runTool(c pendingCall, byName map[string]tool.Tool, enabled []tool.Tool) {
+	s := st.s
+	if st.ctx.Err() != nil {
+		return
+	}
+	input := json.RawMessage(c.input)
+	if !json.Valid(input) || len(strings.TrimSpace(c.input)) == 0 {
+		input = json.RawMessage("{}")
+	}
+	start := s.ms()
+	st.setTool(c.partID, func(ts *storage.ToolState) {
+		*ts = storage.ToolState{Status: storage.ToolRunning, Input: input, Time: &storage.ToolTime{Start: start}}
+	})
+	t, ok := byName[c.name]
+	var res tool.Result
+	var err error
+	if !ok {
+		err = errors.New("tool " + c.name + " is not available to this agent; available tools: " + strings.Join(names(enabled), ", "))
+	} else {
+		var before string
+		if fileTools[c.name] && s.opts.Snapshots != nil {
+			if c.name == "bash" {
+				// A command may touch any file, and the watcher reports
+				// changes only after its debounce: rescan around it.
+				s.opts.Snapshots.MarkAll()
+			}
+			before, _ = s.opts.Snapshots.Track(st.ctx)
+		}
+		env := s.newToolEnv(st.ctx, toolCtx{sessionID: st.in.sessionID, messageID: st.msg.ID, partID: c.partID, agent: st.in.agent}, st)
+		res, err = t.Run(st.ctx, tool.Call{ID: c.callID, SessionID: st.in.sessionID, MessageID: st.msg.ID, Agent: st.in.agent.Name, Input: input}, env)
+		if before != "" {
+			if c.name == "bash" {
+				s.opts.Snapshots.MarkAll()
+			}
+			st.recordPatch(before)
+		}
+	}
+	end := s.ms()
+	if err != nil {
+		text := err.Error()
+		if errors.Is(err, tool.ErrRejected) || errors.Is(err, ErrRejected) {
+			st.rejected.Store(true)
+			text = rejectedText
 		}
 		st.setTool(c.partID, func(ts *storage.ToolState) {
-			*ts = storage.ToolState{Status: storage.ToolCompleted, Input: input, Output: res.Output, Title: res.Title, Metadata: meta,
+			*ts = storage.ToolState{Status: storage.ToolError, Input: input, Error: text, Metadata: res.Metadata,
 				Time: &storage.ToolTime{Start: start, End: end}}
 		})
+		return
 	}
+	meta := res.Metadata
+	if meta == nil {
+		meta = map[string]any{}
+	}
+	st.setTool(c.partID, func(ts *storage.ToolState) {
+		*ts = storage.ToolState{Status: storage.ToolCompleted, Input: input, Output: res.Output, Title: res.Title, Metadata: meta,
+			Time: &storage.ToolTime{Start: start, End: end}}
+	})
 }
 
 // recordPatch writes a patch part for the files changed since before.
@@ -167,7 +210,7 @@ func (e *toolEnv) Ask(ctx context.Context, call tool.Call, p tool.Permission) er
 	})
 	if errors.Is(err, ErrRejected) {
 		if e.st != nil {
-			e.st.rejected = true
+			e.st.rejected.Store(true)
 		}
 		return errors.Join(tool.ErrRejected, err)
 	}
