@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"ocgo/atomicfile"
+	"ocgo/confine"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"ocgo/bus"
@@ -54,7 +57,7 @@ type app struct {
 	server      *routes.Server
 	watcher     *watcher.Watcher
 	search      *search.Service
-	fs          *os.Root
+	fs          *confine.Root
 	stop        context.CancelFunc
 	snaps       *snapshot.Snapshotter
 	mcp         *mcp.Manager
@@ -181,13 +184,20 @@ func newApp(c appConfig) (*app, error) {
 			return nil, err
 		}
 	}
+	if err := hideDataFolder(proj.root, dataRoot); err != nil {
+		b.close()
+		return nil, err
+	}
 	auth := config.NewAuthStore(filepath.Join(dataRoot, "auth.json"))
 	models, err := newModels(cfg, auth, c.Env, c.Retry, c.Logger)
 	if err != nil {
 		b.close()
 		return nil, err
 	}
-	fsRoot, err := os.OpenRoot(proj.cwd)
+	// Every file read or written on the project's behalf goes through
+	// confine: no symlink out, no special file, no .git, and not ocgo's own
+	// data folder when it lies inside the project.
+	fsRoot, err := confine.Open(proj.cwd, confine.Options{Deny: []string{dataRoot}, AllowGit: c.Env("OCGO_TOOLS_ALLOW_GIT") == "1"})
 	if err != nil {
 		b.close()
 		return nil, err
@@ -215,7 +225,7 @@ func newApp(c appConfig) (*app, error) {
 		b.close()
 		return nil, err
 	}
-	searcher, err = search.New(search.Options{Root: proj.root, Cwd: proj.cwd, Watcher: w, Logger: c.Logger})
+	searcher, err = search.New(search.Options{Root: proj.root, Cwd: proj.cwd, Watcher: w, Logger: c.Logger, Deny: []string{dataRoot}})
 	if err != nil {
 		stop()
 		w.Close()
@@ -238,6 +248,9 @@ func newApp(c appConfig) (*app, error) {
 		MoreTools: mcps,
 	})
 	mcps.Start()
+	if err := sessions.RecoverReverts(ctx); err != nil {
+		c.Logger.Warn("Could not finish an interrupted revert", "err", err)
+	}
 	hostname, _ := os.Hostname()
 	appInfo := func() routes.App {
 		return routes.App{
@@ -327,4 +340,23 @@ func newMCP(cfg *config.Config, dir string, events *bus.Bus, logger *slog.Logger
 			})
 		},
 	})
+}
+
+// hideDataFolder keeps ocgo's data folder out of every walk of the project
+// when it lies inside it (serving $HOME, or --data-dir ./x): a ".gitignore"
+// of "*" in it is honoured by the watcher, search, the tools and snapshots,
+// the one ignore mechanism they share. Direct reads are refused by confine.
+func hideDataFolder(root, dataRoot string) error {
+	rel, err := filepath.Rel(root, dataRoot)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || rel == "." {
+		return nil
+	}
+	p := filepath.Join(dataRoot, ".gitignore")
+	if b, err := os.ReadFile(p); err == nil && string(b) == "*\n" {
+		return nil
+	}
+	if err := os.MkdirAll(dataRoot, 0o700); err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(p, []byte("*\n"), 0o600)
 }

@@ -100,6 +100,9 @@ func openCLI(cfg appConfig) (*cliCore, error) {
 		Cwd: b.proj.cwd, Root: b.proj.root, Shell: cfg.Env("SHELL"), Config: b.cfg,
 		Snapshots: snapshotsOrNil(b.snaps), ConfigDir: b.configDir,
 	})
+	if err := sessions.RecoverReverts(context.Background()); err != nil {
+		logger.Warn("Could not finish an interrupted revert", "err", err)
+	}
 	return &cliCore{base: b, sessions: sessions}, nil
 }
 

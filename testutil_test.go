@@ -36,7 +36,8 @@ type harnessOpts struct {
 	config string            // opencode.json written into the project
 	env    map[string]string // extra environment for the app
 	noSSE  bool
-	titles bool // generate titles in the background (off by default)
+	titles bool             // generate titles in the background (off by default)
+	setup  func(dir string) // prepares the project before the first commit
 	// mcpTimeout bounds MCP connects and calls (default: the app's).
 	mcpTimeout time.Duration
 }
@@ -59,6 +60,9 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 	os.WriteFile(filepath.Join(dir, "README.md"), []byte("hello\n"), 0o644)
 	if o.config != "" {
 		os.WriteFile(filepath.Join(dir, "opencode.json"), []byte(o.config), 0o644)
+	}
+	if o.setup != nil {
+		o.setup(dir)
 	}
 	run("add", "-A")
 	run("commit", "-qm", "init")

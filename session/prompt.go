@@ -8,7 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
+	"ocgo/confine"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -463,7 +463,7 @@ func matchTool(m map[string]bool, name string) (bool, bool) {
 }
 
 // readFileRel reads a project file for the system prompt rules.
-func readFileRel(root *os.Root, rel string) (string, bool) {
+func readFileRel(root *confine.Root, rel string) (string, bool) {
 	if root == nil {
 		return "", false
 	}

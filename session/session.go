@@ -25,7 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
+	"ocgo/confine"
 	"slices"
 	"sync"
 	"time"
@@ -80,18 +80,26 @@ type Options struct {
 	// MoreTools adds tools after the built-in ones (MCP servers'); nil
 	// adds none. They are filtered by the same tool maps.
 	MoreTools ToolSource
-	FS        *os.Root  // the project directory, for the tools
-	Snapshots Snapshots // nil disables snapshots (and so file revert)
-	Titles    bool      // generate titles for new sessions with the small model
-	MaxSteps  int       // per prompt; default 200
-	ConfigDir string    // the global config directory (global AGENTS.md)
+	FS        *confine.Root // the project directory, for the tools
+	Snapshots Snapshots     // nil disables snapshots (and so file revert)
+	Titles    bool          // generate titles for new sessions with the small model
+	MaxSteps  int           // per prompt; default 200
+	ConfigDir string        // the global config directory (global AGENTS.md)
 }
 
 // Snapshots records and restores work-tree states (snapshot.Snapshotter).
 type Snapshots interface {
 	Track(ctx context.Context) (string, error)
+	// TrackPaths is Track after re-stating paths (whatever the watcher has
+	// reported), storing them whatever their size.
+	TrackPaths(ctx context.Context, paths []string) (string, error)
+	// RestoreFiles restores exactly these files, without the size cap.
+	RestoreFiles(ctx context.Context, tree string, paths []string) (snapshot.Result, error)
+	// Flush waits until the objects of every returned tree are on disk.
+	Flush() error
 	Changed(ctx context.Context, from, to string) ([]string, error)
 	Diff(ctx context.Context, from, to string) (string, error)
+	DiffPaths(ctx context.Context, from, to string, paths []string) (string, error)
 	MarkChanged(paths []string)
 	MarkAll()
 	Restore(ctx context.Context, tree string, paths []string) (snapshot.Result, error)

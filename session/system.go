@@ -3,6 +3,7 @@ package session
 import (
 	"fmt"
 	"io/fs"
+	"ocgo/confine"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -141,7 +142,7 @@ func (s *Service) listing(limit int) string {
 		if err != nil || p == "." {
 			return nil
 		}
-		if d.IsDir() && (skipDirs[d.Name()] || strings.HasPrefix(d.Name(), ".")) {
+		if d.IsDir() && (skipDirs[d.Name()] || strings.HasPrefix(d.Name(), ".") || s.opts.FS.Denied(p)) {
 			return fs.SkipDir
 		}
 		if len(paths) >= limit {
@@ -158,13 +159,32 @@ func (s *Service) listing(limit int) string {
 	return strings.Join(paths, "\n") + "\n"
 }
 
+// maxRulesFile bounds one instructions file.
+const maxRulesFile = 1 << 20
+
 // rules gathers instruction files: the first of AGENTS.md, CLAUDE.md,
 // CONTEXT.md found walking up from the served directory to the project
 // root, the global AGENTS.md, and the config's "instructions" files.
+// Project files are read through confine (no symlink out of the project,
+// no special file, no .git); files outside the project (the global
+// AGENTS.md, absolute instructions) only when regular, and never more than
+// fstat reports, so /proc pseudo-files read as empty.
 func (s *Service) rules() []string {
 	var out []string
+	proj, err := confine.Open(s.opts.Root, confine.Options{})
+	if err == nil {
+		defer proj.Close()
+	}
 	add := func(path string) bool {
-		data, err := os.ReadFile(path)
+		var data []byte
+		if rel, in := relWithin(s.opts.Root, path); in {
+			if proj == nil {
+				return false
+			}
+			data, err = proj.ReadFileLimit(rel, maxRulesFile)
+		} else {
+			data, err = confine.ReadRegular(path, maxRulesFile)
+		}
 		if err != nil || len(data) == 0 {
 			return false
 		}
@@ -200,4 +220,13 @@ func (s *Service) rules() []string {
 		}
 	}
 	return out
+}
+
+// relWithin returns p relative to base when p lies inside base.
+func relWithin(base, p string) (string, bool) {
+	rel, err := filepath.Rel(base, p)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(rel) {
+		return "", false
+	}
+	return rel, true
 }

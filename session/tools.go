@@ -4,8 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"os"
+	"ocgo/confine"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -90,22 +91,25 @@ func (st *runState) runTool(c pendingCall, byName map[string]tool.Tool, enabled 
 	if !ok {
 		err = errors.New("tool " + c.name + " is not available to this agent; available tools: " + strings.Join(names(enabled), ", "))
 	} else {
-		var before string
-		if fileTools[c.name] && s.opts.Snapshots != nil {
-			if c.name == "bash" {
-				// A command may touch any file, and the watcher reports
-				// changes only after its debounce: rescan around it.
-				s.opts.Snapshots.MarkAll()
-			}
-			before, _ = s.opts.Snapshots.Track(st.ctx)
-		}
 		env := s.newToolEnv(st.ctx, toolCtx{sessionID: st.in.sessionID, messageID: st.msg.ID, partID: c.partID, agent: st.in.agent}, st)
+		snap := fileTools[c.name] && s.opts.Snapshots != nil
+		var before string
+		if snap && c.name == "bash" {
+			// A command may touch any file, and the watcher reports
+			// changes only after its debounce: rescan around it.
+			s.opts.Snapshots.MarkAll()
+			before, _ = s.opts.Snapshots.Track(st.ctx)
+		} else if snap {
+			// write, edit and patch name their files (Editing, Edited).
+			env.snapshot = true
+		}
 		res, err = t.Run(st.ctx, tool.Call{ID: c.callID, SessionID: st.in.sessionID, MessageID: st.msg.ID, Agent: st.in.agent.Name, Input: input}, env)
-		if before != "" {
-			if c.name == "bash" {
-				s.opts.Snapshots.MarkAll()
-			}
-			st.recordPatch(before)
+		switch {
+		case before != "":
+			s.opts.Snapshots.MarkAll()
+			st.recordPatch(before, nil)
+		case env.before != "":
+			st.recordPatch(env.before, env.edited)
 		}
 	}
 	end := s.ms()
@@ -131,16 +135,41 @@ func (st *runState) runTool(c pendingCall, byName map[string]tool.Tool, enabled 
 	})
 }
 
-// recordPatch writes a patch part for the files changed since before.
-func (st *runState) recordPatch(before string) {
+// recordPatch writes a patch part for what one tool call changed since
+// tree before; revert undoes exactly the files it lists.
+//
+// candidates are the call's own files, root-relative with slashes: for
+// write, edit and patch the files the tool wrote (tool.Env.Edited, their
+// before-state taken by tool.Env.Editing); for bash and POST
+// /session/:id/shell, the files the command's process tree wrote, once
+// attribution reports them. Only candidates that differ between before and
+// the tree taken now are recorded, so a write made by anyone else (the
+// user's editor, another session) in the same window is never this call's.
+// nil means "not known": every path that changed between before and after
+// is recorded, which is today's behaviour for bash and also takes in
+// writes from outside the command.
+func (st *runState) recordPatch(before string, candidates []string) {
 	s := st.s
-	after, err := s.opts.Snapshots.Track(context.WithoutCancel(st.ctx))
+	ctx := context.WithoutCancel(st.ctx)
+	var after string
+	var err error
+	if candidates == nil {
+		after, err = s.opts.Snapshots.Track(ctx)
+	} else {
+		after, err = s.opts.Snapshots.TrackPaths(ctx, candidates)
+	}
 	if err != nil || after == before {
 		return
 	}
-	files, err := s.opts.Snapshots.Changed(context.WithoutCancel(st.ctx), before, after)
+	files, err := s.opts.Snapshots.Changed(ctx, before, after)
 	if err != nil || len(files) == 0 {
 		return
+	}
+	if candidates != nil {
+		files = slices.DeleteFunc(files, func(f string) bool { return !slices.Contains(candidates, f) })
+		if len(files) == 0 {
+			return
+		}
 	}
 	abs := make([]string, len(files))
 	for i, f := range files {
@@ -174,14 +203,21 @@ type toolEnv struct {
 	st  *runState // nil outside a run (file attachments)
 	mu  sync.Mutex
 	upd time.Time
+
+	// snapshot: the call's file changes are recorded from Editing/Edited:
+	// before is the tree taken at the first Editing, edited the files
+	// written since (root-relative).
+	snapshot bool
+	before   string
+	edited   []string
 }
 
 func (s *Service) newToolEnv(_ context.Context, tc toolCtx, st *runState) *toolEnv {
 	return &toolEnv{s: s, tc: tc, st: st}
 }
 
-func (e *toolEnv) Root() *os.Root   { return e.s.opts.FS }
-func (e *toolEnv) RootPath() string { return e.s.opts.Cwd }
+func (e *toolEnv) Root() *confine.Root { return e.s.opts.FS }
+func (e *toolEnv) RootPath() string    { return e.s.opts.Cwd }
 
 func (e *toolEnv) Permission(kind, pattern string) string {
 	a := e.tc.agent
@@ -258,14 +294,55 @@ func (e *toolEnv) Subtask(ctx context.Context, req tool.SubtaskRequest) (tool.Su
 	return e.s.subtask(ctx, e, req)
 }
 
+// Editing takes the call's before-snapshot with the named files re-read
+// from disk now, whatever the watcher has reported yet, so that reverting
+// the call restores what was there the moment before the tool wrote.
+func (e *toolEnv) Editing(paths ...string) {
+	if !e.snapshot || e.st == nil {
+		return
+	}
+	var rels []string
+	for _, p := range paths {
+		if rel, ok := e.s.rootRel(p); ok {
+			rels = append(rels, rel)
+		}
+	}
+	before, err := e.s.opts.Snapshots.TrackPaths(context.WithoutCancel(e.st.ctx), rels)
+	if err != nil {
+		e.s.log.Warn("Could not snapshot before a tool's write", "err", err)
+		return
+	}
+	e.mu.Lock()
+	if e.before == "" {
+		e.before = before
+	}
+	e.mu.Unlock()
+}
+
 // Edited publishes file.edited and tells the snapshotter what changed.
 func (e *toolEnv) Edited(path string) {
 	e.s.bus.Publish(EventFileEdited, map[string]any{"file": path})
-	if e.s.opts.Snapshots != nil {
-		if rel, err := filepath.Rel(e.s.opts.Root, path); err == nil {
-			e.s.opts.Snapshots.MarkChanged([]string{filepath.ToSlash(rel)})
-		}
+	if e.s.opts.Snapshots == nil {
+		return
 	}
+	if rel, ok := e.s.rootRel(path); ok {
+		e.s.opts.Snapshots.MarkChanged([]string{rel})
+		e.mu.Lock()
+		if !slices.Contains(e.edited, rel) {
+			e.edited = append(e.edited, rel)
+		}
+		e.mu.Unlock()
+	}
+}
+
+// rootRel makes an absolute path inside the project root-relative, with
+// slashes.
+func (s *Service) rootRel(p string) (string, bool) {
+	rel, err := filepath.Rel(s.opts.Root, p)
+	if err != nil || !filepath.IsLocal(rel) {
+		return "", false
+	}
+	return filepath.ToSlash(rel), true
 }
 
 // todoStore keeps todo lists on disk at storage/todo/<sessionID>.json.

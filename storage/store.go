@@ -519,6 +519,38 @@ func (s *Store) PutJSON(key string, v any) error {
 	return s.writeJSON(filepath.Join(s.root, filepath.FromSlash(key)+".json"), v)
 }
 
+// DeleteJSON removes an auxiliary document durably; a missing one is fine.
+func (s *Store) DeleteJSON(key string) error {
+	path := filepath.Join(s.root, filepath.FromSlash(key)+".json")
+	err := os.Remove(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return atomicfile.SyncDir(filepath.Dir(path))
+}
+
+// JSONKeys lists the auxiliary documents under dir (keys as GetJSON takes
+// them, sorted); a missing dir has none.
+func (s *Store) JSONKeys(dir string) ([]string, error) {
+	ents, err := os.ReadDir(filepath.Join(s.root, filepath.FromSlash(dir)))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var keys []string
+	for _, e := range ents {
+		if name, ok := strings.CutSuffix(e.Name(), ".json"); ok && e.Type().IsRegular() {
+			keys = append(keys, dir+"/"+name)
+		}
+	}
+	return keys, nil
+}
+
 // AppInitialized returns time.initialized from <project>/app.json (0 if unset).
 func (s *Store) AppInitialized() int64 {
 	var v struct {

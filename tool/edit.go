@@ -98,6 +98,7 @@ func (editTool) Run(ctx context.Context, call Call, env Env) (Result, error) {
 	}); err != nil {
 		return Result{}, err
 	}
+	env.Editing(r.abs)
 	if err := writeFile(root, r.rel, []byte(after)); err != nil {
 		return Result{}, fsErr(err, in.FilePath)
 	}
