@@ -93,7 +93,7 @@ func TestMCPToolCalledEndToEnd(t *testing.T) {
 		t.Errorf("tools of a disabled or failed server offered: %v", tools)
 	}
 
-	var status map[string]mcp.Status
+	var status map[string]mcp.ServerStatus
 	h.call("GET", "/mcp", nil, &status)
 	if status["t"].Status != "connected" || status["off"].Status != "disabled" || status["broken"].Status != "failed" || status["broken"].Error == "" {
 		t.Errorf("GET /mcp: %+v", status)

@@ -53,8 +53,8 @@ const (
 	StatusConnecting = "connecting"
 )
 
-// Status is one server's state, the value of GET /mcp's map.
-type Status struct {
+// ServerStatus is one server's state, the value of GET /mcp's map.
+type ServerStatus struct {
 	Status string `json:"status"`
 	Error  string `json:"error,omitempty"`
 }
@@ -162,11 +162,11 @@ func (m *Manager) Start() {
 }
 
 // Status returns every configured server's state.
-func (m *Manager) Status() map[string]Status {
-	out := make(map[string]Status, len(m.servers))
+func (m *Manager) Status() map[string]ServerStatus {
+	out := make(map[string]ServerStatus, len(m.servers))
 	for name, s := range m.servers {
 		s.mu.Lock()
-		out[name] = Status{Status: s.state, Error: s.err}
+		out[name] = ServerStatus{Status: s.state, Error: s.err}
 		s.mu.Unlock()
 	}
 	return out

@@ -126,7 +126,7 @@ func (s *Server) authSet(r *http.Request, p httprouter.Params) (any, error) {
 // mcpStatus is GET /mcp: each configured MCP server's state.
 func (s *Server) mcpStatus(*http.Request, httprouter.Params) (any, error) {
 	if s.opts.MCP == nil {
-		return map[string]mcp.Status{}, nil
+		return map[string]mcp.ServerStatus{}, nil
 	}
 	return s.opts.MCP.Status(), nil
 }
