@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"ocgo/atomicfile"
+	"ocgo/childenv"
 	"ocgo/confine"
 	"os"
 	"path/filepath"
@@ -238,13 +239,25 @@ func newApp(c appConfig) (*app, error) {
 		b.close()
 		return nil, err
 	}
-	mcps := newMCP(cfg, proj.cwd, events, c.Logger, c.MCPTimeout)
+	// The agent's processes get the server's environment without any
+	// secret ocgo knows of, by name and by value.
+	scrub := childenv.New(os.Environ(), cfg.EnvNames(), func() []string {
+		vals := append(cfg.Secrets(), c.Password)
+		if all, err := auth.All(); err == nil {
+			for _, a := range all {
+				vals = append(vals, a.Key, a.Token, a.Refresh, a.Access)
+			}
+		}
+		return vals
+	})
+	mcps := newMCP(cfg, proj.cwd, events, c.Logger, c.MCPTimeout, scrub.Environ)
 	ids := storage.NewIDs(nil)
 	sessions := session.New(session.Options{
 		Store: store, Bus: events, IDs: ids, Logger: c.Logger, Version: apiVersion,
 		Cwd: proj.cwd, Root: proj.root, Shell: c.Env("SHELL"),
 		Config: cfg, Models: models, Snapshots: snapshotsOrNil(snaps), FS: fsRoot, ConfigDir: configDir, Titles: !c.NoTitles,
-		Tools:     tool.Registry(tool.Options{Agents: func() []tool.AgentInfo { return subagents(cfg) }}),
+		Environ:   scrub.Environ,
+		Tools:     tool.Registry(tool.Options{Agents: func() []tool.AgentInfo { return subagents(cfg) }, Environ: scrub.Environ}),
 		MoreTools: mcps,
 	})
 	mcps.Start()
@@ -329,10 +342,10 @@ func snapshotsOrNil(s *snapshot.Snapshotter) session.Snapshots {
 // newMCP builds the MCP manager for the config's servers; a server that
 // fails is announced as session.error without a session id, as opencode
 // does.
-func newMCP(cfg *config.Config, dir string, events *bus.Bus, logger *slog.Logger, timeout time.Duration) *mcp.Manager {
+func newMCP(cfg *config.Config, dir string, events *bus.Bus, logger *slog.Logger, timeout time.Duration, environ func() []string) *mcp.Manager {
 	return mcp.New(mcp.Options{
 		Servers: cfg.MCP, Dir: dir, Logger: logger, Version: apiVersion,
-		Environ:        func() []string { return tool.AgentEnviron(os.Environ()) },
+		Environ:        environ,
 		ConnectTimeout: timeout, CallTimeout: timeout,
 		OnError: func(_ string, err error) {
 			events.Publish(session.EventSessionError, map[string]any{

@@ -122,9 +122,9 @@ func TestMCPToolCalledEndToEnd(t *testing.T) {
 	}
 	ev := h.waitEvent(func(e map[string]any) bool {
 		p, _ := e["properties"].(map[string]any)
-		return e["type"] == "session.error" && strings.Contains(jsonString(p["error"]), "MCP server t stopped")
+		return e["type"] == "session.error" && strings.Contains(jsonOf(p["error"]), "MCP server t stopped")
 	})
-	if p := ev["properties"].(map[string]any); p["sessionID"] != nil || !strings.Contains(jsonString(p["error"]), `"name":"UnknownError"`) {
+	if p := ev["properties"].(map[string]any); p["sessionID"] != nil || !strings.Contains(jsonOf(p["error"]), `"name":"UnknownError"`) {
 		t.Errorf("session.error for an MCP server: %v", p)
 	}
 	res = storage.WithParts{}
@@ -152,7 +152,7 @@ func TestMCPToolsFollowTheAgentsToolMap(t *testing.T) {
 	}
 }
 
-func jsonString(v any) string {
+func jsonOf(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
