@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"ocgo/atomicfile"
+	"ocgo/childenv"
 	"ocgo/confine"
 	"os"
 	"path/filepath"
@@ -234,12 +235,24 @@ func newApp(c appConfig) (*app, error) {
 		b.close()
 		return nil, err
 	}
+	// The agent's processes get the server's environment without any
+	// secret ocgo knows of, by name and by value.
+	scrub := childenv.New(os.Environ(), cfg.EnvNames(), func() []string {
+		vals := append(cfg.Secrets(), c.Password)
+		if all, err := auth.All(); err == nil {
+			for _, a := range all {
+				vals = append(vals, a.Key, a.Token, a.Refresh, a.Access)
+			}
+		}
+		return vals
+	})
 	ids := storage.NewIDs(nil)
 	sessions := session.New(session.Options{
 		Store: store, Bus: events, IDs: ids, Logger: c.Logger, Version: apiVersion,
 		Cwd: proj.cwd, Root: proj.root, Shell: c.Env("SHELL"),
 		Config: cfg, Models: models, Snapshots: snapshotsOrNil(snaps), FS: fsRoot, ConfigDir: configDir, Titles: !c.NoTitles,
-		Tools: tool.Registry(tool.Options{Agents: func() []tool.AgentInfo { return subagents(cfg) }}),
+		Environ: scrub.Environ,
+		Tools:   tool.Registry(tool.Options{Agents: func() []tool.AgentInfo { return subagents(cfg) }, Environ: scrub.Environ}),
 	})
 	if err := sessions.RecoverReverts(ctx); err != nil {
 		c.Logger.Warn("Could not finish an interrupted revert", "err", err)

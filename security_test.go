@@ -245,3 +245,77 @@ func newTestServer(t *testing.T, a *app) *httptest.Server {
 	t.Cleanup(func() { a.Shutdown(); srv.Close() })
 	return srv
 }
+
+// Hole 2: no secret reaches the agent's processes: not through their
+// environment (by name or by value), not through /proc/$PPID/environ, not
+// through /shell or a command template's !`cmd`. Real binary, canaries in
+// every secret place.
+func TestHole2SecretsNeverReachAgentProcesses(t *testing.T) {
+	const (
+		password = "pw-CANARY-2a1b3c4d"
+		apiKey   = "sk-CANARY-api-5e6f7a8b"
+		cfgEnv   = "CANARY-cfgenv-9c0d1e2f"
+		fileVal  = "CANARY-filevalue-3a4b5c6d"
+		authKey  = "sk-CANARY-authjson-7e8f9a0b"
+	)
+	canaries := []string{password, apiKey, cfgEnv, fileVal, authKey}
+	dir, data, home := t.TempDir(), t.TempDir(), t.TempDir()
+	os.WriteFile(filepath.Join(home, "key.txt"), []byte(fileVal+"\n"), 0o600)
+	os.WriteFile(filepath.Join(data, "auth.json"), []byte(`{"openrouter":{"type":"api","key":"`+authKey+`"}}`), 0o600)
+	probe := `tr '\0' '\n' < /proc/$PPID/environ; echo; env; echo PROBE-DONE`
+	fake := fakellm.NewAnthropic(t,
+		fakellm.Turn{ToolCalls: []fakellm.ToolCall{{ID: "toolu_1", Name: "bash", Args: asJSON(map[string]string{"command": probe, "description": "probe"})}}},
+		fakellm.Turn{Text: []string{"done"}},
+		fakellm.Turn{Text: []string{"done"}},
+	)
+	cfg := `{"provider":{"anthropic":{"options":{"baseURL":"` + fake.URL + `"}},
+	  "custom":{"npm":"@ai-sdk/openai-compatible","options":{"baseURL":"http://127.0.0.1:9/v1","apiKey":"{env:MY_CREDS}","headers":{"X-Token":"{file:` + filepath.Join(home, "key.txt") + `}"}},"models":{"m":{}}}},
+	  "command":{"leak":{"template":"look: !` + "`" + `tr '\\0' '\\n' < /proc/$PPID/environ; env; echo PROBE-DONE` + "`" + `"}}}`
+	os.WriteFile(filepath.Join(dir, "opencode.json"), []byte(cfg), 0o644)
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "SHELL=/bin/sh",
+		"OPENCODE_SERVER_PASSWORD=" + password, "ANTHROPIC_API_KEY=" + apiKey, "MY_CREDS=" + cfgEnv,
+		"INNOCENT_LOOKING=" + apiKey, "ALSO_INNOCENT=x" + authKey + "x"}
+	p := startOcgo(t, dir, data, env)
+	defer p.stop(false)
+
+	code, body := p.do(t, "POST", "/session", "{}", password)
+	if code != 200 {
+		t.Fatalf("create session: %d %s", code, body)
+	}
+	var s struct{ ID string }
+	json.Unmarshal([]byte(body), &s)
+	var outputs []string
+	code, body = p.do(t, "POST", "/session/"+s.ID+"/message", asJSON(textPrompt("probe")), password)
+	outputs = append(outputs, body)
+	code2, body2 := p.do(t, "POST", "/session/"+s.ID+"/shell", asJSON(map[string]string{"agent": "build", "command": probe}), password)
+	outputs = append(outputs, body2)
+	code3, body3 := p.do(t, "POST", "/session/"+s.ID+"/command", asJSON(map[string]string{"command": "leak", "arguments": ""}), password)
+	outputs = append(outputs, body3)
+	if code != 200 || code2 != 200 || code3 != 200 {
+		t.Fatalf("statuses %d %d %d: %s / %s / %s", code, code2, code3, body, body2, body3)
+	}
+	_, all := p.do(t, "GET", "/session/"+s.ID+"/message", "", password)
+	if n := strings.Count(all, "PROBE-DONE"); n < 4 || !strings.Contains(all, "PATH=") {
+		t.Errorf("probes did not all run (%d outputs): %.3000s", n, all)
+	}
+	outputs = append(outputs, all)
+	for i, out := range outputs {
+		for _, c := range canaries {
+			if strings.Contains(out, c) {
+				t.Errorf("answer %d: canary %q reached an agent process", i, c)
+			}
+		}
+	}
+	for _, r := range fake.Requests() {
+		for _, c := range canaries {
+			if strings.Contains(string(r.Raw), c) {
+				t.Errorf("canary %q in an LLM request", c)
+			}
+		}
+	}
+	for _, c := range canaries {
+		if strings.Contains(p.stderr.String(), c) {
+			t.Errorf("canary %q in the log", c)
+		}
+	}
+}

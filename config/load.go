@@ -54,6 +54,7 @@ type loader struct {
 	log     *slog.Logger
 	schema  *node
 	secrets map[string]struct{}
+	envRefs map[string]struct{} // names read through {env:NAME}
 	proj    *confine.Root // the project (Root, or Cwd outside git); nil when unset
 }
 
@@ -78,6 +79,7 @@ func Load(opts Options) (*Config, error) {
 		log:     opts.Logger,
 		schema:  configSchema(),
 		secrets: map[string]struct{}{},
+		envRefs: map[string]struct{}{},
 	}
 	if l.env == nil {
 		l.env = os.Getenv
@@ -146,7 +148,13 @@ func Load(opts Options) (*Config, error) {
 	}
 
 	l.fixups(merged)
-	return newConfig(merged, l.secrets)
+	c, err := newConfig(merged, l.secrets)
+	if c != nil {
+		for n := range l.envRefs {
+			c.envNames = append(c.envNames, n)
+		}
+	}
+	return c, err
 }
 
 // projectDirs lists Root down to Cwd (outermost first). When Cwd is not
@@ -304,6 +312,7 @@ func jsonEscape(s string) string {
 func (l *loader) substitute(text, dir, shown string) (string, error) {
 	text = envRef.ReplaceAllStringFunc(text, func(m string) string {
 		name := envRef.FindStringSubmatch(m)[1]
+		l.envRefs[name] = struct{}{}
 		val := l.env(name)
 		if len(val) >= minSecretLen {
 			l.secrets[val] = struct{}{}
@@ -335,7 +344,11 @@ func (l *loader) substitute(text, dir, shown string) (string, error) {
 				ferr = &Error{Name: NameConfigInvalid, Path: shown, Message: fmt.Sprintf("bad file reference %q: %s", m, cleanErr(err))}
 				return m
 			}
-			return jsonEscape(strings.TrimSpace(string(b)))
+			val := strings.TrimSpace(string(b))
+			if len(val) >= minSecretLen {
+				l.secrets[val] = struct{}{}
+			}
+			return jsonEscape(val)
 		})
 		if ferr != nil {
 			return "", ferr

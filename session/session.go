@@ -25,7 +25,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"ocgo/childenv"
 	"ocgo/confine"
+	"os"
 	"slices"
 	"sync"
 	"time"
@@ -71,6 +73,10 @@ type Options struct {
 	Cwd     string // the served directory
 	Root    string // the project root (git root or Cwd)
 	Shell   string // $SHELL for /shell, "bash" when empty
+	// Environ is the environment of /shell and !`cmd` processes (childenv
+	// scrubs the server's secrets from it); default: the server's
+	// environment without the server password and *_API_KEY variables.
+	Environ func() []string
 
 	// The agent loop's dependencies; a nil Models makes prompts fail with
 	// a message saying how to configure a provider.
@@ -154,6 +160,9 @@ func New(opts Options) *Service {
 	}
 	if opts.Shell == "" {
 		opts.Shell = "bash"
+	}
+	if opts.Environ == nil {
+		opts.Environ = childenv.New(os.Environ(), nil, nil).Environ
 	}
 	bg, stopBg := context.WithCancel(context.Background())
 	return &Service{

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"os"
 	"os/exec"
 	"sync"
 	"syscall"
@@ -87,7 +86,7 @@ func (s *Service) Shell(ctx context.Context, id, agent, command string) (storage
 
 	cmd := exec.Command(s.opts.Shell, "-c", command)
 	cmd.Dir = s.opts.Cwd
-	cmd.Env = append(os.Environ(), "TERM=dumb")
+	cmd.Env = append(s.opts.Environ(), "TERM=dumb")
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	exit := 0

@@ -26,6 +26,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
+	"ocgo/childenv"
 	"ocgo/confine"
 	"os"
 	"path/filepath"
@@ -210,6 +211,10 @@ type Options struct {
 	HTTPClient *http.Client
 	// Agents lists the subagents for the task tool description.
 	Agents func() []AgentInfo
+	// Environ is the environment of bash commands (childenv scrubs the
+	// server's secrets from it); default: the server's environment without
+	// the server password and *_API_KEY variables.
+	Environ func() []string
 }
 
 // Limits shared by the tools.
@@ -238,6 +243,9 @@ func Registry(opts Options) []Tool {
 	}
 	if opts.Shell == "" {
 		opts.Shell = defaultShell()
+	}
+	if opts.Environ == nil {
+		opts.Environ = childenv.New(os.Environ(), nil, nil).Environ
 	}
 	if opts.HTTPClient == nil {
 		opts.HTTPClient = &http.Client{}
