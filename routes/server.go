@@ -16,6 +16,7 @@ import (
 	"github.com/julienschmidt/httprouter"
 
 	"ocgo/bus"
+	"ocgo/mcp"
 	"ocgo/search"
 	"ocgo/session"
 )
@@ -59,6 +60,7 @@ type Options struct {
 	Bus      *bus.Bus
 	Configs  Configs         // nil: the config routes answer 501
 	Search   *search.Service // nil: the file and find routes answer 501
+	MCP      *mcp.Manager    // nil: GET /mcp answers {}
 	Logger   *slog.Logger
 
 	App     func() App   // current App info

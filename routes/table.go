@@ -3,6 +3,7 @@ package routes
 import (
 	"reflect"
 
+	"ocgo/mcp"
 	"ocgo/search"
 	"ocgo/session"
 	"ocgo/snapshot"
@@ -59,6 +60,7 @@ func (s *Server) table() []route {
 		{method: "GET", path: "/file/status", id: "file.status", summary: "Changed files against HEAD", handle: s.fileStatus, resp: typeOf[[]search.File]()},
 		{method: "POST", path: "/log", id: "app.log", summary: "Write a client log entry", handle: s.logPost, body: typeOf[logBody](), resp: typeOf[bool]()},
 		{method: "GET", path: "/agent", id: "app.agents", summary: "Agents", handle: s.agentList},
+		{method: "GET", path: "/mcp", id: "mcp.status", summary: "MCP servers' status (later opencode versions)", handle: s.mcpStatus, resp: typeOf[map[string]mcp.ServerStatus]()},
 		{method: "POST", path: "/tui/append-prompt", id: "tui.appendPrompt", summary: "Append text to the TUI prompt", handle: s.tuiCall(validateAppend), body: typeOf[tuiAppendBody](), resp: typeOf[bool]()},
 		{method: "POST", path: "/tui/open-help", id: "tui.openHelp", summary: "Open the TUI help dialog", handle: s.tuiCall(nil), bodyOptional: true, resp: typeOf[bool]()},
 		{method: "POST", path: "/tui/open-sessions", id: "tui.openSessions", summary: "Open the TUI sessions dialog", handle: s.tuiCall(nil), bodyOptional: true, resp: typeOf[bool]()},
