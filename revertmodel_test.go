@@ -558,7 +558,7 @@ func (r *runner) apply(o op) {
 		if f := r.m.get(o.path); f.ok {
 			os.Remove(r.abs(o.path))
 			r.m.set(o.path, fstate{})
-			}
+		}
 	case opUserChmod:
 		if f := r.m.get(o.path); f.ok {
 			f.exec = !f.exec
@@ -568,7 +568,7 @@ func (r *runner) apply(o op) {
 			}
 			os.Chmod(r.abs(o.path), mode)
 			r.m.set(o.path, f)
-			}
+		}
 	case opRevert:
 		r.revert(o)
 	case opUnrevert:
