@@ -193,6 +193,9 @@ func newApp(c appConfig) (*app, error) {
 		return nil, err
 	}
 	auth := config.NewAuthStore(filepath.Join(dataRoot, "auth.json"))
+	if n := auth.SweepTemps(); n > 0 {
+		c.Logger.Info("Removed temp files of interrupted credential writes", "count", n)
+	}
 	models, err := newModels(cfg, auth, c.Env, c.Retry, c.Logger)
 	if err != nil {
 		b.close()
