@@ -16,6 +16,7 @@ import (
 
 	"ocgo/bus"
 	"ocgo/config"
+	"ocgo/format"
 	"ocgo/mcp"
 	"ocgo/provider"
 	"ocgo/routes"
@@ -259,6 +260,7 @@ func newApp(c appConfig) (*app, error) {
 		Environ:   scrub.Environ,
 		Tools:     tool.Registry(tool.Options{Agents: func() []tool.AgentInfo { return subagents(cfg) }, Environ: scrub.Environ}),
 		MoreTools: mcps,
+		EditHooks: editHooks{format: format.New(format.Options{Config: cfg.Formatter, Dir: proj.cwd, Root: proj.root, Environ: scrub.Environ, Logger: c.Logger})},
 	})
 	mcps.Start()
 	if err := sessions.RecoverReverts(ctx); err != nil {
