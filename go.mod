@@ -6,6 +6,8 @@ require (
 	charm.land/fantasy v0.41.2
 	github.com/anthropics/anthropic-sdk-go v1.63.1
 	github.com/bmatcuk/doublestar/v4 v4.10.4
+	github.com/chromedp/cdproto v0.159.0
+	github.com/chromedp/chromedp v0.23.0
 	github.com/fsnotify/fsnotify v1.10.1
 	github.com/getkin/kin-openapi v0.153.0
 	github.com/go-git/go-billy/v5 v5.9.2
