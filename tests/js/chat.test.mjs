@@ -198,11 +198,13 @@ test("a provider failure: the error union on the message and session.error", asy
 
 test("share, find, file", async () => {
   const s = ok(await client.session.create(), "create");
-  const share = await client.session.share({ path: { id: s.id } });
-  assert.equal(share.response.status, 400, "sharing is disabled: sessions stay local");
-  assert.equal(typeof share.error.data.message, "string");
-  const unshare = await client.session.unshare({ path: { id: s.id } });
-  assert.equal(unshare.response.status, 400);
+  // Share: a page served by ocgo itself; unshare revokes it (404 after).
+  const shared = ok(await client.session.share({ path: { id: s.id } }), "share");
+  assert.match(shared.share.url, /\/share\/[A-Za-z0-9_-]{43}$/);
+  assert.equal((await fetch(shared.share.url)).status, 200);
+  const unshared = ok(await client.session.unshare({ path: { id: s.id } }), "unshare");
+  assert.equal(unshared.share, undefined);
+  assert.equal((await fetch(shared.share.url)).status, 404);
 
   fs.writeFileSync(path.join(proj, "util.go"), "package main\n\nfunc FindMe() int { return 1 }\n");
   // The watcher reports the new file. (ocgo searches its watcher's index,
