@@ -290,7 +290,8 @@ func TestSDKEveryServiceMethod(t *testing.T) {
 		t.Errorf("after Unrevert made.txt: %q", b)
 	}
 
-	// Share gives a page served by ocgo itself; Unshare revokes it.
+	// Share serves a local page and answers the Session with share.url;
+	// Unshare clears it.
 	shared, err := c.Session.Share(ctx, sess.ID)
 	if err != nil || !strings.Contains(shared.Share.URL, "/share/") {
 		t.Fatalf("Share: %v %+v", err, shared)
