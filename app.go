@@ -9,6 +9,7 @@ import (
 	"ocgo/atomicfile"
 	"ocgo/childenv"
 	"ocgo/confine"
+	"ocgo/event"
 	"os"
 	"path/filepath"
 	"strings"
@@ -220,7 +221,7 @@ func newApp(c appConfig) (*app, error) {
 			snaps.MarkChanged(paths)
 		}
 		for _, ch := range changes {
-			events.Publish("file.watcher.updated", map[string]any{"file": filepath.Join(proj.root, filepath.FromSlash(ch.Path)), "event": ch.Event})
+			events.Publish(event.FileWatcherUpdated{File: filepath.Join(proj.root, filepath.FromSlash(ch.Path)), Event: ch.Event})
 		}
 	}})
 	if err != nil {
@@ -365,8 +366,8 @@ func newMCP(cfg *config.Config, dir string, events *bus.Bus, logger *slog.Logger
 		Environ:        environ,
 		ConnectTimeout: timeout, CallTimeout: timeout,
 		OnError: func(_ string, err error) {
-			events.Publish(session.EventSessionError, map[string]any{
-				"error": &storage.MessageError{Name: "UnknownError", Data: map[string]any{"message": err.Error()}},
+			events.Publish(event.SessionError{
+				Error: &storage.MessageError{Name: "UnknownError", Data: map[string]any{"message": err.Error()}},
 			})
 		},
 	})
