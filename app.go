@@ -260,13 +260,17 @@ func newApp(c appConfig) (*app, error) {
 		Store: store, Bus: events, IDs: ids, Logger: c.Logger, Version: apiVersion,
 		Cwd: proj.cwd, Root: proj.root, Shell: c.Env("SHELL"),
 		Config: cfg, Models: models, Snapshots: snapshotsOrNil(snaps), FS: fsRoot, ConfigDir: configDir, Titles: !c.NoTitles,
-		Environ:   scrub.Environ,
-		Tools:     tool.Registry(tool.Options{Agents: func() []tool.AgentInfo { return subagents(cfg) }, Environ: scrub.Environ}),
+		Environ: scrub.Environ,
+		Tools: tool.Registry(tool.Options{Agents: func() []tool.AgentInfo { return subagents(cfg) }, Environ: scrub.Environ,
+			AllowPrivateFetch: c.Env("OCGO_WEBFETCH_PRIVATE") == "1"}),
 		MoreTools: mcps,
 	})
 	mcps.Start()
 	if err := sessions.RecoverReverts(ctx); err != nil {
 		c.Logger.Warn("Could not finish an interrupted revert", "err", err)
+	}
+	if err := sessions.RecoverInterrupted(); err != nil {
+		c.Logger.Warn("Could not complete every reply a crash interrupted", "err", err)
 	}
 	hostname, _ := os.Hostname()
 	appInfo := func() routes.App {
@@ -279,7 +283,7 @@ func newApp(c appConfig) (*app, error) {
 	srv := routes.New(routes.Options{
 		Sessions: sessions, Bus: events, Logger: c.Logger, Search: searcher, MCP: mcps,
 		Configs: &configRoutes{cfg: cfg, auth: auth, providers: func() (any, error) {
-			return providersAnswer(models), nil
+			return providersAnswer(models, cfg), nil
 		}},
 		App:          appInfo,
 		InitApp:      func() error { return store.SetAppInitialized(time.Now().UnixMilli()) },

@@ -133,6 +133,7 @@ type Service struct {
 	perms   *permissions
 	reads   sync.Map // sessionID+"\x00"+path → time.Time of the last read tool call
 	prune   pruneState
+	running sync.Map // sessionID → true while its "running" marker is on disk
 
 	bg     context.Context // background work (titles); canceled by Close
 	stopBg context.CancelFunc
@@ -403,6 +404,7 @@ func (s *Service) startLocked(ctx context.Context, id string, parent context.Con
 		s.changedLocked()
 		s.mu.Unlock()
 		cancel(nil)
+		s.unmarkRunning(id)
 		close(r.done)
 		if sess, err := s.store.Session(id); err == nil && sess.ParentID == "" && idle {
 			s.bus.Publish(event.SessionIdle{SessionID: id})
@@ -448,6 +450,9 @@ func (s *Service) Busy(id string) bool {
 
 // putMessage writes and publishes a message.
 func (s *Service) putMessage(m storage.Message) error {
+	if m.Role == storage.RoleAssistant && m.Time.Completed == nil {
+		s.markRunning(m.SessionID)
+	}
 	if err := s.store.PutMessage(m); err != nil {
 		return err
 	}
