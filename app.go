@@ -12,6 +12,7 @@ import (
 	"ocgo/event"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -305,6 +306,9 @@ func newApp(c appConfig) (*app, error) {
 			if _, err := snaps.Track(ctx); err != nil && ctx.Err() == nil {
 				c.Logger.Debug("first snapshot", "err", err)
 			}
+			// A first snapshot of a large tree allocates far more than it
+			// keeps: give the difference back to the OS now, not minutes later.
+			debug.FreeOSMemory()
 		}()
 	}
 	return a, nil
