@@ -65,7 +65,8 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	}
 	run("add", "-A")
 	run("commit", "-qm", "init")
-	env := map[string]string{"HOME": home, "XDG_CONFIG_HOME": filepath.Join(home, ".config"), "SHELL": "/bin/sh"}
+	env := map[string]string{"HOME": home, "XDG_CONFIG_HOME": filepath.Join(home, ".config"), "SHELL": "/bin/sh",
+		"OPENCODE_DISABLE_MODELS_FETCH": "1"} // tests use the embedded catalog unless they say otherwise
 	for k, v := range o.env {
 		env[k] = v
 	}
