@@ -80,9 +80,12 @@ type Options struct {
 
 	// The agent loop's dependencies; a nil Models makes prompts fail with
 	// a message saying how to configure a provider.
-	Config    *config.Config
-	Models    Models
-	Tools     []tool.Tool
+	Config *config.Config
+	Models Models
+	Tools  []tool.Tool
+	// MoreTools adds tools after the built-in ones (MCP servers'); nil
+	// adds none. They are filtered by the same tool maps.
+	MoreTools ToolSource
 	FS        *confine.Root // the project directory, for the tools
 	Snapshots Snapshots     // nil disables snapshots (and so file revert)
 	Titles    bool          // generate titles for new sessions with the small model
@@ -100,6 +103,8 @@ type Snapshots interface {
 	RestoreFiles(ctx context.Context, tree string, paths []string) (snapshot.Result, error)
 	// Flush waits until the objects of every returned tree are on disk.
 	Flush() error
+	// Skipped lists the files the last Track left out (too large, unreadable).
+	Skipped() []snapshot.Skip
 	Changed(ctx context.Context, from, to string) ([]string, error)
 	Diff(ctx context.Context, from, to string) (string, error)
 	DiffPaths(ctx context.Context, from, to string, paths []string) (string, error)
@@ -109,6 +114,11 @@ type Snapshots interface {
 	FileHash(ctx context.Context, tree, path string) (blob string, ok bool, err error)
 	CurrentHash(path string) (blob string, exists bool, err error)
 	PruneSince(ctx context.Context, keep []string, since time.Time) error
+}
+
+// ToolSource lists tools that come and go at run time (mcp.Manager).
+type ToolSource interface {
+	Tools(ctx context.Context) []tool.Tool
 }
 
 // Models resolves providers and models (provider.Registry).

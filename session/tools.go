@@ -94,11 +94,16 @@ func (st *runState) runTool(c pendingCall, byName map[string]tool.Tool, enabled 
 		env := s.newToolEnv(st.ctx, toolCtx{sessionID: st.in.sessionID, messageID: st.msg.ID, partID: c.partID, agent: st.in.agent}, st)
 		snap := fileTools[c.name] && s.opts.Snapshots != nil
 		var before string
+		var large map[string]bool
 		if snap && c.name == "bash" {
 			// A command may touch any file, and the watcher reports
 			// changes only after its debounce: rescan around it.
 			s.opts.Snapshots.MarkAll()
 			before, _ = s.opts.Snapshots.Track(st.ctx)
+			large = map[string]bool{}
+			for _, sk := range s.opts.Snapshots.Skipped() {
+				large[sk.Path] = true
+			}
 		} else if snap {
 			// write, edit and patch name their files (Editing, Edited).
 			env.snapshot = true
@@ -107,9 +112,9 @@ func (st *runState) runTool(c pendingCall, byName map[string]tool.Tool, enabled 
 		switch {
 		case before != "":
 			s.opts.Snapshots.MarkAll()
-			st.recordPatch(before, nil)
+			st.recordPatch(before, nil, large)
 		case env.before != "":
-			st.recordPatch(env.before, env.edited)
+			st.recordPatch(env.before, env.edited, nil)
 		}
 	}
 	end := s.ms()
@@ -147,14 +152,27 @@ func (st *runState) runTool(c pendingCall, byName map[string]tool.Tool, enabled 
 // user's editor, another session) in the same window is never this call's.
 // nil means "not known": every path that changed between before and after
 // is recorded, which is today's behaviour for bash and also takes in
-// writes from outside the command.
-func (st *runState) recordPatch(before string, candidates []string) {
+// writes from outside the command. Candidates are stored whatever their
+// size. Without candidates, files left out of the after tree for their size
+// that were not left out before (skippedBefore) are files the window
+// created or grew past the cap: they are stored too. A file that was
+// already over the cap before cannot be restored to its earlier content.
+func (st *runState) recordPatch(before string, candidates []string, skippedBefore map[string]bool) {
 	s := st.s
 	ctx := context.WithoutCancel(st.ctx)
 	var after string
 	var err error
 	if candidates == nil {
 		after, err = s.opts.Snapshots.Track(ctx)
+		var grown []string
+		for _, sk := range s.opts.Snapshots.Skipped() {
+			if !skippedBefore[sk.Path] && !strings.HasSuffix(sk.Path, "/") {
+				grown = append(grown, sk.Path)
+			}
+		}
+		if err == nil && len(grown) > 0 {
+			after, err = s.opts.Snapshots.TrackPaths(ctx, grown)
+		}
 	} else {
 		after, err = s.opts.Snapshots.TrackPaths(ctx, candidates)
 	}
