@@ -290,11 +290,16 @@ func TestSDKEveryServiceMethod(t *testing.T) {
 		t.Errorf("after Unrevert made.txt: %q", b)
 	}
 
-	// Share is refused by design (sessions stay local), in the error shape.
-	_, err = c.Session.Share(ctx, sess.ID)
-	wantStatus(t, "Share", err, 400, "UnknownError")
-	_, err = c.Session.Unshare(ctx, sess.ID)
-	wantStatus(t, "Unshare", err, 400, "UnknownError")
+	// Share serves a local page and answers the Session with share.url;
+	// Unshare clears it.
+	shared, err := c.Session.Share(ctx, sess.ID)
+	if err != nil || !strings.Contains(shared.Share.URL, "/share/") {
+		t.Fatalf("Share: %v %+v", err, shared)
+	}
+	unshared, err := c.Session.Unshare(ctx, sess.ID)
+	if err != nil || unshared.Share.URL != "" {
+		t.Fatalf("Unshare: %v %+v", err, unshared)
+	}
 
 	// Children and List.
 	kid, err := c.Session.New(ctx, opencode.SessionNewParams{ParentID: opencode.F(sess.ID), Title: opencode.F("kid")})

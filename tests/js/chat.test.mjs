@@ -198,11 +198,14 @@ test("a provider failure: the error union on the message and session.error", asy
 
 test("share, find, file", async () => {
   const s = ok(await client.session.create(), "create");
-  const share = await client.session.share({ path: { id: s.id } });
-  assert.equal(share.response.status, 400, "sharing is disabled: sessions stay local");
-  assert.equal(typeof share.error.data.message, "string");
-  const unshare = await client.session.unshare({ path: { id: s.id } });
-  assert.equal(unshare.response.status, 400);
+  // share: a page ocgo serves itself; unshare revokes it.
+  const shared = ok(await client.session.share({ path: { id: s.id } }), "share");
+  assert.match(shared.share.url, /\/share\//);
+  const page = await fetch(shared.share.url);
+  assert.equal(page.status, 200);
+  await page.body?.cancel();
+  const unshared = ok(await client.session.unshare({ path: { id: s.id } }), "unshare");
+  assert.equal(unshared.share, undefined);
 
   fs.writeFileSync(path.join(proj, "util.go"), "package main\n\nfunc FindMe() int { return 1 }\n");
   // The watcher reports the new file. (ocgo searches its watcher's index,
