@@ -19,6 +19,7 @@ import (
 	"ocgo/snapshot"
 	"ocgo/storage"
 	"ocgo/tool"
+	"ocgo/trace"
 	"ocgo/watcher"
 )
 
@@ -199,11 +200,18 @@ func newApp(c appConfig) (*app, error) {
 		return nil, err
 	}
 	ids := storage.NewIDs(nil)
+	// Shell commands are traced so their patches hold only what they wrote;
+	// OCGO_TRACE=0 turns that off (every change in the window is theirs).
+	var tracer *trace.Tracer
+	if c.Env("OCGO_TRACE") != "0" {
+		tracer = trace.New(proj.root, c.Logger)
+	}
 	sessions := session.New(session.Options{
 		Store: store, Bus: events, IDs: ids, Logger: c.Logger, Version: apiVersion,
 		Cwd: proj.cwd, Root: proj.root, Shell: c.Env("SHELL"),
 		Config: cfg, Models: models, Snapshots: snapshotsOrNil(snaps), FS: fsRoot, ConfigDir: configDir, Titles: !c.NoTitles,
-		Tools: tool.Registry(tool.Options{Agents: func() []tool.AgentInfo { return subagents(cfg) }}),
+		Tracer: tracer,
+		Tools:  tool.Registry(tool.Options{Tracer: tracer, Agents: func() []tool.AgentInfo { return subagents(cfg) }}),
 	})
 	hostname, _ := os.Hostname()
 	appInfo := func() routes.App {

@@ -22,6 +22,7 @@ const shellOutputCap = 1 << 20
 // would, recording a synthetic user message and an assistant message with
 // one bash tool part whose metadata.output grows as the command writes.
 // The exit code is recorded in metadata.exit. Abort kills the process group.
+// What the command's process tree changed is recorded as a patch part.
 func (s *Service) Shell(ctx context.Context, id, agent, command string) (storage.WithParts, error) {
 	if _, err := s.Get(id); err != nil {
 		return storage.WithParts{}, err
@@ -85,13 +86,20 @@ func (s *Service) Shell(ctx context.Context, id, agent, command string) (storage
 		}
 	}()
 
+	// Snapshot around the command, as for the bash tool, and record what
+	// its process tree changed as a patch part, so revert can undo it.
+	var before string
+	if s.opts.Snapshots != nil {
+		s.opts.Snapshots.MarkAll()
+		before, _ = s.opts.Snapshots.Track(ctx)
+	}
 	cmd := exec.Command(s.opts.Shell, "-c", command)
 	cmd.Dir = s.opts.Cwd
 	cmd.Env = append(os.Environ(), "TERM=dumb")
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	exit := 0
-	runErr := cmd.Start()
+	run, runErr := s.opts.Tracer.Start(cmd)
 	if runErr == nil {
 		waitDone := make(chan error, 1)
 		go func() { waitDone <- cmd.Wait() }()
@@ -125,12 +133,22 @@ func (s *Service) Shell(ctx context.Context, id, agent, command string) (storage
 	if err := s.putPart(part); err != nil {
 		return storage.WithParts{}, err
 	}
+	parts := []storage.Part{part}
+	if before != "" {
+		s.opts.Snapshots.MarkAll()
+		if p, ok := s.patchSince(context.WithoutCancel(ctx), id, msg.ID, before, run.Result); ok {
+			if err := s.putPart(p); err != nil {
+				return storage.WithParts{}, err
+			}
+			parts = append(parts, p)
+		}
+	}
 	done := s.ms()
 	msg.Time.Completed = &done
 	if err := s.putMessage(msg); err != nil {
 		return storage.WithParts{}, err
 	}
-	return storage.WithParts{Info: msg, Parts: []storage.Part{part}}, nil
+	return storage.WithParts{Info: msg, Parts: parts}, nil
 }
 
 // newAssistant returns an empty assistant message for agent and model.

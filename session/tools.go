@@ -13,6 +13,7 @@ import (
 	"ocgo/config"
 	"ocgo/storage"
 	"ocgo/tool"
+	"ocgo/trace"
 )
 
 // fileTools change files; each call is snapshotted before and after, and
@@ -61,7 +62,7 @@ func (st *runState) runTools(calls []pendingCall, enabled []tool.Tool) {
 				if c.name == "bash" {
 					s.opts.Snapshots.MarkAll()
 				}
-				st.recordPatch(before)
+				st.recordPatch(before, res.Changed)
 			}
 		}
 		end := s.ms()
@@ -88,26 +89,48 @@ func (st *runState) runTools(calls []pendingCall, enabled []tool.Tool) {
 	}
 }
 
-// recordPatch writes a patch part for the files changed since before.
-func (st *runState) recordPatch(before string) {
+// recordPatch writes a patch part for the files changed since before that
+// the call changed (changed: see tool.Result.Changed).
+func (st *runState) recordPatch(before string, changed func() trace.Set) {
 	s := st.s
-	after, err := s.opts.Snapshots.Track(context.WithoutCancel(st.ctx))
-	if err != nil || after == before {
+	p, ok := s.patchSince(context.WithoutCancel(st.ctx), st.in.sessionID, st.msg.ID, before, changed)
+	if !ok {
 		return
 	}
-	files, err := s.opts.Snapshots.Changed(context.WithoutCancel(st.ctx), before, after)
-	if err != nil || len(files) == 0 {
-		return
+	if err := st.put(p); err != nil {
+		s.log.Error("Could not write patch part", "err", err)
+	}
+}
+
+// patchSince takes the "after" snapshot and returns the patch part for the
+// files changed since before, keeping only those changed reports (nil: all
+// of them). ok is false when the call changed nothing.
+func (s *Service) patchSince(ctx context.Context, sessionID, messageID, before string, changed func() trace.Set) (storage.Part, bool) {
+	after, err := s.opts.Snapshots.Track(ctx)
+	if err != nil || after == before {
+		return storage.Part{}, false
+	}
+	files, err := s.opts.Snapshots.Changed(ctx, before, after)
+	if err != nil {
+		return storage.Part{}, false
+	}
+	if changed != nil {
+		set := changed()
+		if set.All {
+			s.log.Debug("Attributing every change in the window to the command", "why", set.Reason)
+		}
+		files = set.Filter(files)
+	}
+	if len(files) == 0 {
+		return storage.Part{}, false
 	}
 	abs := make([]string, len(files))
 	for i, f := range files {
 		abs[i] = filepath.Join(s.opts.Root, filepath.FromSlash(f))
 	}
-	p := s.newPart(st.in.sessionID, st.msg.ID, storage.PartPatch)
+	p := s.newPart(sessionID, messageID, storage.PartPatch)
 	p.Hash, p.Files, p.After = before, abs, after
-	if err := st.put(p); err != nil {
-		s.log.Error("Could not write patch part", "err", err)
-	}
+	return p, true
 }
 
 func names(ts []tool.Tool) []string {

@@ -339,7 +339,8 @@ func (t *bashTool) exec(ctx context.Context, env Env, in bashInput, timeout time
 	// Background children may keep the output pipe open after the shell
 	// exits; stop waiting for them shortly after.
 	cmd.WaitDelay = 500 * time.Millisecond
-	if err := cmd.Start(); err != nil {
+	run, err := t.opts.Tracer.Start(cmd)
+	if err != nil {
 		return Result{}, fmt.Errorf("start shell: %w", err)
 	}
 	pgid := cmd.Process.Pid
@@ -380,7 +381,7 @@ func (t *bashTool) exec(ctx context.Context, env Env, in bashInput, timeout time
 	}
 	m := meta(text)
 	m["exit"] = exit
-	res := Result{Title: in.Command, Output: output, Metadata: m}
+	res := Result{Title: in.Command, Output: output, Metadata: m, Changed: run.Result}
 	if aborted {
 		return res, fmt.Errorf("command aborted: %w", ctx.Err())
 	}
