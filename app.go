@@ -36,6 +36,7 @@ type appConfig struct {
 	Env          func(string) string
 	NoTitles     bool // tests: no background title requests to the model
 	ExistingData bool // fail with errNoData instead of creating the project's data folder
+	ReadOnly     bool // open the storage without the lock (storage.OpenReadOnly); CLI reads
 	// Retry overrides the provider retry policy (tests use short delays);
 	// nil means provider.DefaultRetryPolicy.
 	Retry *provider.RetryPolicy
@@ -67,8 +68,50 @@ type base struct {
 }
 
 // openBase resolves the project and data paths, loads the config and opens
-// the storage (taking the project's data lock) and the shadow repository.
+// the storage (taking the project's data lock unless ReadOnly) and the
+// shadow repository.
 func openBase(c appConfig) (*base, error) {
+	b, err := basePaths(c)
+	if err != nil {
+		return nil, err
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Env == nil {
+		c.Env = os.Getenv
+	}
+	if c.ExistingData {
+		if _, err := os.Stat(b.projectData); err != nil {
+			return nil, fmt.Errorf("%w: no sessions stored for %s under %s", errNoData, b.proj.root, b.dataRoot)
+		}
+	}
+
+	b.cfg, err = config.Load(config.Options{
+		Paths: config.Paths{Home: b.home, Config: b.configDir, Data: b.dataRoot, State: b.stateDir, Cwd: b.proj.cwd, Root: b.proj.root},
+		Env:   c.Env, Logger: c.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	gitDir := filepath.Join(b.projectData, "snapshots")
+	if c.ReadOnly {
+		if b.store, err = storage.OpenReadOnly(b.projectData, c.Logger); err != nil {
+			return nil, err
+		}
+		if _, err := os.Stat(gitDir); err != nil {
+			return b, nil // nothing was ever snapshotted; create nothing
+		}
+	} else if b.store, err = storage.Open(b.projectData, c.Logger); err != nil {
+		return nil, err
+	}
+	b.snaps = openSnapshots(b.cfg, b.proj.root, gitDir, c.Logger)
+	return b, nil
+}
+
+// basePaths resolves the project and its directories without opening
+// anything.
+func basePaths(c appConfig) (*base, error) {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -99,23 +142,6 @@ func openBase(c appConfig) (*base, error) {
 	b.configDir = filepath.Join(xdg("XDG_CONFIG_HOME", filepath.Join(b.home, ".config")), "opencode")
 	b.stateDir = filepath.Join(xdg("XDG_STATE_HOME", filepath.Join(b.home, ".local", "state")), "opencode")
 	b.projectData = filepath.Join(b.dataRoot, "project", b.proj.slug)
-	if c.ExistingData {
-		if _, err := os.Stat(b.projectData); err != nil {
-			return nil, fmt.Errorf("%w: no sessions stored for %s under %s", errNoData, b.proj.root, b.dataRoot)
-		}
-	}
-
-	b.cfg, err = config.Load(config.Options{
-		Paths: config.Paths{Home: b.home, Config: b.configDir, Data: b.dataRoot, State: b.stateDir, Cwd: b.proj.cwd, Root: b.proj.root},
-		Env:   c.Env, Logger: c.Logger,
-	})
-	if err != nil {
-		return nil, err
-	}
-	if b.store, err = storage.Open(b.projectData, c.Logger); err != nil {
-		return nil, err
-	}
-	b.snaps = openSnapshots(b.cfg, b.proj.root, filepath.Join(b.projectData, "snapshots"), c.Logger)
 	return b, nil
 }
 

@@ -1,10 +1,13 @@
 package main
 
-// The shell sub-commands (sessions, patches, diff, revert, unrevert) work on
-// a project's data without any client or server: they open the storage,
-// the shadow repository and the session core directly, and go through the
-// same core calls as the HTTP routes. The storage lock keeps them from
-// running beside an `ocgo serve` of the same project.
+// The shell sub-commands (sessions, show, export, import, patches, diff,
+// revert, unrevert) work on a project's data without any client: they open
+// the storage, the shadow repository and the session core directly, and go
+// through the same core calls as the HTTP routes. Reading commands open the
+// storage read-only, without the lock, so they work beside a running
+// `ocgo serve` (every write is an atomic rename). Writing commands take the
+// lock; when an `ocgo serve` holds it, they send the same request to that
+// server over HTTP (its address is recorded in the lock file).
 
 import (
 	"context"
@@ -35,6 +38,9 @@ var errNoSnapshots = errors.New("snapshots are disabled for this project (config
 type cliFlags struct {
 	dir, dataDir string
 	json         bool
+	output       string // export -o
+	format       string // export --format json|markdown
+	newIDs       bool   // import --new-ids
 	args         []string
 }
 
@@ -47,6 +53,10 @@ func parseCLI(cmd string, args []string, env func(string) string) (cliFlags, err
 	fs.StringVar(&f.dir, "dir", "", "")
 	fs.StringVar(&f.dataDir, "data-dir", f.dataDir, "")
 	fs.BoolVar(&f.json, "json", false, "")
+	fs.StringVar(&f.output, "o", "", "")
+	fs.StringVar(&f.output, "output", "", "")
+	fs.StringVar(&f.format, "format", "json", "")
+	fs.BoolVar(&f.newIDs, "new-ids", false, "")
 	for {
 		if err := fs.Parse(args); err != nil {
 			return f, fmt.Errorf("%w: %v", errUsage, err)
@@ -66,22 +76,28 @@ type cliCore struct {
 	sessions *session.Service
 }
 
-func openCLI(f cliFlags, env func(string) string, stderr io.Writer) (*cliCore, error) {
+// cliConfig is the appConfig of a sub-command.
+func cliConfig(f cliFlags, env func(string) string, stderr io.Writer, readOnly bool) (appConfig, error) {
 	dir := f.dir
 	if dir == "" {
 		var err error
 		if dir, err = os.Getwd(); err != nil {
-			return nil, err
+			return appConfig{}, err
 		}
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	b, err := openBase(appConfig{Dir: dir, DataRoot: f.dataDir, Logger: logger, Env: env, ExistingData: true})
+	return appConfig{Dir: dir, DataRoot: f.dataDir, Logger: logger, Env: env, ExistingData: true, ReadOnly: readOnly}, nil
+}
+
+func openCLI(cfg appConfig) (*cliCore, error) {
+	logger := cfg.Logger
+	b, err := openBase(cfg)
 	if err != nil {
 		return nil, err
 	}
 	sessions := session.New(session.Options{
 		Store: b.store, Bus: bus.New(), Logger: logger, Version: apiVersion,
-		Cwd: b.proj.cwd, Root: b.proj.root, Shell: env("SHELL"), Config: b.cfg,
+		Cwd: b.proj.cwd, Root: b.proj.root, Shell: cfg.Env("SHELL"), Config: b.cfg,
 		Snapshots: snapshotsOrNil(b.snaps), ConfigDir: b.configDir,
 	})
 	return &cliCore{base: b, sessions: sessions}, nil
@@ -122,13 +138,28 @@ func runCLI(args []string, env func(string) string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	want := map[string][2]int{"sessions": {0, 0}, "patches": {1, 1}, "diff": {2, 2}, "revert": {2, 3}, "unrevert": {1, 1}}[cmd]
+	want := map[string][2]int{"sessions": {0, 0}, "show": {1, 1}, "export": {1, 1}, "import": {1, 1},
+		"patches": {1, 1}, "diff": {2, 2}, "revert": {2, 3}, "unrevert": {1, 1}}[cmd]
 	if len(f.args) < want[0] || len(f.args) > want[1] {
 		return fmt.Errorf("%w: wrong number of arguments for %s (see ocgo help)", errUsage, cmd)
 	}
-	c, err := openCLI(f, env, stderr)
+	if f.format != "json" && f.format != "markdown" {
+		return fmt.Errorf("%w: --format must be json or markdown", errUsage)
+	}
+	writes := cmd == "revert" || cmd == "unrevert" || cmd == "import"
+	cfg, err := cliConfig(f, env, stderr, !writes)
+	if err != nil {
+		return err
+	}
+	if cmd == "import" {
+		cfg.ExistingData = false // importing into a project without sessions yet
+	}
+	c, err := openCLI(cfg)
 	if err != nil {
 		if errors.Is(err, storage.ErrLocked) {
+			if rc := remoteFor(cfg, env); rc != nil {
+				return rc.run(cmd, f, stdout, stderr)
+			}
 			return lockedHelp(err, cmd, f.args)
 		}
 		return err
@@ -138,6 +169,12 @@ func runCLI(args []string, env func(string) string, stdout, stderr io.Writer) er
 	switch cmd {
 	case "sessions":
 		return c.listSessions(f, stdout)
+	case "show":
+		return c.show(ctx, f, stdout, env)
+	case "export":
+		return errors.New("not yet")
+	case "import":
+		return errors.New("not yet")
 	case "patches":
 		return c.listPatches(f, stdout)
 	case "diff":
@@ -169,21 +206,47 @@ func revertState(rv *storage.Revert) string {
 	return "reverted to " + rv.MessageID
 }
 
+// sessionRow is one session as `ocgo sessions` lists it.
+type sessionRow struct {
+	storage.Session
+	Messages int     `json:"messages"`
+	Cost     float64 `json:"cost"`
+}
+
 func (c *cliCore) listSessions(f cliFlags, stdout io.Writer) error {
 	list := c.sessions.List()
+	rows := make([]sessionRow, 0, len(list))
+	for _, s := range list {
+		r := sessionRow{Session: s}
+		msgs, _ := c.sessions.Messages(s.ID)
+		r.Messages = len(msgs)
+		for _, m := range msgs {
+			r.Cost += m.Info.Cost
+		}
+		rows = append(rows, r)
+	}
 	if f.json {
-		return writeJSON(stdout, list)
+		return writeJSON(stdout, rows)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tUPDATED\tTITLE\tREVERT")
-	for _, s := range list {
+	fmt.Fprintln(tw, "ID\tUPDATED\tMSGS\tCOST\tTITLE\tREVERT")
+	for _, s := range rows {
 		title := s.Title
 		if s.ParentID != "" {
 			title += " (child of " + s.ParentID + ")"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.ID, time.UnixMilli(s.Time.Updated).Format("2006-01-02 15:04:05"), title, revertState(s.Revert))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", s.ID, time.UnixMilli(s.Time.Updated).Format("2006-01-02 15:04:05"),
+			s.Messages, dollars(s.Cost), title, revertState(s.Revert))
 	}
 	return tw.Flush()
+}
+
+// dollars formats a cost in US dollars, with more digits for small sums.
+func dollars(v float64) string {
+	if v != 0 && v < 0.01 {
+		return fmt.Sprintf("$%.4f", v)
+	}
+	return fmt.Sprintf("$%.2f", v)
 }
 
 // patchRow is one patch part as `ocgo patches` shows it.

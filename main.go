@@ -32,7 +32,10 @@ const usage = `ocgo — a local-first server for the opencode 0.5.x API
 
 Usage:
   ocgo serve [flags]     serve the project in the current directory (or --dir)
-  ocgo sessions          list the project's sessions (id, updated, title, revert state)
+  ocgo sessions          list the project's sessions (id, updated, messages, cost, title, revert state)
+  ocgo show SESSION      the conversation: text, reasoning (folded), tool calls, patches, revert state
+  ocgo export SESSION [-o FILE] [--format json|markdown]   one JSON document (or a transcript)
+  ocgo import FILE [--new-ids]   load an exported session into this project's data
   ocgo patches SESSION   list a session's patches: files each tool call changed
   ocgo diff SESSION MSG  show the unified diff of what a message changed
   ocgo revert SESSION MSG [PART]   undo the agent's changes from MSG (or PART) on
@@ -40,8 +43,9 @@ Usage:
   ocgo help              show this help
 
 The session commands take --dir D and --data-dir D as serve does, and
---json for JSON output. They need the project data to themselves:
-stop a running ocgo serve first, or use its HTTP API.
+--json for JSON output. They also work while ocgo serve runs on the
+project: reads go to the files directly, and revert, unrevert and import
+are sent to the running server over HTTP.
 
 Serve flags:
   -p, --port N           port to listen on (default 4096; 0 picks a free port)
@@ -80,7 +84,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "serve":
 		return serve(args[1:], stdout, stderr)
-	case "sessions", "patches", "diff", "revert", "unrevert":
+	case "sessions", "show", "export", "import", "patches", "diff", "revert", "unrevert":
 		return runCLI(args, os.Getenv, stdout, stderr)
 	case "help", "-help", "--help":
 		fmt.Fprint(stdout, usage)
@@ -232,6 +236,10 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		host = "[" + host + "]"
 	}
 	fmt.Fprintf(stdout, "opencode server listening on http://%s:%d\n", host, addr.Port)
+	// The session commands find the running server through the lock file.
+	if err := a.store.RecordAddress(localURL(f.hostname, addr.Port)); err != nil {
+		logger.Warn("Could not record the listen address next to the data lock", "err", err)
+	}
 	logger.Info("Serving", "project", a.proj.cwd, "data", a.projectData)
 
 	select {
@@ -249,6 +257,19 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		return httpSrv.Close()
 	}
 	return nil
+}
+
+// localURL is the address a process on this machine uses to reach a
+// server bound to hostname:port (a wildcard bind is reached on loopback).
+func localURL(hostname string, port int) string {
+	host := hostname
+	if ip := net.ParseIP(strings.Trim(host, "[]")); ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+		if ip.To4() == nil {
+			host = "::1"
+		}
+	}
+	return "http://" + net.JoinHostPort(strings.Trim(host, "[]"), strconv.Itoa(port))
 }
 
 // allowedHosts are the Host header values accepted besides loopback names:

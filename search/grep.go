@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"ocgo/diff"
 	"path"
 	"regexp"
 	"regexp/syntax"
@@ -186,7 +187,7 @@ func (g *grepper) file(dir dirHandle, rel string) []Match {
 }
 
 func (s *Service) grepData(rel string, data []byte, re *regexp.Regexp, lit []byte) []Match {
-	if isBinary(data) {
+	if diff.IsBinary(data) {
 		return nil
 	}
 	var out []Match

@@ -19,6 +19,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"ocgo/diff"
 	"os"
 	"path"
 	"path/filepath"
@@ -366,11 +367,11 @@ func (s *Service) Read(ctx context.Context, rel string) (Content, error) {
 	if err != nil {
 		return Content{}, s.fsErr(err)
 	}
-	if isBinary(b) {
+	if diff.IsBinary(b) {
 		return Content{Type: "raw", Content: fmt.Sprintf("(binary file: %d bytes)", len(b))}, nil
 	}
-	if old, ok := s.st.headContentIfModified(r, b); ok && !isBinary(old) {
-		return Content{Type: "patch", Content: fullPatch(s.display(r), old, b)}, nil
+	if old, ok := s.st.headContentIfModified(r, b); ok && !diff.IsBinary(old) {
+		return Content{Type: "patch", Content: diff.Unified(s.display(r), string(old), string(b), diff.Options{Context: diff.WholeFile, OldLabel: "old", NewLabel: "new"})}, nil
 	}
 	return Content{Type: "raw", Content: strings.ToValidUTF8(string(b), "\uFFFD")}, nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha1"
 	"io"
+	"ocgo/diff"
 	"os"
 	"path/filepath"
 	"sort"
@@ -377,16 +378,16 @@ func (st *status) compute(p string) {
 			return
 		}
 		added := 0
-		if !isBinary(b) {
-			added = countLines(b)
+		if !diff.IsBinary(b) {
+			added = diff.CountLines(b)
 		}
 		st.entries[p] = File{Path: p, Added: added, Status: "added"}
 		return
 	}
 	if !exists {
 		removed := 0
-		if old, ok := st.blob(he.hash); ok && !isBinary(old) {
-			removed = countLines(old)
+		if old, ok := st.blob(he.hash); ok && !diff.IsBinary(old) {
+			removed = diff.CountLines(old)
 		}
 		st.entries[p] = File{Path: p, Removed: removed, Status: "deleted"}
 		return
@@ -411,7 +412,7 @@ func (st *status) compute(p string) {
 	if !ok {
 		return
 	}
-	a, r := numstat(old, cur)
+	a, r := diff.Numstat(old, cur)
 	st.entries[p] = File{Path: p, Added: a, Removed: r, Status: "modified"}
 }
 

@@ -9,6 +9,7 @@ import (
 	"go/token"
 	"io"
 	"net/url"
+	"ocgo/diff"
 	"path"
 	"path/filepath"
 	"regexp"
@@ -294,7 +295,7 @@ func (s *Service) extract(rel string) []rawSym {
 		return nil
 	}
 	src, err := io.ReadAll(f)
-	if err != nil || isBinary(src) {
+	if err != nil || diff.IsBinary(src) {
 		return nil
 	}
 	return ex(src)

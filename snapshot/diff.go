@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	linediff "ocgo/diff"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,8 +14,6 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	fdiff "github.com/go-git/go-git/v5/plumbing/format/diff"
-	"github.com/go-git/go-git/v5/utils/diff"
-	"github.com/sergi/go-diff/diffmatchpatch"
 )
 
 // Diff returns a unified, git-style diff from tree from to tree to (to ==
@@ -106,10 +105,6 @@ func (s *Snapshotter) blob(h plumbing.Hash) ([]byte, error) {
 	return data, nil
 }
 
-func isBinary(b []byte) bool {
-	return bytes.IndexByte(b[:min(len(b), 8000)], 0) >= 0
-}
-
 func (s *Snapshotter) filePatch(c change) (*filePatch, error) {
 	fp := &filePatch{}
 	var a, b []byte
@@ -126,22 +121,30 @@ func (s *Snapshotter) filePatch(c change) (*filePatch, error) {
 			return nil, err
 		}
 	}
-	if isBinary(a) || isBinary(b) {
+	if linediff.IsBinary(a) || linediff.IsBinary(b) {
 		fp.binary = true
 		return fp, nil
 	}
 	if c.from != nil && c.to != nil && c.from.hash == c.to.hash {
 		return fp, nil // mode change only
 	}
-	for _, d := range diff.DoWithTimeout(string(a), string(b), 5*time.Second) {
+	// Consecutive lines of one kind make one chunk, as the encoder expects.
+	script := linediff.Script(string(a), string(b))
+	for i := 0; i < len(script); {
+		j := i
+		var sb strings.Builder
+		for ; j < len(script) && script[j].Kind == script[i].Kind; j++ {
+			sb.WriteString(script[j].Text)
+		}
 		op := fdiff.Equal
-		switch d.Type {
-		case diffmatchpatch.DiffInsert:
+		switch script[i].Kind {
+		case linediff.Insert:
 			op = fdiff.Add
-		case diffmatchpatch.DiffDelete:
+		case linediff.Delete:
 			op = fdiff.Delete
 		}
-		fp.chunks = append(fp.chunks, chunk{content: d.Text, op: op})
+		fp.chunks = append(fp.chunks, chunk{content: sb.String(), op: op})
+		i = j
 	}
 	return fp, nil
 }

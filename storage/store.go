@@ -49,7 +49,10 @@ type Store struct {
 	dir    string // <data>/project/<slug>
 	root   string // dir/storage
 	logger *slog.Logger
-	lock   *os.File
+	lock   *os.File // nil when opened read-only
+	// readOnly stores refuse writes and leave corrupt files where they are
+	// (the owning process quarantines them); see OpenReadOnly.
+	readOnly bool
 
 	mu       sync.RWMutex
 	sessions map[string]Session
@@ -92,7 +95,12 @@ func Open(dir string, logger *slog.Logger) (*Store, error) {
 func (s *Store) Dir() string { return s.dir }
 
 // Close releases the data lock.
-func (s *Store) Close() error { return s.lock.Close() }
+func (s *Store) Close() error {
+	if s.lock == nil {
+		return nil
+	}
+	return s.lock.Close()
+}
 
 // markMigrated writes opencode's migration counter on a fresh store, so that
 // opencode 0.5.x opening data written by ocgo does not rerun its migrations.
@@ -158,6 +166,10 @@ func (s *Store) readJSON(path string, v any) error {
 // quarantine moves a corrupt file out of the store, keeping its relative
 // path under <dir>/quarantine so a person can inspect and restore it.
 func (s *Store) quarantine(path, reason string) {
+	if s.readOnly {
+		s.logger.Warn("Skipped a corrupt file", "file", filepath.Base(path), "reason", reason)
+		return
+	}
 	rel, err := filepath.Rel(s.root, path)
 	if err != nil {
 		rel = filepath.Base(path)
@@ -174,6 +186,9 @@ func (s *Store) quarantine(path, reason string) {
 }
 
 func (s *Store) writeJSON(path string, v any) error {
+	if s.readOnly {
+		return ErrReadOnly
+	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)

@@ -8,7 +8,7 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/pmezard/go-difflib/difflib"
+	"ocgo/diff"
 )
 
 type editTool struct{}
@@ -255,18 +255,8 @@ func whitespaceMatch(content, old string) []string {
 	return re.FindAllString(content, -1)
 }
 
-// unifiedDiff renders a unified diff with three context lines, headed like
-// the original's createTwoFilesPatch output.
+// unifiedDiff renders the tool's diff: three context lines, headed like the
+// original's createTwoFilesPatch output.
 func unifiedDiff(name, a, b string) string {
-	d, err := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
-		A:        difflib.SplitLines(a),
-		B:        difflib.SplitLines(b),
-		FromFile: name,
-		ToFile:   name,
-		Context:  3,
-	})
-	if err != nil {
-		return ""
-	}
-	return "Index: " + name + "\n" + strings.Repeat("=", 67) + "\n" + d
+	return diff.Unified(name, a, b, diff.Options{Context: 3})
 }

@@ -1,10 +1,10 @@
 package tool
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"ocgo/diff"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -159,7 +159,7 @@ func isBinary(name string, data []byte) bool {
 	if len(head) == 0 {
 		return false
 	}
-	if bytes.IndexByte(head, 0) >= 0 {
+	if diff.IsBinary(head) {
 		return true
 	}
 	ctrl := 0
