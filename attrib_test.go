@@ -198,3 +198,26 @@ func jsonString(s string) string {
 	}
 	return string(b)
 }
+
+// A bash call that never ran (rejected at the permission prompt) changed
+// nothing, whatever the user wrote while the prompt was open.
+func TestRejectedBashRecordsNoPatch(t *testing.T) {
+	fake := fakellm.NewAnthropic(t,
+		fakellm.Turn{ToolCalls: []fakellm.ToolCall{{ID: "c1", Name: "bash", Args: `{"command":"echo hi > agent.txt","description":"x"}`}}},
+		fakellm.Turn{Text: []string{"ok"}},
+	)
+	h := anthropicHarness(t, fake, `,"permission":{"bash":"ask"}`)
+	sid := h.newSession()
+	done := h.promptAsync(sid, textPrompt("go"))
+	ev := h.waitEvent(ofType("permission.updated"))
+	os.WriteFile(filepath.Join(h.dir, "user.txt"), []byte("typed while asked\n"), 0o644)
+	h.call("POST", "/session/"+sid+"/permissions/"+ev["properties"].(map[string]any)["id"].(string), map[string]any{"response": "reject"}, nil)
+	waitResult(t, done)
+	var msgs []storage.WithParts
+	h.call("GET", "/session/"+sid+"/message", nil, &msgs)
+	for _, m := range msgs {
+		if files := patchFiles(t, h.dir, m.Parts); len(files) != 0 {
+			t.Fatalf("a rejected command got a patch: %q", files)
+		}
+	}
+}

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"ocgo/trace"
 )
 
 var execLookPath = exec.LookPath
@@ -51,7 +53,17 @@ type bashInput struct {
 // pathCommands may not name paths outside the root.
 var pathCommands = map[string]bool{"cd": true, "rm": true, "cp": true, "mv": true, "mkdir": true, "touch": true, "chmod": true, "chown": true}
 
+// Run runs the command. Its Result.Changed is always set: a command that
+// never started (invalid, denied, rejected) changed nothing.
 func (t *bashTool) Run(ctx context.Context, call Call, env Env) (Result, error) {
+	res, err := t.run(ctx, call, env)
+	if res.Changed == nil {
+		res.Changed = func() trace.Set { return trace.Set{} }
+	}
+	return res, err
+}
+
+func (t *bashTool) run(ctx context.Context, call Call, env Env) (Result, error) {
 	var in bashInput
 	if err := decode(call.Input, &in); err != nil {
 		return Result{}, err

@@ -178,7 +178,7 @@ func (s *supervisor) handle(n *notif) {
 		if pa.dirfd >= 0 {
 			dirfd = int32(args[pa.dirfd])
 		}
-		abs, err := resolve(tid, dirfd, path, follow, emptyPath)
+		abs, err := resolve(tid, dirfd, path, follow, emptyPath, s.t.root)
 		switch {
 		case errors.Is(err, errNoFile):
 		case err != nil:
@@ -275,7 +275,9 @@ func readString(tid int, addr uintptr) (string, error) {
 // symbolic link (the last one only if follow), with /proc/self meaning the
 // thread's process. A missing component ends the walk; the rest is taken as
 // written. errNoFile: the path names no file (a pipe) or the call fails.
-func resolve(tid int, dirfd int32, path string, follow, emptyPath bool) (string, error) {
+// real is a directory known to have no symbolic link in its path (the
+// project root): a path below it is walked from there.
+func resolve(tid int, dirfd int32, path string, follow, emptyPath bool, real string) (string, error) {
 	proc := "/proc/" + strconv.Itoa(tid)
 	if path == "" && !emptyPath {
 		return "", errNoFile // ENOENT
@@ -302,6 +304,9 @@ func resolve(tid int, dirfd int32, path string, follow, emptyPath bool) (string,
 	}
 	cur := "/"
 	todo := path
+	if rest, ok := strings.CutPrefix(path, real+"/"); ok && real != "/" {
+		cur, todo = real, rest
+	}
 	links := 0
 	for {
 		todo = strings.TrimLeft(todo, "/")

@@ -25,7 +25,10 @@
 // call. A write through a descriptor opened before the command started is
 // not seen; the command inherits only its standard streams (pipes and
 // /dev/null), so within ocgo none exists. A process outside the tree that
-// the command asks to write (a daemon, a server) is not seen either.
+// the command asks to write (a daemon, a server) is not seen either. The
+// answer is meant for honest commands: seccomp user notification is not a
+// security boundary, and a program that changes a path in memory between
+// the supervisor's read and the kernel's can hide a write.
 //
 // Where tracing is unavailable (another OS or architecture, a kernel or a
 // container that refuses seccomp filters, a tracer already attached to ocgo),
