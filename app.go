@@ -6,8 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"ocgo/atomicfile"
+	"ocgo/childenv"
+	"ocgo/confine"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"ocgo/bus"
@@ -52,7 +56,7 @@ type app struct {
 	server      *routes.Server
 	watcher     *watcher.Watcher
 	search      *search.Service
-	fs          *os.Root
+	fs          *confine.Root
 	stop        context.CancelFunc
 	snaps       *snapshot.Snapshotter
 }
@@ -178,13 +182,20 @@ func newApp(c appConfig) (*app, error) {
 			return nil, err
 		}
 	}
+	if err := hideDataFolder(proj.root, dataRoot); err != nil {
+		b.close()
+		return nil, err
+	}
 	auth := config.NewAuthStore(filepath.Join(dataRoot, "auth.json"))
 	models, err := newModels(cfg, auth, c.Env, c.Retry, c.Logger)
 	if err != nil {
 		b.close()
 		return nil, err
 	}
-	fsRoot, err := os.OpenRoot(proj.cwd)
+	// Every file read or written on the project's behalf goes through
+	// confine: no symlink out, no special file, no .git, and not ocgo's own
+	// data folder when it lies inside the project.
+	fsRoot, err := confine.Open(proj.cwd, confine.Options{Deny: []string{dataRoot}, AllowGit: c.Env("OCGO_TOOLS_ALLOW_GIT") == "1"})
 	if err != nil {
 		b.close()
 		return nil, err
@@ -212,7 +223,7 @@ func newApp(c appConfig) (*app, error) {
 		b.close()
 		return nil, err
 	}
-	searcher, err = search.New(search.Options{Root: proj.root, Cwd: proj.cwd, Watcher: w, Logger: c.Logger})
+	searcher, err = search.New(search.Options{Root: proj.root, Cwd: proj.cwd, Watcher: w, Logger: c.Logger, Deny: []string{dataRoot}})
 	if err != nil {
 		stop()
 		w.Close()
@@ -225,6 +236,17 @@ func newApp(c appConfig) (*app, error) {
 		b.close()
 		return nil, err
 	}
+	// The agent's processes get the server's environment without any
+	// secret ocgo knows of, by name and by value.
+	scrub := childenv.New(os.Environ(), cfg.EnvNames(), func() []string {
+		vals := append(cfg.Secrets(), c.Password)
+		if all, err := auth.All(); err == nil {
+			for _, a := range all {
+				vals = append(vals, a.Key, a.Token, a.Refresh, a.Access)
+			}
+		}
+		return vals
+	})
 	ids := storage.NewIDs(nil)
 	// Shell commands are traced so their patches hold only what they wrote;
 	// OCGO_TRACE=0 turns that off (every change in the window is theirs).
@@ -236,9 +258,13 @@ func newApp(c appConfig) (*app, error) {
 		Store: store, Bus: events, IDs: ids, Logger: c.Logger, Version: apiVersion,
 		Cwd: proj.cwd, Root: proj.root, Shell: c.Env("SHELL"),
 		Config: cfg, Models: models, Snapshots: snapshotsOrNil(snaps), FS: fsRoot, ConfigDir: configDir, Titles: !c.NoTitles,
-		Tracer: tracer,
-		Tools:  tool.Registry(tool.Options{Tracer: tracer, Agents: func() []tool.AgentInfo { return subagents(cfg) }}),
+		Environ: scrub.Environ,
+		Tracer:  tracer,
+		Tools:   tool.Registry(tool.Options{Tracer: tracer, Agents: func() []tool.AgentInfo { return subagents(cfg) }, Environ: scrub.Environ}),
 	})
+	if err := sessions.RecoverReverts(ctx); err != nil {
+		c.Logger.Warn("Could not finish an interrupted revert", "err", err)
+	}
 	hostname, _ := os.Hostname()
 	appInfo := func() routes.App {
 		return routes.App{
@@ -311,4 +337,23 @@ func snapshotsOrNil(s *snapshot.Snapshotter) session.Snapshots {
 		return nil
 	}
 	return s
+}
+
+// hideDataFolder keeps ocgo's data folder out of every walk of the project
+// when it lies inside it (serving $HOME, or --data-dir ./x): a ".gitignore"
+// of "*" in it is honoured by the watcher, search, the tools and snapshots,
+// the one ignore mechanism they share. Direct reads are refused by confine.
+func hideDataFolder(root, dataRoot string) error {
+	rel, err := filepath.Rel(root, dataRoot)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || rel == "." {
+		return nil
+	}
+	p := filepath.Join(dataRoot, ".gitignore")
+	if b, err := os.ReadFile(p); err == nil && string(b) == "*\n" {
+		return nil
+	}
+	if err := os.MkdirAll(dataRoot, 0o700); err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(p, []byte("*\n"), 0o600)
 }

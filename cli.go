@@ -100,6 +100,9 @@ func openCLI(cfg appConfig) (*cliCore, error) {
 		Cwd: b.proj.cwd, Root: b.proj.root, Shell: cfg.Env("SHELL"), Config: b.cfg,
 		Snapshots: snapshotsOrNil(b.snaps), ConfigDir: b.configDir,
 	})
+	if err := sessions.RecoverReverts(context.Background()); err != nil {
+		logger.Warn("Could not finish an interrupted revert", "err", err)
+	}
 	return &cliCore{base: b, sessions: sessions}, nil
 }
 
@@ -172,9 +175,9 @@ func runCLI(args []string, env func(string) string, stdout, stderr io.Writer) er
 	case "show":
 		return c.show(ctx, f, stdout, env)
 	case "export":
-		return errors.New("not yet")
+		return c.exportCmd(ctx, f, stdout)
 	case "import":
-		return errors.New("not yet")
+		return c.importCmd(ctx, f, stdout, stderr)
 	case "patches":
 		return c.listPatches(f, stdout)
 	case "diff":
@@ -262,18 +265,6 @@ type patchRow struct {
 	Reverted  bool     `json:"reverted"`
 }
 
-// hiddenByRevert reports whether a part lies after the session's revert
-// point, so clients hide it and the revert has undone it.
-func hiddenByRevert(rv *storage.Revert, messageID, partID string) bool {
-	if rv == nil {
-		return false
-	}
-	if messageID != rv.MessageID {
-		return messageID > rv.MessageID
-	}
-	return rv.PartID == "" || partID >= rv.PartID
-}
-
 // rel makes a patch part's absolute file path relative to the project.
 func (c *cliCore) rel(p string) string {
 	r, err := filepath.Rel(c.proj.root, p)
@@ -300,7 +291,7 @@ func (c *cliCore) patchRows(sessionID string) ([]patchRow, error) {
 				continue
 			}
 			r := patchRow{MessageID: m.Info.ID, Role: m.Info.Role, PartID: p.ID, Hash: p.Hash, After: p.After,
-				Files: []string{}, Reverted: hiddenByRevert(sess.Revert, m.Info.ID, p.ID)}
+				Files: []string{}, Reverted: session.Reverted(sess.Revert, m.Info.ID, p.ID)}
 			if i := toolOfPatch(m.Parts, p.ID, next); i >= 0 {
 				r.Tool, r.CallID = m.Parts[i].Tool, m.Parts[i].CallID
 				next = i + 1
@@ -406,47 +397,16 @@ func (c *cliCore) listPatches(f cliFlags, stdout io.Writer) error {
 	return nil
 }
 
-// messagePatches returns the patch parts of a message, or for a user
-// message those of the assistant messages answering it.
-func (c *cliCore) messagePatches(sessionID, messageID string) ([]storage.Part, error) {
-	if _, err := c.sessions.Message(sessionID, messageID); err != nil {
-		return nil, err
-	}
-	msgs, err := c.sessions.Messages(sessionID)
-	if err != nil {
-		return nil, err
-	}
-	var out []storage.Part
-	in := false
-	for _, m := range msgs {
-		switch {
-		case m.Info.ID == messageID:
-			in = true
-		case in && m.Info.Role == storage.RoleUser:
-			in = false
-		}
-		if !in {
-			continue
-		}
-		for _, p := range m.Parts {
-			if p.Type == storage.PartPatch && p.Hash != "" {
-				out = append(out, p)
-			}
-		}
-		if m.Info.ID == messageID && m.Info.Role != storage.RoleUser {
-			break
-		}
-	}
-	return out, nil
-}
-
 // diff prints what a message changed: from the tree before its first patch
 // to the tree after its last, limited to the files its patches list.
 func (c *cliCore) diff(ctx context.Context, sessionID, messageID string, stdout, stderr io.Writer) error {
 	if c.snaps == nil {
 		return errNoSnapshots
 	}
-	patches, err := c.messagePatches(sessionID, messageID)
+	if !storage.ValidID(storage.PrefixMessage, messageID) {
+		return fmt.Errorf("message %s: %w", messageID, storage.ErrNotFound)
+	}
+	patches, err := c.sessions.Patches(sessionID, messageID)
 	if err != nil {
 		return err
 	}
@@ -454,16 +414,7 @@ func (c *cliCore) diff(ctx context.Context, sessionID, messageID string, stdout,
 		fmt.Fprintf(stderr, "ocgo: message %s changed no files\n", messageID)
 		return nil
 	}
-	seen := map[string]bool{}
-	var files []string
-	for _, p := range patches {
-		for _, f := range p.Files {
-			if r := c.rel(f); !filepath.IsAbs(r) && !seen[r] {
-				seen[r] = true
-				files = append(files, r)
-			}
-		}
-	}
+	files := c.sessions.PatchFiles(patches)
 	to := patches[len(patches)-1].After
 	if to == "" {
 		fmt.Fprintln(stderr, "ocgo: the last patch has no recorded result; showing the files as they are now")

@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"ocgo/session"
 	"ocgo/storage"
 )
 
@@ -131,7 +132,7 @@ func renderShow(w *bytes.Buffer, doc showDoc, p palette) {
 		patches[sp.PartID] = sp
 	}
 	for _, m := range doc.Messages {
-		reverted := hiddenByRevert(s.Revert, m.Info.ID, "")
+		reverted := session.Reverted(s.Revert, m.Info.ID, "")
 		head := m.Info.Role
 		if m.Info.Role == storage.RoleAssistant {
 			if m.Info.ProviderID != "" {
@@ -151,7 +152,7 @@ func renderShow(w *bytes.Buffer, doc showDoc, p palette) {
 		fmt.Fprintf(w, "\n%s── %s%s  %s%s  %s%s\n", p.bold, head, p.reset, p.dim, m.Info.ID, clock(m.Info.Time.Created), p.reset+mark)
 		for _, part := range m.Parts {
 			partMark := ""
-			if !reverted && hiddenByRevert(s.Revert, m.Info.ID, part.ID) {
+			if !reverted && session.Reverted(s.Revert, m.Info.ID, part.ID) {
 				partMark = p.yellow + " [reverted]" + p.reset
 			}
 			switch part.Type {
@@ -195,17 +196,7 @@ func renderTool(w *bytes.Buffer, part storage.Part, p palette, mark string) {
 	}
 	fmt.Fprintf(w, "%s⚙ %s%s %s[%s]%s%s%s\n", p.cyan, part.Tool, p.reset, p.dim, st.Status, p.reset, title, mark)
 	if len(st.Input) > 0 {
-		in := string(st.Input)
-		var v any
-		if json.Unmarshal(st.Input, &v) == nil { // compact, and without \u003c-style escapes
-			var b bytes.Buffer
-			enc := json.NewEncoder(&b)
-			enc.SetEscapeHTML(false)
-			if enc.Encode(v) == nil {
-				in = strings.TrimSpace(b.String())
-			}
-		}
-		fmt.Fprintf(w, "  %sinput%s  %s\n", p.dim, p.reset, cut(in, showInputMax, 1))
+		fmt.Fprintf(w, "  %sinput%s  %s\n", p.dim, p.reset, cut(plainJSON(st.Input, ""), showInputMax, 1))
 	}
 	switch {
 	case st.Status == storage.ToolError:
@@ -243,6 +234,23 @@ func renderPatch(w *bytes.Buffer, sp showPatch, p palette, mark string) {
 	if sp.Error != "" {
 		fmt.Fprintf(w, "    %s(counts unavailable: %s)%s\n", p.dim, sp.Error, p.reset)
 	}
+}
+
+// plainJSON re-encodes raw JSON for people: compact (or indented with
+// indent), object keys sorted, and without \u003c-style escapes.
+func plainJSON(raw json.RawMessage, indent string) string {
+	var v any
+	if json.Unmarshal(raw, &v) != nil {
+		return string(raw)
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", indent)
+	if enc.Encode(v) != nil {
+		return string(raw)
+	}
+	return strings.TrimSpace(b.String())
 }
 
 // cut shortens s to at most maxBytes and maxLines, ending with a marker

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"ocgo/childenv"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -193,6 +194,12 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("--log-level: %w", err)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	// Before anything else runs: the startup environment (password, API
+	// keys) leaves /proc/<pid>/environ and the process becomes
+	// non-dumpable, so the agent's processes cannot read either.
+	if err := childenv.Harden(); err != nil {
+		logger.Warn("Could not fully hide the environment from child processes", "err", err)
+	}
 
 	password := os.Getenv("OPENCODE_SERVER_PASSWORD")
 	if !isLoopback(f.hostname) && password == "" && !f.insecureBind {

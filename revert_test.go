@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
@@ -161,5 +162,103 @@ func TestPromptAfterRevertDeletesRevertedMessagesAndParts(t *testing.T) {
 	last := fake.Requests()[len(fake.Requests())-1]
 	if strings.Contains(string(last.Raw), "second done") {
 		t.Errorf("reverted messages sent to the model")
+	}
+}
+
+// conflictFiles posts a revert-like call that must be refused with 409
+// ConflictError and returns the files it names.
+func conflictFiles(t *testing.T, h *harness, path string, body any) []string {
+	t.Helper()
+	var e struct {
+		Name string
+		Data struct {
+			Message string
+			Files   []string
+		}
+	}
+	if code := h.call("POST", path, body, &e); code != 409 || e.Name != "ConflictError" {
+		t.Fatalf("%s: %d %+v, want 409 ConflictError", path, code, e)
+	}
+	sort.Strings(e.Data.Files)
+	return e.Data.Files
+}
+
+// TestUnrevertKeepsEditsMadeAfterTheUndo: revert, the user edits a restored
+// file and recreates a file the revert brought back, unrevert → 409 naming
+// both, and nothing on disk changes.
+func TestUnrevertKeepsEditsMadeAfterTheUndo(t *testing.T) {
+	h, _, sid, msgs := agentEdits(t)
+	var sess storage.Session
+	if code := h.call("POST", "/session/"+sid+"/revert", map[string]any{"messageID": msgs[2].Info.ID}, &sess); code != 200 {
+		t.Fatalf("revert: %d", code)
+	}
+	os.WriteFile(filepath.Join(h.dir, "README.md"), []byte("the user's text after the undo\n"), 0o644)
+	os.WriteFile(filepath.Join(h.dir, "gone.txt"), []byte("user rewrote it\n"), 0o644)
+	files := conflictFiles(t, h, "/session/"+sid+"/unrevert", nil)
+	if strings.Join(files, ",") != "README.md,gone.txt" {
+		t.Errorf("conflict files: %v", files)
+	}
+	if got := read(t, filepath.Join(h.dir, "README.md")); got != "the user's text after the undo\n" {
+		t.Errorf("README: %q", got)
+	}
+	if got := read(t, filepath.Join(h.dir, "gone.txt")); got != "user rewrote it\n" {
+		t.Errorf("gone.txt: %q", got)
+	}
+	if fi, _ := os.Stat(filepath.Join(h.dir, "tool.sh")); fi.Mode()&0o111 != 0 {
+		t.Errorf("a refused unrevert changed tool.sh's mode")
+	}
+	h.call("GET", "/session/"+sid, nil, &sess)
+	if sess.Revert == nil || sess.Revert.MessageID != msgs[2].Info.ID {
+		t.Errorf("revert state changed by a refused unrevert: %+v", sess.Revert)
+	}
+	// Once the user puts the restored content back, unrevert goes through.
+	os.WriteFile(filepath.Join(h.dir, "README.md"), []byte("v2\n"), 0o644)
+	os.WriteFile(filepath.Join(h.dir, "gone.txt"), []byte("keep me\n"), 0o644)
+	sess = storage.Session{}
+	if code := h.call("POST", "/session/"+sid+"/unrevert", nil, &sess); code != 200 || sess.Revert != nil {
+		t.Fatalf("unrevert: %d %+v", code, sess.Revert)
+	}
+	if read(t, filepath.Join(h.dir, "README.md")) != "v2\nv3\n" || read(t, filepath.Join(h.dir, "gone.txt")) != "<missing>" {
+		t.Errorf("unrevert did not re-apply the agent's changes")
+	}
+}
+
+// TestMovingTheRevertPointKeepsUserEdits: revert to the second prompt, the
+// user edits a file the first prompt created, revert to the first prompt →
+// 409, the file intact and nothing else changed; the same for redo over a
+// file the user edited after an undo.
+func TestMovingTheRevertPointKeepsUserEdits(t *testing.T) {
+	h, _, sid, msgs := agentEdits(t)
+	var sess storage.Session
+	h.call("POST", "/session/"+sid+"/revert", map[string]any{"messageID": msgs[2].Info.ID}, &sess)
+	os.WriteFile(filepath.Join(h.dir, "new.txt"), []byte("the user's version\n"), 0o644)
+	files := conflictFiles(t, h, "/session/"+sid+"/revert", map[string]any{"messageID": msgs[0].Info.ID})
+	if strings.Join(files, ",") != "new.txt" {
+		t.Errorf("conflict files: %v", files)
+	}
+	if got := read(t, filepath.Join(h.dir, "new.txt")); got != "the user's version\n" {
+		t.Errorf("new.txt: %q", got)
+	}
+	if got := read(t, filepath.Join(h.dir, "README.md")); got != "v2\n" {
+		t.Errorf("a refused revert changed README.md: %q", got)
+	}
+	h.call("GET", "/session/"+sid, nil, &sess)
+	if sess.Revert == nil || sess.Revert.MessageID != msgs[2].Info.ID {
+		t.Errorf("revert state changed by a refused revert: %+v", sess.Revert)
+	}
+
+	// Redo: undo both prompts, the user edits README.md (restored to
+	// "hello"), redo to the second prompt would write README.md → 409.
+	os.WriteFile(filepath.Join(h.dir, "new.txt"), []byte("created\n"), 0o644)
+	if code := h.call("POST", "/session/"+sid+"/revert", map[string]any{"messageID": msgs[0].Info.ID}, &sess); code != 200 {
+		t.Fatalf("revert to the first prompt: %d", code)
+	}
+	os.WriteFile(filepath.Join(h.dir, "README.md"), []byte("hello, edited by the user\n"), 0o644)
+	files = conflictFiles(t, h, "/session/"+sid+"/revert", map[string]any{"messageID": msgs[2].Info.ID})
+	if strings.Join(files, ",") != "README.md" {
+		t.Errorf("redo conflict files: %v", files)
+	}
+	if got := read(t, filepath.Join(h.dir, "README.md")); got != "hello, edited by the user\n" || read(t, filepath.Join(h.dir, "new.txt")) != "<missing>" {
+		t.Errorf("a refused redo changed files: README %q new.txt %q", got, read(t, filepath.Join(h.dir, "new.txt")))
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -20,7 +21,7 @@ import (
 // harness is one in-process ocgo on a temp git project, reached over real
 // HTTP, with its SSE stream recorded from the start.
 type harness struct {
-	t       *testing.T
+	t       testing.TB
 	app     *app
 	srv     *httptest.Server
 	dir     string
@@ -36,13 +37,14 @@ type harnessOpts struct {
 	config string            // opencode.json written into the project
 	env    map[string]string // extra environment for the app
 	noSSE  bool
-	titles bool // generate titles in the background (off by default)
+	titles bool             // generate titles in the background (off by default)
+	setup  func(dir string) // prepares the project before the first commit
 }
 
 // fastRetry keeps provider retries real but quick in tests.
 var fastRetry = provider.RetryPolicy{MaxRetries: 3, InitialDelay: time.Millisecond, Factor: 2, MaxDelay: 20 * time.Millisecond}
 
-func newHarness(t *testing.T, o harnessOpts) *harness {
+func newHarness(t testing.TB, o harnessOpts) *harness {
 	t.Helper()
 	dir, data, home := t.TempDir(), t.TempDir(), t.TempDir()
 	run := func(args ...string) {
@@ -57,6 +59,9 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 	os.WriteFile(filepath.Join(dir, "README.md"), []byte("hello\n"), 0o644)
 	if o.config != "" {
 		os.WriteFile(filepath.Join(dir, "opencode.json"), []byte(o.config), 0o644)
+	}
+	if o.setup != nil {
+		o.setup(dir)
 	}
 	run("add", "-A")
 	run("commit", "-qm", "init")
@@ -201,4 +206,53 @@ func (h *harness) newSession() string {
 	var s struct{ ID string }
 	h.call("POST", "/session", map[string]any{}, &s)
 	return s.ID
+}
+
+// bashGate holds a bash tool call in the middle of its command, so a test
+// can act while the command runs: the command ends with g.cmd() (a read of
+// a FIFO outside the project, which the bash tool allows), waitStarted
+// returns once the command is blocked there, release lets it finish.
+type bashGate struct {
+	path string
+	w    *os.File
+}
+
+func newBashGate(t testing.TB) *bashGate {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "gate")
+	if err := syscall.Mkfifo(p, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return &bashGate{path: p}
+}
+
+func (g *bashGate) cmd() string { return "cat '" + g.path + "' > /dev/null" }
+
+// waitStarted opens the FIFO for writing, which blocks until the command
+// opens it for reading.
+func (g *bashGate) waitStarted(timeout time.Duration) bool {
+	done := make(chan *os.File, 1)
+	go func() {
+		f, _ := os.OpenFile(g.path, os.O_WRONLY, 0)
+		done <- f
+	}()
+	select {
+	case g.w = <-done:
+		return g.w != nil
+	case <-time.After(timeout):
+		if r, err := os.OpenFile(g.path, os.O_RDONLY|syscall.O_NONBLOCK, 0); err == nil {
+			if f := <-done; f != nil { // unblocks the opener
+				f.Close()
+			}
+			r.Close()
+		}
+		return false
+	}
+}
+
+func (g *bashGate) release() {
+	if g.w != nil {
+		g.w.Close()
+		g.w = nil
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"math"
 	"ocgo/atomicfile"
+	"ocgo/confine"
 	"os"
 	"path/filepath"
 	"sync"
@@ -201,7 +202,7 @@ func (s *AuthStore) readLocked() (map[string]json.RawMessage, error) {
 	if s.cacheInfo != nil && os.SameFile(s.cacheInfo, st) && st.Size() == s.cacheInfo.Size() && st.ModTime().Equal(s.cacheInfo.ModTime()) {
 		return s.cache, nil
 	}
-	b, err := readLimited(s.path)
+	b, err := confine.ReadRegular(s.path, maxConfigFile)
 	if err != nil {
 		return nil, fileErr("read auth file", err)
 	}

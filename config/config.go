@@ -34,6 +34,7 @@ type Config struct {
 	agents   []Agent
 	commands []Command
 	secrets  []string
+	envNames []string
 }
 
 // Permission is the global "permission" block; Bash is always a pattern map
@@ -167,6 +168,7 @@ func newConfig(raw map[string]any, secrets map[string]struct{}) (*Config, error)
 			SessionCompleted: t.Experimental.Hook.SessionCompleted,
 		},
 	}
+	collectSecrets(raw, false, secrets)
 	for s := range secrets {
 		c.secrets = append(c.secrets, s)
 	}
@@ -238,6 +240,37 @@ func (c *Config) redact(v any, all bool) any {
 		return x
 	}
 	return v
+}
+
+// Secrets returns every secret value the config holds: values substituted
+// from {env:} and {file:} references, and string values of credential-named
+// keys, headers and environment maps. Processes the agent runs must not see
+// them (childenv scrubs by value).
+func (c *Config) Secrets() []string { return append([]string(nil), c.secrets...) }
+
+// EnvNames returns the environment variable names the config reads through
+// {env:NAME}; they are kept from the agent's processes.
+func (c *Config) EnvNames() []string { return append([]string(nil), c.envNames...) }
+
+// collectSecrets adds the string values Public would redact by name.
+func collectSecrets(v any, all bool, into map[string]struct{}) {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			sub := all || k == "headers" || k == "environment" || k == "env"
+			if s, ok := e.(string); ok && (sub || sensitiveName.MatchString(k)) {
+				if len(s) >= minSecretLen && !strings.Contains(s, "{env:") {
+					into[s] = struct{}{}
+				}
+				continue
+			}
+			collectSecrets(e, sub, into)
+		}
+	case []any:
+		for _, e := range x {
+			collectSecrets(e, all, into)
+		}
+	}
 }
 
 func (c *Config) containsSecret(s string) bool {

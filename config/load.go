@@ -2,12 +2,13 @@ package config
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
+	"ocgo/confine"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -53,6 +54,8 @@ type loader struct {
 	log     *slog.Logger
 	schema  *node
 	secrets map[string]struct{}
+	envRefs map[string]struct{} // names read through {env:NAME}
+	proj    *confine.Root // the project (Root, or Cwd outside git); nil when unset
 }
 
 // Load reads and merges every config source in opencode 0.5.29's order (later
@@ -76,6 +79,7 @@ func Load(opts Options) (*Config, error) {
 		log:     opts.Logger,
 		schema:  configSchema(),
 		secrets: map[string]struct{}{},
+		envRefs: map[string]struct{}{},
 	}
 	if l.env == nil {
 		l.env = os.Getenv
@@ -84,6 +88,12 @@ func Load(opts Options) (*Config, error) {
 		l.log = slog.New(slog.DiscardHandler)
 	}
 	l.log = l.log.With(slog.String("component", "config"))
+	if dir := cmp.Or(l.paths.Root, l.paths.Cwd); dir != "" {
+		if r, err := confine.Open(dir, confine.Options{}); err == nil {
+			l.proj = r
+			defer r.Close()
+		}
+	}
 
 	merged := map[string]any{}
 	var files []string
@@ -138,7 +148,13 @@ func Load(opts Options) (*Config, error) {
 	}
 
 	l.fixups(merged)
-	return newConfig(merged, l.secrets)
+	c, err := newConfig(merged, l.secrets)
+	if c != nil {
+		for n := range l.envRefs {
+			c.envNames = append(c.envNames, n)
+		}
+	}
+	return c, err
 }
 
 // projectDirs lists Root down to Cwd (outermost first). When Cwd is not
@@ -194,38 +210,48 @@ func (l *loader) display(p string) string {
 	return filepath.Base(p)
 }
 
-// readLimited reads at most maxConfigFile bytes of a regular file.
-func readLimited(p string) ([]byte, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return nil, err
+// readLimited reads at most maxConfigFile bytes of a regular file. A file
+// inside the project is read through confine: a repository cannot point its
+// opencode.json, .opencode/ markdown or {file:} reference out of the project
+// with a symlink, nor make loading hang on a FIFO. Files outside the project
+// are the user's own; they are read only when regular, and no more bytes
+// than fstat reports (so /proc pseudo-files read as empty).
+func (l *loader) readLimited(p string) ([]byte, error) {
+	if l.proj != nil {
+		if rel, ok := withinRel(l.proj.Name(), p); ok {
+			return l.proj.ReadFileLimit(rel, maxConfigFile)
+		}
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
+	return confine.ReadRegular(p, maxConfigFile)
+}
+
+// refused reports a file confine would not read on the project's behalf.
+func refused(err error) bool {
+	return errors.Is(err, confine.ErrOutside) || errors.Is(err, confine.ErrSpecial) ||
+		errors.Is(err, confine.ErrHardLink) || errors.Is(err, confine.ErrDenied)
+}
+
+// withinRel returns p relative to base when p is base or below it.
+func withinRel(base, p string) (string, bool) {
+	if !within(base, p) {
+		return "", false
 	}
-	if !st.Mode().IsRegular() {
-		return nil, errors.New("not a regular file")
-	}
-	b, err := io.ReadAll(io.LimitReader(f, maxConfigFile+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > maxConfigFile {
-		return nil, fmt.Errorf("larger than %d bytes", maxConfigFile)
-	}
-	return b, nil
+	rel, err := filepath.Rel(base, p)
+	return rel, err == nil
 }
 
 // loadFile reads, substitutes, parses and validates one config file. A
 // missing file yields (nil, nil).
 func (l *loader) loadFile(p string) (map[string]any, error) {
-	b, err := readLimited(p)
+	b, err := l.readLimited(p)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	shown := l.display(p)
+	if refused(err) {
+		l.log.Warn("Skipping a config file that leads out of the project or is not a regular file", slog.String("path", shown))
+		return nil, nil
+	}
 	if err != nil {
 		return nil, &Error{Name: NameConfigJSON, Path: shown, Message: "cannot read file: " + cleanErr(err)}
 	}
@@ -286,6 +312,7 @@ func jsonEscape(s string) string {
 func (l *loader) substitute(text, dir, shown string) (string, error) {
 	text = envRef.ReplaceAllStringFunc(text, func(m string) string {
 		name := envRef.FindStringSubmatch(m)[1]
+		l.envRefs[name] = struct{}{}
 		val := l.env(name)
 		if len(val) >= minSecretLen {
 			l.secrets[val] = struct{}{}
@@ -312,12 +339,16 @@ func (l *loader) substitute(text, dir, shown string) (string, error) {
 			} else if !filepath.IsAbs(target) {
 				target = filepath.Join(dir, target)
 			}
-			b, err := readLimited(target)
+			b, err := l.readLimited(target)
 			if err != nil {
 				ferr = &Error{Name: NameConfigInvalid, Path: shown, Message: fmt.Sprintf("bad file reference %q: %s", m, cleanErr(err))}
 				return m
 			}
-			return jsonEscape(strings.TrimSpace(string(b)))
+			val := strings.TrimSpace(string(b))
+			if len(val) >= minSecretLen {
+				l.secrets[val] = struct{}{}
+			}
+			return jsonEscape(val)
 		})
 		if ferr != nil {
 			return "", ferr

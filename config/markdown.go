@@ -141,7 +141,11 @@ func (l *loader) loadMarkdown(m map[string]any, projectDirs []string) error {
 			}
 			for _, f := range files {
 				shown := l.display(f.path)
-				b, err := readLimited(f.path)
+				b, err := l.readLimited(f.path)
+				if refused(err) {
+					l.log.Warn("Skipping a definition that leads out of the project or is not a regular file", slog.String("path", shown))
+					continue
+				}
 				if err != nil {
 					return &Error{Name: NameConfigInvalid, Path: shown, Message: "cannot read file: " + cleanErr(err)}
 				}

@@ -76,6 +76,8 @@ type Operation struct {
 	// each frame's data (ResponseValidator then checks every frame).
 	Response reflect.Type
 	Stream   bool
+	// NoContent documents a 204 answer without a body instead of the 200.
+	NoContent bool
 	// Errors are documented error statuses; each references the error
 	// schema (see Builder.ErrorSchema).
 	Errors []int
@@ -259,6 +261,9 @@ func (g *gen) operation(op Operation, pathNames []string, errRef obj) obj {
 		ok["content"] = obj{"application/json": obj{"schema": g.schema(op.Response)}}
 	}
 	resp := obj{"200": ok}
+	if op.NoContent {
+		resp = obj{"204": obj{"description": http.StatusText(http.StatusNoContent)}}
+	}
 	for _, s := range op.Errors {
 		resp[strconv.Itoa(s)] = obj{
 			"description": http.StatusText(s),

@@ -244,6 +244,19 @@ func (m *anthropicModel) Stream(ctx context.Context, call fantasy.Call) (fantasy
 				default:
 					continue
 				}
+				// The block's start may already carry text or thinking: it is
+				// the first delta, not to be dropped.
+				first := cb.Text
+				deltaType := fantasy.StreamPartTypeTextDelta
+				if cb.Type == "thinking" {
+					first, deltaType = cb.Thinking, fantasy.StreamPartTypeReasoningDelta
+				}
+				if first != "" && (cb.Type == "text" || cb.Type == "thinking") {
+					if !yield(part) {
+						return
+					}
+					part = fantasy.StreamPart{Type: deltaType, ID: id, Delta: first}
+				}
 			case "content_block_delta":
 				b := block(ev.Index)
 				if b == nil {

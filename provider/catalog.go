@@ -152,7 +152,7 @@ func mergeModel(id string, base *Model, cm ConfigModel) Model {
 // clone returns a deep-enough copy of p for callers to keep.
 func (p Info) clone() Info {
 	out := p
-	out.Env = append([]string(nil), p.Env...)
+	out.Env = append([]string{}, p.Env...) // never null: clients iterate it
 	out.Models = make(map[string]Model, len(p.Models))
 	for k, m := range p.Models {
 		m.Options = maps.Clone(m.Options)

@@ -52,13 +52,16 @@ func (s *Server) buildDoc() ([]byte, error) {
 		op := openapi.Operation{
 			Method: rt.method, Path: rt.path, ID: rt.id, Summary: rt.summary,
 			Body: rt.body, BodyOptional: rt.bodyOptional, Response: rt.resp,
-			Errors: []int{401, 403, 500},
+			Errors: []int{401, 403, 500}, NoContent: rt.noContent,
 		}
 		if rt.stream != nil {
 			op.Stream, op.Response = true, reflect.TypeFor[bus.Event]()
 		}
 		for _, q := range rt.query {
 			op.Params = append(op.Params, openapi.Param{Name: q, In: "query", Required: true})
+		}
+		for _, q := range rt.optQuery {
+			op.Params = append(op.Params, openapi.Param{Name: q, In: "query"})
 		}
 		if rt.method != "GET" {
 			op.Errors = append(op.Errors, 400, 413, 415)
@@ -177,6 +180,7 @@ func unions() []openapi.Union {
 				File  string `json:"file"`
 				Event string `json:"event"`
 			}]()),
+			ev("storage.write", reflect.TypeFor[storageWrite]()),
 		}},
 	}
 }

@@ -73,11 +73,15 @@ func (s *Server) mapError(err error) *apiError {
 	case errors.As(err, &conflict):
 		return &apiError{Status: http.StatusConflict, Name: "ConflictError", Data: map[string]any{
 			"message": "revert refused: " + conflict.Error(), "files": conflict.Files}}
+	case errors.Is(err, session.ErrExists):
+		return newError(http.StatusConflict, "ConflictError", s.scrub(err.Error()))
 	case errors.Is(err, session.ErrBusy):
 		return newError(http.StatusConflict, "BusyError", s.scrub(err.Error()))
 	case errors.Is(err, search.ErrOutside):
 		// The same answer whether or not the target exists: no oracle.
 		return newError(http.StatusForbidden, "ForbiddenError", "path is outside the project")
+	case errors.Is(err, search.ErrSpecial):
+		return newError(http.StatusForbidden, "ForbiddenError", "not a regular file, or a file with several hard links")
 	case errors.Is(err, search.ErrNotFound):
 		return newError(http.StatusNotFound, "NotFoundError", "no such file or directory")
 	case errors.Is(err, search.ErrInvalidPattern), errors.Is(err, search.ErrNotDir), errors.Is(err, search.ErrIsDir):

@@ -5,7 +5,38 @@ import (
 	"encoding/json"
 	"net/http"
 	"time"
+
+	"ocgo/bus"
 )
+
+// heartbeatKey is the storage.write key of the keep-alive frame.
+const heartbeatKey = "heartbeat"
+
+// storageWrite is the properties of a storage.write event. opencode 0.5.29
+// sends one for every file it writes; ocgo sends it only as the heartbeat.
+type storageWrite struct {
+	Key     string   `json:"key"`
+	Content struct{} `json:"content"`
+}
+
+// heartbeat is the keep-alive frame: a whole data: frame of an event type
+// every 0.5-era client already ignores. Every other shape breaks a client:
+//   - a comment line followed by a blank line: the Stainless Go SDK (and so
+//     the stock TUI) dispatches an event on every blank line and fails to
+//     decode its empty data, which ends the TUI's event stream;
+//   - a lone comment line: opencode.nvim's parser takes every non-empty line
+//     as payload and glues it to the next event, which then fails to decode;
+//   - an unknown type such as later opencode's server.heartbeat: the TUI's
+//     SDK decodes an unknown type as installation.updated, and the TUI shows
+//     "opencode updated to , restart to apply." at every beat;
+//   - a repeated server.connected: later opencode.nvim takes it as "idle".
+//
+// storage.write is the one type the TUI drops unread (opencode 0.5.29 sent
+// one per storage write, dozens per second), and the JS SDK types it.
+var heartbeat = func() []byte {
+	b, _ := json.Marshal(bus.Event{Type: "storage.write", Properties: storageWrite{Key: heartbeatKey}})
+	return append(append([]byte("data: "), b...), "\n\n"...)
+}()
 
 // sseBuffer is how many events a client may fall behind before it is cut off.
 const sseBuffer = 4096
@@ -14,10 +45,8 @@ const sseBuffer = 4096
 const sseWriteTimeout = 30 * time.Second
 
 // events streams bus events as server-sent events: data-only frames of
-// {"type","properties"}, server.connected first, a comment heartbeat every
-// Heartbeat. The heartbeat is a lone comment line with no blank line after
-// it: the Stainless Go SDK (and so the opencode TUI) dispatches an event on
-// every blank line and fails on its empty data, ending the TUI's stream.
+// {"type","properties"}, server.connected first, a heartbeat frame every
+// Heartbeat (see heartbeat for why it is a storage.write event).
 // The subscription is taken before the first frame, so nothing published
 // after server.connected is missed.
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
@@ -50,13 +79,13 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		buf.WriteString("\n") // Encode ended the line; a blank line ends the frame.
 		return buf.Bytes()
 	}
-	if !write(frame(map[string]any{"type": "server.connected", "properties": map[string]any{}})) {
+	if !write(frame(bus.Event{Type: "server.connected", Properties: struct{}{}})) {
 		return
 	}
 	// A client that connects while a tool waits for approval would never
 	// learn of it (opencode has no replay): announce what is pending.
 	for _, p := range s.opts.Sessions.Pending("") {
-		if !write(frame(map[string]any{"type": "permission.updated", "properties": p})) {
+		if !write(frame(bus.Event{Type: "permission.updated", Properties: p})) {
 			return
 		}
 	}
@@ -67,7 +96,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			return
 		case <-tick.C:
-			if !write([]byte(": heartbeat\n")) {
+			if !write(heartbeat) {
 				return
 			}
 		case ev, ok := <-sub.C:

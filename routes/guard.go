@@ -38,7 +38,8 @@ func (s *Server) guard(next http.Handler) http.Handler {
 			}
 		}
 		limit := int64(defaultBodyLimit)
-		if strings.HasSuffix(r.URL.Path, "/message") || strings.HasSuffix(r.URL.Path, "/command") {
+		if strings.HasSuffix(r.URL.Path, "/message") || strings.HasSuffix(r.URL.Path, "/command") ||
+			strings.HasSuffix(r.URL.Path, "/prompt_async") || r.URL.Path == "/session/import" {
 			limit = promptBodyLimit
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit)

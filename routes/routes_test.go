@@ -18,6 +18,7 @@ import (
 	"ocgo/session"
 	"ocgo/storage"
 
+	opencode "github.com/sst/opencode-sdk-go"
 	"github.com/sst/opencode-sdk-go/packages/ssestream"
 )
 
@@ -333,13 +334,16 @@ func TestEventStreamHeartbeatAndSlowClientCutOff(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if strings.HasPrefix(line, ":") {
+		if line == `data: {"type":"storage.write","properties":{"key":"heartbeat","content":{}}}`+"\n" {
+			if blank, _ := br.ReadString('\n'); blank != "\n" {
+				t.Fatalf("heartbeat frame not ended by a blank line: %q", blank)
+			}
 			sawBeat = true
 			break
 		}
 	}
 	if !sawBeat {
-		t.Fatal("no heartbeat comment")
+		t.Fatal("no heartbeat frame")
 	}
 	// A subscriber that never reads is cut off; publishing never blocks.
 	sub := f.bus.Subscribe(4)
@@ -429,25 +433,92 @@ func TestOpenAPIDocumentValidatesRealResponses(t *testing.T) {
 }
 
 // The opencode TUI reads /event with the Stainless SSE decoder, which
-// dispatches an event on every blank line and JSON-decodes its data: a
-// heartbeat must not end in a blank line, or the TUI's stream dies.
+// dispatches an event on every blank line and JSON-decodes its data into the
+// Event union, then drops storage.write and hands everything else to the
+// screen. The heartbeat must decode, be a storage.write, and leave the
+// stream alive for the next event.
 func TestEventStreamHeartbeatSurvivesStainlessDecoder(t *testing.T) {
 	f := newFixture(t, nil)
 	res, err := http.Get(f.http.URL + "/event")
 	if err != nil {
 		t.Fatal(err)
 	}
-	stream := ssestream.NewStream[map[string]any](ssestream.NewDecoder(res), nil)
+	stream := ssestream.NewStream[opencode.EventListResponse](ssestream.NewDecoder(res), nil)
 	defer stream.Close()
-	if !stream.Next() || stream.Current()["type"] != "server.connected" {
-		t.Fatalf("first event %v, err %v", stream.Current(), stream.Err())
+	if !stream.Next() || stream.Current().Type != opencode.EventListResponseTypeServerConnected {
+		t.Fatalf("first event %+v, err %v", stream.Current(), stream.Err())
 	}
 	time.Sleep(4 * 50 * time.Millisecond) // several heartbeats
 	f.bus.Publish("session.idle", map[string]any{"sessionID": "ses_x"})
-	if !stream.Next() {
-		t.Fatalf("stream ended after heartbeats: %v", stream.Err())
+	beats := 0
+	for stream.Next() {
+		ev := stream.Current()
+		if ev.Type == "storage.write" {
+			beats++
+			continue // what the TUI does with storage.write
+		}
+		if _, ok := ev.AsUnion().(opencode.EventListResponseEventSessionIdle); !ok {
+			t.Fatalf("got %T %q, want session.idle", ev.AsUnion(), ev.Type)
+		}
+		break
 	}
-	if got := stream.Current()["type"]; got != "session.idle" {
-		t.Fatalf("got event %v, want session.idle", got)
+	if err := stream.Err(); err != nil {
+		t.Fatalf("stream ended after heartbeats: %v", err)
+	}
+	if beats == 0 {
+		t.Fatal("no heartbeat reached the decoder")
+	}
+}
+
+// nvimSSE is the SSE parser of NickvanDyke/opencode.nvim as it was for
+// opencode 0.5 (lua/opencode/client.lua, handle_sse): every non-empty line,
+// minus a leading "data: ", is appended to a buffer; a blank line decodes
+// the buffer as JSON when it is not empty. Comment lines are not special.
+// It returns the events up to and including the first of type until.
+func nvimSSE(t *testing.T, r io.Reader, until string) []map[string]any {
+	t.Helper()
+	sc := bufio.NewScanner(r)
+	var buf []string
+	var out []map[string]any
+	for sc.Scan() {
+		line := sc.Text()
+		if line != "" {
+			buf = append(buf, strings.TrimPrefix(strings.TrimPrefix(line, "data:"), " "))
+			continue
+		}
+		if len(buf) == 0 {
+			continue
+		}
+		var ev map[string]any
+		if err := json.Unmarshal([]byte(strings.Join(buf, "")), &ev); err != nil {
+			t.Fatalf("opencode.nvim would report \"SSE JSON decode error: %s\"", strings.Join(buf, ""))
+		}
+		buf = nil
+		out = append(out, ev)
+		if ev["type"] == until {
+			break
+		}
+	}
+	return out
+}
+
+func TestEventStreamHeartbeatSurvivesNvimParser(t *testing.T) {
+	f := newFixture(t, nil)
+	res, err := http.Get(f.http.URL + "/event")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	go func() {
+		time.Sleep(4 * 50 * time.Millisecond) // several heartbeats first
+		f.bus.Publish("file.edited", map[string]any{"file": "/x/a.go"})
+	}()
+	var types []string
+	for _, ev := range nvimSSE(t, res.Body, "file.edited") {
+		types = append(types, ev["type"].(string))
+	}
+	got := strings.Join(types, " ")
+	if !strings.HasPrefix(got, "server.connected storage.write") || !strings.HasSuffix(got, "file.edited") {
+		t.Fatalf("events as opencode.nvim sees them: %s", got)
 	}
 }

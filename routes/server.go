@@ -124,10 +124,23 @@ func New(opts Options) *Server {
 	router.MethodNotAllowed = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, newError(http.StatusMethodNotAllowed, "MethodNotAllowedError", "method not allowed on this route"))
 	})
+	// Exact routes are matched before the router: httprouter cannot hold
+	// a fixed segment beside a parameter (/session/status, /session/:id).
+	exact := map[string]httprouter.Handle{}
 	for _, rt := range s.routes {
+		if rt.exact {
+			exact[rt.method+" "+rt.path] = s.adapt(rt)
+			continue
+		}
 		router.Handle(rt.method, rt.path, s.adapt(rt))
 	}
-	s.handler = s.guard(router)
+	s.handler = s.guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h, ok := exact[r.Method+" "+r.URL.Path]; ok {
+			h(w, r, nil)
+			return
+		}
+		router.ServeHTTP(w, r)
+	}))
 	return s
 }
 
@@ -144,6 +157,9 @@ type route struct {
 	handle       func(r *http.Request, p httprouter.Params) (any, error)
 	stream       http.HandlerFunc // instead of handle, for SSE
 	query        []string         // required query parameters
+	optQuery     []string         // optional query parameters (documented)
+	noContent    bool             // answers 204 with no body (the handler's value is ignored)
+	exact        bool             // a fixed path beside a parameter route, matched first
 	body         reflect.Type     // request body type, nil when none
 	bodyOptional bool
 	resp         reflect.Type
@@ -163,6 +179,10 @@ func (s *Server) adapt(rt route) httprouter.Handle {
 		v, err := rt.handle(r, p)
 		if err != nil {
 			s.writeError(w, r, err)
+			return
+		}
+		if rt.noContent {
+			w.WriteHeader(http.StatusNoContent)
 			return
 		}
 		writeJSON(w, http.StatusOK, v)

@@ -238,8 +238,8 @@ func (b *revertBody) validate() error {
 	if !storage.ValidID(storage.PrefixMessage, b.MessageID) {
 		return badRequest("messageID", "messageID must start with \"msg_\"")
 	}
-	if b.PartID != "" && !storage.ValidID(storage.PrefixPart, b.PartID) {
-		return badRequest("partID", "partID must start with \"prt_\"")
+	if b.PartID != "" && !storage.ValidPartID(b.PartID) {
+		return badRequest("partID", "partID must be 1-64 letters, digits, '_' or '-'")
 	}
 	return nil
 }

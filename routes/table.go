@@ -5,7 +5,9 @@ import (
 
 	"ocgo/search"
 	"ocgo/session"
+	"ocgo/snapshot"
 	"ocgo/storage"
+	"ocgo/tool"
 )
 
 func typeOf[T any]() reflect.Type { return reflect.TypeFor[T]() }
@@ -39,6 +41,14 @@ func (s *Server) table() []route {
 		{method: "POST", path: "/session/:id/unrevert", id: "session.unrevert", summary: "Undo a revert", handle: s.sessionUnrevert, bodyOptional: true, resp: typeOf[storage.Session]()},
 		{method: "POST", path: "/session/:id/permissions/:permissionID", id: "session.permissions.respond", summary: "Answer a permission request", handle: s.permissionRespond, body: typeOf[permissionBody](), resp: typeOf[bool]()},
 		{method: "GET", path: "/session/:id/permissions", id: "session.permissions.list", summary: "Pending permission requests of a session (ocgo)", handle: s.permissionList, resp: typeOf[[]storage.Permission]()},
+		// Later opencode versions' session routes, and export/import.
+		{method: "GET", path: "/session/status", id: "session.status", summary: "Sessions that are not idle: id → {type: busy} (later opencode versions)", handle: s.sessionStatus, resp: typeOf[map[string]session.Status](), exact: true},
+		{method: "POST", path: "/session/:id/fork", id: "session.fork", summary: "Copy a session up to a message into a new one (later opencode versions)", handle: s.sessionFork, body: typeOf[forkBody](), bodyOptional: true, resp: typeOf[storage.Session]()},
+		{method: "GET", path: "/session/:id/diff", id: "session.diff", summary: "Files a message (or the session) changed, before and after (later opencode versions)", optQuery: []string{"messageID"}, handle: s.sessionDiff, resp: typeOf[[]snapshot.FileDiff]()},
+		{method: "GET", path: "/session/:id/todo", id: "session.todo", summary: "The session's todo list (later opencode versions)", handle: s.sessionTodo, resp: typeOf[[]tool.Todo]()},
+		{method: "POST", path: "/session/:id/prompt_async", id: "session.prompt_async", summary: "Send a prompt and answer 204 at once; the reply follows on /event (later opencode versions)", handle: s.sessionPromptAsync, body: typeOf[session.PromptInput](), noContent: true},
+		{method: "GET", path: "/session/:id/export", id: "session.export", summary: "The session as one document, with the snapshot objects its patches need (ocgo)", handle: s.sessionExport, resp: typeOf[session.Export]()},
+		{method: "POST", path: "/session/import", id: "session.import", summary: "Store an exported session under its IDs (409 if it exists) or, with ?newIDs=true, new ones (ocgo)", optQuery: []string{"newIDs"}, handle: s.sessionImport, body: typeOf[session.Export](), resp: typeOf[storage.Session](), exact: true},
 		{method: "GET", path: "/command", id: "command.list", summary: "Slash commands", handle: s.commandList},
 		{method: "GET", path: "/config/providers", id: "config.providers", summary: "Active providers and default models", handle: s.configProviders},
 		{method: "GET", path: "/find", id: "find.text", summary: "Search file contents (ripgrep match objects)", query: []string{"pattern"}, handle: s.findText, resp: typeOf[[]search.Match]()},

@@ -34,7 +34,7 @@ func (g *grepper) read(d dirHandle, name string) ([]byte, bool) {
 	}
 	defer unix.Close(fd)
 	var st unix.Stat_t
-	if unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG || st.Size > maxGrepFileSize {
+	if unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG || st.Nlink > 1 || st.Size > maxGrepFileSize {
 		return nil, false
 	}
 	need := int(st.Size) + 1

@@ -19,8 +19,8 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"ocgo/confine"
 	"ocgo/diff"
-	"os"
 	"path"
 	"path/filepath"
 	"sort"
@@ -43,6 +43,7 @@ var (
 	ErrInvalidPattern = errors.New("invalid pattern")
 	ErrUnreadable     = errors.New("file cannot be read")
 	ErrClosed         = errors.New("search service closed")
+	ErrSpecial        = errors.New("not a regular file, or a file with several hard links")
 )
 
 // MaxReadSize is the largest file Read returns in full.
@@ -75,6 +76,7 @@ type Options struct {
 	Root    string           // project root: git root, or the cwd outside git
 	Cwd     string           // served directory (Root or below); answers are relative to it
 	Watcher *watcher.Watcher // index of Root; nil: the service runs its own
+	Deny    []string         // directories never read or listed (ocgo's data folder)
 	Logger  *slog.Logger
 }
 
@@ -83,7 +85,7 @@ type Service struct {
 	root    string // absolute
 	cwdRel  string // Cwd relative to root, slash form, "" for the root
 	cwd     string // absolute
-	osroot  *os.Root
+	osroot  *confine.Root
 	escErr  error // the os.Root "escapes" error, captured at start
 	w       *watcher.Watcher
 	ownW    bool
@@ -121,7 +123,7 @@ func New(opts Options) (*Service, error) {
 	if lg == nil {
 		lg = slog.New(slog.DiscardHandler)
 	}
-	r, err := os.OpenRoot(root)
+	r, err := confine.Open(root, confine.Options{Deny: opts.Deny})
 	if err != nil {
 		return nil, fmt.Errorf("search: open root: %w", ErrNotFound)
 	}
@@ -130,7 +132,7 @@ func New(opts Options) (*Service, error) {
 		w: opts.Watcher, log: lg.With("component", "search"),
 	}
 	// os.Root does not export its escape error; capture it once.
-	if _, err := r.Stat(".."); err != nil {
+	if _, err := r.OS().Stat(".."); err != nil {
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
 			s.escErr = pe.Err
@@ -223,11 +225,14 @@ func (s *Service) fsErr(err error) error {
 	if err == nil {
 		return nil
 	}
-	if s.escErr != nil && errors.Is(err, s.escErr) {
+	if (s.escErr != nil && errors.Is(err, s.escErr)) || errors.Is(err, confine.ErrOutside) || errors.Is(err, confine.ErrDenied) {
 		return ErrOutside
 	}
+	if errors.Is(err, confine.ErrSpecial) || errors.Is(err, confine.ErrHardLink) {
+		return ErrSpecial
+	}
 	switch {
-	case errors.Is(err, fs.ErrNotExist):
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ENAMETOOLONG):
 		return ErrNotFound
 	case errors.Is(err, fs.ErrPermission):
 		return fmt.Errorf("%w: permission denied", ErrUnreadable)
@@ -305,7 +310,7 @@ func (s *Service) List(ctx context.Context, rel string) ([]FileNode, error) {
 	out := make([]FileNode, 0, len(ents))
 	for _, e := range ents {
 		name := e.Name()
-		if name == ".git" || name == ".DS_Store" {
+		if name == ".git" || name == ".DS_Store" || s.osroot.Denied(joinRel(r, name)) {
 			continue
 		}
 		isDir := e.IsDir()

@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"fmt"
+	"ocgo/config"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -92,6 +93,9 @@ func (s *Service) Command(ctx context.Context, sessionID string, in CommandInput
 	if s.opts.Config == nil {
 		return storage.WithParts{}, fmt.Errorf("%w: command %q does not exist", ErrNotFound, in.Command)
 	}
+	if _, err := s.Get(sessionID); err != nil {
+		return storage.WithParts{}, err // before any !`cmd` runs
+	}
 	cmd, ok := s.opts.Config.Command(in.Command)
 	if !ok {
 		return storage.WithParts{}, fmt.Errorf("command %q: %w", in.Command, ErrNotFound)
@@ -108,12 +112,20 @@ func (s *Service) Command(ctx context.Context, sessionID string, in CommandInput
 	files := fileRe.FindAllStringSubmatch(tmpl, -1)
 	text := strings.Replace(tmpl, "$ARGUMENTS", in.Arguments, 1)
 	var shellErr error
+	view, _ := s.agent(agent)
 	text = shellRe.ReplaceAllStringFunc(text, func(m string) string {
 		sub := shellRe.FindStringSubmatch(m)[1]
+		// The template's command is a bash command like any other: the
+		// agent's bash permission applies before it runs.
+		if err := s.templatePermission(ctx, sessionID, view, sub); err != nil {
+			shellErr = err
+			return "(command not run: " + err.Error() + ")"
+		}
 		c, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
 		cmd := exec.CommandContext(c, s.opts.Shell, "-c", sub)
 		cmd.Dir = s.opts.Cwd
+		cmd.Env = append(s.opts.Environ(), "TERM=dumb")
 		out, err := cmd.CombinedOutput()
 		if err != nil && len(out) == 0 {
 			shellErr = err
@@ -154,4 +166,21 @@ func firstNonEmpty(vs ...string) string {
 		}
 	}
 	return ""
+}
+
+// templatePermission applies the agent's bash permission to a template's
+// !`cmd`: allow runs it, deny refuses, ask waits for the user's answer.
+func (s *Service) templatePermission(ctx context.Context, sessionID string, a agentView, command string) error {
+	action := "allow"
+	if len(a.Bash) > 0 {
+		action = config.EvalPermission(a.Bash, command)
+	}
+	switch action {
+	case "deny":
+		return fmt.Errorf("%w: the bash permission denies %q", ErrRejected, command)
+	case "ask":
+		return s.Ask(ctx, storage.Permission{Type: "bash", Pattern: command, SessionID: sessionID,
+			Title: command, Metadata: map[string]any{"command": command}})
+	}
+	return nil
 }

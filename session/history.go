@@ -2,6 +2,7 @@ package session
 
 import (
 	"encoding/base64"
+	"net/url"
 	"strings"
 
 	"charm.land/fantasy"
@@ -11,9 +12,9 @@ import (
 
 // history turns the session's stored messages into the model's prompt:
 // everything from the last summary on, without queued user messages that
-// have not had their turn, without assistant messages that failed, and with
-// the current assistant message's parts so far (current/parts). userID is
-// the user message the run answers.
+// have not had their turn, without assistant messages that failed or were
+// aborted, and with the current assistant message's parts so far
+// (current/parts). userID is the user message the run answers.
 func (s *Service) history(sessionID, userID, current string, parts []storage.Part) ([]fantasy.Message, error) {
 	msgs, err := s.store.Messages(sessionID)
 	if err != nil {
@@ -51,8 +52,9 @@ func (s *Service) history(sessionID, userID, current string, parts []storage.Par
 			if um, ok := userMessage(m.Parts); ok {
 				out = append(out, um)
 			}
-		case m.Info.Error != nil && m.Info.Error.Name != "MessageAbortedError":
-			// A failed answer teaches the model nothing.
+		case m.Info.Error != nil:
+			// A failed or aborted answer teaches the model nothing, and an
+			// aborted one may end in a tool call without its result.
 		case m.Info.Time.Completed == nil:
 			// Another run's message still in progress (a queued prompt's
 			// turn never overlaps, so this is a crash leftover).
@@ -82,7 +84,7 @@ func userMessage(parts []storage.Part) (fantasy.Message, bool) {
 				content = append(content, fantasy.TextPart{Text: p.Text})
 			}
 		case storage.PartFile:
-			if data, mime, ok := decodeDataURL(p.URL); ok && !strings.HasPrefix(mime, "text/") {
+			if data, mime, ok := decodeDataURL(p.URL); ok && !isTextMime(mime) {
 				content = append(content, fantasy.FilePart{Filename: p.Filename, Data: data, MediaType: mime})
 			}
 		}
@@ -90,20 +92,30 @@ func userMessage(parts []storage.Part) (fantasy.Message, bool) {
 	return fantasy.Message{Role: fantasy.MessageRoleUser, Content: content}, len(content) > 0
 }
 
+// decodeDataURL decodes a data: URL (base64 or percent-encoded) into its
+// bytes and media type.
 func decodeDataURL(u string) ([]byte, string, bool) {
 	rest, ok := strings.CutPrefix(u, "data:")
 	if !ok {
 		return nil, "", false
 	}
 	meta, payload, ok := strings.Cut(rest, ",")
-	if !ok || !strings.HasSuffix(meta, ";base64") {
+	if !ok {
 		return nil, "", false
 	}
-	data, err := base64.StdEncoding.DecodeString(payload)
+	if mime, ok := strings.CutSuffix(meta, ";base64"); ok {
+		data, err := base64.StdEncoding.DecodeString(payload)
+		if err != nil {
+			return nil, "", false
+		}
+		return data, mime, true
+	}
+	text, err := url.PathUnescape(payload)
 	if err != nil {
 		return nil, "", false
 	}
-	return data, strings.TrimSuffix(meta, ";base64"), true
+	mime, _, _ := strings.Cut(meta, ";")
+	return []byte(text), mime, true
 }
 
 // assistantMessages splits an assistant message at its step boundaries:

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"charm.land/fantasy"
@@ -45,7 +46,7 @@ type runState struct {
 	mu       sync.Mutex // guards parts (tools update them concurrently)
 	parts    []storage.Part
 	index    map[string]int // part id → position
-	rejected bool
+	rejected atomic.Bool    // a permission was rejected in this step
 }
 
 // runLoop creates the assistant message and drives the model: stream a
@@ -91,6 +92,7 @@ func (st *runState) steps() error {
 	if maxSteps <= 0 {
 		maxSteps = 200
 	}
+	reminder := s.reminder(in)
 	for step := 0; step < maxSteps; step++ {
 		if err := context.Cause(st.ctx); err != nil && st.ctx.Err() != nil {
 			return err
@@ -100,7 +102,7 @@ func (st *runState) steps() error {
 			return err
 		}
 		prompt := append(fantasy.Prompt{}, systemMessages(st.msg.System)...)
-		prompt = append(prompt, history...)
+		prompt = append(prompt, withReminder(history, reminder)...)
 		prompt = append(prompt, in.extra...)
 		call := fantasy.Call{Prompt: prompt, Temperature: in.agent.Temperature, TopP: in.agent.TopP}
 		if !in.model.Model.Temperature {
@@ -118,12 +120,17 @@ func (st *runState) steps() error {
 		if err := st.put(s.newPart(in.sessionID, st.msg.ID, storage.PartStepStart)); err != nil {
 			return err
 		}
-		calls, finish, err := st.stream(call)
+		calls, finish, usage, err := st.stream(call)
 		if err != nil {
 			return err
 		}
 		if len(calls) > 0 {
 			st.runTools(calls, tools)
+		}
+		// step-finish follows the step's tools, as in the original, so a
+		// client sees a step end only when all its work is done.
+		if err := st.finishStep(usage); err != nil {
+			return err
 		}
 		if err := context.Cause(st.ctx); st.ctx.Err() != nil {
 			return err
@@ -131,7 +138,7 @@ func (st *runState) steps() error {
 		if finish == fantasy.FinishReasonLength {
 			return provider.ErrOutputLength
 		}
-		if len(calls) == 0 || st.rejected {
+		if len(calls) == 0 || st.rejected.Load() {
 			return nil
 		}
 	}
@@ -139,12 +146,12 @@ func (st *runState) steps() error {
 }
 
 // stream runs one model step and records its parts; it returns the tool
-// calls the model made and its finish reason.
-func (st *runState) stream(call fantasy.Call) ([]pendingCall, fantasy.FinishReason, error) {
+// calls the model made, its finish reason and its usage.
+func (st *runState) stream(call fantasy.Call) ([]pendingCall, fantasy.FinishReason, fantasy.Usage, error) {
 	s, in := st.s, st.in
 	resp, err := in.model.LM.Stream(st.ctx, call)
 	if err != nil {
-		return nil, "", err
+		return nil, "", fantasy.Usage{}, err
 	}
 	var (
 		calls  []pendingCall
@@ -184,12 +191,12 @@ func (st *runState) stream(call fantasy.Call) ([]pendingCall, fantasy.FinishReas
 				all = append(all, c)
 			}
 			if err := c.add(ev.Delta, ev.ProviderMetadata); err != nil {
-				return nil, "", err
+				return nil, "", fantasy.Usage{}, err
 			}
 		case fantasy.StreamPartTypeTextEnd, fantasy.StreamPartTypeReasoningEnd:
 			if c := texts[ev.ID]; c != nil {
 				if err := c.end(ev.ProviderMetadata); err != nil {
-					return nil, "", err
+					return nil, "", fantasy.Usage{}, err
 				}
 				delete(texts, ev.ID)
 			}
@@ -198,7 +205,7 @@ func (st *runState) stream(call fantasy.Call) ([]pendingCall, fantasy.FinishReas
 			p.CallID, p.Tool = ev.ID, ev.ToolCallName
 			p.State = &storage.ToolState{Status: storage.ToolPending}
 			if err := st.put(p); err != nil {
-				return nil, "", err
+				return nil, "", fantasy.Usage{}, err
 			}
 			tools[ev.ID] = len(calls)
 			calls = append(calls, pendingCall{partID: p.ID, callID: ev.ID, name: ev.ToolCallName})
@@ -209,7 +216,7 @@ func (st *runState) stream(call fantasy.Call) ([]pendingCall, fantasy.FinishReas
 				p.CallID, p.Tool = ev.ID, ev.ToolCallName
 				p.State = &storage.ToolState{Status: storage.ToolPending}
 				if err := st.put(p); err != nil {
-					return nil, "", err
+					return nil, "", fantasy.Usage{}, err
 				}
 				i = len(calls)
 				tools[ev.ID] = i
@@ -223,33 +230,16 @@ func (st *runState) stream(call fantasy.Call) ([]pendingCall, fantasy.FinishReas
 			for _, c := range texts {
 				_ = c.end(nil)
 			}
-			return nil, "", ev.Error
+			return nil, "", fantasy.Usage{}, ev.Error
 		}
 	}
 	for _, c := range texts { // a stream that ended without text_end
 		if err := c.end(nil); err != nil {
-			return nil, "", err
+			return nil, "", fantasy.Usage{}, err
 		}
 	}
 	if err := st.ctx.Err(); err != nil {
-		return nil, "", context.Cause(st.ctx)
-	}
-	// Step finish: usage of this step, cost summed over the message.
-	cost := provider.Cost(in.model.Model, usage)
-	tokens := storage.Tokens{Input: usage.InputTokens, Output: usage.OutputTokens, Reasoning: usage.ReasoningTokens,
-		Cache: storage.TokenCache{Read: usage.CacheReadTokens, Write: usage.CacheCreationTokens}}
-	fin := s.newPart(in.sessionID, st.msg.ID, storage.PartStepFinish)
-	fin.Cost, fin.Tokens = cost, &tokens
-	if err := st.put(fin); err != nil {
-		return nil, "", err
-	}
-	st.mu.Lock()
-	st.msg.Cost += cost
-	st.msg.Tokens = &tokens
-	msg := st.msg
-	st.mu.Unlock()
-	if err := s.putMessage(msg); err != nil {
-		return nil, "", err
+		return nil, "", fantasy.Usage{}, context.Cause(st.ctx)
 	}
 	var ready []pendingCall
 	for _, c := range calls {
@@ -262,7 +252,27 @@ func (st *runState) stream(call fantasy.Call) ([]pendingCall, fantasy.FinishReas
 			})
 		}
 	}
-	return ready, finish, nil
+	return ready, finish, usage, nil
+}
+
+// finishStep writes the step-finish part with the step's usage and adds
+// its cost to the message.
+func (st *runState) finishStep(usage fantasy.Usage) error {
+	s, in := st.s, st.in
+	cost := provider.Cost(in.model.Model, usage)
+	tokens := storage.Tokens{Input: usage.InputTokens, Output: usage.OutputTokens, Reasoning: usage.ReasoningTokens,
+		Cache: storage.TokenCache{Read: usage.CacheReadTokens, Write: usage.CacheCreationTokens}}
+	fin := s.newPart(in.sessionID, st.msg.ID, storage.PartStepFinish)
+	fin.Cost, fin.Tokens = cost, &tokens
+	if err := st.put(fin); err != nil {
+		return err
+	}
+	st.mu.Lock()
+	st.msg.Cost += cost
+	st.msg.Tokens = &tokens
+	msg := st.msg
+	st.mu.Unlock()
+	return s.putMessage(msg)
 }
 
 // pendingCall is a tool call the model made in the current step.

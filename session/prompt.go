@@ -1,13 +1,14 @@
 package session
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
+	"ocgo/confine"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -51,8 +52,8 @@ func (in *PromptInput) Validate() error {
 		return fmt.Errorf("%w: parts must hold at least one part", ErrInvalid)
 	}
 	for i, p := range in.Parts {
-		if p.ID != "" && !storage.ValidID(storage.PrefixPart, p.ID) {
-			return fmt.Errorf("%w: parts[%d].id must start with \"prt_\"", ErrInvalid, i)
+		if p.ID != "" && !storage.ValidPartID(p.ID) {
+			return fmt.Errorf("%w: parts[%d].id must be 1-64 letters, digits, '_' or '-' (a prt_ id or a UUID)", ErrInvalid, i)
 		}
 		switch p.Type {
 		case storage.PartText:
@@ -268,6 +269,13 @@ func (s *Service) expandInput(sessionID, messageID string, ip InputPart) ([]stor
 	}
 	// file
 	base.Mime, base.Filename, base.URL, base.Source = ip.Mime, ip.Filename, ip.URL, ip.Source
+	if data, mime, ok := decodeDataURL(ip.URL); ok && isTextMime(cmp.Or(ip.Mime, mime)) {
+		// A text file sent inline: the model gets its content as the
+		// read tool's answer, as for a file:// attachment (the file part
+		// itself is not sent; see userMessage).
+		raw, _ := json.Marshal(map[string]string{"filePath": ip.Filename})
+		return []storage.Part{synthetic("Called the Read tool with the following input: " + string(raw)), synthetic(string(data)), last()}, nil
+	}
 	u, err := url.Parse(ip.URL)
 	if err != nil || u.Scheme != "file" {
 		return []storage.Part{last()}, nil
@@ -276,7 +284,7 @@ func (s *Service) expandInput(sessionID, messageID string, ip InputPart) ([]stor
 	if err != nil {
 		return nil, fmt.Errorf("%w: file part %s: %v", ErrInvalid, ip.Filename, err)
 	}
-	if ip.Mime == "text/plain" || ip.Mime == "text/x-directory" || strings.HasPrefix(ip.Mime, "text/") {
+	if isTextMime(ip.Mime) {
 		input := map[string]any{"filePath": filepath.Join(s.opts.Cwd, rel)}
 		q := u.Query()
 		if start := q.Get("start"); start != "" {
@@ -309,6 +317,12 @@ func (s *Service) expandInput(sessionID, messageID string, ip InputPart) ([]stor
 	raw, _ := json.Marshal(map[string]string{"filePath": filepath.Join(s.opts.Cwd, rel)})
 	base.URL = "data:" + ip.Mime + ";base64," + base64.StdEncoding.EncodeToString(data)
 	return []storage.Part{synthetic("Called the Read tool with the following input: " + string(raw)), last()}, nil
+}
+
+// isTextMime reports whether an attachment is given to the model as text
+// (the read tool's output) rather than as a file block.
+func isTextMime(mime string) bool {
+	return strings.HasPrefix(mime, "text/")
 }
 
 // relPath turns an absolute or relative path into one relative to the
@@ -388,11 +402,39 @@ func (s *Service) enabledTools(agent agentView, req map[string]bool, modelID str
 				on = v
 			}
 		}
+		if on && deniedByPermission(agent, info.Name) {
+			on = false
+		}
 		if on {
 			out = append(out, t)
 		}
 	}
 	return out
+}
+
+// deniedByPermission reports whether the agent's permissions refuse every
+// use of a tool, so offering it would only make the model waste a step on
+// a call that must fail: edit/write/patch under edit "deny", webfetch
+// under webfetch "deny", bash when every bash pattern denies (a deny of
+// "*" with an allowed "git status" still offers bash).
+func deniedByPermission(agent agentView, name string) bool {
+	switch name {
+	case "edit", "write", "patch":
+		return agent.Edit == "deny"
+	case "webfetch":
+		return agent.Webfetch == "deny"
+	case "bash":
+		if agent.Bash["*"] != "deny" {
+			return false
+		}
+		for _, v := range agent.Bash {
+			if v != "deny" {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
 
 // matchTool finds the most specific pattern of m matching name.
@@ -412,7 +454,7 @@ func matchTool(m map[string]bool, name string) (bool, bool) {
 }
 
 // readFileRel reads a project file for the system prompt rules.
-func readFileRel(root *os.Root, rel string) (string, bool) {
+func readFileRel(root *confine.Root, rel string) (string, bool) {
 	if root == nil {
 		return "", false
 	}

@@ -2,10 +2,13 @@ package session
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"ocgo/storage"
 )
@@ -129,34 +132,358 @@ func planRevert(msgs []storage.WithParts, messageID, partID string) (revertPlan,
 	return revertPlan{}, false
 }
 
-// targets maps each file the patches touched (root-relative) to the tree
-// holding its state before the earliest patch, and to the tree right after
-// the latest one.
-func (s *Service) targets(patches []storage.Part) (before, after map[string]string, order []string) {
-	before, after = map[string]string{}, map[string]string{}
+// ErrSnapshotLost reports a shadow repository that lacks what a revert
+// needs (deleted or damaged): nothing was touched.
+var ErrSnapshotLost = errors.New("the snapshot repository is missing or damaged, so the files cannot be restored; nothing was changed")
+
+// fileTargets maps each file a run of patches touched (root-relative, exact
+// bytes) to the tree holding its state before the earliest patch and the
+// tree right after the latest one ("" when not recorded).
+type fileTargets struct {
+	before, after map[string]string
+	order         []string
+}
+
+func (t fileTargets) has(f string) bool { _, ok := t.before[f]; return ok }
+
+func (s *Service) targets(ctx context.Context, patches []storage.Part) (fileTargets, error) {
+	t := fileTargets{before: map[string]string{}, after: map[string]string{}}
 	for _, p := range patches {
-		for _, f := range p.Files {
-			rel, err := filepath.Rel(s.opts.Root, f)
-			if err != nil || strings.HasPrefix(rel, "..") {
-				continue
+		files, err := s.patchFiles(ctx, p)
+		if err != nil {
+			return t, err
+		}
+		for _, rel := range files {
+			if _, seen := t.before[rel]; !seen {
+				t.before[rel] = p.Hash
+				t.order = append(t.order, rel)
 			}
-			rel = filepath.ToSlash(rel)
-			if _, seen := before[rel]; !seen {
-				before[rel] = p.Hash
-				order = append(order, rel)
-			}
-			after[rel] = p.After
+			t.after[rel] = p.After
 		}
 	}
-	return before, after, order
+	return t, nil
+}
+
+// patchFiles returns a patch part's files as exact root-relative paths.
+// Part files are JSON strings, so a name that is not valid UTF-8 comes back
+// from disk with U+FFFD in place of its bytes: the shadow trees are the
+// authority then, and the exact names are those changed between the part's
+// before and after trees whose JSON form matches.
+func (s *Service) patchFiles(ctx context.Context, p storage.Part) ([]string, error) {
+	var out []string
+	lossy := false
+	for _, f := range p.Files {
+		rel, err := filepath.Rel(s.opts.Root, f)
+		if err != nil || !filepath.IsLocal(rel) {
+			continue
+		}
+		rel = filepath.ToSlash(rel)
+		lossy = lossy || strings.ContainsRune(rel, utf8.RuneError)
+		out = append(out, rel)
+	}
+	if !lossy || p.After == "" || p.Hash == "" || s.opts.Snapshots == nil {
+		return out, nil
+	}
+	changed, err := s.opts.Snapshots.Changed(ctx, p.Hash, p.After)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrSnapshotLost, err)
+	}
+	exact := map[string][]string{}
+	for _, c := range changed {
+		if !utf8.ValidString(c) {
+			k := asJSONString(c)
+			exact[k] = append(exact[k], c)
+		}
+	}
+	var res []string
+	for _, r := range out {
+		if xs, ok := exact[r]; ok {
+			res = append(res, xs...)
+			delete(exact, r)
+		} else if utf8.ValidString(r) || !slices.Contains(res, r) {
+			res = append(res, r)
+		}
+	}
+	return res, nil
+}
+
+// asJSONString is s as it reads back after a JSON round trip.
+func asJSONString(s string) string {
+	b, _ := json.Marshal(s)
+	var out string
+	_ = json.Unmarshal(b, &out)
+	return out
+}
+
+// fileOp is one file a revert, redo or unrevert writes or deletes.
+type fileOp struct {
+	path   string // root-relative, exact bytes
+	expect string // tree holding what the file must contain now ("" unchecked)
+	target string // tree holding what the file becomes
+}
+
+// fileOps lists the files moving a session from revert state cur (nil: not
+// reverted) to the revert described by next (nil: unrevert) writes or
+// deletes, with what each must contain now: the agent's last write for a
+// file the agent changed, what the previous revert restored for a file it
+// restored. files are the files next reverts (for its diff).
+func (s *Service) fileOps(ctx context.Context, msgs []storage.WithParts, cur *storage.Revert, next *revertPlan) (ops []fileOp, files []string, err error) {
+	var old, nw fileTargets
+	if cur != nil && cur.Snapshot != "" {
+		if p, ok := planRevert(msgs, cur.MessageID, cur.PartID); ok {
+			if old, err = s.targets(ctx, p.patches); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	if next != nil {
+		if nw, err = s.targets(ctx, next.patches); err != nil {
+			return nil, nil, err
+		}
+	}
+	for _, f := range nw.order {
+		op := fileOp{path: f, target: nw.before[f], expect: nw.after[f]}
+		if old.has(f) {
+			op.expect = old.before[f]
+		}
+		ops = append(ops, op)
+	}
+	for _, f := range old.order {
+		if !nw.has(f) {
+			ops = append(ops, fileOp{path: f, target: cur.Snapshot, expect: old.before[f]})
+		}
+	}
+	return ops, nw.order, nil
+}
+
+// fileState is a file's content hash now or in a tree ("" when absent).
+type fileState struct {
+	op          fileOp
+	now, target string
+}
+
+// check reads every op's current and target content and lists the files
+// whose content is neither what the operation expects nor already the
+// target: the operation would discard someone else's edit there.
+func (s *Service) check(ctx context.Context, ops []fileOp) ([]fileState, []string, error) {
+	snaps := s.opts.Snapshots
+	blob := func(tree, f string) (string, error) {
+		h, ok, err := snaps.FileHash(ctx, tree, f)
+		if err != nil {
+			return "", fmt.Errorf("%w: %w", ErrSnapshotLost, err)
+		}
+		if !ok {
+			return "", nil
+		}
+		return h, nil
+	}
+	var states []fileState
+	var conflicts []string
+	for _, op := range ops {
+		st := fileState{op: op}
+		now, exists, err := snaps.CurrentHash(op.path)
+		if err != nil {
+			// A directory or special file in the way: not the agent's.
+			conflicts = append(conflicts, op.path)
+			continue
+		}
+		if exists {
+			st.now = now
+		}
+		if st.target, err = blob(op.target, op.path); err != nil {
+			return nil, nil, err
+		}
+		states = append(states, st)
+		if st.now == st.target || op.expect == "" {
+			continue
+		}
+		want, err := blob(op.expect, op.path)
+		if err != nil {
+			return nil, nil, err
+		}
+		if st.now != want {
+			conflicts = append(conflicts, op.path)
+		}
+	}
+	return states, conflicts, nil
+}
+
+// revertJournal is written durably before a revert, redo or unrevert
+// touches a file, and removed once the files and session.revert agree. A
+// journal found at start is finished (rolled forward): each file still
+// holding its old content gets its target, and session.revert becomes Next.
+type revertJournal struct {
+	SessionID string          `json:"sessionID"`
+	Ops       []journalOp     `json:"ops"`
+	Next      *storage.Revert `json:"next"`            // null: unrevert
+	Files     [][]byte        `json:"files,omitempty"` // the files Next reverts, for its diff
+}
+
+// journalOp is one file of a journal. Paths are bytes (base64 in JSON):
+// file names need not be UTF-8.
+type journalOp struct {
+	Path   []byte `json:"path"`
+	From   string `json:"from,omitempty"` // the blob the file held when checked; "" absent
+	Target string `json:"target"`         // the tree to restore it from
+	Want   string `json:"want,omitempty"` // the target blob; "" absent
+}
+
+func journalKey(sessionID string) string { return "revert-journal/" + sessionID }
+
+// transition checks, journals and applies a move from the session's revert
+// state to next (nil: unrevert). Nothing is touched when a file conflicts.
+func (s *Service) transition(ctx context.Context, sess storage.Session, msgs []storage.WithParts, next *revertPlan) (storage.Session, error) {
+	snaps := s.opts.Snapshots
+	var nextRV *storage.Revert
+	if next != nil {
+		nextRV = &storage.Revert{MessageID: next.messageID, PartID: next.partID}
+	}
+	if snaps == nil {
+		return s.Update(sess.ID, func(v *storage.Session) { v.Revert = nextRV })
+	}
+	ops, files, err := s.fileOps(ctx, msgs, sess.Revert, next)
+	if err != nil {
+		return sess, err
+	}
+	states, conflicts, err := s.check(ctx, ops)
+	if err != nil {
+		return sess, err
+	}
+	if len(conflicts) > 0 {
+		return sess, &ConflictError{Files: conflicts}
+	}
+	if nextRV != nil {
+		if sess.Revert != nil && sess.Revert.Snapshot != "" {
+			nextRV.Snapshot = sess.Revert.Snapshot
+		} else if nextRV.Snapshot, err = snaps.TrackPaths(ctx, files); err != nil {
+			// The state unrevert returns to: the files this revert changes,
+			// stored whatever their size.
+			return sess, err
+		}
+	}
+	if err := snaps.Flush(); err != nil {
+		return sess, err
+	}
+	j := revertJournal{SessionID: sess.ID, Next: nextRV}
+	for _, st := range states {
+		j.Ops = append(j.Ops, journalOp{Path: []byte(st.op.path), From: st.now, Target: st.op.target, Want: st.target})
+	}
+	for _, f := range files {
+		j.Files = append(j.Files, []byte(f))
+	}
+	if err := s.store.PutJSON(journalKey(sess.ID), j); err != nil {
+		return sess, err
+	}
+	return s.finish(ctx, j, false)
+}
+
+// finish applies a journal's file changes, sets session.revert and removes
+// the journal. recovering re-reads each file first: one already at its
+// target is left, one holding neither its old content nor its target (edited
+// after a crash) is left and logged.
+func (s *Service) finish(ctx context.Context, j revertJournal, recovering bool) (storage.Session, error) {
+	snaps := s.opts.Snapshots
+	byTree := map[string][]string{}
+	var trees []string
+	for _, op := range j.Ops {
+		p := string(op.Path)
+		if recovering {
+			now, exists, err := snaps.CurrentHash(p)
+			if err != nil {
+				s.log.Warn("Revert journal: file left as is", "path", p, "err", err)
+				continue
+			}
+			if !exists {
+				now = ""
+			}
+			if now == op.Want {
+				continue
+			}
+			if now != op.From {
+				s.log.Warn("Revert journal: file changed since; left as is", "path", p)
+				continue
+			}
+		}
+		if _, ok := byTree[op.Target]; !ok {
+			trees = append(trees, op.Target)
+		}
+		byTree[op.Target] = append(byTree[op.Target], p)
+	}
+	var skipped []string
+	for _, tree := range trees {
+		res, err := snaps.RestoreFiles(ctx, tree, byTree[tree])
+		if err != nil {
+			return storage.Session{}, err
+		}
+		for _, sk := range res.Skipped {
+			skipped = append(skipped, sk.Path+" ("+sk.Reason+")")
+		}
+	}
+	next := j.Next
+	if next != nil && next.Snapshot != "" {
+		files := make([]string, len(j.Files))
+		for i, f := range j.Files {
+			files[i] = string(f)
+		}
+		d, err := snaps.DiffPaths(ctx, next.Snapshot, "", files)
+		if err != nil {
+			return storage.Session{}, err
+		}
+		next.Diff = d
+	}
+	sess, err := s.Update(j.SessionID, func(v *storage.Session) { v.Revert = next })
+	if err != nil {
+		return sess, err
+	}
+	if err := s.store.DeleteJSON(journalKey(j.SessionID)); err != nil {
+		return sess, err
+	}
+	if len(skipped) > 0 {
+		return sess, fmt.Errorf("%w: %s", ErrNotRestored, strings.Join(skipped, ", "))
+	}
+	return sess, nil
+}
+
+// ErrNotRestored reports files a revert could not write or delete.
+var ErrNotRestored = errors.New("some files could not be restored")
+
+// RecoverReverts finishes the reverts and unreverts a crash interrupted
+// (their journals), so that every session's revert state matches its files.
+// It runs before the service takes requests.
+func (s *Service) RecoverReverts(ctx context.Context) error {
+	keys, err := s.store.JSONKeys("revert-journal")
+	if err != nil || s.opts.Snapshots == nil {
+		return err
+	}
+	var errs []error
+	for _, k := range keys {
+		var j revertJournal
+		if err := s.store.GetJSON(k, &j); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if _, err := s.finish(ctx, j, true); err != nil && !errors.Is(err, ErrNotRestored) {
+			errs = append(errs, fmt.Errorf("session %s: %w", j.SessionID, err))
+			continue
+		}
+		s.log.Info("Finished an interrupted revert", "session", j.SessionID)
+	}
+	return errors.Join(errs...)
 }
 
 // Revert undoes the changes made from a message (or part) on: each file
 // the agent changed after that point goes back to its state at that point,
 // files it created are removed, files it deleted come back, and nothing
 // else is touched. The pre-revert state is kept for Unrevert. Messages
-// stay until the next prompt (clients hide them). Moving the point forward
-// (redo) first puts back what the earlier revert undid.
+// stay until the next prompt (clients hide them). Moving the point (redo,
+// or undo further) starts from the current revert: files the earlier revert
+// restored and the new one does not get the agent's changes back.
+//
+// Every file the operation would write or delete must hold what it expects
+// (what the agent last wrote, or what the earlier revert restored) or
+// already its target; otherwise it refuses with a ConflictError naming
+// every such file and changes nothing. The change is journalled before any
+// file is touched (see RecoverReverts).
 func (s *Service) Revert(ctx context.Context, sessionID, messageID, partID string) (storage.Session, error) {
 	sess, err := s.Get(sessionID)
 	if err != nil {
@@ -170,6 +497,9 @@ func (s *Service) Revert(ctx context.Context, sessionID, messageID, partID strin
 		return sess, err
 	}
 	defer end()
+	if sess, err = s.Get(sessionID); err != nil {
+		return sess, err
+	}
 	msgs, err := s.store.Messages(sessionID)
 	if err != nil {
 		return sess, err
@@ -178,74 +508,12 @@ func (s *Service) Revert(ctx context.Context, sessionID, messageID, partID strin
 	if !ok {
 		return sess, fmt.Errorf("message %s: %w", messageID, ErrNotFound)
 	}
-	rv := &storage.Revert{MessageID: plan.messageID, PartID: plan.partID}
-	snaps := s.opts.Snapshots
-	if snaps != nil {
-		if sess.Revert != nil && sess.Revert.Snapshot != "" {
-			// Redo or a second undo: start again from the saved state.
-			rv.Snapshot = sess.Revert.Snapshot
-			if old, ok := planRevert(msgs, sess.Revert.MessageID, sess.Revert.PartID); ok {
-				_, _, files := s.targets(old.patches)
-				if _, err := snaps.Restore(ctx, rv.Snapshot, files); err != nil {
-					return sess, err
-				}
-			}
-		} else {
-			snaps.MarkAll() // the saved state must hold edits the watcher has not reported yet
-			if rv.Snapshot, err = snaps.Track(ctx); err != nil {
-				return sess, err
-			}
-			if err := s.checkConflicts(ctx, plan.patches); err != nil {
-				return sess, err
-			}
-		}
-		before, _, files := s.targets(plan.patches)
-		byTree := map[string][]string{}
-		for _, f := range files {
-			byTree[before[f]] = append(byTree[before[f]], f)
-		}
-		for tree, paths := range byTree {
-			if _, err := snaps.Restore(ctx, tree, paths); err != nil {
-				return sess, err
-			}
-		}
-		snaps.MarkChanged(files)
-		if rv.Diff, err = snaps.Diff(ctx, rv.Snapshot, ""); err != nil {
-			return sess, err
-		}
-	}
-	return s.Update(sessionID, func(v *storage.Session) { v.Revert = rv })
-}
-
-// checkConflicts refuses a revert when a file the agent changed has been
-// edited since (its content differs from the agent's last write).
-func (s *Service) checkConflicts(ctx context.Context, patches []storage.Part) error {
-	_, after, files := s.targets(patches)
-	var conflicts []string
-	for _, f := range files {
-		if after[f] == "" {
-			continue // written before ocgo recorded the post-change tree
-		}
-		want, wantOK, err := s.opts.Snapshots.FileHash(ctx, after[f], f)
-		if err != nil {
-			return err
-		}
-		have, haveOK, err := s.opts.Snapshots.CurrentHash(f)
-		if err != nil {
-			return err
-		}
-		if want != have || wantOK != haveOK {
-			conflicts = append(conflicts, f)
-		}
-	}
-	if len(conflicts) > 0 {
-		return &ConflictError{Files: conflicts}
-	}
-	return nil
+	return s.transition(ctx, sess, msgs, &plan)
 }
 
 // Unrevert puts back what the revert undid, writing only the files that
-// differ from the saved state, and clears session.revert.
+// differ from the saved state, and clears session.revert. A file edited
+// since the revert restored it is a conflict, as for Revert.
 func (s *Service) Unrevert(ctx context.Context, sessionID string) (storage.Session, error) {
 	sess, err := s.Get(sessionID)
 	if err != nil || sess.Revert == nil {
@@ -256,20 +524,12 @@ func (s *Service) Unrevert(ctx context.Context, sessionID string) (storage.Sessi
 		return sess, err
 	}
 	defer end()
-	if s.opts.Snapshots != nil && sess.Revert.Snapshot != "" {
-		msgs, err := s.store.Messages(sessionID)
-		if err != nil {
-			return sess, err
-		}
-		if plan, ok := planRevert(msgs, sess.Revert.MessageID, sess.Revert.PartID); ok {
-			_, _, files := s.targets(plan.patches)
-			if len(files) > 0 {
-				if _, err := s.opts.Snapshots.Restore(ctx, sess.Revert.Snapshot, files); err != nil {
-					return sess, err
-				}
-				s.opts.Snapshots.MarkChanged(files)
-			}
-		}
+	if sess, err = s.Get(sessionID); err != nil || sess.Revert == nil {
+		return sess, err
 	}
-	return s.Update(sessionID, func(v *storage.Session) { v.Revert = nil })
+	msgs, err := s.store.Messages(sessionID)
+	if err != nil {
+		return sess, err
+	}
+	return s.transition(ctx, sess, msgs, nil)
 }

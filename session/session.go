@@ -25,6 +25,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"ocgo/childenv"
+	"ocgo/confine"
 	"os"
 	"slices"
 	"sync"
@@ -72,14 +74,18 @@ type Options struct {
 	Cwd     string // the served directory
 	Root    string // the project root (git root or Cwd)
 	Shell   string // $SHELL for /shell, "bash" when empty
+	// Environ is the environment of /shell and !`cmd` processes (childenv
+	// scrubs the server's secrets from it); default: the server's
+	// environment without the server password and *_API_KEY variables.
+	Environ func() []string
 
 	// The agent loop's dependencies; a nil Models makes prompts fail with
 	// a message saying how to configure a provider.
 	Config    *config.Config
 	Models    Models
 	Tools     []tool.Tool
-	FS        *os.Root  // the project directory, for the tools
-	Snapshots Snapshots // nil disables snapshots (and so file revert)
+	FS        *confine.Root // the project directory, for the tools
+	Snapshots Snapshots     // nil disables snapshots (and so file revert)
 	// Tracer records what /shell commands change (nil: untraced, every
 	// change during the command is attributed to it).
 	Tracer    *trace.Tracer
@@ -91,8 +97,16 @@ type Options struct {
 // Snapshots records and restores work-tree states (snapshot.Snapshotter).
 type Snapshots interface {
 	Track(ctx context.Context) (string, error)
+	// TrackPaths is Track after re-stating paths (whatever the watcher has
+	// reported), storing them whatever their size.
+	TrackPaths(ctx context.Context, paths []string) (string, error)
+	// RestoreFiles restores exactly these files, without the size cap.
+	RestoreFiles(ctx context.Context, tree string, paths []string) (snapshot.Result, error)
+	// Flush waits until the objects of every returned tree are on disk.
+	Flush() error
 	Changed(ctx context.Context, from, to string) ([]string, error)
 	Diff(ctx context.Context, from, to string) (string, error)
+	DiffPaths(ctx context.Context, from, to string, paths []string) (string, error)
 	MarkChanged(paths []string)
 	MarkAll()
 	Restore(ctx context.Context, tree string, paths []string) (snapshot.Result, error)
@@ -150,6 +164,9 @@ func New(opts Options) *Service {
 	}
 	if opts.Shell == "" {
 		opts.Shell = "bash"
+	}
+	if opts.Environ == nil {
+		opts.Environ = childenv.New(os.Environ(), nil, nil).Environ
 	}
 	bg, stopBg := context.WithCancel(context.Background())
 	return &Service{

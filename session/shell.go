@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"os"
 	"os/exec"
 	"sync"
 	"syscall"
@@ -95,7 +94,7 @@ func (s *Service) Shell(ctx context.Context, id, agent, command string) (storage
 	}
 	cmd := exec.Command(s.opts.Shell, "-c", command)
 	cmd.Dir = s.opts.Cwd
-	cmd.Env = append(os.Environ(), "TERM=dumb")
+	cmd.Env = append(s.opts.Environ(), "TERM=dumb")
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	exit := 0
@@ -136,7 +135,8 @@ func (s *Service) Shell(ctx context.Context, id, agent, command string) (storage
 	parts := []storage.Part{part}
 	if before != "" {
 		s.opts.Snapshots.MarkAll()
-		if p, ok := s.patchSince(context.WithoutCancel(ctx), id, msg.ID, before, run.Result); ok {
+		candidates, covers := s.commandFiles(run.Result)
+		if p, ok := s.patchSince(context.WithoutCancel(ctx), id, msg.ID, before, candidates, covers); ok {
 			if err := s.putPart(p); err != nil {
 				return storage.WithParts{}, err
 			}

@@ -3,11 +3,16 @@ package session
 import (
 	"fmt"
 	"io/fs"
+	"ocgo/confine"
 	"os"
 	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
+
+	"charm.land/fantasy"
+
+	"ocgo/storage"
 )
 
 // basePrompt is ocgo's default agent prompt, used when neither the request
@@ -33,8 +38,20 @@ const summaryRequest = "Summarize the conversation above as instructed, so the w
 // summaryQuestion precedes a summary that opens the history.
 const summaryQuestion = "What did we do so far?"
 
-// planReminder is added to the plan agent's runs.
-const planReminder = "You are in plan mode: analyse and propose a plan, but do not edit files or run commands that change anything."
+// planReminder is attached to the user's message in every request of a
+// plan-agent run (not stored): the model may only look and think.
+const planReminder = `<system-reminder>
+Plan mode is on. This turn is for understanding and planning only; it overrides any other instruction, including the user's, that asks for changes.
+- Do not create, modify or delete any file, and do not use edit, write or patch.
+- Run only commands that change nothing: reading, searching, listing, inspecting git history or status. No installs, builds that write output, commits, moves or deletions.
+- Read the code you need, then answer with a concrete plan: which files change, how, in what order, and what to check afterwards. Ask when something is unclear.
+</system-reminder>`
+
+// buildSwitchReminder is attached when the user switches from the plan
+// agent back to build: the earlier read-only instruction no longer holds.
+const buildSwitchReminder = `<system-reminder>
+The user switched from plan mode to build mode. The read-only restriction is lifted: you may now edit files, run commands and use every tool you have to carry out the work, for example the plan made earlier.
+</system-reminder>`
 
 // systemPrompt builds the two system entries opencode stores on the
 // assistant message: the agent (or request) prompt first, then the
@@ -49,12 +66,53 @@ func (s *Service) systemPrompt(in loopInput) []string {
 	case in.agent.Prompt != "":
 		first = in.agent.Prompt
 	}
-	if in.agent.Name == "plan" && !in.summary {
-		first += "\n\n" + planReminder
-	}
 	rest := []string{s.environment()}
 	rest = append(rest, s.rules()...)
 	return []string{first, strings.Join(rest, "\n")}
+}
+
+// reminder returns the synthetic text attached to the user's message for
+// this run: plan mode's read-only rule, or the note that build mode is back
+// after a plan turn. It is sent, never stored, as in the original.
+func (s *Service) reminder(in loopInput) string {
+	if in.summary {
+		return ""
+	}
+	if in.agent.Name == "plan" {
+		return planReminder
+	}
+	if in.agent.Name != "build" {
+		return ""
+	}
+	msgs, err := s.store.Messages(in.sessionID)
+	if err != nil {
+		return ""
+	}
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if m := msgs[i].Info; m.Role == storage.RoleAssistant && m.ID < in.user.ID {
+			if m.Mode == "plan" {
+				return buildSwitchReminder
+			}
+			return ""
+		}
+	}
+	return ""
+}
+
+// withReminder appends text to the last user message of the prompt.
+func withReminder(msgs []fantasy.Message, text string) []fantasy.Message {
+	if text == "" {
+		return msgs
+	}
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if msgs[i].Role == fantasy.MessageRoleUser {
+			m := msgs[i]
+			m.Content = append(append([]fantasy.MessagePart{}, m.Content...), fantasy.TextPart{Text: text})
+			msgs[i] = m
+			break
+		}
+	}
+	return msgs
 }
 
 // environment describes where the agent runs, with a short file listing.
@@ -84,7 +142,7 @@ func (s *Service) listing(limit int) string {
 		if err != nil || p == "." {
 			return nil
 		}
-		if d.IsDir() && (skipDirs[d.Name()] || strings.HasPrefix(d.Name(), ".")) {
+		if d.IsDir() && (skipDirs[d.Name()] || strings.HasPrefix(d.Name(), ".") || s.opts.FS.Denied(p)) {
 			return fs.SkipDir
 		}
 		if len(paths) >= limit {
@@ -101,13 +159,32 @@ func (s *Service) listing(limit int) string {
 	return strings.Join(paths, "\n") + "\n"
 }
 
+// maxRulesFile bounds one instructions file.
+const maxRulesFile = 1 << 20
+
 // rules gathers instruction files: the first of AGENTS.md, CLAUDE.md,
 // CONTEXT.md found walking up from the served directory to the project
 // root, the global AGENTS.md, and the config's "instructions" files.
+// Project files are read through confine (no symlink out of the project,
+// no special file, no .git); files outside the project (the global
+// AGENTS.md, absolute instructions) only when regular, and never more than
+// fstat reports, so /proc pseudo-files read as empty.
 func (s *Service) rules() []string {
 	var out []string
+	proj, err := confine.Open(s.opts.Root, confine.Options{})
+	if err == nil {
+		defer proj.Close()
+	}
 	add := func(path string) bool {
-		data, err := os.ReadFile(path)
+		var data []byte
+		if rel, in := relWithin(s.opts.Root, path); in {
+			if proj == nil {
+				return false
+			}
+			data, err = proj.ReadFileLimit(rel, maxRulesFile)
+		} else {
+			data, err = confine.ReadRegular(path, maxRulesFile)
+		}
 		if err != nil || len(data) == 0 {
 			return false
 		}
@@ -143,4 +220,13 @@ func (s *Service) rules() []string {
 		}
 	}
 	return out
+}
+
+// relWithin returns p relative to base when p lies inside base.
+func relWithin(base, p string) (string, bool) {
+	rel, err := filepath.Rel(base, p)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(rel) {
+		return "", false
+	}
+	return rel, true
 }

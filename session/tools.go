@@ -4,8 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"os"
+	"ocgo/confine"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -21,108 +22,181 @@ import (
 // that call.
 var fileTools = map[string]bool{"edit": true, "write": true, "patch": true, "bash": true}
 
-// runTools runs the step's tool calls one after another, in the order the
-// model made them (a later call may depend on an earlier one's effect).
+// maxParallelTools bounds how many tool calls of one step run at once.
+const maxParallelTools = 8
+
+// runTools runs the step's tool calls concurrently, as the original does
+// (calls made in one step are meant to be independent), at most
+// maxParallelTools at a time, with one exception: the calls that change
+// files (edit, write, patch, bash) form a single lane that runs in call
+// order. That keeps two edits of one file from racing, lets a later edit
+// see an earlier one's result, and keeps the snapshot taken around each
+// such call exact, so every call gets its own patch part and revert undoes
+// exactly that call. Reads, searches, fetches, subagent tasks and MCP tools
+// run alongside. Results stay in call order because each call owns the
+// tool part created for it when the model made it. Every call shares the
+// run's context, so an abort stops them all.
 func (st *runState) runTools(calls []pendingCall, enabled []tool.Tool) {
-	s := st.s
 	byName := map[string]tool.Tool{}
 	for _, t := range enabled {
 		byName[t.Info().Name] = t
 	}
+	sem := make(chan struct{}, maxParallelTools)
+	var wg sync.WaitGroup
+	var lane []pendingCall
 	for _, c := range calls {
-		if st.ctx.Err() != nil {
-			return
-		}
-		input := json.RawMessage(c.input)
-		if !json.Valid(input) || len(strings.TrimSpace(c.input)) == 0 {
-			input = json.RawMessage("{}")
-		}
-		start := s.ms()
-		st.setTool(c.partID, func(ts *storage.ToolState) {
-			*ts = storage.ToolState{Status: storage.ToolRunning, Input: input, Time: &storage.ToolTime{Start: start}}
-		})
-		t, ok := byName[c.name]
-		var res tool.Result
-		var err error
-		if !ok {
-			err = errors.New("tool " + c.name + " is not available to this agent; available tools: " + strings.Join(names(enabled), ", "))
-		} else {
-			var before string
-			if fileTools[c.name] && s.opts.Snapshots != nil {
-				if c.name == "bash" {
-					// A command may touch any file, and the watcher reports
-					// changes only after its debounce: rescan around it.
-					s.opts.Snapshots.MarkAll()
-				}
-				before, _ = s.opts.Snapshots.Track(st.ctx)
-			}
-			env := s.newToolEnv(st.ctx, toolCtx{sessionID: st.in.sessionID, messageID: st.msg.ID, partID: c.partID, agent: st.in.agent}, st)
-			res, err = t.Run(st.ctx, tool.Call{ID: c.callID, SessionID: st.in.sessionID, MessageID: st.msg.ID, Agent: st.in.agent.Name, Input: input}, env)
-			if before != "" {
-				if c.name == "bash" {
-					s.opts.Snapshots.MarkAll()
-				}
-				st.recordPatch(before, res.Changed)
-			}
-		}
-		end := s.ms()
-		if err != nil {
-			text := err.Error()
-			if errors.Is(err, tool.ErrRejected) || errors.Is(err, ErrRejected) {
-				st.rejected = true
-				text = rejectedText
-			}
-			st.setTool(c.partID, func(ts *storage.ToolState) {
-				*ts = storage.ToolState{Status: storage.ToolError, Input: input, Error: text, Metadata: res.Metadata,
-					Time: &storage.ToolTime{Start: start, End: end}}
-			})
+		if fileTools[c.name] {
+			lane = append(lane, c)
 			continue
 		}
-		meta := res.Metadata
-		if meta == nil {
-			meta = map[string]any{}
-		}
-		st.setTool(c.partID, func(ts *storage.ToolState) {
-			*ts = storage.ToolState{Status: storage.ToolCompleted, Input: input, Output: res.Output, Title: res.Title, Metadata: meta,
-				Time: &storage.ToolTime{Start: start, End: end}}
-		})
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			st.runTool(c, byName, enabled)
+		}()
 	}
+	if len(lane) > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, c := range lane {
+				sem <- struct{}{}
+				st.runTool(c, byName, enabled)
+				<-sem
+			}
+		}()
+	}
+	wg.Wait()
 }
 
-// recordPatch writes a patch part for the files changed since before that
-// the call changed (changed: see tool.Result.Changed).
-func (st *runState) recordPatch(before string, changed func() trace.Set) {
+// runTool runs one call and records its outcome on its tool part; a
+// file-changing call is snapshotted around itself.
+func (st *runState) runTool(c pendingCall, byName map[string]tool.Tool, enabled []tool.Tool) {
 	s := st.s
-	p, ok := s.patchSince(context.WithoutCancel(st.ctx), st.in.sessionID, st.msg.ID, before, changed)
+	if st.ctx.Err() != nil {
+		return
+	}
+	input := json.RawMessage(c.input)
+	if !json.Valid(input) || len(strings.TrimSpace(c.input)) == 0 {
+		input = json.RawMessage("{}")
+	}
+	start := s.ms()
+	st.setTool(c.partID, func(ts *storage.ToolState) {
+		*ts = storage.ToolState{Status: storage.ToolRunning, Input: input, Time: &storage.ToolTime{Start: start}}
+	})
+	t, ok := byName[c.name]
+	var res tool.Result
+	var err error
+	if !ok {
+		err = errors.New("tool " + c.name + " is not available to this agent; available tools: " + strings.Join(names(enabled), ", "))
+	} else {
+		env := s.newToolEnv(st.ctx, toolCtx{sessionID: st.in.sessionID, messageID: st.msg.ID, partID: c.partID, agent: st.in.agent}, st)
+		snap := fileTools[c.name] && s.opts.Snapshots != nil
+		var before string
+		if snap && c.name == "bash" {
+			// A command may touch any file, and the watcher reports
+			// changes only after its debounce: rescan around it.
+			s.opts.Snapshots.MarkAll()
+			before, _ = s.opts.Snapshots.Track(st.ctx)
+		} else if snap {
+			// write, edit and patch name their files (Editing, Edited).
+			env.snapshot = true
+		}
+		res, err = t.Run(st.ctx, tool.Call{ID: c.callID, SessionID: st.in.sessionID, MessageID: st.msg.ID, Agent: st.in.agent.Name, Input: input}, env)
+		switch {
+		case before != "":
+			s.opts.Snapshots.MarkAll()
+			st.recordCommandPatch(before, res.Changed)
+		case env.before != "":
+			st.recordPatch(env.before, env.edited)
+		}
+	}
+	end := s.ms()
+	if err != nil {
+		text := err.Error()
+		if errors.Is(err, tool.ErrRejected) || errors.Is(err, ErrRejected) {
+			st.rejected.Store(true)
+			text = rejectedText
+		}
+		st.setTool(c.partID, func(ts *storage.ToolState) {
+			*ts = storage.ToolState{Status: storage.ToolError, Input: input, Error: text, Metadata: res.Metadata,
+				Time: &storage.ToolTime{Start: start, End: end}}
+		})
+		return
+	}
+	meta := res.Metadata
+	if meta == nil {
+		meta = map[string]any{}
+	}
+	st.setTool(c.partID, func(ts *storage.ToolState) {
+		*ts = storage.ToolState{Status: storage.ToolCompleted, Input: input, Output: res.Output, Title: res.Title, Metadata: meta,
+			Time: &storage.ToolTime{Start: start, End: end}}
+	})
+}
+
+// recordPatch writes a patch part for what one tool call changed since
+// tree before; revert undoes exactly the files it lists.
+//
+// candidates are the call's own files, root-relative with slashes: for
+// write, edit and patch the files the tool wrote (tool.Env.Edited, their
+// before-state taken by tool.Env.Editing); for bash and POST
+// /session/:id/shell, the files the command's process tree wrote, once
+// attribution reports them. Only candidates that differ between before and
+// the tree taken now are recorded, so a write made by anyone else (the
+// user's editor, another session) in the same window is never this call's.
+// nil means "not known": every path that changed between before and after
+// is recorded, which is today's behaviour for bash and also takes in
+// writes from outside the command.
+func (st *runState) recordPatch(before string, candidates []string) {
+	st.putPatch(st.s.patchSince(context.WithoutCancel(st.ctx), st.in.sessionID, st.msg.ID, before, candidates, nil))
+}
+
+// recordCommandPatch is recordPatch for a bash call: the candidates are
+// what its process tree changed (changed: tool.Result.Changed).
+func (st *runState) recordCommandPatch(before string, changed func() trace.Set) {
+	candidates, covers := st.s.commandFiles(changed)
+	st.putPatch(st.s.patchSince(context.WithoutCancel(st.ctx), st.in.sessionID, st.msg.ID, before, candidates, covers))
+}
+
+func (st *runState) putPatch(p storage.Part, ok bool) {
 	if !ok {
 		return
 	}
 	if err := st.put(p); err != nil {
-		s.log.Error("Could not write patch part", "err", err)
+		st.s.log.Error("Could not write patch part", "err", err)
 	}
 }
 
-// patchSince takes the "after" snapshot and returns the patch part for the
-// files changed since before, keeping only those changed reports (nil: all
-// of them). ok is false when the call changed nothing.
-func (s *Service) patchSince(ctx context.Context, sessionID, messageID, before string, changed func() trace.Set) (storage.Part, bool) {
-	after, err := s.opts.Snapshots.Track(ctx)
+// patchSince takes the "after" tree and returns the patch part for what
+// changed since before among candidates (see recordPatch). covers, if set,
+// decides which changed files the candidates cover (a renamed directory
+// covers its files); else only the candidates themselves. ok is false when
+// nothing changed.
+func (s *Service) patchSince(ctx context.Context, sessionID, messageID, before string, candidates []string, covers func(string) bool) (storage.Part, bool) {
+	var after string
+	var err error
+	if candidates == nil {
+		after, err = s.opts.Snapshots.Track(ctx)
+	} else {
+		after, err = s.opts.Snapshots.TrackPaths(ctx, candidates)
+	}
 	if err != nil || after == before {
 		return storage.Part{}, false
 	}
 	files, err := s.opts.Snapshots.Changed(ctx, before, after)
-	if err != nil {
+	if err != nil || len(files) == 0 {
 		return storage.Part{}, false
 	}
-	if changed != nil {
-		set := changed()
-		if set.All {
-			s.log.Debug("Attributing every change in the window to the command", "why", set.Reason)
+	if candidates != nil {
+		if covers == nil {
+			covers = func(f string) bool { return slices.Contains(candidates, f) }
 		}
-		files = set.Filter(files)
-	}
-	if len(files) == 0 {
-		return storage.Part{}, false
+		files = slices.DeleteFunc(files, func(f string) bool { return !covers(f) })
+		if len(files) == 0 {
+			return storage.Part{}, false
+		}
 	}
 	abs := make([]string, len(files))
 	for i, f := range files {
@@ -131,6 +205,29 @@ func (s *Service) patchSince(ctx context.Context, sessionID, messageID, before s
 	p := s.newPart(sessionID, messageID, storage.PartPatch)
 	p.Hash, p.Files, p.After = before, abs, after
 	return p, true
+}
+
+// commandFiles turns what a traced command changed into patchSince's
+// candidates and cover test: nil candidates (every change in the window)
+// when it is not known.
+func (s *Service) commandFiles(changed func() trace.Set) ([]string, func(string) bool) {
+	if changed == nil {
+		return nil, nil
+	}
+	set := changed()
+	if set.All {
+		s.log.Debug("Attributing every change during the command to it", "why", set.Reason)
+		return nil, nil
+	}
+	// The snapshot holds neither the root itself nor anything in .git (and
+	// refuses to be asked about them).
+	candidates := []string{}
+	for _, p := range slices.Concat(set.Paths, set.Trees) {
+		if p != "." && !slices.Contains(strings.Split(p, "/"), ".git") {
+			candidates = append(candidates, p)
+		}
+	}
+	return candidates, set.Covers
 }
 
 func names(ts []tool.Tool) []string {
@@ -154,14 +251,21 @@ type toolEnv struct {
 	st  *runState // nil outside a run (file attachments)
 	mu  sync.Mutex
 	upd time.Time
+
+	// snapshot: the call's file changes are recorded from Editing/Edited:
+	// before is the tree taken at the first Editing, edited the files
+	// written since (root-relative).
+	snapshot bool
+	before   string
+	edited   []string
 }
 
 func (s *Service) newToolEnv(_ context.Context, tc toolCtx, st *runState) *toolEnv {
 	return &toolEnv{s: s, tc: tc, st: st}
 }
 
-func (e *toolEnv) Root() *os.Root   { return e.s.opts.FS }
-func (e *toolEnv) RootPath() string { return e.s.opts.Cwd }
+func (e *toolEnv) Root() *confine.Root { return e.s.opts.FS }
+func (e *toolEnv) RootPath() string    { return e.s.opts.Cwd }
 
 func (e *toolEnv) Permission(kind, pattern string) string {
 	a := e.tc.agent
@@ -190,7 +294,7 @@ func (e *toolEnv) Ask(ctx context.Context, call tool.Call, p tool.Permission) er
 	})
 	if errors.Is(err, ErrRejected) {
 		if e.st != nil {
-			e.st.rejected = true
+			e.st.rejected.Store(true)
 		}
 		return errors.Join(tool.ErrRejected, err)
 	}
@@ -238,14 +342,55 @@ func (e *toolEnv) Subtask(ctx context.Context, req tool.SubtaskRequest) (tool.Su
 	return e.s.subtask(ctx, e, req)
 }
 
+// Editing takes the call's before-snapshot with the named files re-read
+// from disk now, whatever the watcher has reported yet, so that reverting
+// the call restores what was there the moment before the tool wrote.
+func (e *toolEnv) Editing(paths ...string) {
+	if !e.snapshot || e.st == nil {
+		return
+	}
+	var rels []string
+	for _, p := range paths {
+		if rel, ok := e.s.rootRel(p); ok {
+			rels = append(rels, rel)
+		}
+	}
+	before, err := e.s.opts.Snapshots.TrackPaths(context.WithoutCancel(e.st.ctx), rels)
+	if err != nil {
+		e.s.log.Warn("Could not snapshot before a tool's write", "err", err)
+		return
+	}
+	e.mu.Lock()
+	if e.before == "" {
+		e.before = before
+	}
+	e.mu.Unlock()
+}
+
 // Edited publishes file.edited and tells the snapshotter what changed.
 func (e *toolEnv) Edited(path string) {
 	e.s.bus.Publish(EventFileEdited, map[string]any{"file": path})
-	if e.s.opts.Snapshots != nil {
-		if rel, err := filepath.Rel(e.s.opts.Root, path); err == nil {
-			e.s.opts.Snapshots.MarkChanged([]string{filepath.ToSlash(rel)})
-		}
+	if e.s.opts.Snapshots == nil {
+		return
 	}
+	if rel, ok := e.s.rootRel(path); ok {
+		e.s.opts.Snapshots.MarkChanged([]string{rel})
+		e.mu.Lock()
+		if !slices.Contains(e.edited, rel) {
+			e.edited = append(e.edited, rel)
+		}
+		e.mu.Unlock()
+	}
+}
+
+// rootRel makes an absolute path inside the project root-relative, with
+// slashes.
+func (s *Service) rootRel(p string) (string, bool) {
+	rel, err := filepath.Rel(s.opts.Root, p)
+	if err != nil || !filepath.IsLocal(rel) {
+		return "", false
+	}
+	return filepath.ToSlash(rel), true
 }
 
 // todoStore keeps todo lists on disk at storage/todo/<sessionID>.json.

@@ -248,6 +248,21 @@ func (s *Snapshotter) Changed(ctx context.Context, from, to string) ([]string, e
 // touched. Files too large to be snapshotted are never deleted or
 // overwritten; they are reported in Result.Skipped.
 func (s *Snapshotter) Restore(ctx context.Context, tree string, paths []string) (Result, error) {
+	return s.restore(ctx, tree, paths, false)
+}
+
+// RestoreFiles makes each listed file path match tree, like Restore, for a
+// caller that has checked the files' current content against what it
+// expects (a revert): directories are not expanded and the size cap does not
+// apply, so a large file stored with TrackPaths is written or deleted too.
+func (s *Snapshotter) RestoreFiles(ctx context.Context, tree string, paths []string) (Result, error) {
+	if paths == nil {
+		paths = []string{}
+	}
+	return s.restore(ctx, tree, paths, true)
+}
+
+func (s *Snapshotter) restore(ctx context.Context, tree string, paths []string, exact bool) (Result, error) {
 	var res Result
 	th, err := parseHash(tree)
 	if err != nil {
@@ -280,7 +295,7 @@ func (s *Snapshotter) Restore(ctx context.Context, tree string, paths []string) 
 		for _, c := range ch {
 			list = append(list, c.path)
 		}
-	} else {
+	} else if !exact {
 		list, err = s.expandDirs(ctx, th, list)
 		if err != nil {
 			return res, err
@@ -325,7 +340,7 @@ func (s *Snapshotter) Restore(ctx context.Context, tree string, paths []string) 
 		if fi.IsDir() {
 			continue // its files are listed on their own; emptied dirs go below
 		}
-		if fi.Mode().IsRegular() && fi.Size() > s.maxSize {
+		if !exact && fi.Mode().IsRegular() && fi.Size() > s.maxSize {
 			res.Skipped = append(res.Skipped, Skip{Path: rel, Reason: "too large to snapshot; left in place"})
 			continue
 		}
@@ -343,7 +358,7 @@ func (s *Snapshotter) Restore(ctx context.Context, tree string, paths []string) 
 		if err := ctx.Err(); err != nil {
 			return res, err
 		}
-		wrote, reason, err := s.restoreFile(w.rel, w.e)
+		wrote, reason, err := s.restoreFile(w.rel, w.e, exact)
 		if err != nil {
 			return res, err
 		}
@@ -447,7 +462,7 @@ func (s *Snapshotter) removeEmptied(th plumbing.Hash, dirs map[string]struct{}) 
 
 // restoreFile makes rel match e. It returns whether it wrote, or a reason
 // for leaving the path alone.
-func (s *Snapshotter) restoreFile(rel string, e treeEntry) (bool, string, error) {
+func (s *Snapshotter) restoreFile(rel string, e treeEntry, exact bool) (bool, string, error) {
 	perm := os.FileMode(0o666)
 	if e.mode == filemode.Executable {
 		perm = 0o777
@@ -467,7 +482,7 @@ func (s *Snapshotter) restoreFile(rel string, e treeEntry) (bool, string, error)
 			if err := s.root.Remove(rel); err != nil {
 				return false, "a non-empty directory is in the way", nil
 			}
-		case fi.Mode().IsRegular() && fi.Size() > s.maxSize:
+		case !exact && fi.Mode().IsRegular() && fi.Size() > s.maxSize:
 			return false, "too large to snapshot; left in place", nil
 		default:
 			// A size difference proves a content difference without reading.

@@ -68,6 +68,10 @@ var (
 // DefaultMaxFileSize is used when Options.MaxFileSize is zero.
 const DefaultMaxFileSize = 4 << 20
 
+// forcedMaxFileSize bounds files stored by TrackPaths despite the size cap;
+// they are read into memory whole.
+const forcedMaxFileSize = 512 << 20
+
 // DefaultRescanInterval is the full-rescan period in watcher-fed mode.
 const DefaultRescanInterval = 2 * time.Minute
 
@@ -127,6 +131,7 @@ type Snapshotter struct {
 	watched     bool // a watcher feeds MarkChanged
 	markAll     bool
 	marked      map[string]struct{}
+	force       map[string]struct{} // paths TrackPaths stores whatever their size
 	lastFull    time.Time
 	lastTree    plumbing.Hash
 	handedOut   map[plumbing.Hash]time.Time // trees track built, for PruneSince

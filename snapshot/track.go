@@ -3,6 +3,7 @@ package snapshot
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -94,15 +95,45 @@ type hashJob struct {
 
 // Track snapshots the work tree and returns the tree hash.
 func (s *Snapshotter) Track(ctx context.Context) (string, error) {
+	return s.TrackPaths(ctx, nil)
+}
+
+// TrackPaths is Track that first re-stats the given work-tree paths
+// (whatever the watcher has reported) and stores them whatever their size:
+// the size cap does not apply to files a caller names, so a large file the
+// agent wrote can still be restored. Other files follow the usual rules.
+func (s *Snapshotter) TrackPaths(ctx context.Context, paths []string) (string, error) {
 	if err := s.begin(ctx); err != nil {
 		return "", err
 	}
 	defer s.end()
+	var force map[string]struct{}
+	for _, p := range paths {
+		rel, err := cleanRel(p)
+		if err != nil {
+			return "", err
+		}
+		if force == nil {
+			force = map[string]struct{}{}
+		}
+		force[rel] = struct{}{}
+		s.marked[rel] = struct{}{}
+	}
+	s.force = force
+	defer func() { s.force = nil }()
 	h, err := s.track(ctx)
 	if err != nil {
 		return "", err
 	}
 	return h.String(), nil
+}
+
+// sizeLimit is the largest file Track stores at rel.
+func (s *Snapshotter) sizeLimit(rel string) int64 {
+	if _, ok := s.force[rel]; ok {
+		return forcedMaxFileSize
+	}
+	return s.maxSize
 }
 
 func (s *Snapshotter) rootPatterns() ([]ignore.Pattern, []string) {
@@ -233,9 +264,12 @@ func (sc *scan) walkDir(parent *dirNode, name, rel string, comps []string, old *
 	} else {
 		node.tree = old.tree
 	}
-	f, err := os.Open(full)
+	// Through the work tree's os.Root, every component opened with
+	// O_NOFOLLOW: a directory swapped for a symlink never lets content from
+	// outside the project into the shadow repository.
+	f, err := s.root.OpenFile(rootName(rel), os.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NOFOLLOW, 0)
 	if err != nil {
-		return node, nil // vanished or unreadable: snapshot as empty
+		return node, nil // vanished, unreadable or no longer a directory: snapshot as empty
 	}
 	ents, err := f.ReadDir(-1)
 	f.Close()
@@ -258,7 +292,7 @@ func (sc *scan) walkDir(parent *dirNode, name, rel string, comps []string, old *
 			}
 		}
 		if e.Name() == ".gitattributes" && s.seeds != nil && e.Type().IsRegular() {
-			if b, err := os.ReadFile(filepath.Join(full, ".gitattributes")); err == nil && attrsRewriteContent(b) {
+			if b, err := s.readRegular(joinRel(rel, ".gitattributes"), 1<<20); err == nil && attrsRewriteContent(b) {
 				sc.mu.Lock()
 				sc.suspect = append(sc.suspect, node)
 				sc.mu.Unlock()
@@ -303,7 +337,7 @@ func (sc *scan) walkDir(parent *dirNode, name, rel string, comps []string, old *
 			if ignore.Match(node.pats, ccomps, false) {
 				continue
 			}
-			fi, err := os.Lstat(filepath.Join(full, n))
+			fi, err := s.root.Lstat(rootName(crel))
 			if err != nil {
 				continue
 			}
@@ -377,8 +411,8 @@ func (sc *scan) considerFile(node *dirNode, name, rel string, fi os.FileInfo, ol
 	if !ok {
 		return
 	}
-	if mode != filemode.Symlink && fi.Size() > sc.s.maxSize {
-		sc.addSkip(rel, fmt.Sprintf("larger than %d bytes", sc.s.maxSize))
+	if limit := sc.s.sizeLimit(rel); mode != filemode.Symlink && fi.Size() > limit {
+		sc.addSkip(rel, fmt.Sprintf("larger than %d bytes", limit))
 		if old != nil {
 			node.dirty = true
 		}
@@ -446,7 +480,7 @@ func (sc *scan) updatePath(p string) error {
 	}
 	// Make sure n is still a real directory (not replaced by a symlink).
 	if n.parent != nil {
-		fi, err := os.Lstat(filepath.Join(s.work, filepath.FromSlash(n.rel)))
+		fi, err := s.root.Lstat(rootName(n.rel))
 		if err != nil || !fi.IsDir() {
 			return sc.reconcile(n.parent, n.name)
 		}
@@ -479,7 +513,7 @@ func (sc *scan) reconcile(n *dirNode, name string) error {
 		}
 	}
 	n.markDirty()
-	fi, err := os.Lstat(full)
+	fi, err := s.root.Lstat(rootName(rel))
 	if err != nil || name == ".git" {
 		delete(n.files, name)
 		delete(n.dirs, name)
@@ -593,11 +627,17 @@ func (s *Snapshotter) readForHash(rel string, e *fileEntry, buf *[]byte) ([]byte
 		}
 		return []byte(t), ""
 	}
-	f, err := os.OpenFile(full, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	// Every component with O_NOFOLLOW (os.Root), non-blocking, and only a
+	// regular file with a single link: a FIFO never stalls a snapshot and a
+	// hard link to an outside file is not copied into the shadow repository.
+	f, err := s.root.OpenFile(rootName(rel), os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, "unreadable"
 	}
 	defer f.Close()
+	if why := notPlain(f); why != "" {
+		return nil, why
+	}
 	b := (*buf)[:0]
 	for {
 		if len(b) == cap(b) {
@@ -605,8 +645,8 @@ func (s *Snapshotter) readForHash(rel string, e *fileEntry, buf *[]byte) ([]byte
 		}
 		n, err := f.Read(b[len(b):cap(b)])
 		b = b[:len(b)+n]
-		if int64(len(b)) > s.maxSize {
-			return nil, fmt.Sprintf("larger than %d bytes", s.maxSize)
+		if limit := s.sizeLimit(rel); int64(len(b)) > limit {
+			return nil, fmt.Sprintf("larger than %d bytes", limit)
 		}
 		if err == io.EOF {
 			break
@@ -840,4 +880,40 @@ func writeFileAtomicNoSync(p string, data []byte) error {
 		os.Remove(f.Name())
 	}
 	return err
+}
+
+// rootName is a slash path relative to the work tree as an os.Root name.
+func rootName(rel string) string {
+	if rel == "" {
+		return "."
+	}
+	return filepath.FromSlash(rel)
+}
+
+// notPlain says why an opened file is not snapshotted ("" when it is a
+// regular file with one link).
+func notPlain(f *os.File) string {
+	fi, err := f.Stat()
+	switch {
+	case err != nil:
+		return "unreadable"
+	case !fi.Mode().IsRegular():
+		return "not a regular file"
+	case linkCount(fi) > 1:
+		return "several hard links"
+	}
+	return ""
+}
+
+// readRegular reads a small regular file of the work tree, confined.
+func (s *Snapshotter) readRegular(rel string, max int64) ([]byte, error) {
+	f, err := s.root.OpenFile(rootName(rel), os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if why := notPlain(f); why != "" {
+		return nil, errors.New(why)
+	}
+	return io.ReadAll(io.LimitReader(f, max))
 }

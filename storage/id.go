@@ -96,6 +96,27 @@ func ValidID(prefix, id string) bool {
 	return true
 }
 
+// ValidPartID reports whether id may name a part file. Parts are the one
+// kind of ID a client may choose freely: opencode 0.5 stores whatever the
+// prompt's part carries (opencode.nvim sends a UUID) as
+// part/<session>/<message>/<id>.json, so ocgo keeps such IDs too, but only
+// when they are 1-64 bytes of [A-Za-z0-9_-]: no dot, no separator, nothing
+// that could form a path. ocgo's own part IDs start with "prt_".
+func ValidPartID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '_', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 // CheckID returns an ErrInvalid error naming field when id is not valid.
 func CheckID(field, prefix, id string) error {
 	if !ValidID(prefix, id) {

@@ -449,8 +449,8 @@ func (s *Store) PutPart(p Part) error {
 	if err := CheckID("messageID", PrefixMessage, p.MessageID); err != nil {
 		return err
 	}
-	if err := CheckID("partID", PrefixPart, p.ID); err != nil {
-		return err
+	if !ValidPartID(p.ID) {
+		return fmt.Errorf("%w: partID must be 1-64 letters, digits, '_' or '-'", ErrInvalid)
 	}
 	path := filepath.Join(s.root, "session", "part", p.SessionID, p.MessageID, p.ID+".json")
 	s.mu.Lock()
@@ -492,8 +492,8 @@ func (s *Store) DeleteMessage(sessionID, messageID string) error {
 
 // DeletePart removes one part.
 func (s *Store) DeletePart(sessionID, messageID, partID string) error {
-	if err := CheckID("partID", PrefixPart, partID); err != nil {
-		return err
+	if !ValidPartID(partID) {
+		return fmt.Errorf("%w: partID must be 1-64 letters, digits, '_' or '-'", ErrInvalid)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -517,6 +517,38 @@ func (s *Store) GetJSON(key string, v any) error {
 // PutJSON writes an auxiliary document durably.
 func (s *Store) PutJSON(key string, v any) error {
 	return s.writeJSON(filepath.Join(s.root, filepath.FromSlash(key)+".json"), v)
+}
+
+// DeleteJSON removes an auxiliary document durably; a missing one is fine.
+func (s *Store) DeleteJSON(key string) error {
+	path := filepath.Join(s.root, filepath.FromSlash(key)+".json")
+	err := os.Remove(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return atomicfile.SyncDir(filepath.Dir(path))
+}
+
+// JSONKeys lists the auxiliary documents under dir (keys as GetJSON takes
+// them, sorted); a missing dir has none.
+func (s *Store) JSONKeys(dir string) ([]string, error) {
+	ents, err := os.ReadDir(filepath.Join(s.root, filepath.FromSlash(dir)))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var keys []string
+	for _, e := range ents {
+		if name, ok := strings.CutSuffix(e.Name(), ".json"); ok && e.Type().IsRegular() {
+			keys = append(keys, dir+"/"+name)
+		}
+	}
+	return keys, nil
 }
 
 // AppInitialized returns time.initialized from <project>/app.json (0 if unset).

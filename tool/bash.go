@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -344,7 +343,7 @@ func (t *bashTool) exec(ctx context.Context, env Env, in bashInput, timeout time
 
 	cmd := exec.Command(t.opts.Shell, "-c", in.Command)
 	cmd.Dir = env.RootPath()
-	cmd.Env = append(agentEnviron(os.Environ()), "TERM=dumb")
+	cmd.Env = append(t.opts.Environ(), "TERM=dumb")
 	cmd.Stdout = out
 	cmd.Stderr = out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -403,20 +402,4 @@ func (t *bashTool) exec(ctx context.Context, env Env, in bashInput, timeout time
 // killGroup kills every process of the command's process group.
 func killGroup(pgid int) {
 	_ = syscall.Kill(-pgid, syscall.SIGKILL)
-}
-
-// agentEnviron is the environment of the agent's commands: the server's,
-// without the server password and provider API keys (*_API_KEY), so a
-// model cannot read a credential into a tool output (and from there into
-// a response or the provider's context).
-func agentEnviron(env []string) []string {
-	out := make([]string, 0, len(env))
-	for _, kv := range env {
-		name, _, _ := strings.Cut(kv, "=")
-		if name == "OPENCODE_SERVER_PASSWORD" || strings.HasSuffix(strings.ToUpper(name), "_API_KEY") {
-			continue
-		}
-		out = append(out, kv)
-	}
-	return out
 }

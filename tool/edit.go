@@ -98,6 +98,7 @@ func (editTool) Run(ctx context.Context, call Call, env Env) (Result, error) {
 	}); err != nil {
 		return Result{}, err
 	}
+	env.Editing(r.abs)
 	if err := writeFile(root, r.rel, []byte(after)); err != nil {
 		return Result{}, fsErr(err, in.FilePath)
 	}
@@ -117,6 +118,7 @@ func (editTool) Run(ctx context.Context, call Call, env Env) (Result, error) {
 func replaceText(content, oldS, newS string, all bool) (string, error) {
 	for _, strategy := range []func(string, string) []string{
 		exactMatch, trimmedBoundaryMatch, lineTrimmedMatch, indentFlexibleMatch, whitespaceMatch,
+		escapeNormalizedMatch, blockAnchorMatch,
 	} {
 		cands := dedupe(strategy(content, oldS))
 		total := 0
@@ -253,6 +255,149 @@ func whitespaceMatch(content, old string) []string {
 		return nil
 	}
 	return re.FindAllString(content, -1)
+}
+
+// unescapeModelText undoes the escaping models sometimes apply to code they
+// quote: \n, \t, \r, \\, \', \", \` and \$ become the characters
+// they stand for, and a backslash before a real newline goes.
+func unescapeModelText(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '\\' || i+1 == len(s) {
+			b.WriteByte(s[i])
+			continue
+		}
+		switch c := s[i+1]; c {
+		case 'n':
+			b.WriteByte('\n')
+		case 't':
+			b.WriteByte('\t')
+		case 'r':
+			b.WriteByte('\r')
+		case '\\', '\'', '"', '`', '$', '\n':
+			b.WriteByte(c)
+		default:
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		}
+		i++
+	}
+	return b.String()
+}
+
+// escapeNormalizedMatch finds oldString after undoing its escapes (a model
+// that wrote "\n" for a line break), and the text of the file that, once
+// unescaped the same way, equals it.
+func escapeNormalizedMatch(content, old string) []string {
+	u := unescapeModelText(old)
+	if u == old || u == "" {
+		return nil
+	}
+	if strings.Contains(content, u) {
+		return []string{u}
+	}
+	return lineWindows(content, u, func(have, want []string) bool {
+		return unescapeModelText(strings.Join(have, "\n")) == strings.Join(want, "\n")
+	})
+}
+
+// blockAnchorMatch finds a block of at least three lines by its first and
+// last lines (compared without surrounding whitespace) when the lines in
+// between were misremembered: a block is accepted only if its inner lines
+// are at least half similar to oldString's, so an anchor pair around
+// unrelated code is not taken. Several accepted blocks are ambiguous, as
+// for every strategy.
+func blockAnchorMatch(content, old string) []string {
+	want := strings.Split(strings.TrimSuffix(old, "\n"), "\n")
+	if len(want) < 3 {
+		return nil
+	}
+	first, last := strings.TrimSpace(want[0]), strings.TrimSpace(want[len(want)-1])
+	if first == "" || last == "" {
+		return nil
+	}
+	lines := strings.Split(content, "\n")
+	starts := make([]int, len(lines)+1)
+	off := 0
+	for i, l := range lines {
+		starts[i] = off
+		off += len(l) + 1
+	}
+	starts[len(lines)] = off
+	var out []string
+	for i := range lines {
+		if strings.TrimSpace(lines[i]) != first {
+			continue
+		}
+		for j := i + 2; j < len(lines); j++ {
+			if strings.TrimSpace(lines[j]) != last {
+				continue
+			}
+			if blockSimilarity(lines[i+1:j], want[1:len(want)-1]) >= 0.5 {
+				out = append(out, content[starts[i]:starts[j+1]-1])
+			}
+			break // the nearest closing anchor ends this block
+		}
+	}
+	return out
+}
+
+// blockSimilarity compares two runs of lines (whitespace-trimmed) by edit
+// distance: 1 means equal, 0 nothing in common.
+func blockSimilarity(have, want []string) float64 {
+	a := strings.TrimSpace(strings.Join(trimAll(have), "\n"))
+	b := strings.TrimSpace(strings.Join(trimAll(want), "\n"))
+	la, lb := len([]rune(a)), len([]rune(b))
+	n := max(la, lb)
+	if n == 0 {
+		return 1
+	}
+	// The distance is at least the length difference: skip the quadratic
+	// work when it alone rules the block out, or the block is huge.
+	if 2*abs(la-lb) > n || n > 20000 {
+		return 0
+	}
+	return 1 - float64(levenshtein(a, b))/float64(n)
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+func trimAll(lines []string) []string {
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		out[i] = strings.TrimSpace(l)
+	}
+	return out
+}
+
+// levenshtein is the edit distance between a and b in runes.
+func levenshtein(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
 }
 
 // unifiedDiff renders the tool's diff: three context lines, headed like the

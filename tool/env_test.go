@@ -3,6 +3,7 @@ package tool
 import (
 	"context"
 	"encoding/json"
+	"ocgo/confine"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -16,7 +17,7 @@ import (
 // wildcard patterns per kind (longest match wins), like the session core's.
 type testEnv struct {
 	t    testing.TB
-	root *os.Root
+	root *confine.Root
 	path string
 
 	mu      sync.Mutex
@@ -41,7 +42,7 @@ func newEnv(t testing.TB) *testEnv {
 	if err := os.Mkdir(proj, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	r, err := os.OpenRoot(proj)
+	r, err := confine.Open(proj, confine.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,8 +51,8 @@ func newEnv(t testing.TB) *testEnv {
 		reads: map[string]time.Time{}, todos: &fileTodos{dir: filepath.Join(dir, "todo")}}
 }
 
-func (e *testEnv) Root() *os.Root   { return e.root }
-func (e *testEnv) RootPath() string { return e.path }
+func (e *testEnv) Root() *confine.Root { return e.root }
+func (e *testEnv) RootPath() string    { return e.path }
 
 func (e *testEnv) Ask(ctx context.Context, call Call, p Permission) error {
 	e.mu.Lock()
@@ -101,6 +102,8 @@ func (e *testEnv) Todos() TodoStore { return e.todos }
 func (e *testEnv) Subtask(ctx context.Context, req SubtaskRequest) (SubtaskResult, error) {
 	return e.subtask(req)
 }
+
+func (e *testEnv) Editing(...string) {}
 
 func (e *testEnv) Edited(path string) {
 	e.mu.Lock()

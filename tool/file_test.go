@@ -275,3 +275,40 @@ func TestPathConfinement(t *testing.T) {
 		t.Errorf("edited %v", e.edited)
 	}
 }
+
+func TestEditEscapeNormalisedAndBlockAnchor(t *testing.T) {
+	e := newEnv(t)
+	src := "package main\n\nfunc greet() string {\n\treturn \"hi\\tthere\"\n}\n\nfunc add(a, b int) int {\n\tsum := a + b\n\tlog(\"adding\")\n\treturn sum\n}\n"
+	mustRun(t, e, "write", m{"filePath": "main.go", "content": src})
+
+	t.Run("escaped oldString", func(t *testing.T) {
+		// The model escaped the line breaks and quotes it copied.
+		mustRun(t, e, "edit", m{"filePath": "main.go", "oldString": `func greet() string {\n\treturn \"hi\\tthere\"\n}`, "newString": "func greet() string { return \"yo\" }"})
+		if !strings.Contains(e.content("main.go"), "func greet() string { return \"yo\" }\n\nfunc add") {
+			t.Errorf("content %q", e.content("main.go"))
+		}
+	})
+	t.Run("block by first and last lines", func(t *testing.T) {
+		// The middle lines are misremembered (sum vs total, log text).
+		old := "func add(a, b int) int {\n\ttotal := a + b\n\tlog(\"adding up\")\n\treturn total\n}"
+		mustRun(t, e, "edit", m{"filePath": "main.go", "oldString": old, "newString": "func add(a, b int) int { return a + b }"})
+		if !strings.HasSuffix(e.content("main.go"), "func add(a, b int) int { return a + b }\n") {
+			t.Errorf("content %q", e.content("main.go"))
+		}
+	})
+	t.Run("anchors around unrelated code are refused", func(t *testing.T) {
+		mustRun(t, e, "write", m{"filePath": "b.go", "content": "func f() {\n\tcompletely()\n\tdifferent()\n\tbody()\n}\n"})
+		_, err := run(t, e, "edit", m{"filePath": "b.go", "oldString": "func f() {\n\tx := 1\n}", "newString": "func f() {}"})
+		if !errors.Is(err, ErrNoMatch) {
+			t.Errorf("err %v", err)
+		}
+	})
+	t.Run("two anchored blocks are ambiguous", func(t *testing.T) {
+		two := "func f() {\n\tstep(1)\n\tstep(2)\n}\n\nfunc f() {\n\tstep(1)\n\tstep(3)\n}\n"
+		mustRun(t, e, "write", m{"filePath": "c.go", "content": two})
+		_, err := run(t, e, "edit", m{"filePath": "c.go", "oldString": "func f() {\n\tstep(one)\n\tstep(2or3)\n}", "newString": "x"})
+		if !errors.Is(err, ErrAmbiguous) || e.content("c.go") != two {
+			t.Errorf("err %v, content %q", err, e.content("c.go"))
+		}
+	})
+}

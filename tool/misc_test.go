@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"ocgo/childenv"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -258,7 +259,7 @@ func TestInputErrors(t *testing.T) {
 }
 
 func TestAgentEnvironDropsCredentials(t *testing.T) {
-	got := agentEnviron([]string{"PATH=/bin", "ANTHROPIC_API_KEY=sk-1", "openai_api_key=x", "OPENCODE_SERVER_PASSWORD=pw", "HOME=/h"})
+	got := childenv.New([]string{"PATH=/bin", "ANTHROPIC_API_KEY=sk-1", "openai_api_key=x", "OPENCODE_SERVER_PASSWORD=pw", "HOME=/h"}, nil, nil).Environ()
 	if strings.Join(got, " ") != "PATH=/bin HOME=/h" {
 		t.Fatalf("environ: %v", got)
 	}

@@ -314,6 +314,14 @@ func (patchTool) Run(ctx context.Context, call Call, env Env) (Result, error) {
 			return Result{}, err
 		}
 	}
+	var touched []string
+	for _, ch := range changes {
+		touched = append(touched, ch.src.abs)
+		if ch.dst.abs != ch.src.abs {
+			touched = append(touched, ch.dst.abs)
+		}
+	}
+	env.Editing(touched...)
 	summary := []string{}
 	for _, ch := range changes {
 		var err error

@@ -27,6 +27,8 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
+	"ocgo/childenv"
+	"ocgo/confine"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -167,7 +169,7 @@ type AgentInfo struct {
 // Env is what the session core provides to a running tool.
 type Env interface {
 	// Root is the project root; all file access goes through it.
-	Root() *os.Root
+	Root() *confine.Root
 	// RootPath is the absolute project root path (titles, outputs, bash cwd).
 	RootPath() string
 	// Ask blocks until the user answers; nil when allowed, an error wrapping
@@ -186,6 +188,11 @@ type Env interface {
 	Todos() TodoStore
 	// Subtask runs a child session.
 	Subtask(ctx context.Context, req SubtaskRequest) (SubtaskResult, error)
+	// Editing tells the core the tool is about to write or delete these
+	// files (absolute paths), after its checks and permission, right before
+	// the first write: the core records their content as it is on disk now,
+	// so the change can be undone exactly.
+	Editing(paths ...string)
 	// Edited tells the core a file (absolute path) was written or deleted.
 	Edited(path string)
 }
@@ -214,6 +221,10 @@ type Options struct {
 	HTTPClient *http.Client
 	// Agents lists the subagents for the task tool description.
 	Agents func() []AgentInfo
+	// Environ is the environment of bash commands (childenv scrubs the
+	// server's secrets from it); default: the server's environment without
+	// the server password and *_API_KEY variables.
+	Environ func() []string
 }
 
 // Limits shared by the tools.
@@ -242,6 +253,9 @@ func Registry(opts Options) []Tool {
 	}
 	if opts.Shell == "" {
 		opts.Shell = defaultShell()
+	}
+	if opts.Environ == nil {
+		opts.Environ = childenv.New(os.Environ(), nil, nil).Environ
 	}
 	if opts.HTTPClient == nil {
 		opts.HTTPClient = &http.Client{}
@@ -317,7 +331,17 @@ func fsErr(err error, display string) error {
 	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("%w: %s", ErrNotFound, display)
 	}
-	if strings.Contains(err.Error(), "path escapes from parent") {
+	switch {
+	case errors.Is(err, confine.ErrDenied):
+		return fmt.Errorf("%w: %s is off-limits to tools (.git or ocgo's data folder)", ErrDenied, display)
+	case errors.Is(err, confine.ErrSpecial):
+		return fmt.Errorf("%w: %s is not a regular file", ErrInvalidInput, display)
+	case errors.Is(err, confine.ErrHardLink):
+		return fmt.Errorf("%w: %s has several hard links; its other name may lie outside the project", ErrDenied, display)
+	case errors.Is(err, confine.ErrTooLarge):
+		return fmt.Errorf("%w: %s", ErrTooLarge, display)
+	}
+	if errors.Is(err, confine.ErrOutside) || strings.Contains(err.Error(), "path escapes from parent") {
 		return fmt.Errorf("%w: %s", ErrOutsideRoot, display)
 	}
 	var pe *fs.PathError
@@ -402,7 +426,7 @@ func assertFresh(env Env, call Call, r resolved, mod time.Time) error {
 
 // writeFile writes content through the root, creating parent directories and
 // keeping the mode of an existing file.
-func writeFile(root *os.Root, rel string, content []byte) error {
+func writeFile(root *confine.Root, rel string, content []byte) error {
 	if dir := filepath.Dir(rel); dir != "." {
 		if err := root.MkdirAll(dir, 0o755); err != nil {
 			return err

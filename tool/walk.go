@@ -3,7 +3,7 @@ package tool
 import (
 	"context"
 	"io/fs"
-	"os"
+	"ocgo/confine"
 	"path"
 	"path/filepath"
 	"strings"
@@ -29,7 +29,7 @@ type ignoreLayer struct {
 // ignores (package ignore: .gitignore files, info/exclude, global excludes),
 // and directories for which skipDir returns true. Symlinks are not followed.
 // fn returns false to stop.
-func walkFiles(ctx context.Context, root *os.Root, dir string, skipDir func(rel, name string) bool, fn func(walkEntry) bool) error {
+func walkFiles(ctx context.Context, root *confine.Root, dir string, skipDir func(rel, name string) bool, fn func(walkEntry) bool) error {
 	fsys := root.FS()
 	start := filepath.ToSlash(dir)
 	outer, prefix := ignore.ForRoot(root.Name())
@@ -69,6 +69,12 @@ func walkFiles(ctx context.Context, root *os.Root, dir string, skipDir func(rel,
 		// Drop the layers of directories we have left.
 		for len(layers) > 1 && !within(parent, layers[len(layers)-1].dir) {
 			layers = layers[:len(layers)-1]
+		}
+		if p != start && root.Denied(p) {
+			if d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
 		}
 		cs := comps(p)
 		if d.IsDir() {

@@ -72,6 +72,7 @@ func (writeTool) Run(ctx context.Context, call Call, env Env) (Result, error) {
 	}); err != nil {
 		return Result{}, err
 	}
+	env.Editing(r.abs)
 	if err := writeFile(root, r.rel, []byte(*in.Content)); err != nil {
 		return Result{}, fsErr(err, in.FilePath)
 	}

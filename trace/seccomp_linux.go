@@ -37,6 +37,8 @@ type call struct {
 	widen bool
 	// openHow: openat2, flags are in struct open_how.
 	openHow bool
+	// tree: the paths may be directories whose contents move (rename).
+	tree bool
 }
 
 // writeFlags are the open flags that may change a file or create one.
@@ -71,9 +73,9 @@ var calls = func() map[int]call {
 		{sysRmdir, call{name: "rmdir", paths: p(0)}},
 		{sysUnlink, call{name: "unlink", paths: p(0)}},
 		{unix.SYS_UNLINKAT, call{name: "unlinkat", paths: at(0, 1)}},
-		{sysRename, call{name: "rename", paths: []pathArg{{-1, 0}, {-1, 1}}}},
-		{sysRenameat, call{name: "renameat", paths: []pathArg{{0, 1}, {2, 3}}}},
-		{unix.SYS_RENAMEAT2, call{name: "renameat2", paths: []pathArg{{0, 1}, {2, 3}}}},
+		{sysRename, call{name: "rename", paths: []pathArg{{-1, 0}, {-1, 1}}, tree: true}},
+		{sysRenameat, call{name: "renameat", paths: []pathArg{{0, 1}, {2, 3}}, tree: true}},
+		{unix.SYS_RENAMEAT2, call{name: "renameat2", paths: []pathArg{{0, 1}, {2, 3}}, tree: true}},
 		{sysLink, call{name: "link", paths: p(1)}},
 		{unix.SYS_LINKAT, call{name: "linkat", paths: at(2, 3)}},
 		{sysSymlink, call{name: "symlink", paths: p(1)}},

@@ -195,7 +195,7 @@ func (s *supervisor) handle(n *notif) {
 	}
 	for _, abs := range found {
 		if rel, ok := s.t.rel(abs); ok {
-			s.r.add(rel)
+			s.r.add(rel, c.tree)
 		}
 	}
 }

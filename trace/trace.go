@@ -54,10 +54,13 @@ import (
 
 // Set is what a traced command changed.
 type Set struct {
-	// Paths are slash-separated and relative to the project root, sorted and
-	// unique. Each also covers everything below it (a renamed or removed
-	// directory).
+	// Paths are the paths the command created, wrote, truncated, removed,
+	// linked or chmod'ed: slash-separated, relative to the project root,
+	// sorted and unique.
 	Paths []string
+	// Trees are the paths it renamed (both names): each also covers
+	// everything below it, for a renamed directory. Sorted and unique.
+	Trees []string
 	// All says the tracer could not account for everything the command did:
 	// treat every file changed during the call as the command's.
 	All bool
@@ -71,19 +74,18 @@ func (s Set) Covers(rel string) bool {
 	if s.All {
 		return true
 	}
-	i, _ := slices.BinarySearch(s.Paths, rel)
-	if i < len(s.Paths) && s.Paths[i] == rel {
+	if _, ok := slices.BinarySearch(s.Paths, rel); ok {
 		return true
 	}
 	for p := rel; ; {
-		j := strings.LastIndexByte(p, '/')
-		if j < 0 {
-			return slices.Contains(s.Paths, ".")
-		}
-		p = p[:j]
-		if _, ok := slices.BinarySearch(s.Paths, p); ok {
+		if _, ok := slices.BinarySearch(s.Trees, p); ok {
 			return true
 		}
+		j := strings.LastIndexByte(p, '/')
+		if j < 0 {
+			return false
+		}
+		p = p[:j]
 	}
 }
 
@@ -126,7 +128,7 @@ func New(root string, log *slog.Logger) *Tracer {
 // Run is one traced command.
 type Run struct {
 	mu     sync.Mutex
-	paths  map[string]struct{}
+	paths  map[string]bool // true: a tree (renamed)
 	all    bool
 	reason string
 }
@@ -135,7 +137,7 @@ type Run struct {
 // caller waits for cmd as usual. If tracing is unavailable the command runs
 // untraced and the Run's Result says All.
 func (t *Tracer) Start(cmd *exec.Cmd) (*Run, error) {
-	r := &Run{paths: map[string]struct{}{}}
+	r := &Run{paths: map[string]bool{}}
 	if t == nil {
 		r.widen("tracing is off")
 		return r, cmd.Start()
@@ -151,17 +153,22 @@ func (r *Run) Result() Set {
 	if r.all {
 		return Set{All: true, Reason: r.reason}
 	}
-	out := make([]string, 0, len(r.paths))
-	for p := range r.paths {
-		out = append(out, p)
+	set := Set{Paths: []string{}, Trees: []string{}}
+	for p, tree := range r.paths {
+		if tree {
+			set.Trees = append(set.Trees, p)
+		} else {
+			set.Paths = append(set.Paths, p)
+		}
 	}
-	slices.Sort(out)
-	return Set{Paths: out}
+	slices.Sort(set.Paths)
+	slices.Sort(set.Trees)
+	return set
 }
 
-func (r *Run) add(rel string) {
+func (r *Run) add(rel string, tree bool) {
 	r.mu.Lock()
-	r.paths[rel] = struct{}{}
+	r.paths[rel] = r.paths[rel] || tree
 	r.mu.Unlock()
 }
 

@@ -104,8 +104,9 @@ func wantPaths(t *testing.T, got Set, want ...string) {
 		t.Fatalf("tracing widened to All: %s", got.Reason)
 	}
 	slices.Sort(want)
-	if !slices.Equal(got.Paths, want) {
-		t.Fatalf("paths:\n got %q\nwant %q", got.Paths, want)
+	all := slices.Sorted(slices.Values(append(slices.Clone(got.Paths), got.Trees...)))
+	if !slices.Equal(all, want) {
+		t.Fatalf("paths:\n got %q\nwant %q", all, want)
 	}
 }
 
@@ -137,7 +138,11 @@ echo tmp > "$TMPDIR_OUT/outside"   # outside the project
 			t.Errorf("Covers(%q) = false", f)
 		}
 	}
-	for _, f := range []string{"r", "sub", "lnk-src", "bgx", "di"} {
+	if want := []string{"b", "c", "dir", "moved"}; !slices.Equal(got.Trees, want) {
+		t.Errorf("trees %q, want the renamed %q", got.Trees, want)
+	}
+	// Only a rename covers what lies below: mkdir and rmdir do not.
+	for _, f := range []string{"r", "sub", "lnk-src", "bgx", "di", "e/x", "rmme/x"} {
 		if got.Covers(f) {
 			t.Errorf("Covers(%q) = true", f)
 		}

@@ -49,7 +49,8 @@ func (anthropicProto) writeError(w http.ResponseWriter, r *http.Request, turn Tu
 	_, _ = w.Write(body)
 }
 
-func (anthropicProto) writeStream(w *sseWriter, model string, turn Turn, done <-chan struct{}, r *http.Request) {
+func (anthropicProto) writeStream(w *sseWriter, req map[string]any, turn Turn, done <-chan struct{}, r *http.Request) {
+	model, _ := req["model"].(string)
 	if model == "" {
 		model = "claude-fake"
 	}
@@ -76,46 +77,54 @@ func (anthropicProto) writeStream(w *sseWriter, model string, turn Turn, done <-
 		w.event("content_block_stop", map[string]any{"type": "content_block_stop", "index": idx})
 		idx++
 	}
-	if len(turn.Reasoning) > 0 {
-		w.event("content_block_start", map[string]any{"type": "content_block_start", "index": idx,
-			"content_block": map[string]any{"type": "thinking", "thinking": "", "signature": ""}})
-		for _, c := range turn.Reasoning {
-			delta(map[string]any{"type": "thinking_delta", "thinking": c})
-		}
-		sig := turn.Signature
-		if sig == "" {
-			sig = "ErUBCkYIBhgCIkBmYWtlLXNpZ25hdHVyZQ=="
-		}
-		delta(map[string]any{"type": "signature_delta", "signature": sig})
-		stop()
-	}
-	if len(turn.Text) > 0 {
-		w.event("content_block_start", map[string]any{"type": "content_block_start", "index": idx,
-			"content_block": map[string]any{"type": "text", "text": ""}})
-		for i, c := range turn.Text {
-			delta(map[string]any{"type": "text_delta", "text": c})
-			if turn.Malformed && i == 0 {
-				w.raw("event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":" + fmt.Sprint(idx) + ",\"delta\":{\"type\":\"text_del\n\n")
-				return
+	// The scripted failures (Malformed, CloseMidStream, Hang) strike in the
+	// first text block, or after all blocks when there is none.
+	struck := false
+	for _, b := range turn.blocks() {
+		switch {
+		case b.Thinking != nil:
+			w.event("content_block_start", map[string]any{"type": "content_block_start", "index": idx,
+				"content_block": map[string]any{"type": "thinking", "thinking": "", "signature": ""}})
+			for _, c := range b.Thinking {
+				delta(map[string]any{"type": "thinking_delta", "thinking": c})
 			}
+			sig := turn.Signature
+			if sig == "" {
+				sig = "ErUBCkYIBhgCIkBmYWtlLXNpZ25hdHVyZQ=="
+			}
+			delta(map[string]any{"type": "signature_delta", "signature": sig})
+			stop()
+		case b.Tool != nil:
+			tc := b.Tool
+			w.event("content_block_start", map[string]any{"type": "content_block_start", "index": idx,
+				"content_block": map[string]any{"type": "tool_use", "id": tc.ID, "name": tc.Name, "input": map[string]any{}}})
+			delta(map[string]any{"type": "input_json_delta", "partial_json": ""})
+			for _, piece := range splitArgs(tc.Args) {
+				delta(map[string]any{"type": "input_json_delta", "partial_json": piece})
+			}
+			stop()
+		default:
+			w.event("content_block_start", map[string]any{"type": "content_block_start", "index": idx,
+				"content_block": map[string]any{"type": "text", "text": b.Start}})
+			for i, c := range b.Text {
+				delta(map[string]any{"type": "text_delta", "text": c})
+				if turn.Malformed && i == 0 && !struck {
+					w.raw("event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":" + fmt.Sprint(idx) + ",\"delta\":{\"type\":\"text_del\n\n")
+					return
+				}
+			}
+			if !struck && len(b.Text) > 0 {
+				struck = true
+				if turn.CloseMidStream {
+					abort()
+				}
+				if turn.Hang {
+					hang(r, done)
+					return
+				}
+			}
+			stop()
 		}
-		if turn.CloseMidStream {
-			abort()
-		}
-		if turn.Hang {
-			hang(r, done)
-			return
-		}
-		stop()
-	}
-	for _, tc := range turn.ToolCalls {
-		w.event("content_block_start", map[string]any{"type": "content_block_start", "index": idx,
-			"content_block": map[string]any{"type": "tool_use", "id": tc.ID, "name": tc.Name, "input": map[string]any{}}})
-		delta(map[string]any{"type": "input_json_delta", "partial_json": ""})
-		for _, piece := range splitArgs(tc.Args) {
-			delta(map[string]any{"type": "input_json_delta", "partial_json": piece})
-		}
-		stop()
 	}
 	if turn.Malformed {
 		w.raw("event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\n\n")
@@ -128,10 +137,14 @@ func (anthropicProto) writeStream(w *sseWriter, model string, turn Turn, done <-
 		hang(r, done)
 		return
 	}
+	if turn.StreamError != "" {
+		w.event("error", map[string]any{"type": "error", "error": map[string]any{"type": "overloaded_error", "message": turn.StreamError}})
+		return
+	}
 	reason := turn.StopReason
 	if reason == "" {
 		reason = "end_turn"
-		if len(turn.ToolCalls) > 0 {
+		if turn.hasTools() {
 			reason = "tool_use"
 		}
 	}

@@ -5,7 +5,10 @@
 // decoder and error mapping; only the far end is fake.
 //
 // A server answers requests from a FIFO queue of Turns, one Turn per HTTP
-// request. A Turn either streams a response (reasoning, text, tool calls,
+// request. Before a Turn is taken, the request is checked the way the real
+// API checks it (see validate.go): a request the real API would refuse gets
+// the real 400 error body, keeps the queue as it was, and is recorded with
+// its Rejected reason. A Turn either streams a response (reasoning, text, tool calls,
 // usage), or fails in a scripted way (an HTTP error status with the
 // provider's real error body, a malformed SSE frame, a connection closed
 // mid-stream, or a stream that hangs until the client cancels). Every request
@@ -53,12 +56,27 @@ type Usage struct {
 	Reasoning  int // OpenAI completion_tokens_details.reasoning_tokens
 }
 
+// Block is one content block of a Turn's Content: exactly one of Thinking,
+// Text/Start or Tool is set.
+type Block struct {
+	Thinking []string // a thinking block's deltas (OpenAI: reasoning_content)
+	// Start is text carried by the block's content_block_start itself
+	// (Anthropic may put text there); OpenAI sends it as the first delta.
+	Start string
+	Text  []string // a text block's deltas
+	Tool  *ToolCall
+}
+
 // Turn scripts the answer to one HTTP request.
 //
 // Streamed content is emitted in this order: Reasoning chunks (one thinking
 // block / reasoning_content deltas), Text chunks (one text block / content
 // deltas), then ToolCalls (several = parallel tool calls), then the finish
-// event with Usage.
+// event with Usage. Content, when set, replaces those three with blocks in
+// any order: several text blocks, text after a tool_use, and so on.
+//
+// OpenAI sends usage only when the request asks for it with
+// stream_options.include_usage, as the real API does.
 type Turn struct {
 	Reasoning []string
 	// Signature is the Anthropic thinking signature (signature_delta);
@@ -66,6 +84,7 @@ type Turn struct {
 	Signature string
 	Text      []string
 	ToolCalls []ToolCall
+	Content   []Block
 	Usage     Usage
 	// StopReason overrides the finish reason (Anthropic stop_reason such as
 	// "max_tokens", OpenAI finish_reason such as "length"). Default: tool
@@ -89,6 +108,39 @@ type Turn struct {
 	// Hang streams the content, then blocks until the client cancels the
 	// request (or the server is closed).
 	Hang bool
+	// StreamError, when set, ends the stream after the content with the
+	// provider's mid-stream error: Anthropic's "event: error" frame
+	// ({"type":"error","error":{"type":"overloaded_error",...}}), OpenAI's
+	// data frame holding an error object. The value is the message.
+	StreamError string
+}
+
+// blocks returns the turn's content as blocks.
+func (t Turn) blocks() []Block {
+	if t.Content != nil {
+		return t.Content
+	}
+	var out []Block
+	if len(t.Reasoning) > 0 {
+		out = append(out, Block{Thinking: t.Reasoning})
+	}
+	if len(t.Text) > 0 {
+		out = append(out, Block{Text: t.Text})
+	}
+	for i := range t.ToolCalls {
+		out = append(out, Block{Tool: &t.ToolCalls[i]})
+	}
+	return out
+}
+
+// hasTools reports whether the turn calls a tool.
+func (t Turn) hasTools() bool {
+	for _, b := range t.blocks() {
+		if b.Tool != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // Request is one request the fake server received.
@@ -99,6 +151,9 @@ type Request struct {
 	// Body is the decoded JSON request body (nil if it was not JSON).
 	Body map[string]any
 	Raw  []byte
+	// Rejected is the error message the fake answered with (status 400)
+	// because the real API would have refused the request; "" if served.
+	Rejected string
 }
 
 // Server is a scripted fake provider. Its methods are safe for concurrent use.
@@ -124,7 +179,10 @@ type Server struct {
 type protocol interface {
 	path() string
 	writeError(w http.ResponseWriter, r *http.Request, turn Turn)
-	writeStream(w *sseWriter, model string, turn Turn, done <-chan struct{}, r *http.Request)
+	writeStream(w *sseWriter, req map[string]any, turn Turn, done <-chan struct{}, r *http.Request)
+	// validate returns the error body and message the real API would
+	// answer this request with (400), or nil when it would accept it.
+	validate(req map[string]any) (body []byte, msg string)
 }
 
 func newServer(t testing.TB, p protocol, turns []Turn) *Server {
@@ -185,6 +243,17 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, `{"error":{"message":"not found","type":"not_found_error"}}`, http.StatusNotFound)
 		return
 	}
+	if errBody, msg := s.proto.validate(body); errBody != nil {
+		req.Rejected = msg
+		s.mu.Lock()
+		s.reqs = append(s.reqs, req)
+		s.mu.Unlock()
+		s.t.Logf("fakellm: request %s rejected as the real API would: %s", r.URL.Path, msg)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write(errBody)
+		return
+	}
 	s.mu.Lock()
 	s.reqs = append(s.reqs, req)
 	if len(s.turns) == 0 {
@@ -205,9 +274,8 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		s.proto.writeError(w, r, turn)
 		return
 	}
-	model, _ := body["model"].(string)
 	sw := newSSEWriter(w)
-	s.proto.writeStream(sw, model, turn, s.done, r)
+	s.proto.writeStream(sw, body, turn, s.done, r)
 }
 
 // sseWriter writes server-sent events and flushes after each one.

@@ -36,7 +36,7 @@ func TestWireShapes(t *testing.T) {
 	}
 
 	o := NewOpenAI(t, Turn{Text: []string{"a", "b"}, ToolCalls: []ToolCall{{ID: "c1", Name: "x", Args: `{}`}, {ID: "c2", Name: "y", Args: `{"k":1}`}}, Usage: Usage{Input: 1, Output: 2}})
-	code, body = post(t, o.URL+"/chat/completions", `{"model":"m"}`)
+	code, body = post(t, o.URL+"/chat/completions", `{"model":"m","stream_options":{"include_usage":true}}`)
 	for _, want := range []string{`"object":"chat.completion.chunk"`, `"tool_calls"`, `"index":1`, `"finish_reason":"tool_calls"`, `"completion_tokens":2`} {
 		if code != 200 || !strings.Contains(body, want) {
 			t.Errorf("openai stream lacks %s", want)

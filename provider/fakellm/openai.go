@@ -56,7 +56,8 @@ func (openaiProto) writeError(w http.ResponseWriter, r *http.Request, turn Turn)
 	_, _ = w.Write(body)
 }
 
-func (openaiProto) writeStream(w *sseWriter, model string, turn Turn, done <-chan struct{}, r *http.Request) {
+func (openaiProto) writeStream(w *sseWriter, req map[string]any, turn Turn, done <-chan struct{}, r *http.Request) {
+	model, _ := req["model"].(string)
 	if model == "" {
 		model = "gpt-fake"
 	}
@@ -68,32 +69,47 @@ func (openaiProto) writeStream(w *sseWriter, model string, turn Turn, done <-cha
 		})
 	}
 	chunk(map[string]any{"role": "assistant", "content": ""}, nil)
-	for _, c := range turn.Reasoning {
-		chunk(map[string]any{"reasoning_content": c}, nil)
-	}
-	for i, c := range turn.Text {
-		chunk(map[string]any{"content": c}, nil)
-		if turn.Malformed && i == 0 {
-			w.raw("data: {\"id\":\"chatcmpl-fake01\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"content\n\n")
-			return
-		}
-	}
-	if (turn.CloseMidStream || turn.Hang) && len(turn.Text) > 0 {
-		if turn.CloseMidStream {
-			abort()
-		}
-		hang(r, done)
-		return
-	}
-	for i, tc := range turn.ToolCalls {
-		chunk(map[string]any{"tool_calls": []any{map[string]any{
-			"index": i, "id": tc.ID, "type": "function",
-			"function": map[string]any{"name": tc.Name, "arguments": ""},
-		}}}, nil)
-		for _, piece := range splitArgs(tc.Args) {
+	struck, tools := false, 0
+	for _, b := range turn.blocks() {
+		switch {
+		case b.Thinking != nil:
+			for _, c := range b.Thinking {
+				chunk(map[string]any{"reasoning_content": c}, nil)
+			}
+		case b.Tool != nil:
+			tc := b.Tool
 			chunk(map[string]any{"tool_calls": []any{map[string]any{
-				"index": i, "function": map[string]any{"arguments": piece},
+				"index": tools, "id": tc.ID, "type": "function",
+				"function": map[string]any{"name": tc.Name, "arguments": ""},
 			}}}, nil)
+			for _, piece := range splitArgs(tc.Args) {
+				chunk(map[string]any{"tool_calls": []any{map[string]any{
+					"index": tools, "function": map[string]any{"arguments": piece},
+				}}}, nil)
+			}
+			tools++
+		default:
+			text := b.Text
+			if b.Start != "" {
+				text = append([]string{b.Start}, text...)
+			}
+			for i, c := range text {
+				chunk(map[string]any{"content": c}, nil)
+				if turn.Malformed && i == 0 && !struck {
+					w.raw("data: {\"id\":\"chatcmpl-fake01\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"content\n\n")
+					return
+				}
+			}
+			if !struck && len(text) > 0 {
+				struck = true
+				if turn.CloseMidStream {
+					abort()
+				}
+				if turn.Hang {
+					hang(r, done)
+					return
+				}
+			}
 		}
 	}
 	if turn.Malformed {
@@ -107,24 +123,34 @@ func (openaiProto) writeStream(w *sseWriter, model string, turn Turn, done <-cha
 		hang(r, done)
 		return
 	}
+	if turn.StreamError != "" {
+		// What OpenAI sends when a stream fails after it began: a data
+		// frame with an error object instead of a chunk, then the end.
+		w.event("", map[string]any{"error": map[string]any{
+			"message": turn.StreamError, "type": "server_error", "param": nil, "code": nil,
+		}})
+		return
+	}
 	reason := turn.StopReason
 	if reason == "" {
 		reason = "stop"
-		if len(turn.ToolCalls) > 0 {
+		if turn.hasTools() {
 			reason = "tool_calls"
 		}
 	}
 	chunk(map[string]any{}, reason)
-	w.event("", map[string]any{
-		"id": "chatcmpl-fake01", "object": "chat.completion.chunk", "created": 1735689600,
-		"model": model, "system_fingerprint": "fp_fake", "choices": []any{},
-		"usage": map[string]any{
-			"prompt_tokens":             turn.Usage.Input + turn.Usage.CacheRead,
-			"completion_tokens":         turn.Usage.Output,
-			"total_tokens":              turn.Usage.Input + turn.Usage.CacheRead + turn.Usage.Output,
-			"prompt_tokens_details":     map[string]any{"cached_tokens": turn.Usage.CacheRead},
-			"completion_tokens_details": map[string]any{"reasoning_tokens": turn.Usage.Reasoning},
-		},
-	})
+	if opts, _ := req["stream_options"].(map[string]any); opts["include_usage"] == true {
+		w.event("", map[string]any{
+			"id": "chatcmpl-fake01", "object": "chat.completion.chunk", "created": 1735689600,
+			"model": model, "system_fingerprint": "fp_fake", "choices": []any{},
+			"usage": map[string]any{
+				"prompt_tokens":             turn.Usage.Input + turn.Usage.CacheRead,
+				"completion_tokens":         turn.Usage.Output,
+				"total_tokens":              turn.Usage.Input + turn.Usage.CacheRead + turn.Usage.Output,
+				"prompt_tokens_details":     map[string]any{"cached_tokens": turn.Usage.CacheRead},
+				"completion_tokens_details": map[string]any{"reasoning_tokens": turn.Usage.Reasoning},
+			},
+		})
+	}
 	w.raw("data: [DONE]\n\n")
 }
