@@ -152,3 +152,73 @@ func TestTwoSessionsEditTheSameFile(t *testing.T) {
 		t.Fatalf("unrevert B: %d, file %q", code, read(t, shared))
 	}
 }
+
+// TestNonUTF8NamesUndoneAfterRestart: the agent's command rewrites a file
+// whose name is not UTF-8 and creates another; after a restart (patch files
+// read back from JSON, with U+FFFD in the names) revert and unrevert still
+// find the exact files.
+func TestNonUTF8NamesUndoneAfterRestart(t *testing.T) {
+	fake := fakellm.NewAnthropic(t,
+		fakellm.Turn{ToolCalls: []fakellm.ToolCall{{ID: "b1", Name: "bash",
+			Args: `{"command":"printf agent > \"$(printf 'old\\377.txt')\" && printf new > \"$(printf 'caf\\351.txt')\"","description":"names"}`}}},
+		fakellm.Turn{Text: []string{"done"}},
+	)
+	h := anthropicHarness(t, fake, "")
+	oldName, newName := filepath.Join(h.dir, "old\xff.txt"), filepath.Join(h.dir, "caf\xe9.txt")
+	write(t, oldName, "user\n")
+	sid := h.newSession()
+	var r storage.WithParts
+	h.call("POST", "/session/"+sid+"/message", textPrompt("go"), &r)
+	if read(t, oldName) != "agent" || read(t, newName) != "new" {
+		t.Fatalf("agent command: %q %q %+v", read(t, oldName), read(t, newName), r.Info.Error)
+	}
+	h.restart()
+	var sess storage.Session
+	if code := h.call("POST", "/session/"+sid+"/revert", map[string]any{"messageID": r.Info.ID}, &sess); code != 200 {
+		t.Fatalf("revert: %d", code)
+	}
+	if read(t, oldName) != "user\n" || read(t, newName) != "<missing>" {
+		t.Fatalf("after revert: %q %q", read(t, oldName), read(t, newName))
+	}
+	h.restart()
+	if code := h.call("POST", "/session/"+sid+"/unrevert", nil, &sess); code != 200 {
+		t.Fatalf("unrevert: %d", code)
+	}
+	if read(t, oldName) != "agent" || read(t, newName) != "new" {
+		t.Errorf("after unrevert: %q %q", read(t, oldName), read(t, newName))
+	}
+}
+
+// TestLargeCreatedFileUndone: a 6 MB file (over the 4 MiB snapshot cap)
+// made by the agent's command is removed by the revert and comes back with
+// unrevert.
+func TestLargeCreatedFileUndone(t *testing.T) {
+	fake := fakellm.NewAnthropic(t,
+		fakellm.Turn{ToolCalls: []fakellm.ToolCall{{ID: "b1", Name: "bash",
+			Args: `{"command":"head -c 6000000 /dev/urandom > big.bin","description":"big"}`}}},
+		fakellm.Turn{Text: []string{"done"}},
+	)
+	h := anthropicHarness(t, fake, "")
+	sid := h.newSession()
+	var r storage.WithParts
+	h.call("POST", "/session/"+sid+"/message", textPrompt("go"), &r)
+	big := filepath.Join(h.dir, "big.bin")
+	content, err := os.ReadFile(big)
+	if err != nil || len(content) != 6000000 {
+		t.Fatalf("big.bin: %d %v", len(content), err)
+	}
+	var sess storage.Session
+	if code := h.call("POST", "/session/"+sid+"/revert", map[string]any{"messageID": r.Info.ID}, &sess); code != 200 {
+		t.Fatalf("revert: %d", code)
+	}
+	if _, err := os.Stat(big); !os.IsNotExist(err) {
+		t.Fatalf("big.bin still there after revert: %v", err)
+	}
+	sess = storage.Session{}
+	if code := h.call("POST", "/session/"+sid+"/unrevert", nil, &sess); code != 200 {
+		t.Fatalf("unrevert: %d", code)
+	}
+	if got, _ := os.ReadFile(big); string(got) != string(content) {
+		t.Errorf("unrevert: big.bin has %d bytes, want the agent's 6000000", len(got))
+	}
+}

@@ -375,6 +375,29 @@ func (m *anthropicModel) params(call fantasy.Call) (anthropic.MessageNewParams, 
 	if call.TopK != nil {
 		p.TopK = param.NewOpt(*call.TopK)
 	}
+	if o, ok := call.ProviderOptions[anthropicMetaKey].(*anthropicCallOptions); ok && o.ThinkingBudget > 0 {
+		// Extended thinking: the budget counts within max_tokens, and the
+		// API refuses a temperature, top_k, or a top_p below 0.95 with it.
+		p.Thinking = anthropic.ThinkingConfigParamOfEnabled(o.ThinkingBudget)
+		if p.MaxTokens <= o.ThinkingBudget {
+			p.MaxTokens = o.ThinkingBudget + defaultMaxTokens
+		}
+		for _, d := range []struct {
+			name string
+			drop bool
+			opt  func()
+		}{
+			{"Temperature", p.Temperature.Valid(), func() { p.Temperature = param.Opt[float64]{} }},
+			{"TopK", p.TopK.Valid(), func() { p.TopK = param.Opt[int64]{} }},
+			{"TopP", p.TopP.Valid() && p.TopP.Value < 0.95, func() { p.TopP = param.Opt[float64]{} }},
+		} {
+			if d.drop {
+				d.opt()
+				warnings = append(warnings, fantasy.CallWarning{Type: fantasy.CallWarningTypeUnsupportedSetting, Setting: d.name,
+					Message: d.name + " is not accepted with extended thinking"})
+			}
+		}
+	}
 	for _, s := range []struct {
 		name string
 		set  bool

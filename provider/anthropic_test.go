@@ -40,7 +40,7 @@ func TestAnthropicRequest(t *testing.T) {
 			}},
 			{Role: fantasy.MessageRoleAssistant, Content: []fantasy.MessagePart{
 				fantasy.ReasoningPart{Text: "hmm", ProviderOptions: fantasy.ProviderOptions{
-					"anthropic": &anthropicReasoning{Signature: "sig-1"}}},
+					"anthropic": &anthropicReasoning{Signature: fakellm.Signature}}},
 				fantasy.ReasoningPart{Text: "unsigned"}, // dropped
 				fantasy.TextPart{Text: "running"},
 				fantasy.ToolCallPart{ToolCallID: "toolu_1", ToolName: "bash", Input: `{"command":"ls"}`},
@@ -124,7 +124,7 @@ func TestAnthropicRequest(t *testing.T) {
 		t.Errorf("assistant blocks %v", got)
 	}
 	a := body.Messages[1].Content
-	if a[0]["signature"] != "sig-1" || a[0]["thinking"] != "hmm" {
+	if a[0]["signature"] != fakellm.Signature || a[0]["thinking"] != "hmm" {
 		t.Errorf("thinking %v", a[0])
 	}
 	if a[2]["id"] != "toolu_1" || a[2]["name"] != "bash" || mustJSON(a[2]["input"]) != `{"command":"ls"}` {

@@ -81,6 +81,8 @@ type Resolved struct {
 	Model Model
 	// LM streams one step per Stream call; tools are not executed by it.
 	LM fantasy.LanguageModel
+	// wire is the protocol LM speaks (see Prepare).
+	wire wire
 }
 
 // Registry is the provider database. It is safe for concurrent use; it
@@ -417,6 +419,7 @@ func (r *Registry) Model(ctx context.Context, providerID, modelID string) (*Reso
 		Info:  p.clone(),
 		Model: m,
 		LM:    &retryModel{inner: lm, providerID: providerID, policy: r.retry, log: r.log, secret: key},
+		wire:  w,
 	}, nil
 }
 

@@ -73,6 +73,8 @@ func (s *Server) mapError(err error) *apiError {
 	case errors.As(err, &conflict):
 		return &apiError{Status: http.StatusConflict, Name: "ConflictError", Data: map[string]any{
 			"message": "revert refused: " + conflict.Error(), "files": conflict.Files}}
+	case errors.Is(err, session.ErrSnapshotLost):
+		return newError(http.StatusInternalServerError, "SnapshotError", session.ErrSnapshotLost.Error())
 	case errors.Is(err, session.ErrExists):
 		return newError(http.StatusConflict, "ConflictError", s.scrub(err.Error()))
 	case errors.Is(err, session.ErrBusy):

@@ -224,3 +224,45 @@ func BenchmarkSymbolsFirstQuery(b *testing.B) {
 		}
 	}
 }
+
+// monorepo is the tree bench/monorepo.sh generates (bench/genrepo); the
+// scale benchmarks skip without it.
+func monorepo(b *testing.B) string {
+	dir := os.Getenv("OCGO_MONOREPO")
+	if dir == "" {
+		b.Skip("OCGO_MONOREPO is not set (bench/monorepo.sh sets it)")
+	}
+	return dir
+}
+
+// BenchmarkGrepRareWordMonorepo: /find of a word in 7 of 100,000 files,
+// answered through the trigram index. It reports the index's build time
+// and size.
+func BenchmarkGrepRareWordMonorepo(b *testing.B) {
+	root := monorepo(b)
+	t0 := time.Now()
+	s := open(b, root, root)
+	idx := waitIndexB(b, s)
+	built := time.Since(t0)
+	b.ResetTimer()
+	for range b.N {
+		ms, err := s.Grep(context.Background(), "zqxrareword", 0)
+		if err != nil || len(ms) == 0 {
+			b.Fatalf("%d matches, %v", len(ms), err)
+		}
+	}
+	b.ReportMetric(float64(built.Milliseconds()), "ms-open+index")
+	b.ReportMetric(float64(len(idx.post)*2+len(idx.off)*4+len(idx.files)*16)/(1<<20), "MB-index")
+}
+
+func waitIndexB(b *testing.B, s *Service) *triIndex {
+	for {
+		s.tri.mu.Lock()
+		idx, building := s.tri.cur, s.tri.building
+		s.tri.mu.Unlock()
+		if idx != nil && !building {
+			return idx
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

@@ -77,8 +77,10 @@ func (s *Service) Grep(ctx context.Context, pattern string, limit int) ([]Match,
 		limit = DefaultGrepLimit
 	}
 	var lit []byte
-	if parsed, err := syntax.Parse(pattern, syntax.Perl); err == nil {
-		lit = requiredLiteral(parsed.Simplify())
+	parsed, err := syntax.Parse(pattern, syntax.Perl)
+	if err == nil {
+		parsed = parsed.Simplify()
+		lit = requiredLiteral(parsed)
 		if bytes.IndexByte(lit, '\n') >= 0 {
 			lit = nil
 		}
@@ -87,6 +89,11 @@ func (s *Service) Grep(ctx context.Context, pattern string, limit int) ([]Match,
 	for _, f := range s.w.Files() {
 		if s.underCwd(f) {
 			files = append(files, f)
+		}
+	}
+	if parsed != nil {
+		if narrowed, ok := s.tri.filter(parsed, files); ok {
+			files = narrowed
 		}
 	}
 	ctx, cancel := context.WithCancel(ctx)

@@ -95,6 +95,7 @@ type Service struct {
 	st   status
 	find fuzzyCache
 	syms symbolIndex
+	tri  trigrams
 
 	closeOnce sync.Once
 }
@@ -157,6 +158,7 @@ func New(opts Options) (*Service, error) {
 	}
 	s.st.init(s)
 	s.syms.init()
+	s.tri.start(s)
 	return s, nil
 }
 
@@ -167,6 +169,7 @@ func (s *Service) Close() error {
 			s.cancelW()
 			s.w.Close()
 		}
+		s.tri.close()
 		s.st.close()
 		s.osroot.Close()
 	})
@@ -177,6 +180,7 @@ func (s *Service) Close() error {
 func (s *Service) Notify(changes []watcher.Change) {
 	s.st.notify(changes)
 	s.syms.notify(changes)
+	s.tri.notify(s, changes)
 }
 
 // resolve turns a caller path (relative to Cwd, or absolute inside the root)

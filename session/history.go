@@ -7,6 +7,7 @@ import (
 
 	"charm.land/fantasy"
 
+	"ocgo/provider"
 	"ocgo/storage"
 )
 
@@ -140,6 +141,12 @@ func assistantMessages(parts []storage.Part) []fantasy.Message {
 		case storage.PartText:
 			if p.Text != "" {
 				content = append(content, fantasy.TextPart{Text: p.Text})
+			}
+		case storage.PartReasoning:
+			// Signed thinking goes back so a tool loop with extended
+			// thinking is accepted; unsigned reasoning is not replayed.
+			if r, ok := provider.ReasoningPart(p.Text, p.Metadata); ok {
+				content = append(content, r)
 			}
 		case storage.PartTool:
 			if p.State == nil || (p.State.Status != storage.ToolCompleted && p.State.Status != storage.ToolError) {

@@ -93,6 +93,7 @@ func (st *runState) steps() error {
 		maxSteps = 200
 	}
 	reminder := s.reminder(in)
+	settings := in.model.Settings(in.sessionID, in.agent.Temperature, in.agent.TopP, in.agent.Options)
 	for step := 0; step < maxSteps; step++ {
 		if err := context.Cause(st.ctx); err != nil && st.ctx.Err() != nil {
 			return err
@@ -104,10 +105,7 @@ func (st *runState) steps() error {
 		prompt := append(fantasy.Prompt{}, systemMessages(st.msg.System)...)
 		prompt = append(prompt, withReminder(history, reminder)...)
 		prompt = append(prompt, in.extra...)
-		call := fantasy.Call{Prompt: prompt, Temperature: in.agent.Temperature, TopP: in.agent.TopP}
-		if !in.model.Model.Temperature {
-			call.Temperature = nil
-		}
+		call := fantasy.Call{Prompt: prompt}
 		maxOut := in.model.Model.Limit.Output
 		if maxOut <= 0 || maxOut > 32000 {
 			maxOut = 32000
@@ -117,6 +115,7 @@ func (st *runState) steps() error {
 			info := t.Info()
 			call.Tools = append(call.Tools, fantasy.FunctionTool{Name: info.Name, Description: info.Description, InputSchema: info.Schema()})
 		}
+		in.model.Prepare(&call, settings)
 		if err := st.put(s.newPart(in.sessionID, st.msg.ID, storage.PartStepStart)); err != nil {
 			return err
 		}

@@ -357,6 +357,7 @@ type agentView struct {
 	Prompt      string
 	Temperature *float64
 	TopP        *float64
+	Options     map[string]any // provider options (reasoningEffort, thinking…)
 	Tools       map[string]bool
 	Edit        string
 	Bash        map[string]string
@@ -374,7 +375,7 @@ func (s *Service) agent(name string) (agentView, error) {
 	if !ok {
 		return agentView{}, fmt.Errorf("%w: agent %q does not exist", ErrInvalid, name)
 	}
-	v := agentView{Name: a.Name, Prompt: a.Prompt, Temperature: a.Temperature, TopP: a.TopP, Tools: a.Tools,
+	v := agentView{Name: a.Name, Prompt: a.Prompt, Temperature: a.Temperature, TopP: a.TopP, Options: a.Options, Tools: a.Tools,
 		Edit: a.Permission.Edit, Bash: a.Permission.Bash, Webfetch: a.Permission.Webfetch, Subagent: a.Mode == "subagent"}
 	if a.Model != nil {
 		v.ProviderID, v.ModelID = a.Model.ProviderID, a.Model.ModelID

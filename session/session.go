@@ -104,6 +104,8 @@ type Snapshots interface {
 	RestoreFiles(ctx context.Context, tree string, paths []string) (snapshot.Result, error)
 	// Flush waits until the objects of every returned tree are on disk.
 	Flush() error
+	// Skipped lists the files the last Track left out (too large, unreadable).
+	Skipped() []snapshot.Skip
 	Changed(ctx context.Context, from, to string) ([]string, error)
 	Diff(ctx context.Context, from, to string) (string, error)
 	DiffPaths(ctx context.Context, from, to string, paths []string) (string, error)

@@ -88,9 +88,9 @@ func (s *Service) Shell(ctx context.Context, id, agent, command string) (storage
 	// Snapshot around the command, as for the bash tool, and record what
 	// its process tree changed as a patch part, so revert can undo it.
 	var before string
+	var large map[string]bool
 	if s.opts.Snapshots != nil {
-		s.opts.Snapshots.MarkAll()
-		before, _ = s.opts.Snapshots.Track(ctx)
+		before, large = s.beforeCommand(ctx)
 	}
 	cmd := exec.Command(s.opts.Shell, "-c", command)
 	cmd.Dir = s.opts.Cwd
@@ -136,12 +136,9 @@ func (s *Service) Shell(ctx context.Context, id, agent, command string) (storage
 	if before != "" {
 		s.opts.Snapshots.MarkAll()
 		candidates, covers := s.commandFiles(run.Result)
-		if p, ok := s.patchSince(context.WithoutCancel(ctx), id, msg.ID, before, candidates, covers); ok {
-			if err := s.putPart(p); err != nil {
-				return storage.WithParts{}, err
-			}
-			parts = append(parts, p)
-		}
+		rs := &runState{s: s, ctx: context.WithoutCancel(ctx), in: loopInput{sessionID: id}, msg: msg, index: map[string]int{}}
+		rs.recordPatch(before, candidates, large, covers)
+		parts = append(parts, rs.parts...)
 	}
 	done := s.ms()
 	msg.Time.Completed = &done

@@ -95,11 +95,9 @@ func (st *runState) runTool(c pendingCall, byName map[string]tool.Tool, enabled 
 		env := s.newToolEnv(st.ctx, toolCtx{sessionID: st.in.sessionID, messageID: st.msg.ID, partID: c.partID, agent: st.in.agent}, st)
 		snap := fileTools[c.name] && s.opts.Snapshots != nil
 		var before string
+		var large map[string]bool
 		if snap && c.name == "bash" {
-			// A command may touch any file, and the watcher reports
-			// changes only after its debounce: rescan around it.
-			s.opts.Snapshots.MarkAll()
-			before, _ = s.opts.Snapshots.Track(st.ctx)
+			before, large = s.beforeCommand(st.ctx)
 		} else if snap {
 			// write, edit and patch name their files (Editing, Edited).
 			env.snapshot = true
@@ -108,9 +106,10 @@ func (st *runState) runTool(c pendingCall, byName map[string]tool.Tool, enabled 
 		switch {
 		case before != "":
 			s.opts.Snapshots.MarkAll()
-			st.recordCommandPatch(before, res.Changed)
+			candidates, covers := s.commandFiles(res.Changed)
+			st.recordPatch(before, candidates, large, covers)
 		case env.before != "":
-			st.recordPatch(env.before, env.edited)
+			st.recordPatch(env.before, env.edited, nil, nil)
 		}
 	}
 	end := s.ms()
@@ -148,46 +147,40 @@ func (st *runState) runTool(c pendingCall, byName map[string]tool.Tool, enabled 
 // user's editor, another session) in the same window is never this call's.
 // nil means "not known": every path that changed between before and after
 // is recorded, which is today's behaviour for bash and also takes in
-// writes from outside the command.
-func (st *runState) recordPatch(before string, candidates []string) {
-	st.putPatch(st.s.patchSince(context.WithoutCancel(st.ctx), st.in.sessionID, st.msg.ID, before, candidates, nil))
-}
-
-// recordCommandPatch is recordPatch for a bash call: the candidates are
-// what its process tree changed (changed: tool.Result.Changed).
-func (st *runState) recordCommandPatch(before string, changed func() trace.Set) {
-	candidates, covers := st.s.commandFiles(changed)
-	st.putPatch(st.s.patchSince(context.WithoutCancel(st.ctx), st.in.sessionID, st.msg.ID, before, candidates, covers))
-}
-
-func (st *runState) putPatch(p storage.Part, ok bool) {
-	if !ok {
-		return
-	}
-	if err := st.put(p); err != nil {
-		st.s.log.Error("Could not write patch part", "err", err)
-	}
-}
-
-// patchSince takes the "after" tree and returns the patch part for what
-// changed since before among candidates (see recordPatch). covers, if set,
-// decides which changed files the candidates cover (a renamed directory
-// covers its files); else only the candidates themselves. ok is false when
-// nothing changed.
-func (s *Service) patchSince(ctx context.Context, sessionID, messageID, before string, candidates []string, covers func(string) bool) (storage.Part, bool) {
+// writes from outside the command. Candidates are stored whatever their
+// size. Without candidates, files left out of the after tree for their size
+// that were not left out before (skippedBefore) are files the window
+// created or grew past the cap: they are stored too. A file that was
+// already over the cap before cannot be restored to its earlier content.
+//
+// covers, if set, says which changed files the candidates account for (a
+// directory a command renamed covers its files); else only the candidates
+// themselves.
+func (st *runState) recordPatch(before string, candidates []string, skippedBefore map[string]bool, covers func(string) bool) {
+	s := st.s
+	ctx := context.WithoutCancel(st.ctx)
 	var after string
 	var err error
 	if candidates == nil {
 		after, err = s.opts.Snapshots.Track(ctx)
+		var grown []string
+		for _, sk := range s.opts.Snapshots.Skipped() {
+			if !skippedBefore[sk.Path] && !strings.HasSuffix(sk.Path, "/") {
+				grown = append(grown, sk.Path)
+			}
+		}
+		if err == nil && len(grown) > 0 {
+			after, err = s.opts.Snapshots.TrackPaths(ctx, grown)
+		}
 	} else {
 		after, err = s.opts.Snapshots.TrackPaths(ctx, candidates)
 	}
 	if err != nil || after == before {
-		return storage.Part{}, false
+		return
 	}
 	files, err := s.opts.Snapshots.Changed(ctx, before, after)
 	if err != nil || len(files) == 0 {
-		return storage.Part{}, false
+		return
 	}
 	if candidates != nil {
 		if covers == nil {
@@ -195,39 +188,18 @@ func (s *Service) patchSince(ctx context.Context, sessionID, messageID, before s
 		}
 		files = slices.DeleteFunc(files, func(f string) bool { return !covers(f) })
 		if len(files) == 0 {
-			return storage.Part{}, false
+			return
 		}
 	}
 	abs := make([]string, len(files))
 	for i, f := range files {
 		abs[i] = filepath.Join(s.opts.Root, filepath.FromSlash(f))
 	}
-	p := s.newPart(sessionID, messageID, storage.PartPatch)
+	p := s.newPart(st.in.sessionID, st.msg.ID, storage.PartPatch)
 	p.Hash, p.Files, p.After = before, abs, after
-	return p, true
-}
-
-// commandFiles turns what a traced command changed into patchSince's
-// candidates and cover test: nil candidates (every change in the window)
-// when it is not known.
-func (s *Service) commandFiles(changed func() trace.Set) ([]string, func(string) bool) {
-	if changed == nil {
-		return nil, nil
+	if err := st.put(p); err != nil {
+		s.log.Error("Could not write patch part", "err", err)
 	}
-	set := changed()
-	if set.All {
-		s.log.Debug("Attributing every change during the command to it", "why", set.Reason)
-		return nil, nil
-	}
-	// The snapshot holds neither the root itself nor anything in .git (and
-	// refuses to be asked about them).
-	candidates := []string{}
-	for _, p := range slices.Concat(set.Paths, set.Trees) {
-		if p != "." && !slices.Contains(strings.Split(p, "/"), ".git") {
-			candidates = append(candidates, p)
-		}
-	}
-	return candidates, set.Covers
 }
 
 func names(ts []tool.Tool) []string {
@@ -496,4 +468,40 @@ func (s *Service) subtask(ctx context.Context, e *toolEnv, req tool.SubtaskReque
 		return out, errors.New("subagent failed: " + res.Info.Error.Name + " " + msg)
 	}
 	return out, nil
+}
+
+// beforeCommand takes the "before" tree of a shell command and notes the
+// files left out of it for their size. A command may touch any file, and
+// the watcher reports changes only after its debounce: rescan around it.
+func (s *Service) beforeCommand(ctx context.Context) (before string, large map[string]bool) {
+	s.opts.Snapshots.MarkAll()
+	before, _ = s.opts.Snapshots.Track(ctx)
+	large = map[string]bool{}
+	for _, sk := range s.opts.Snapshots.Skipped() {
+		large[sk.Path] = true
+	}
+	return before, large
+}
+
+// commandFiles turns what a traced command changed (tool.Result.Changed)
+// into recordPatch's candidates and cover test; nil candidates (every
+// change in the window) when it is not known.
+func (s *Service) commandFiles(changed func() trace.Set) ([]string, func(string) bool) {
+	if changed == nil {
+		return nil, nil
+	}
+	set := changed()
+	if set.All {
+		s.log.Debug("Attributing every change during the command to it", "why", set.Reason)
+		return nil, nil
+	}
+	// The snapshot holds neither the root itself nor anything in .git (and
+	// refuses to be asked about them).
+	candidates := []string{}
+	for _, p := range slices.Concat(set.Paths, set.Trees) {
+		if p != "." && !slices.Contains(strings.Split(p, "/"), ".git") {
+			candidates = append(candidates, p)
+		}
+	}
+	return candidates, set.Covers
 }

@@ -90,7 +90,7 @@ func (anthropicProto) writeStream(w *sseWriter, req map[string]any, turn Turn, d
 			}
 			sig := turn.Signature
 			if sig == "" {
-				sig = "ErUBCkYIBhgCIkBmYWtlLXNpZ25hdHVyZQ=="
+				sig = Signature
 			}
 			delta(map[string]any{"type": "signature_delta", "signature": sig})
 			stop()

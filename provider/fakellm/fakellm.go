@@ -34,6 +34,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -174,6 +175,13 @@ type Server struct {
 	turns  []Turn
 	reqs   []Request
 	served int
+	sigs   []string // thinking signatures handed out besides Signature
+}
+
+// issued reports whether the server handed out a thinking signature.
+// Callers hold s.mu.
+func (s *Server) issued(sig string) bool {
+	return sig == Signature || slices.Contains(s.sigs, sig)
 }
 
 type protocol interface {
@@ -243,7 +251,16 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, `{"error":{"message":"not found","type":"not_found_error"}}`, http.StatusNotFound)
 		return
 	}
-	if errBody, msg := s.proto.validate(body); errBody != nil {
+	errBody, msg := s.proto.validate(body)
+	if _, ok := s.proto.(anthropicProto); ok && errBody == nil {
+		s.mu.Lock()
+		msg = anthropicThinkingCheck(body, s.issued)
+		s.mu.Unlock()
+		if msg != "" {
+			errBody = anthropicErrorBody(msg)
+		}
+	}
+	if errBody != nil {
 		req.Rejected = msg
 		s.mu.Lock()
 		s.reqs = append(s.reqs, req)
@@ -264,6 +281,9 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	}
 	turn := s.turns[0]
 	s.turns = s.turns[1:]
+	if turn.Signature != "" {
+		s.sigs = append(s.sigs, turn.Signature)
+	}
 	s.served++
 	s.mu.Unlock()
 

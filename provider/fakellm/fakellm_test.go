@@ -55,3 +55,31 @@ func TestWireShapes(t *testing.T) {
 		t.Errorf("429: %d %q", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
 }
+
+func TestAnthropicThinkingToolLoopNeedsTheSignedBlock(t *testing.T) {
+	use := map[string]any{"type": "tool_use", "id": "toolu_1", "name": "read", "input": map[string]any{}}
+	result := map[string]any{"role": "user", "content": []any{map[string]any{"type": "tool_result", "tool_use_id": "toolu_1", "content": "x"}}}
+	user := map[string]any{"role": "user", "content": []any{map[string]any{"type": "text", "text": "hi"}}}
+	req := func(thinking bool, assistant ...any) map[string]any {
+		r := map[string]any{"messages": []any{user, map[string]any{"role": "assistant", "content": assistant}, result}}
+		if thinking {
+			r["thinking"] = map[string]any{"type": "enabled", "budget_tokens": 2048}
+		}
+		return r
+	}
+	ok := func(sig string) bool { return sig == Signature }
+	signed := map[string]any{"type": "thinking", "thinking": "hmm", "signature": Signature}
+	forged := map[string]any{"type": "thinking", "thinking": "hmm", "signature": "forged"}
+	if msg := anthropicThinkingCheck(req(true, use), ok); !strings.Contains(msg, "Expected `thinking` or `redacted_thinking`, but found `tool_use`") {
+		t.Errorf("unsigned tool loop accepted: %q", msg)
+	}
+	if msg := anthropicThinkingCheck(req(true, signed, use), ok); msg != "" {
+		t.Errorf("signed tool loop refused: %q", msg)
+	}
+	if msg := anthropicThinkingCheck(req(true, forged, use), ok); !strings.Contains(msg, "Invalid `signature`") {
+		t.Errorf("forged signature accepted: %q", msg)
+	}
+	if msg := anthropicThinkingCheck(req(false, use), ok); msg != "" {
+		t.Errorf("without thinking the loop needs no block: %q", msg)
+	}
+}

@@ -17,7 +17,9 @@ import (
 // tool_use block is answered by a tool_result with its id in the very next
 // message, and a tool_result answers a tool_use of the message before it;
 // text blocks are not empty or whitespace; no message is empty, except a
-// final assistant message.
+// final assistant message. With extended thinking, thinking.go adds the
+// signature and tool-loop checks (they need the signatures the server
+// issued).
 //
 // OpenAI (Chat Completions): a "tool" message answers a tool call of the
 // assistant message before it (with only other tool messages between); an
@@ -29,11 +31,16 @@ func (anthropicProto) validate(req map[string]any) ([]byte, string) {
 	if msg == "" {
 		return nil, ""
 	}
+	return anthropicErrorBody(msg), msg
+}
+
+// anthropicErrorBody is the Messages API's 400 body for msg.
+func anthropicErrorBody(msg string) []byte {
 	body, _ := json.Marshal(map[string]any{
 		"type":  "error",
 		"error": map[string]any{"type": "invalid_request_error", "message": msg},
 	})
-	return body, msg
+	return body
 }
 
 func anthropicCheck(req map[string]any) string {

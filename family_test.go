@@ -1,0 +1,152 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+
+	"ocgo/provider/fakellm"
+)
+
+// requestRow is one row of the README's table of what each model family is
+// sent.
+type requestRow struct {
+	family, model, temperature, topP string
+	fields                           map[string]string // body key → JSON value, or "session id"
+}
+
+func readRequestTable(t *testing.T) []requestRow {
+	t.Helper()
+	data, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(data), "<!-- request-table -->")
+	table, _, ok2 := strings.Cut(rest, "<!-- /request-table -->")
+	if !ok || !ok2 {
+		t.Fatal("README has no request table")
+	}
+	var rows []requestRow
+	for _, line := range strings.Split(strings.TrimSpace(table), "\n")[2:] {
+		cells := strings.Split(strings.Trim(line, "| "), " | ")
+		if len(cells) != 6 {
+			t.Fatalf("bad row %q", line)
+		}
+		r := requestRow{family: cells[0], model: strings.Fields(cells[1])[0], temperature: cells[2], topP: cells[3], fields: map[string]string{}}
+		for _, f := range strings.Split(cells[4], "; ") {
+			if k, v, ok := strings.Cut(f, "="); ok {
+				r.fields[k] = v
+			}
+		}
+		rows = append(rows, r)
+	}
+	return rows
+}
+
+// watched are the body fields whose absence the table also asserts.
+var watched = []string{"tool_choice", "thinking", "reasoning_effort", "verbosity", "prompt_cache_key"}
+
+func TestRequestBodiesPerModelFamily(t *testing.T) {
+	rows := readRequestTable(t)
+	if len(rows) < 6 {
+		t.Fatalf("table rows: %d", len(rows))
+	}
+	for _, row := range rows {
+		t.Run(row.family, func(t *testing.T) {
+			providerID, modelID, _ := strings.Cut(row.model, "/")
+			var fake *fakellm.Server
+			if providerID == "anthropic" {
+				fake = fakellm.NewAnthropic(t, fakellm.Turn{Text: []string{"ok"}})
+			} else {
+				fake = fakellm.NewOpenAI(t, fakellm.Turn{Text: []string{"ok"}})
+			}
+			modelOpts := "{}"
+			if strings.Contains(row.family, "thinking") {
+				modelOpts = `{"thinking":{"type":"enabled","budgetTokens":4096}}`
+			}
+			if strings.Contains(row.family, "config") {
+				modelOpts = `{"reasoningEffort":"high"}`
+			}
+			cfg := `{"provider":{"` + providerID + `":{"options":{"baseURL":"` + fake.URL + `","apiKey":"k"},"models":{"` + modelID + `":{"options":` + modelOpts + `}}}}}`
+			h := newHarness(t, harnessOpts{config: cfg})
+			sid := h.newSession()
+			body := map[string]any{"providerID": providerID, "modelID": modelID, "parts": []any{map[string]any{"type": "text", "text": "hi"}}}
+			var res struct {
+				Info struct {
+					Error any `json:"error"`
+				} `json:"info"`
+			}
+			h.call("POST", "/session/"+sid+"/message", body, &res)
+			if res.Info.Error != nil || len(fake.Requests()) != 1 {
+				t.Fatalf("prompt failed: %v", res.Info.Error)
+			}
+			got := fake.Requests()[0].Body
+			check := func(key, want string) {
+				t.Helper()
+				v, present := got[key]
+				if want == "–" {
+					if present {
+						t.Errorf("%s sent: %v", key, v)
+					}
+					return
+				}
+				if want == "session id" {
+					want = `"` + sid + `"`
+				}
+				b, _ := json.Marshal(v)
+				if !present || string(b) != want {
+					t.Errorf("%s = %s (present %v), table says %s", key, b, present, want)
+				}
+			}
+			check("temperature", row.temperature)
+			check("top_p", row.topP)
+			for _, k := range watched {
+				want, ok := row.fields[k]
+				if !ok {
+					want = "–"
+				}
+				check(k, want)
+			}
+		})
+	}
+}
+
+// With extended thinking on, a tool loop continues only when the signed
+// thinking block of the step comes back before its tool calls; the fake
+// refuses the request otherwise, as the Messages API does.
+func TestThinkingToolLoopKeepsTheSignedBlock(t *testing.T) {
+	fake := fakellm.NewAnthropic(t,
+		fakellm.Turn{Reasoning: []string{"I should ", "read it"}, Signature: "sig-from-the-server",
+			ToolCalls: []fakellm.ToolCall{{ID: "toolu_r", Name: "read", Args: `{"filePath":"README.md"}`}}},
+		fakellm.Turn{Text: []string{"read it"}},
+	)
+	cfg := `{"provider":{"anthropic":{"options":{"baseURL":"` + fake.URL + `","apiKey":"k"},"models":{"` + sonnet +
+		`":{"options":{"thinking":{"type":"enabled","budgetTokens":2048}}}}}}}`
+	h := newHarness(t, harnessOpts{config: cfg})
+	sid := h.newSession()
+	var res struct {
+		Info struct {
+			Error any `json:"error"`
+		} `json:"info"`
+	}
+	h.call("POST", "/session/"+sid+"/message", textPrompt("read the readme"), &res)
+	if res.Info.Error != nil {
+		t.Fatalf("tool loop refused: %v", res.Info.Error)
+	}
+	reqs := fake.Requests()
+	if len(reqs) != 2 {
+		t.Fatalf("requests: %d", len(reqs))
+	}
+	msgs := anthropicMessages(t, reqs[1])
+	first := msgs[1]["content"].([]any)[0].(map[string]any)
+	if first["type"] != "thinking" || first["signature"] != "sig-from-the-server" || first["thinking"] != "I should read it" {
+		t.Errorf("assistant turn starts with %v", first)
+	}
+	if th, _ := reqs[1].Body["thinking"].(map[string]any); th["budget_tokens"] != float64(2048) {
+		t.Errorf("thinking: %v", reqs[1].Body["thinking"])
+	}
+	if mt, _ := reqs[1].Body["max_tokens"].(float64); mt <= 2048 {
+		t.Errorf("max_tokens %v not above the budget", mt)
+	}
+}

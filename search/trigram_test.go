@@ -1,0 +1,184 @@
+package search
+
+import (
+	"context"
+	"fmt"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"regexp/syntax"
+	"strings"
+	"testing"
+	"time"
+)
+
+// bruteGrep is /find without any index: every file of the tree, read now.
+func bruteGrep(t *testing.T, s *Service, pattern string) []Match {
+	t.Helper()
+	re := regexp.MustCompile(pattern)
+	var lit []byte
+	if p, err := syntax.Parse(pattern, syntax.Perl); err == nil {
+		lit = requiredLiteral(p.Simplify())
+	}
+	var out []Match
+	for _, f := range s.w.Files() {
+		data, err := os.ReadFile(filepath.Join(s.root, filepath.FromSlash(f)))
+		if err != nil {
+			continue
+		}
+		out = append(out, s.grepData(f, data, re, lit)...)
+	}
+	if len(out) > DefaultGrepLimit {
+		out = out[:DefaultGrepLimit]
+	}
+	return out
+}
+
+// waitIndex waits until the background build has finished.
+func waitIndex(t *testing.T, s *Service) *triIndex {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		s.tri.mu.Lock()
+		idx, building := s.tri.cur, s.tri.building
+		s.tri.mu.Unlock()
+		if idx != nil && !building {
+			return idx
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatal("trigram index not built")
+	return nil
+}
+
+// TestTrigramIndexAnswersAsWithout drives random trees, edits (content,
+// new files, deletions, case changes) and patterns, and checks that /find
+// with the index answers exactly what a search of every file answers.
+func TestTrigramIndexAnswersAsWithout(t *testing.T) {
+	words := []string{"alpha", "Beta", "gamma_1", "DELTA", "epsilon", "zeta", "kelvin", "sigma", "x", "yy", "\xff\xfe", "ÄÖÜ", "\t", " "}
+	patterns := []string{"alpha", "(?i)beta", "gamma_1", "delta", "DELTA", "eps.lon", "zeta\\s+alpha", "(alpha|beta)", "kel+vin", "(?i)kelvin", "(?i)SIGMA", "ÄÖÜ", "a", "(?i)äöü", "x{2}", "(zeta)+ ?Beta", "nothing here", "alph[a]"}
+	// Rare words, so blocks differ and a stale index would miss them.
+	var rare []string
+	for i := range 40 {
+		w := fmt.Sprintf("rare%02dword", i)
+		rare = append(rare, w)
+		patterns = append(patterns, w, w, "(?i)"+strings.ToUpper(w)+"\\b")
+	}
+	seeds := 30
+	if testing.Short() {
+		seeds = 5
+	}
+	for seed := range seeds {
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+			rng := rand.New(rand.NewSource(int64(seed)))
+			root := t.TempDir()
+			text := func() string {
+				var sb strings.Builder
+				for range 1 + rng.Intn(30) {
+					if rng.Intn(30) == 0 {
+						sb.WriteString(rare[rng.Intn(len(rare))])
+					} else {
+						sb.WriteString(words[rng.Intn(len(words))])
+					}
+					if rng.Intn(4) == 0 {
+						sb.WriteByte('\n')
+					} else {
+						sb.WriteByte(' ')
+					}
+				}
+				return sb.String()
+			}
+			name := func() string { return fmt.Sprintf("d%d/f%d.txt", rng.Intn(6), rng.Intn(120)) }
+			for range 150 {
+				write(t, root, name(), text())
+			}
+			s := open(t, root, root)
+			waitIndex(t, s)
+			check := func(step string) {
+				t.Helper()
+				for range 20 {
+					p := patterns[rng.Intn(len(patterns))]
+					got, err := s.Grep(context.Background(), p, 0)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if want := bruteGrep(t, s, p); len(got)+len(want) > 0 && !reflect.DeepEqual(got, want) {
+						t.Fatalf("%s: /find %q with the index: %d matches, without: %d", step, p, len(got), len(want))
+					}
+				}
+			}
+			check("fresh index")
+			for round := range 4 {
+				for range 10 {
+					switch rng.Intn(3) {
+					case 0:
+						write(t, root, name(), text()) // new or rewritten file
+					case 1:
+						os.Remove(filepath.Join(root, filepath.FromSlash(name())))
+					default:
+						p := filepath.Join(root, filepath.FromSlash(name()))
+						if b, err := os.ReadFile(p); err == nil {
+							os.WriteFile(p, []byte(strings.ToUpper(string(b))), 0o644)
+						}
+					}
+				}
+				syncWatcher(t, s)
+				check(fmt.Sprint("after edits, round ", round))
+			}
+		})
+	}
+}
+
+// syncWatcher waits until the watcher has reported what is on disk: its
+// file list matches a walk of the tree and a quiet period has passed.
+func syncWatcher(t *testing.T, s *Service) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		var want []string
+		filepath.WalkDir(s.root, func(p string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				rel, _ := filepath.Rel(s.root, p)
+				want = append(want, filepath.ToSlash(rel))
+			}
+			return nil
+		})
+		v := s.w.Version()
+		time.Sleep(60 * time.Millisecond)
+		if reflect.DeepEqual(s.w.Files(), want) && s.w.Version() == v {
+			return
+		}
+	}
+	t.Fatal("watcher did not catch up")
+}
+
+// TestTrigramIndexNarrows checks that a rare word is searched in a few
+// files only, and that a file changed after the build is still found.
+func TestTrigramIndexNarrows(t *testing.T) {
+	root := t.TempDir()
+	for i := range 400 {
+		body := fmt.Sprintf("common words here %d\n", i)
+		if i == 123 {
+			body += "the zqxrare word\n"
+		}
+		write(t, root, fmt.Sprintf("p%d/f%03d.go", i%20, i), body)
+	}
+	s := open(t, root, root)
+	idx := waitIndex(t, s)
+	parsed, _ := syntax.Parse("zqxrare", syntax.Perl)
+	files, ok := s.tri.filter(parsed, s.w.Files())
+	if !ok || len(files) > idx.block {
+		t.Fatalf("filter kept %d of %d files (ok=%v), want at most one block of %d", len(files), len(s.w.Files()), ok, idx.block)
+	}
+	if !strings.Contains(strings.Join(files, ","), "f123.go") {
+		t.Fatalf("filter dropped the file with the word: %v", files)
+	}
+	write(t, root, "p7/f007.go", "now zqxrare here too\n")
+	syncWatcher(t, s)
+	ms, err := s.Grep(context.Background(), "zqxrare", 0)
+	if err != nil || len(ms) != 2 {
+		t.Fatalf("after an edit: %d matches (%v), want 2", len(ms), err)
+	}
+}
