@@ -16,6 +16,7 @@ import (
 
 	"ocgo/bus"
 	"ocgo/config"
+	"ocgo/mcp"
 	"ocgo/provider"
 	"ocgo/routes"
 	"ocgo/search"
@@ -40,7 +41,9 @@ type appConfig struct {
 	Env          func(string) string
 	NoTitles     bool // tests: no background title requests to the model
 	ExistingData bool // fail with errNoData instead of creating the project's data folder
-	ReadOnly     bool // open the storage without the lock (storage.OpenReadOnly); CLI reads
+	// MCPTimeout overrides the MCP connect and call timeouts (tests).
+	MCPTimeout time.Duration
+	ReadOnly   bool // open the storage without the lock (storage.OpenReadOnly); CLI reads
 	// Retry overrides the provider retry policy (tests use short delays);
 	// nil means provider.DefaultRetryPolicy.
 	Retry *provider.RetryPolicy
@@ -59,6 +62,7 @@ type app struct {
 	fs          *confine.Root
 	stop        context.CancelFunc
 	snaps       *snapshot.Snapshotter
+	mcp         *mcp.Manager
 }
 
 // base is what every ocgo command opens for a project: its paths, config,
@@ -247,6 +251,7 @@ func newApp(c appConfig) (*app, error) {
 		}
 		return vals
 	})
+	mcps := newMCP(cfg, proj.cwd, events, c.Logger, c.MCPTimeout, scrub.Environ)
 	ids := storage.NewIDs(nil)
 	// Shell commands are traced so their patches hold only what they wrote;
 	// OCGO_TRACE=0 turns that off (every change in the window is theirs).
@@ -258,10 +263,12 @@ func newApp(c appConfig) (*app, error) {
 		Store: store, Bus: events, IDs: ids, Logger: c.Logger, Version: apiVersion,
 		Cwd: proj.cwd, Root: proj.root, Shell: c.Env("SHELL"),
 		Config: cfg, Models: models, Snapshots: snapshotsOrNil(snaps), FS: fsRoot, ConfigDir: configDir, Titles: !c.NoTitles,
-		Environ: scrub.Environ,
-		Tracer:  tracer,
-		Tools:   tool.Registry(tool.Options{Tracer: tracer, Agents: func() []tool.AgentInfo { return subagents(cfg) }, Environ: scrub.Environ}),
+		Environ:   scrub.Environ,
+		Tracer:    tracer,
+		Tools:     tool.Registry(tool.Options{Tracer: tracer, Agents: func() []tool.AgentInfo { return subagents(cfg) }, Environ: scrub.Environ}),
+		MoreTools: mcps,
 	})
+	mcps.Start()
 	if err := sessions.RecoverReverts(ctx); err != nil {
 		c.Logger.Warn("Could not finish an interrupted revert", "err", err)
 	}
@@ -274,7 +281,7 @@ func newApp(c appConfig) (*app, error) {
 		}
 	}
 	srv := routes.New(routes.Options{
-		Sessions: sessions, Bus: events, Logger: c.Logger, Search: searcher,
+		Sessions: sessions, Bus: events, Logger: c.Logger, Search: searcher, MCP: mcps,
 		Configs: &configRoutes{cfg: cfg, auth: auth, providers: func() (any, error) {
 			return providersAnswer(models), nil
 		}},
@@ -285,7 +292,7 @@ func newApp(c appConfig) (*app, error) {
 		Scrub: map[string]string{projectData: "<data>", dataRoot: "<data-root>", proj.root: "<project>", home: "~"},
 	})
 	return &app{proj: proj, projectData: projectData, store: store, bus: events, sessions: sessions, server: srv,
-		watcher: w, search: searcher, fs: fsRoot, stop: stop, snaps: snaps}, nil
+		watcher: w, search: searcher, fs: fsRoot, stop: stop, snaps: snaps, mcp: mcps}, nil
 }
 
 // Handler is the guarded HTTP handler.
@@ -300,6 +307,7 @@ func (a *app) Shutdown() {
 // Close stops the watcher and releases the data lock.
 func (a *app) Close() error {
 	a.sessions.Close()
+	a.mcp.Close()
 	a.stop()
 	// Let a prune that follows a session delete finish before the shadow
 	// repository closes; it waits for running sessions, so bound the wait
@@ -337,6 +345,22 @@ func snapshotsOrNil(s *snapshot.Snapshotter) session.Snapshots {
 		return nil
 	}
 	return s
+}
+
+// newMCP builds the MCP manager for the config's servers; a server that
+// fails is announced as session.error without a session id, as opencode
+// does.
+func newMCP(cfg *config.Config, dir string, events *bus.Bus, logger *slog.Logger, timeout time.Duration, environ func() []string) *mcp.Manager {
+	return mcp.New(mcp.Options{
+		Servers: cfg.MCP, Dir: dir, Logger: logger, Version: apiVersion,
+		Environ:        environ,
+		ConnectTimeout: timeout, CallTimeout: timeout,
+		OnError: func(_ string, err error) {
+			events.Publish(session.EventSessionError, map[string]any{
+				"error": &storage.MessageError{Name: "UnknownError", Data: map[string]any{"message": err.Error()}},
+			})
+		},
+	})
 }
 
 // hideDataFolder keeps ocgo's data folder out of every walk of the project

@@ -22,6 +22,14 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 // second prompt's edit, then a revert of the second prompt.
 func recordedSession(t *testing.T) (*harness, string, []storage.WithParts) {
 	t.Helper()
+	h, _, sid, msgs := recordedSessionFake(t)
+	return h, sid, msgs
+}
+
+// recordedSessionFake is recordedSession that also returns the fake LLM,
+// for tests that prompt further.
+func recordedSessionFake(t *testing.T) (*harness, *fakellm.Server, string, []storage.WithParts) {
+	t.Helper()
 	fake := fakellm.NewAnthropic(t,
 		fakellm.Turn{
 			Reasoning: []string{"The user wants a file.\n", "Then the README needs a second version."},
@@ -55,7 +63,7 @@ func recordedSession(t *testing.T) (*harness, string, []storage.WithParts) {
 	if code := h.call("POST", "/session/"+sid+"/revert", map[string]any{"messageID": msgs[2].Info.ID}, nil); code != 200 {
 		t.Fatalf("revert: %d", code)
 	}
-	return h, sid, msgs
+	return h, fake, sid, msgs
 }
 
 var (

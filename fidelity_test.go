@@ -122,3 +122,21 @@ func mustJSON(v any) []byte {
 	}
 	return b
 }
+
+// fantasy's OpenAI-compatible provider numbers reasoning and text blocks
+// both "0" and ends the reasoning only after the text began: each must
+// still land in one part, whole (it once split the text per chunk and lost
+// the reasoning's tail).
+func TestOpenAICompatibleReasoningThenText(t *testing.T) {
+	fake := fakellm.NewOpenAI(t, fakellm.Turn{Reasoning: []string{"thinking ", "it over"}, Text: []string{"Thought ", "about ", "it."}, Usage: fakellm.Usage{Input: 5, Output: 9}})
+	h := newHarness(t, harnessOpts{config: ollamaConfig(fake.URL)})
+	var res storage.WithParts
+	h.call("POST", "/session/"+h.newSession()+"/message", ollamaPrompt("think"), &res)
+	var got []string
+	for _, p := range res.Parts {
+		got = append(got, p.Type+":"+p.Text)
+	}
+	if want := "step-start:|reasoning:thinking it over|text:Thought about it.|step-finish:"; strings.Join(got, "|") != want {
+		t.Errorf("parts %q, want %q", strings.Join(got, "|"), want)
+	}
+}

@@ -57,6 +57,13 @@ func (e *sdkEnv) storage(parts ...string) string {
 // serves it with httptest.
 func newSDKEnv(t *testing.T) *sdkEnv {
 	t.Helper()
+	return newSDKEnvWith(t, "")
+}
+
+// newSDKEnvWith is newSDKEnv with an opencode.json in the project (and no
+// background title requests, which would take the fake model's turns).
+func newSDKEnvWith(t *testing.T, config string) *sdkEnv {
+	t.Helper()
 	if _, err := exec.LookPath("git"); err != nil {
 		t.Fatalf("these tests need git on PATH: %v", err)
 	}
@@ -84,7 +91,12 @@ func newSDKEnv(t *testing.T) *sdkEnv {
 		t.Fatalf("git init: %v\n%s", err, out)
 	}
 
-	a, err := newApp(appConfig{Dir: e.proj, DataRoot: e.dataRoot, Env: os.Getenv})
+	if config != "" {
+		if err := os.WriteFile(filepath.Join(e.proj, "opencode.json"), []byte(config), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, err := newApp(appConfig{Dir: e.proj, DataRoot: e.dataRoot, Env: os.Getenv, NoTitles: config != ""})
 	if err != nil {
 		t.Fatalf("newApp: %v", err)
 	}

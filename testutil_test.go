@@ -39,6 +39,8 @@ type harnessOpts struct {
 	noSSE  bool
 	titles bool             // generate titles in the background (off by default)
 	setup  func(dir string) // prepares the project before the first commit
+	// mcpTimeout bounds MCP connects and calls (default: the app's).
+	mcpTimeout time.Duration
 }
 
 // fastRetry keeps provider retries real but quick in tests.
@@ -80,7 +82,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 func (h *harness) start() {
 	h.t.Helper()
 	retry := fastRetry
-	a, err := newApp(appConfig{Dir: h.dir, DataRoot: h.data, Env: func(k string) string { return h.env[k] }, NoTitles: !h.opts.titles, Retry: &retry})
+	a, err := newApp(appConfig{Dir: h.dir, DataRoot: h.data, Env: func(k string) string { return h.env[k] }, NoTitles: !h.opts.titles, Retry: &retry, MCPTimeout: h.opts.mcpTimeout})
 	if err != nil {
 		h.t.Fatal(err)
 	}

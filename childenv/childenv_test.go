@@ -17,8 +17,8 @@ func TestEnvironScrubsByNameAndValue(t *testing.T) {
 		"OPENCODE_SERVER_PASSWORD=pw-canary-1",
 		"ANTHROPIC_API_KEY=" + canary,
 		"MY_LLM_CREDS=from-config-env", // named by {env:MY_LLM_CREDS}
-		"INNOCENT=prefix-" + canary,     // same value under a harmless name
-		"AUTH_COPY=tok-from-auth-json",  // an auth.json value
+		"INNOCENT=prefix-" + canary,    // same value under a harmless name
+		"AUTH_COPY=tok-from-auth-json", // an auth.json value
 		"SHORT=abc",
 		"HOME=/home/u",
 	}

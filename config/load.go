@@ -55,7 +55,7 @@ type loader struct {
 	schema  *node
 	secrets map[string]struct{}
 	envRefs map[string]struct{} // names read through {env:NAME}
-	proj    *confine.Root // the project (Root, or Cwd outside git); nil when unset
+	proj    *confine.Root       // the project (Root, or Cwd outside git); nil when unset
 }
 
 // Load reads and merges every config source in opencode 0.5.29's order (later

@@ -78,6 +78,9 @@ type Operation struct {
 	Stream   bool
 	// NoContent documents a 204 answer without a body instead of the 200.
 	NoContent bool
+	// Produces, when set, is the media type of a 200 that is not JSON (an
+	// HTML page, or an event stream whose frames are not Response).
+	Produces string
 	// Errors are documented error statuses; each references the error
 	// schema (see Builder.ErrorSchema).
 	Errors []int
@@ -251,6 +254,8 @@ func (g *gen) operation(op Operation, pathNames []string, errRef obj) obj {
 	}
 	ok := obj{"description": http.StatusText(http.StatusOK)}
 	switch {
+	case op.Produces != "":
+		ok["content"] = obj{op.Produces: obj{"schema": obj{"type": "string"}}}
 	case op.Stream:
 		media := obj{}
 		if op.Response != nil {

@@ -275,7 +275,7 @@ func TestAnthropicStreamErrorEvent(t *testing.T) {
 	t.Cleanup(srv.Close)
 	wc := anthropicWire
 	_, res, rec := setup(t, wireCase{name: wc.name, provider: wc.provider, model: wc.model, config: wc.config,
-		newFake: func(t testing.TB, _ ...fakellm.Turn) *fakellm.Server { return &fakellm.Server{URL: srv.URL + "/v1"} }})
+		newFake: func(t fakellm.T, _ ...fakellm.Turn) *fakellm.Server { return &fakellm.Server{URL: srv.URL + "/v1"} }})
 	err := lastErr(t, collect(t, context.Background(), res.LM, userCall("x")))
 	if n.Load() != 2 || len(rec.got()) != 1 {
 		t.Errorf("requests %d, retries %v", n.Load(), rec.got())

@@ -39,7 +39,7 @@ func (s *sleepRecorder) got() []time.Duration {
 // wireCase describes one wire protocol under test.
 type wireCase struct {
 	name     string
-	newFake  func(testing.TB, ...fakellm.Turn) *fakellm.Server
+	newFake  func(fakellm.T, ...fakellm.Turn) *fakellm.Server
 	provider string
 	model    string
 	config   func(url string) ConfigProvider

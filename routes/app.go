@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/julienschmidt/httprouter"
+
+	"ocgo/mcp"
 )
 
 func (s *Server) appGet(*http.Request, httprouter.Params) (any, error) {
@@ -119,4 +121,12 @@ func (s *Server) authSet(r *http.Request, p httprouter.Params) (any, error) {
 		return nil, err
 	}
 	return true, nil
+}
+
+// mcpStatus is GET /mcp: each configured MCP server's state.
+func (s *Server) mcpStatus(*http.Request, httprouter.Params) (any, error) {
+	if s.opts.MCP == nil {
+		return map[string]mcp.ServerStatus{}, nil
+	}
+	return s.opts.MCP.Status(), nil
 }

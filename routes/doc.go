@@ -52,7 +52,7 @@ func (s *Server) buildDoc() ([]byte, error) {
 		op := openapi.Operation{
 			Method: rt.method, Path: rt.path, ID: rt.id, Summary: rt.summary,
 			Body: rt.body, BodyOptional: rt.bodyOptional, Response: rt.resp,
-			Errors: []int{401, 403, 500}, NoContent: rt.noContent,
+			Errors: []int{401, 403, 500}, NoContent: rt.noContent, Produces: rt.produces,
 		}
 		if rt.stream != nil {
 			op.Stream, op.Response = true, reflect.TypeFor[bus.Event]()

@@ -16,6 +16,7 @@ import (
 	"github.com/julienschmidt/httprouter"
 
 	"ocgo/bus"
+	"ocgo/mcp"
 	"ocgo/search"
 	"ocgo/session"
 )
@@ -59,6 +60,7 @@ type Options struct {
 	Bus      *bus.Bus
 	Configs  Configs         // nil: the config routes answer 501
 	Search   *search.Service // nil: the file and find routes answer 501
+	MCP      *mcp.Manager    // nil: GET /mcp answers {}
 	Logger   *slog.Logger
 
 	App     func() App   // current App info
@@ -160,7 +162,10 @@ type route struct {
 	optQuery     []string         // optional query parameters (documented)
 	noContent    bool             // answers 204 with no body (the handler's value is ignored)
 	exact        bool             // a fixed path beside a parameter route, matched first
-	body         reflect.Type     // request body type, nil when none
+	// raw writes its own answer of media type produces (the share page).
+	raw          func(http.ResponseWriter, *http.Request, httprouter.Params)
+	produces     string
+	body         reflect.Type // request body type, nil when none
 	bodyOptional bool
 	resp         reflect.Type
 }
@@ -168,6 +173,9 @@ type route struct {
 func (s *Server) adapt(rt route) httprouter.Handle {
 	if rt.stream != nil {
 		return func(w http.ResponseWriter, r *http.Request, _ httprouter.Params) { rt.stream(w, r) }
+	}
+	if rt.raw != nil {
+		return rt.raw
 	}
 	return func(w http.ResponseWriter, r *http.Request, p httprouter.Params) {
 		for _, q := range rt.query {

@@ -58,7 +58,11 @@ func (s *Server) sessionCreate(r *http.Request, _ httprouter.Params) (any, error
 	if err := decode(r, &b, true); err != nil {
 		return nil, err
 	}
-	return s.opts.Sessions.Create(r.Context(), b.ParentID, b.Title)
+	sess, err := s.opts.Sessions.Create(r.Context(), b.ParentID, b.Title)
+	if err == nil && b.ParentID == "" && s.opts.Sessions.ShareMode() == "auto" {
+		return s.opts.Sessions.Share(sess.ID, shareBase(r))
+	}
+	return sess, err
 }
 
 func (s *Server) sessionDelete(_ *http.Request, p httprouter.Params) (any, error) {
@@ -85,17 +89,6 @@ func (s *Server) sessionAbort(_ *http.Request, p httprouter.Params) (any, error)
 		return nil, err
 	}
 	return s.opts.Sessions.Abort(p.ByName("id")), nil
-}
-
-// sessionShare refuses honestly: sharing uploads the conversation to a
-// third-party service, which a local-first server does not do. It is a
-// 400, as opencode answers when sharing is disabled, so clients do not
-// retry it as they would a server error.
-func (s *Server) sessionShare(_ *http.Request, p httprouter.Params) (any, error) {
-	if _, err := s.opts.Sessions.Get(p.ByName("id")); err != nil {
-		return nil, err
-	}
-	return nil, newError(http.StatusBadRequest, "UnknownError", "Sharing is disabled: ocgo keeps sessions local")
 }
 
 func (s *Server) sessionMessages(_ *http.Request, p httprouter.Params) (any, error) {

@@ -3,6 +3,7 @@ package routes
 import (
 	"reflect"
 
+	"ocgo/mcp"
 	"ocgo/search"
 	"ocgo/session"
 	"ocgo/snapshot"
@@ -29,8 +30,8 @@ func (s *Server) table() []route {
 		{method: "PATCH", path: "/session/:id", id: "session.update", summary: "Update a session", handle: s.sessionUpdate, body: typeOf[updateBody](), bodyOptional: true, resp: typeOf[storage.Session]()},
 		{method: "POST", path: "/session/:id/init", id: "session.init", summary: "Analyze the project and write AGENTS.md", handle: s.sessionInit, body: typeOf[initBody](), resp: typeOf[bool]()},
 		{method: "POST", path: "/session/:id/abort", id: "session.abort", summary: "Abort the running prompt, shell or summary", handle: s.sessionAbort, resp: typeOf[bool]()},
-		{method: "POST", path: "/session/:id/share", id: "session.share", summary: "Share a session", handle: s.sessionShare},
-		{method: "DELETE", path: "/session/:id/share", id: "session.unshare", summary: "Unshare a session", handle: s.sessionShare},
+		{method: "POST", path: "/session/:id/share", id: "session.share", summary: "Share a session on this server: share.url is /share/<token>", handle: s.sessionShare, resp: typeOf[storage.Session]()},
+		{method: "DELETE", path: "/session/:id/share", id: "session.unshare", summary: "Revoke a session's share URL", handle: s.sessionUnshare, resp: typeOf[storage.Session]()},
 		{method: "POST", path: "/session/:id/summarize", id: "session.summarize", summary: "Summarize (compact) a session", handle: s.sessionSummarize, body: typeOf[summarizeBody](), resp: typeOf[bool]()},
 		{method: "GET", path: "/session/:id/message", id: "session.messages", summary: "Messages of a session", handle: s.sessionMessages, resp: typeOf[[]storage.WithParts]()},
 		{method: "GET", path: "/session/:id/message/:messageID", id: "session.message", summary: "One message", handle: s.sessionMessage, resp: typeOf[storage.WithParts]()},
@@ -49,6 +50,10 @@ func (s *Server) table() []route {
 		{method: "POST", path: "/session/:id/prompt_async", id: "session.prompt_async", summary: "Send a prompt and answer 204 at once; the reply follows on /event (later opencode versions)", handle: s.sessionPromptAsync, body: typeOf[session.PromptInput](), noContent: true},
 		{method: "GET", path: "/session/:id/export", id: "session.export", summary: "The session as one document, with the snapshot objects its patches need (ocgo)", handle: s.sessionExport, resp: typeOf[session.Export]()},
 		{method: "POST", path: "/session/import", id: "session.import", summary: "Store an exported session under its IDs (409 if it exists) or, with ?newIDs=true, new ones (ocgo)", optQuery: []string{"newIDs"}, handle: s.sessionImport, body: typeOf[session.Export](), resp: typeOf[storage.Session](), exact: true},
+		// The local share page (routes/share.go).
+		{method: "GET", path: "/share/:token", id: "share.page", summary: "The read-only page of a shared session (HTML)", raw: s.sharePageGet, produces: "text/html"},
+		{method: "GET", path: "/share/:token/data", id: "share.data", summary: "What the share page shows: session, messages, patch diffs", raw: s.shareDataGet, resp: typeOf[shareData]()},
+		{method: "GET", path: "/share/:token/event", id: "share.event", summary: "A {type} frame per change of the shared session", raw: s.shareEventGet, produces: "text/event-stream"},
 		{method: "GET", path: "/command", id: "command.list", summary: "Slash commands", handle: s.commandList},
 		{method: "GET", path: "/config/providers", id: "config.providers", summary: "Active providers and default models", handle: s.configProviders},
 		{method: "GET", path: "/find", id: "find.text", summary: "Search file contents (ripgrep match objects)", query: []string{"pattern"}, handle: s.findText, resp: typeOf[[]search.Match]()},
@@ -59,6 +64,7 @@ func (s *Server) table() []route {
 		{method: "GET", path: "/file/status", id: "file.status", summary: "Changed files against HEAD", handle: s.fileStatus, resp: typeOf[[]search.File]()},
 		{method: "POST", path: "/log", id: "app.log", summary: "Write a client log entry", handle: s.logPost, body: typeOf[logBody](), resp: typeOf[bool]()},
 		{method: "GET", path: "/agent", id: "app.agents", summary: "Agents", handle: s.agentList},
+		{method: "GET", path: "/mcp", id: "mcp.status", summary: "MCP servers' status (later opencode versions)", handle: s.mcpStatus, resp: typeOf[map[string]mcp.ServerStatus]()},
 		{method: "POST", path: "/tui/append-prompt", id: "tui.appendPrompt", summary: "Append text to the TUI prompt", handle: s.tuiCall(validateAppend), body: typeOf[tuiAppendBody](), resp: typeOf[bool]()},
 		{method: "POST", path: "/tui/open-help", id: "tui.openHelp", summary: "Open the TUI help dialog", handle: s.tuiCall(nil), bodyOptional: true, resp: typeOf[bool]()},
 		{method: "POST", path: "/tui/open-sessions", id: "tui.openSessions", summary: "Open the TUI sessions dialog", handle: s.tuiCall(nil), bodyOptional: true, resp: typeOf[bool]()},

@@ -156,7 +156,7 @@ func (st *runState) stream(call fantasy.Call) ([]pendingCall, fantasy.FinishReas
 		calls  []pendingCall
 		finish fantasy.FinishReason
 		usage  fantasy.Usage
-		texts  = map[string]*coalescer{} // stream id → text/reasoning part
+		texts  = map[string]*coalescer{} // blockKey → text/reasoning part
 		tools  = map[string]int{}        // tool call id → index in calls
 	)
 	var all []*coalescer
@@ -168,16 +168,18 @@ func (st *runState) stream(call fantasy.Call) ([]pendingCall, fantasy.FinishReas
 	for ev := range resp {
 		switch ev.Type {
 		case fantasy.StreamPartTypeTextStart, fantasy.StreamPartTypeReasoningStart:
+			key := blockKey(ev)
 			typ := storage.PartText
 			if ev.Type == fantasy.StreamPartTypeReasoningStart {
 				typ = storage.PartReasoning
 			}
 			p := s.newPart(in.sessionID, st.msg.ID, typ)
 			p.Time = &storage.PartTime{Start: s.ms()}
-			texts[ev.ID] = newCoalescer(st, p)
-			all = append(all, texts[ev.ID])
+			texts[key] = newCoalescer(st, p)
+			all = append(all, texts[key])
 		case fantasy.StreamPartTypeTextDelta, fantasy.StreamPartTypeReasoningDelta:
-			c := texts[ev.ID]
+			key := blockKey(ev)
+			c := texts[key]
 			if c == nil {
 				typ := storage.PartText
 				if ev.Type == fantasy.StreamPartTypeReasoningDelta {
@@ -186,18 +188,19 @@ func (st *runState) stream(call fantasy.Call) ([]pendingCall, fantasy.FinishReas
 				p := s.newPart(in.sessionID, st.msg.ID, typ)
 				p.Time = &storage.PartTime{Start: s.ms()}
 				c = newCoalescer(st, p)
-				texts[ev.ID] = c
+				texts[key] = c
 				all = append(all, c)
 			}
 			if err := c.add(ev.Delta, ev.ProviderMetadata); err != nil {
 				return nil, "", fantasy.Usage{}, err
 			}
 		case fantasy.StreamPartTypeTextEnd, fantasy.StreamPartTypeReasoningEnd:
-			if c := texts[ev.ID]; c != nil {
+			key := blockKey(ev)
+			if c := texts[key]; c != nil {
 				if err := c.end(ev.ProviderMetadata); err != nil {
 					return nil, "", fantasy.Usage{}, err
 				}
-				delete(texts, ev.ID)
+				delete(texts, key)
 			}
 		case fantasy.StreamPartTypeToolInputStart:
 			p := s.newPart(in.sessionID, st.msg.ID, storage.PartTool)
@@ -391,6 +394,18 @@ type coalescer struct {
 	err     error // a failed timer write, reported by the next add or end
 }
 
+// blockKey names a text or reasoning block of the stream. Providers number
+// the two kinds independently (fantasy's OpenAI-compatible provider calls
+// both "0" and ends the reasoning only after the text began), so the kind
+// is part of the key.
+func blockKey(ev fantasy.StreamPart) string {
+	switch ev.Type {
+	case fantasy.StreamPartTypeReasoningStart, fantasy.StreamPartTypeReasoningDelta, fantasy.StreamPartTypeReasoningEnd:
+		return "reasoning:" + ev.ID
+	}
+	return "text:" + ev.ID
+}
+
 func newCoalescer(st *runState, p storage.Part) *coalescer {
 	return &coalescer{st: st, part: p}
 }
@@ -413,6 +428,9 @@ func (c *coalescer) add(delta string, meta fantasy.ProviderMetadata) error {
 	defer c.mu.Unlock()
 	if c.err != nil {
 		return c.err
+	}
+	if delta == "" && meta == nil {
+		return nil // e.g. OpenAI's first chunk {"role":"assistant","content":""}
 	}
 	c.text.WriteString(delta)
 	c.dirty = true
@@ -482,6 +500,12 @@ func (c *coalescer) end(meta fantasy.ProviderMetadata) error {
 		c.part.Text = strings.TrimRight(c.text.String(), " \t\n")
 		c.text.Reset()
 		c.text.WriteString(c.part.Text)
+		if c.part.Text == "" && !c.started {
+			// A text block that never held text is no part (as in
+			// opencode); stored, it would be replayed as an empty text
+			// block, which Anthropic refuses.
+			return c.err
+		}
 	}
 	err := c.flush()
 	return errors.Join(c.err, err)

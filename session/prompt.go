@@ -392,7 +392,7 @@ func (s *Service) enabledTools(agent agentView, req map[string]bool, modelID str
 	}
 	maps = append(maps, agent.Tools, req)
 	var out []tool.Tool
-	for _, t := range s.opts.Tools {
+	for _, t := range s.allTools() {
 		info := t.Info()
 		on := !info.DisabledByDefault && info.Name != "invalid"
 		if strings.Contains(strings.ToLower(modelID), "qwen") && strings.HasPrefix(info.Name, "todo") {
@@ -411,6 +411,15 @@ func (s *Service) enabledTools(agent agentView, req map[string]bool, modelID str
 		}
 	}
 	return out
+}
+
+// allTools is the built-in registry followed by the MoreTools of the
+// moment (waiting, bounded, for MCP servers still connecting).
+func (s *Service) allTools() []tool.Tool {
+	if s.opts.MoreTools == nil {
+		return s.opts.Tools
+	}
+	return append(slices.Clip(s.opts.Tools), s.opts.MoreTools.Tools(s.bg)...)
 }
 
 // deniedByPermission reports whether the agent's permissions refuse every

@@ -81,9 +81,12 @@ type Options struct {
 
 	// The agent loop's dependencies; a nil Models makes prompts fail with
 	// a message saying how to configure a provider.
-	Config    *config.Config
-	Models    Models
-	Tools     []tool.Tool
+	Config *config.Config
+	Models Models
+	Tools  []tool.Tool
+	// MoreTools adds tools after the built-in ones (MCP servers'); nil
+	// adds none. They are filtered by the same tool maps.
+	MoreTools ToolSource
 	FS        *confine.Root // the project directory, for the tools
 	Snapshots Snapshots     // nil disables snapshots (and so file revert)
 	// Tracer records what /shell commands change (nil: untraced, every
@@ -115,6 +118,11 @@ type Snapshots interface {
 	FileHash(ctx context.Context, tree, path string) (blob string, ok bool, err error)
 	CurrentHash(path string) (blob string, exists bool, err error)
 	PruneSince(ctx context.Context, keep []string, since time.Time) error
+}
+
+// ToolSource lists tools that come and go at run time (mcp.Manager).
+type ToolSource interface {
+	Tools(ctx context.Context) []tool.Tool
 }
 
 // Models resolves providers and models (provider.Registry).

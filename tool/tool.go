@@ -73,11 +73,17 @@ type Info struct {
 	// DisabledByDefault marks tools the original registers but leaves off
 	// unless the configuration enables them (patch).
 	DisabledByDefault bool
+	// InputSchema, when set, is the whole input schema as the tool's owner
+	// gave it (MCP servers); Parameters and Required are then unused.
+	InputSchema map[string]any
 }
 
 // Schema returns the full JSON schema object of the tool input, in the shape
 // the original sends to providers.
 func (i Info) Schema() map[string]any {
+	if i.InputSchema != nil {
+		return i.InputSchema
+	}
 	req := i.Required
 	if req == nil {
 		req = []string{}

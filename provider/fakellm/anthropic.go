@@ -4,12 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"testing"
 )
 
 // NewAnthropic starts a fake Anthropic Messages API server (POST
 // …/v1/messages, streaming SSE) answering with the given turns.
-func NewAnthropic(t testing.TB, turns ...Turn) *Server {
+func NewAnthropic(t T, turns ...Turn) *Server {
 	t.Helper()
 	return newServer(t, anthropicProto{}, turns)
 }

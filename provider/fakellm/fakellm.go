@@ -37,7 +37,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"testing"
 )
 
 // ToolCall is one tool call the fake model makes. Args is the JSON text of
@@ -157,6 +156,15 @@ type Request struct {
 	Rejected string
 }
 
+// T is what a Server needs from its owner. *testing.T and *testing.B
+// satisfy it; a standalone program (tests/fakellm) passes its own.
+type T interface {
+	Helper()
+	Cleanup(func())
+	Errorf(format string, args ...any)
+	Logf(format string, args ...any)
+}
+
 // Server is a scripted fake provider. Its methods are safe for concurrent use.
 type Server struct {
 	// URL is the base URL to configure the client with. It ends in "/v1"
@@ -167,7 +175,7 @@ type Server struct {
 	// RootURL is the server root without "/v1".
 	RootURL string
 
-	t      testing.TB
+	t      T
 	srv    *httptest.Server
 	proto  protocol
 	done   chan struct{}
@@ -175,7 +183,18 @@ type Server struct {
 	turns  []Turn
 	reqs   []Request
 	served int
-	sigs   []string // thinking signatures handed out besides Signature
+	// respond answers when the queue is empty (SetResponder).
+	respond func(Request) Turn
+	sigs    []string // thinking signatures handed out besides Signature
+}
+
+// SetResponder makes the server answer from f whenever no scripted turn is
+// queued, for clients whose requests cannot be scripted in order (a
+// separate process, background title requests).
+func (s *Server) SetResponder(f func(Request) Turn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.respond = f
 }
 
 // issued reports whether the server handed out a thinking signature.
@@ -193,7 +212,7 @@ type protocol interface {
 	validate(req map[string]any) (body []byte, msg string)
 }
 
-func newServer(t testing.TB, p protocol, turns []Turn) *Server {
+func newServer(t T, p protocol, turns []Turn) *Server {
 	t.Helper()
 	s := &Server{t: t, proto: p, done: make(chan struct{}), turns: append([]Turn(nil), turns...)}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.handle))
@@ -273,6 +292,9 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	s.reqs = append(s.reqs, req)
+	if len(s.turns) == 0 && s.respond != nil {
+		s.turns = append(s.turns, s.respond(req))
+	}
 	if len(s.turns) == 0 {
 		s.mu.Unlock()
 		s.t.Errorf("fakellm: request %d to %s but no scripted turn left", len(s.reqs), r.URL.Path)

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
-	"testing"
 )
 
 // NewOpenAI starts a fake OpenAI Chat Completions server (POST
@@ -12,7 +11,7 @@ import (
 // serves as an OpenAI-compatible endpoint (Ollama, llama.cpp, vLLM,
 // OpenRouter…): Reasoning chunks are sent as delta.reasoning_content, the
 // field those servers use.
-func NewOpenAI(t testing.TB, turns ...Turn) *Server {
+func NewOpenAI(t T, turns ...Turn) *Server {
 	t.Helper()
 	return newServer(t, openaiProto{}, turns)
 }

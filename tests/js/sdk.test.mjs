@@ -7,58 +7,19 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { createOpencodeServer, createOpencodeClient } from "@opencode-ai/sdk";
+import { setup, slugOf } from "./harness.mjs";
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const bin = path.resolve(process.env.OCGO_BIN || path.join(here, "..", "..", "ocgo"));
-
-let tmp, proj, dataHome, server, client;
-
-function slugOf(dir) {
-  return dir.split("/").filter(Boolean).join("-").replace(/[^A-Za-z0-9_]/g, "-");
-}
+let env, tmp, proj, dataHome, server, client;
 
 before(async () => {
-  assert.ok(fs.existsSync(bin), `ocgo binary not found at ${bin}: build it first (go build -o ocgo .)`);
-  tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), "ocgo-js-")));
-  const binDir = path.join(tmp, "bin");
-  proj = path.join(tmp, "proj");
-  dataHome = path.join(tmp, "data");
-  for (const d of [binDir, proj, dataHome, path.join(tmp, "home"), path.join(tmp, "config"), path.join(tmp, "state")]) {
-    fs.mkdirSync(d, { recursive: true });
-  }
-  fs.symlinkSync(bin, path.join(binDir, "opencode"));
-  execFileSync("git", ["init", "-q", proj]);
-  fs.writeFileSync(path.join(proj, "README.md"), "# js sdk test project\n");
-
-  // createOpencodeServer inherits this process's env and cwd.
-  Object.assign(process.env, {
-    PATH: `${binDir}${path.delimiter}${process.env.PATH}`,
-    HOME: path.join(tmp, "home"),
-    XDG_DATA_HOME: dataHome,
-    XDG_CONFIG_HOME: path.join(tmp, "config"),
-    XDG_STATE_HOME: path.join(tmp, "state"),
-    SHELL: "/bin/sh",
-  });
-  delete process.env.OCGO_DATA_DIR;
-  delete process.env.OPENCODE_SERVER_PASSWORD;
-  process.chdir(proj);
-
-  server = await createOpencodeServer({ hostname: "127.0.0.1", port: 0, timeout: 10000 });
-  assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+$/);
-  assert.notEqual(server.url, "http://127.0.0.1:0", "the printed URL must carry the real port");
-  client = createOpencodeClient({ baseUrl: server.url });
+  env = await setup();
+  ({ tmp, proj, dataHome, server, client } = env);
 });
 
-after(() => {
-  server?.close();
-  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
-});
+after(() => env?.close());
 
 test("GET /app describes the project", async () => {
   const { data, error, response } = await client.app.get();
