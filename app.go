@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"ocgo/bus"
@@ -63,6 +64,7 @@ type app struct {
 	stop        context.CancelFunc
 	snaps       *snapshot.Snapshotter
 	mcp         *mcp.Manager
+	warm        sync.WaitGroup // the background first snapshot
 }
 
 // base is what every ocgo command opens for a project: its paths, config,
@@ -291,8 +293,22 @@ func newApp(c appConfig) (*app, error) {
 		Username: c.Username, Password: c.Password,
 		Scrub: map[string]string{projectData: "<data>", dataRoot: "<data-root>", proj.root: "<project>", home: "~"},
 	})
-	return &app{proj: proj, projectData: projectData, store: store, bus: events, sessions: sessions, server: srv,
-		watcher: w, search: searcher, fs: fsRoot, stop: stop, snaps: snaps, mcp: mcps}, nil
+	a := &app{proj: proj, projectData: projectData, store: store, bus: events, sessions: sessions, server: srv,
+		watcher: w, search: searcher, fs: fsRoot, stop: stop, snaps: snaps, mcp: mcps}
+	if snaps != nil {
+		// The first snapshot of a large tree takes a while: take it in the
+		// background once the watcher's first walk is done, so a prompt's
+		// first file change finds an incremental one.
+		a.warm.Add(1)
+		go func() {
+			defer a.warm.Done()
+			w.Version()
+			if _, err := snaps.Track(ctx); err != nil && ctx.Err() == nil {
+				c.Logger.Debug("first snapshot", "err", err)
+			}
+		}()
+	}
+	return a, nil
 }
 
 // Handler is the guarded HTTP handler.
@@ -309,6 +325,7 @@ func (a *app) Close() error {
 	a.sessions.Close()
 	a.mcp.Close()
 	a.stop()
+	a.warm.Wait()
 	// Let a prune that follows a session delete finish before the shadow
 	// repository closes; it waits for running sessions, so bound the wait
 	// (an unfinished prune then fails harmlessly on the closed repository).

@@ -268,7 +268,7 @@ type fileState struct {
 func (s *Service) check(ctx context.Context, ops []fileOp) ([]fileState, []string, error) {
 	snaps := s.opts.Snapshots
 	blob := func(tree, f string) (string, error) {
-		h, ok, err := snaps.FileHash(ctx, tree, f)
+		h, ok, err := snaps.FileState(ctx, tree, f)
 		if err != nil {
 			return "", fmt.Errorf("%w: %w", ErrSnapshotLost, err)
 		}
@@ -281,7 +281,7 @@ func (s *Service) check(ctx context.Context, ops []fileOp) ([]fileState, []strin
 	var conflicts []string
 	for _, op := range ops {
 		st := fileState{op: op}
-		now, exists, err := snaps.CurrentHash(op.path)
+		now, exists, err := snaps.CurrentState(op.path)
 		if err != nil {
 			// A directory or special file in the way: not the agent's.
 			conflicts = append(conflicts, op.path)
@@ -388,7 +388,7 @@ func (s *Service) finish(ctx context.Context, j revertJournal, recovering bool) 
 	for _, op := range j.Ops {
 		p := string(op.Path)
 		if recovering {
-			now, exists, err := snaps.CurrentHash(p)
+			now, exists, err := snaps.CurrentState(p)
 			if err != nil {
 				s.log.Warn("Revert journal: file left as is", "path", p, "err", err)
 				continue

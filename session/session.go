@@ -115,8 +115,10 @@ type Snapshots interface {
 	MarkChanged(paths []string)
 	MarkAll()
 	Restore(ctx context.Context, tree string, paths []string) (snapshot.Result, error)
-	FileHash(ctx context.Context, tree, path string) (blob string, ok bool, err error)
-	CurrentHash(path string) (blob string, exists bool, err error)
+	// FileState and CurrentState: a file's content and mode as one
+	// comparable value, in a tree or on disk now.
+	FileState(ctx context.Context, tree, path string) (state string, ok bool, err error)
+	CurrentState(path string) (state string, exists bool, err error)
 	PruneSince(ctx context.Context, keep []string, since time.Time) error
 }
 
