@@ -9,6 +9,7 @@ import (
 	"ocgo/atomicfile"
 	"ocgo/childenv"
 	"ocgo/confine"
+	"ocgo/event"
 	"os"
 	"path/filepath"
 	"strings"
@@ -221,7 +222,7 @@ func newApp(c appConfig) (*app, error) {
 			snaps.MarkChanged(paths)
 		}
 		for _, ch := range changes {
-			events.Publish("file.watcher.updated", map[string]any{"file": filepath.Join(proj.root, filepath.FromSlash(ch.Path)), "event": ch.Event})
+			events.Publish(event.FileWatcherUpdated{File: filepath.Join(proj.root, filepath.FromSlash(ch.Path)), Event: ch.Event})
 		}
 	}})
 	if err != nil {
@@ -265,14 +266,18 @@ func newApp(c appConfig) (*app, error) {
 		Store: store, Bus: events, IDs: ids, Logger: c.Logger, Version: apiVersion,
 		Cwd: proj.cwd, Root: proj.root, Shell: c.Env("SHELL"),
 		Config: cfg, Models: models, Snapshots: snapshotsOrNil(snaps), FS: fsRoot, ConfigDir: configDir, Titles: !c.NoTitles,
-		Environ:   scrub.Environ,
-		Tracer:    tracer,
-		Tools:     tool.Registry(tool.Options{Tracer: tracer, Agents: func() []tool.AgentInfo { return subagents(cfg) }, Environ: scrub.Environ}),
+		Environ: scrub.Environ,
+		Tracer:  tracer,
+		Tools: tool.Registry(tool.Options{Tracer: tracer, Agents: func() []tool.AgentInfo { return subagents(cfg) }, Environ: scrub.Environ,
+			AllowPrivateFetch: c.Env("OCGO_WEBFETCH_PRIVATE") == "1"}),
 		MoreTools: mcps,
 	})
 	mcps.Start()
 	if err := sessions.RecoverReverts(ctx); err != nil {
 		c.Logger.Warn("Could not finish an interrupted revert", "err", err)
+	}
+	if err := sessions.RecoverInterrupted(); err != nil {
+		c.Logger.Warn("Could not complete every reply a crash interrupted", "err", err)
 	}
 	hostname, _ := os.Hostname()
 	appInfo := func() routes.App {
@@ -285,7 +290,7 @@ func newApp(c appConfig) (*app, error) {
 	srv := routes.New(routes.Options{
 		Sessions: sessions, Bus: events, Logger: c.Logger, Search: searcher, MCP: mcps,
 		Configs: &configRoutes{cfg: cfg, auth: auth, providers: func() (any, error) {
-			return providersAnswer(models), nil
+			return providersAnswer(models, cfg), nil
 		}},
 		App:          appInfo,
 		InitApp:      func() error { return store.SetAppInitialized(time.Now().UnixMilli()) },
@@ -373,8 +378,8 @@ func newMCP(cfg *config.Config, dir string, events *bus.Bus, logger *slog.Logger
 		Environ:        environ,
 		ConnectTimeout: timeout, CallTimeout: timeout,
 		OnError: func(_ string, err error) {
-			events.Publish(session.EventSessionError, map[string]any{
-				"error": &storage.MessageError{Name: "UnknownError", Data: map[string]any{"message": err.Error()}},
+			events.Publish(event.SessionError{
+				Error: &storage.MessageError{Name: "UnknownError", Data: map[string]any{"message": err.Error()}},
 			})
 		},
 	})

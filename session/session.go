@@ -27,6 +27,7 @@ import (
 	"log/slog"
 	"ocgo/childenv"
 	"ocgo/confine"
+	"ocgo/event"
 	"os"
 	"slices"
 	"sync"
@@ -46,21 +47,6 @@ var (
 	ErrNotFound = storage.ErrNotFound
 	ErrInvalid  = storage.ErrInvalid
 	ErrBusy     = errors.New("session is busy")
-)
-
-// Event types published by the core.
-const (
-	EventSessionUpdated    = "session.updated"
-	EventSessionDeleted    = "session.deleted"
-	EventSessionIdle       = "session.idle"
-	EventSessionError      = "session.error"
-	EventMessageUpdated    = "message.updated"
-	EventMessageRemoved    = "message.removed"
-	EventPartUpdated       = "message.part.updated"
-	EventPartRemoved       = "message.part.removed"
-	EventPermissionUpdated = "permission.updated"
-	EventPermissionReplied = "permission.replied"
-	EventFileEdited        = "file.edited"
 )
 
 // Options are the core's dependencies.
@@ -151,6 +137,7 @@ type Service struct {
 	perms   *permissions
 	reads   sync.Map // sessionID+"\x00"+path → time.Time of the last read tool call
 	prune   pruneState
+	running sync.Map // sessionID → true while its "running" marker is on disk
 
 	bg     context.Context // background work (titles); canceled by Close
 	stopBg context.CancelFunc
@@ -233,7 +220,7 @@ func (s *Service) Create(ctx context.Context, parentID, title string) (storage.S
 	if err := s.store.PutSession(sess); err != nil {
 		return storage.Session{}, err
 	}
-	s.bus.Publish(EventSessionUpdated, map[string]any{"info": sess})
+	s.bus.Publish(event.SessionUpdated{Info: sess})
 	return sess, nil
 }
 
@@ -278,7 +265,7 @@ func (s *Service) Update(id string, fn func(*storage.Session)) (storage.Session,
 	if err := s.store.PutSession(sess); err != nil {
 		return storage.Session{}, err
 	}
-	s.bus.Publish(EventSessionUpdated, map[string]any{"info": sess})
+	s.bus.Publish(event.SessionUpdated{Info: sess})
 	return sess, nil
 }
 
@@ -299,7 +286,7 @@ func (s *Service) Delete(id string) error {
 	if err := s.store.DeleteSession(id); err != nil {
 		return err
 	}
-	s.bus.Publish(EventSessionDeleted, map[string]any{"info": sess})
+	s.bus.Publish(event.SessionDeleted{Info: sess})
 	s.schedulePrune() // snapshot objects only this session needed (prune.go)
 	return nil
 }
@@ -421,9 +408,10 @@ func (s *Service) startLocked(ctx context.Context, id string, parent context.Con
 		s.changedLocked()
 		s.mu.Unlock()
 		cancel(nil)
+		s.unmarkRunning(id)
 		close(r.done)
 		if sess, err := s.store.Session(id); err == nil && sess.ParentID == "" && idle {
-			s.bus.Publish(EventSessionIdle, map[string]any{"sessionID": id})
+			s.bus.Publish(event.SessionIdle{SessionID: id})
 		}
 	}
 	return runCtx, end
@@ -466,10 +454,13 @@ func (s *Service) Busy(id string) bool {
 
 // putMessage writes and publishes a message.
 func (s *Service) putMessage(m storage.Message) error {
+	if m.Role == storage.RoleAssistant && m.Time.Completed == nil {
+		s.markRunning(m.SessionID)
+	}
 	if err := s.store.PutMessage(m); err != nil {
 		return err
 	}
-	s.bus.Publish(EventMessageUpdated, map[string]any{"info": m})
+	s.bus.Publish(event.MessageUpdated{Info: m})
 	return nil
 }
 
@@ -478,6 +469,6 @@ func (s *Service) putPart(p storage.Part) error {
 	if err := s.store.PutPart(p); err != nil {
 		return err
 	}
-	s.bus.Publish(EventPartUpdated, map[string]any{"part": p})
+	s.bus.Publish(event.PartUpdated{Part: p})
 	return nil
 }

@@ -223,8 +223,12 @@ type Options struct {
 	// OutputCap caps bash output in characters (30000).
 	OutputCap int
 	// HTTPClient is used by webfetch (tests inject one); default a client
-	// without a global timeout (each call has its own).
+	// without a global timeout (each call has its own) that refuses
+	// loopback, private and link-local addresses unless AllowPrivateFetch.
 	HTTPClient *http.Client
+	// AllowPrivateFetch lets webfetch reach loopback, private and
+	// link-local addresses (ocgo's own API, the LAN, cloud metadata).
+	AllowPrivateFetch bool
 	// Agents lists the subagents for the task tool description.
 	Agents func() []AgentInfo
 	// Environ is the environment of bash commands (childenv scrubs the
@@ -264,7 +268,7 @@ func Registry(opts Options) []Tool {
 		opts.Environ = childenv.New(os.Environ(), nil, nil).Environ
 	}
 	if opts.HTTPClient == nil {
-		opts.HTTPClient = &http.Client{}
+		opts.HTTPClient = fetchClient(opts.AllowPrivateFetch)
 	}
 	return []Tool{
 		invalidTool{},
