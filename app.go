@@ -12,12 +12,14 @@ import (
 	"ocgo/event"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
 
 	"ocgo/bus"
 	"ocgo/config"
+	"ocgo/format"
 	"ocgo/mcp"
 	"ocgo/provider"
 	"ocgo/routes"
@@ -271,6 +273,7 @@ func newApp(c appConfig) (*app, error) {
 		Tools: tool.Registry(tool.Options{Tracer: tracer, Agents: func() []tool.AgentInfo { return subagents(cfg) }, Environ: scrub.Environ,
 			AllowPrivateFetch: c.Env("OCGO_WEBFETCH_PRIVATE") == "1"}),
 		MoreTools: mcps,
+		EditHooks: editHooks{format: format.New(format.Options{Config: cfg.Formatter, Dir: proj.cwd, Root: proj.root, Environ: scrub.Environ, Logger: c.Logger})},
 	})
 	mcps.Start()
 	if err := sessions.RecoverReverts(ctx); err != nil {
@@ -311,6 +314,9 @@ func newApp(c appConfig) (*app, error) {
 			if _, err := snaps.Track(ctx); err != nil && ctx.Err() == nil {
 				c.Logger.Debug("first snapshot", "err", err)
 			}
+			// A first snapshot of a large tree allocates far more than it
+			// keeps: give the difference back to the OS now, not minutes later.
+			debug.FreeOSMemory()
 		}()
 	}
 	return a, nil

@@ -73,6 +73,10 @@ type Options struct {
 	// MoreTools adds tools after the built-in ones (MCP servers'); nil
 	// adds none. They are filtered by the same tool maps.
 	MoreTools ToolSource
+	// EditHooks run after edit, write and patch, before the call's
+	// after-snapshot (formatters, language server diagnostics); nil runs
+	// none.
+	EditHooks EditHooks
 	FS        *confine.Root // the project directory, for the tools
 	Snapshots Snapshots     // nil disables snapshots (and so file revert)
 	// Tracer records what /shell commands change (nil: untraced, every
@@ -106,6 +110,13 @@ type Snapshots interface {
 	FileState(ctx context.Context, tree, path string) (state string, ok bool, err error)
 	CurrentState(path string) (state string, exists bool, err error)
 	PruneSince(ctx context.Context, keep []string, since time.Time) error
+}
+
+// EditHooks act on the files a tool call wrote (absolute paths), before
+// the call's after-snapshot so revert and diffs see their result. output
+// is appended to the tool's output, meta merged into its metadata.
+type EditHooks interface {
+	AfterEdit(ctx context.Context, files []string) (output string, meta map[string]any)
 }
 
 // ToolSource lists tools that come and go at run time (mcp.Manager).

@@ -23,6 +23,9 @@ import (
 // that call.
 var fileTools = map[string]bool{"edit": true, "write": true, "patch": true, "bash": true}
 
+// editTools are the tools after which EditHooks run.
+var editTools = map[string]bool{"edit": true, "write": true, "patch": true}
+
 // maxParallelTools bounds how many tool calls of one step run at once.
 const maxParallelTools = 8
 
@@ -104,6 +107,9 @@ func (st *runState) runTool(c pendingCall, byName map[string]tool.Tool, enabled 
 			env.snapshot = true
 		}
 		res, err = t.Run(st.ctx, tool.Call{ID: c.callID, SessionID: st.in.sessionID, MessageID: st.msg.ID, Agent: st.in.agent.Name, Input: input}, env)
+		if err == nil && editTools[c.name] {
+			st.afterEdit(env, &res)
+		}
 		switch {
 		case before != "":
 			s.opts.Snapshots.MarkAll()
@@ -203,6 +209,32 @@ func (st *runState) recordPatch(before string, candidates []string, skippedBefor
 	}
 }
 
+// afterEdit runs the EditHooks on the files the call wrote and adds their
+// report to its result.
+func (st *runState) afterEdit(env *toolEnv, res *tool.Result) {
+	s := st.s
+	if s.opts.EditHooks == nil {
+		return
+	}
+	env.mu.Lock()
+	files := make([]string, len(env.edited))
+	for i, rel := range env.edited {
+		files[i] = filepath.Join(s.opts.Root, filepath.FromSlash(rel))
+	}
+	env.mu.Unlock()
+	if len(files) == 0 {
+		return
+	}
+	out, meta := s.opts.EditHooks.AfterEdit(st.ctx, files)
+	res.Output += out
+	if len(meta) > 0 && res.Metadata == nil {
+		res.Metadata = map[string]any{}
+	}
+	for k, v := range meta {
+		res.Metadata[k] = v
+	}
+}
+
 func names(ts []tool.Tool) []string {
 	out := make([]string, len(ts))
 	for i, t := range ts {
@@ -227,7 +259,8 @@ type toolEnv struct {
 
 	// snapshot: the call's file changes are recorded from Editing/Edited:
 	// before is the tree taken at the first Editing, edited the files
-	// written since (root-relative).
+	// written since (root-relative; kept without snapshots too, for the
+	// EditHooks).
 	snapshot bool
 	before   string
 	edited   []string
@@ -343,11 +376,10 @@ func (e *toolEnv) Editing(paths ...string) {
 // Edited publishes file.edited and tells the snapshotter what changed.
 func (e *toolEnv) Edited(path string) {
 	e.s.bus.Publish(event.FileEdited{File: path})
-	if e.s.opts.Snapshots == nil {
-		return
-	}
 	if rel, ok := e.s.rootRel(path); ok {
-		e.s.opts.Snapshots.MarkChanged([]string{rel})
+		if e.s.opts.Snapshots != nil {
+			e.s.opts.Snapshots.MarkChanged([]string{rel})
+		}
 		e.mu.Lock()
 		if !slices.Contains(e.edited, rel) {
 			e.edited = append(e.edited, rel)
