@@ -39,6 +39,7 @@ import (
 	"ocgo/snapshot"
 	"ocgo/storage"
 	"ocgo/tool"
+	"ocgo/trace"
 )
 
 // Errors of the core; routes map them to HTTP statuses.
@@ -78,9 +79,12 @@ type Options struct {
 	EditHooks EditHooks
 	FS        *confine.Root // the project directory, for the tools
 	Snapshots Snapshots     // nil disables snapshots (and so file revert)
-	Titles    bool          // generate titles for new sessions with the small model
-	MaxSteps  int           // per prompt; default 200
-	ConfigDir string        // the global config directory (global AGENTS.md)
+	// Tracer records what /shell commands change (nil: untraced, every
+	// change during the command is attributed to it).
+	Tracer    *trace.Tracer
+	Titles    bool   // generate titles for new sessions with the small model
+	MaxSteps  int    // per prompt; default 200
+	ConfigDir string // the global config directory (global AGENTS.md)
 }
 
 // Snapshots records and restores work-tree states (snapshot.Snapshotter).
