@@ -49,7 +49,7 @@ func TestKillStorm(t *testing.T) {
 		}
 	}
 	os.WriteFile(filepath.Join(dir, "opencode.json"), []byte(`{"provider":{"anthropic":{"options":{"baseURL":"`+fake.URL+`"}}}}`), 0o644)
-	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "SHELL=/bin/sh", "ANTHROPIC_API_KEY=k"}
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "SHELL=/bin/sh", "ANTHROPIC_API_KEY=k", "OPENCODE_DISABLE_MODELS_FETCH=1"}
 
 	var (
 		mu       sync.Mutex
