@@ -28,6 +28,8 @@ type Config struct {
 	Plugin            []string
 	Provider          map[string]ProviderConfig
 	MCP               map[string]MCPConfig
+	Formatter         map[string]FormatterConfig
+	LSP               map[string]LSPConfig
 	Permission        Permission
 	Tools             map[string]bool
 	Experimental      Experimental
@@ -102,6 +104,25 @@ type MCPConfig struct {
 	Enabled     *bool             `json:"enabled,omitempty"`
 }
 
+// FormatterConfig is one entry of the "formatter" block: a built-in
+// formatter's override (or Disabled), or a custom formatter.
+type FormatterConfig struct {
+	Disabled    bool              `json:"disabled,omitempty"`
+	Command     []string          `json:"command,omitempty"` // "$FILE" is the file's path
+	Environment map[string]string `json:"environment,omitempty"`
+	Extensions  []string          `json:"extensions,omitempty"` // ".go"
+}
+
+// LSPConfig is one entry of the "lsp" block: a language server's override
+// (or Disabled), or a custom server.
+type LSPConfig struct {
+	Disabled       bool              `json:"disabled,omitempty"`
+	Command        []string          `json:"command,omitempty"`
+	Extensions     []string          `json:"extensions,omitempty"`
+	Env            map[string]string `json:"env,omitempty"`
+	Initialization map[string]any    `json:"initialization,omitempty"`
+}
+
 // Hook is a command run on an experimental hook event.
 type Hook struct {
 	Command     []string          `json:"command"`
@@ -116,19 +137,21 @@ type Experimental struct {
 
 // typed is the subset of the document decoded into Go types.
 type typed struct {
-	Model             string                    `json:"model"`
-	SmallModel        string                    `json:"small_model"`
-	Share             string                    `json:"share"`
-	Username          string                    `json:"username"`
-	Theme             string                    `json:"theme"`
-	Snapshot          *bool                     `json:"snapshot"`
-	Autoupdate        *bool                     `json:"autoupdate"`
-	Instructions      []string                  `json:"instructions"`
-	DisabledProviders []string                  `json:"disabled_providers"`
-	Plugin            []string                  `json:"plugin"`
-	Provider          map[string]ProviderConfig `json:"provider"`
-	MCP               map[string]MCPConfig      `json:"mcp"`
-	Tools             map[string]bool           `json:"tools"`
+	Model             string                     `json:"model"`
+	SmallModel        string                     `json:"small_model"`
+	Share             string                     `json:"share"`
+	Username          string                     `json:"username"`
+	Theme             string                     `json:"theme"`
+	Snapshot          *bool                      `json:"snapshot"`
+	Autoupdate        *bool                      `json:"autoupdate"`
+	Instructions      []string                   `json:"instructions"`
+	DisabledProviders []string                   `json:"disabled_providers"`
+	Plugin            []string                   `json:"plugin"`
+	Provider          map[string]ProviderConfig  `json:"provider"`
+	MCP               map[string]MCPConfig       `json:"mcp"`
+	Formatter         map[string]FormatterConfig `json:"formatter"`
+	LSP               map[string]LSPConfig       `json:"lsp"`
+	Tools             map[string]bool            `json:"tools"`
 	Experimental      struct {
 		Hook struct {
 			FileEdited       map[string][]Hook `json:"file_edited"`
@@ -162,6 +185,8 @@ func newConfig(raw map[string]any, secrets map[string]struct{}) (*Config, error)
 		Plugin:            t.Plugin,
 		Provider:          t.Provider,
 		MCP:               t.MCP,
+		Formatter:         t.Formatter,
+		LSP:               t.LSP,
 		Tools:             t.Tools,
 		Permission:        parsePermission(raw["permission"]),
 		Experimental: Experimental{

@@ -39,6 +39,7 @@ import (
 	"ocgo/snapshot"
 	"ocgo/storage"
 	"ocgo/tool"
+	"ocgo/trace"
 )
 
 // Errors of the core; routes map them to HTTP statuses.
@@ -72,11 +73,18 @@ type Options struct {
 	// MoreTools adds tools after the built-in ones (MCP servers'); nil
 	// adds none. They are filtered by the same tool maps.
 	MoreTools ToolSource
+	// EditHooks run after edit, write and patch, before the call's
+	// after-snapshot (formatters, language server diagnostics); nil runs
+	// none.
+	EditHooks EditHooks
 	FS        *confine.Root // the project directory, for the tools
 	Snapshots Snapshots     // nil disables snapshots (and so file revert)
-	Titles    bool          // generate titles for new sessions with the small model
-	MaxSteps  int           // per prompt; default 200
-	ConfigDir string        // the global config directory (global AGENTS.md)
+	// Tracer records what /shell commands change (nil: untraced, every
+	// change during the command is attributed to it).
+	Tracer    *trace.Tracer
+	Titles    bool   // generate titles for new sessions with the small model
+	MaxSteps  int    // per prompt; default 200
+	ConfigDir string // the global config directory (global AGENTS.md)
 }
 
 // Snapshots records and restores work-tree states (snapshot.Snapshotter).
@@ -102,6 +110,13 @@ type Snapshots interface {
 	FileState(ctx context.Context, tree, path string) (state string, ok bool, err error)
 	CurrentState(path string) (state string, exists bool, err error)
 	PruneSince(ctx context.Context, keep []string, since time.Time) error
+}
+
+// EditHooks act on the files a tool call wrote (absolute paths), before
+// the call's after-snapshot so revert and diffs see their result. output
+// is appended to the tool's output, meta merged into its metadata.
+type EditHooks interface {
+	AfterEdit(ctx context.Context, files []string) (output string, meta map[string]any)
 }
 
 // ToolSource lists tools that come and go at run time (mcp.Manager).
