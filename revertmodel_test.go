@@ -46,7 +46,7 @@ import (
 )
 
 var (
-	revertModelN    = flag.Int("revertmodel.n", 0, "random operation sequences the revert model test runs (env REVERTMODEL_N; default 80 with -short, 300 without)")
+	revertModelN    = flag.Int("revertmodel.n", 0, "random operation sequences the revert model test runs (env REVERTMODEL_N; default 50 with -short, 300 without)")
 	revertModelSeed = flag.Int64("revertmodel.seed", 0, "run only this seed of the revert model test")
 	revertModelLen  = flag.Int("revertmodel.len", 0, "operations per sequence of the revert model test (default 14)")
 	revertModelAll  = flag.Bool("revertmodel.all", false, "keep going after a failure: run every sequence, shrink the first failure of each kind")
@@ -1421,7 +1421,7 @@ func modelSeeds(t *testing.T) []int64 {
 	if n == 0 {
 		n = 300
 		if testing.Short() {
-			n = 80
+			n = 50
 		}
 	}
 	var seeds []int64
