@@ -9,14 +9,17 @@ import (
 	"ocgo/atomicfile"
 	"ocgo/childenv"
 	"ocgo/confine"
+	"ocgo/event"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
 
 	"ocgo/bus"
 	"ocgo/config"
+	"ocgo/format"
 	"ocgo/mcp"
 	"ocgo/provider"
 	"ocgo/routes"
@@ -25,6 +28,7 @@ import (
 	"ocgo/snapshot"
 	"ocgo/storage"
 	"ocgo/tool"
+	"ocgo/trace"
 	"ocgo/watcher"
 )
 
@@ -220,7 +224,7 @@ func newApp(c appConfig) (*app, error) {
 			snaps.MarkChanged(paths)
 		}
 		for _, ch := range changes {
-			events.Publish("file.watcher.updated", map[string]any{"file": filepath.Join(proj.root, filepath.FromSlash(ch.Path)), "event": ch.Event})
+			events.Publish(event.FileWatcherUpdated{File: filepath.Join(proj.root, filepath.FromSlash(ch.Path)), Event: ch.Event})
 		}
 	}})
 	if err != nil {
@@ -254,17 +258,29 @@ func newApp(c appConfig) (*app, error) {
 	})
 	mcps := newMCP(cfg, proj.cwd, events, c.Logger, c.MCPTimeout, scrub.Environ)
 	ids := storage.NewIDs(nil)
+	// Shell commands are traced so their patches hold only what they wrote;
+	// OCGO_TRACE=0 turns that off (every change in the window is theirs).
+	var tracer *trace.Tracer
+	if c.Env("OCGO_TRACE") != "0" {
+		tracer = trace.New(proj.root, c.Logger)
+	}
 	sessions := session.New(session.Options{
 		Store: store, Bus: events, IDs: ids, Logger: c.Logger, Version: apiVersion,
 		Cwd: proj.cwd, Root: proj.root, Shell: c.Env("SHELL"),
 		Config: cfg, Models: models, Snapshots: snapshotsOrNil(snaps), FS: fsRoot, ConfigDir: configDir, Titles: !c.NoTitles,
-		Environ:   scrub.Environ,
-		Tools:     tool.Registry(tool.Options{Agents: func() []tool.AgentInfo { return subagents(cfg) }, Environ: scrub.Environ}),
+		Environ: scrub.Environ,
+		Tracer:  tracer,
+		Tools: tool.Registry(tool.Options{Tracer: tracer, Agents: func() []tool.AgentInfo { return subagents(cfg) }, Environ: scrub.Environ,
+			AllowPrivateFetch: c.Env("OCGO_WEBFETCH_PRIVATE") == "1"}),
 		MoreTools: mcps,
+		EditHooks: editHooks{format: format.New(format.Options{Config: cfg.Formatter, Dir: proj.cwd, Root: proj.root, Environ: scrub.Environ, Logger: c.Logger})},
 	})
 	mcps.Start()
 	if err := sessions.RecoverReverts(ctx); err != nil {
 		c.Logger.Warn("Could not finish an interrupted revert", "err", err)
+	}
+	if err := sessions.RecoverInterrupted(); err != nil {
+		c.Logger.Warn("Could not complete every reply a crash interrupted", "err", err)
 	}
 	hostname, _ := os.Hostname()
 	appInfo := func() routes.App {
@@ -277,7 +293,7 @@ func newApp(c appConfig) (*app, error) {
 	srv := routes.New(routes.Options{
 		Sessions: sessions, Bus: events, Logger: c.Logger, Search: searcher, MCP: mcps,
 		Configs: &configRoutes{cfg: cfg, auth: auth, providers: func() (any, error) {
-			return providersAnswer(models), nil
+			return providersAnswer(models, cfg), nil
 		}},
 		App:          appInfo,
 		InitApp:      func() error { return store.SetAppInitialized(time.Now().UnixMilli()) },
@@ -298,6 +314,9 @@ func newApp(c appConfig) (*app, error) {
 			if _, err := snaps.Track(ctx); err != nil && ctx.Err() == nil {
 				c.Logger.Debug("first snapshot", "err", err)
 			}
+			// A first snapshot of a large tree allocates far more than it
+			// keeps: give the difference back to the OS now, not minutes later.
+			debug.FreeOSMemory()
 		}()
 	}
 	return a, nil
@@ -365,8 +384,8 @@ func newMCP(cfg *config.Config, dir string, events *bus.Bus, logger *slog.Logger
 		Environ:        environ,
 		ConnectTimeout: timeout, CallTimeout: timeout,
 		OnError: func(_ string, err error) {
-			events.Publish(session.EventSessionError, map[string]any{
-				"error": &storage.MessageError{Name: "UnknownError", Data: map[string]any{"message": err.Error()}},
+			events.Publish(event.SessionError{
+				Error: &storage.MessageError{Name: "UnknownError", Data: map[string]any{"message": err.Error()}},
 			})
 		},
 	})

@@ -61,12 +61,23 @@ func newModels(cfg *config.Config, auth *config.AuthStore, env func(string) stri
 
 // providersAnswer is GET /config/providers: active providers (without any
 // secret) and each one's default model.
-func providersAnswer(models *provider.Registry) map[string]any {
+func providersAnswer(models *provider.Registry, cfg *config.Config) map[string]any {
 	list := models.List()
-	if list == nil {
-		list = []provider.Info{}
+	out := make([]provider.Info, 0, len(list))
+	for _, p := range list {
+		// Per-model options come from the config (apiKey, headers, …):
+		// redacted as GET /config redacts them.
+		ms := make(map[string]provider.Model, len(p.Models))
+		for id, m := range p.Models {
+			if m.Options != nil {
+				m.Options, _ = cfg.Redact(m.Options).(map[string]any)
+			}
+			ms[id] = m
+		}
+		p.Models = ms
+		out = append(out, p)
 	}
-	return map[string]any{"providers": list, "default": models.Defaults()}
+	return map[string]any{"providers": out, "default": models.Defaults()}
 }
 
 // subagents lists the agents the task tool may start.

@@ -67,7 +67,10 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	}
 	run("add", "-A")
 	run("commit", "-qm", "init")
-	env := map[string]string{"HOME": home, "XDG_CONFIG_HOME": filepath.Join(home, ".config"), "SHELL": "/bin/sh"}
+	// Test sites (httptest) are on loopback, which webfetch refuses by
+	// default; TestWebfetchRefusesPrivateAddresses checks the default.
+	env := map[string]string{"HOME": home, "XDG_CONFIG_HOME": filepath.Join(home, ".config"), "SHELL": "/bin/sh",
+		"OCGO_WEBFETCH_PRIVATE": "1"}
 	for k, v := range o.env {
 		env[k] = v
 	}

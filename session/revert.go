@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"ocgo/event"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -37,7 +38,7 @@ func (s *Service) cleanupRevert(sessionID string) error {
 					if err := s.store.DeletePart(sessionID, m.Info.ID, p.ID); err != nil {
 						return err
 					}
-					s.bus.Publish(EventPartRemoved, map[string]any{"sessionID": sessionID, "messageID": m.Info.ID, "partID": p.ID})
+					s.bus.Publish(event.PartRemoved{SessionID: sessionID, MessageID: m.Info.ID, PartID: p.ID})
 				}
 			}
 			continue
@@ -45,7 +46,7 @@ func (s *Service) cleanupRevert(sessionID string) error {
 		if err := s.store.DeleteMessage(sessionID, m.Info.ID); err != nil {
 			return err
 		}
-		s.bus.Publish(EventMessageRemoved, map[string]any{"sessionID": sessionID, "messageID": m.Info.ID})
+		s.bus.Publish(event.MessageRemoved{SessionID: sessionID, MessageID: m.Info.ID})
 	}
 	_, err = s.Update(sessionID, func(v *storage.Session) { v.Revert = nil })
 	return err

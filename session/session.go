@@ -27,6 +27,7 @@ import (
 	"log/slog"
 	"ocgo/childenv"
 	"ocgo/confine"
+	"ocgo/event"
 	"os"
 	"slices"
 	"sync"
@@ -38,6 +39,7 @@ import (
 	"ocgo/snapshot"
 	"ocgo/storage"
 	"ocgo/tool"
+	"ocgo/trace"
 )
 
 // Errors of the core; routes map them to HTTP statuses.
@@ -45,21 +47,6 @@ var (
 	ErrNotFound = storage.ErrNotFound
 	ErrInvalid  = storage.ErrInvalid
 	ErrBusy     = errors.New("session is busy")
-)
-
-// Event types published by the core.
-const (
-	EventSessionUpdated    = "session.updated"
-	EventSessionDeleted    = "session.deleted"
-	EventSessionIdle       = "session.idle"
-	EventSessionError      = "session.error"
-	EventMessageUpdated    = "message.updated"
-	EventMessageRemoved    = "message.removed"
-	EventPartUpdated       = "message.part.updated"
-	EventPartRemoved       = "message.part.removed"
-	EventPermissionUpdated = "permission.updated"
-	EventPermissionReplied = "permission.replied"
-	EventFileEdited        = "file.edited"
 )
 
 // Options are the core's dependencies.
@@ -86,11 +73,18 @@ type Options struct {
 	// MoreTools adds tools after the built-in ones (MCP servers'); nil
 	// adds none. They are filtered by the same tool maps.
 	MoreTools ToolSource
+	// EditHooks run after edit, write and patch, before the call's
+	// after-snapshot (formatters, language server diagnostics); nil runs
+	// none.
+	EditHooks EditHooks
 	FS        *confine.Root // the project directory, for the tools
 	Snapshots Snapshots     // nil disables snapshots (and so file revert)
-	Titles    bool          // generate titles for new sessions with the small model
-	MaxSteps  int           // per prompt; default 200
-	ConfigDir string        // the global config directory (global AGENTS.md)
+	// Tracer records what /shell commands change (nil: untraced, every
+	// change during the command is attributed to it).
+	Tracer    *trace.Tracer
+	Titles    bool   // generate titles for new sessions with the small model
+	MaxSteps  int    // per prompt; default 200
+	ConfigDir string // the global config directory (global AGENTS.md)
 }
 
 // Snapshots records and restores work-tree states (snapshot.Snapshotter).
@@ -116,6 +110,13 @@ type Snapshots interface {
 	FileState(ctx context.Context, tree, path string) (state string, ok bool, err error)
 	CurrentState(path string) (state string, exists bool, err error)
 	PruneSince(ctx context.Context, keep []string, since time.Time) error
+}
+
+// EditHooks act on the files a tool call wrote (absolute paths), before
+// the call's after-snapshot so revert and diffs see their result. output
+// is appended to the tool's output, meta merged into its metadata.
+type EditHooks interface {
+	AfterEdit(ctx context.Context, files []string) (output string, meta map[string]any)
 }
 
 // ToolSource lists tools that come and go at run time (mcp.Manager).
@@ -147,6 +148,7 @@ type Service struct {
 	perms   *permissions
 	reads   sync.Map // sessionID+"\x00"+path → time.Time of the last read tool call
 	prune   pruneState
+	running sync.Map // sessionID → true while its "running" marker is on disk
 
 	bg     context.Context // background work (titles); canceled by Close
 	stopBg context.CancelFunc
@@ -229,7 +231,7 @@ func (s *Service) Create(ctx context.Context, parentID, title string) (storage.S
 	if err := s.store.PutSession(sess); err != nil {
 		return storage.Session{}, err
 	}
-	s.bus.Publish(EventSessionUpdated, map[string]any{"info": sess})
+	s.bus.Publish(event.SessionUpdated{Info: sess})
 	return sess, nil
 }
 
@@ -274,7 +276,7 @@ func (s *Service) Update(id string, fn func(*storage.Session)) (storage.Session,
 	if err := s.store.PutSession(sess); err != nil {
 		return storage.Session{}, err
 	}
-	s.bus.Publish(EventSessionUpdated, map[string]any{"info": sess})
+	s.bus.Publish(event.SessionUpdated{Info: sess})
 	return sess, nil
 }
 
@@ -295,7 +297,7 @@ func (s *Service) Delete(id string) error {
 	if err := s.store.DeleteSession(id); err != nil {
 		return err
 	}
-	s.bus.Publish(EventSessionDeleted, map[string]any{"info": sess})
+	s.bus.Publish(event.SessionDeleted{Info: sess})
 	s.schedulePrune() // snapshot objects only this session needed (prune.go)
 	return nil
 }
@@ -417,9 +419,10 @@ func (s *Service) startLocked(ctx context.Context, id string, parent context.Con
 		s.changedLocked()
 		s.mu.Unlock()
 		cancel(nil)
+		s.unmarkRunning(id)
 		close(r.done)
 		if sess, err := s.store.Session(id); err == nil && sess.ParentID == "" && idle {
-			s.bus.Publish(EventSessionIdle, map[string]any{"sessionID": id})
+			s.bus.Publish(event.SessionIdle{SessionID: id})
 		}
 	}
 	return runCtx, end
@@ -462,10 +465,13 @@ func (s *Service) Busy(id string) bool {
 
 // putMessage writes and publishes a message.
 func (s *Service) putMessage(m storage.Message) error {
+	if m.Role == storage.RoleAssistant && m.Time.Completed == nil {
+		s.markRunning(m.SessionID)
+	}
 	if err := s.store.PutMessage(m); err != nil {
 		return err
 	}
-	s.bus.Publish(EventMessageUpdated, map[string]any{"info": m})
+	s.bus.Publish(event.MessageUpdated{Info: m})
 	return nil
 }
 
@@ -474,6 +480,6 @@ func (s *Service) putPart(p storage.Part) error {
 	if err := s.store.PutPart(p); err != nil {
 		return err
 	}
-	s.bus.Publish(EventPartUpdated, map[string]any{"part": p})
+	s.bus.Publish(event.PartUpdated{Part: p})
 	return nil
 }
