@@ -75,6 +75,7 @@ type app struct {
 type base struct {
 	proj                                             project
 	home, dataRoot, configDir, stateDir, projectData string
+	cacheDir                                         string // $XDG_CACHE_HOME/opencode
 	cfg                                              *config.Config
 	store                                            *storage.Store
 	snaps                                            *snapshot.Snapshotter
@@ -154,6 +155,7 @@ func basePaths(c appConfig) (*base, error) {
 	}
 	b.configDir = filepath.Join(xdg("XDG_CONFIG_HOME", filepath.Join(b.home, ".config")), "opencode")
 	b.stateDir = filepath.Join(xdg("XDG_STATE_HOME", filepath.Join(b.home, ".local", "state")), "opencode")
+	b.cacheDir = filepath.Join(xdg("XDG_CACHE_HOME", filepath.Join(b.home, ".cache")), "opencode")
 	b.projectData = filepath.Join(b.dataRoot, "project", b.proj.slug)
 	return b, nil
 }
@@ -196,7 +198,13 @@ func newApp(c appConfig) (*app, error) {
 		return nil, err
 	}
 	auth := config.NewAuthStore(filepath.Join(dataRoot, "auth.json"))
-	models, err := newModels(cfg, auth, c.Env, c.Retry, c.Logger)
+	if n := auth.SweepTemps(); n > 0 {
+		c.Logger.Info("Removed temp files of interrupted credential writes", "count", n)
+	}
+	catalog := provider.NewCatalog(provider.CatalogOptions{
+		CacheFile: filepath.Join(b.cacheDir, "models.json"), URL: c.Env("OCGO_MODELS_URL"), Logger: c.Logger,
+	})
+	models, err := newModels(cfg, auth, c.Env, c.Retry, catalog, c.Logger)
 	if err != nil {
 		b.close()
 		return nil, err
@@ -211,6 +219,10 @@ func newApp(c appConfig) (*app, error) {
 	}
 	events := bus.New()
 	ctx, stop := context.WithCancel(context.Background())
+	// Refresh opencode's models.dev cache in the background, as the
+	// original does at start: it never delays start-up, and offline it
+	// fails quietly (the catalog then comes from the cache or the binary).
+	catalog.RefreshInBackground(ctx, envTrue(c.Env("OPENCODE_DISABLE_MODELS_FETCH")))
 	var searcher *search.Service
 	w, err := watcher.New(watcher.Options{Root: proj.root, Logger: c.Logger, OnChange: func(changes []watcher.Change) {
 		if searcher != nil {
@@ -320,6 +332,15 @@ func newApp(c appConfig) (*app, error) {
 		}()
 	}
 	return a, nil
+}
+
+// envTrue reports whether an on/off environment variable is on.
+func envTrue(v string) bool {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "1", "true", "yes", "on":
+		return true
+	}
+	return false
 }
 
 // Handler is the guarded HTTP handler.
