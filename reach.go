@@ -68,15 +68,6 @@ func workspaceSymbols(langs **lsp.Service) func(context.Context, string) ([]sear
 		if *langs == nil {
 			return nil, false
 		}
-		syms, ok := (*langs).WorkspaceSymbols(ctx, query)
-		out := make([]search.Symbol, len(syms))
-		for i, s := range syms {
-			r := s.Location.Range
-			out[i] = search.Symbol{Name: s.Name, Kind: s.Kind, Location: search.Location{URI: s.Location.URI, Range: search.Range{
-				Start: search.Position{Line: r.Start.Line, Character: r.Start.Character},
-				End:   search.Position{Line: r.End.Line, Character: r.End.Character},
-			}}}
-		}
-		return out, ok
+		return (*langs).WorkspaceSymbols(ctx, query)
 	}
 }

@@ -34,6 +34,7 @@ import (
 	"time"
 
 	"ocgo/config"
+	"ocgo/search"
 )
 
 // Defaults for Options.
@@ -63,23 +64,14 @@ type Options struct {
 	OnError func(serverID string, err error)
 }
 
-// Position, Range and Diagnostic are the LSP types.
-type Position struct {
-	Line      int `json:"line"`
-	Character int `json:"character"`
-}
-
-type Range struct {
-	Start Position `json:"start"`
-	End   Position `json:"end"`
-}
-
+// Diagnostic is an LSP diagnostic (positions and ranges are the LSP types
+// search already declares for /find/symbol).
 type Diagnostic struct {
-	Range    Range  `json:"range"`
-	Severity int    `json:"severity,omitempty"` // 1 error, 2 warning, 3 information, 4 hint
-	Code     any    `json:"code,omitempty"`
-	Source   string `json:"source,omitempty"`
-	Message  string `json:"message"`
+	Range    search.Range `json:"range"`
+	Severity int          `json:"severity,omitempty"` // 1 error, 2 warning, 3 information, 4 hint
+	Code     any          `json:"code,omitempty"`
+	Source   string       `json:"source,omitempty"`
+	Message  string       `json:"message"`
 }
 
 // Pretty formats a diagnostic as opencode shows it to the model:
@@ -90,16 +82,6 @@ func (d Diagnostic) Pretty() string {
 		sev = "ERROR"
 	}
 	return fmt.Sprintf("%s [%d:%d] %s", sev, d.Range.Start.Line+1, d.Range.Start.Character+1, d.Message)
-}
-
-// Symbol is an LSP SymbolInformation.
-type Symbol struct {
-	Name     string `json:"name"`
-	Kind     int    `json:"kind"`
-	Location struct {
-		URI   string `json:"uri"`
-		Range Range  `json:"range"`
-	} `json:"location"`
 }
 
 // serverDef is one language server the service may start.
@@ -239,14 +221,14 @@ var symbolKinds = map[int]bool{5: true, 6: true, 10: true, 11: true, 12: true, 1
 
 // WorkspaceSymbols asks every running server for symbols matching query;
 // ok is false when no server runs.
-func (s *Service) WorkspaceSymbols(ctx context.Context, query string) (out []Symbol, ok bool) {
+func (s *Service) WorkspaceSymbols(ctx context.Context, query string) (out []search.Symbol, ok bool) {
 	clients := s.running()
 	if len(clients) == 0 {
 		return nil, false
 	}
 	for _, c := range clients {
 		cctx, cancel := context.WithTimeout(ctx, symbolTimeout)
-		var syms []Symbol
+		var syms []search.Symbol
 		err := c.conn.call(cctx, "workspace/symbol", map[string]any{"query": query}, &syms)
 		cancel()
 		if err != nil {

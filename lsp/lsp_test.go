@@ -11,10 +11,11 @@ import (
 	"time"
 
 	"ocgo/config"
+	"ocgo/search"
 )
 
 func TestPretty(t *testing.T) {
-	d := Diagnostic{Severity: 1, Message: "undefined: x", Range: Range{Start: Position{Line: 3, Character: 8}}}
+	d := Diagnostic{Severity: 1, Message: "undefined: x", Range: search.Range{Start: search.Position{Line: 3, Character: 8}}}
 	if got := d.Pretty(); got != "ERROR [4:9] undefined: x" {
 		t.Errorf("Pretty: %q", got)
 	}
