@@ -1,7 +1,6 @@
 package main
 
 import (
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,6 +31,10 @@ func TestLSPDiagnosticsAfterABrokenGoEdit(t *testing.T) {
 	h := newHarness(t, harnessOpts{config: cfg, env: map[string]string{"ANTHROPIC_API_KEY": "k"}, setup: func(dir string) {
 		os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.com/w\n\ngo 1.22\n"), 0o644)
 		os.WriteFile(filepath.Join(dir, "main.go"), []byte("package main\n\nfunc main() {}\n"), 0o644)
+		// An ignored package: gopls loads it, the built-in extractors skip it.
+		os.MkdirAll(filepath.Join(dir, "gen"), 0o755)
+		os.WriteFile(filepath.Join(dir, "gen", "gen.go"), []byte("package gen\n\nfunc OnlyGoplsSeesThis() {}\n"), 0o644)
+		os.WriteFile(filepath.Join(dir, ".gitignore"), []byte("gen/\n"), 0o644)
 	}})
 	sid := h.newSession()
 	var res storage.WithParts
@@ -49,16 +52,11 @@ func TestLSPDiagnosticsAfterABrokenGoEdit(t *testing.T) {
 		p, _ := e["properties"].(map[string]any)
 		return e["type"] == "lsp.client.diagnostics" && p["serverID"] == "gopls" && p["path"] == file
 	})
-	// gopls names a method Type.Method; the built-in extractors never do.
+	// gopls loads every package of the module; the built-in extractors
+	// skip ignored files.
 	var syms []search.Symbol
-	h.call("GET", "/find/symbol?query="+url.QueryEscape("Widget.Spin"), nil, &syms)
-	found := false
-	for _, s := range syms {
-		if s.Name == "Widget.Spin" && strings.HasSuffix(s.Location.URI, "/widget.go") {
-			found = true
-		}
-	}
-	if !found {
+	h.call("GET", "/find/symbol?query=OnlyGoplsSeesThis", nil, &syms)
+	if len(syms) == 0 || !strings.HasSuffix(syms[0].Name, "OnlyGoplsSeesThis") || !strings.HasSuffix(syms[0].Location.URI, "/gen/gen.go") {
 		t.Errorf("/find/symbol did not answer from gopls: %+v", syms)
 	}
 }

@@ -22,6 +22,7 @@ type client struct {
 	versions map[string]int             // path → version of the open document
 	diags    map[string][]Diagnostic    // path → last published
 	waiters  map[string][]chan struct{} // path → touches waiting for a publish
+	warm     bool                       // has published once (a new server loads the workspace first)
 }
 
 // settle is how long touch keeps listening after the first publish: gopls
@@ -35,6 +36,9 @@ func (c *client) touch(ctx context.Context, path, text string, wait time.Duratio
 	c.waiters[path] = append(c.waiters[path], ch)
 	v, open := c.versions[path]
 	c.versions[path] = v + 1
+	if !c.warm {
+		wait *= 3
+	}
 	c.mu.Unlock()
 	defer func() {
 		c.mu.Lock()
@@ -101,6 +105,7 @@ func (c *client) notification(method string, params json.RawMessage) {
 		return
 	}
 	c.mu.Lock()
+	c.warm = true
 	c.diags[path] = p.Diagnostics
 	for _, ch := range c.waiters[path] {
 		select {

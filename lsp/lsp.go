@@ -6,7 +6,9 @@
 //
 // Guarantees:
 //   - After Touch returns, Errors holds the server's latest diagnostics for
-//     the file's current content (or what arrived within DiagnosticsWait).
+//     the file's current content (or what arrived within DiagnosticsWait;
+//     three times that for a server that has not published yet, as it
+//     loads the workspace first).
 //   - A server that fails to start, does not answer initialize within
 //     StartTimeout, or exits is reported once (OnError) and skipped from
 //     then on; the rest keeps working.
