@@ -29,6 +29,7 @@ import (
 	"ocgo/snapshot"
 	"ocgo/storage"
 	"ocgo/tool"
+	"ocgo/trace"
 	"ocgo/watcher"
 )
 
@@ -76,6 +77,7 @@ type app struct {
 type base struct {
 	proj                                             project
 	home, dataRoot, configDir, stateDir, projectData string
+	cacheDir                                         string // $XDG_CACHE_HOME/opencode
 	cfg                                              *config.Config
 	store                                            *storage.Store
 	snaps                                            *snapshot.Snapshotter
@@ -155,6 +157,7 @@ func basePaths(c appConfig) (*base, error) {
 	}
 	b.configDir = filepath.Join(xdg("XDG_CONFIG_HOME", filepath.Join(b.home, ".config")), "opencode")
 	b.stateDir = filepath.Join(xdg("XDG_STATE_HOME", filepath.Join(b.home, ".local", "state")), "opencode")
+	b.cacheDir = filepath.Join(xdg("XDG_CACHE_HOME", filepath.Join(b.home, ".cache")), "opencode")
 	b.projectData = filepath.Join(b.dataRoot, "project", b.proj.slug)
 	return b, nil
 }
@@ -197,7 +200,13 @@ func newApp(c appConfig) (*app, error) {
 		return nil, err
 	}
 	auth := config.NewAuthStore(filepath.Join(dataRoot, "auth.json"))
-	models, err := newModels(cfg, auth, c.Env, c.Retry, c.Logger)
+	if n := auth.SweepTemps(); n > 0 {
+		c.Logger.Info("Removed temp files of interrupted credential writes", "count", n)
+	}
+	catalog := provider.NewCatalog(provider.CatalogOptions{
+		CacheFile: filepath.Join(b.cacheDir, "models.json"), URL: c.Env("OCGO_MODELS_URL"), Logger: c.Logger,
+	})
+	models, err := newModels(cfg, auth, c.Env, c.Retry, catalog, c.Logger)
 	if err != nil {
 		b.close()
 		return nil, err
@@ -212,6 +221,10 @@ func newApp(c appConfig) (*app, error) {
 	}
 	events := bus.New()
 	ctx, stop := context.WithCancel(context.Background())
+	// Refresh opencode's models.dev cache in the background, as the
+	// original does at start: it never delays start-up, and offline it
+	// fails quietly (the catalog then comes from the cache or the binary).
+	catalog.RefreshInBackground(ctx, envTrue(c.Env("OPENCODE_DISABLE_MODELS_FETCH")))
 	var searcher *search.Service
 	w, err := watcher.New(watcher.Options{Root: proj.root, Logger: c.Logger, OnChange: func(changes []watcher.Change) {
 		if searcher != nil {
@@ -262,12 +275,19 @@ func newApp(c appConfig) (*app, error) {
 	langs = newLSP(cfg, proj.root, events, c.Logger, scrub.Environ)
 	mcps := newMCP(cfg, proj.cwd, events, c.Logger, c.MCPTimeout, scrub.Environ)
 	ids := storage.NewIDs(nil)
+	// Shell commands are traced so their patches hold only what they wrote;
+	// OCGO_TRACE=0 turns that off (every change in the window is theirs).
+	var tracer *trace.Tracer
+	if c.Env("OCGO_TRACE") != "0" {
+		tracer = trace.New(proj.root, c.Logger)
+	}
 	sessions := session.New(session.Options{
 		Store: store, Bus: events, IDs: ids, Logger: c.Logger, Version: apiVersion,
 		Cwd: proj.cwd, Root: proj.root, Shell: c.Env("SHELL"),
 		Config: cfg, Models: models, Snapshots: snapshotsOrNil(snaps), FS: fsRoot, ConfigDir: configDir, Titles: !c.NoTitles,
 		Environ: scrub.Environ,
-		Tools: tool.Registry(tool.Options{Agents: func() []tool.AgentInfo { return subagents(cfg) }, Environ: scrub.Environ,
+		Tracer:  tracer,
+		Tools: tool.Registry(tool.Options{Tracer: tracer, Agents: func() []tool.AgentInfo { return subagents(cfg) }, Environ: scrub.Environ,
 			AllowPrivateFetch: c.Env("OCGO_WEBFETCH_PRIVATE") == "1"}),
 		MoreTools: mcps,
 		EditHooks: editHooks{format: format.New(format.Options{Config: cfg.Formatter, Dir: proj.cwd, Root: proj.root, Environ: scrub.Environ, Logger: c.Logger}), lsp: langs},
@@ -317,6 +337,15 @@ func newApp(c appConfig) (*app, error) {
 		}()
 	}
 	return a, nil
+}
+
+// envTrue reports whether an on/off environment variable is on.
+func envTrue(v string) bool {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "1", "true", "yes", "on":
+		return true
+	}
+	return false
 }
 
 // Handler is the guarded HTTP handler.

@@ -206,11 +206,17 @@ func TestTrigramRebuildKeepsChanges(t *testing.T) {
 		write(t, root, fmt.Sprintf("d%d/f%03d.txt", i, i), "other\n")
 	}
 	syncWatcher(t, s)
-	s.tri.mu.Lock()
-	building := s.tri.building
-	s.tri.mu.Unlock()
-	if !building {
-		t.Fatal("seven changes to 200 files started no rebuild")
+	// Modifications reach the index with the watcher's next batch.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		s.tri.mu.Lock()
+		building := s.tri.building
+		s.tri.mu.Unlock()
+		if building {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("seven changes to 200 files started no rebuild")
+		}
 	}
 	if ms, _ := s.Grep(context.Background(), "qqvzword", 0); len(ms) != 1 {
 		t.Fatalf("during the rebuild: %d matches, want 1", len(ms))

@@ -15,6 +15,7 @@ import (
 	"ocgo/config"
 	"ocgo/storage"
 	"ocgo/tool"
+	"ocgo/trace"
 )
 
 // fileTools change files; each call is snapshotted before and after, and
@@ -100,14 +101,7 @@ func (st *runState) runTool(c pendingCall, byName map[string]tool.Tool, enabled 
 		var before string
 		var large map[string]bool
 		if snap && c.name == "bash" {
-			// A command may touch any file, and the watcher reports
-			// changes only after its debounce: rescan around it.
-			s.opts.Snapshots.MarkAll()
-			before, _ = s.opts.Snapshots.Track(st.ctx)
-			large = map[string]bool{}
-			for _, sk := range s.opts.Snapshots.Skipped() {
-				large[sk.Path] = true
-			}
+			before, large = s.beforeCommand(st.ctx)
 		} else if snap {
 			// write, edit and patch name their files (Editing, Edited).
 			env.snapshot = true
@@ -119,9 +113,10 @@ func (st *runState) runTool(c pendingCall, byName map[string]tool.Tool, enabled 
 		switch {
 		case before != "":
 			s.opts.Snapshots.MarkAll()
-			st.recordPatch(before, nil, large)
+			candidates, covers := s.commandFiles(res.Changed)
+			st.recordPatch(before, candidates, large, covers)
 		case env.before != "":
-			st.recordPatch(env.before, env.edited, nil)
+			st.recordPatch(env.before, env.edited, nil, nil)
 		}
 	}
 	end := s.ms()
@@ -164,7 +159,11 @@ func (st *runState) runTool(c pendingCall, byName map[string]tool.Tool, enabled 
 // that were not left out before (skippedBefore) are files the window
 // created or grew past the cap: they are stored too. A file that was
 // already over the cap before cannot be restored to its earlier content.
-func (st *runState) recordPatch(before string, candidates []string, skippedBefore map[string]bool) {
+//
+// covers, if set, says which changed files the candidates account for (a
+// directory a command renamed covers its files); else only the candidates
+// themselves.
+func (st *runState) recordPatch(before string, candidates []string, skippedBefore map[string]bool, covers func(string) bool) {
 	s := st.s
 	ctx := context.WithoutCancel(st.ctx)
 	var after string
@@ -191,7 +190,10 @@ func (st *runState) recordPatch(before string, candidates []string, skippedBefor
 		return
 	}
 	if candidates != nil {
-		files = slices.DeleteFunc(files, func(f string) bool { return !slices.Contains(candidates, f) })
+		if covers == nil {
+			covers = func(f string) bool { return slices.Contains(candidates, f) }
+		}
+		files = slices.DeleteFunc(files, func(f string) bool { return !covers(f) })
 		if len(files) == 0 {
 			return
 		}
@@ -499,4 +501,40 @@ func (s *Service) subtask(ctx context.Context, e *toolEnv, req tool.SubtaskReque
 		return out, errors.New("subagent failed: " + res.Info.Error.Name + " " + msg)
 	}
 	return out, nil
+}
+
+// beforeCommand takes the "before" tree of a shell command and notes the
+// files left out of it for their size. A command may touch any file, and
+// the watcher reports changes only after its debounce: rescan around it.
+func (s *Service) beforeCommand(ctx context.Context) (before string, large map[string]bool) {
+	s.opts.Snapshots.MarkAll()
+	before, _ = s.opts.Snapshots.Track(ctx)
+	large = map[string]bool{}
+	for _, sk := range s.opts.Snapshots.Skipped() {
+		large[sk.Path] = true
+	}
+	return before, large
+}
+
+// commandFiles turns what a traced command changed (tool.Result.Changed)
+// into recordPatch's candidates and cover test; nil candidates (every
+// change in the window) when it is not known.
+func (s *Service) commandFiles(changed func() trace.Set) ([]string, func(string) bool) {
+	if changed == nil {
+		return nil, nil
+	}
+	set := changed()
+	if set.All {
+		s.log.Debug("Attributing every change during the command to it", "why", set.Reason)
+		return nil, nil
+	}
+	// The snapshot holds neither the root itself nor anything in .git (and
+	// refuses to be asked about them).
+	candidates := []string{}
+	for _, p := range slices.Concat(set.Paths, set.Trees) {
+		if p != "." && !slices.Contains(strings.Split(p, "/"), ".git") {
+			candidates = append(candidates, p)
+		}
+	}
+	return candidates, set.Covers
 }

@@ -5,6 +5,7 @@ package storage
 import (
 	"errors"
 	"fmt"
+	"github.com/gofrs/flock"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -30,36 +31,49 @@ var holderPID = regexp.MustCompile(`ocgo pid (\d+)`)
 // held for a moment, lockDir waits for the release instead of reporting a
 // false "in use". The descriptor is close-on-exec, so processes ocgo
 // starts never inherit the lock.
-func lockDir(dir string) (*os.File, error) {
-	f, err := os.OpenFile(filepath.Join(dir, "ocgo.lock"), os.O_RDWR|os.O_CREATE|syscall.O_CLOEXEC, 0o600)
-	if err != nil {
-		return nil, err
-	}
+func lockDir(dir string) (*dataLock, error) {
+	path := filepath.Join(dir, "ocgo.lock")
+	fl := flock.New(path, flock.SetFlag(os.O_CREATE|os.O_RDWR), flock.SetPermissions(0o600))
 	deadline := time.Now().Add(lockTakeover)
 	for {
-		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil || errors.Is(err, syscall.EINTR) && time.Now().Before(deadline) {
-			if err == nil {
-				break
-			}
-			continue
+		ok, err := fl.TryLock()
+		if err != nil {
+			return nil, err
 		}
-		holder, _ := os.ReadFile(f.Name())
-		if errors.Is(err, syscall.EWOULDBLOCK) && holderGone(string(holder)) && time.Now().Before(deadline) {
+		if ok {
+			break
+		}
+		holder, _ := os.ReadFile(path)
+		if holderGone(string(holder)) && time.Now().Before(deadline) {
 			time.Sleep(10 * time.Millisecond)
 			continue
 		}
-		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			first, _, _ := strings.Cut(strings.TrimSpace(string(holder)), "\n")
-			return nil, fmt.Errorf("%w (held by %s)", ErrLocked, first)
-		}
+		first, _, _ := strings.Cut(strings.TrimSpace(string(holder)), "\n")
+		return nil, fmt.Errorf("%w (held by %s)", ErrLocked, first)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		_ = fl.Close()
 		return nil, err
 	}
 	host, _ := os.Hostname()
 	_ = f.Truncate(0)
 	_, _ = f.WriteAt([]byte(fmt.Sprintf("ocgo pid %d on %s\n", os.Getpid(), host)), 0)
-	return f, nil
+	return &dataLock{File: f, fl: fl}, nil
+}
+
+// dataLock is the project's data lock: the flock (gofrs/flock, the one
+// file lock of ocgo) and the lock file opened to record the holder in.
+type dataLock struct {
+	*os.File
+	fl *flock.Flock
+}
+
+// Close releases the lock.
+func (l *dataLock) Close() error {
+	err := l.fl.Close()
+	l.File.Close()
+	return err
 }
 
 // holderGone reports whether the lock file names a process of this machine

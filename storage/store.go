@@ -50,7 +50,7 @@ type Store struct {
 	dir    string // <data>/project/<slug>
 	root   string // dir/storage
 	logger *slog.Logger
-	lock   *os.File // nil when opened read-only
+	lock   *dataLock // nil when opened read-only
 	// readOnly stores refuse writes and leave corrupt files where they are
 	// (the owning process quarantines them); see OpenReadOnly.
 	readOnly bool
