@@ -88,6 +88,7 @@ type Server struct {
 	errMappers []func(error) *apiError
 	tui        *tuiQueue
 	docs       docState
+	sharePatch patchCache // the share page's patch diffs (routes/share.go)
 	cop        *http.CrossOriginProtection
 	streams    atomic.Int64 // open GET /event streams
 }
