@@ -12,7 +12,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -176,18 +175,8 @@ func (s *Server) shareEventGet(w http.ResponseWriter, r *http.Request, p httprou
 	}
 	sub := s.opts.Bus.Subscribe(sseBuffer)
 	defer sub.Close()
-	rc := http.NewResponseController(w)
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	write := func(frame string) bool {
-		_ = rc.SetWriteDeadline(time.Now().Add(sseWriteTimeout))
-		if _, err := io.WriteString(w, frame); err != nil {
-			return false
-		}
-		return rc.Flush() == nil
-	}
+	sseWrite := startSSE(w)
+	write := func(frame string) bool { return sseWrite([]byte(frame)) }
 	if !write("data: {\"type\":\"server.connected\"}\n\n") {
 		return
 	}
