@@ -9,9 +9,11 @@ import (
 	"ocgo/atomicfile"
 	"ocgo/childenv"
 	"ocgo/confine"
+	"ocgo/event"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"ocgo/bus"
@@ -64,6 +66,7 @@ type app struct {
 	stop        context.CancelFunc
 	snaps       *snapshot.Snapshotter
 	mcp         *mcp.Manager
+	warm        sync.WaitGroup // the background first snapshot
 }
 
 // base is what every ocgo command opens for a project: its paths, config,
@@ -220,7 +223,7 @@ func newApp(c appConfig) (*app, error) {
 			snaps.MarkChanged(paths)
 		}
 		for _, ch := range changes {
-			events.Publish("file.watcher.updated", map[string]any{"file": filepath.Join(proj.root, filepath.FromSlash(ch.Path)), "event": ch.Event})
+			events.Publish(event.FileWatcherUpdated{File: filepath.Join(proj.root, filepath.FromSlash(ch.Path)), Event: ch.Event})
 		}
 	}})
 	if err != nil {
@@ -285,8 +288,22 @@ func newApp(c appConfig) (*app, error) {
 		Username: c.Username, Password: c.Password, Heartbeat: c.Heartbeat,
 		Scrub: map[string]string{projectData: "<data>", dataRoot: "<data-root>", proj.root: "<project>", home: "~"},
 	})
-	return &app{proj: proj, projectData: projectData, store: store, bus: events, sessions: sessions, server: srv,
-		watcher: w, search: searcher, fs: fsRoot, stop: stop, snaps: snaps, mcp: mcps}, nil
+	a := &app{proj: proj, projectData: projectData, store: store, bus: events, sessions: sessions, server: srv,
+		watcher: w, search: searcher, fs: fsRoot, stop: stop, snaps: snaps, mcp: mcps}
+	if snaps != nil {
+		// The first snapshot of a large tree takes a while: take it in the
+		// background once the watcher's first walk is done, so a prompt's
+		// first file change finds an incremental one.
+		a.warm.Add(1)
+		go func() {
+			defer a.warm.Done()
+			w.Version()
+			if _, err := snaps.Track(ctx); err != nil && ctx.Err() == nil {
+				c.Logger.Debug("first snapshot", "err", err)
+			}
+		}()
+	}
+	return a, nil
 }
 
 // Handler is the guarded HTTP handler.
@@ -303,6 +320,7 @@ func (a *app) Close() error {
 	a.sessions.Close()
 	a.mcp.Close()
 	a.stop()
+	a.warm.Wait()
 	// Let a prune that follows a session delete finish before the shadow
 	// repository closes; it waits for running sessions, so bound the wait
 	// (an unfinished prune then fails harmlessly on the closed repository).
@@ -350,8 +368,8 @@ func newMCP(cfg *config.Config, dir string, events *bus.Bus, logger *slog.Logger
 		Environ:        environ,
 		ConnectTimeout: timeout, CallTimeout: timeout,
 		OnError: func(_ string, err error) {
-			events.Publish(session.EventSessionError, map[string]any{
-				"error": &storage.MessageError{Name: "UnknownError", Data: map[string]any{"message": err.Error()}},
+			events.Publish(event.SessionError{
+				Error: &storage.MessageError{Name: "UnknownError", Data: map[string]any{"message": err.Error()}},
 			})
 		},
 	})

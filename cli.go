@@ -41,6 +41,7 @@ type cliFlags struct {
 	output       string // export -o
 	format       string // export --format json|markdown
 	newIDs       bool   // import --new-ids
+	dryRun       bool   // revert --dry-run
 	args         []string
 }
 
@@ -57,6 +58,7 @@ func parseCLI(cmd string, args []string, env func(string) string) (cliFlags, err
 	fs.StringVar(&f.output, "output", "", "")
 	fs.StringVar(&f.format, "format", "json", "")
 	fs.BoolVar(&f.newIDs, "new-ids", false, "")
+	fs.BoolVar(&f.dryRun, "dry-run", false, "")
 	for {
 		if err := fs.Parse(args); err != nil {
 			return f, fmt.Errorf("%w: %v", errUsage, err)
@@ -428,6 +430,13 @@ func (c *cliCore) diff(ctx context.Context, sessionID, messageID string, stdout,
 }
 
 func (c *cliCore) revert(ctx context.Context, f cliFlags, partID string, stdout, stderr io.Writer) error {
+	if f.dryRun {
+		pv, err := c.sessions.PreviewRevert(ctx, f.args[0], f.args[1], partID)
+		if err != nil {
+			return err
+		}
+		return printPreview(f, pv, stdout, stderr)
+	}
 	sess, err := c.sessions.Revert(ctx, f.args[0], f.args[1], partID)
 	if err != nil {
 		if ce, ok := errors.AsType[*session.ConflictError](err); ok {
@@ -479,5 +488,26 @@ func (c *cliCore) unrevert(ctx context.Context, f cliFlags, stdout, stderr io.Wr
 		return err
 	}
 	_, err = io.WriteString(stdout, d)
+	return err
+}
+
+// printPreview shows what a revert would do: the files and conflicts on
+// stderr, the diff on stdout (or the whole preview as JSON).
+func printPreview(f cliFlags, pv session.RevertPreview, stdout, stderr io.Writer) error {
+	if f.json {
+		return writeJSON(stdout, pv)
+	}
+	fmt.Fprintf(stderr, "ocgo: dry run: reverting to %s would change %d file(s); nothing was changed\n", pv.MessageID, len(pv.Files))
+	for _, file := range pv.Files {
+		mark := ""
+		if file.Conflict {
+			mark = "  CONFLICT: changed since the agent wrote it"
+		}
+		fmt.Fprintf(stderr, "  %-6s %s%s\n", file.Action, file.Path, mark)
+	}
+	if len(pv.Conflicts) > 0 {
+		fmt.Fprintf(stderr, "ocgo: the revert would be refused: %s\n", strings.Join(pv.Conflicts, ", "))
+	}
+	_, err := io.WriteString(stdout, pv.Diff)
 	return err
 }

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"time"
 
+	"ocgo/session"
 	"ocgo/storage"
 )
 
@@ -107,6 +109,17 @@ func (r *remoteCLI) run(cmd string, f cliFlags, stdout, stderr io.Writer) error 
 	var sess storage.Session
 	switch cmd {
 	case "revert":
+		if f.dryRun {
+			q := url.Values{"messageID": {f.args[1]}}
+			if len(f.args) > 2 {
+				q.Set("partID", f.args[2])
+			}
+			var pv session.RevertPreview
+			if err := r.call("GET", "/session/"+f.args[0]+"/revert?"+q.Encode(), nil, &pv); err != nil {
+				return err
+			}
+			return printPreview(f, pv, stdout, stderr)
+		}
 		body := map[string]string{"messageID": f.args[1]}
 		if len(f.args) > 2 {
 			body["partID"] = f.args[2]

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -164,8 +165,20 @@ func TestCLIRevertUnrevert(t *testing.T) {
 	os.WriteFile(filepath.Join(h.dir, "unrelated.txt"), []byte("user work, edited\n"), 0o644)
 	before := states(t, h.dir, files...)
 
+	// A dry run lists the files and the diff and changes nothing.
+	out, errOut, err := cli(t, h, "revert", "--dry-run", sid, msgs[2].Info.ID)
+	if err != nil {
+		t.Fatal(err, errOut)
+	}
+	if got := diffFiles(out); !slices.Equal(got, []string{"README.md", "gone.txt", "tool.sh"}) || !strings.Contains(errOut, "dry run") || !strings.Contains(errOut, "write  gone.txt") {
+		t.Errorf("dry run printed files %v, stderr %q:\n%s", got, errOut, out)
+	}
+	if now := states(t, h.dir, files...); !maps.Equal(now, before) {
+		t.Errorf("the dry run changed files: %+v", now)
+	}
+
 	// Undo the second prompt.
-	out, errOut, err := cli(t, h, "revert", sid, msgs[2].Info.ID)
+	out, errOut, err = cli(t, h, "revert", sid, msgs[2].Info.ID)
 	if err != nil {
 		t.Fatal(err, errOut)
 	}

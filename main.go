@@ -40,6 +40,7 @@ Usage:
   ocgo patches SESSION   list a session's patches: files each tool call changed
   ocgo diff SESSION MSG  show the unified diff of what a message changed
   ocgo revert SESSION MSG [PART]   undo the agent's changes from MSG (or PART) on
+                                   (--dry-run: list the files, conflicts and diff only)
   ocgo unrevert SESSION  put back what the last revert undid
   ocgo help              show this help
 

@@ -262,3 +262,61 @@ func TestMovingTheRevertPointKeepsUserEdits(t *testing.T) {
 		t.Errorf("a refused redo changed files: README %q new.txt %q", got, read(t, filepath.Join(h.dir, "new.txt")))
 	}
 }
+
+// TestRevertPreview: GET /session/:id/revert lists the files, the diff and
+// the conflicts of a revert without changing anything, and /doc documents
+// it.
+func TestRevertPreview(t *testing.T) {
+	h, _, sid, msgs := agentEdits(t)
+	var pv struct {
+		MessageID string
+		Files     []struct {
+			Path, Action string
+			Conflict     bool
+		}
+		Conflicts []string
+		Diff      string
+	}
+	url := "/session/" + sid + "/revert?messageID=" + msgs[2].Info.ID
+	if code := h.call("GET", url, nil, &pv); code != 200 {
+		t.Fatalf("preview: %d", code)
+	}
+	actions := map[string]string{}
+	for _, f := range pv.Files {
+		actions[f.Path] = f.Action
+	}
+	if pv.MessageID != msgs[2].Info.ID || actions["README.md"] != "write" || actions["gone.txt"] != "write" || actions["tool.sh"] != "write" || len(pv.Conflicts) != 0 {
+		t.Errorf("preview: %+v", pv)
+	}
+	if !strings.Contains(pv.Diff, "-v3") || !strings.Contains(pv.Diff, "+keep me") {
+		t.Errorf("preview diff: %s", pv.Diff)
+	}
+	if read(t, filepath.Join(h.dir, "README.md")) != "v2\nv3\n" || read(t, filepath.Join(h.dir, "gone.txt")) != "<missing>" {
+		t.Fatal("the preview changed files")
+	}
+	var sess storage.Session
+	h.call("GET", "/session/"+sid, nil, &sess)
+	if sess.Revert != nil {
+		t.Fatal("the preview set session.revert")
+	}
+	// A conflict shows up, and deleting a created file is a "delete".
+	os.WriteFile(filepath.Join(h.dir, "README.md"), []byte("user\n"), 0o644)
+	pv.Files, pv.Conflicts = nil, nil
+	h.call("GET", "/session/"+sid+"/revert?messageID="+msgs[0].Info.ID, nil, &pv)
+	actions = map[string]string{}
+	for _, f := range pv.Files {
+		actions[f.Path] = f.Action
+	}
+	if strings.Join(pv.Conflicts, ",") != "README.md" || actions["new.txt"] != "delete" {
+		t.Errorf("preview with a conflict: %+v", pv)
+	}
+	if code := h.call("GET", "/session/"+sid+"/revert", nil, nil); code != 400 {
+		t.Errorf("preview without messageID: %d", code)
+	}
+	var doc map[string]any
+	h.call("GET", "/doc", nil, &doc)
+	op, _ := doc["paths"].(map[string]any)["/session/{id}/revert"].(map[string]any)["get"].(map[string]any)
+	if op == nil || op["operationId"] != "session.revert.preview" {
+		t.Errorf("/doc lacks the preview: %v", op)
+	}
+}

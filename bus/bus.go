@@ -61,12 +61,14 @@ func (b *Bus) Subscribe(size int) *Subscription {
 	return s
 }
 
-// Publish delivers ev to every subscriber without blocking.
-func (b *Bus) Publish(typ string, properties any) {
-	if properties == nil {
-		properties = struct{}{}
-	}
-	ev := Event{Type: typ, Properties: properties}
+// Typed is an event's properties (a struct of package event); EventType
+// is its "type" on the wire.
+type Typed interface{ EventType() string }
+
+// Publish delivers e, as {"type": e.EventType(), "properties": e}, to every
+// subscriber without blocking.
+func (b *Bus) Publish(e Typed) {
+	ev := Event{Type: e.EventType(), Properties: e}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)

@@ -2,6 +2,7 @@ package routes
 
 import (
 	"net/http"
+	"ocgo/event"
 	"reflect"
 	"strings"
 	"sync"
@@ -110,9 +111,7 @@ func unions() []openapi.Union {
 		Start int64 `json:"start"`
 	}]()
 	type props = map[string]reflect.Type
-	ev := func(name string, p reflect.Type) openapi.Variant {
-		return openapi.Variant{Name: "Event." + name, Value: name, Fields: []string{"properties"}, Override: props{"properties": p}}
-	}
+
 	return []openapi.Union{
 		{Type: reflect.TypeFor[storage.Message](), Name: "Message", Discriminator: "role", Variants: []openapi.Variant{
 			{Name: "UserMessage", Value: "user", Fields: []string{"id", "sessionID", "time"}, Required: []string{"id", "sessionID", "time"}, Override: props{"time": userTime}},
@@ -137,50 +136,20 @@ func unions() []openapi.Union {
 			{Name: "ToolStateCompleted", Value: storage.ToolCompleted, Fields: []string{"input", "output", "title", "metadata", "time"}, Required: []string{"input", "output", "title", "metadata", "time"}},
 			{Name: "ToolStateError", Value: storage.ToolError, Fields: []string{"input", "error", "metadata", "time"}, Required: []string{"input", "error", "time"}},
 		}},
-		{Type: reflect.TypeFor[bus.Event](), Name: "Event", Discriminator: "type", Variants: []openapi.Variant{
-			ev("server.connected", reflect.TypeFor[struct{}]()),
-			ev("session.updated", reflect.TypeFor[struct {
-				Info storage.Session `json:"info"`
-			}]()),
-			ev("session.deleted", reflect.TypeFor[struct {
-				Info storage.Session `json:"info"`
-			}]()),
-			ev("session.idle", reflect.TypeFor[struct {
-				SessionID string `json:"sessionID"`
-			}]()),
-			ev("session.error", reflect.TypeFor[struct {
-				SessionID string                `json:"sessionID,omitempty"`
-				Error     *storage.MessageError `json:"error,omitempty"`
-			}]()),
-			ev("message.updated", reflect.TypeFor[struct {
-				Info storage.Message `json:"info"`
-			}]()),
-			ev("message.removed", reflect.TypeFor[struct {
-				SessionID string `json:"sessionID"`
-				MessageID string `json:"messageID"`
-			}]()),
-			ev("message.part.updated", reflect.TypeFor[struct {
-				Part storage.Part `json:"part"`
-			}]()),
-			ev("message.part.removed", reflect.TypeFor[struct {
-				SessionID string `json:"sessionID"`
-				MessageID string `json:"messageID"`
-				PartID    string `json:"partID"`
-			}]()),
-			ev("permission.updated", reflect.TypeFor[storage.Permission]()),
-			ev("permission.replied", reflect.TypeFor[struct {
-				SessionID    string `json:"sessionID"`
-				PermissionID string `json:"permissionID"`
-				Response     string `json:"response"`
-			}]()),
-			ev("file.edited", reflect.TypeFor[struct {
-				File string `json:"file"`
-			}]()),
-			ev("file.watcher.updated", reflect.TypeFor[struct {
-				File  string `json:"file"`
-				Event string `json:"event"`
-			}]()),
-			ev("storage.write", reflect.TypeFor[storageWrite]()),
-		}},
+		{Type: reflect.TypeFor[bus.Event](), Name: "Event", Discriminator: "type", Variants: events()},
 	}
+}
+
+// events documents every event from the struct the core publishes.
+func events() []openapi.Variant {
+	var out []openapi.Variant
+	for _, e := range event.All() {
+		t := reflect.TypeOf(e)
+		if t == reflect.TypeFor[event.PermissionUpdated]() {
+			t = reflect.TypeFor[storage.Permission]() // the same fields, under its own name
+		}
+		out = append(out, openapi.Variant{Name: "Event." + e.EventType(), Value: e.EventType(), Fields: []string{"properties"},
+			Override: map[string]reflect.Type{"properties": t}})
+	}
+	return out
 }

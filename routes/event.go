@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"ocgo/event"
 	"time"
 
 	"ocgo/bus"
@@ -11,13 +12,6 @@ import (
 
 // heartbeatKey is the storage.write key of the keep-alive frame.
 const heartbeatKey = "heartbeat"
-
-// storageWrite is the properties of a storage.write event. opencode 0.5.29
-// sends one for every file it writes; ocgo sends it only as the heartbeat.
-type storageWrite struct {
-	Key     string   `json:"key"`
-	Content struct{} `json:"content"`
-}
 
 // heartbeat is the keep-alive frame: a whole data: frame of an event type
 // every 0.5-era client already ignores. Every other shape breaks a client:
@@ -34,7 +28,8 @@ type storageWrite struct {
 // storage.write is the one type the TUI drops unread (opencode 0.5.29 sent
 // one per storage write, dozens per second), and the JS SDK types it.
 var heartbeat = func() []byte {
-	b, _ := json.Marshal(bus.Event{Type: "storage.write", Properties: storageWrite{Key: heartbeatKey}})
+	hb := event.StorageWrite{Key: heartbeatKey}
+	b, _ := json.Marshal(bus.Event{Type: hb.EventType(), Properties: hb})
 	return append(append([]byte("data: "), b...), "\n\n"...)
 }()
 
@@ -79,13 +74,13 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		buf.WriteString("\n") // Encode ended the line; a blank line ends the frame.
 		return buf.Bytes()
 	}
-	if !write(frame(bus.Event{Type: "server.connected", Properties: struct{}{}})) {
+	if !write(frame(typed(event.ServerConnected{}))) {
 		return
 	}
 	// A client that connects while a tool waits for approval would never
 	// learn of it (opencode has no replay): announce what is pending.
 	for _, p := range s.opts.Sessions.Pending("") {
-		if !write(frame(bus.Event{Type: "permission.updated", Properties: p})) {
+		if !write(frame(typed(event.PermissionUpdated(p)))) {
 			return
 		}
 	}
@@ -123,3 +118,6 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 }
+
+// typed frames an event the stream sends itself (not through the bus).
+func typed(e bus.Typed) bus.Event { return bus.Event{Type: e.EventType(), Properties: e} }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"ocgo/event"
 	"os"
 	"path/filepath"
 	"strings"
@@ -352,7 +353,7 @@ func TestEventStreamHeartbeatAndSlowClientCutOff(t *testing.T) {
 	sub := f.bus.Subscribe(4)
 	start := time.Now()
 	for range 100 {
-		f.bus.Publish("x", nil)
+		f.bus.Publish(event.ServerConnected{})
 	}
 	if time.Since(start) > time.Second || !sub.Dropped() {
 		t.Fatalf("slow subscriber not cut off (dropped=%v)", sub.Dropped())
@@ -452,7 +453,7 @@ func TestEventStreamHeartbeatSurvivesStainlessDecoder(t *testing.T) {
 		t.Fatalf("first event %+v, err %v", stream.Current(), stream.Err())
 	}
 	time.Sleep(4 * 50 * time.Millisecond) // several heartbeats
-	f.bus.Publish("session.idle", map[string]any{"sessionID": "ses_x"})
+	f.bus.Publish(event.SessionIdle{SessionID: "ses_x"})
 	beats := 0
 	for stream.Next() {
 		ev := stream.Current()
@@ -514,7 +515,7 @@ func TestEventStreamHeartbeatSurvivesNvimParser(t *testing.T) {
 	defer res.Body.Close()
 	go func() {
 		time.Sleep(4 * 50 * time.Millisecond) // several heartbeats first
-		f.bus.Publish("file.edited", map[string]any{"file": "/x/a.go"})
+		f.bus.Publish(event.FileEdited{File: "/x/a.go"})
 	}()
 	var types []string
 	for _, ev := range nvimSSE(t, res.Body, "file.edited") {

@@ -245,6 +245,15 @@ func (s *Server) sessionRevert(r *http.Request, p httprouter.Params) (any, error
 	return s.opts.Sessions.Revert(r.Context(), p.ByName("id"), b.MessageID, b.PartID)
 }
 
+func (s *Server) sessionRevertPreview(r *http.Request, p httprouter.Params) (any, error) {
+	q := r.URL.Query()
+	b := revertBody{MessageID: q.Get("messageID"), PartID: q.Get("partID")}
+	if err := b.validate(); err != nil {
+		return nil, err
+	}
+	return s.opts.Sessions.PreviewRevert(r.Context(), p.ByName("id"), b.MessageID, b.PartID)
+}
+
 func (s *Server) sessionUnrevert(r *http.Request, p httprouter.Params) (any, error) {
 	return s.opts.Sessions.Unrevert(r.Context(), p.ByName("id"))
 }

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"ocgo/event"
 	"path/filepath"
 	"strings"
 
@@ -219,8 +220,8 @@ func (s *Service) PromptAsync(ctx context.Context, sessionID string, in PromptIn
 		if _, err := s.Prompt(bg, sessionID, in); err != nil && !errors.Is(err, context.Canceled) {
 			s.log.Warn("Background prompt failed", "session", sessionID, "err", err)
 			msg := strings.TrimSpace(err.Error())
-			s.bus.Publish(EventSessionError, map[string]any{"sessionID": sessionID,
-				"error": &storage.MessageError{Name: "UnknownError", Data: map[string]any{"message": msg}}})
+			s.bus.Publish(event.SessionError{SessionID: sessionID,
+				Error: &storage.MessageError{Name: "UnknownError", Data: map[string]any{"message": msg}}})
 		}
 	})
 	return nil

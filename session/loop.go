@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"ocgo/event"
 	"regexp"
 	"strings"
 	"sync"
@@ -367,7 +368,7 @@ func (st *runState) finish(runErr error) (storage.WithParts, error) {
 		return storage.WithParts{}, err
 	}
 	if msg.Error != nil {
-		s.bus.Publish(EventSessionError, map[string]any{"sessionID": msg.SessionID, "error": msg.Error})
+		s.bus.Publish(event.SessionError{SessionID: msg.SessionID, Error: msg.Error})
 	}
 	return storage.WithParts{Info: msg, Parts: st.snapshotParts()}, nil
 }
@@ -533,7 +534,7 @@ func (s *Service) removeMessage(sessionID, messageID string) error {
 	if err := s.store.DeleteMessage(sessionID, messageID); err != nil {
 		return err
 	}
-	s.bus.Publish(EventMessageRemoved, map[string]any{"sessionID": sessionID, "messageID": messageID})
+	s.bus.Publish(event.MessageRemoved{SessionID: sessionID, MessageID: messageID})
 	return nil
 }
 

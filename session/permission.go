@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"ocgo/event"
 	"slices"
 	"sync"
 
@@ -77,7 +78,7 @@ func (s *Service) Ask(ctx context.Context, p storage.Permission) error {
 	pp := &pendingPerm{perm: p, reply: make(chan string, 1)}
 	s.perms.pending[p.ID] = pp
 	s.perms.mu.Unlock()
-	s.bus.Publish(EventPermissionUpdated, p)
+	s.bus.Publish(event.PermissionUpdated(p))
 
 	select {
 	case r := <-pp.reply:
@@ -129,9 +130,7 @@ func (s *Service) Respond(sessionID, permissionID, response string) error {
 	s.perms.mu.Unlock()
 	for _, a := range answered {
 		a.reply <- response
-		s.bus.Publish(EventPermissionReplied, map[string]any{
-			"sessionID": sessionID, "permissionID": a.perm.ID, "response": response,
-		})
+		s.bus.Publish(event.PermissionReplied{SessionID: sessionID, PermissionID: a.perm.ID, Response: response})
 	}
 	return nil
 }

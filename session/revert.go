@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"ocgo/event"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -37,7 +38,7 @@ func (s *Service) cleanupRevert(sessionID string) error {
 					if err := s.store.DeletePart(sessionID, m.Info.ID, p.ID); err != nil {
 						return err
 					}
-					s.bus.Publish(EventPartRemoved, map[string]any{"sessionID": sessionID, "messageID": m.Info.ID, "partID": p.ID})
+					s.bus.Publish(event.PartRemoved{SessionID: sessionID, MessageID: m.Info.ID, PartID: p.ID})
 				}
 			}
 			continue
@@ -45,7 +46,7 @@ func (s *Service) cleanupRevert(sessionID string) error {
 		if err := s.store.DeleteMessage(sessionID, m.Info.ID); err != nil {
 			return err
 		}
-		s.bus.Publish(EventMessageRemoved, map[string]any{"sessionID": sessionID, "messageID": m.Info.ID})
+		s.bus.Publish(event.MessageRemoved{SessionID: sessionID, MessageID: m.Info.ID})
 	}
 	_, err = s.Update(sessionID, func(v *storage.Session) { v.Revert = nil })
 	return err
@@ -260,6 +261,7 @@ func (s *Service) fileOps(ctx context.Context, msgs []storage.WithParts, cur *st
 type fileState struct {
 	op          fileOp
 	now, target string
+	conflict    bool
 }
 
 // check reads every op's current and target content and lists the files
@@ -268,7 +270,7 @@ type fileState struct {
 func (s *Service) check(ctx context.Context, ops []fileOp) ([]fileState, []string, error) {
 	snaps := s.opts.Snapshots
 	blob := func(tree, f string) (string, error) {
-		h, ok, err := snaps.FileHash(ctx, tree, f)
+		h, ok, err := snaps.FileState(ctx, tree, f)
 		if err != nil {
 			return "", fmt.Errorf("%w: %w", ErrSnapshotLost, err)
 		}
@@ -281,10 +283,11 @@ func (s *Service) check(ctx context.Context, ops []fileOp) ([]fileState, []strin
 	var conflicts []string
 	for _, op := range ops {
 		st := fileState{op: op}
-		now, exists, err := snaps.CurrentHash(op.path)
+		now, exists, err := snaps.CurrentState(op.path)
 		if err != nil {
 			// A directory or special file in the way: not the agent's.
 			conflicts = append(conflicts, op.path)
+			states = append(states, fileState{op: op, conflict: true})
 			continue
 		}
 		if exists {
@@ -293,17 +296,17 @@ func (s *Service) check(ctx context.Context, ops []fileOp) ([]fileState, []strin
 		if st.target, err = blob(op.target, op.path); err != nil {
 			return nil, nil, err
 		}
+		if st.now != st.target && op.expect != "" {
+			want, err := blob(op.expect, op.path)
+			if err != nil {
+				return nil, nil, err
+			}
+			if st.now != want {
+				st.conflict = true
+				conflicts = append(conflicts, op.path)
+			}
+		}
 		states = append(states, st)
-		if st.now == st.target || op.expect == "" {
-			continue
-		}
-		want, err := blob(op.expect, op.path)
-		if err != nil {
-			return nil, nil, err
-		}
-		if st.now != want {
-			conflicts = append(conflicts, op.path)
-		}
 	}
 	return states, conflicts, nil
 }
@@ -388,7 +391,7 @@ func (s *Service) finish(ctx context.Context, j revertJournal, recovering bool) 
 	for _, op := range j.Ops {
 		p := string(op.Path)
 		if recovering {
-			now, exists, err := snaps.CurrentHash(p)
+			now, exists, err := snaps.CurrentState(p)
 			if err != nil {
 				s.log.Warn("Revert journal: file left as is", "path", p, "err", err)
 				continue
@@ -532,4 +535,100 @@ func (s *Service) Unrevert(ctx context.Context, sessionID string) (storage.Sessi
 		return sess, err
 	}
 	return s.transition(ctx, sess, msgs, nil)
+}
+
+// RevertPreview is what POST /session/:id/revert with the same point would
+// do, computed without changing anything.
+type RevertPreview struct {
+	// MessageID and PartID are the revert point as the revert would record
+	// it (reverting an assistant message reverts to its user message).
+	MessageID string `json:"messageID"`
+	PartID    string `json:"partID,omitempty"`
+	// Files lists every file the revert would write or delete.
+	Files []RevertFile `json:"files"`
+	// Conflicts names the files changed by someone else since the agent
+	// (or an earlier revert) wrote them: with any, the revert is refused.
+	Conflicts []string `json:"conflicts"`
+	// Diff is the unified diff the revert would apply to the files as they
+	// are now.
+	Diff string `json:"diff"`
+}
+
+// RevertFile is one file of a RevertPreview. Path is root-relative.
+type RevertFile struct {
+	Path string `json:"path"`
+	// Action is "write" (the file gets the content and mode it had at the
+	// revert point; nothing is written where both already match), "delete",
+	// or "none" (absent, and to stay so).
+	Action   string `json:"action" doc:"write, delete, or none"`
+	Conflict bool   `json:"conflict"`
+}
+
+// PreviewRevert reports the files, the diff and the conflicts of a revert
+// to (messageID, partID) without touching the project or the session (the
+// shadow repository may gain the current content of those files).
+func (s *Service) PreviewRevert(ctx context.Context, sessionID, messageID, partID string) (RevertPreview, error) {
+	if !storage.ValidID(storage.PrefixMessage, messageID) {
+		return RevertPreview{}, fmt.Errorf("%w: messageID must start with \"msg_\"", ErrInvalid)
+	}
+	sess, err := s.Get(sessionID)
+	if err != nil {
+		return RevertPreview{}, err
+	}
+	msgs, err := s.store.Messages(sessionID)
+	if err != nil {
+		return RevertPreview{}, err
+	}
+	plan, ok := planRevert(msgs, messageID, partID)
+	if !ok {
+		return RevertPreview{}, fmt.Errorf("message %s: %w", messageID, ErrNotFound)
+	}
+	pv := RevertPreview{MessageID: plan.messageID, PartID: plan.partID, Files: []RevertFile{}, Conflicts: []string{}}
+	snaps := s.opts.Snapshots
+	if snaps == nil {
+		return pv, nil
+	}
+	ops, _, err := s.fileOps(ctx, msgs, sess.Revert, &plan)
+	if err != nil {
+		return pv, err
+	}
+	states, conflicts, err := s.check(ctx, ops)
+	if err != nil {
+		return pv, err
+	}
+	pv.Conflicts = append(pv.Conflicts, conflicts...)
+	byTree := map[string][]string{}
+	var trees, paths []string
+	for _, st := range states {
+		f := RevertFile{Path: st.op.path, Action: "write", Conflict: st.conflict}
+		switch {
+		case st.target == "" && st.now == "" && !st.conflict:
+			f.Action = "none"
+		case st.target == "":
+			f.Action = "delete"
+		}
+		pv.Files = append(pv.Files, f)
+		if _, ok := byTree[st.op.target]; !ok {
+			trees = append(trees, st.op.target)
+		}
+		byTree[st.op.target] = append(byTree[st.op.target], st.op.path)
+		paths = append(paths, st.op.path)
+	}
+	if len(paths) == 0 {
+		return pv, nil
+	}
+	now, err := snaps.TrackPaths(ctx, paths)
+	if err != nil {
+		return pv, err
+	}
+	var diff strings.Builder
+	for _, tree := range trees {
+		d, err := snaps.DiffPaths(ctx, now, tree, byTree[tree])
+		if err != nil {
+			return pv, fmt.Errorf("%w: %w", ErrSnapshotLost, err)
+		}
+		diff.WriteString(d)
+	}
+	pv.Diff = diff.String()
+	return pv, nil
 }

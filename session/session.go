@@ -27,6 +27,7 @@ import (
 	"log/slog"
 	"ocgo/childenv"
 	"ocgo/confine"
+	"ocgo/event"
 	"os"
 	"slices"
 	"sync"
@@ -45,21 +46,6 @@ var (
 	ErrNotFound = storage.ErrNotFound
 	ErrInvalid  = storage.ErrInvalid
 	ErrBusy     = errors.New("session is busy")
-)
-
-// Event types published by the core.
-const (
-	EventSessionUpdated    = "session.updated"
-	EventSessionDeleted    = "session.deleted"
-	EventSessionIdle       = "session.idle"
-	EventSessionError      = "session.error"
-	EventMessageUpdated    = "message.updated"
-	EventMessageRemoved    = "message.removed"
-	EventPartUpdated       = "message.part.updated"
-	EventPartRemoved       = "message.part.removed"
-	EventPermissionUpdated = "permission.updated"
-	EventPermissionReplied = "permission.replied"
-	EventFileEdited        = "file.edited"
 )
 
 // Options are the core's dependencies.
@@ -111,8 +97,10 @@ type Snapshots interface {
 	MarkChanged(paths []string)
 	MarkAll()
 	Restore(ctx context.Context, tree string, paths []string) (snapshot.Result, error)
-	FileHash(ctx context.Context, tree, path string) (blob string, ok bool, err error)
-	CurrentHash(path string) (blob string, exists bool, err error)
+	// FileState and CurrentState: a file's content and mode as one
+	// comparable value, in a tree or on disk now.
+	FileState(ctx context.Context, tree, path string) (state string, ok bool, err error)
+	CurrentState(path string) (state string, exists bool, err error)
 	PruneSince(ctx context.Context, keep []string, since time.Time) error
 }
 
@@ -227,7 +215,7 @@ func (s *Service) Create(ctx context.Context, parentID, title string) (storage.S
 	if err := s.store.PutSession(sess); err != nil {
 		return storage.Session{}, err
 	}
-	s.bus.Publish(EventSessionUpdated, map[string]any{"info": sess})
+	s.bus.Publish(event.SessionUpdated{Info: sess})
 	return sess, nil
 }
 
@@ -272,7 +260,7 @@ func (s *Service) Update(id string, fn func(*storage.Session)) (storage.Session,
 	if err := s.store.PutSession(sess); err != nil {
 		return storage.Session{}, err
 	}
-	s.bus.Publish(EventSessionUpdated, map[string]any{"info": sess})
+	s.bus.Publish(event.SessionUpdated{Info: sess})
 	return sess, nil
 }
 
@@ -293,7 +281,7 @@ func (s *Service) Delete(id string) error {
 	if err := s.store.DeleteSession(id); err != nil {
 		return err
 	}
-	s.bus.Publish(EventSessionDeleted, map[string]any{"info": sess})
+	s.bus.Publish(event.SessionDeleted{Info: sess})
 	s.schedulePrune() // snapshot objects only this session needed (prune.go)
 	return nil
 }
@@ -417,7 +405,7 @@ func (s *Service) startLocked(ctx context.Context, id string, parent context.Con
 		cancel(nil)
 		close(r.done)
 		if sess, err := s.store.Session(id); err == nil && sess.ParentID == "" && idle {
-			s.bus.Publish(EventSessionIdle, map[string]any{"sessionID": id})
+			s.bus.Publish(event.SessionIdle{SessionID: id})
 		}
 	}
 	return runCtx, end
@@ -463,7 +451,7 @@ func (s *Service) putMessage(m storage.Message) error {
 	if err := s.store.PutMessage(m); err != nil {
 		return err
 	}
-	s.bus.Publish(EventMessageUpdated, map[string]any{"info": m})
+	s.bus.Publish(event.MessageUpdated{Info: m})
 	return nil
 }
 
@@ -472,6 +460,6 @@ func (s *Service) putPart(p storage.Part) error {
 	if err := s.store.PutPart(p); err != nil {
 		return err
 	}
-	s.bus.Publish(EventPartUpdated, map[string]any{"part": p})
+	s.bus.Publish(event.PartUpdated{Part: p})
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"ocgo/confine"
+	"ocgo/event"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -339,7 +340,7 @@ func (e *toolEnv) Editing(paths ...string) {
 
 // Edited publishes file.edited and tells the snapshotter what changed.
 func (e *toolEnv) Edited(path string) {
-	e.s.bus.Publish(EventFileEdited, map[string]any{"file": path})
+	e.s.bus.Publish(event.FileEdited{File: path})
 	if e.s.opts.Snapshots == nil {
 		return
 	}
@@ -421,9 +422,9 @@ func (s *Service) subtask(ctx context.Context, e *toolEnv, req tool.SubtaskReque
 				if !ok {
 					return
 				}
-				props, _ := ev.Properties.(map[string]any)
-				p, isPart := props["part"].(storage.Part)
-				if ev.Type != EventPartUpdated || !isPart || p.SessionID != child.ID || p.Type != storage.PartTool || p.State == nil {
+				pu, isPart := ev.Properties.(event.PartUpdated)
+				p := pu.Part
+				if !isPart || p.SessionID != child.ID || p.Type != storage.PartTool || p.State == nil {
 					continue
 				}
 				if _, seen := summary[p.ID]; !seen {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"ocgo/event"
 	"path/filepath"
 	"slices"
 
@@ -175,7 +176,7 @@ func (s *Service) Import(ctx context.Context, doc Export, newIDs bool) (storage.
 	if err := s.store.PutSession(sess); err != nil {
 		return storage.Session{}, err
 	}
-	s.bus.Publish(EventSessionUpdated, map[string]any{"info": sess})
+	s.bus.Publish(event.SessionUpdated{Info: sess})
 	return sess, nil
 }
 

@@ -224,6 +224,9 @@ func benchIncremental(b *testing.B, watched bool) {
 	}
 	if watched {
 		s.MarkChanged(nil)
+		if _, err := s.Track(ctx); err != nil { // the switch to watcher-fed mode rescans once
+			b.Fatal(err)
+		}
 	}
 	ed := newEditor(b, work)
 	for b.Loop() {
@@ -328,4 +331,62 @@ func BenchmarkUnrevert(b *testing.B) {
 		"GIT_INDEX_FILE="+idx+" git --git-dir="+gd+" --work-tree=. read-tree "+t1+
 			" && GIT_INDEX_FILE="+idx+" git --git-dir="+gd+" --work-tree=. checkout-index -a -f")
 	report(b, cli)
+}
+
+// BenchmarkFirstSnapshotMonorepo: Open + first Track of the 100,000-file
+// tree bench/monorepo.sh generates (OCGO_MONOREPO), with the Go heap it
+// leaves behind, then a watcher-fed Track after a 3-file edit.
+func BenchmarkFirstSnapshotMonorepo(b *testing.B) {
+	work := os.Getenv("OCGO_MONOREPO")
+	if work == "" {
+		b.Skip("OCGO_MONOREPO is not set (bench/monorepo.sh sets it)")
+	}
+	ctx := context.Background()
+	var first time.Duration
+	var heap uint64
+	for b.Loop() {
+		b.StopTimer()
+		gd := filepath.Join(scratch(b), "snap")
+		runtime.GC()
+		b.StartTimer()
+		t0 := time.Now()
+		s := benchOpen(b, work, gd)
+		if _, err := s.Track(ctx); err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Flush(); err != nil {
+			b.Fatal(err)
+		}
+		first = time.Since(t0)
+		b.StopTimer()
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		heap = ms.HeapInuse
+		// The next write: watcher-fed, three files.
+		s.MarkChanged(nil)
+		if _, err := s.Track(ctx); err != nil {
+			b.Fatal(err)
+		}
+		names := []string{"svc00/pkg000/m0000/bench-a.txt", "svc01/pkg000/m0001/bench-b.txt", "svc02/pkg000/m0002/bench-c.txt"}
+		for _, n := range names {
+			if err := os.WriteFile(filepath.Join(work, n), []byte(time.Now().String()), 0o644); err != nil {
+				b.Fatal(err)
+			}
+		}
+		s.MarkChanged(names)
+		t1 := time.Now()
+		if _, err := s.Track(ctx); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(time.Since(t1).Microseconds())/1000, "ms-next-track")
+		for _, n := range names {
+			os.Remove(filepath.Join(work, n))
+		}
+		s.Close()
+		os.RemoveAll(filepath.Dir(gd))
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(first.Milliseconds()), "ms-first")
+	b.ReportMetric(float64(heap)/(1<<20), "MB-heap-after")
 }

@@ -48,9 +48,12 @@ func (s *Snapshotter) lookup(tree plumbing.Hash, rel string) (treeEntry, bool, e
 	return treeEntry{}, false, nil
 }
 
-// FileHash returns the blob hash of path in tree; ok is false when the tree
-// has no file there.
-func (s *Snapshotter) FileHash(ctx context.Context, tree, p string) (string, bool, error) {
+// FileState returns the file at path in tree as one comparable value, its
+// blob hash and git mode ("<hash> <mode>"): two states are equal exactly
+// when content and mode (executable bit, symlink) are, so a conflict check
+// built on it sees a chmod as an edit. ok is false when the tree has no
+// file there.
+func (s *Snapshotter) FileState(ctx context.Context, tree, p string) (string, bool, error) {
 	th, err := parseHash(tree)
 	if err != nil {
 		return "", false, err
@@ -67,12 +70,15 @@ func (s *Snapshotter) FileHash(ctx context.Context, tree, p string) (string, boo
 	if err != nil || !ok || e.isTree() {
 		return "", false, err
 	}
-	return e.hash.String(), true, nil
+	return stateOf(e.hash, e.mode), true, nil
 }
 
-// CurrentHash returns the blob hash git would give the file at path now
-// (the link target for a symlink). exists is false when nothing is there.
-func (s *Snapshotter) CurrentHash(p string) (string, bool, error) {
+func stateOf(h plumbing.Hash, m filemode.FileMode) string { return h.String() + " " + m.String() }
+
+// CurrentState returns FileState's value for the file at path now (the
+// blob of the link target for a symlink). exists is false when nothing is
+// there.
+func (s *Snapshotter) CurrentState(p string) (string, bool, error) {
 	rel, err := cleanRel(p)
 	if err != nil {
 		return "", false, err
@@ -89,11 +95,15 @@ func (s *Snapshotter) CurrentHash(p string) (string, bool, error) {
 	if err != nil {
 		return "", false, fmt.Errorf("snapshot: stat: %w", err)
 	}
+	mode, ok := gitModeOf(fi)
+	if !ok {
+		return "", true, ErrNotAFile
+	}
 	h, _, err := s.currentBlob(rel, fi)
 	if err != nil {
 		return "", true, err
 	}
-	return h.String(), true, nil
+	return stateOf(h, mode), true, nil
 }
 
 // currentBlob hashes the file at rel (already lstat'ed) and returns its

@@ -256,6 +256,11 @@ func (s *Snapshotter) end() {
 func (s *Snapshotter) MarkChanged(paths []string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if !s.watched {
+		// Changes made before the watcher covered the whole tree were never
+		// reported: the first Track in watcher-fed mode looks at everything.
+		s.markAll = true
+	}
 	s.watched = true
 	for _, p := range paths {
 		rel, err := cleanRel(p)

@@ -277,20 +277,26 @@ func TestRestoreNeverTouchesUnlisted(t *testing.T) {
 		}
 	}
 	// Conflict detection support: the user's edit is visible as a hash mismatch.
-	th, ok, err := s.FileHash(context.Background(), t0, "user.txt")
+	th, ok, err := s.FileState(context.Background(), t0, "user.txt")
 	if err != nil || !ok {
 		t.Fatal(ok, err)
 	}
-	cur, exists, err := s.CurrentHash("user.txt")
+	cur, exists, err := s.CurrentState("user.txt")
 	if err != nil || !exists || cur == th {
-		t.Fatalf("CurrentHash=%s exists=%v err=%v, tree has %s", cur, exists, err, th)
+		t.Fatalf("CurrentState=%s exists=%v err=%v, tree has %s", cur, exists, err, th)
 	}
 	gitHash := strings.TrimSpace(runGit(t, work, "hash-object", "user.txt"))
-	if cur != gitHash {
-		t.Fatalf("CurrentHash %s != git hash-object %s", cur, gitHash)
+	if cur != gitHash+" 0100644" {
+		t.Fatalf("CurrentState %s != git hash-object %s and mode 0100644", cur, gitHash)
 	}
-	if _, ok, _ := s.FileHash(context.Background(), t0, "untracked-new.txt"); ok {
-		t.Fatal("FileHash found a file absent from the tree")
+	// A mode change alone is a different state.
+	os.Chmod(filepath.Join(work, "user.txt"), 0o755)
+	if x, _, _ := s.CurrentState("user.txt"); x != gitHash+" 0100755" {
+		t.Fatalf("CurrentState after chmod +x: %s", x)
+	}
+	os.Chmod(filepath.Join(work, "user.txt"), 0o644)
+	if _, ok, _ := s.FileState(context.Background(), t0, "untracked-new.txt"); ok {
+		t.Fatal("FileState found a file absent from the tree")
 	}
 	for _, bad := range []string{"../x", "/etc/passwd", "a/../../x", ".git/config", ""} {
 		if _, err := s.Restore(context.Background(), t0, []string{bad}); !errors.Is(err, ErrInvalidPath) {

@@ -91,6 +91,7 @@ type Watcher struct {
 	degraded bool // watch limit hit: periodic rescans
 	dirBuf   [32 << 10]byte
 
+	scanOnce  sync.Once // the first walk of the tree
 	startOnce sync.Once
 	started   bool
 	closeOnce sync.Once
@@ -98,8 +99,12 @@ type Watcher struct {
 	wg        sync.WaitGroup
 }
 
-// New walks the tree under opts.Root and watches every non-ignored directory.
-// It does not deliver events until Start is called.
+// New prepares a watcher for the tree under opts.Root. The tree is walked
+// (and every non-ignored directory watched) on the watcher's goroutine once
+// Start is called, so a server starts without waiting for a large tree;
+// the first query (Files, Dirs, HasFile, Version, Ignored) waits for that
+// walk, or does it when Start has not been called. Events are delivered
+// only after Start.
 func New(opts Options) (*Watcher, error) {
 	root, err := filepath.Abs(opts.Root)
 	if err != nil {
@@ -135,10 +140,16 @@ func New(opts Options) (*Watcher, error) {
 		w.log.Warn("file watching unavailable, using periodic rescans", "err", err)
 		w.degraded = true
 	}
-	w.mu.Lock()
-	w.scanDir("", &scan{})
-	w.mu.Unlock()
 	return w, nil
+}
+
+// scanned makes sure the first walk of the tree has been done.
+func (w *Watcher) scanned() {
+	w.scanOnce.Do(func() {
+		w.mu.Lock()
+		w.scanDir("", &scan{})
+		w.mu.Unlock()
+	})
 }
 
 // Root returns the absolute project root.
@@ -146,6 +157,7 @@ func (w *Watcher) Root() string { return w.root }
 
 // Files returns the non-ignored files (relative, slash-separated, sorted).
 func (w *Watcher) Files() []string {
+	w.scanned()
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.sorted == nil {
@@ -156,6 +168,7 @@ func (w *Watcher) Files() []string {
 
 // Dirs returns the non-ignored directories below the root (sorted).
 func (w *Watcher) Dirs() []string {
+	w.scanned()
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.sortedD == nil {
@@ -172,6 +185,7 @@ func (w *Watcher) Dirs() []string {
 
 // HasFile reports whether rel is in the file index.
 func (w *Watcher) HasFile(rel string) bool {
+	w.scanned()
 	w.mu.RLock()
 	defer w.mu.RUnlock()
 	_, ok := w.files[rel]
@@ -180,6 +194,7 @@ func (w *Watcher) HasFile(rel string) bool {
 
 // Version increases whenever the file or directory index changes.
 func (w *Watcher) Version() uint64 {
+	w.scanned()
 	w.mu.RLock()
 	defer w.mu.RUnlock()
 	return w.version
@@ -188,6 +203,7 @@ func (w *Watcher) Version() uint64 {
 // Ignored reports whether rel (root-relative, slash-separated) is ignored
 // under git's rules, including by an ignored ancestor directory.
 func (w *Watcher) Ignored(rel string, isDir bool) bool {
+	w.scanned()
 	w.mu.RLock()
 	defer w.mu.RUnlock()
 	return w.rules.Ignored(rel, isDir)
@@ -205,7 +221,10 @@ func (w *Watcher) Start(ctx context.Context) error {
 	w.startOnce.Do(func() {
 		err = nil
 		w.wg.Add(1)
-		go w.loop(ctx)
+		go func() {
+			w.scanned()
+			w.loop(ctx)
+		}()
 	})
 	return err
 }

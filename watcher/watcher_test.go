@@ -169,7 +169,24 @@ func startWatcher(t *testing.T, root string) (*Watcher, *recorder) {
 	if err := w.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	w.Version() // the first walk runs in the background: edits from now on are changes
 	return w, rec
+}
+
+// TestFirstWalkWithoutStart: a watcher that was never started still
+// answers from a full walk of the tree.
+func TestFirstWalkWithoutStart(t *testing.T) {
+	root := t.TempDir()
+	write(t, root, "a/b.txt", "x")
+	write(t, root, "c.txt", "y")
+	w, err := New(Options{Root: root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if got := w.Files(); len(got) != 2 || got[0] != "a/b.txt" || got[1] != "c.txt" {
+		t.Fatalf("Files() = %v", got)
+	}
 }
 
 func TestAtomicSave(t *testing.T) {
