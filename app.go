@@ -12,12 +12,14 @@ import (
 	"ocgo/event"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
 
 	"ocgo/bus"
 	"ocgo/config"
+	"ocgo/format"
 	"ocgo/mcp"
 	"ocgo/provider"
 	"ocgo/routes"
@@ -26,6 +28,7 @@ import (
 	"ocgo/snapshot"
 	"ocgo/storage"
 	"ocgo/tool"
+	"ocgo/trace"
 	"ocgo/watcher"
 )
 
@@ -74,6 +77,7 @@ type app struct {
 type base struct {
 	proj                                             project
 	home, dataRoot, configDir, stateDir, projectData string
+	cacheDir                                         string // $XDG_CACHE_HOME/opencode
 	cfg                                              *config.Config
 	store                                            *storage.Store
 	snaps                                            *snapshot.Snapshotter
@@ -153,6 +157,7 @@ func basePaths(c appConfig) (*base, error) {
 	}
 	b.configDir = filepath.Join(xdg("XDG_CONFIG_HOME", filepath.Join(b.home, ".config")), "opencode")
 	b.stateDir = filepath.Join(xdg("XDG_STATE_HOME", filepath.Join(b.home, ".local", "state")), "opencode")
+	b.cacheDir = filepath.Join(xdg("XDG_CACHE_HOME", filepath.Join(b.home, ".cache")), "opencode")
 	b.projectData = filepath.Join(b.dataRoot, "project", b.proj.slug)
 	return b, nil
 }
@@ -195,7 +200,10 @@ func newApp(c appConfig) (*app, error) {
 		return nil, err
 	}
 	auth := config.NewAuthStore(filepath.Join(dataRoot, "auth.json"))
-	models, err := newModels(cfg, auth, c.Env, c.Retry, c.Logger)
+	catalog := provider.NewCatalog(provider.CatalogOptions{
+		CacheFile: filepath.Join(b.cacheDir, "models.json"), URL: c.Env("OCGO_MODELS_URL"), Logger: c.Logger,
+	})
+	models, err := newModels(cfg, auth, c.Env, c.Retry, catalog, c.Logger)
 	if err != nil {
 		b.close()
 		return nil, err
@@ -210,6 +218,10 @@ func newApp(c appConfig) (*app, error) {
 	}
 	events := bus.New()
 	ctx, stop := context.WithCancel(context.Background())
+	// Refresh opencode's models.dev cache in the background, as the
+	// original does at start: it never delays start-up, and offline it
+	// fails quietly (the catalog then comes from the cache or the binary).
+	catalog.RefreshInBackground(ctx, envTrue(c.Env("OPENCODE_DISABLE_MODELS_FETCH")))
 	var searcher *search.Service
 	w, err := watcher.New(watcher.Options{Root: proj.root, Logger: c.Logger, OnChange: func(changes []watcher.Change) {
 		if searcher != nil {
@@ -257,17 +269,29 @@ func newApp(c appConfig) (*app, error) {
 	})
 	mcps := newMCP(cfg, proj.cwd, events, c.Logger, c.MCPTimeout, scrub.Environ)
 	ids := storage.NewIDs(nil)
+	// Shell commands are traced so their patches hold only what they wrote;
+	// OCGO_TRACE=0 turns that off (every change in the window is theirs).
+	var tracer *trace.Tracer
+	if c.Env("OCGO_TRACE") != "0" {
+		tracer = trace.New(proj.root, c.Logger)
+	}
 	sessions := session.New(session.Options{
 		Store: store, Bus: events, IDs: ids, Logger: c.Logger, Version: apiVersion,
 		Cwd: proj.cwd, Root: proj.root, Shell: c.Env("SHELL"),
 		Config: cfg, Models: models, Snapshots: snapshotsOrNil(snaps), FS: fsRoot, ConfigDir: configDir, Titles: !c.NoTitles,
-		Environ:   scrub.Environ,
-		Tools:     tool.Registry(tool.Options{Agents: func() []tool.AgentInfo { return subagents(cfg) }, Environ: scrub.Environ}),
+		Environ: scrub.Environ,
+		Tracer:  tracer,
+		Tools: tool.Registry(tool.Options{Tracer: tracer, Agents: func() []tool.AgentInfo { return subagents(cfg) }, Environ: scrub.Environ,
+			AllowPrivateFetch: c.Env("OCGO_WEBFETCH_PRIVATE") == "1"}),
 		MoreTools: mcps,
+		EditHooks: editHooks{format: format.New(format.Options{Config: cfg.Formatter, Dir: proj.cwd, Root: proj.root, Environ: scrub.Environ, Logger: c.Logger})},
 	})
 	mcps.Start()
 	if err := sessions.RecoverReverts(ctx); err != nil {
 		c.Logger.Warn("Could not finish an interrupted revert", "err", err)
+	}
+	if err := sessions.RecoverInterrupted(); err != nil {
+		c.Logger.Warn("Could not complete every reply a crash interrupted", "err", err)
 	}
 	hostname, _ := os.Hostname()
 	appInfo := func() routes.App {
@@ -280,7 +304,7 @@ func newApp(c appConfig) (*app, error) {
 	srv := routes.New(routes.Options{
 		Sessions: sessions, Bus: events, Logger: c.Logger, Search: searcher, MCP: mcps,
 		Configs: &configRoutes{cfg: cfg, auth: auth, providers: func() (any, error) {
-			return providersAnswer(models), nil
+			return providersAnswer(models, cfg), nil
 		}},
 		App:          appInfo,
 		InitApp:      func() error { return store.SetAppInitialized(time.Now().UnixMilli()) },
@@ -301,9 +325,21 @@ func newApp(c appConfig) (*app, error) {
 			if _, err := snaps.Track(ctx); err != nil && ctx.Err() == nil {
 				c.Logger.Debug("first snapshot", "err", err)
 			}
+			// A first snapshot of a large tree allocates far more than it
+			// keeps: give the difference back to the OS now, not minutes later.
+			debug.FreeOSMemory()
 		}()
 	}
 	return a, nil
+}
+
+// envTrue reports whether an on/off environment variable is on.
+func envTrue(v string) bool {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "1", "true", "yes", "on":
+		return true
+	}
+	return false
 }
 
 // Handler is the guarded HTTP handler.

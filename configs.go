@@ -38,7 +38,7 @@ func (c *configRoutes) SetAuth(id string, body json.RawMessage) error {
 
 // newModels builds the provider registry from the config's provider
 // blocks; keys come from the environment and auth.json, read on every use.
-func newModels(cfg *config.Config, auth *config.AuthStore, env func(string) string, retry *provider.RetryPolicy, logger *slog.Logger) (*provider.Registry, error) {
+func newModels(cfg *config.Config, auth *config.AuthStore, env func(string) string, retry *provider.RetryPolicy, catalog *provider.Catalog, logger *slog.Logger) (*provider.Registry, error) {
 	providers := map[string]provider.ConfigProvider{}
 	raw, err := json.Marshal(cfg.Provider)
 	if err == nil {
@@ -48,7 +48,7 @@ func newModels(cfg *config.Config, auth *config.AuthStore, env func(string) stri
 		return nil, fmt.Errorf("provider config: %w", err)
 	}
 	return provider.NewRegistry(provider.Source{
-		Config: providers, Disabled: cfg.DisabledProviders, Env: env, Retry: retry,
+		Config: providers, Disabled: cfg.DisabledProviders, Env: env, Retry: retry, Catalog: catalog,
 		Auth: func(id string) (string, bool) {
 			a, ok, err := auth.Get(id)
 			if err != nil || !ok || a.Type != "api" {
@@ -60,13 +60,25 @@ func newModels(cfg *config.Config, auth *config.AuthStore, env func(string) stri
 }
 
 // providersAnswer is GET /config/providers: active providers (without any
-// secret) and each one's default model.
-func providersAnswer(models *provider.Registry) map[string]any {
+// secret), each one's default model, and (an ocgo addition clients ignore)
+// where the model catalog came from and its date.
+func providersAnswer(models *provider.Registry, cfg *config.Config) map[string]any {
 	list := models.List()
-	if list == nil {
-		list = []provider.Info{}
+	out := make([]provider.Info, 0, len(list))
+	for _, p := range list {
+		// Per-model options come from the config (apiKey, headers, …):
+		// redacted as GET /config redacts them.
+		ms := make(map[string]provider.Model, len(p.Models))
+		for id, m := range p.Models {
+			if m.Options != nil {
+				m.Options, _ = cfg.Redact(m.Options).(map[string]any)
+			}
+			ms[id] = m
+		}
+		p.Models = ms
+		out = append(out, p)
 	}
-	return map[string]any{"providers": list, "default": models.Defaults()}
+	return map[string]any{"providers": out, "default": models.Defaults(), "catalog": models.CatalogInfo()}
 }
 
 // subagents lists the agents the task tool may start.

@@ -2,9 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"ocgo/provider/fakellm"
 )
@@ -148,5 +153,64 @@ func TestThinkingToolLoopKeepsTheSignedBlock(t *testing.T) {
 	}
 	if mt, _ := reqs[1].Body["max_tokens"].(float64); mt <= 2048 {
 		t.Errorf("max_tokens %v not above the budget", mt)
+	}
+}
+
+// At start ocgo refreshes opencode's models.dev cache (under
+// $XDG_CACHE_HOME/opencode) in the background; the next start uses it, and
+// GET /config/providers says which catalog is in use and its date.
+func TestModelsDevRefreshFillsOpencodesCache(t *testing.T) {
+	catalog := `{"acme":{"id":"acme","name":"Acme AI","env":["ACME_API_KEY"],"npm":"@ai-sdk/openai-compatible","api":"http://127.0.0.1:9/v1",
+	 "models":{"acme-coder-9":{"id":"acme-coder-9","name":"Acme Coder 9","attachment":false,"reasoning":false,"temperature":true,
+	 "tool_call":true,"release_date":"2026-11-01","cost":{"input":1,"output":2},"limit":{"context":500000,"output":64000}}}}}`
+	served := make(chan struct{}, 4)
+	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, catalog)
+		served <- struct{}{}
+	}))
+	defer site.Close()
+	cache := t.TempDir()
+	h := newHarness(t, harnessOpts{env: map[string]string{"OPENCODE_DISABLE_MODELS_FETCH": "", "OCGO_MODELS_URL": site.URL,
+		"XDG_CACHE_HOME": cache, "ACME_API_KEY": "k"}})
+	var out struct {
+		Providers []struct {
+			ID string `json:"id"`
+		} `json:"providers"`
+		Catalog struct {
+			Source, Date, Path string
+		} `json:"catalog"`
+	}
+	select {
+	case <-served:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no refresh request")
+	}
+	file := filepath.Join(cache, "opencode", "models.json")
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if _, err := os.Stat(file); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("cache file not written")
+		}
+	}
+	h.restart()
+	h.call("GET", "/config/providers", nil, &out)
+	if out.Catalog.Source != "cache" || out.Catalog.Path != file || len(out.Catalog.Date) != 10 {
+		t.Errorf("catalog: %+v", out.Catalog)
+	}
+	if len(out.Providers) != 1 || out.Providers[0].ID != "acme" {
+		t.Errorf("providers: %+v", out.Providers)
+	}
+}
+
+func TestEmbeddedCatalogIsDatedInProviders(t *testing.T) {
+	h := newHarness(t, harnessOpts{env: map[string]string{"ANTHROPIC_API_KEY": "k"}})
+	var out struct {
+		Catalog map[string]any `json:"catalog"`
+	}
+	h.call("GET", "/config/providers", nil, &out)
+	if out.Catalog["source"] != "embedded" || out.Catalog["date"] == "" || out.Catalog["sources"] == "" {
+		t.Errorf("catalog: %v", out.Catalog)
 	}
 }

@@ -64,6 +64,8 @@ Environment:
   OPENCODE_SERVER_USERNAME   Basic auth user name (default "opencode")
   OCGO_DATA_DIR              data root, like --data-dir
   OPENCODE_CONFIG            an extra config file merged last
+  OPENCODE_DISABLE_MODELS_FETCH=1  do not refresh the models.dev catalog cache at start
+  OCGO_MODELS_URL            where to refresh the catalog from (default https://models.dev/api.json)
   XDG_DATA_HOME, XDG_CONFIG_HOME, XDG_STATE_HOME   base directories, as opencode uses them
   ANTHROPIC_API_KEY, OPENAI_API_KEY, …              provider keys (or PUT /auth/:id, or opencode.json)
 

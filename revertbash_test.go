@@ -16,8 +16,7 @@ import (
 // bash command's processes wrote (issue 14 item 3, helper attrib). While it
 // is true a failure of those checks is reported as a skip naming the
 // dependency; the helper that lands the tracer sets it to false.
-// TODO(attrib): set to false.
-var awaitingAttrib = true
+var awaitingAttrib = false
 
 // knownFailing reports problems as a failure, or while the fix they wait
 // for has not landed, as a skip that says so (the test still runs every

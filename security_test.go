@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -318,4 +320,133 @@ func TestHole2SecretsNeverReachAgentProcesses(t *testing.T) {
 			t.Errorf("canary %q in the log", c)
 		}
 	}
+}
+
+// Hole 5: config answers carry no secret: per-model options, {file:}
+// values, MCP command tokens, URL credentials, token-shaped values under
+// harmless keys; a validation error never shows an {env:} value.
+func TestHole5ConfigAnswersRedacted(t *testing.T) {
+	secretFile := filepath.Join(t.TempDir(), "s.txt")
+	os.WriteFile(secretFile, []byte("CANARY-file-value-1234\n"), 0o600)
+	cfg := `{
+	  "provider": {"custom": {"npm": "@ai-sdk/openai-compatible",
+	    "options": {"baseURL": "https://user:CANARY-urlpw@example.test/v1?api_key=CANARY-urlq&x=1", "organization": "sk-CANARYorg12345678"},
+	    "models": {"m": {"options": {"apiKey": "CANARY-model-key", "headers": {"X-Custom": "CANARY-model-header"}, "note": "sk-proj-CANARYmodel0001"}}}}},
+	  "mcp": {"gh": {"type": "local", "command": ["npx", "srv", "--token", "CANARY-mcp-1", "--api-key=CANARY-mcp-2", "GITHUB_TOKEN=CANARY-mcp-3", "ghp_CANARYCANARYCANARYCANARY01"]}},
+	  "agent": {"build": {"prompt": "{file:` + secretFile + `}"}}
+	}`
+	h := newHarness(t, harnessOpts{config: cfg, env: map[string]string{"ANTHROPIC_API_KEY": "k"}})
+	for _, p := range []string{"/config", "/config/providers"} {
+		code, body := h.get(p)
+		if code != 200 {
+			t.Fatalf("GET %s: %d %s", p, code, body)
+		}
+		if i := strings.Index(body, "CANARY"); i >= 0 {
+			t.Errorf("GET %s leaks a secret: …%s…", p, body[max(0, i-120):min(len(body), i+60)])
+		}
+	}
+	_, body := h.get("/config")
+	if !strings.Contains(body, `"npx"`) || !strings.Contains(body, "example.test") {
+		t.Errorf("redaction removed too much: %s", body)
+	}
+
+	// A validation error names the key, not the substituted value.
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "opencode.json"), []byte(`{"share": "{env:MY_SECRET}"}`), 0o644)
+	var logs strings.Builder
+	_, err := newApp(appConfig{Dir: dir, DataRoot: t.TempDir(), Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+		Env: func(k string) string { return map[string]string{"HOME": dir, "MY_SECRET": "CANARY-enum-value"}[k] }})
+	if err == nil {
+		t.Fatal("invalid config accepted")
+	}
+	if strings.Contains(err.Error(), "CANARY") || strings.Contains(logs.String(), "CANARY") {
+		t.Errorf("validation error shows the {env:} value: %v\n%s", err, logs.String())
+	}
+}
+
+// Hole 7: the smaller items, over real HTTP.
+func TestHole7SmallerItems(t *testing.T) {
+	dir := t.TempDir()
+	a, err := newApp(appConfig{Dir: dir, DataRoot: t.TempDir(), Password: "pw", Username: "opencode",
+		CORS: []string{"https://app.example"}, NoTitles: true,
+		Env: func(k string) string { return map[string]string{"HOME": dir}[k] }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	srv := newTestServer(t, a)
+	send := func(method, path, body string, hdr map[string]string) *http.Response {
+		t.Helper()
+		var rd io.Reader
+		if body != "" {
+			rd = strings.NewReader(body)
+		}
+		req, _ := http.NewRequest(method, srv.URL+path, rd)
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		return res
+	}
+	auth := "Basic " + base64.StdEncoding.EncodeToString([]byte("opencode:pw"))
+
+	// Defensive headers on every answer, errors included.
+	for _, res := range []*http.Response{send("GET", "/app", "", map[string]string{"Authorization": auth}), send("GET", "/nope", "", nil)} {
+		if res.Header.Get("X-Content-Type-Options") != "nosniff" || res.Header.Get("X-Frame-Options") != "DENY" ||
+			!strings.Contains(res.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'") {
+			t.Errorf("%s: missing defensive headers: %v", res.Request.URL.Path, res.Header)
+		}
+	}
+	// A CORS preflight from an allowed origin is answered before auth; a
+	// 401 to that origin carries the CORS headers.
+	res := send("OPTIONS", "/session", "", map[string]string{"Origin": "https://app.example", "Access-Control-Request-Method": "POST"})
+	if res.StatusCode != http.StatusNoContent || res.Header.Get("Access-Control-Allow-Origin") != "https://app.example" {
+		t.Errorf("preflight with a password: %d %v", res.StatusCode, res.Header)
+	}
+	res = send("GET", "/session", "", map[string]string{"Origin": "https://app.example"})
+	if res.StatusCode != http.StatusUnauthorized || res.Header.Get("Access-Control-Allow-Origin") != "https://app.example" {
+		t.Errorf("401 to an allowed origin: %d %v", res.StatusCode, res.Header)
+	}
+	res = send("OPTIONS", "/session", "", map[string]string{"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
+	if res.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("preflight from a foreign origin got ACAO")
+	}
+	// GET /tui/control/next has a side effect: refused cross-origin.
+	res = send("GET", "/tui/control/next", "", map[string]string{"Authorization": auth, "Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"})
+	if res.StatusCode != http.StatusForbidden {
+		t.Errorf("cross-origin GET /tui/control/next: %d", res.StatusCode)
+	}
+	// Body limits per route: PUT /auth/message is not a prompt route.
+	big := `{"type":"api","key":"` + strings.Repeat("a", 2<<20) + `"}`
+	res = send("PUT", "/auth/message", big, map[string]string{"Authorization": auth, "Content-Type": "application/json"})
+	if res.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("PUT /auth/message with 2 MiB: %d", res.StatusCode)
+	}
+	// A very long path is a client error, not a 500.
+	res = send("GET", "/file/content?path="+strings.Repeat("a/", 3000), "", map[string]string{"Authorization": auth})
+	if res.StatusCode >= 500 {
+		t.Errorf("very long path: %d", res.StatusCode)
+	}
+	// Session files 0600 in 0700 directories, whatever the umask.
+	res = send("POST", "/session", "{}", map[string]string{"Authorization": auth, "Content-Type": "application/json"})
+	if res.StatusCode != 200 {
+		t.Fatalf("create: %d", res.StatusCode)
+	}
+	filepath.Walk(a.projectData, func(p string, fi os.FileInfo, err error) error {
+		if err != nil || strings.Contains(p, "snapshots") {
+			return nil
+		}
+		if fi.IsDir() && fi.Mode().Perm()&0o077 != 0 && strings.Contains(p, "storage") {
+			t.Errorf("%s: mode %v", p, fi.Mode())
+		}
+		if fi.Mode().IsRegular() && fi.Mode().Perm()&0o077 != 0 {
+			t.Errorf("%s: mode %v", p, fi.Mode())
+		}
+		return nil
+	})
 }

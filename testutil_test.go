@@ -67,7 +67,11 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	}
 	run("add", "-A")
 	run("commit", "-qm", "init")
-	env := map[string]string{"HOME": home, "XDG_CONFIG_HOME": filepath.Join(home, ".config"), "SHELL": "/bin/sh"}
+	// Test sites (httptest) are on loopback, which webfetch refuses by
+	// default; TestWebfetchRefusesPrivateAddresses checks the default.
+	// Tests use the embedded model catalog unless they say otherwise.
+	env := map[string]string{"HOME": home, "XDG_CONFIG_HOME": filepath.Join(home, ".config"), "SHELL": "/bin/sh",
+		"OCGO_WEBFETCH_PRIVATE": "1", "OPENCODE_DISABLE_MODELS_FETCH": "1"}
 	for k, v := range o.env {
 		env[k] = v
 	}

@@ -15,10 +15,15 @@ import (
 // directory gets mode perm before its first byte (so a 0600 secret is never
 // readable by others, whatever the umask), is written, fsynced, renamed over
 // path, and the directory is fsynced so the rename itself is durable. The
-// directory is created if missing.
+// directory is created if missing (0700 when perm gives nothing to group
+// and others, else 0755).
 func WriteFile(path string, data []byte, perm os.FileMode) (err error) {
 	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	dirPerm := os.FileMode(0o755)
+	if perm&0o077 == 0 {
+		dirPerm = 0o700 // a private file gets private new directories
+	}
+	if err := os.MkdirAll(dir, dirPerm); err != nil {
 		return err
 	}
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")

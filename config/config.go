@@ -3,6 +3,7 @@ package config
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"regexp"
 	"strings"
 )
@@ -27,6 +28,8 @@ type Config struct {
 	Plugin            []string
 	Provider          map[string]ProviderConfig
 	MCP               map[string]MCPConfig
+	Formatter         map[string]FormatterConfig
+	LSP               map[string]LSPConfig
 	Permission        Permission
 	Tools             map[string]bool
 	Experimental      Experimental
@@ -101,6 +104,25 @@ type MCPConfig struct {
 	Enabled     *bool             `json:"enabled,omitempty"`
 }
 
+// FormatterConfig is one entry of the "formatter" block: a built-in
+// formatter's override (or Disabled), or a custom formatter.
+type FormatterConfig struct {
+	Disabled    bool              `json:"disabled,omitempty"`
+	Command     []string          `json:"command,omitempty"` // "$FILE" is the file's path
+	Environment map[string]string `json:"environment,omitempty"`
+	Extensions  []string          `json:"extensions,omitempty"` // ".go"
+}
+
+// LSPConfig is one entry of the "lsp" block: a language server's override
+// (or Disabled), or a custom server.
+type LSPConfig struct {
+	Disabled       bool              `json:"disabled,omitempty"`
+	Command        []string          `json:"command,omitempty"`
+	Extensions     []string          `json:"extensions,omitempty"`
+	Env            map[string]string `json:"env,omitempty"`
+	Initialization map[string]any    `json:"initialization,omitempty"`
+}
+
 // Hook is a command run on an experimental hook event.
 type Hook struct {
 	Command     []string          `json:"command"`
@@ -115,19 +137,21 @@ type Experimental struct {
 
 // typed is the subset of the document decoded into Go types.
 type typed struct {
-	Model             string                    `json:"model"`
-	SmallModel        string                    `json:"small_model"`
-	Share             string                    `json:"share"`
-	Username          string                    `json:"username"`
-	Theme             string                    `json:"theme"`
-	Snapshot          *bool                     `json:"snapshot"`
-	Autoupdate        *bool                     `json:"autoupdate"`
-	Instructions      []string                  `json:"instructions"`
-	DisabledProviders []string                  `json:"disabled_providers"`
-	Plugin            []string                  `json:"plugin"`
-	Provider          map[string]ProviderConfig `json:"provider"`
-	MCP               map[string]MCPConfig      `json:"mcp"`
-	Tools             map[string]bool           `json:"tools"`
+	Model             string                     `json:"model"`
+	SmallModel        string                     `json:"small_model"`
+	Share             string                     `json:"share"`
+	Username          string                     `json:"username"`
+	Theme             string                     `json:"theme"`
+	Snapshot          *bool                      `json:"snapshot"`
+	Autoupdate        *bool                      `json:"autoupdate"`
+	Instructions      []string                   `json:"instructions"`
+	DisabledProviders []string                   `json:"disabled_providers"`
+	Plugin            []string                   `json:"plugin"`
+	Provider          map[string]ProviderConfig  `json:"provider"`
+	MCP               map[string]MCPConfig       `json:"mcp"`
+	Formatter         map[string]FormatterConfig `json:"formatter"`
+	LSP               map[string]LSPConfig       `json:"lsp"`
+	Tools             map[string]bool            `json:"tools"`
 	Experimental      struct {
 		Hook struct {
 			FileEdited       map[string][]Hook `json:"file_edited"`
@@ -161,6 +185,8 @@ func newConfig(raw map[string]any, secrets map[string]struct{}) (*Config, error)
 		Plugin:            t.Plugin,
 		Provider:          t.Provider,
 		MCP:               t.MCP,
+		Formatter:         t.Formatter,
+		LSP:               t.LSP,
 		Tools:             t.Tools,
 		Permission:        parsePermission(raw["permission"]),
 		Experimental: Experimental{
@@ -211,6 +237,18 @@ func (c *Config) Public() map[string]any {
 	return c.redact(c.Raw, false).(map[string]any)
 }
 
+// Redact returns a deep copy of v (a decoded JSON value) with secrets
+// replaced as Public does; /config/providers passes model options through it.
+func (c *Config) Redact(v any) any { return c.redact(v, false) }
+
+// tokenShape matches well-known credential formats wherever they appear
+// (OpenAI/Anthropic sk-…, GitHub, GitLab, Slack, AWS access key ids,
+// Google API keys, bearer tokens).
+var tokenShape = regexp.MustCompile(`\b(sk-[A-Za-z0-9_-]{8,}|gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|glpat-[A-Za-z0-9_-]{16,}|xox[abprs]-[A-Za-z0-9-]{10,}|AKIA[0-9A-Z]{16}|AIza[0-9A-Za-z_-]{30,})|(?i)bearer\s+[A-Za-z0-9._~+/=-]{8,}`)
+
+// secretFlag matches a command-line flag that takes a credential.
+var secretFlag = regexp.MustCompile(`(?i)^--?[a-z0-9_-]*(key|token|secret|password|passwd|credential|auth)[a-z0-9_-]*$`)
+
 func (c *Config) redact(v any, all bool) any {
 	switch x := v.(type) {
 	case map[string]any:
@@ -224,6 +262,10 @@ func (c *Config) redact(v any, all bool) any {
 				out[k] = Redacted
 				continue
 			}
+			if arr, isArr := e.([]any); isArr && k == "command" {
+				out[k] = c.redactArgs(arr, sub)
+				continue
+			}
 			out[k] = c.redact(e, sub)
 		}
 		return out
@@ -234,12 +276,79 @@ func (c *Config) redact(v any, all bool) any {
 		}
 		return out
 	case string:
-		if all || c.containsSecret(x) {
+		if all || c.containsSecret(x) || tokenShape.MatchString(x) {
 			return Redacted
 		}
-		return x
+		return redactURL(x)
 	}
 	return v
+}
+
+// redactArgs redacts a command line (an MCP server's "command" array): the
+// value after a credential flag (--token X), the value of --token=X, and any
+// argument redact would redact on its own.
+func (c *Config) redactArgs(args []any, all bool) []any {
+	out := make([]any, len(args))
+	for i, a := range args {
+		s, ok := a.(string)
+		if !ok {
+			out[i] = c.redact(a, all)
+			continue
+		}
+		if i > 0 {
+			if prev, ok := args[i-1].(string); ok && secretFlag.MatchString(prev) {
+				out[i] = Redacted
+				continue
+			}
+		}
+		if flag, _, ok := strings.Cut(s, "="); ok && secretFlag.MatchString(flag) {
+			out[i] = flag + "=" + Redacted
+			continue
+		}
+		if k, _, ok := strings.Cut(s, "="); ok && sensitiveName.MatchString(k) && !strings.HasPrefix(k, "-") {
+			out[i] = k + "=" + Redacted // KEY=value environment assignments
+			continue
+		}
+		out[i] = c.redact(s, all)
+	}
+	return out
+}
+
+// redactURL hides the password of a URL's user info and the values of
+// credential-named query parameters.
+func redactURL(s string) string {
+	if !strings.Contains(s, "://") {
+		return s
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" {
+		return s
+	}
+	changed := false
+	if u.User != nil {
+		if _, has := u.User.Password(); has {
+			u.User = url.UserPassword(u.User.Username(), "redacted")
+		} else {
+			u.User = url.User("redacted")
+		}
+		changed = true
+	}
+	if u.RawQuery != "" {
+		q := u.Query()
+		for k := range q {
+			if sensitiveName.MatchString(k) {
+				q.Set(k, "redacted")
+				changed = true
+			}
+		}
+		if changed {
+			u.RawQuery = q.Encode()
+		}
+	}
+	if !changed {
+		return s
+	}
+	return u.String()
 }
 
 // Secrets returns every secret value the config holds: values substituted

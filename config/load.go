@@ -225,6 +225,16 @@ func (l *loader) readLimited(p string) ([]byte, error) {
 	return confine.ReadRegular(p, maxConfigFile)
 }
 
+// hide removes substituted secret values ({env:}, {file:}) from an error
+// that will be logged and shown to clients.
+func (l *loader) hide(e *Error) *Error {
+	for sec := range l.secrets {
+		e.Message = strings.ReplaceAll(e.Message, sec, Redacted)
+		e.Message = strings.ReplaceAll(e.Message, jsonEscape(sec), Redacted)
+	}
+	return e
+}
+
 // refused reports a file confine would not read on the project's behalf.
 func refused(err error) bool {
 	return errors.Is(err, confine.ErrOutside) || errors.Is(err, confine.ErrSpecial) ||
@@ -261,11 +271,11 @@ func (l *loader) loadFile(p string) (map[string]any, error) {
 	}
 	std, err := hujson.Standardize([]byte(text))
 	if err != nil {
-		return nil, &Error{Name: NameConfigJSON, Path: shown, Message: strings.TrimPrefix(err.Error(), "hujson: ")}
+		return nil, l.hide(&Error{Name: NameConfigJSON, Path: shown, Message: strings.TrimPrefix(err.Error(), "hujson: ")})
 	}
 	var v any
 	if err := json.Unmarshal(std, &v); err != nil {
-		return nil, &Error{Name: NameConfigJSON, Path: shown, Message: err.Error()}
+		return nil, l.hide(&Error{Name: NameConfigJSON, Path: shown, Message: err.Error()})
 	}
 	var dropped []string
 	clean, is := l.schema.validate(v, "", &dropped)
@@ -273,7 +283,7 @@ func (l *loader) loadFile(p string) (map[string]any, error) {
 		if is.key == "" {
 			is.message = "top level: " + is.message
 		}
-		return nil, &Error{Name: NameConfigInvalid, Path: shown, Key: is.key, Message: is.message}
+		return nil, l.hide(&Error{Name: NameConfigInvalid, Path: shown, Key: is.key, Message: is.message})
 	}
 	l.warnDropped(shown, dropped)
 	return clean.(map[string]any), nil

@@ -1,14 +1,10 @@
 package provider
 
 import (
-	_ "embed"
 	"encoding/json"
-	"fmt"
+	"errors"
 	"maps"
 )
-
-//go:embed catalog.json
-var catalogJSON []byte
 
 // Model is one model as models.dev describes it (field names and JSON shape
 // of opencode's `Model` schema). Prices are USD per million tokens.
@@ -89,14 +85,24 @@ type ConfigModel struct {
 	Options     map[string]any `json:"options,omitempty"`
 }
 
-// loadCatalog decodes the embedded models.dev snapshot.
-func loadCatalog() (map[string]Info, error) {
+// decodeCatalog parses a catalog in models.dev's api.json format (the
+// format of opencode's cache file too), filling in ids and empty options.
+func decodeCatalog(data []byte) (map[string]Info, error) {
 	var c map[string]Info
-	if err := json.Unmarshal(catalogJSON, &c); err != nil {
-		return nil, fmt.Errorf("provider: embedded catalog: %w", err)
+	if err := json.Unmarshal(data, &c); err != nil {
+		return nil, err
+	}
+	if len(c) == 0 {
+		return nil, errors.New("no providers")
 	}
 	for id, p := range c {
 		p.ID = id
+		if p.Env == nil {
+			p.Env = []string{}
+		}
+		if p.Models == nil {
+			p.Models = map[string]Model{}
+		}
 		for mid, m := range p.Models {
 			m.ID = mid
 			if m.Options == nil {

@@ -31,6 +31,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 
 	"charm.land/fantasy"
 	"charm.land/fantasy/providers/openai"
@@ -84,6 +85,8 @@ type Source struct {
 	HTTPClient *http.Client
 	// Retry configures retries of model calls; nil means DefaultRetryPolicy.
 	Retry *RetryPolicy
+	// Catalog is the models.dev database; nil means the embedded snapshot.
+	Catalog *Catalog
 }
 
 // Resolved is a model ready to call.
@@ -97,7 +100,7 @@ type Resolved struct {
 }
 
 // Registry is the provider database. It is safe for concurrent use; it
-// holds no mutable state after construction.
+// builds its database once, on first use, and changes nothing after.
 type Registry struct {
 	src      Source
 	log      *slog.Logger
@@ -107,9 +110,13 @@ type Registry struct {
 	disabled map[string]bool
 	retry    RetryPolicy
 	client   *http.Client
+
+	once sync.Once // guards the lazy load of db, info, options, custom
+	info CatalogInfo
 }
 
-// NewRegistry merges the embedded catalog with src.Config.
+// NewRegistry returns a registry over src. It reads nothing yet: the
+// catalog is parsed and merged with src.Config on first use.
 func NewRegistry(src Source, logger *slog.Logger) (*Registry, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -120,14 +127,12 @@ func NewRegistry(src Source, logger *slog.Logger) (*Registry, error) {
 	if src.Auth == nil {
 		src.Auth = func(string) (string, bool) { return "", false }
 	}
-	db, err := loadCatalog()
-	if err != nil {
-		return nil, err
+	if src.Catalog == nil {
+		src.Catalog = NewCatalog(CatalogOptions{Logger: logger})
 	}
 	r := &Registry{
 		src:      src,
 		log:      logger.With("component", "provider"),
-		db:       db,
 		options:  map[string]map[string]any{},
 		custom:   map[string]bool{},
 		disabled: map[string]bool{},
@@ -143,41 +148,55 @@ func NewRegistry(src Source, logger *slog.Logger) (*Registry, error) {
 	for _, id := range src.Disabled {
 		r.disabled[id] = true
 	}
-	for id, cp := range src.Config {
-		p, known := db[id]
-		if !known {
-			r.custom[id] = true
-			p = Info{ID: id, Name: id, Env: []string{}, Models: map[string]Model{}}
-		} else {
-			p = p.clone()
-		}
-		p.Name = cmp.Or(cp.Name, p.Name)
-		p.NPM = cmp.Or(cp.NPM, p.NPM)
-		p.API = cmp.Or(cp.API, p.API)
-		if cp.Env != nil {
-			p.Env = append([]string(nil), cp.Env...)
-		}
-		for mid, cm := range cp.Models {
-			var base *Model
-			if m, ok := p.Models[mid]; ok {
-				base = &m
-			}
-			p.Models[mid] = mergeModel(mid, base, cm)
-		}
-		db[id] = p
-		if cp.Options != nil {
-			r.options[id] = cp.Options
-		}
-	}
-	// opencode filters these two models out of the list.
-	for id, p := range db {
-		delete(p.Models, "gpt-5-chat-latest")
-		delete(p.Models, "openrouter/openai/gpt-5-chat")
-		if id == "openrouter" {
-			delete(p.Models, "openai/gpt-5-chat")
-		}
-	}
 	return r, nil
+}
+
+// load builds the provider database once: the catalog merged with the
+// config's provider blocks.
+func (r *Registry) load() {
+	r.once.Do(func() {
+		db, info := r.src.Catalog.Load()
+		r.info = info
+		for id, cp := range r.src.Config {
+			p, known := db[id]
+			if !known {
+				r.custom[id] = true
+				p = Info{ID: id, Name: id, Env: []string{}, Models: map[string]Model{}}
+			}
+			p.Name = cmp.Or(cp.Name, p.Name)
+			p.NPM = cmp.Or(cp.NPM, p.NPM)
+			p.API = cmp.Or(cp.API, p.API)
+			if cp.Env != nil {
+				p.Env = append([]string{}, cp.Env...)
+			}
+			for mid, cm := range cp.Models {
+				var base *Model
+				if m, ok := p.Models[mid]; ok {
+					base = &m
+				}
+				p.Models[mid] = mergeModel(mid, base, cm)
+			}
+			db[id] = p
+			if cp.Options != nil {
+				r.options[id] = cp.Options
+			}
+		}
+		// opencode filters these two models out of the list.
+		for id, p := range db {
+			delete(p.Models, "gpt-5-chat-latest")
+			delete(p.Models, "openrouter/openai/gpt-5-chat")
+			if id == "openrouter" {
+				delete(p.Models, "openai/gpt-5-chat")
+			}
+		}
+		r.db = db
+	})
+}
+
+// CatalogInfo says where the model catalog came from and how old it is.
+func (r *Registry) CatalogInfo() CatalogInfo {
+	r.load()
+	return r.info
 }
 
 // optString returns a string provider option from config.
@@ -221,6 +240,7 @@ func (r *Registry) active(id string) bool {
 
 // List returns the active providers sorted by id, without any secret.
 func (r *Registry) List() []Info {
+	r.load()
 	ids := make([]string, 0, len(r.db))
 	for id := range r.db {
 		if r.active(id) {
@@ -286,6 +306,7 @@ var providerPreference = []string{"anthropic", "openai", "google", "openrouter"}
 // provider declared in config first, else anthropic, openai, google,
 // openrouter, else the first by id. ErrNoProvider when none is active.
 func (r *Registry) Default() (providerID, modelID string, err error) {
+	r.load()
 	list := r.List()
 	if len(list) == 0 {
 		return "", "", ErrNoProvider
@@ -311,6 +332,7 @@ var smallPriority = []string{"3-5-haiku", "3.5-haiku", "gemini-2.5-flash", "gpt-
 // (first id matching 3-5-haiku, 3.5-haiku, gemini-2.5-flash, gpt-5-nano, in
 // that order), or "" when none matches (use the main model then).
 func (r *Registry) SmallModel(providerID string) string {
+	r.load()
 	p, ok := r.db[providerID]
 	if !ok {
 		return ""
@@ -374,6 +396,7 @@ var compatBaseURLs = map[string]string{
 // ErrAuth (no credentials), ErrNoProvider (OpenAI-compatible provider
 // without any base URL).
 func (r *Registry) Model(ctx context.Context, providerID, modelID string) (*Resolved, error) {
+	r.load()
 	p, ok := r.db[providerID]
 	if !ok || r.disabled[providerID] {
 		return nil, &ModelNotFoundError{providerID, modelID}

@@ -88,8 +88,8 @@ func TestListSources(t *testing.T) {
 	}
 
 	d := reg.Defaults()
-	want := map[string]string{"anthropic": "claude-sonnet-4-5-20250929", "openai": "gpt-5-nano", "google": "gemini-2.5-pro",
-		"ollama": "llama2", "deepseek": "deepseek-reasoner"}
+	want := map[string]string{"anthropic": "claude-sonnet-4-6", "openai": "gpt-5.6-terra", "google": "gemini-2.5-pro-preview-06-05",
+		"ollama": "llama2", "deepseek": "deepseek-v4-pro"}
 	for k, v := range want {
 		if d[k] != v {
 			t.Errorf("Defaults[%s] = %q, want %q", k, d[k], v)
@@ -99,7 +99,7 @@ func TestListSources(t *testing.T) {
 		t.Errorf("Defaults = %v", d)
 	}
 	// Config-declared providers are preferred for the fallback default.
-	if p, m, err := reg.Default(); err != nil || p != "deepseek" || m != "deepseek-reasoner" {
+	if p, m, err := reg.Default(); err != nil || p != "deepseek" || m != "deepseek-v4-pro" {
 		t.Errorf("Default = %s %s %v", p, m, err)
 	}
 }
@@ -209,9 +209,9 @@ func TestCost(t *testing.T) {
 }
 
 func TestCatalog(t *testing.T) {
-	c, err := loadCatalog()
-	if err != nil {
-		t.Fatal(err)
+	c, info := NewCatalog(CatalogOptions{}).Load()
+	if info.Source != "embedded" || len(info.Date) != len("2006-01-02") || info.Sources == "" {
+		t.Errorf("info: %+v", info)
 	}
 	for _, id := range []string{"anthropic", "openai", "openrouter", "google", "groq", "deepseek"} {
 		p, ok := c[id]
@@ -220,7 +220,7 @@ func TestCatalog(t *testing.T) {
 			continue
 		}
 		for mid, m := range p.Models {
-			if m.ID != mid || m.Limit.Context <= 0 || m.Limit.Output <= 0 || m.ReleaseDate == "" || m.Cost.Input <= 0 {
+			if m.ID != mid || m.Limit.Context <= 0 || m.Cost.Input < 0 || m.Options == nil {
 				t.Errorf("%s/%s incomplete: %+v", id, mid, m)
 			}
 		}

@@ -45,6 +45,12 @@ const sseWriteTimeout = 30 * time.Second
 // The subscription is taken before the first frame, so nothing published
 // after server.connected is missed.
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
+	if s.streams.Add(1) > maxEventStreams {
+		s.streams.Add(-1)
+		s.writeError(w, r, newError(http.StatusServiceUnavailable, "BusyError", "too many event streams are open"))
+		return
+	}
+	defer s.streams.Add(-1)
 	sub := s.opts.Bus.Subscribe(sseBuffer)
 	defer sub.Close()
 	rc := http.NewResponseController(w)

@@ -2,24 +2,38 @@ package routes
 
 import (
 	"crypto/subtle"
+	"io"
 	"mime"
 	"net"
 	"net/http"
 	"strings"
+	"sync"
+	"time"
 )
 
-// Body limits: prompts may carry attachments as data: URLs, so the message
-// routes get more room; everything else is small JSON.
+// Body limits, set per route in the table: prompts may carry attachments
+// as data: URLs, so the prompt routes get more room; everything else is
+// small JSON.
 const (
 	defaultBodyLimit = 1 << 20
 	promptBodyLimit  = 32 << 20
 )
 
+// Per-request limits.
+const (
+	bodyReadTimeout = 30 * time.Second // a client must finish sending its body within this
+	maxEventStreams = 512              // concurrent GET /event streams
+	maxTUIPending   = 64               // queued /tui/* calls waiting for the TUI
+)
+
 // guard wraps the router with the checks every route gets, outermost first:
-// panic recovery, Host allow-list (DNS rebinding), HTTP Basic auth when a
-// password is set, cross-origin protection for state changes (CSRF), the
-// JSON content type for bodies, and a body size limit. A route is guarded by
-// being in the table; nothing has to remember to call these.
+// panic recovery, defensive headers, Host allow-list (DNS rebinding), CORS
+// for allowed origins (a preflight is answered before auth, and a 401
+// carries the CORS headers so the browser can read it), HTTP Basic auth
+// when a password is set, cross-origin protection for state changes
+// (CSRF), the JSON content type for bodies, and a deadline for reading the
+// body. Body size limits are per route (adapt). A route is guarded by being
+// in the table; nothing has to remember to call these.
 func (s *Server) guard(next http.Handler) http.Handler {
 	cop := http.NewCrossOriginProtection()
 	for _, o := range s.opts.CORS {
@@ -28,6 +42,7 @@ func (s *Server) guard(next http.Handler) http.Handler {
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, newError(http.StatusForbidden, "ForbiddenError", "cross-origin request refused"))
 	}))
+	s.cop = cop
 	inner := cop.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if hasBody(r) && r.Method != http.MethodGet && r.Method != http.MethodHead {
 			mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
@@ -36,13 +51,14 @@ func (s *Server) guard(next http.Handler) http.Handler {
 					"request body must be application/json"))
 				return
 			}
+			// A slow sender cannot hold a handler forever; the deadline is
+			// lifted once the body has been read, so long answers (prompts,
+			// SSE) are not cut.
+			rc := http.NewResponseController(w)
+			if rc.SetReadDeadline(time.Now().Add(bodyReadTimeout)) == nil {
+				r.Body = &deadlineBody{ReadCloser: r.Body, clear: func() { _ = rc.SetReadDeadline(time.Time{}) }}
+			}
 		}
-		limit := int64(defaultBodyLimit)
-		if strings.HasSuffix(r.URL.Path, "/message") || strings.HasSuffix(r.URL.Path, "/command") ||
-			strings.HasSuffix(r.URL.Path, "/prompt_async") || r.URL.Path == "/session/import" {
-			limit = promptBodyLimit
-		}
-		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		next.ServeHTTP(w, r)
 	}))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -55,21 +71,24 @@ func (s *Server) guard(next http.Handler) http.Handler {
 				s.writeError(w, r, newError(http.StatusInternalServerError, "UnknownError", "internal error"))
 			}
 		}()
+		h := w.Header()
+		// An API, never a page: no sniffing, no framing, nothing loaded,
+		// nothing cached (answers may carry session contents).
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+		h.Set("Cache-Control", "no-store")
 		if !s.hostAllowed(r.Host) {
 			s.writeError(w, r, newError(http.StatusForbidden, "ForbiddenError", "host not allowed"))
 			return
 		}
-		if s.opts.Password != "" && !s.authorized(r) {
-			w.Header().Set("WWW-Authenticate", `Basic realm="ocgo", charset="UTF-8"`)
-			s.writeError(w, r, newError(http.StatusUnauthorized, "UnauthorizedError", "authentication required"))
-			return
-		}
 		if origin := r.Header.Get("Origin"); origin != "" && s.corsAllowed(origin) {
-			h := w.Header()
 			h.Set("Access-Control-Allow-Origin", origin)
 			h.Set("Access-Control-Allow-Credentials", "true")
 			h.Add("Vary", "Origin")
-			if r.Method == http.MethodOptions {
+			if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+				// A preflight carries no credentials (Fetch spec): answer
+				// it before auth.
 				h.Set("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS")
 				h.Set("Access-Control-Allow-Headers", "Content-Type, Authorization")
 				h.Set("Access-Control-Max-Age", "600")
@@ -77,8 +96,42 @@ func (s *Server) guard(next http.Handler) http.Handler {
 				return
 			}
 		}
+		if s.opts.Password != "" && !s.authorized(r) {
+			h.Set("WWW-Authenticate", `Basic realm="ocgo", charset="UTF-8"`)
+			s.writeError(w, r, newError(http.StatusUnauthorized, "UnauthorizedError", "authentication required"))
+			return
+		}
 		inner.ServeHTTP(w, r)
 	})
+}
+
+// deadlineBody lifts the body read deadline at the end of the body.
+type deadlineBody struct {
+	io.ReadCloser
+	clear func()
+	once  sync.Once
+}
+
+func (b *deadlineBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil {
+		b.once.Do(b.clear)
+	}
+	return n, err
+}
+
+// crossOriginGET applies the state-change cross-origin check to a GET that
+// has a side effect (GET /tui/control/next takes a request off the queue).
+func (s *Server) crossOriginGET(r *http.Request) error {
+	if s.cop == nil {
+		return nil
+	}
+	probe := r.Clone(r.Context())
+	probe.Method = http.MethodPost
+	if err := s.cop.Check(probe); err != nil {
+		return newError(http.StatusForbidden, "ForbiddenError", "cross-origin request refused")
+	}
+	return nil
 }
 
 func hasBody(r *http.Request) bool {

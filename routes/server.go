@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"reflect"
+	"sync/atomic"
 	"time"
 
 	"github.com/julienschmidt/httprouter"
@@ -87,6 +88,8 @@ type Server struct {
 	errMappers []func(error) *apiError
 	tui        *tuiQueue
 	docs       docState
+	cop        *http.CrossOriginProtection
+	streams    atomic.Int64 // open GET /event streams
 }
 
 // New builds the server and its route table.
@@ -159,6 +162,8 @@ type route struct {
 	handle       func(r *http.Request, p httprouter.Params) (any, error)
 	stream       http.HandlerFunc // instead of handle, for SSE
 	query        []string         // required query parameters
+	bodyLimit    int64            // request body limit; 0: defaultBodyLimit
+	sideEffect   bool             // a GET that changes state: cross-origin checked like a POST
 	optQuery     []string         // optional query parameters (documented)
 	noContent    bool             // answers 204 with no body (the handler's value is ignored)
 	exact        bool             // a fixed path beside a parameter route, matched first
@@ -177,7 +182,18 @@ func (s *Server) adapt(rt route) httprouter.Handle {
 	if rt.raw != nil {
 		return rt.raw
 	}
+	limit := rt.bodyLimit
+	if limit == 0 {
+		limit = defaultBodyLimit
+	}
 	return func(w http.ResponseWriter, r *http.Request, p httprouter.Params) {
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
+		if rt.sideEffect {
+			if err := s.crossOriginGET(r); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+		}
 		for _, q := range rt.query {
 			if !r.URL.Query().Has(q) {
 				s.writeError(w, r, badRequest(q, "query parameter %q is required", q))

@@ -98,6 +98,10 @@ func (q *tuiQueue) close() {
 func (q *tuiQueue) call(ctx context.Context, req tuiRequest, timeout time.Duration) (json.RawMessage, error) {
 	it := &tuiItem{req: req, answer: make(chan json.RawMessage, 1)}
 	q.mu.Lock()
+	if len(q.pending) >= maxTUIPending {
+		q.mu.Unlock()
+		return nil, newError(http.StatusServiceUnavailable, "TuiBusyError", "too many requests are waiting for the TUI")
+	}
 	q.pending = append(q.pending, it)
 	q.notify()
 	q.mu.Unlock()

@@ -3,6 +3,7 @@ package search
 import (
 	"context"
 	"regexp/syntax"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"sync"
@@ -75,9 +76,12 @@ type triIndex struct {
 type trigrams struct {
 	mu       sync.Mutex
 	cur      *triIndex
-	dirty    map[string]struct{} // changed since cur's build began
+	dirty    map[string]struct{} // changed since cur's build began: always searched
+	since    map[string]struct{} // changed since the running build began
 	building bool
 	closed   bool
+	minDirty int           // rebuild threshold's floor; 0: minRebuildDirty (tests lower it)
+	hold     chan struct{} // tests: a rebuild waits for it to close before reading files
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 }
@@ -98,24 +102,32 @@ func (t *trigrams) rebuildLocked(s *Service) {
 	t.building = true
 	ctx, cancel := context.WithCancel(context.Background())
 	t.cancel = cancel
-	// Changes from now on are not known to be in the new build.
-	pending := map[string]struct{}{}
-	old := t.dirty
-	t.dirty = pending
+	// Changes from now on are not known to be in the new build; until it
+	// is installed, the old index still needs every change since its own.
+	t.since = map[string]struct{}{}
+	hold := t.hold
 	t.wg.Add(1)
 	go func() {
 		defer t.wg.Done()
+		if hold != nil {
+			select {
+			case <-hold:
+			case <-ctx.Done():
+			}
+		}
 		idx := buildTrigrams(ctx, s)
 		t.mu.Lock()
-		defer t.mu.Unlock()
 		t.building = false
-		if idx == nil { // cancelled: keep the old index and every change
-			for p := range old {
-				t.dirty[p] = struct{}{}
-			}
+		if idx == nil { // cancelled: keep the old index and its changes
+			t.since = nil
+			t.mu.Unlock()
 			return
 		}
-		t.cur = idx
+		t.cur, t.dirty, t.since = idx, t.since, nil
+		t.mu.Unlock()
+		// The build's per-trigram lists are garbage now: return them to
+		// the OS at once (they are several times the index's size).
+		debug.FreeOSMemory()
 	}()
 }
 
@@ -138,8 +150,15 @@ func (t *trigrams) notify(s *Service, changes []watcher.Change) {
 	}
 	for _, c := range changes {
 		t.dirty[c.Path] = struct{}{}
+		if t.since != nil {
+			t.since[c.Path] = struct{}{}
+		}
 	}
-	if t.cur != nil && len(t.dirty) > max(minRebuildDirty, len(t.cur.files)/rebuildFraction) {
+	floor := minRebuildDirty
+	if t.minDirty > 0 {
+		floor = t.minDirty
+	}
+	if t.cur != nil && len(t.dirty) > max(floor, len(t.cur.files)/rebuildFraction) {
 		t.rebuildLocked(s)
 	}
 }

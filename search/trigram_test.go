@@ -96,6 +96,11 @@ func TestTrigramIndexAnswersAsWithout(t *testing.T) {
 			}
 			s := open(t, root, root)
 			waitIndex(t, s)
+			if seed%2 == 1 { // rebuild after a few changes, while queries go on
+				s.tri.mu.Lock()
+				s.tri.minDirty = 3
+				s.tri.mu.Unlock()
+			}
 			check := func(step string) {
 				t.Helper()
 				for range 20 {
@@ -180,5 +185,45 @@ func TestTrigramIndexNarrows(t *testing.T) {
 	ms, err := s.Grep(context.Background(), "zqxrare", 0)
 	if err != nil || len(ms) != 2 {
 		t.Fatalf("after an edit: %d matches (%v), want 2", len(ms), err)
+	}
+}
+
+// TestTrigramRebuildKeepsChanges: while a rebuild runs, files changed
+// before it began are still searched through the old index.
+func TestTrigramRebuildKeepsChanges(t *testing.T) {
+	root := t.TempDir()
+	for i := range 200 {
+		write(t, root, fmt.Sprintf("d%d/f%03d.txt", i%10, i), fmt.Sprintf("plain text %d\n", i))
+	}
+	s := open(t, root, root)
+	waitIndex(t, s)
+	hold := make(chan struct{})
+	s.tri.mu.Lock()
+	s.tri.minDirty, s.tri.hold = 2, hold
+	s.tri.mu.Unlock()
+	write(t, root, "d1/f001.txt", "the qqvzword is here\n")
+	for i := 2; i < 8; i++ { // past the threshold: max(2, 200/50)
+		write(t, root, fmt.Sprintf("d%d/f%03d.txt", i, i), "other\n")
+	}
+	syncWatcher(t, s)
+	// Modifications reach the index with the watcher's next batch.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		s.tri.mu.Lock()
+		building := s.tri.building
+		s.tri.mu.Unlock()
+		if building {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("seven changes to 200 files started no rebuild")
+		}
+	}
+	if ms, _ := s.Grep(context.Background(), "qqvzword", 0); len(ms) != 1 {
+		t.Fatalf("during the rebuild: %d matches, want 1", len(ms))
+	}
+	close(hold)
+	waitIndex(t, s)
+	if ms, _ := s.Grep(context.Background(), "qqvzword", 0); len(ms) != 1 {
+		t.Fatalf("after the rebuild: %d matches, want 1", len(ms))
 	}
 }

@@ -39,6 +39,7 @@ import (
 	"ocgo/snapshot"
 	"ocgo/storage"
 	"ocgo/tool"
+	"ocgo/trace"
 )
 
 // Errors of the core; routes map them to HTTP statuses.
@@ -72,11 +73,18 @@ type Options struct {
 	// MoreTools adds tools after the built-in ones (MCP servers'); nil
 	// adds none. They are filtered by the same tool maps.
 	MoreTools ToolSource
+	// EditHooks run after edit, write and patch, before the call's
+	// after-snapshot (formatters, language server diagnostics); nil runs
+	// none.
+	EditHooks EditHooks
 	FS        *confine.Root // the project directory, for the tools
 	Snapshots Snapshots     // nil disables snapshots (and so file revert)
-	Titles    bool          // generate titles for new sessions with the small model
-	MaxSteps  int           // per prompt; default 200
-	ConfigDir string        // the global config directory (global AGENTS.md)
+	// Tracer records what /shell commands change (nil: untraced, every
+	// change during the command is attributed to it).
+	Tracer    *trace.Tracer
+	Titles    bool   // generate titles for new sessions with the small model
+	MaxSteps  int    // per prompt; default 200
+	ConfigDir string // the global config directory (global AGENTS.md)
 }
 
 // Snapshots records and restores work-tree states (snapshot.Snapshotter).
@@ -102,6 +110,13 @@ type Snapshots interface {
 	FileState(ctx context.Context, tree, path string) (state string, ok bool, err error)
 	CurrentState(path string) (state string, exists bool, err error)
 	PruneSince(ctx context.Context, keep []string, since time.Time) error
+}
+
+// EditHooks act on the files a tool call wrote (absolute paths), before
+// the call's after-snapshot so revert and diffs see their result. output
+// is appended to the tool's output, meta merged into its metadata.
+type EditHooks interface {
+	AfterEdit(ctx context.Context, files []string) (output string, meta map[string]any)
 }
 
 // ToolSource lists tools that come and go at run time (mcp.Manager).
@@ -133,6 +148,7 @@ type Service struct {
 	perms   *permissions
 	reads   sync.Map // sessionID+"\x00"+path → time.Time of the last read tool call
 	prune   pruneState
+	running sync.Map // sessionID → true while its "running" marker is on disk
 
 	bg     context.Context // background work (titles); canceled by Close
 	stopBg context.CancelFunc
@@ -403,6 +419,7 @@ func (s *Service) startLocked(ctx context.Context, id string, parent context.Con
 		s.changedLocked()
 		s.mu.Unlock()
 		cancel(nil)
+		s.unmarkRunning(id)
 		close(r.done)
 		if sess, err := s.store.Session(id); err == nil && sess.ParentID == "" && idle {
 			s.bus.Publish(event.SessionIdle{SessionID: id})
@@ -448,6 +465,9 @@ func (s *Service) Busy(id string) bool {
 
 // putMessage writes and publishes a message.
 func (s *Service) putMessage(m storage.Message) error {
+	if m.Role == storage.RoleAssistant && m.Time.Completed == nil {
+		s.markRunning(m.SessionID)
+	}
 	if err := s.store.PutMessage(m); err != nil {
 		return err
 	}

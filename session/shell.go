@@ -21,6 +21,7 @@ const shellOutputCap = 1 << 20
 // would, recording a synthetic user message and an assistant message with
 // one bash tool part whose metadata.output grows as the command writes.
 // The exit code is recorded in metadata.exit. Abort kills the process group.
+// What the command's process tree changed is recorded as a patch part.
 func (s *Service) Shell(ctx context.Context, id, agent, command string) (storage.WithParts, error) {
 	if _, err := s.Get(id); err != nil {
 		return storage.WithParts{}, err
@@ -84,13 +85,20 @@ func (s *Service) Shell(ctx context.Context, id, agent, command string) (storage
 		}
 	}()
 
+	// Snapshot around the command, as for the bash tool, and record what
+	// its process tree changed as a patch part, so revert can undo it.
+	var before string
+	var large map[string]bool
+	if s.opts.Snapshots != nil {
+		before, large = s.beforeCommand(ctx)
+	}
 	cmd := exec.Command(s.opts.Shell, "-c", command)
 	cmd.Dir = s.opts.Cwd
 	cmd.Env = append(s.opts.Environ(), "TERM=dumb")
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	exit := 0
-	runErr := cmd.Start()
+	run, runErr := s.opts.Tracer.Start(cmd)
 	if runErr == nil {
 		waitDone := make(chan error, 1)
 		go func() { waitDone <- cmd.Wait() }()
@@ -124,12 +132,20 @@ func (s *Service) Shell(ctx context.Context, id, agent, command string) (storage
 	if err := s.putPart(part); err != nil {
 		return storage.WithParts{}, err
 	}
+	parts := []storage.Part{part}
+	if before != "" {
+		s.opts.Snapshots.MarkAll()
+		candidates, covers := s.commandFiles(run.Result)
+		rs := &runState{s: s, ctx: context.WithoutCancel(ctx), in: loopInput{sessionID: id}, msg: msg, index: map[string]int{}}
+		rs.recordPatch(before, candidates, large, covers)
+		parts = append(parts, rs.parts...)
+	}
 	done := s.ms()
 	msg.Time.Completed = &done
 	if err := s.putMessage(msg); err != nil {
 		return storage.WithParts{}, err
 	}
-	return storage.WithParts{Info: msg, Parts: []storage.Part{part}}, nil
+	return storage.WithParts{Info: msg, Parts: parts}, nil
 }
 
 // newAssistant returns an empty assistant message for agent and model.

@@ -15,12 +15,16 @@ import (
 	"ocgo/config"
 	"ocgo/storage"
 	"ocgo/tool"
+	"ocgo/trace"
 )
 
 // fileTools change files; each call is snapshotted before and after, and
 // what it changed is recorded as a patch part so revert can undo exactly
 // that call.
 var fileTools = map[string]bool{"edit": true, "write": true, "patch": true, "bash": true}
+
+// editTools are the tools after which EditHooks run.
+var editTools = map[string]bool{"edit": true, "write": true, "patch": true}
 
 // maxParallelTools bounds how many tool calls of one step run at once.
 const maxParallelTools = 8
@@ -97,25 +101,22 @@ func (st *runState) runTool(c pendingCall, byName map[string]tool.Tool, enabled 
 		var before string
 		var large map[string]bool
 		if snap && c.name == "bash" {
-			// A command may touch any file, and the watcher reports
-			// changes only after its debounce: rescan around it.
-			s.opts.Snapshots.MarkAll()
-			before, _ = s.opts.Snapshots.Track(st.ctx)
-			large = map[string]bool{}
-			for _, sk := range s.opts.Snapshots.Skipped() {
-				large[sk.Path] = true
-			}
+			before, large = s.beforeCommand(st.ctx)
 		} else if snap {
 			// write, edit and patch name their files (Editing, Edited).
 			env.snapshot = true
 		}
 		res, err = t.Run(st.ctx, tool.Call{ID: c.callID, SessionID: st.in.sessionID, MessageID: st.msg.ID, Agent: st.in.agent.Name, Input: input}, env)
+		if err == nil && editTools[c.name] {
+			st.afterEdit(env, &res)
+		}
 		switch {
 		case before != "":
 			s.opts.Snapshots.MarkAll()
-			st.recordPatch(before, nil, large)
+			candidates, covers := s.commandFiles(res.Changed)
+			st.recordPatch(before, candidates, large, covers)
 		case env.before != "":
-			st.recordPatch(env.before, env.edited, nil)
+			st.recordPatch(env.before, env.edited, nil, nil)
 		}
 	}
 	end := s.ms()
@@ -158,7 +159,11 @@ func (st *runState) runTool(c pendingCall, byName map[string]tool.Tool, enabled 
 // that were not left out before (skippedBefore) are files the window
 // created or grew past the cap: they are stored too. A file that was
 // already over the cap before cannot be restored to its earlier content.
-func (st *runState) recordPatch(before string, candidates []string, skippedBefore map[string]bool) {
+//
+// covers, if set, says which changed files the candidates account for (a
+// directory a command renamed covers its files); else only the candidates
+// themselves.
+func (st *runState) recordPatch(before string, candidates []string, skippedBefore map[string]bool, covers func(string) bool) {
 	s := st.s
 	ctx := context.WithoutCancel(st.ctx)
 	var after string
@@ -185,7 +190,10 @@ func (st *runState) recordPatch(before string, candidates []string, skippedBefor
 		return
 	}
 	if candidates != nil {
-		files = slices.DeleteFunc(files, func(f string) bool { return !slices.Contains(candidates, f) })
+		if covers == nil {
+			covers = func(f string) bool { return slices.Contains(candidates, f) }
+		}
+		files = slices.DeleteFunc(files, func(f string) bool { return !covers(f) })
 		if len(files) == 0 {
 			return
 		}
@@ -198,6 +206,32 @@ func (st *runState) recordPatch(before string, candidates []string, skippedBefor
 	p.Hash, p.Files, p.After = before, abs, after
 	if err := st.put(p); err != nil {
 		s.log.Error("Could not write patch part", "err", err)
+	}
+}
+
+// afterEdit runs the EditHooks on the files the call wrote and adds their
+// report to its result.
+func (st *runState) afterEdit(env *toolEnv, res *tool.Result) {
+	s := st.s
+	if s.opts.EditHooks == nil {
+		return
+	}
+	env.mu.Lock()
+	files := make([]string, len(env.edited))
+	for i, rel := range env.edited {
+		files[i] = filepath.Join(s.opts.Root, filepath.FromSlash(rel))
+	}
+	env.mu.Unlock()
+	if len(files) == 0 {
+		return
+	}
+	out, meta := s.opts.EditHooks.AfterEdit(st.ctx, files)
+	res.Output += out
+	if len(meta) > 0 && res.Metadata == nil {
+		res.Metadata = map[string]any{}
+	}
+	for k, v := range meta {
+		res.Metadata[k] = v
 	}
 }
 
@@ -225,7 +259,8 @@ type toolEnv struct {
 
 	// snapshot: the call's file changes are recorded from Editing/Edited:
 	// before is the tree taken at the first Editing, edited the files
-	// written since (root-relative).
+	// written since (root-relative; kept without snapshots too, for the
+	// EditHooks).
 	snapshot bool
 	before   string
 	edited   []string
@@ -341,11 +376,10 @@ func (e *toolEnv) Editing(paths ...string) {
 // Edited publishes file.edited and tells the snapshotter what changed.
 func (e *toolEnv) Edited(path string) {
 	e.s.bus.Publish(event.FileEdited{File: path})
-	if e.s.opts.Snapshots == nil {
-		return
-	}
 	if rel, ok := e.s.rootRel(path); ok {
-		e.s.opts.Snapshots.MarkChanged([]string{rel})
+		if e.s.opts.Snapshots != nil {
+			e.s.opts.Snapshots.MarkChanged([]string{rel})
+		}
 		e.mu.Lock()
 		if !slices.Contains(e.edited, rel) {
 			e.edited = append(e.edited, rel)
@@ -467,4 +501,40 @@ func (s *Service) subtask(ctx context.Context, e *toolEnv, req tool.SubtaskReque
 		return out, errors.New("subagent failed: " + res.Info.Error.Name + " " + msg)
 	}
 	return out, nil
+}
+
+// beforeCommand takes the "before" tree of a shell command and notes the
+// files left out of it for their size. A command may touch any file, and
+// the watcher reports changes only after its debounce: rescan around it.
+func (s *Service) beforeCommand(ctx context.Context) (before string, large map[string]bool) {
+	s.opts.Snapshots.MarkAll()
+	before, _ = s.opts.Snapshots.Track(ctx)
+	large = map[string]bool{}
+	for _, sk := range s.opts.Snapshots.Skipped() {
+		large[sk.Path] = true
+	}
+	return before, large
+}
+
+// commandFiles turns what a traced command changed (tool.Result.Changed)
+// into recordPatch's candidates and cover test; nil candidates (every
+// change in the window) when it is not known.
+func (s *Service) commandFiles(changed func() trace.Set) ([]string, func(string) bool) {
+	if changed == nil {
+		return nil, nil
+	}
+	set := changed()
+	if set.All {
+		s.log.Debug("Attributing every change during the command to it", "why", set.Reason)
+		return nil, nil
+	}
+	// The snapshot holds neither the root itself nor anything in .git (and
+	// refuses to be asked about them).
+	candidates := []string{}
+	for _, p := range slices.Concat(set.Paths, set.Trees) {
+		if p != "." && !slices.Contains(strings.Split(p, "/"), ".git") {
+			candidates = append(candidates, p)
+		}
+	}
+	return candidates, set.Covers
 }

@@ -7,6 +7,7 @@ import (
 	"crypto/sha1"
 	"errors"
 	"fmt"
+	"github.com/gofrs/flock"
 	"io"
 	"log/slog"
 	"ocgo/atomicfile"
@@ -15,7 +16,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/go-git/go-billy/v5/osfs"
@@ -83,39 +83,31 @@ func initGitDir(gitDir, work string, proj *projectRepo) error {
 	return nil
 }
 
-// fileLock is an flock on a file that is never unlinked. The kernel releases
-// it when the holder dies, so a stale lock file cannot wedge anything.
+// fileLock is an flock (gofrs/flock, ocgo's one file lock) on a file that
+// is never unlinked. The kernel releases it when the holder dies, so a stale
+// lock file cannot wedge anything.
 type fileLock struct {
-	f *os.File
+	fl *flock.Flock
 }
 
 func openLock(path string) (*fileLock, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("snapshot: open lock: %w", err)
-	}
-	return &fileLock{f: f}, nil
+	return &fileLock{fl: flock.New(path, flock.SetFlag(os.O_CREATE|os.O_RDWR), flock.SetPermissions(0o600))}, nil
 }
 
+// acquire waits for the lock until ctx ends.
 func (l *fileLock) acquire(ctx context.Context) error {
-	for {
-		err := syscall.Flock(int(l.f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return nil
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
-			return fmt.Errorf("snapshot: lock: %w", err)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(2 * time.Millisecond):
-		}
+	ok, err := l.fl.TryLockContext(ctx, 2*time.Millisecond)
+	if err != nil && ctx.Err() == nil {
+		return fmt.Errorf("snapshot: lock: %w", err)
 	}
+	if !ok {
+		return ctx.Err()
+	}
+	return nil
 }
 
-func (l *fileLock) release() { _ = syscall.Flock(int(l.f.Fd()), syscall.LOCK_UN) }
-func (l *fileLock) close()   { l.f.Close() }
+func (l *fileLock) release() { _ = l.fl.Unlock() }
+func (l *fileLock) close()   { _ = l.fl.Close() }
 
 // treeEntry is one decoded tree entry.
 type treeEntry struct {

@@ -30,24 +30,7 @@ func (s *Snapshotter) Objects(ctx context.Context, trees, paths []string) ([]Obj
 		return nil, err
 	}
 	defer s.end()
-	want := map[string]bool{}
-	for _, p := range paths {
-		if rel, err := cleanRel(p); err == nil {
-			want[rel] = true
-		}
-	}
-	keep := func(p string) bool {
-		for q := p; ; {
-			if want[q] {
-				return true
-			}
-			i := strings.LastIndexByte(q, '/')
-			if i < 0 {
-				return false
-			}
-			q = q[:i]
-		}
-	}
+	keep := pathFilter(paths)
 	out := map[plumbing.Hash]Object{}
 	visited := map[string]bool{} // tree hash + path: the same subtree may sit at several paths
 	var walk func(h plumbing.Hash, prefix string) error
@@ -168,26 +151,9 @@ func (s *Snapshotter) FileDiffs(ctx context.Context, from, to string, paths []st
 	if err != nil {
 		return nil, err
 	}
-	want := map[string]bool{}
-	for _, p := range paths {
-		if rel, err := cleanRel(p); err == nil {
-			want[rel] = true
-		}
-	}
-	listed := func(p string) bool {
-		if len(paths) == 0 {
-			return true
-		}
-		for q := p; ; {
-			if want[q] {
-				return true
-			}
-			i := strings.LastIndexByte(q, '/')
-			if i < 0 {
-				return false
-			}
-			q = q[:i]
-		}
+	listed := pathFilter(paths)
+	if len(paths) == 0 {
+		listed = func(string) bool { return true }
 	}
 	out := []FileDiff{}
 	for _, c := range ch {
@@ -215,4 +181,27 @@ func (s *Snapshotter) FileDiffs(ctx context.Context, from, to string, paths []st
 		out = append(out, d)
 	}
 	return out, nil
+}
+
+// pathFilter reports whether a work-tree path is one of paths or lies
+// below one of them (invalid paths are ignored).
+func pathFilter(paths []string) func(string) bool {
+	want := map[string]bool{}
+	for _, p := range paths {
+		if rel, err := cleanRel(p); err == nil {
+			want[rel] = true
+		}
+	}
+	return func(p string) bool {
+		for q := p; ; {
+			if want[q] {
+				return true
+			}
+			i := strings.LastIndexByte(q, '/')
+			if i < 0 {
+				return false
+			}
+			q = q[:i]
+		}
+	}
 }

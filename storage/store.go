@@ -30,6 +30,7 @@ import (
 	"ocgo/atomicfile"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -49,7 +50,7 @@ type Store struct {
 	dir    string // <data>/project/<slug>
 	root   string // dir/storage
 	logger *slog.Logger
-	lock   *os.File // nil when opened read-only
+	lock   *dataLock // nil when opened read-only
 	// readOnly stores refuse writes and leave corrupt files where they are
 	// (the owning process quarantines them); see OpenReadOnly.
 	readOnly bool
@@ -71,7 +72,7 @@ func Open(dir string, logger *slog.Logger) (*Store, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	if err := os.MkdirAll(filepath.Join(dir, "storage"), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(dir, "storage"), 0o700); err != nil {
 		return nil, err
 	}
 	lock, err := lockDir(dir)
@@ -88,7 +89,45 @@ func Open(dir string, logger *slog.Logger) (*Store, error) {
 		return nil, err
 	}
 	s.markMigrated()
+	s.markDirty()
 	return s, nil
+}
+
+// dirtyName marks a project whose owner has not closed it: present at Open
+// means the previous owner crashed, so Open sweeps the temp files its
+// interrupted writes left. A clean start costs one small write, not a walk.
+const dirtyName = "ocgo.dirty"
+
+// tempName matches atomicfile's temp files: "."+base+"."+digits+".tmp".
+var tempName = regexp.MustCompile(`^\..+\.[0-9]+\.tmp$`)
+
+func (s *Store) markDirty() {
+	p := filepath.Join(s.dir, dirtyName)
+	if _, err := os.Stat(p); err == nil {
+		n := s.sweepTemps()
+		if n > 0 {
+			s.logger.Info("Removed temp files left by a crash", "count", n)
+		}
+		return
+	}
+	if err := atomicfile.WriteFile(p, []byte("open\n"), 0o600); err != nil {
+		s.logger.Warn("Could not write the open marker", "err", err)
+	}
+}
+
+// sweepTemps removes atomicfile temp files under the project data folder.
+func (s *Store) sweepTemps() int {
+	n := 0
+	_ = filepath.WalkDir(s.dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		if !d.IsDir() && tempName.MatchString(d.Name()) && os.Remove(p) == nil {
+			n++
+		}
+		return nil
+	})
+	return n
 }
 
 // Dir is the project data directory (<data>/project/<slug>).
@@ -99,6 +138,11 @@ func (s *Store) Close() error {
 	if s.lock == nil {
 		return nil
 	}
+	if !s.readOnly {
+		if os.Remove(filepath.Join(s.dir, dirtyName)) == nil {
+			_ = atomicfile.SyncDir(s.dir)
+		}
+	}
 	return s.lock.Close()
 }
 
@@ -107,7 +151,7 @@ func (s *Store) Close() error {
 func (s *Store) markMigrated() {
 	p := filepath.Join(s.root, "migration")
 	if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
-		if err := atomicfile.WriteFile(p, []byte("3"), 0o644); err != nil {
+		if err := atomicfile.WriteFile(p, []byte("3"), 0o600); err != nil {
 			s.logger.Warn("Could not write migration marker", "err", err)
 		}
 	}
@@ -175,7 +219,7 @@ func (s *Store) quarantine(path, reason string) {
 		rel = filepath.Base(path)
 	}
 	dst := filepath.Join(s.dir, "quarantine", rel+"."+time.Now().UTC().Format("20060102T150405.000"))
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err == nil {
+	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err == nil {
 		err = os.Rename(path, dst)
 		if err == nil {
 			s.logger.Warn("Moved corrupt file to quarantine", "file", rel, "reason", reason)
@@ -197,7 +241,7 @@ func (s *Store) writeJSON(path string, v any) error {
 		return err
 	}
 	data := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
-	return atomicfile.WriteFile(path, data, 0o644)
+	return atomicfile.WriteFile(path, data, 0o600)
 }
 
 func (s *Store) sessionPath(id string) string {

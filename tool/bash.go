@@ -10,6 +10,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"ocgo/trace"
 )
 
 var execLookPath = exec.LookPath
@@ -50,7 +52,17 @@ type bashInput struct {
 // pathCommands may not name paths outside the root.
 var pathCommands = map[string]bool{"cd": true, "rm": true, "cp": true, "mv": true, "mkdir": true, "touch": true, "chmod": true, "chown": true}
 
+// Run runs the command. Its Result.Changed is always set: a command that
+// never started (invalid, denied, rejected) changed nothing.
 func (t *bashTool) Run(ctx context.Context, call Call, env Env) (Result, error) {
+	res, err := t.run(ctx, call, env)
+	if res.Changed == nil {
+		res.Changed = func() trace.Set { return trace.Set{} }
+	}
+	return res, err
+}
+
+func (t *bashTool) run(ctx context.Context, call Call, env Env) (Result, error) {
 	var in bashInput
 	if err := decode(call.Input, &in); err != nil {
 		return Result{}, err
@@ -338,7 +350,8 @@ func (t *bashTool) exec(ctx context.Context, env Env, in bashInput, timeout time
 	// Background children may keep the output pipe open after the shell
 	// exits; stop waiting for them shortly after.
 	cmd.WaitDelay = 500 * time.Millisecond
-	if err := cmd.Start(); err != nil {
+	run, err := t.opts.Tracer.Start(cmd)
+	if err != nil {
 		return Result{}, fmt.Errorf("start shell: %w", err)
 	}
 	pgid := cmd.Process.Pid
@@ -379,7 +392,7 @@ func (t *bashTool) exec(ctx context.Context, env Env, in bashInput, timeout time
 	}
 	m := meta(text)
 	m["exit"] = exit
-	res := Result{Title: in.Command, Output: output, Metadata: m}
+	res := Result{Title: in.Command, Output: output, Metadata: m, Changed: run.Result}
 	if aborted {
 		return res, fmt.Errorf("command aborted: %w", ctx.Err())
 	}

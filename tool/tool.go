@@ -15,7 +15,8 @@
 //   - bash runs each command in its own process group and kills the whole
 //     group on abort (context cancellation) or timeout.
 //
-// The package is a leaf: it imports nothing of ocgo. The session core adapts
+// The package imports only ignore (ignore rules) and trace (what a bash
+// command's process tree wrote) of ocgo. The session core adapts
 // its storage, permission and snapshot machinery to the Env interface.
 package tool
 
@@ -33,6 +34,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"ocgo/trace"
 )
 
 // Sentinel errors. Tools wrap them with %w and a message for the model.
@@ -108,6 +111,10 @@ type Result struct {
 	Title    string
 	Output   string
 	Metadata map[string]any
+	// Changed, when set, tells which files the call changed (bash: what its
+	// process tree wrote, see package trace). Read it after the "after"
+	// snapshot. Nil: any file changed during the call may be the call's.
+	Changed func() trace.Set
 }
 
 // Permission is a request for the user's approval (opencode's Permission
@@ -210,11 +217,18 @@ type Options struct {
 	// BashTimeout is the default bash timeout (60 s); inputs may ask for up
 	// to MaxBashTimeout.
 	BashTimeout time.Duration
+	// Tracer records which files a bash command's process tree changes;
+	// nil runs commands untraced.
+	Tracer *trace.Tracer
 	// OutputCap caps bash output in characters (30000).
 	OutputCap int
 	// HTTPClient is used by webfetch (tests inject one); default a client
-	// without a global timeout (each call has its own).
+	// without a global timeout (each call has its own) that refuses
+	// loopback, private and link-local addresses unless AllowPrivateFetch.
 	HTTPClient *http.Client
+	// AllowPrivateFetch lets webfetch reach loopback, private and
+	// link-local addresses (ocgo's own API, the LAN, cloud metadata).
+	AllowPrivateFetch bool
 	// Agents lists the subagents for the task tool description.
 	Agents func() []AgentInfo
 	// Environ is the environment of bash commands (childenv scrubs the
@@ -254,7 +268,7 @@ func Registry(opts Options) []Tool {
 		opts.Environ = childenv.New(os.Environ(), nil, nil).Environ
 	}
 	if opts.HTTPClient == nil {
-		opts.HTTPClient = &http.Client{}
+		opts.HTTPClient = fetchClient(opts.AllowPrivateFetch)
 	}
 	return []Tool{
 		invalidTool{},

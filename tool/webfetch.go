@@ -2,16 +2,65 @@ package tool
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
+	"syscall"
 	"time"
 )
 
 type webfetchTool struct{ client *http.Client }
+
+// ErrPrivateAddress means webfetch refused to connect to a loopback,
+// private or link-local address.
+var ErrPrivateAddress = errors.New("webfetch to loopback, private and link-local addresses is off (OCGO_WEBFETCH_PRIVATE=1 allows it)")
+
+// fetchClient is webfetch's default client. Unless allowPrivate, every
+// connection (the first one, each redirect's, whatever DNS answered) is
+// checked against the address actually dialled, so neither a redirect nor a
+// rebinding DNS name reaches ocgo's own API, the LAN or cloud metadata.
+// Environment proxies are not used: the check must see the real target.
+func fetchClient(allowPrivate bool) *http.Client {
+	d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
+	if !allowPrivate {
+		d.Control = func(network, address string, _ syscall.RawConn) error {
+			host, _, err := net.SplitHostPort(address)
+			if err != nil {
+				return err
+			}
+			ip, err := netip.ParseAddr(host)
+			if err != nil || privateAddr(ip) {
+				return ErrPrivateAddress
+			}
+			return nil
+		}
+	}
+	tr := &http.Transport{DialContext: d.DialContext, ForceAttemptHTTP2: true, TLSHandshakeTimeout: 10 * time.Second,
+		MaxIdleConns: 10, IdleConnTimeout: 90 * time.Second}
+	return &http.Client{Transport: tr, CheckRedirect: func(req *http.Request, via []*http.Request) error {
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}}
+}
+
+// cgnat is the shared address space (RFC 6598), private in practice.
+var cgnat = netip.MustParsePrefix("100.64.0.0/10")
+
+// privateAddr reports addresses webfetch must not reach by default.
+func privateAddr(ip netip.Addr) bool {
+	ip = ip.Unmap()
+	return ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
+		ip.IsUnspecified() || ip.IsMulticast() || ip.IsInterfaceLocalMulticast() || cgnat.Contains(ip) ||
+		(ip.Is4() && ip.As4()[0] == 0)
+}
 
 const (
 	defaultFetchTimeout = 30 * time.Second
@@ -85,6 +134,9 @@ func (t *webfetchTool) Run(ctx context.Context, call Call, env Env) (Result, err
 		req.Header.Set("Accept", "text/html;q=1.0, application/xhtml+xml;q=0.9, text/plain;q=0.8, */*;q=0.1")
 	}
 	resp, err := t.client.Do(req)
+	if errors.Is(err, ErrPrivateAddress) {
+		return Result{}, fmt.Errorf("%w: %w", ErrDenied, ErrPrivateAddress)
+	}
 	if err != nil {
 		return Result{}, fmt.Errorf("fetch: %w", err)
 	}

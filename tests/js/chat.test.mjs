@@ -206,6 +206,9 @@ test("share, find, file", async () => {
   await page.body?.cancel();
   const unshared = ok(await client.session.unshare({ path: { id: s.id } }), "unshare");
   assert.equal(unshared.share, undefined);
+  const revoked = await fetch(shared.share.url);
+  assert.equal(revoked.status, 404);
+  await revoked.body?.cancel();
 
   fs.writeFileSync(path.join(proj, "util.go"), "package main\n\nfunc FindMe() int { return 1 }\n");
   // The watcher reports the new file. (ocgo searches its watcher's index,

@@ -1,0 +1,188 @@
+// Package trace tells which project files a command's process tree changed.
+//
+// A bash tool call or a /shell command may write anywhere, and while it runs
+// the user's editor, another session or a build daemon may write too.
+// Comparing snapshots before and after the call cannot tell these apart;
+// the kernel can. On Linux (amd64, arm64) Start installs a seccomp filter on
+// the command before it executes. The filter lets every system call run at
+// full speed except the ones that change the file system: open/openat with a
+// write, create or truncate flag, creat, truncate, mkdir, rmdir, unlink,
+// rename (both names), link, symlink, mknod and chmod (by path or fd). Each
+// of those stops the calling thread and notifies a supervisor goroutine
+// (SECCOMP_RET_USER_NOTIF), which reads the path from the thread's memory,
+// resolves it against the thread's working directory or dirfd and the
+// symbolic links on the way, records it if it lies in the project, and lets
+// the call continue unchanged. The filter is inherited by every fork, clone,
+// thread and exec of the tree, and cannot be removed by it.
+//
+// Guarantees. A file the tree changed through one of those calls before
+// Result is read is in the Set. The Set may hold more than what changed
+// (a write that then failed, a path written with the same bytes); it never
+// holds less unless All is set. Whatever the supervisor cannot account for
+// widens the answer to All ("every file changed during the call"), never
+// narrows it: a path it cannot read or resolve, a thread in another mount
+// namespace or root, io_uring, open_by_handle_at, a 32-bit or x32 system
+// call. A write through a descriptor opened before the command started is
+// not seen; the command inherits only its standard streams (pipes and
+// /dev/null), so within ocgo none exists. A process outside the tree that
+// the command asks to write (a daemon, a server) is not seen either. The
+// answer is meant for honest commands: seccomp user notification is not a
+// security boundary, and a program that changes a path in memory between
+// the supervisor's read and the kernel's can hide a write.
+//
+// Where tracing is unavailable (another OS or architecture, a kernel or a
+// container that refuses seccomp filters, a tracer already attached to ocgo),
+// Start runs the command untraced and Result answers All, which is the old
+// "every file changed in the window" attribution.
+//
+// Cost: calls that do not change files never leave the kernel's filter; each
+// file-changing call costs one round trip to the supervisor (README,
+// Performance). Processes the command leaves running stay supervised until
+// they exit; if ocgo exits first their file-changing calls fail with ENOSYS.
+// Without CAP_SYS_ADMIN the filter needs no_new_privs, so a set-user-ID
+// program (sudo) run by the command does not gain privileges.
+package trace
+
+import (
+	"log/slog"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// Set is what a traced command changed.
+type Set struct {
+	// Paths are the paths the command created, wrote, truncated, removed,
+	// linked or chmod'ed: slash-separated, relative to the project root,
+	// sorted and unique.
+	Paths []string
+	// Trees are the paths it renamed (both names): each also covers
+	// everything below it, for a renamed directory. Sorted and unique.
+	Trees []string
+	// All says the tracer could not account for everything the command did:
+	// treat every file changed during the call as the command's.
+	All bool
+	// Reason says why All is set.
+	Reason string
+}
+
+// Covers reports whether rel (slash-separated, relative to the root) may have
+// been changed by the command.
+func (s Set) Covers(rel string) bool {
+	if s.All {
+		return true
+	}
+	if _, ok := slices.BinarySearch(s.Paths, rel); ok {
+		return true
+	}
+	for p := rel; ; {
+		if _, ok := slices.BinarySearch(s.Trees, p); ok {
+			return true
+		}
+		j := strings.LastIndexByte(p, '/')
+		if j < 0 {
+			return false
+		}
+		p = p[:j]
+	}
+}
+
+// Filter keeps the files the command may have changed.
+func (s Set) Filter(files []string) []string {
+	if s.All {
+		return files
+	}
+	out := make([]string, 0, len(files))
+	for _, f := range files {
+		if s.Covers(f) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// Tracer starts commands whose file changes under one project root are
+// recorded. A nil *Tracer starts commands untraced.
+type Tracer struct {
+	root string // absolute, symbolic links resolved
+	log  *slog.Logger
+	once sync.Once
+}
+
+// New returns a tracer for the project at root.
+func New(root string, log *slog.Logger) *Tracer {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	abs, err := filepath.Abs(root)
+	if err == nil {
+		if real, err := filepath.EvalSymlinks(abs); err == nil {
+			abs = real
+		}
+	}
+	return &Tracer{root: abs, log: log.With("component", "trace")}
+}
+
+// Run is one traced command.
+type Run struct {
+	mu     sync.Mutex
+	paths  map[string]bool // true: a tree (renamed)
+	all    bool
+	reason string
+}
+
+// Start starts cmd (as cmd.Start does) with its process tree traced. The
+// caller waits for cmd as usual. If tracing is unavailable the command runs
+// untraced and the Run's Result says All.
+func (t *Tracer) Start(cmd *exec.Cmd) (*Run, error) {
+	r := &Run{paths: map[string]bool{}}
+	if t == nil {
+		r.widen("tracing is off")
+		return r, cmd.Start()
+	}
+	return r, t.start(cmd, r)
+}
+
+// Result returns what the tree changed so far. Read it after the "after"
+// snapshot, so a write that finished before the snapshot is included.
+func (r *Run) Result() Set {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.all {
+		return Set{All: true, Reason: r.reason}
+	}
+	set := Set{Paths: []string{}, Trees: []string{}}
+	for p, tree := range r.paths {
+		if tree {
+			set.Trees = append(set.Trees, p)
+		} else {
+			set.Paths = append(set.Paths, p)
+		}
+	}
+	slices.Sort(set.Paths)
+	slices.Sort(set.Trees)
+	return set
+}
+
+func (r *Run) add(rel string, tree bool) {
+	r.mu.Lock()
+	r.paths[rel] = r.paths[rel] || tree
+	r.mu.Unlock()
+}
+
+func (r *Run) widen(reason string) {
+	r.mu.Lock()
+	if !r.all {
+		r.all, r.reason = true, reason
+	}
+	r.mu.Unlock()
+}
+
+// unavailable records, once per tracer, that commands run untraced.
+func (t *Tracer) unavailable(err error) {
+	t.once.Do(func() {
+		t.log.Warn("Exact attribution of shell commands is unavailable; every file changed during a command is attributed to it", "err", err)
+	})
+}
