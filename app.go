@@ -200,6 +200,9 @@ func newApp(c appConfig) (*app, error) {
 		return nil, err
 	}
 	auth := config.NewAuthStore(filepath.Join(dataRoot, "auth.json"))
+	if n := auth.SweepTemps(); n > 0 {
+		c.Logger.Info("Removed temp files of interrupted credential writes", "count", n)
+	}
 	catalog := provider.NewCatalog(provider.CatalogOptions{
 		CacheFile: filepath.Join(b.cacheDir, "models.json"), URL: c.Env("OCGO_MODELS_URL"), Logger: c.Logger,
 	})

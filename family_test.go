@@ -49,6 +49,16 @@ func readRequestTable(t *testing.T) []requestRow {
 	return rows
 }
 
+// familyPhrases are phrases only the family's prompt file holds.
+var familyPhrases = map[string]string{
+	"anthropic": "from their terminal",
+	"openai":    "Keep going until the user",
+	"gpt-5":     "precise, pragmatic and autonomous",
+	"gemini":    "Core mandates",
+	"qwen":      "Refuse to write code meant to do harm",
+	"default":   "Refuse to write code meant to do harm",
+}
+
 // watched are the body fields whose absence the table also asserts.
 var watched = []string{"tool_choice", "thinking", "reasoning_effort", "verbosity", "prompt_cache_key"}
 
@@ -103,6 +113,11 @@ func TestRequestBodiesPerModelFamily(t *testing.T) {
 				if !present || string(b) != want {
 					t.Errorf("%s = %s (present %v), table says %s", key, b, present, want)
 				}
+			}
+			// The agent prompt is the family's own.
+			family, _, _ := strings.Cut(row.family, " ")
+			if phrase := familyPhrases[family]; !strings.Contains(string(fake.Requests()[0].Raw), phrase) {
+				t.Errorf("system prompt of family %s lacks %q", family, phrase)
 			}
 			check("temperature", row.temperature)
 			check("top_p", row.topP)

@@ -91,3 +91,41 @@ func jsonString(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
 }
+
+// awaitingEmptyDirFix marks the check that a revert keeps a directory
+// that existed (empty) before the agent wrote into it.
+// TODO(revert): set to false once Restore removes only directories the
+// agent created.
+var awaitingEmptyDirFix = true
+
+// TestRevertKeepsAnEmptyDirectoryTheUserMade: the user made out/ (empty),
+// the agent writes out/report.txt, the revert removes the agent's file and
+// keeps the user's directory.
+func TestRevertKeepsAnEmptyDirectoryTheUserMade(t *testing.T) {
+	fake := fakellm.NewAnthropic(t,
+		fakellm.Turn{ToolCalls: []fakellm.ToolCall{{ID: "toolu_1", Name: "write", Args: `{"filePath":"out/report.txt","content":"agent\n"}`}}},
+		fakellm.Turn{Text: []string{"done"}},
+	)
+	h := newHarness(t, harnessOpts{config: anthropicConfig(fake.URL), env: map[string]string{"ANTHROPIC_API_KEY": "k"}, noSSE: true})
+	os.Mkdir(filepath.Join(h.dir, "out"), 0o755)
+	sid := h.newSession()
+	var res storage.WithParts
+	h.call("POST", "/session/"+sid+"/message", textPrompt("write the report"), &res)
+	if read(t, filepath.Join(h.dir, "out", "report.txt")) != "agent\n" {
+		t.Fatalf("the agent did not write: %+v", res.Info.Error)
+	}
+	var msgs []storage.WithParts
+	h.call("GET", "/session/"+sid+"/message", nil, &msgs)
+	var sess storage.Session
+	if code := h.call("POST", "/session/"+sid+"/revert", map[string]any{"messageID": msgs[0].Info.ID}, &sess); code != 200 {
+		t.Fatalf("revert: %d", code)
+	}
+	if read(t, filepath.Join(h.dir, "out", "report.txt")) != "<missing>" {
+		t.Fatal("the agent's file is still there")
+	}
+	var problems []string
+	if fi, err := os.Stat(filepath.Join(h.dir, "out")); err != nil || !fi.IsDir() {
+		problems = append(problems, "the revert removed the user's directory out/")
+	}
+	knownFailing(t, awaitingEmptyDirFix, "a Restore that removes only directories the agent created (helper revert)", problems)
+}

@@ -46,17 +46,105 @@ import (
 )
 
 var (
-	revertModelN    = flag.Int("revertmodel.n", 0, "random operation sequences the revert model test runs (env REVERTMODEL_N; default 80 with -short, 300 without)")
+	revertModelN    = flag.Int("revertmodel.n", 0, "random operation sequences the revert model test runs (env REVERTMODEL_N; default 50 with -short, 300 without)")
 	revertModelSeed = flag.Int64("revertmodel.seed", 0, "run only this seed of the revert model test")
 	revertModelLen  = flag.Int("revertmodel.len", 0, "operations per sequence of the revert model test (default 14)")
 	revertModelAll  = flag.Bool("revertmodel.all", false, "keep going after a failure: run every sequence, shrink the first failure of each kind")
 )
 
-// ciSeeds always run, whatever the random part draws: seeds that found a
-// bug (unrevert without a conflict check; a redo that restored the whole
-// project; a chmod overwritten; and the model's own mistake of 884348964),
-// kept as regression tests.
-var ciSeeds = []int64{1, 874386003, 727313889, 604890715, 604890747, 884348964}
+// regressions are minimal sequences the model test once found failing,
+// kept as they were printed (seeds change meaning when the generator does).
+// TestRevertModelRegressions runs each in every kind of project.
+var regressions = map[string][]op{
+	// Unrevert overwrote another session's later write (seed 1).
+	"unrevert over a later write": {
+		{kind: opAgent, sess: 0, calls: []callSpec{{tool: "write", path: "README.md", data: "t29ee07\n"}}},
+		{kind: opRevert, sess: 0, r: 0},
+		{kind: opAgent, sess: 1, calls: []callSpec{{tool: "bash", acts: []bashAct{{kind: 'w', path: "README.md", data: "\xffa"}}}, {tool: "write", path: "README.md", data: ""}}},
+		{kind: opUnrevert, sess: 0},
+	},
+	// Moving a revert point that undid nothing restored the whole project
+	// to the first revert's snapshot (seed 874386003).
+	"redo restores the whole project": {
+		{kind: opAgent, sess: 1, calls: []callSpec{{tool: "bash", acts: []bashAct{{kind: 'X', path: "a.txt"}}}}},
+		{kind: opRevert, sess: 1, r: 0},
+		{kind: opAgent, sess: 0, calls: []callSpec{{tool: "bash", acts: []bashAct{{kind: 'w', path: "b.txt"}, {kind: 'r', path: "README.md"}}}}},
+		{kind: opRevert, sess: 1, r: 1},
+	},
+	// A chmod by the user was not a conflict (seed 727313889).
+	"chmod by the user": {
+		{kind: opAgent, sess: 0, calls: []callSpec{{tool: "write", path: "b.txt", data: "tde39af\n"}}},
+		{kind: opUserChmod, path: "b.txt"},
+		{kind: opRevert, sess: 0, r: 0},
+	},
+	// Redo reset a mode the user set on a restored file (seed 604890715).
+	"chmod after a revert, then redo": {
+		{kind: opAgent, sess: 1, calls: []callSpec{{tool: "bash", acts: []bashAct{{kind: 'r', path: "README.md"}}}, {tool: "write", path: "README.md", data: "ta74668\n"}}},
+		{kind: opRevert, sess: 1, r: 0},
+		{kind: opUserChmod, path: "README.md"},
+		{kind: opRevert, sess: 1, r: 3},
+	},
+	// A non-UTF-8 name was not undone after a restart (seed 758808881).
+	"non-UTF-8 name after a restart": {
+		{kind: opAgent, sess: 1, calls: []callSpec{{tool: "write", path: "n\xff.txt", data: "t849fd9\n"}}},
+		{kind: opRestart},
+		{kind: opRevert, sess: 1, r: 0},
+	},
+	// The before-snapshot missed a user's edit the watcher had not
+	// reported: the revert deleted the user's file (seed 99889801).
+	"user edit just before the agent's": {
+		{kind: opUserWrite, path: "b.txt", data: "t889032\n"},
+		{kind: opAgent, sess: 0, calls: []callSpec{{tool: "edit", path: "b.txt", r: 5, data: "e5fdb3c"}}},
+		{kind: opRevert, sess: 0, r: 0},
+	},
+	// A revert restoring another session's content, then committed by a
+	// prompt, does not make that content this session's (seed 884348964;
+	// the model was wrong, the server right).
+	"committed revert then revert further": {
+		{kind: opAgent, sess: 0, calls: []callSpec{{tool: "write", path: "a.txt", data: "ebc4a32\n"}}},
+		{kind: opAgent, sess: 1, calls: []callSpec{{tool: "write", path: "a.txt", data: "t2317e0\n"}}},
+		{kind: opAgent, sess: 0, calls: []callSpec{{tool: "write", path: "a.txt", data: "ec5b198\n"}}},
+		{kind: opRevert, sess: 0, r: 7},
+		{kind: opAgent, sess: 0, calls: []callSpec{{tool: "write", path: "README.md", data: "t7fcc5a\n"}}},
+		{kind: opRevert, sess: 0, r: 0},
+	},
+}
+
+// examples are sequences that cover what random sequences reach rarely
+// (not with -short: a revert of 6 MB files takes seconds).
+var examples = map[string][]op{
+	"a 6 MB file created, overwritten and patched": {
+		{kind: opAgent, sess: 0, calls: []callSpec{{tool: "bash", acts: []bashAct{{kind: 'b', path: "big.bin", r: 6}, {kind: 'b', path: "README.md", r: 6}}}}},
+		{kind: opRevert, sess: 0, r: 0},
+		{kind: opUnrevert, sess: 0},
+		{kind: opAgent, sess: 1, calls: []callSpec{{tool: "patch", acts: []bashAct{{path: "a.txt", data: "t1\nt2\n"}, {path: "README.md", r: 0}}}}},
+		{kind: opAgent, sess: 1, calls: []callSpec{{tool: "patch", acts: []bashAct{{path: "a.txt", path2: "d/moved.txt", r: 1, data: "t3\n"}}}}},
+		{kind: opRevert, sess: 1, r: 0},
+		{kind: opRevert, sess: 0, r: 0},
+		{kind: opUnrevert, sess: 0},
+		{kind: opUnrevert, sess: 1},
+	},
+}
+
+func TestRevertModelRegressions(t *testing.T) {
+	if !testing.Short() {
+		for name, ops := range examples {
+			regressions[name] = ops
+		}
+	}
+	for name, ops := range regressions {
+		t.Run(strings.ReplaceAll(name, " ", "_"), func(t *testing.T) {
+			for v := variant(0); v < nVariants; v++ {
+				if only := os.Getenv("REVERTMODEL_VARIANT"); only != "" && only != strconv.Itoa(int(v)) {
+					continue
+				}
+				if f, step := runOps(t, v, ops); f != nil {
+					t.Errorf("%s: %s at step %d: %s\n%s", variantNames[v], f.kind, step, f.detail, formatOps(ops))
+				}
+			}
+		})
+	}
+}
 
 // Operation kinds.
 type opKind int
@@ -79,7 +167,16 @@ var opNames = [...]string{"agent", "userWrite", "userDelete", "userChmod", "user
 // fixes it and the minimal sequence that shows it. The model stays strict:
 // these operations are only not generated (or, for "redo", skipped) until
 // the fix lands; -revertmodel.strict generates them anyway.
-var excluded = map[string]string{}
+var excluded = map[string]string{
+	// TODO(revert): a revert that deletes the last file of a directory
+	// which existed before the agent wrote there (empty, so absent from
+	// the snapshot trees) removes the directory too. Seed 905813735 with
+	// the server in an empty sub/: agent s1 write a.txt; revert s1 -> sub/
+	// (the server's own directory) is gone and every later tool call fails
+	// with "path is outside the project directory". While excluded, sub/
+	// holds a file. TestRevertKeepsAnEmptyDirectoryTheUserMade shows it.
+	"emptyDir": "revert removes pre-existing empty directories (helper revert)",
+}
 
 var revertModelStrict = flag.Bool("revertmodel.strict", false, "also generate the operations listed in excluded")
 
@@ -93,9 +190,10 @@ func isExcluded(name string) bool {
 var modelPaths = []string{"a.txt", "b.txt", "d/c.txt", "d/e/g.dat", "README.md", "n\xff.txt", "sp ace.txt"}
 
 type bashAct struct {
-	kind        byte // 'w' write, 'r' remove, 'x' chmod +x, 'X' chmod -x, 'm' move
+	kind        byte // 'w' write, 'b' write a big file, 'r' remove, 'x' chmod +x, 'X' chmod -x, 'm' move
 	path, path2 string
 	data        string
+	r           int // big file: size in MB; patch: which operation and line
 }
 
 type callSpec struct {
@@ -141,6 +239,8 @@ func (o op) String() string {
 				switch a.kind {
 				case 'w':
 					fmt.Fprintf(&b, "write %q %q", a.path, a.data)
+				case 'b':
+					fmt.Fprintf(&b, "write %q (%d MB)", a.path, a.r)
 				case 'r':
 					fmt.Fprintf(&b, "rm %q", a.path)
 				case 'x':
@@ -154,6 +254,15 @@ func (o op) String() string {
 			b.WriteString("]")
 		case "edit":
 			fmt.Fprintf(&b, " edit[%q line#%d -> %q]", c.path, c.r, c.data)
+		case "patch":
+			b.WriteString(" patch[")
+			for i, a := range c.acts {
+				if i > 0 {
+					b.WriteString("; ")
+				}
+				fmt.Fprintf(&b, "%q #%d %q %q", a.path, a.r, a.path2, a.data)
+			}
+			b.WriteString("]")
 		default:
 			fmt.Fprintf(&b, " %s[%q %q]", c.tool, c.path, c.data)
 		}
@@ -195,7 +304,13 @@ func genPath(rng *rand.Rand) string {
 }
 
 func genCall(rng *rand.Rand) callSpec {
-	switch rng.Intn(3) {
+	switch rng.Intn(4) {
+	case 3:
+		c := callSpec{tool: "patch"}
+		for i := 1 + rng.Intn(2); i > 0; i-- {
+			c.acts = append(c.acts, bashAct{path: genPath(rng), path2: genPath(rng), data: genText(rng), r: rng.Intn(8)})
+		}
+		return c
 	case 0:
 		return callSpec{tool: "write", path: genPath(rng), data: genText(rng)}
 	case 1:
@@ -207,6 +322,9 @@ func genCall(rng *rand.Rand) callSpec {
 		switch k := rng.Intn(10); {
 		case k < 5:
 			a.kind, a.data = 'w', genBytes(rng)
+			if rng.Intn(40) == 0 && !testing.Short() {
+				a.kind, a.r = 'b', 1+rng.Intn(7) // a file of r MB: slow, so not with -short
+			}
 		case k < 7:
 			a.kind = 'r'
 		case k < 9 && isExcluded("chmod"):
@@ -412,13 +530,26 @@ func (r *recTB) runCleanups() {
 	r.cleanups = nil
 }
 
+// variant is the kind of project a sequence runs in.
+type variant int
+
+const (
+	gitRoot   variant = iota // a git repository, the server at its root
+	noGit                    // a plain directory
+	gitSubdir                // a git repository, the server in a subdirectory (tools get absolute paths)
+	nVariants
+)
+
+var variantNames = [...]string{"git project", "non-git project", "git project, server in its subdirectory sub/ (every path below is under sub/)"}
+
 type runner struct {
-	tb     *recTB
-	h      *harness
-	fake   *fakellm.Server
-	m      *model
-	nextID int
-	step   int
+	variant variant
+	tb      *recTB
+	h       *harness
+	fake    *fakellm.Server
+	m       *model
+	nextID  int
+	step    int
 }
 
 // failure is a failed check; kind classifies it for shrinking.
@@ -431,9 +562,12 @@ func (r *runner) fail(kind, format string, a ...any) {
 
 // runOps runs a sequence on a fresh project and reports the first failed
 // check (nil when every check held) and the index of the step it failed at.
-func runOps(t *testing.T, ops []op) (*failure, int) {
+func runOps(t *testing.T, v variant, ops []op) (*failure, int) {
 	rec := &recTB{TB: t}
-	r := &runner{tb: rec, step: -1}
+	r := &runner{tb: rec, step: -1, variant: v}
+	if v == gitSubdir {
+		ops = underSub(ops)
+	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -456,8 +590,8 @@ func runOps(t *testing.T, ops []op) (*failure, int) {
 	}()
 	select {
 	case <-done:
-	case <-time.After(90 * time.Second):
-		rec.Errorf("hang\x00step %d did not finish in 90s", r.step)
+	case <-time.After(10 * time.Minute):
+		rec.Errorf("hang\x00step %d did not finish in 10 minutes", r.step)
 	}
 	rec.runCleanups()
 	rec.mu.Lock()
@@ -477,7 +611,20 @@ func runOps(t *testing.T, ops []op) (*failure, int) {
 
 func (r *runner) setup() {
 	r.fake = fakellm.NewAnthropic(r.tb)
-	r.h = newHarness(r.tb, harnessOpts{config: anthropicConfig(r.fake.URL), env: map[string]string{"ANTHROPIC_API_KEY": "k"}, noSSE: true})
+	o := harnessOpts{config: `{"provider":{"anthropic":{"options":{"baseURL":"` + r.fake.URL + `"}}},"tools":{"patch":true}}`, env: map[string]string{"ANTHROPIC_API_KEY": "k"}, noSSE: true}
+	switch r.variant {
+	case noGit:
+		o.noGit = true
+	case gitSubdir:
+		o.subdir = "sub"
+		if isExcluded("emptyDir") {
+			o.setup = func(dir string) {
+				os.MkdirAll(filepath.Join(dir, "sub"), 0o755)
+				os.WriteFile(filepath.Join(dir, "sub", ".keep"), nil, 0o644)
+			}
+		}
+	}
+	r.h = newHarness(r.tb, o)
 	r.m = &model{disk: map[string]fstate{}}
 	r.m.disk = r.scanDisk()
 	for i := 0; i < 2; i++ {
@@ -486,6 +633,38 @@ func (r *runner) setup() {
 }
 
 func (r *runner) abs(p string) string { return filepath.Join(r.h.dir, filepath.FromSlash(p)) }
+
+// underSub moves every path of ops into the subdirectory the server runs
+// in: the tools may not write above it.
+func underSub(ops []op) []op {
+	out := make([]op, len(ops))
+	for i, o := range ops {
+		if o.path != "" {
+			o.path = "sub/" + o.path
+		}
+		o.calls = append([]callSpec(nil), o.calls...)
+		for j, c := range o.calls {
+			c.path = "sub/" + c.path
+			c.acts = append([]bashAct(nil), c.acts...)
+			for k := range c.acts {
+				c.acts[k].path = "sub/" + c.acts[k].path
+				c.acts[k].path2 = "sub/" + c.acts[k].path2
+			}
+			o.calls[j] = c
+		}
+		out[i] = o
+	}
+	return out
+}
+
+// toolPath is how the agent names a file: relative to the server's
+// directory, absolute when the server runs in a subdirectory.
+func (r *runner) toolPath(p string) string {
+	if r.variant == gitSubdir {
+		return r.abs(p)
+	}
+	return p
+}
 
 func (r *runner) scanDisk() map[string]fstate {
 	out := map[string]fstate{}
@@ -642,7 +821,7 @@ func (r *runner) plan(c callSpec, disk map[string]fstate, wait string) (turns []
 	}
 	args := func(v any) string { b, _ := json.Marshal(v); return string(b) }
 	read := func(p string) {
-		turns = append(turns, fakellm.Turn{ToolCalls: []fakellm.ToolCall{{ID: r.newCallID(), Name: "read", Args: args(map[string]any{"filePath": p})}}})
+		turns = append(turns, fakellm.Turn{ToolCalls: []fakellm.ToolCall{{ID: r.newCallID(), Name: "read", Args: args(map[string]any{"filePath": r.toolPath(p)})}}})
 	}
 	if c.tool == "edit" {
 		f := get(c.path)
@@ -652,13 +831,21 @@ func (r *runner) plan(c callSpec, disk map[string]fstate, wait string) (turns []
 			if line != "" && strings.Count(f.data, line) == 1 {
 				read(c.path)
 				id = r.newCallID()
-				turns = append(turns, fakellm.Turn{ToolCalls: []fakellm.ToolCall{{ID: id, Name: "edit", Args: args(map[string]any{"filePath": c.path, "oldString": line, "newString": c.data})}}})
+				turns = append(turns, fakellm.Turn{ToolCalls: []fakellm.ToolCall{{ID: id, Name: "edit", Args: args(map[string]any{"filePath": r.toolPath(c.path), "oldString": line, "newString": c.data})}}})
 				f.data = strings.Replace(f.data, line, c.data, 1)
 				set(c.path, f)
 				return
 			}
 		}
 		c = callSpec{tool: "write", path: c.path, data: c.data + "\n"}
+	}
+	if c.tool == "patch" {
+		if text, ok := r.patchText(c, get, set); ok {
+			id = r.newCallID()
+			turns = append(turns, fakellm.Turn{ToolCalls: []fakellm.ToolCall{{ID: id, Name: "patch", Args: args(map[string]any{"patchText": text})}}})
+			return
+		}
+		c = callSpec{tool: "write", path: c.acts[0].path, data: c.acts[0].data}
 	}
 	if c.tool == "write" {
 		f := get(c.path)
@@ -667,7 +854,7 @@ func (r *runner) plan(c callSpec, disk map[string]fstate, wait string) (turns []
 				read(c.path)
 			}
 			id = r.newCallID()
-			turns = append(turns, fakellm.Turn{ToolCalls: []fakellm.ToolCall{{ID: id, Name: "write", Args: args(map[string]any{"filePath": c.path, "content": c.data})}}})
+			turns = append(turns, fakellm.Turn{ToolCalls: []fakellm.ToolCall{{ID: id, Name: "write", Args: args(map[string]any{"filePath": r.toolPath(c.path), "content": c.data})}}})
 			set(c.path, fstate{ok: true, data: c.data, exec: f.ok && f.exec})
 			return
 		}
@@ -678,22 +865,26 @@ func (r *runner) plan(c callSpec, disk map[string]fstate, wait string) (turns []
 		f := get(a.path)
 		switch a.kind {
 		case 'w':
-			cmds = append(cmds, shDir(a.path)+shData(a.data, shQuote(a.path)))
+			cmds = append(cmds, shDir(r.toolPath(a.path))+shData(a.data, shQuote(r.toolPath(a.path))))
 			set(a.path, fstate{ok: true, data: a.data, exec: f.ok && f.exec})
+		case 'b':
+			data := bigData(a.r)
+			cmds = append(cmds, shDir(r.toolPath(a.path))+"yes "+bigLine+" | head -c "+strconv.Itoa(len(data))+" > "+shQuote(r.toolPath(a.path)))
+			set(a.path, fstate{ok: true, data: data, exec: f.ok && f.exec})
 		case 'r':
 			if f.ok {
-				cmds = append(cmds, "rm -f -- "+shQuote(a.path))
+				cmds = append(cmds, "rm -f -- "+shQuote(r.toolPath(a.path)))
 				set(a.path, fstate{})
 			}
 		case 'x', 'X':
 			if f.ok && f.exec != (a.kind == 'x') {
-				cmds = append(cmds, "chmod "+map[byte]string{'x': "+x", 'X': "-x"}[a.kind]+" -- "+shQuote(a.path))
+				cmds = append(cmds, "chmod "+map[byte]string{'x': "+x", 'X': "-x"}[a.kind]+" -- "+shQuote(r.toolPath(a.path)))
 				f.exec = a.kind == 'x'
 				set(a.path, f)
 			}
 		case 'm':
 			if f.ok && a.path != a.path2 {
-				cmds = append(cmds, shDir(a.path2)+"mv -f -- "+shQuote(a.path)+" "+shQuote(a.path2))
+				cmds = append(cmds, shDir(r.toolPath(a.path2))+"mv -f -- "+shQuote(r.toolPath(a.path))+" "+shQuote(r.toolPath(a.path2)))
 				set(a.path, fstate{})
 				set(a.path2, f)
 			}
@@ -709,6 +900,67 @@ func (r *runner) plan(c callSpec, disk map[string]fstate, wait string) (turns []
 	id = r.newCallID()
 	turns = append(turns, fakellm.Turn{ToolCalls: []fakellm.ToolCall{{ID: id, Name: "bash", Args: args(map[string]any{"command": cmd, "description": "change files"})}}})
 	return
+}
+
+// bigLine makes the big files: over the snapshot size cap, and plain
+// enough for the model to know every byte.
+const bigLine = "big"
+
+func bigData(mb int) string {
+	return strings.Repeat(bigLine+"\n", mb<<20/(len(bigLine)+1)+1)[:mb<<20]
+}
+
+// patchText writes a patch for c's operations that apply to the files as
+// they are (add a missing file, update a line, delete, rename with an
+// update), predicting the result; ok is false when none applies.
+func (r *runner) patchText(c callSpec, get func(string) fstate, set func(string, fstate)) (string, bool) {
+	var b strings.Builder
+	b.WriteString("*** Begin Patch\n")
+	n := 0
+	seen := map[string]bool{}
+	for _, a := range c.acts {
+		f, dst := get(a.path), get(a.path2)
+		if !utf8.ValidString(a.path) || seen[a.path] {
+			continue
+		}
+		if !f.ok {
+			fmt.Fprintf(&b, "*** Add File: %s\n", r.toolPath(a.path))
+			for _, l := range strings.SplitAfter(a.data, "\n") {
+				if l != "" {
+					b.WriteString("+" + strings.TrimSuffix(l, "\n") + "\n")
+				}
+			}
+			set(a.path, fstate{ok: true, data: a.data})
+			seen[a.path], n = true, n+1
+			continue
+		}
+		if a.r%4 == 0 || !isText(f.data) || !strings.HasSuffix(f.data, "\n") {
+			fmt.Fprintf(&b, "*** Delete File: %s\n", r.toolPath(a.path))
+			set(a.path, fstate{})
+			seen[a.path], n = true, n+1
+			continue
+		}
+		lines := strings.Split(strings.TrimSuffix(f.data, "\n"), "\n")
+		line := lines[a.r%len(lines)]
+		if line == "" || strings.Count(f.data, line) != 1 || strings.ContainsAny(line, " *@+-") {
+			continue
+		}
+		newLine := "p" + strings.TrimPrefix(strings.Fields(a.data + "x")[0], "t")
+		fmt.Fprintf(&b, "*** Update File: %s\n", r.toolPath(a.path))
+		out := fstate{ok: true, data: strings.Replace(f.data, line, newLine, 1), exec: f.exec}
+		if a.r%4 == 1 && !dst.ok && !f.exec && utf8.ValidString(a.path2) && !seen[a.path2] && a.path2 != a.path {
+			fmt.Fprintf(&b, "*** Move to: %s\n", r.toolPath(a.path2))
+			set(a.path, fstate{})
+			set(a.path2, out)
+			seen[a.path2] = true
+		} else {
+			set(a.path, out)
+		}
+		fmt.Fprintf(&b, "@@\n-%s\n+%s\n", line, newLine)
+		seen[a.path], n = true, n+1
+	}
+	b.WriteString("*** End Patch")
+	return b.String(), n > 0
 }
 
 // cleanup is what a prompt after a revert does: the reverted calls are
@@ -779,7 +1031,7 @@ func (r *runner) agent(o op) {
 	var out storage.WithParts
 	select {
 	case out = <-res:
-	case <-time.After(30 * time.Second):
+	case <-time.After(2 * time.Minute):
 		r.fail("hang", "prompt did not return")
 	}
 	if out.Info.Error != nil || r.fake.Remaining() != 0 {
@@ -1122,10 +1374,10 @@ func (r *runner) unrevert(o op) {
 
 // shrink drops operations (delta debugging) while the sequence still fails
 // with the same kind of failure, within a time budget.
-func shrink(t *testing.T, ops []op, kind string, budget time.Duration) []op {
+func shrink(t *testing.T, v variant, ops []op, kind string, budget time.Duration) []op {
 	deadline := time.Now().Add(budget)
 	fails := func(c []op) bool {
-		f, _ := runOps(t, c)
+		f, _ := runOps(t, v, c)
 		return f != nil && f.kind == kind
 	}
 	n := 2
@@ -1169,10 +1421,10 @@ func modelSeeds(t *testing.T) []int64 {
 	if n == 0 {
 		n = 300
 		if testing.Short() {
-			n = 80
+			n = 50
 		}
 	}
-	seeds := append([]int64(nil), ciSeeds...)
+	var seeds []int64
 	base := time.Now().UnixNano() % 1_000_000_000
 	if os.Getenv("CI") != "" {
 		base = 1000 // CI runs a fixed list
@@ -1198,7 +1450,8 @@ func TestRevertModel(t *testing.T) {
 	var order []string
 	for _, seed := range seeds {
 		ops := genOps(seed, length)
-		f, step := runOps(t, ops)
+		v := variant(seed % int64(nVariants))
+		f, step := runOps(t, v, ops)
 		if f == nil {
 			continue
 		}
@@ -1209,13 +1462,13 @@ func TestRevertModel(t *testing.T) {
 		kinds[f.kind] = &found{seed, 1}
 		order = append(order, f.kind)
 		ops = ops[:step+1]
-		small := shrink(t, ops, f.kind, 2*time.Minute)
-		sf, sstep := runOps(t, small)
+		small := shrink(t, v, ops, f.kind, 2*time.Minute)
+		sf, sstep := runOps(t, v, small)
 		if sf == nil {
 			sf, sstep, small = f, step, ops // flaky after shrinking: report the original
 		}
-		t.Errorf("seed %d (rerun with -run TestRevertModel -revertmodel.seed=%d): %s at step %d: %s\nminimal sequence (%d of %d operations):\n%s",
-			seed, seed, sf.kind, sstep, sf.detail, len(small), length, formatOps(small))
+		t.Errorf("seed %d, %s (rerun with -run TestRevertModel -revertmodel.seed=%d): %s at step %d: %s\nminimal sequence (%d of %d operations):\n%s",
+			seed, variantNames[v], seed, sf.kind, sstep, sf.detail, len(small), length, formatOps(small))
 		if !*revertModelAll {
 			break
 		}

@@ -274,7 +274,7 @@ func TestHole2SecretsNeverReachAgentProcesses(t *testing.T) {
 	  "custom":{"npm":"@ai-sdk/openai-compatible","options":{"baseURL":"http://127.0.0.1:9/v1","apiKey":"{env:MY_CREDS}","headers":{"X-Token":"{file:` + filepath.Join(home, "key.txt") + `}"}},"models":{"m":{}}}},
 	  "command":{"leak":{"template":"look: !` + "`" + `tr '\\0' '\\n' < /proc/$PPID/environ; env; echo PROBE-DONE` + "`" + `"}}}`
 	os.WriteFile(filepath.Join(dir, "opencode.json"), []byte(cfg), 0o644)
-	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "SHELL=/bin/sh",
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "SHELL=/bin/sh", "OPENCODE_DISABLE_MODELS_FETCH=1",
 		"OPENCODE_SERVER_PASSWORD=" + password, "ANTHROPIC_API_KEY=" + apiKey, "MY_CREDS=" + cfgEnv,
 		"INNOCENT_LOOKING=" + apiKey, "ALSO_INNOCENT=x" + authKey + "x"}
 	p := startOcgo(t, dir, data, env)

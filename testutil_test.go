@@ -41,6 +41,8 @@ type harnessOpts struct {
 	setup  func(dir string) // prepares the project before the first commit
 	// mcpTimeout bounds MCP connects and calls (default: the app's).
 	mcpTimeout time.Duration
+	noGit      bool   // a project that is not a git repository
+	subdir     string // the server runs in this subdirectory of the project
 }
 
 // fastRetry keeps provider retries real but quick in tests.
@@ -50,6 +52,9 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	t.Helper()
 	dir, data, home := t.TempDir(), t.TempDir(), t.TempDir()
 	run := func(args ...string) {
+		if o.noGit {
+			return
+		}
 		cmd := exec.Command("git", args...)
 		cmd.Dir = dir
 		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@t", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@t")
@@ -64,6 +69,9 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	}
 	if o.setup != nil {
 		o.setup(dir)
+	}
+	if o.subdir != "" {
+		os.MkdirAll(filepath.Join(dir, o.subdir), 0o755)
 	}
 	run("add", "-A")
 	run("commit", "-qm", "init")
@@ -86,7 +94,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 func (h *harness) start() {
 	h.t.Helper()
 	retry := fastRetry
-	a, err := newApp(appConfig{Dir: h.dir, DataRoot: h.data, Env: func(k string) string { return h.env[k] }, NoTitles: !h.opts.titles, Retry: &retry, MCPTimeout: h.opts.mcpTimeout})
+	a, err := newApp(appConfig{Dir: filepath.Join(h.dir, h.opts.subdir), DataRoot: h.data, Env: func(k string) string { return h.env[k] }, NoTitles: !h.opts.titles, Retry: &retry, MCPTimeout: h.opts.mcpTimeout})
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -310,3 +310,27 @@ func (s *AuthStore) Set(id string, a Auth) error {
 func fileErr(op string, err error) error {
 	return fmt.Errorf("%w: %s: %s", ErrAuthFile, op, cleanErr(err))
 }
+
+// SweepTemps removes temp files that writes of auth.json interrupted by a
+// crash left behind. It holds the cross-process lock every writer holds, so
+// no other process's write in progress is touched.
+func (s *AuthStore) SweepTemps() int {
+	if _, err := os.Stat(filepath.Dir(s.path)); err != nil {
+		return 0
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	unlock, err := lockFile(s.path + ".lock")
+	if err != nil {
+		return 0
+	}
+	defer unlock()
+	matches, _ := filepath.Glob(filepath.Join(filepath.Dir(s.path), "."+filepath.Base(s.path)+".*.tmp"))
+	n := 0
+	for _, m := range matches {
+		if os.Remove(m) == nil {
+			n++
+		}
+	}
+	return n
+}

@@ -53,24 +53,11 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	defer s.streams.Add(-1)
 	sub := s.opts.Bus.Subscribe(sseBuffer)
 	defer sub.Close()
-	rc := http.NewResponseController(w)
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("Connection", "keep-alive")
-	h.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
+	write := startSSE(w)
 
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	write := func(frame []byte) bool {
-		_ = rc.SetWriteDeadline(time.Now().Add(sseWriteTimeout))
-		if _, err := w.Write(frame); err != nil {
-			return false
-		}
-		return rc.Flush() == nil
-	}
 	frame := func(v any) []byte {
 		buf.Reset()
 		buf.WriteString("data: ")
@@ -127,3 +114,23 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 
 // typed frames an event the stream sends itself (not through the bus).
 func typed(e bus.Typed) bus.Event { return bus.Event{Type: e.EventType(), Properties: e} }
+
+// startSSE sends the headers of an event stream and returns its frame
+// writer: each frame is written under a deadline (a stuck client is cut
+// off) and flushed; false means the client is gone.
+func startSSE(w http.ResponseWriter) func(frame []byte) bool {
+	rc := http.NewResponseController(w)
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("Connection", "keep-alive")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	return func(frame []byte) bool {
+		_ = rc.SetWriteDeadline(time.Now().Add(sseWriteTimeout))
+		if _, err := w.Write(frame); err != nil {
+			return false
+		}
+		return rc.Flush() == nil
+	}
+}

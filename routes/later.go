@@ -47,10 +47,24 @@ func (s *Server) sessionStatus(*http.Request, httprouter.Params) (any, error) {
 	return s.opts.Sessions.Statuses(), nil
 }
 
+// promptAsyncBody is the 0.5 prompt input, or the later one that nests
+// the model as {model: {providerID, modelID}}.
+type promptAsyncBody struct {
+	session.PromptInput
+	Model *struct {
+		ProviderID string `json:"providerID"`
+		ModelID    string `json:"modelID"`
+	} `json:"model,omitempty"`
+}
+
 func (s *Server) sessionPromptAsync(r *http.Request, p httprouter.Params) (any, error) {
-	var in session.PromptInput
-	if err := decode(r, &in, false); err != nil {
+	var b promptAsyncBody
+	if err := decode(r, &b, false); err != nil {
 		return nil, err
+	}
+	in := b.PromptInput
+	if b.Model != nil && in.ProviderID == "" && in.ModelID == "" {
+		in.ProviderID, in.ModelID = b.Model.ProviderID, b.Model.ModelID
 	}
 	return nil, s.opts.Sessions.PromptAsync(r.Context(), p.ByName("id"), in)
 }

@@ -88,6 +88,7 @@ type Server struct {
 	errMappers []func(error) *apiError
 	tui        *tuiQueue
 	docs       docState
+	sharePatch patchCache // the share page's patch diffs (routes/share.go)
 	cop        *http.CrossOriginProtection
 	streams    atomic.Int64 // open GET /event streams
 }
@@ -239,4 +240,24 @@ func decode(r *http.Request, v any, optional bool) error {
 		return val.validate()
 	}
 	return nil
+}
+
+// RouteInfo describes one row of the route table, for tests that must
+// cover every route (the attack suite) and for documentation.
+type RouteInfo struct {
+	Method, Path string
+	Query        []string // required query parameters
+	OptQuery     []string // optional query parameters the route reads
+	Body         bool     // takes a request body
+	Stream       bool     // an event stream (or another raw answer)
+}
+
+// Routes lists the route table.
+func (s *Server) Routes() []RouteInfo {
+	out := make([]RouteInfo, 0, len(s.routes))
+	for _, rt := range s.routes {
+		out = append(out, RouteInfo{Method: rt.method, Path: rt.path, Query: rt.query, OptQuery: rt.optQuery,
+			Body: rt.body != nil || rt.bodyOptional, Stream: rt.stream != nil || rt.raw != nil})
+	}
+	return out
 }

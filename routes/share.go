@@ -12,9 +12,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/julienschmidt/httprouter"
@@ -124,14 +124,43 @@ func (s *Server) shareDataGet(w http.ResponseWriter, r *http.Request, p httprout
 			if part.Type != storage.PartPatch {
 				continue
 			}
-			sp, err := s.opts.Sessions.PatchDiff(r.Context(), part)
-			if err != nil {
-				s.log.Warn("Share page: patch diff", "part", part.ID, "err", err)
+			key := part.ID + " " + part.Hash + " " + part.After
+			sp, ok := s.sharePatch.get(key)
+			if !ok {
+				if sp, err = s.opts.Sessions.PatchDiff(r.Context(), part); err != nil {
+					s.log.Warn("Share page: patch diff", "part", part.ID, "err", err)
+				} else {
+					s.sharePatch.put(key, sp)
+				}
 			}
 			d.Patches[part.ID] = sp
 		}
 	}
 	writeJSON(w, http.StatusOK, d)
+}
+
+// patchCache keeps patch diffs for the share page, which re-reads its data
+// on every change while the agent works: a patch part never changes once
+// written (the key holds its trees), so its diff is computed once.
+type patchCache struct {
+	mu sync.Mutex
+	m  map[string]session.SharedPatch
+}
+
+func (c *patchCache) get(key string) (session.SharedPatch, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.m[key]
+	return v, ok
+}
+
+func (c *patchCache) put(key string, v session.SharedPatch) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= 2000 {
+		c.m = map[string]session.SharedPatch{}
+	}
+	c.m[key] = v
 }
 
 // shareEventGet streams a bare {"type"} frame for each event about the
@@ -146,18 +175,8 @@ func (s *Server) shareEventGet(w http.ResponseWriter, r *http.Request, p httprou
 	}
 	sub := s.opts.Bus.Subscribe(sseBuffer)
 	defer sub.Close()
-	rc := http.NewResponseController(w)
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	write := func(frame string) bool {
-		_ = rc.SetWriteDeadline(time.Now().Add(sseWriteTimeout))
-		if _, err := io.WriteString(w, frame); err != nil {
-			return false
-		}
-		return rc.Flush() == nil
-	}
+	sseWrite := startSSE(w)
+	write := func(frame string) bool { return sseWrite([]byte(frame)) }
 	if !write("data: {\"type\":\"server.connected\"}\n\n") {
 		return
 	}

@@ -148,7 +148,8 @@ type Service struct {
 	perms   *permissions
 	reads   sync.Map // sessionID+"\x00"+path → time.Time of the last read tool call
 	prune   pruneState
-	running sync.Map // sessionID → true while its "running" marker is on disk
+	running sync.Map   // sessionID → true while its "running" marker is on disk
+	updMu   sync.Mutex // serializes Update's read-modify-write
 
 	bg     context.Context // background work (titles); canceled by Close
 	stopBg context.CancelFunc
@@ -265,6 +266,10 @@ func (s *Service) Children(id string) ([]storage.Session, error) {
 
 // Update applies fn to a session, bumps time.updated, writes and publishes.
 func (s *Service) Update(id string, fn func(*storage.Session)) (storage.Session, error) {
+	// Read, modify and write under one lock: two updates of a session
+	// (a title change and a run's touch) must not lose each other's write.
+	s.updMu.Lock()
+	defer s.updMu.Unlock()
 	sess, err := s.Get(id)
 	if err != nil {
 		return storage.Session{}, err

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"embed"
 	"fmt"
 	"io/fs"
 	"ocgo/confine"
@@ -12,20 +13,34 @@ import (
 
 	"charm.land/fantasy"
 
+	"ocgo/provider"
 	"ocgo/storage"
 )
 
-// basePrompt is ocgo's default agent prompt, used when neither the request
-// nor the agent brings one.
-const basePrompt = `You are a coding agent working in the user's project through tools.
+// The agent prompts per model family live in prompts/<family>.txt, in
+// ocgo's own words; the family comes from provider.Family. Qwen and models
+// of no known family share default.txt, which, like the original's, does
+// not push the todo tools.
+//
+//go:embed prompts/*.txt
+var prompts embed.FS
 
-Work carefully and concisely:
-- Read the relevant code before changing it, and follow the conventions you find.
-- Prefer small, focused edits; never touch files unrelated to the task.
-- Use the tools to search, read, edit and run commands; run the project's tests or checks when you know them.
-- Answer briefly. Do not add commentary the user did not ask for.
-- Never reveal or log secrets such as API keys.
-- Use the todowrite tool to plan multi-step work and keep it current.`
+// familyPrompt is the agent prompt used when neither the request nor the
+// agent brings one.
+func familyPrompt(modelID string) string {
+	name := provider.Family(modelID)
+	switch name {
+	case provider.FamilyQwen, provider.FamilyDefault:
+		name = "default"
+	case provider.FamilyGPT5:
+		name = "gpt5"
+	}
+	data, err := prompts.ReadFile("prompts/" + name + ".txt")
+	if err != nil {
+		data, _ = prompts.ReadFile("prompts/default.txt")
+	}
+	return strings.TrimSpace(string(data))
+}
 
 // summaryPrompt asks for a compaction summary.
 const summaryPrompt = `You summarize a coding session so it can continue without the full history.
@@ -57,7 +72,7 @@ The user switched from plan mode to build mode. The read-only restriction is lif
 // assistant message: the agent (or request) prompt first, then the
 // environment and the project's rules.
 func (s *Service) systemPrompt(in loopInput) []string {
-	first := basePrompt
+	first := familyPrompt(in.model.Model.ID)
 	switch {
 	case in.summary:
 		first = summaryPrompt

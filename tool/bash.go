@@ -20,18 +20,8 @@ type bashTool struct{ opts Options }
 
 func (t *bashTool) Info() Info {
 	return Info{
-		Name: "bash",
-		Description: fmt.Sprintf(`Runs a shell command in the project directory and returns its combined stdout and stderr.
-
-- Each call starts a fresh shell in the project root; state such as the current directory does not carry over between calls, so prefer absolute paths or paths relative to the project root over cd.
-- timeout is in milliseconds: default %d, at most %d. On timeout or abort the command and every process it started are killed.
-- Output beyond %d characters is cut.
-- Give a short description (5-10 words) of what the command does.
-- Quote paths containing spaces with double quotes. Chain dependent commands with && or ;, not newlines.
-- Prefer the grep, glob, list and read tools over grep/find/ls/cat in the shell.
-- cd, rm, cp, mv, mkdir, touch, chmod and chown may not name paths outside the project.
-- Do not commit, push or change git configuration unless the user asks for it.`,
-			t.opts.BashTimeout.Milliseconds(), MaxBashTimeout.Milliseconds(), t.opts.OutputCap),
+		Name:        "bash",
+		Description: describe("bash", map[string]any{"default_timeout": t.opts.BashTimeout.Milliseconds(), "max_timeout": MaxBashTimeout.Milliseconds(), "output_cap": t.opts.OutputCap}),
 		Parameters: map[string]any{
 			"command": map[string]any{"type": "string", "description": "The command to execute"},
 			"timeout": map[string]any{"type": "number", "description": "Optional timeout in milliseconds"},

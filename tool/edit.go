@@ -15,14 +15,8 @@ type editTool struct{}
 
 func (editTool) Info() Info {
 	return Info{
-		Name: "edit",
-		Description: `Replaces text in a file of the project.
-
-- Read the file with the read tool in this session before editing it; the edit fails otherwise, or when the file changed since it was read.
-- oldString must match the file text (without the "00001| " line prefixes of read output). An exact match is tried first, then matches tolerant of indentation and whitespace differences.
-- The edit fails when oldString matches more than once: add surrounding lines to make it unique, or set replaceAll to change every occurrence (useful for renames).
-- An empty oldString creates the file (or replaces all of it) with newString.
-- Prefer editing existing files over creating new ones.`,
+		Name:        "edit",
+		Description: describe("edit", nil),
 		Parameters: map[string]any{
 			"filePath":   map[string]any{"type": "string", "description": "The absolute path to the file to modify"},
 			"oldString":  map[string]any{"type": "string", "description": "The text to replace"},

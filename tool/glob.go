@@ -15,14 +15,8 @@ type globTool struct{}
 
 func (globTool) Info() Info {
 	return Info{
-		Name: "glob",
-		Description: `Finds files of the project by name pattern.
-
-- Patterns use ** for any number of directories, * and ? within a name, {a,b} alternatives and [abc] classes, e.g. "**/*.go" or "src/**/*.{ts,tsx}".
-- The pattern is matched against paths relative to the search directory.
-- Files ignored by .gitignore and the .git directory are skipped.
-- Returns absolute paths, most recently modified first, at most 100.
-- Issue several searches in one response when useful.`,
+		Name:        "glob",
+		Description: describe("glob", map[string]any{"result_limit": ResultLimit}),
 		Parameters: map[string]any{
 			"pattern": map[string]any{"type": "string", "description": "The glob pattern to match files against"},
 			"path": map[string]any{"type": "string", "description": "The directory to search in. If not specified, the current working directory will be used. " +

@@ -15,14 +15,8 @@ type grepTool struct{}
 
 func (grepTool) Info() Info {
 	return Info{
-		Name: "grep",
-		Description: `Searches file contents of the project with a regular expression.
-
-- Regular expressions use RE2 syntax (e.g. "log.*Error", "func\s+\w+"); no backreferences or lookaround.
-- include filters files by name pattern, e.g. "*.go" or "*.{ts,tsx}".
-- Files ignored by .gitignore, the .git directory and binary files are skipped.
-- Returns matching lines grouped by file, files most recently modified first, at most 100 matches.
-- Use glob to find files by name.`,
+		Name:        "grep",
+		Description: describe("grep", map[string]any{"result_limit": ResultLimit}),
 		Parameters: map[string]any{
 			"pattern": map[string]any{"type": "string", "description": "The regex pattern to search for in file contents"},
 			"path":    map[string]any{"type": "string", "description": "The directory to search in. Defaults to the current working directory."},

@@ -22,12 +22,8 @@ var listIgnoredDirs = map[string]bool{
 
 func (listTool) Info() Info {
 	return Info{
-		Name: "list",
-		Description: `Lists the files of a project directory as an indented tree (directories first, then files, each sorted).
-
-- path is the directory to list (absolute inside the project, or relative to the project root); default the project root.
-- Common generated or dependency directories (node_modules, dist, build, target, vendor, .git, caches, virtualenvs...) and .gitignore'd files are left out; ignore adds more glob patterns to leave out.
-- Shows at most 100 files; prefer glob and grep when you know what you are looking for.`,
+		Name:        "list",
+		Description: describe("list", map[string]any{"result_limit": ResultLimit}),
 		Parameters: map[string]any{
 			"path":   map[string]any{"type": "string", "description": "The absolute path to the directory to list (must be absolute, not relative)"},
 			"ignore": map[string]any{"type": "array", "items": map[string]any{"type": "string"}, "description": "List of glob patterns to ignore"},

@@ -12,24 +12,8 @@ type patchTool struct{}
 
 func (patchTool) Info() Info {
 	return Info{
-		Name: "patch",
-		Description: `Applies a multi-file patch in the "*** Begin Patch" format:
-
-*** Begin Patch
-*** Add File: path/to/new.txt
-+first line of the new file
-*** Update File: path/to/existing.go
-*** Move to: path/to/renamed.go   (optional)
-@@ func name(   (optional: a line that precedes the change)
- context line
--removed line
-+added line
-*** Delete File: path/to/old.txt
-*** End Patch
-
-- Paths are relative to the project root (or absolute inside it).
-- Keep about three lines of unchanged context around each change; context lines start with a space.
-- The whole patch is checked before anything is written: if one hunk does not apply, no file changes.`,
+		Name:        "patch",
+		Description: describe("patch", nil),
 		Parameters: map[string]any{
 			"patchText": map[string]any{"type": "string", "description": "The full patch text that describes all changes to be made"},
 		},

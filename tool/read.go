@@ -18,16 +18,8 @@ const maxReadFile = 50 << 20
 
 func (readTool) Info() Info {
 	return Info{
-		Name: "read",
-		Description: `Reads a text file of the project and returns its lines numbered.
-
-- filePath may be absolute (inside the project) or relative to the project root.
-- Returns up to 2000 lines from the start by default; use offset (0-based line) and limit to page through long files.
-- Lines longer than 2000 characters are cut.
-- Each line is prefixed with its 1-based number, zero-padded to five digits, and "| ".
-- Binary files (archives, executables, images...) are refused.
-- Reading a file is required before editing or overwriting it with edit/write.
-- You can read several files at once by issuing several read calls in one response.`,
+		Name:        "read",
+		Description: describe("read", map[string]any{"read_limit": DefaultReadLimit, "max_line": MaxLineLength}),
 		Parameters: map[string]any{
 			"filePath": map[string]any{"type": "string", "description": "The path to the file to read"},
 			"offset":   map[string]any{"type": "number", "description": "The line number to start reading from (0-based)"},

@@ -16,16 +16,8 @@ func (t *taskTool) Info() Info {
 		}
 	}
 	return Info{
-		Name: "task",
-		Description: `Starts a subagent in a child session to carry out a complex, multi-step task on its own, and returns its final answer.
-
-Available agent types:
-` + list.String() + `
-- Set subagent_type to one of the agent types above.
-- Good for open-ended searches and research that would take many rounds of grep/glob/read; not for reading a known file or searching two or three known files.
-- The subagent cannot ask you questions: give it a complete, detailed prompt, say whether it should change code or only research, and say exactly what it should report.
-- Its answer is not shown to the user; summarise it yourself.
-- Several tasks can run at once when issued in one response.`,
+		Name:        "task",
+		Description: describe("task", map[string]any{"agents": strings.TrimRight(list.String(), "\n")}),
 		Parameters: map[string]any{
 			"description":   map[string]any{"type": "string", "description": "A short (3-5 words) description of the task"},
 			"prompt":        map[string]any{"type": "string", "description": "The task for the agent to perform"},

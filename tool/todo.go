@@ -22,14 +22,8 @@ type todoWriteTool struct{}
 
 func (todoWriteTool) Info() Info {
 	return Info{
-		Name: "todowrite",
-		Description: `Creates or replaces the todo list of this session, to plan and track multi-step work and show progress to the user.
-
-Use it when a task has three or more steps, when the user gives several tasks, or asks for a todo list. Skip it for a single simple task or a purely conversational answer.
-
-- Send the whole list each time; it replaces the previous one.
-- status: pending, in_progress, completed or cancelled; keep only one item in_progress and mark items completed as soon as they are done.
-- priority: high, medium or low; id: a unique identifier per item.`,
+		Name:        "todowrite",
+		Description: describe("todowrite", nil),
 		Parameters: map[string]any{
 			"todos": map[string]any{"type": "array", "items": todoItemSchema, "description": "The updated todo list"},
 		},
@@ -71,7 +65,7 @@ type todoReadTool struct{}
 func (todoReadTool) Info() Info {
 	return Info{
 		Name:        "todoread",
-		Description: "Reads the todo list of this session.",
+		Description: describe("todoread", nil),
 		Parameters:  map[string]any{},
 	}
 }

@@ -69,13 +69,8 @@ const (
 
 func (*webfetchTool) Info() Info {
 	return Info{
-		Name: "webfetch",
-		Description: `Fetches a web page or file over http(s) and returns its content.
-
-- url must be a complete http:// or https:// URL.
-- format: "markdown" converts HTML to Markdown, "text" returns the visible text of HTML, "html" returns the body unchanged.
-- timeout is in seconds: default 30, at most 120. Responses larger than 5 MB are refused.
-- Read-only: it does not change any file. Do not guess URLs; use those given by the user or found in the project.`,
+		Name:        "webfetch",
+		Description: describe("webfetch", map[string]any{"default_fetch_timeout": int(defaultFetchTimeout.Seconds()), "max_fetch_timeout": int(maxFetchTimeout.Seconds()), "max_fetch_mb": MaxFetchBytes >> 20}),
 		Parameters: map[string]any{
 			"url":     map[string]any{"type": "string", "description": "The URL to fetch content from"},
 			"format":  map[string]any{"type": "string", "enum": []string{"text", "markdown", "html"}, "description": "The format to return the content in (text, markdown, or html)"},

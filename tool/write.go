@@ -11,12 +11,8 @@ type writeTool struct{}
 
 func (writeTool) Info() Info {
 	return Info{
-		Name: "write",
-		Description: `Writes a file of the project, replacing it if it exists.
-
-- filePath may be absolute (inside the project) or relative to the project root; parent directories are created.
-- An existing file must have been read with the read tool in this session first, and not changed since; otherwise the write fails.
-- Prefer edit for changes to existing files; only create new files when needed, and do not create documentation files unless asked.`,
+		Name:        "write",
+		Description: describe("write", nil),
 		Parameters: map[string]any{
 			"filePath": map[string]any{"type": "string", "description": "The absolute path to the file to write (must be absolute, not relative)"},
 			"content":  map[string]any{"type": "string", "description": "The content to write to the file"},

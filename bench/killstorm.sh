@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Kill storm: SIGKILL a real, writing ocgo N times (default 1000) and check
+# after each kill that it starts, every JSON file parses, every acknowledged
+# write is there, no temp file is left and no reply is left unfinished.
+# Prints the figures. CI runs 20 kills as part of `go test` (TestKillStorm).
+#   bench/killstorm.sh [N] [SEED]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${1:-1000}
+export OCGO_KILLSTORM=$N
+[ -n "${2:-}" ] && export OCGO_KILLSTORM_SEED=$2
+go test -count=1 -v -timeout 6h -run '^TestKillStorm$' . 2>&1 | grep -E 'seed|killstorm:|FAIL|ok|Error|lost|left|corrupt'

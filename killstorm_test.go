@@ -1,0 +1,270 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"ocgo/provider/fakellm"
+	"ocgo/storage"
+)
+
+// TestKillStorm SIGKILLs a real ocgo at random points while every kind of
+// write is in flight (sessions, title updates, prompts running a bash tool,
+// shell commands, credentials), then restarts it and checks the invariants:
+// it starts (no false "in use"), every JSON file parses, every acknowledged
+// write is there, no temp file is left, and no reply or tool part is left
+// unfinished. OCGO_KILLSTORM=N sets the number of kills (default 20);
+// bench/killstorm.sh runs 1,000 and prints the figures.
+func TestKillStorm(t *testing.T) {
+	kills := 20
+	if v, err := strconv.Atoi(os.Getenv("OCGO_KILLSTORM")); err == nil && v > 0 {
+		kills = v
+	}
+	seed := uint64(time.Now().UnixNano())
+	if v, err := strconv.ParseUint(os.Getenv("OCGO_KILLSTORM_SEED"), 10, 64); err == nil {
+		seed = v
+	}
+	rng := rand.New(rand.NewPCG(seed, 1))
+	t.Logf("seed %d (OCGO_KILLSTORM_SEED)", seed)
+
+	dir, data, home := t.TempDir(), t.TempDir(), t.TempDir()
+	fake := fakellm.NewAnthropic(t)
+	turns := func(n int) {
+		for range n {
+			fake.Push(fakellm.Turn{ToolCalls: []fakellm.ToolCall{{ID: "toolu_" + strconv.Itoa(rng.IntN(1e9)), Name: "bash",
+				Args: `{"command":"echo start; sleep 0.05; echo x >> out.txt; echo end","description":"work"}`}}},
+				fakellm.Turn{Text: []string{"done"}})
+		}
+	}
+	os.WriteFile(filepath.Join(dir, "opencode.json"), []byte(`{"provider":{"anthropic":{"options":{"baseURL":"`+fake.URL+`"}}}}`), 0o644)
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "SHELL=/bin/sh", "ANTHROPIC_API_KEY=k", "OPENCODE_DISABLE_MODELS_FETCH=1"}
+
+	var (
+		mu       sync.Mutex
+		sessions = map[string]bool{} // acknowledged creations
+		titles   = map[string]*titleLog{}
+		auths    = map[string]bool{}
+		acked    atomic.Int64
+		maxStart time.Duration
+		recov    = map[string]bool{}
+	)
+	ocgoBinary(t) // built before the clock starts
+	var starts time.Duration
+	for k := 0; k < kills; k++ {
+		turns(4)
+		start := time.Now()
+		p := startOcgo(t, dir, data, env)
+		d := time.Since(start)
+		starts += d
+		maxStart = max(maxStart, d)
+		verifyAfterKill(t, p, data, &mu, sessions, titles, auths, recov)
+
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		worker := func(fn func(i int)) {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; ; i++ {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					fn(i)
+				}
+			}()
+		}
+		ids := func() []string {
+			mu.Lock()
+			defer mu.Unlock()
+			out := make([]string, 0, len(sessions))
+			for id := range sessions {
+				out = append(out, id)
+			}
+			return out
+		}
+		worker(func(int) {
+			code, body, err := p.try("POST", "/session", "{}")
+			if err == nil && code == 200 {
+				var s storage.Session
+				json.Unmarshal([]byte(body), &s)
+				mu.Lock()
+				sessions[s.ID] = true
+				mu.Unlock()
+				acked.Add(1)
+			}
+		})
+		worker(func(i int) {
+			all := ids()
+			if len(all) == 0 {
+				time.Sleep(5 * time.Millisecond)
+				return
+			}
+			id := all[i%len(all)]
+			title := fmt.Sprintf("t-%d-%d", k, i)
+			mu.Lock()
+			tl := titles[id]
+			if tl == nil {
+				tl = &titleLog{}
+				titles[id] = tl
+			}
+			tl.later = append(tl.later, title) // attempted
+			mu.Unlock()
+			code, _, err := p.try("PATCH", "/session/"+id, `{"title":"`+title+`"}`)
+			if err == nil && code == 200 {
+				mu.Lock()
+				tl.acked, tl.later = title, nil // earlier attempts no longer count
+				mu.Unlock()
+				acked.Add(1)
+			}
+		})
+		worker(func(i int) {
+			all := ids()
+			if len(all) == 0 {
+				time.Sleep(5 * time.Millisecond)
+				return
+			}
+			id := all[rng.IntN(len(all))]
+			if i%2 == 0 {
+				p.try("POST", "/session/"+id+"/message", asJSON(textPrompt("go")))
+			} else {
+				p.try("POST", "/session/"+id+"/shell", `{"agent":"build","command":"echo s; sleep 0.05; echo e"}`)
+			}
+		})
+		worker(func(i int) {
+			id := fmt.Sprintf("prov%d-%d", k, i)
+			code, _, err := p.try("PUT", "/auth/"+id, `{"type":"api","key":"key-`+id+`"}`)
+			if err == nil && code == 200 {
+				mu.Lock()
+				auths[id] = true
+				mu.Unlock()
+				acked.Add(1)
+			}
+			time.Sleep(20 * time.Millisecond)
+		})
+		time.Sleep(time.Duration(30+rng.IntN(300)) * time.Millisecond)
+		p.stop(true)
+		close(stop)
+		wg.Wait()
+	}
+	p := startOcgo(t, dir, data, env)
+	verifyAfterKill(t, p, data, &mu, sessions, titles, auths, recov)
+	p.stop(false)
+	t.Logf("killstorm: %d kills, %d acknowledged writes (all found), %d sessions, start after a kill: mean %v, slowest %v; %d interrupted replies completed at start",
+		kills, acked.Load(), len(sessions), (starts / time.Duration(kills)).Round(time.Millisecond), maxStart.Round(time.Millisecond), len(recov))
+}
+
+// titleLog is what a session's title may be after a kill: the last
+// acknowledged title, or one attempted after it.
+type titleLog struct {
+	acked string
+	later []string
+}
+
+var killClient = &http.Client{Timeout: 10 * time.Second}
+
+// try is do without failing the test on a transport error (the server may
+// be killed mid-request).
+func (p *proc) try(method, path, body string) (int, string, error) {
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, _ := http.NewRequest(method, p.URL+path, rd)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	res, err := killClient.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	return res.StatusCode, string(b), err
+}
+
+// verifyAfterKill checks the invariants on a freshly started server.
+func verifyAfterKill(t *testing.T, p *proc, data string, mu *sync.Mutex, sessions map[string]bool, titles map[string]*titleLog, auths map[string]bool, recov map[string]bool) {
+	t.Helper()
+	filepath.WalkDir(data, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		name := d.Name()
+		if strings.HasSuffix(name, ".tmp") && strings.HasPrefix(name, ".") {
+			t.Errorf("temp file left after restart: %s", path)
+		}
+		if strings.HasSuffix(name, ".json") && !strings.Contains(path, string(filepath.Separator)+"quarantine"+string(filepath.Separator)) {
+			b, err := os.ReadFile(path)
+			if err == nil && !json.Valid(b) {
+				t.Errorf("corrupt JSON after a kill: %s: %q", path, b)
+			}
+		}
+		return nil
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	authFile, _ := os.ReadFile(filepath.Join(data, "auth.json"))
+	var stored map[string]json.RawMessage
+	json.Unmarshal(authFile, &stored)
+	for id := range auths {
+		if _, ok := stored[id]; !ok {
+			t.Errorf("acknowledged credential %s lost", id)
+		}
+	}
+	for id := range sessions {
+		code, body, err := p.try("GET", "/session/"+id, "")
+		if err != nil || code != 200 {
+			t.Errorf("acknowledged session %s lost: %d %v", id, code, err)
+			continue
+		}
+		var s storage.Session
+		json.Unmarshal([]byte(body), &s)
+		if tl := titles[id]; tl != nil && tl.acked != "" && s.Title != tl.acked && !containsStr(tl.later, s.Title) {
+			t.Errorf("session %s: title %q, want the acknowledged %q or a later attempt", id, s.Title, tl.acked)
+		}
+		_, msgs, _ := p.try("GET", "/session/"+id+"/message", "")
+		var ws []storage.WithParts
+		json.Unmarshal([]byte(msgs), &ws)
+		for _, w := range ws {
+			if w.Info.Role == storage.RoleAssistant {
+				if w.Info.Time.Completed == nil {
+					t.Errorf("session %s: reply %s left unfinished", id, w.Info.ID)
+				}
+				if w.Info.Error != nil && strings.Contains(fmt.Sprint(w.Info.Error.Data), "interrupted") {
+					recov[w.Info.ID] = true
+				}
+			}
+			for _, part := range w.Parts {
+				if part.State != nil && (part.State.Status == storage.ToolPending || part.State.Status == storage.ToolRunning) {
+					t.Errorf("session %s: tool part %s left %s", id, part.ID, part.State.Status)
+				}
+			}
+		}
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+}
+
+func containsStr(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
