@@ -20,6 +20,7 @@ import (
 	"ocgo/bus"
 	"ocgo/config"
 	"ocgo/format"
+	"ocgo/lsp"
 	"ocgo/mcp"
 	"ocgo/provider"
 	"ocgo/routes"
@@ -69,6 +70,7 @@ type app struct {
 	stop        context.CancelFunc
 	snaps       *snapshot.Snapshotter
 	mcp         *mcp.Manager
+	lsp         *lsp.Service
 	warm        sync.WaitGroup // the background first snapshot
 }
 
@@ -246,7 +248,9 @@ func newApp(c appConfig) (*app, error) {
 		b.close()
 		return nil, err
 	}
-	searcher, err = search.New(search.Options{Root: proj.root, Cwd: proj.cwd, Watcher: w, Logger: c.Logger, Deny: []string{dataRoot}})
+	var langs *lsp.Service // set below, before anything is served
+	searcher, err = search.New(search.Options{Root: proj.root, Cwd: proj.cwd, Watcher: w, Logger: c.Logger, Deny: []string{dataRoot},
+		Workspace: workspaceSymbols(&langs)})
 	if err != nil {
 		stop()
 		w.Close()
@@ -270,6 +274,7 @@ func newApp(c appConfig) (*app, error) {
 		}
 		return vals
 	})
+	langs = newLSP(cfg, proj.root, events, c.Logger, scrub.Environ)
 	mcps := newMCP(cfg, proj.cwd, events, c.Logger, c.MCPTimeout, scrub.Environ)
 	ids := storage.NewIDs(nil)
 	// Shell commands are traced so their patches hold only what they wrote;
@@ -287,7 +292,7 @@ func newApp(c appConfig) (*app, error) {
 		Tools: tool.Registry(tool.Options{Tracer: tracer, Agents: func() []tool.AgentInfo { return subagents(cfg) }, Environ: scrub.Environ,
 			AllowPrivateFetch: c.Env("OCGO_WEBFETCH_PRIVATE") == "1"}),
 		MoreTools: mcps,
-		EditHooks: editHooks{format: format.New(format.Options{Config: cfg.Formatter, Dir: proj.cwd, Root: proj.root, Environ: scrub.Environ, Logger: c.Logger})},
+		EditHooks: editHooks{format: format.New(format.Options{Config: cfg.Formatter, Dir: proj.cwd, Root: proj.root, Environ: scrub.Environ, Logger: c.Logger}), lsp: langs},
 	})
 	mcps.Start()
 	if err := sessions.RecoverReverts(ctx); err != nil {
@@ -316,7 +321,7 @@ func newApp(c appConfig) (*app, error) {
 		Scrub: map[string]string{projectData: "<data>", dataRoot: "<data-root>", proj.root: "<project>", home: "~"},
 	})
 	a := &app{proj: proj, projectData: projectData, store: store, bus: events, sessions: sessions, server: srv,
-		watcher: w, search: searcher, fs: fsRoot, stop: stop, snaps: snaps, mcp: mcps}
+		watcher: w, search: searcher, fs: fsRoot, stop: stop, snaps: snaps, mcp: mcps, lsp: langs}
 	if snaps != nil {
 		// The first snapshot of a large tree takes a while: take it in the
 		// background once the watcher's first walk is done, so a prompt's
@@ -358,6 +363,7 @@ func (a *app) Shutdown() {
 func (a *app) Close() error {
 	a.sessions.Close()
 	a.mcp.Close()
+	a.lsp.Close()
 	a.stop()
 	a.warm.Wait()
 	// Let a prune that follows a session delete finish before the shadow
@@ -431,4 +437,21 @@ func hideDataFolder(root, dataRoot string) error {
 		return err
 	}
 	return atomicfile.WriteFile(p, []byte("*\n"), 0o600)
+}
+
+// newLSP builds the language server service; servers start on the first
+// file the agent writes. Published diagnostics go out as
+// lsp.client.diagnostics, a server that fails as session.error (once).
+func newLSP(cfg *config.Config, root string, events *bus.Bus, logger *slog.Logger, environ func() []string) *lsp.Service {
+	return lsp.New(lsp.Options{
+		Config: cfg.LSP, Root: root, Environ: environ, Logger: logger,
+		OnDiagnostics: func(serverID, path string) {
+			events.Publish(event.LSPClientDiagnostics{ServerID: serverID, Path: path})
+		},
+		OnError: func(_ string, err error) {
+			events.Publish(event.SessionError{
+				Error: &storage.MessageError{Name: "UnknownError", Data: map[string]any{"message": err.Error()}},
+			})
+		},
+	})
 }

@@ -1,17 +1,14 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -19,65 +16,22 @@ import (
 	"ocgo/storage"
 )
 
-// TestHelperServe is `ocgo serve` in a child process (the test binary run
-// again) for the crash tests; it does nothing in a normal run.
-func TestHelperServe(t *testing.T) {
-	dir := os.Getenv("OCGO_HELPER_SERVE_DIR")
-	if dir == "" {
-		t.Skip("helper process only")
-	}
-	if err := run([]string{"serve", "--port", "0", "--dir", dir}, os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	os.Exit(0)
-}
-
-// child is one ocgo serve process over a project and data directory.
+// child is a real ocgo serve (the binary built by the test, startOcgo)
+// over a project and data directory.
 type child struct {
-	t   *testing.T
-	cmd *exec.Cmd
-	url string
+	t *testing.T
+	p *proc
 }
 
-func startChild(t *testing.T, dir string, env []string) *child {
+func startChild(t *testing.T, dir, data string, env []string) *child {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperServe$")
-	cmd.Env = append(env, "OCGO_HELPER_SERVE_DIR="+dir)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = io.Discard
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	c := &child{t: t, cmd: cmd}
+	c := &child{t: t, p: startOcgo(t, dir, data, env)}
 	t.Cleanup(c.kill)
-	lines := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if u, ok := strings.CutPrefix(sc.Text(), "opencode server listening on "); ok {
-				lines <- u
-			}
-		}
-		io.Copy(io.Discard, out)
-	}()
-	select {
-	case c.url = <-lines:
-	case <-time.After(20 * time.Second):
-		t.Fatal("child server did not start")
-	}
 	return c
 }
 
-func (c *child) kill() {
-	if c.cmd.ProcessState == nil {
-		c.cmd.Process.Signal(syscall.SIGKILL)
-		c.cmd.Wait()
-	}
-}
+// kill ends the server with SIGKILL.
+func (c *child) kill() { c.p.stop(true) }
 
 func (c *child) call(method, path string, body, out any) int {
 	c.t.Helper()
@@ -86,7 +40,7 @@ func (c *child) call(method, path string, body, out any) int {
 		b, _ := json.Marshal(body)
 		r = bytes.NewReader(b)
 	}
-	req, _ := http.NewRequest(method, c.url+path, r)
+	req, _ := http.NewRequest(method, c.p.URL+path, r)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -128,9 +82,9 @@ func TestRevertSurvivesSIGKILL(t *testing.T) {
 		t.Fatalf("agent command did not run: %+v", r.Info.Error)
 	}
 	h.stop()
-	env := []string{"HOME=" + h.env["HOME"], "XDG_CONFIG_HOME=" + h.env["XDG_CONFIG_HOME"], "OCGO_DATA_DIR=" + data,
+	env := []string{"HOME=" + h.env["HOME"], "XDG_CONFIG_HOME=" + h.env["XDG_CONFIG_HOME"],
 		"SHELL=/bin/sh", "ANTHROPIC_API_KEY=k", "PATH=" + os.Getenv("PATH")}
-	c := startChild(t, dir, env)
+	c := startChild(t, dir, data, env)
 
 	// state reads the files and the revert state; it fails the test when
 	// they disagree or the files are mixed.
@@ -190,7 +144,7 @@ func TestRevertSurvivesSIGKILL(t *testing.T) {
 		}
 		c.kill()
 		<-done
-		c = startChild(t, dir, env)
+		c = startChild(t, dir, data, env)
 	}
 	state(c)
 	if midway == 0 {

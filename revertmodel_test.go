@@ -456,7 +456,14 @@ func (s *msess) mine(p string) fstate {
 
 type model struct {
 	disk map[string]fstate
+	dirs map[string]bool // directories the user made (or that were there): never the agent's to remove
 	sess []*msess
+}
+
+func (m *model) userDirs(p string) {
+	for d := filepath.Dir(p); d != "."; d = filepath.Dir(d) {
+		m.dirs[d] = true
+	}
 }
 
 func (m *model) get(p string) fstate { return m.disk[p] }
@@ -627,6 +634,13 @@ func (r *runner) setup() {
 	r.h = newHarness(r.tb, o)
 	r.m = &model{disk: map[string]fstate{}}
 	r.m.disk = r.scanDisk()
+	r.m.dirs = map[string]bool{}
+	for p := range r.m.disk {
+		r.m.userDirs(p)
+	}
+	if r.variant == gitSubdir {
+		r.m.dirs["sub"] = true
+	}
 	for i := 0; i < 2; i++ {
 		r.m.sess = append(r.m.sess, &msess{id: r.h.newSession()})
 	}
@@ -699,6 +713,13 @@ func (r *runner) scanDisk() map[string]fstate {
 func (r *runner) checkDisk() {
 	got := r.scanDisk()
 	var diffs []string
+	if !isExcluded("emptyDir") {
+		for d := range r.m.dirs {
+			if fi, err := os.Stat(r.abs(d)); err != nil || !fi.IsDir() {
+				diffs = append(diffs, fmt.Sprintf("%q: the user's directory is gone", d))
+			}
+		}
+	}
 	for p, want := range r.m.disk {
 		if got[p] != want {
 			diffs = append(diffs, fmt.Sprintf("%q: disk %v, model %v", p, got[p], want))
@@ -742,6 +763,7 @@ func (r *runner) apply(o op) {
 		if err := os.WriteFile(r.abs(o.path), []byte(o.data), 0o644); err != nil {
 			r.fail("harness", "user write: %v", err)
 		}
+		r.m.userDirs(o.path)
 		r.m.set(o.path, fstate{ok: true, data: o.data, exec: f.ok && f.exec})
 	case opUserDelete:
 		if f := r.m.get(o.path); f.ok {
@@ -1024,6 +1046,7 @@ func (r *runner) agent(o op) {
 		f := r.m.get(o.path)
 		os.MkdirAll(filepath.Dir(r.abs(o.path)), 0o755)
 		os.WriteFile(r.abs(o.path), []byte(o.data), 0o644)
+		r.m.userDirs(o.path)
 		r.m.set(o.path, fstate{ok: true, data: o.data, exec: f.ok && f.exec})
 		disk[o.path] = r.m.get(o.path)
 		gate.release()

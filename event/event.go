@@ -16,6 +16,7 @@ func All() []Typed {
 		ServerConnected{}, SessionUpdated{}, SessionDeleted{}, SessionIdle{}, SessionError{},
 		MessageUpdated{}, MessageRemoved{}, PartUpdated{}, PartRemoved{},
 		PermissionUpdated{}, PermissionReplied{}, FileEdited{}, FileWatcherUpdated{}, StorageWrite{},
+		LSPClientDiagnostics{},
 	}
 }
 
@@ -90,6 +91,13 @@ type FileWatcherUpdated struct {
 	Event string `json:"event"`
 }
 
+// LSPClientDiagnostics: a language server published diagnostics for a
+// file (absolute path).
+type LSPClientDiagnostics struct {
+	ServerID string `json:"serverID"`
+	Path     string `json:"path"`
+}
+
 // StorageWrite is opencode's per-write event; ocgo sends it only as the
 // stream's keep-alive frame, with Key "heartbeat".
 type StorageWrite struct {
@@ -97,17 +105,18 @@ type StorageWrite struct {
 	Content struct{} `json:"content"`
 }
 
-func (ServerConnected) EventType() string    { return "server.connected" }
-func (SessionUpdated) EventType() string     { return "session.updated" }
-func (SessionDeleted) EventType() string     { return "session.deleted" }
-func (SessionIdle) EventType() string        { return "session.idle" }
-func (SessionError) EventType() string       { return "session.error" }
-func (MessageUpdated) EventType() string     { return "message.updated" }
-func (MessageRemoved) EventType() string     { return "message.removed" }
-func (PartUpdated) EventType() string        { return "message.part.updated" }
-func (PartRemoved) EventType() string        { return "message.part.removed" }
-func (PermissionUpdated) EventType() string  { return "permission.updated" }
-func (PermissionReplied) EventType() string  { return "permission.replied" }
-func (FileEdited) EventType() string         { return "file.edited" }
-func (FileWatcherUpdated) EventType() string { return "file.watcher.updated" }
-func (StorageWrite) EventType() string       { return "storage.write" }
+func (ServerConnected) EventType() string      { return "server.connected" }
+func (SessionUpdated) EventType() string       { return "session.updated" }
+func (SessionDeleted) EventType() string       { return "session.deleted" }
+func (SessionIdle) EventType() string          { return "session.idle" }
+func (SessionError) EventType() string         { return "session.error" }
+func (MessageUpdated) EventType() string       { return "message.updated" }
+func (MessageRemoved) EventType() string       { return "message.removed" }
+func (PartUpdated) EventType() string          { return "message.part.updated" }
+func (PartRemoved) EventType() string          { return "message.part.removed" }
+func (PermissionUpdated) EventType() string    { return "permission.updated" }
+func (PermissionReplied) EventType() string    { return "permission.replied" }
+func (FileEdited) EventType() string           { return "file.edited" }
+func (FileWatcherUpdated) EventType() string   { return "file.watcher.updated" }
+func (StorageWrite) EventType() string         { return "storage.write" }
+func (LSPClientDiagnostics) EventType() string { return "lsp.client.diagnostics" }

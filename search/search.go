@@ -77,20 +77,25 @@ type Options struct {
 	Cwd     string           // served directory (Root or below); answers are relative to it
 	Watcher *watcher.Watcher // index of Root; nil: the service runs its own
 	Deny    []string         // directories never read or listed (ocgo's data folder)
-	Logger  *slog.Logger
+	// Workspace, when set, answers Symbols first (running language
+	// servers); ok false or no symbols falls back to the built-in
+	// extractors.
+	Workspace func(ctx context.Context, query string) (syms []Symbol, ok bool)
+	Logger    *slog.Logger
 }
 
 // Service answers file and search queries for one project.
 type Service struct {
-	root    string // absolute
-	cwdRel  string // Cwd relative to root, slash form, "" for the root
-	cwd     string // absolute
-	osroot  *confine.Root
-	escErr  error // the os.Root "escapes" error, captured at start
-	w       *watcher.Watcher
-	ownW    bool
-	cancelW context.CancelFunc
-	log     *slog.Logger
+	workspace func(ctx context.Context, query string) ([]Symbol, bool)
+	root      string // absolute
+	cwdRel    string // Cwd relative to root, slash form, "" for the root
+	cwd       string // absolute
+	osroot    *confine.Root
+	escErr    error // the os.Root "escapes" error, captured at start
+	w         *watcher.Watcher
+	ownW      bool
+	cancelW   context.CancelFunc
+	log       *slog.Logger
 
 	st   status
 	find fuzzyCache
@@ -130,7 +135,7 @@ func New(opts Options) (*Service, error) {
 	}
 	s := &Service{
 		root: root, cwd: cwd, cwdRel: filepath.ToSlash(rel), osroot: r,
-		w: opts.Watcher, log: lg.With("component", "search"),
+		w: opts.Watcher, log: lg.With("component", "search"), workspace: opts.Workspace,
 	}
 	// os.Root does not export its escape error; capture it once.
 	if _, err := r.OS().Stat(".."); err != nil {

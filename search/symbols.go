@@ -365,6 +365,11 @@ func (s *Service) refreshSymbols(ctx context.Context) error {
 // built on first use and refreshed for files reported through Notify.
 // At most MaxSymbols results, best first.
 func (s *Service) Symbols(ctx context.Context, query string) ([]Symbol, error) {
+	if s.workspace != nil {
+		if syms, ok := s.workspace(ctx, query); ok && len(syms) > 0 {
+			return syms, nil
+		}
+	}
 	if err := s.refreshSymbols(ctx); err != nil {
 		return nil, err
 	}

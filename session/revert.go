@@ -364,10 +364,15 @@ func (s *Service) transition(ctx context.Context, sess storage.Session, msgs []s
 			return sess, err
 		}
 	}
+	j := revertJournal{SessionID: sess.ID, Next: nextRV}
+	if len(states) == 0 {
+		// No file to touch (a revert of a step that changed none): only
+		// the state moves.
+		return s.finish(ctx, j, false)
+	}
 	if err := snaps.Flush(); err != nil {
 		return sess, err
 	}
-	j := revertJournal{SessionID: sess.ID, Next: nextRV}
 	for _, st := range states {
 		j.Ops = append(j.Ops, journalOp{Path: []byte(st.op.path), From: st.now, Target: st.op.target, Want: st.target})
 	}
@@ -435,11 +440,17 @@ func (s *Service) finish(ctx context.Context, j revertJournal, recovering bool) 
 		next.Diff = d
 	}
 	sess, err := s.Update(j.SessionID, func(v *storage.Session) { v.Revert = next })
+	if errors.Is(err, storage.ErrNotFound) {
+		// The session was deleted: the files are done, nothing else to set.
+		return sess, s.store.DeleteJSON(journalKey(j.SessionID))
+	}
 	if err != nil {
 		return sess, err
 	}
-	if err := s.store.DeleteJSON(journalKey(j.SessionID)); err != nil {
-		return sess, err
+	if len(j.Ops) > 0 {
+		if err := s.store.DeleteJSON(journalKey(j.SessionID)); err != nil {
+			return sess, err
+		}
 	}
 	if len(skipped) > 0 {
 		return sess, fmt.Errorf("%w: %s", ErrNotRestored, strings.Join(skipped, ", "))

@@ -20,9 +20,12 @@
 // (a write that then failed, a path written with the same bytes); it never
 // holds less unless All is set. Whatever the supervisor cannot account for
 // widens the answer to All ("every file changed during the call"), never
-// narrows it: a path it cannot read or resolve, a thread in another mount
-// namespace or root, io_uring, open_by_handle_at, a 32-bit or x32 system
-// call. A write through a descriptor opened before the command started is
+// narrows it: a path it cannot read or resolve, a change of root or mount
+// namespace (chroot, unshare, setns, clone with CLONE_NEWNS, pivot_root) or
+// a mount, io_uring, open_by_handle_at, a 32-bit or x32 system call. The
+// filter fails clone3 with ENOSYS, since its flags are out of a filter's
+// reach; C libraries and Go fall back to clone, as under Docker's default
+// profile. A write through a descriptor opened before the command started is
 // not seen; the command inherits only its standard streams (pipes and
 // /dev/null), so within ocgo none exists. A process outside the tree that
 // the command asks to write (a daemon, a server) is not seen either. The
@@ -145,8 +148,9 @@ func (t *Tracer) Start(cmd *exec.Cmd) (*Run, error) {
 	return r, t.start(cmd, r)
 }
 
-// Result returns what the tree changed so far. Read it after the "after"
-// snapshot, so a write that finished before the snapshot is included.
+// Result returns what the tree changed so far: once the command has
+// returned, everything it did before returning. (A background process it
+// left running may add more later.)
 func (r *Run) Result() Set {
 	r.mu.Lock()
 	defer r.mu.Unlock()
