@@ -46,7 +46,7 @@ type appConfig struct {
 	Env          func(string) string
 	NoTitles     bool // tests: no background title requests to the model
 	ExistingData bool // fail with errNoData instead of creating the project's data folder
-	// MCPTimeout overrides the MCP connect and call timeouts (tests).
+	// MCPTimeout overrides the MCP call timeout (tests).
 	MCPTimeout time.Duration
 	ReadOnly   bool // open the storage without the lock (storage.OpenReadOnly); CLI reads
 	// Retry overrides the provider retry policy (tests use short delays);
@@ -410,8 +410,8 @@ func snapshotsOrNil(s *snapshot.Snapshotter) session.Snapshots {
 func newMCP(cfg *config.Config, dir string, events *bus.Bus, logger *slog.Logger, timeout time.Duration, environ func() []string) *mcp.Manager {
 	return mcp.New(mcp.Options{
 		Servers: cfg.MCP, Dir: dir, Logger: logger, Version: apiVersion,
-		Environ:        environ,
-		ConnectTimeout: timeout, CallTimeout: timeout,
+		Environ:     environ,
+		CallTimeout: timeout,
 		OnError: func(_ string, err error) {
 			events.Publish(event.SessionError{
 				Error: &storage.MessageError{Name: "UnknownError", Data: map[string]any{"message": err.Error()}},
