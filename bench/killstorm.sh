@@ -8,5 +8,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-1000}
 export OCGO_KILLSTORM=$N
-[ -n "${2:-}" ] && export OCGO_KILLSTORM_SEED=$2
+if [ -n "${2:-}" ]; then export OCGO_KILLSTORM_SEED=$2; fi
 go test -count=1 -v -timeout 6h -run '^TestKillStorm$' . 2>&1 | grep -E 'seed|killstorm:|FAIL|ok|Error|lost|left|corrupt'
