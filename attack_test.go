@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -20,24 +19,6 @@ import (
 	"ocgo/routes"
 	"ocgo/storage"
 )
-
-// syncBuf is a log sink safe for concurrent writes.
-type syncBuf struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestAttackSuite attacks every route of the table over real HTTP, so a new
 // route cannot skip it: a foreign Host, no credentials, a cross-origin
@@ -91,7 +72,7 @@ func TestAttackSuite(t *testing.T) {
 		fakellm.Turn{Text: []string{"done"}},
 	)
 	os.WriteFile(filepath.Join(dir, "opencode.json"), []byte(`{"provider":{"anthropic":{"options":{"baseURL":"`+fake.URL+`","apiKey":"{env:MY_CFG_SECRET}"}}}}`), 0o644)
-	var logs syncBuf
+	var logs lockedBuffer
 	a, err := newApp(appConfig{Dir: dir, DataRoot: data, Password: cPassword, Username: "opencode", NoTitles: true,
 		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Env: func(k string) string {
@@ -140,7 +121,7 @@ func TestAttackSuite(t *testing.T) {
 	}
 
 	// SSE, recorded for the whole run.
-	var frames syncBuf
+	var frames lockedBuffer
 	go func() {
 		req, _ := http.NewRequest("GET", srv.URL+"/event", nil)
 		req.SetBasicAuth("opencode", cPassword)
@@ -162,7 +143,7 @@ func TestAttackSuite(t *testing.T) {
 		t.Fatalf("create session: %d %s", code, body)
 	}
 	var sess storage.Session
-	jsonUnmarshal(body, &sess)
+	json.Unmarshal([]byte(body), &sess)
 	code, body, _ = do("POST", "/session/"+sess.ID+"/message", asJSON(textPrompt("probe")), nil)
 	if code != 200 {
 		t.Fatalf("prompt: %d %s", code, body)
@@ -172,7 +153,7 @@ func TestAttackSuite(t *testing.T) {
 		t.Errorf("the bash probe did not run: %.2000s", body)
 	}
 	var msgs []storage.WithParts
-	jsonUnmarshal(body, &msgs)
+	json.Unmarshal([]byte(body), &msgs)
 	msgID := msgs[0].Info.ID
 
 	ids := map[string]string{":id": sess.ID, ":messageID": msgID, ":permissionID": "per_0000000000000000000000000", ":token": "tok_0000000000"}
@@ -337,7 +318,3 @@ func fakeBodies(f *fakellm.Server) []string {
 	}
 	return out
 }
-
-func jsonUnmarshal(s string, v any) { _ = jsonUnmarshalBytes([]byte(s), v) }
-
-func jsonUnmarshalBytes(b []byte, v any) error { return json.Unmarshal(b, v) }

@@ -45,24 +45,7 @@ func ocgoBinary(t testing.TB) string {
 type proc struct {
 	cmd    *exec.Cmd
 	URL    string
-	stderr *lockedBuf
-}
-
-type lockedBuf struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	stderr *lockedBuffer
 }
 
 // startOcgo runs "ocgo serve" on a free port and waits for its ready line.
@@ -74,7 +57,7 @@ func startOcgo(t testing.TB, dir, data string, env []string, args ...string) *pr
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &proc{cmd: cmd, stderr: &lockedBuf{}}
+	p := &proc{cmd: cmd, stderr: &lockedBuffer{}}
 	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
