@@ -126,6 +126,33 @@ var examples = map[string][]op{
 	},
 }
 
+// knownFailures are minimal sequences found failing and not fixed yet;
+// TestRevertModelKnownFailures runs them and reports them as skips until
+// they pass (-revertmodel.strict: as failures).
+var knownFailures = map[string][]op{
+	// TODO(revert): redo resurrects a file the user deleted. Seed
+	// 143014292 (-revertmodel.len=30): the agent created a.txt (call 2 of
+	// prompt 1); the user deletes it; an undo further back (to before
+	// call 2) finds a.txt already absent, 200; a redo back to prompt 2
+	// then writes a.txt with the agent's old content. The redo target for
+	// a file that joined the reverted set after the first revert is the
+	// first revert's snapshot, taken when a.txt still held the agent's
+	// content; the model expects the state the file had when it joined.
+	"redo resurrects a file the user deleted": {
+		{kind: opAgent, sess: 0, calls: []callSpec{
+			{tool: "edit", path: "sp ace.txt", r: 4, data: "efa5b3d"},
+			{tool: "patch", acts: []bashAct{{path: "a.txt", r: 1, path2: "b.txt", data: "t3155a2\n"}}},
+			{tool: "patch", acts: []bashAct{{path: "a.txt", r: 4, path2: "a.txt", data: "tea310e\nt36d429\n"}, {path: "d/e/g.dat", r: 4, path2: "README.md", data: "t38ad29\nt7fcb20\n"}}},
+		}},
+		{kind: opRevert, sess: 0, r: 127181},
+		{kind: opAgent, sess: 0, calls: []callSpec{{tool: "edit", path: "d/e/g.dat", r: 6, data: "ec07c91"}}},
+		{kind: opUserDelete, path: "a.txt"},
+		{kind: opRevert, sess: 0, r: 706581},
+		{kind: opRevert, sess: 0, r: 775452},
+		{kind: opRevert, sess: 0, r: 162493},
+	},
+}
+
 // concurrent are sequences with something happening while a command runs.
 var concurrent = map[string][]op{
 	"another session reverts during a command": {
@@ -140,10 +167,25 @@ var concurrent = map[string][]op{
 	},
 }
 
+func TestRevertModelKnownFailures(t *testing.T) {
+	for name, ops := range knownFailures {
+		t.Run(strings.ReplaceAll(name, " ", "_"), func(t *testing.T) {
+			var problems []string
+			for v := variant(0); v < nVariants; v++ {
+				if f, step := runOps(t, v, ops); f != nil {
+					problems = append(problems, fmt.Sprintf("%s: %s at step %d: %s", variantNames[v], f.kind, step, f.detail))
+				}
+			}
+			knownFailing(t, true, "a fix (see knownFailures)", problems)
+		})
+	}
+}
+
 func TestRevertModelRegressions(t *testing.T) {
 	for name, ops := range concurrent {
 		regressions[name] = ops
 	}
+
 	if !testing.Short() {
 		for name, ops := range examples {
 			regressions[name] = ops
@@ -1420,6 +1462,9 @@ func (r *runner) revert(o op) {
 		disk[p] = r.m.get(p)
 	}
 	code, e, _ := r.post("/session/"+s.id+"/revert", map[string]any{"messageID": t.msg, "partID": t.part})
+	if os.Getenv("REVERTMODEL_DEBUG") != "" {
+		fmt.Fprintf(os.Stderr, "revert s%d to %s/%s (point %+v, was %+v): %d %v; targets %v; disk before %v\n", o.sess, t.msg, t.part, point, s.revert, code, e.Data["message"], targets, disk)
+	}
 	if !r.outcome(fmt.Sprintf("revert s%d to %s/%s", o.sess, t.msg, t.part), s, targets, code, e) {
 		return
 	}
@@ -1503,9 +1548,12 @@ func modelSeeds(t *testing.T) []int64 {
 		}
 	}
 	var seeds []int64
+	// With -short (CI, and everyone's runs before integrating) a fixed
+	// list, so a rare failure is found on purpose, not by someone else's
+	// run; random seeds when more sequences are asked for or without -short.
 	base := time.Now().UnixNano() % 1_000_000_000
-	if os.Getenv("CI") != "" {
-		base = 1000 // CI runs a fixed list
+	if testing.Short() && *revertModelN == 0 && os.Getenv("REVERTMODEL_N") == "" {
+		base = 1000
 	}
 	for i := 0; len(seeds) < n; i++ {
 		seeds = append(seeds, base+int64(i))
