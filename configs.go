@@ -6,6 +6,7 @@ import (
 	"log/slog"
 
 	"ocgo/config"
+	"ocgo/oauth"
 	"ocgo/provider"
 	"ocgo/tool"
 )
@@ -49,6 +50,7 @@ func newModels(cfg *config.Config, auth *config.AuthStore, env func(string) stri
 	}
 	return provider.NewRegistry(provider.Source{
 		Config: providers, Disabled: cfg.DisabledProviders, Env: env, Retry: retry, Catalog: catalog,
+		OAuth: &oauth.Refresher{Store: auth, Endpoints: oauth.Endpoints()},
 		Auth: func(id string) (string, bool) {
 			a, ok, err := auth.Get(id)
 			if err != nil || !ok || a.Type != "api" {

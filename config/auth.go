@@ -38,9 +38,8 @@ func (a Auth) Validate() error {
 		if a.Refresh == "" {
 			return missing("refresh")
 		}
-		if a.Access == "" {
-			return missing("access")
-		}
+		// access may be empty: opencode's Copilot login stores the GitHub
+		// token as refresh and fetches the access token on first use.
 		if a.Expires < 0 {
 			return &AuthError{Field: "expires", Message: "must not be negative"}
 		}
@@ -126,6 +125,9 @@ func ParseAuth(b []byte) (Auth, error) {
 		a.Expires = int64(f)
 	} else if a.Type == "oauth" {
 		return Auth{}, &AuthError{Field: "expires", Message: "required"}
+	}
+	if _, ok := m["access"]; !ok && a.Type == "oauth" {
+		return Auth{}, &AuthError{Field: "access", Message: "required"}
 	}
 	if err := a.Validate(); err != nil {
 		return Auth{}, err
@@ -256,26 +258,30 @@ func (s *AuthStore) All() (map[string]Auth, error) {
 // Set validates id and a, then stores a under id with a read-modify-write
 // of auth.json under the cross-process lock.
 func (s *AuthStore) Set(id string, a Auth) error {
+	_, err := s.Update(id, func(Auth, bool) (Auth, bool, error) { return a, true, nil })
+	return err
+}
+
+// Update reads the entry for id and calls fn with it under the
+// cross-process lock; when fn asks to store a new value it is validated and
+// written back (0600, atomically) before the lock is released. An OAuth
+// refresh runs inside fn, so two processes never spend one refresh token
+// twice: the second sees the first one's new tokens. Update returns the
+// entry as it stands afterwards.
+func (s *AuthStore) Update(id string, fn func(cur Auth, ok bool) (next Auth, store bool, err error)) (Auth, error) {
 	if err := ValidateAuthID(id); err != nil {
-		return err
-	}
-	if err := a.Validate(); err != nil {
-		return err
-	}
-	enc, err := json.Marshal(a)
-	if err != nil {
-		return fmt.Errorf("%w: encode: %v", ErrAuthFile, err)
+		return Auth{}, err
 	}
 	dir := filepath.Dir(s.path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fileErr("create auth dir", err)
+		return Auth{}, fileErr("create auth dir", err)
 	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	unlock, err := lockFile(s.path + ".lock")
 	if err != nil {
-		return fileErr("lock auth file", err)
+		return Auth{}, fileErr("lock auth file", err)
 	}
 	defer unlock()
 
@@ -283,7 +289,24 @@ func (s *AuthStore) Set(id string, a Auth) error {
 	// stat in readLocked sees that (the rename gives a new inode).
 	m, err := s.readLocked()
 	if err != nil {
-		return err
+		return Auth{}, err
+	}
+	cur, ok := Auth{}, false
+	if raw, found := m[id]; found {
+		if a, err := ParseAuth(raw); err == nil {
+			cur, ok = a, true
+		}
+	}
+	a, store, err := fn(cur, ok)
+	if err != nil || !store {
+		return cur, err
+	}
+	if err := a.Validate(); err != nil {
+		return cur, err
+	}
+	enc, err := json.Marshal(a)
+	if err != nil {
+		return cur, fmt.Errorf("%w: encode: %v", ErrAuthFile, err)
 	}
 	next := make(map[string]json.RawMessage, len(m)+1)
 	for k, v := range m {
@@ -292,17 +315,17 @@ func (s *AuthStore) Set(id string, a Auth) error {
 	next[id] = enc
 	out, err := json.MarshalIndent(next, "", "  ")
 	if err != nil {
-		return fmt.Errorf("%w: encode: %v", ErrAuthFile, err)
+		return cur, fmt.Errorf("%w: encode: %v", ErrAuthFile, err)
 	}
 	if err := atomicfile.WriteFile(s.path, out, 0o600); err != nil {
-		return fileErr("write", err)
+		return cur, fileErr("write", err)
 	}
 	if st, err := os.Stat(s.path); err == nil {
 		s.cacheInfo, s.cache = st, next
 	} else {
 		s.cacheInfo, s.cache = nil, nil
 	}
-	return nil
+	return a, nil
 }
 
 // fileErr wraps an I/O failure on auth.json in ErrAuthFile, without the

@@ -22,7 +22,6 @@ func TestAuthValidate(t *testing.T) {
 		{"oauth", Auth{Type: "oauth", Refresh: "r", Access: "a", Expires: 1}, ""},
 		{"oauth expires zero", Auth{Type: "oauth", Refresh: "r", Access: "a"}, ""},
 		{"oauth without refresh", Auth{Type: "oauth", Access: "a", Expires: 1}, "refresh"},
-		{"oauth without access", Auth{Type: "oauth", Refresh: "r", Expires: 1}, "access"},
 		{"oauth negative expiry", Auth{Type: "oauth", Refresh: "r", Access: "a", Expires: -1}, "expires"},
 		{"wellknown", Auth{Type: "wellknown", Key: "https://x", Token: "t"}, ""},
 		{"wellknown without token", Auth{Type: "wellknown", Key: "https://x"}, "token"},

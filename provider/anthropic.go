@@ -85,6 +85,7 @@ type anthropicConfig struct {
 	modelID    string
 	baseURL    string // without the trailing /v1; "" means api.anthropic.com
 	apiKey     string // "" sends no key
+	authToken  string // an OAuth access token, sent as a Bearer token
 	headers    map[string]string
 	client     option.HTTPClient
 }
@@ -104,6 +105,9 @@ func newAnthropicModel(c anthropicConfig) *anthropicModel {
 	}
 	if c.apiKey != "" {
 		opts = append(opts, option.WithAPIKey(c.apiKey))
+	}
+	if c.authToken != "" {
+		opts = append(opts, option.WithAuthToken(c.authToken))
 	}
 	for k, v := range c.headers {
 		opts = append(opts, option.WithHeader(k, v))

@@ -58,6 +58,17 @@ var (
 	ErrOutputLength = errors.New("output length exceeded")
 )
 
+// ModelNotFoundError names the pair that did not resolve; it is
+// ErrModelNotFound for errors.Is, and routes answer its IDs in data as
+// opencode does ({"providerID","modelID"}).
+type ModelNotFoundError struct{ ProviderID, ModelID string }
+
+func (e *ModelNotFoundError) Error() string {
+	return ErrModelNotFound.Error() + ": " + e.ProviderID + "/" + e.ModelID
+}
+
+func (e *ModelNotFoundError) Is(target error) bool { return target == ErrModelNotFound }
+
 // Source is everything the registry reads from the outside world.
 type Source struct {
 	// Config is opencode.json `provider` (merged config).
@@ -76,6 +87,16 @@ type Source struct {
 	Retry *RetryPolicy
 	// Catalog is the models.dev database; nil means the embedded snapshot.
 	Catalog *Catalog
+	// OAuth hands out the access tokens of auth.json "oauth" entries,
+	// refreshed when due (oauth.Refresher); nil means none. It is used
+	// when the provider has no API key.
+	OAuth OAuthSource
+}
+
+// OAuthSource gives access tokens for providers logged in with OAuth.
+type OAuthSource interface {
+	Has(providerID string) bool
+	Access(ctx context.Context, providerID string) (token string, ok bool, err error)
 }
 
 // Resolved is a model ready to call.
@@ -219,6 +240,9 @@ func (r *Registry) active(id string) bool {
 		return false
 	}
 	if k, _ := r.apiKey(id); k != "" {
+		return true
+	}
+	if r.src.OAuth != nil && r.src.OAuth.Has(id) {
 		return true
 	}
 	if r.optString(id, "baseURL") != "" {
@@ -366,6 +390,13 @@ func wireOf(p Info) wire {
 	return wireCompat
 }
 
+// CopilotHeaders are what GitHub Copilot's API expects from an editor
+// integration (the values opencode's Copilot plugin sends).
+var CopilotHeaders = map[string]string{
+	"User-Agent": "GitHubCopilotChat/0.26.7", "Editor-Version": "vscode/1.99.3",
+	"Editor-Plugin-Version": "copilot-chat/0.26.7", "Copilot-Integration-Id": "vscode-chat",
+}
+
 // compatBaseURLs are the OpenAI-compatible endpoints of catalog providers
 // whose models.dev entry has no `api` field.
 var compatBaseURLs = map[string]string{
@@ -388,11 +419,11 @@ func (r *Registry) Model(ctx context.Context, providerID, modelID string) (*Reso
 	r.load()
 	p, ok := r.db[providerID]
 	if !ok || r.disabled[providerID] {
-		return nil, fmt.Errorf("%w: %s/%s", ErrModelNotFound, providerID, modelID)
+		return nil, &ModelNotFoundError{providerID, modelID}
 	}
 	m, ok := p.Models[modelID]
 	if !ok {
-		return nil, fmt.Errorf("%w: %s/%s", ErrModelNotFound, providerID, modelID)
+		return nil, &ModelNotFoundError{providerID, modelID}
 	}
 	if !r.active(providerID) {
 		how := "PUT /auth/" + providerID
@@ -402,6 +433,16 @@ func (r *Registry) Model(ctx context.Context, providerID, modelID string) (*Reso
 		return nil, &providerError{id: providerID, err: fmt.Errorf("%w: no API key for provider %s (%s)", ErrAuth, providerID, how)}
 	}
 	key, from := r.apiKey(providerID)
+	bearer := ""
+	if key == "" && r.src.OAuth != nil {
+		tok, ok, err := r.src.OAuth.Access(ctx, providerID)
+		if err != nil {
+			return nil, &providerError{id: providerID, err: fmt.Errorf("%w: %w", ErrAuth, err)}
+		}
+		if ok {
+			bearer, from = tok, "oauth"
+		}
+	}
 	headers := map[string]string{}
 	if h, ok := r.options[providerID]["headers"].(map[string]any); ok {
 		for k, v := range h {
@@ -415,7 +456,20 @@ func (r *Registry) Model(ctx context.Context, providerID, modelID string) (*Reso
 			headers[k] = v
 		}
 	}
-	doer := &authDoer{client: r.client, hasKey: key != "", userHeaders: headers}
+	switch {
+	case bearer != "" && wireOf(p) == wireAnthropic:
+		headers["anthropic-beta"] = cmp.Or(headers["anthropic-beta"], "oauth-2025-04-20")
+	case bearer != "":
+		key = bearer // the OpenAI wires send the key as a Bearer token
+		if providerID == "github-copilot" {
+			for k, v := range CopilotHeaders {
+				if _, set := lookupFold(headers, k); !set {
+					headers[k] = v
+				}
+			}
+		}
+	}
+	doer := &authDoer{client: r.client, hasKey: key != "" || bearer != "", userHeaders: headers}
 	baseURL := r.optString(providerID, "baseURL")
 
 	var lm fantasy.LanguageModel
@@ -427,7 +481,7 @@ func (r *Registry) Model(ctx context.Context, providerID, modelID string) (*Reso
 			baseURL = strings.TrimSuffix(strings.TrimRight(baseURL, "/"), "/v1")
 		}
 		lm = newAnthropicModel(anthropicConfig{providerID: providerID, modelID: modelID, baseURL: baseURL,
-			apiKey: key, headers: headers, client: doer})
+			apiKey: key, authToken: bearer, headers: headers, client: doer})
 	default:
 		fp, err := r.openAIProvider(w, p, providerID, baseURL, key, headers, doer)
 		if err != nil {
@@ -441,7 +495,7 @@ func (r *Registry) Model(ctx context.Context, providerID, modelID string) (*Reso
 	return &Resolved{
 		Info:  p.clone(),
 		Model: m,
-		LM:    &retryModel{inner: lm, providerID: providerID, policy: r.retry, log: r.log, secret: key},
+		LM:    &retryModel{inner: lm, providerID: providerID, policy: r.retry, log: r.log, secret: cmp.Or(key, bearer)},
 		wire:  w,
 	}, nil
 }

@@ -226,3 +226,34 @@ func TestCatalog(t *testing.T) {
 		}
 	}
 }
+
+type fakeOAuth map[string]string
+
+func (f fakeOAuth) Has(id string) bool { _, ok := f[id]; return ok }
+func (f fakeOAuth) Access(_ context.Context, id string) (string, bool, error) {
+	t, ok := f[id]
+	return t, ok, nil
+}
+
+// An "oauth" entry of auth.json activates the provider, and its access
+// token goes out as a Bearer token (with Anthropic's OAuth beta header), never
+// as an API key.
+func TestOAuthAccessTokenIsSentAsBearer(t *testing.T) {
+	fake := fakellm.NewAnthropic(t, fakellm.Turn{Text: []string{"hi"}})
+	reg, _ := NewRegistry(Source{OAuth: fakeOAuth{"anthropic": "sk-ant-oat-access"},
+		Config: map[string]ConfigProvider{"anthropic": {Options: map[string]any{"baseURL": fake.URL}}}}, nil)
+	if got := ids(reg.List()); !slices.Contains(got, "anthropic") {
+		t.Fatalf("List = %v", got)
+	}
+	r, err := reg.Model(context.Background(), "anthropic", "claude-sonnet-4-20250514")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.LM.Generate(context.Background(), fantasy.Call{Prompt: fantasy.Prompt{fantasy.NewUserMessage("hi")}}); err != nil {
+		t.Fatal(err)
+	}
+	h := fake.Requests()[0].Header
+	if h.Get("Authorization") != "Bearer sk-ant-oat-access" || h.Get("X-Api-Key") != "" || !strings.Contains(h.Get("Anthropic-Beta"), "oauth-2025-04-20") {
+		t.Errorf("headers: %v", h)
+	}
+}

@@ -112,8 +112,8 @@ type Result struct {
 	Output   string
 	Metadata map[string]any
 	// Changed, when set, tells which files the call changed (bash: what its
-	// process tree wrote, see package trace). Read it after the "after"
-	// snapshot. Nil: any file changed during the call may be the call's.
+	// process tree wrote, see package trace), once Run has returned. Nil:
+	// any file changed during the call may be the call's.
 	Changed func() trace.Set
 }
 

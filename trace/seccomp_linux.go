@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os/exec"
 	"runtime"
+	"slices"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -25,9 +26,11 @@ type call struct {
 	paths []pathArg
 	// follow: the last component is followed if it is a symbolic link.
 	follow bool
-	// flags is the index of the open flags argument (-1: none); the call is
-	// recorded only if they ask for writing, creating or truncating.
+	// flags is the index of a flags argument (-1: none); the call stops
+	// only if one of mask's bits is set (open: writing, creating or
+	// truncating; clone and unshare: a new mount namespace).
 	flags int
+	mask  uint32
 	// atFlags is the index of an AT_* flags argument (-1: none):
 	// AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH.
 	atFlags int
@@ -39,6 +42,8 @@ type call struct {
 	openHow bool
 	// tree: the paths may be directories whose contents move (rename).
 	tree bool
+	// unlink: the call removes a file (unlinkat: unless AT_REMOVEDIR).
+	unlink bool
 }
 
 // writeFlags are the open flags that may change a file or create one.
@@ -51,7 +56,7 @@ func at(dirfd, path int) []pathArg { return []pathArg{{dirfd, path}} }
 // (calls this architecture lacks) are left out.
 var calls = func() map[int]call {
 	none := func(c call) call {
-		if c.flags == 0 {
+		if c.mask == 0 {
 			c.flags = -1
 		}
 		if c.atFlags == 0 {
@@ -63,16 +68,16 @@ var calls = func() map[int]call {
 		nr int
 		c  call
 	}{
-		{sysOpen, call{name: "open", paths: p(0), follow: true, flags: 1}},
-		{unix.SYS_OPENAT, call{name: "openat", paths: at(0, 1), follow: true, flags: 2}},
+		{sysOpen, call{name: "open", paths: p(0), follow: true, flags: 1, mask: writeFlags}},
+		{unix.SYS_OPENAT, call{name: "openat", paths: at(0, 1), follow: true, flags: 2, mask: writeFlags}},
 		{unix.SYS_OPENAT2, call{name: "openat2", paths: at(0, 1), follow: true, openHow: true}},
 		{sysCreat, call{name: "creat", paths: p(0), follow: true}},
 		{unix.SYS_TRUNCATE, call{name: "truncate", paths: p(0), follow: true}},
 		{sysMkdir, call{name: "mkdir", paths: p(0)}},
 		{unix.SYS_MKDIRAT, call{name: "mkdirat", paths: at(0, 1)}},
 		{sysRmdir, call{name: "rmdir", paths: p(0)}},
-		{sysUnlink, call{name: "unlink", paths: p(0)}},
-		{unix.SYS_UNLINKAT, call{name: "unlinkat", paths: at(0, 1)}},
+		{sysUnlink, call{name: "unlink", paths: p(0), unlink: true}},
+		{unix.SYS_UNLINKAT, call{name: "unlinkat", paths: at(0, 1), unlink: true}},
 		{sysRename, call{name: "rename", paths: []pathArg{{-1, 0}, {-1, 1}}, tree: true}},
 		{sysRenameat, call{name: "renameat", paths: []pathArg{{0, 1}, {2, 3}}, tree: true}},
 		{unix.SYS_RENAMEAT2, call{name: "renameat2", paths: []pathArg{{0, 1}, {2, 3}}, tree: true}},
@@ -88,6 +93,20 @@ var calls = func() map[int]call {
 		{unix.SYS_FCHMOD, call{name: "fchmod", byFD: true}},
 		{unix.SYS_IO_URING_SETUP, call{name: "io_uring_setup", widen: true}},
 		{unix.SYS_OPEN_BY_HANDLE_AT, call{name: "open_by_handle_at", widen: true}},
+		// Paths keep their meaning only in ocgo's view of the file system:
+		// a change of root or mount namespace, or a mount, widens.
+		{unix.SYS_CLONE, call{name: "clone with a new mount namespace", widen: true, flags: 0, mask: unix.CLONE_NEWNS}},
+		{unix.SYS_UNSHARE, call{name: "unshare of the mount namespace", widen: true, flags: 0, mask: unix.CLONE_NEWNS}},
+		{unix.SYS_SETNS, call{name: "setns", widen: true}},
+		{unix.SYS_CHROOT, call{name: "chroot", widen: true}},
+		{unix.SYS_PIVOT_ROOT, call{name: "pivot_root", widen: true}},
+		{unix.SYS_MOUNT, call{name: "mount", widen: true}},
+		{unix.SYS_UMOUNT2, call{name: "umount", widen: true}},
+		{unix.SYS_OPEN_TREE, call{name: "open_tree", widen: true}},
+		{unix.SYS_MOVE_MOUNT, call{name: "move_mount", widen: true}},
+		{unix.SYS_FSOPEN, call{name: "fsopen", widen: true}},
+		{unix.SYS_FSMOUNT, call{name: "fsmount", widen: true}},
+		{unix.SYS_MOUNT_SETATTR, call{name: "mount_setattr", widen: true}},
 	}
 	out := map[int]call{}
 	for _, e := range list {
@@ -111,8 +130,10 @@ const (
 )
 
 // filter builds the BPF program: other architectures and x32 are sent to
-// the supervisor (which widens), the calls above are sent to it (open and
-// openat only with a write flag), everything else is allowed.
+// the supervisor (which widens), the calls above are sent to it (those with
+// a mask only when a masked flag is set), clone3 fails with ENOSYS (its
+// flags are out of the filter's reach; C libraries and Go then use clone),
+// everything else is allowed.
 func filter() []unix.SockFilter {
 	var always, byFlags []int
 	for nr, c := range calls {
@@ -122,26 +143,31 @@ func filter() []unix.SockFilter {
 			always = append(always, nr)
 		}
 	}
-	// Layout: header, one JEQ per "always" call (to notify), one JEQ per
-	// flags call (to its flags check), allow, the flags checks, notify,
-	// allow again (BPF jumps only forward).
+	slices.Sort(always)
+	slices.Sort(byFlags)
+	// Layout: header, the clone3 test, one JEQ per "always" call (to
+	// notify), one JEQ per flags call (to its flags check), allow, the
+	// flags checks, notify, allow again (BPF jumps only forward), ENOSYS.
 	var prog []unix.SockFilter
 	ins := func(code uint16, jt, jf uint8, k uint32) {
 		prog = append(prog, unix.SockFilter{Code: code, Jt: jt, Jf: jf, K: k})
 	}
 	n := len(always) + len(byFlags)
 	// Index of the final notify instruction, computed from the layout.
-	notify := 5 + n + 1 + 2*len(byFlags)
-	ins(bpfLdAbsW, 0, 0, offArch)                  // 0
-	ins(bpfJeq, 1, 0, auditArch)                   // 1
-	ins(bpfRet, 0, 0, unix.SECCOMP_RET_USER_NOTIF) // 2: foreign ABI
-	ins(bpfLdAbsW, 0, 0, offNr)                    // 3
-	ins(bpfJge, uint8(notify-5), 0, x32Bit)        // 4
+	const head = 6
+	notify := head + n + 1 + 2*len(byFlags)
+	enosys := notify + 2
+	ins(bpfLdAbsW, 0, 0, offArch)                    // 0
+	ins(bpfJeq, 1, 0, auditArch)                     // 1
+	ins(bpfRet, 0, 0, unix.SECCOMP_RET_USER_NOTIF)   // 2: foreign ABI
+	ins(bpfLdAbsW, 0, 0, offNr)                      // 3
+	ins(bpfJge, uint8(notify-5), 0, x32Bit)          // 4
+	ins(bpfJeq, uint8(enosys-6), 0, unix.SYS_CLONE3) // 5
 	for _, nr := range always {
 		pc := len(prog)
 		ins(bpfJeq, uint8(notify-pc-1), 0, uint32(nr))
 	}
-	allow := 5 + n
+	allow := head + n
 	for i, nr := range byFlags {
 		pc := len(prog)
 		check := allow + 1 + 2*i
@@ -151,11 +177,12 @@ func filter() []unix.SockFilter {
 	for _, nr := range byFlags {
 		pc := len(prog)
 		ins(bpfLdAbsW, 0, 0, uint32(offArgs+8*calls[nr].flags))
-		ins(bpfJset, uint8(notify-pc-2), uint8(notify+1-pc-2), writeFlags)
+		ins(bpfJset, uint8(notify-pc-2), uint8(notify+1-pc-2), calls[nr].mask)
 	}
-	ins(bpfRet, 0, 0, unix.SECCOMP_RET_USER_NOTIF) // notify
-	ins(bpfRet, 0, 0, unix.SECCOMP_RET_ALLOW)      // allow (after a flags check)
-	if len(prog)-2 != notify || notify > 254 {
+	ins(bpfRet, 0, 0, unix.SECCOMP_RET_USER_NOTIF)                // notify
+	ins(bpfRet, 0, 0, unix.SECCOMP_RET_ALLOW)                     // allow (after a flags check)
+	ins(bpfRet, 0, 0, unix.SECCOMP_RET_ERRNO|uint32(unix.ENOSYS)) // clone3
+	if len(prog)-3 != notify || enosys > 255 {
 		panic("trace: bad filter layout")
 	}
 	return prog

@@ -3,6 +3,7 @@
 package trace
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -38,15 +39,14 @@ type notifResp struct {
 // supervisor answers one tree's notifications until every process holding
 // the filter is gone.
 type supervisor struct {
-	t     *Tracer
-	r     *Run
-	fd    int
-	mntNS string
+	t   *Tracer
+	r   *Run
+	fd  int
+	buf [4096]byte // one page of the traced thread's memory
 }
 
 func newSupervisor(t *Tracer, r *Run, fd int) *supervisor {
-	ns, _ := os.Readlink("/proc/self/ns/mnt")
-	return &supervisor{t: t, r: r, fd: fd, mntNS: ns}
+	return &supervisor{t: t, r: r, fd: fd}
 }
 
 // loop serves notifications. The kernel reports POLLHUP once no task uses
@@ -151,10 +151,7 @@ func (s *supervisor) handle(n *notif) {
 		}
 		emptyPath = fl&unix.AT_EMPTY_PATH != 0
 	}
-	if err := s.sameView(tid); err != nil {
-		widen(err.Error())
-		return
-	}
+	unlinked := c.unlink && !(c.name == "unlinkat" && args[2]&unix.AT_REMOVEDIR != 0)
 	var found []string
 	if c.byFD {
 		target, err := os.Readlink("/proc/" + strconv.Itoa(tid) + "/fd/" + strconv.Itoa(int(int32(args[0]))))
@@ -169,7 +166,7 @@ func (s *supervisor) handle(n *notif) {
 		}
 	}
 	for _, pa := range c.paths {
-		path, err := readString(tid, uintptr(args[pa.path]))
+		path, err := readString(tid, uintptr(args[pa.path]), s.buf[:])
 		if err != nil {
 			widen(c.name + ": " + err.Error())
 			return
@@ -188,33 +185,13 @@ func (s *supervisor) handle(n *notif) {
 			found = append(found, abs)
 		}
 	}
-	// The thread may have died and its id been reused while we read.
-	id := n.ID
-	if ioctl(s.fd, unix.SECCOMP_IOCTL_NOTIF_ID_VALID, unsafe.Pointer(&id)) != nil {
-		return
-	}
+	// Had the thread died and its id been reused while we read, what we
+	// read would only add a path: no need to check (NOTIF_ID_VALID).
 	for _, abs := range found {
 		if rel, ok := s.t.rel(abs); ok {
-			s.r.add(rel, c.tree)
+			s.r.add(rel, c.tree, unlinked)
 		}
 	}
-}
-
-// sameView checks that the thread sees the file system as ocgo does, so
-// paths mean the same: same root directory, same mount namespace.
-func (s *supervisor) sameView(tid int) error {
-	proc := "/proc/" + strconv.Itoa(tid)
-	root, err := os.Readlink(proc + "/root")
-	if err != nil {
-		return err
-	}
-	if root != "/" {
-		return errors.New("the process changed its root directory")
-	}
-	if ns, err := os.Readlink(proc + "/ns/mnt"); err != nil || ns != s.mntNS {
-		return errors.New("the process is in another mount namespace")
-	}
-	return nil
 }
 
 // rel maps an absolute resolved path into the project.
@@ -245,14 +222,13 @@ func readMem(tid int, addr uintptr, buf []byte) error {
 	return nil
 }
 
-// readString reads a NUL-terminated path, a page at a time so an unmapped
-// page after the string does not fail the read.
-func readString(tid int, addr uintptr) (string, error) {
-	const page = 4096
+// readString reads a NUL-terminated path, a page at a time (into buf) so
+// an unmapped page after the string does not fail the read.
+func readString(tid int, addr uintptr, buf []byte) (string, error) {
+	page := len(buf)
 	var out []byte
-	buf := make([]byte, page)
 	for len(out) <= unix.PathMax {
-		chunk := page - int(addr%page)
+		chunk := page - int(addr%uintptr(page))
 		n, err := unix.ProcessVMReadv(tid, []unix.Iovec{{Base: &buf[0], Len: uint64(chunk)}},
 			[]unix.RemoteIovec{{Base: addr, Len: chunk}}, 0)
 		if err != nil {
@@ -261,7 +237,7 @@ func readString(tid int, addr uintptr) (string, error) {
 			}
 			return "", err
 		}
-		if i := strings.IndexByte(string(buf[:n]), 0); i >= 0 {
+		if i := bytes.IndexByte(buf[:n], 0); i >= 0 {
 			return string(append(out, buf[:i]...)), nil
 		}
 		out = append(out, buf[:n]...)

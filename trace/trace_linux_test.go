@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 	"unsafe"
@@ -309,4 +310,85 @@ func TestFilterLeavesOtherThreadsAlone(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(root, "after"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// As root (CI), the tests also run as an unprivileged user, where the
+// filter needs no_new_privs.
+func TestUnprivileged(t *testing.T) {
+	if os.Getuid() != 0 || os.Getenv("TRACE_TEST_UNPRIVILEGED") != "" {
+		t.Skip("runs as root only")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The go tool's build directory is private: run a copy.
+	dir := t.TempDir()
+	for _, d := range []string{filepath.Dir(dir), dir} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data, err := os.ReadFile(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe = filepath.Join(dir, "trace.test")
+	if err := os.WriteFile(exe, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, "-test.run", "^(TestRecordsEveryKindOfChange|TestThreads|TestSymlinksAndProcPaths|TestUserWritesDuringTheCommandAreNotTheCommands)$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), "TRACE_TEST_UNPRIVILEGED=1", "TMPDIR=/tmp", "HOME=/")
+	cmd.Dir = "/"
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.CombinedOutput()
+	if err != nil || strings.Count(string(out), "--- PASS") != 4 {
+		t.Fatalf("unprivileged run: %v\n%s", err, out)
+	}
+	if b, _ := os.ReadFile("/proc/self/status"); strings.Contains(string(b), "NoNewPrivs:\t1") {
+		t.Fatal("no_new_privs leaked into the test process")
+	}
+}
+
+func TestOtherViewsWiden(t *testing.T) {
+	if _, err := exec.LookPath("unshare"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("unshare (util-linux) is missing")
+		}
+		t.Skip("no unshare")
+	}
+	root := project(t)
+	got := run(t, root, root, "unshare -r -m sh -c 'echo > x' || echo > x")
+	if !got.All || !strings.Contains(got.Reason, "mount namespace") {
+		t.Fatalf("got %+v, want All for a new mount namespace", got)
+	}
+	// clone3 fails with ENOSYS, and programs fall back to clone: threads
+	// and children still work (TestThreads), so does a shell pipeline.
+	got = run(t, root, root, "echo a | cat > y")
+	wantPaths(t, got, "y")
+}
+
+// A file the command removed and someone else then wrote is not the
+// command's: its content is the other writer's. One it removed and
+// recreated itself is.
+func TestUnlinkedThenRewrittenByOthers(t *testing.T) {
+	root := project(t, "gone", "back", "kept")
+	cmd := exec.Command("/bin/sh", "-c", `rm gone back kept && echo again > back && echo started > started; while [ ! -e go ]; do sleep 0.01; done`)
+	cmd.Dir = root
+	r, err := New(root, nil).Start(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(root, "started")); err == nil {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	os.WriteFile(filepath.Join(root, "gone"), []byte("the user's\n"), 0o644)
+	os.WriteFile(filepath.Join(root, "go"), nil, 0o644)
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	wantPaths(t, r.Result(), "back", "kept", "started")
 }
