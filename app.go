@@ -52,6 +52,8 @@ type appConfig struct {
 	// Retry overrides the provider retry policy (tests use short delays);
 	// nil means provider.DefaultRetryPolicy.
 	Retry *provider.RetryPolicy
+	// Heartbeat overrides the SSE heartbeat period (tests); 0 = 10 s.
+	Heartbeat time.Duration
 }
 
 // app is one wired ocgo instance: store, bus, core and HTTP server.
@@ -315,7 +317,7 @@ func newApp(c appConfig) (*app, error) {
 		App:          appInfo,
 		InitApp:      func() error { return store.SetAppInitialized(time.Now().UnixMilli()) },
 		AllowedHosts: c.AllowedHosts, CORS: c.CORS,
-		Username: c.Username, Password: c.Password,
+		Username: c.Username, Password: c.Password, Heartbeat: c.Heartbeat,
 		Scrub: map[string]string{projectData: "<data>", dataRoot: "<data-root>", proj.root: "<project>", home: "~"},
 	})
 	a := &app{proj: proj, projectData: projectData, store: store, bus: events, sessions: sessions, server: srv,
