@@ -46,12 +46,14 @@ type appConfig struct {
 	Env          func(string) string
 	NoTitles     bool // tests: no background title requests to the model
 	ExistingData bool // fail with errNoData instead of creating the project's data folder
-	// MCPTimeout overrides the MCP connect and call timeouts (tests).
+	// MCPTimeout overrides the MCP call timeout (tests).
 	MCPTimeout time.Duration
 	ReadOnly   bool // open the storage without the lock (storage.OpenReadOnly); CLI reads
 	// Retry overrides the provider retry policy (tests use short delays);
 	// nil means provider.DefaultRetryPolicy.
 	Retry *provider.RetryPolicy
+	// Heartbeat overrides the SSE heartbeat period (tests); 0 = 10 s.
+	Heartbeat time.Duration
 }
 
 // app is one wired ocgo instance: store, bus, core and HTTP server.
@@ -315,7 +317,7 @@ func newApp(c appConfig) (*app, error) {
 		App:          appInfo,
 		InitApp:      func() error { return store.SetAppInitialized(time.Now().UnixMilli()) },
 		AllowedHosts: c.AllowedHosts, CORS: c.CORS,
-		Username: c.Username, Password: c.Password,
+		Username: c.Username, Password: c.Password, Heartbeat: c.Heartbeat,
 		Scrub: map[string]string{projectData: "<data>", dataRoot: "<data-root>", proj.root: "<project>", home: "~"},
 	})
 	a := &app{proj: proj, projectData: projectData, store: store, bus: events, sessions: sessions, server: srv,
@@ -408,8 +410,8 @@ func snapshotsOrNil(s *snapshot.Snapshotter) session.Snapshots {
 func newMCP(cfg *config.Config, dir string, events *bus.Bus, logger *slog.Logger, timeout time.Duration, environ func() []string) *mcp.Manager {
 	return mcp.New(mcp.Options{
 		Servers: cfg.MCP, Dir: dir, Logger: logger, Version: apiVersion,
-		Environ:        environ,
-		ConnectTimeout: timeout, CallTimeout: timeout,
+		Environ:     environ,
+		CallTimeout: timeout,
 		OnError: func(_ string, err error) {
 			events.Publish(event.SessionError{
 				Error: &storage.MessageError{Name: "UnknownError", Data: map[string]any{"message": err.Error()}},

@@ -144,11 +144,10 @@ func TestBashPatchHoldsOnlyWhatTheCommandWrote(t *testing.T) {
 	checkReverted(t, h)
 }
 
-func TestShellPatchHoldsOnlyWhatTheCommandWrote(t *testing.T) {
-	if !trace.Supported {
-		t.Skip("no tracer on this system")
-	}
-	h := newHarness(t, harnessOpts{})
+// shellWhileUserEdits runs agentScript through POST /session/:id/shell in a
+// new session while the "user" edits, and returns the session and answer.
+func shellWhileUserEdits(t *testing.T, h *harness) (string, storage.WithParts) {
+	t.Helper()
 	attribProject(t, h)
 	sid := h.newSession()
 	done := make(chan storage.WithParts)
@@ -158,7 +157,15 @@ func TestShellPatchHoldsOnlyWhatTheCommandWrote(t *testing.T) {
 		done <- r
 	}()
 	actAsUser(t, h)
-	r := <-done
+	return sid, <-done
+}
+
+func TestShellPatchHoldsOnlyWhatTheCommandWrote(t *testing.T) {
+	if !trace.Supported {
+		t.Skip("no tracer on this system")
+	}
+	h := newHarness(t, harnessOpts{})
+	sid, r := shellWhileUserEdits(t, h)
 	wantAgentFiles(t, patchFiles(t, h.dir, r.Parts))
 
 	var msgs []storage.WithParts
@@ -174,16 +181,7 @@ func TestShellPatchHoldsOnlyWhatTheCommandWrote(t *testing.T) {
 // during the command is the command's, the user's edit included.
 func TestTracingOffAttributesTheWholeWindow(t *testing.T) {
 	h := newHarness(t, harnessOpts{env: map[string]string{"OCGO_TRACE": "0"}})
-	attribProject(t, h)
-	sid := h.newSession()
-	done := make(chan storage.WithParts)
-	go func() {
-		var r storage.WithParts
-		h.call("POST", "/session/"+sid+"/shell", map[string]any{"agent": "build", "command": agentScript}, &r)
-		done <- r
-	}()
-	actAsUser(t, h)
-	r := <-done
+	_, r := shellWhileUserEdits(t, h)
 	got := patchFiles(t, h.dir, r.Parts)
 	if !slices.Contains(got, "user.txt") || !slices.Contains(got, "go") {
 		t.Fatalf("untraced patch should hold the user's files too: %q", got)

@@ -58,10 +58,12 @@ func (e *errs) get() []string {
 	return slices.Clone(e.list)
 }
 
-func newManager(t *testing.T, servers map[string]config.MCPConfig, timeout time.Duration) (*Manager, *errs) {
+// newManager starts a manager whose calls time out after call; connecting
+// gets connect (a loaded CI machine may take a while to start a process).
+func newManager(t *testing.T, servers map[string]config.MCPConfig, call, connect time.Duration) (*Manager, *errs) {
 	t.Helper()
 	var e errs
-	m := New(Options{Servers: servers, Dir: t.TempDir(), OnError: e.add, ConnectTimeout: timeout, CallTimeout: timeout})
+	m := New(Options{Servers: servers, Dir: t.TempDir(), OnError: e.add, ConnectTimeout: connect, CallTimeout: call})
 	m.Start()
 	t.Cleanup(m.Close)
 	return m, &e
@@ -101,7 +103,7 @@ func TestToolName(t *testing.T) {
 }
 
 func TestLocalServer(t *testing.T) {
-	m, e := newManager(t, map[string]config.MCPConfig{"t": self(t, "stdio", map[string]string{"MCPTEST_GREETING": "from config"})}, 2*time.Second)
+	m, e := newManager(t, map[string]config.MCPConfig{"t": self(t, "stdio", map[string]string{"MCPTEST_GREETING": "from config"})}, 2*time.Second, 20*time.Second)
 
 	echo := toolNamed(t, m, "t_echo")
 	schema := echo.Info().Schema()
@@ -165,7 +167,7 @@ func TestLocalServer(t *testing.T) {
 }
 
 func TestCloseKillsTheServersChildren(t *testing.T) {
-	m := New(Options{Servers: map[string]config.MCPConfig{"t": self(t, "stdio", nil)}, ConnectTimeout: 5 * time.Second, CallTimeout: 5 * time.Second})
+	m := New(Options{Servers: map[string]config.MCPConfig{"t": self(t, "stdio", nil)}, ConnectTimeout: 20 * time.Second, CallTimeout: 5 * time.Second})
 	m.Start()
 	res, err := run(t, toolNamed(t, m, "t_spawn"), `{}`)
 	if err != nil {
@@ -206,7 +208,7 @@ func TestFailuresAndDisabled(t *testing.T) {
 		"missing": {Type: "local", Command: []string{"/nonexistent/mcp-server"}},
 		"off":     {Type: "local", Command: []string{"/nonexistent/mcp-server"}, Enabled: &off},
 		"ok":      self(t, "stdio", nil),
-	}, time.Second)
+	}, time.Second, 5*time.Second)
 	names := []string{}
 	for _, x := range m.Tools(context.Background()) {
 		names = append(names, x.Info().Name)
@@ -245,7 +247,7 @@ func TestRemoteServer(t *testing.T) {
 	m, e := newManager(t, map[string]config.MCPConfig{
 		"http": {Type: "remote", URL: streamable.URL, Headers: map[string]string{"Authorization": "Bearer t0k"}},
 		"sse":  {Type: "remote", URL: sse.URL, Headers: map[string]string{"Authorization": "Bearer t0k"}},
-	}, 5*time.Second)
+	}, 5*time.Second, 20*time.Second)
 	for _, name := range []string{"http_echo", "sse_echo"} {
 		res, err := run(t, toolNamed(t, m, name), `{"text":"far"}`)
 		if err != nil || !strings.HasPrefix(res.Output, "echo: far") {

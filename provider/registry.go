@@ -58,6 +58,17 @@ var (
 	ErrOutputLength = errors.New("output length exceeded")
 )
 
+// ModelNotFoundError names the pair that did not resolve; it is
+// ErrModelNotFound for errors.Is, and routes answer its IDs in data as
+// opencode does ({"providerID","modelID"}).
+type ModelNotFoundError struct{ ProviderID, ModelID string }
+
+func (e *ModelNotFoundError) Error() string {
+	return ErrModelNotFound.Error() + ": " + e.ProviderID + "/" + e.ModelID
+}
+
+func (e *ModelNotFoundError) Is(target error) bool { return target == ErrModelNotFound }
+
 // Source is everything the registry reads from the outside world.
 type Source struct {
 	// Config is opencode.json `provider` (merged config).
@@ -408,11 +419,11 @@ func (r *Registry) Model(ctx context.Context, providerID, modelID string) (*Reso
 	r.load()
 	p, ok := r.db[providerID]
 	if !ok || r.disabled[providerID] {
-		return nil, fmt.Errorf("%w: %s/%s", ErrModelNotFound, providerID, modelID)
+		return nil, &ModelNotFoundError{providerID, modelID}
 	}
 	m, ok := p.Models[modelID]
 	if !ok {
-		return nil, fmt.Errorf("%w: %s/%s", ErrModelNotFound, providerID, modelID)
+		return nil, &ModelNotFoundError{providerID, modelID}
 	}
 	if !r.active(providerID) {
 		how := "PUT /auth/" + providerID

@@ -166,5 +166,9 @@ func modelError(err error) *apiError {
 	case errors.Is(err, provider.ErrAuth):
 		return newError(http.StatusBadRequest, "ProviderAuthError", msg)
 	}
-	return newError(http.StatusBadRequest, "ProviderModelNotFoundError", msg)
+	e := newError(http.StatusBadRequest, "ProviderModelNotFoundError", msg)
+	if nf, ok := errors.AsType[*provider.ModelNotFoundError](err); ok {
+		e.Data["providerID"], e.Data["modelID"] = nf.ProviderID, nf.ModelID
+	}
+	return e
 }

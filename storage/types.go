@@ -32,7 +32,7 @@ type Revert struct {
 	MessageID string `json:"messageID"`
 	PartID    string `json:"partID,omitempty"`
 	Snapshot  string `json:"snapshot,omitempty"`
-	Diff      string `json:"diff,omitempty"`
+	Diff      string `json:"diff"` // "" when nothing changed, as opencode sends it
 }
 
 // Message roles.

@@ -42,6 +42,8 @@ type call struct {
 	openHow bool
 	// tree: the paths may be directories whose contents move (rename).
 	tree bool
+	// unlink: the call removes a file (unlinkat: unless AT_REMOVEDIR).
+	unlink bool
 }
 
 // writeFlags are the open flags that may change a file or create one.
@@ -74,8 +76,8 @@ var calls = func() map[int]call {
 		{sysMkdir, call{name: "mkdir", paths: p(0)}},
 		{unix.SYS_MKDIRAT, call{name: "mkdirat", paths: at(0, 1)}},
 		{sysRmdir, call{name: "rmdir", paths: p(0)}},
-		{sysUnlink, call{name: "unlink", paths: p(0)}},
-		{unix.SYS_UNLINKAT, call{name: "unlinkat", paths: at(0, 1)}},
+		{sysUnlink, call{name: "unlink", paths: p(0), unlink: true}},
+		{unix.SYS_UNLINKAT, call{name: "unlinkat", paths: at(0, 1), unlink: true}},
 		{sysRename, call{name: "rename", paths: []pathArg{{-1, 0}, {-1, 1}}, tree: true}},
 		{sysRenameat, call{name: "renameat", paths: []pathArg{{0, 1}, {2, 3}}, tree: true}},
 		{unix.SYS_RENAMEAT2, call{name: "renameat2", paths: []pathArg{{0, 1}, {2, 3}}, tree: true}},

@@ -151,6 +151,7 @@ func (s *supervisor) handle(n *notif) {
 		}
 		emptyPath = fl&unix.AT_EMPTY_PATH != 0
 	}
+	unlinked := c.unlink && !(c.name == "unlinkat" && args[2]&unix.AT_REMOVEDIR != 0)
 	var found []string
 	if c.byFD {
 		target, err := os.Readlink("/proc/" + strconv.Itoa(tid) + "/fd/" + strconv.Itoa(int(int32(args[0]))))
@@ -188,7 +189,7 @@ func (s *supervisor) handle(n *notif) {
 	// read would only add a path: no need to check (NOTIF_ID_VALID).
 	for _, abs := range found {
 		if rel, ok := s.t.rel(abs); ok {
-			s.r.add(rel, c.tree)
+			s.r.add(rel, c.tree, unlinked)
 		}
 	}
 }

@@ -16,7 +16,9 @@
 // thread and exec of the tree, and cannot be removed by it.
 //
 // Guarantees. A file the tree changed through one of those calls before
-// Result is read is in the Set. The Set may hold more than what changed
+// Result is read is in the Set, except one whose last change by the tree
+// was to unlink it and that exists again when Result is read: someone else
+// wrote it since, and its content is theirs. The Set may hold more than what changed
 // (a write that then failed, a path written with the same bytes); it never
 // holds less unless All is set. Whatever the supervisor cannot account for
 // widens the answer to All ("every file changed during the call"), never
@@ -48,6 +50,7 @@ package trace
 
 import (
 	"log/slog"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -130,8 +133,9 @@ func New(root string, log *slog.Logger) *Tracer {
 
 // Run is one traced command.
 type Run struct {
+	root   string
 	mu     sync.Mutex
-	paths  map[string]bool // true: a tree (renamed)
+	paths  map[string]entry
 	all    bool
 	reason string
 }
@@ -140,12 +144,19 @@ type Run struct {
 // caller waits for cmd as usual. If tracing is unavailable the command runs
 // untraced and the Run's Result says All.
 func (t *Tracer) Start(cmd *exec.Cmd) (*Run, error) {
-	r := &Run{paths: map[string]bool{}}
+	r := &Run{paths: map[string]entry{}}
 	if t == nil {
 		r.widen("tracing is off")
 		return r, cmd.Start()
 	}
+	r.root = t.root
 	return r, t.start(cmd, r)
+}
+
+// entry is what the tree did to a path.
+type entry struct {
+	tree     bool // renamed: covers what lies below
+	unlinked bool // its last act on the path was to unlink the file
 }
 
 // Result returns what the tree changed so far: once the command has
@@ -158,8 +169,16 @@ func (r *Run) Result() Set {
 		return Set{All: true, Reason: r.reason}
 	}
 	set := Set{Paths: []string{}, Trees: []string{}}
-	for p, tree := range r.paths {
-		if tree {
+	for p, e := range r.paths {
+		if e.unlinked {
+			// The tree's last act removed the file. If it exists now,
+			// someone else made it since: its content is not the
+			// command's, and a revert must not put the old one over it.
+			if _, err := os.Lstat(filepath.Join(r.root, filepath.FromSlash(p))); err == nil {
+				continue
+			}
+		}
+		if e.tree {
 			set.Trees = append(set.Trees, p)
 		} else {
 			set.Paths = append(set.Paths, p)
@@ -170,9 +189,9 @@ func (r *Run) Result() Set {
 	return set
 }
 
-func (r *Run) add(rel string, tree bool) {
+func (r *Run) add(rel string, tree, unlinked bool) {
 	r.mu.Lock()
-	r.paths[rel] = r.paths[rel] || tree
+	r.paths[rel] = entry{tree: r.paths[rel].tree || tree, unlinked: unlinked}
 	r.mu.Unlock()
 }
 

@@ -367,3 +367,28 @@ func TestOtherViewsWiden(t *testing.T) {
 	got = run(t, root, root, "echo a | cat > y")
 	wantPaths(t, got, "y")
 }
+
+// A file the command removed and someone else then wrote is not the
+// command's: its content is the other writer's. One it removed and
+// recreated itself is.
+func TestUnlinkedThenRewrittenByOthers(t *testing.T) {
+	root := project(t, "gone", "back", "kept")
+	cmd := exec.Command("/bin/sh", "-c", `rm gone back kept && echo again > back && echo started > started; while [ ! -e go ]; do sleep 0.01; done`)
+	cmd.Dir = root
+	r, err := New(root, nil).Start(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(root, "started")); err == nil {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	os.WriteFile(filepath.Join(root, "gone"), []byte("the user's\n"), 0o644)
+	os.WriteFile(filepath.Join(root, "go"), nil, 0o644)
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	wantPaths(t, r.Result(), "back", "kept", "started")
+}
