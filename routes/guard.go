@@ -3,6 +3,7 @@ package routes
 import (
 	"crypto/subtle"
 	"io"
+	"log/slog"
 	"mime"
 	"net"
 	"net/http"
@@ -62,6 +63,19 @@ func (s *Server) guard(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	}))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Access log (A6): method, path without the query, status,
+		// duration, remote address; never headers, credentials or bodies.
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		w = sw
+		defer func() {
+			level := slog.LevelInfo
+			if r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodOptions {
+				level = slog.LevelDebug
+			}
+			s.log.Log(r.Context(), level, "Request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
+				"ms", time.Since(start).Milliseconds(), "remote", r.RemoteAddr)
+		}()
 		defer func() {
 			if v := recover(); v != nil {
 				if v == http.ErrAbortHandler {
@@ -104,6 +118,28 @@ func (s *Server) guard(next http.Handler) http.Handler {
 		inner.ServeHTTP(w, r)
 	})
 }
+
+// statusWriter records the status for the access log; Unwrap keeps
+// http.ResponseController (flush, deadlines) working through it.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.status, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	w.wrote = true
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // deadlineBody lifts the body read deadline at the end of the body.
 type deadlineBody struct {

@@ -3,6 +3,8 @@ package session
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"os/exec"
@@ -92,6 +94,10 @@ func (s *Service) Shell(ctx context.Context, id, agent, command string) (storage
 	if s.opts.Snapshots != nil {
 		before, large = s.beforeCommand(ctx)
 	}
+	// Audit trail (E3): which session ran a command, its length and hash,
+	// never the command text (it may hold a secret).
+	sum := sha256.Sum256([]byte(command))
+	s.log.Info("Shell command", "session", id, "bytes", len(command), "sha256", hex.EncodeToString(sum[:8]))
 	cmd := exec.Command(s.opts.Shell, "-c", command)
 	cmd.Dir = s.opts.Cwd
 	cmd.Env = append(s.opts.Environ(), "TERM=dumb")
