@@ -227,16 +227,7 @@ var opNames = [...]string{"agent", "userWrite", "userDelete", "userChmod", "user
 // fixes it and the minimal sequence that shows it. The model stays strict:
 // these operations are only not generated (or, for "redo", skipped) until
 // the fix lands; -revertmodel.strict generates them anyway.
-var excluded = map[string]string{
-	// TODO(revert): a revert that deletes the last file of a directory
-	// which existed before the agent wrote there (empty, so absent from
-	// the snapshot trees) removes the directory too. Seed 905813735 with
-	// the server in an empty sub/: agent s1 write a.txt; revert s1 -> sub/
-	// (the server's own directory) is gone and every later tool call fails
-	// with "path is outside the project directory". While excluded, sub/
-	// holds a file. TestRevertKeepsAnEmptyDirectoryTheUserMade shows it.
-	"emptyDir": "revert removes pre-existing empty directories (helper revert)",
-}
+var excluded = map[string]string{}
 
 var revertModelStrict = flag.Bool("revertmodel.strict", false, "also generate the operations listed in excluded")
 
