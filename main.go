@@ -42,6 +42,7 @@ Usage:
   ocgo revert SESSION MSG [PART]   undo the agent's changes from MSG (or PART) on
                                    (--dry-run: list the files, conflicts and diff only)
   ocgo unrevert SESSION  put back what the last revert undid
+  ocgo auth login github-copilot   log in to GitHub Copilot (device flow)
   ocgo help              show this help
 
 The session commands take --dir D and --data-dir D as serve does, and
@@ -90,6 +91,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return serve(args[1:], stdout, stderr)
 	case "sessions", "show", "export", "import", "patches", "diff", "revert", "unrevert":
 		return runCLI(args, os.Getenv, stdout, stderr)
+	case "auth":
+		return authCommand(args[1:], os.Getenv, stdout)
 	case "help", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

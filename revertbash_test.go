@@ -96,7 +96,7 @@ func jsonString(s string) string {
 // that existed (empty) before the agent wrote into it.
 // TODO(revert): set to false once Restore removes only directories the
 // agent created.
-var awaitingEmptyDirFix = true
+var awaitingEmptyDirFix = false
 
 // TestRevertKeepsAnEmptyDirectoryTheUserMade: the user made out/ (empty),
 // the agent writes out/report.txt, the revert removes the agent's file and

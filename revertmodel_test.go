@@ -126,7 +126,66 @@ var examples = map[string][]op{
 	},
 }
 
+// knownFailures are minimal sequences found failing and not fixed yet;
+// TestRevertModelKnownFailures runs them and reports them as skips until
+// they pass (-revertmodel.strict: as failures).
+var knownFailures = map[string][]op{
+	// TODO(revert): redo resurrects a file the user deleted. Seed
+	// 143014292 (-revertmodel.len=30): the agent created a.txt (call 2 of
+	// prompt 1); the user deletes it; an undo further back (to before
+	// call 2) finds a.txt already absent, 200; a redo back to prompt 2
+	// then writes a.txt with the agent's old content. The redo target for
+	// a file that joined the reverted set after the first revert is the
+	// first revert's snapshot, taken when a.txt still held the agent's
+	// content; the model expects the state the file had when it joined.
+	"redo resurrects a file the user deleted": {
+		{kind: opAgent, sess: 0, calls: []callSpec{
+			{tool: "edit", path: "sp ace.txt", r: 4, data: "efa5b3d"},
+			{tool: "patch", acts: []bashAct{{path: "a.txt", r: 1, path2: "b.txt", data: "t3155a2\n"}}},
+			{tool: "patch", acts: []bashAct{{path: "a.txt", r: 4, path2: "a.txt", data: "tea310e\nt36d429\n"}, {path: "d/e/g.dat", r: 4, path2: "README.md", data: "t38ad29\nt7fcb20\n"}}},
+		}},
+		{kind: opRevert, sess: 0, r: 127181},
+		{kind: opAgent, sess: 0, calls: []callSpec{{tool: "edit", path: "d/e/g.dat", r: 6, data: "ec07c91"}}},
+		{kind: opUserDelete, path: "a.txt"},
+		{kind: opRevert, sess: 0, r: 706581},
+		{kind: opRevert, sess: 0, r: 775452},
+		{kind: opRevert, sess: 0, r: 162493},
+	},
+}
+
+// concurrent are sequences with something happening while a command runs.
+var concurrent = map[string][]op{
+	"another session reverts during a command": {
+		{kind: opAgent, sess: 0, calls: []callSpec{{tool: "write", path: "a.txt", data: "t1\n"}}},
+		{kind: opOtherDuringBash, sess: 1, r: 1, calls: []callSpec{{tool: "bash", acts: []bashAct{{kind: 'w', path: "b.txt", data: "t2\n"}}}}},
+		{kind: opRevert, sess: 1, r: 0},
+		{kind: opUnrevert, sess: 0},
+	},
+	"the user writes during a command": {
+		{kind: opUserDuringBash, sess: 0, path: "a.txt", data: "u\n", calls: []callSpec{{tool: "bash", acts: []bashAct{{kind: 'w', path: "b.txt", data: "t2\n"}}}}},
+		{kind: opRevert, sess: 0, r: 0},
+	},
+}
+
+func TestRevertModelKnownFailures(t *testing.T) {
+	for name, ops := range knownFailures {
+		t.Run(strings.ReplaceAll(name, " ", "_"), func(t *testing.T) {
+			var problems []string
+			for v := variant(0); v < nVariants; v++ {
+				if f, step := runOps(t, v, ops); f != nil {
+					problems = append(problems, fmt.Sprintf("%s: %s at step %d: %s", variantNames[v], f.kind, step, f.detail))
+				}
+			}
+			knownFailing(t, true, "a fix (see knownFailures)", problems)
+		})
+	}
+}
+
 func TestRevertModelRegressions(t *testing.T) {
+	for name, ops := range concurrent {
+		regressions[name] = ops
+	}
+
 	if !testing.Short() {
 		for name, ops := range examples {
 			regressions[name] = ops
@@ -150,33 +209,25 @@ func TestRevertModelRegressions(t *testing.T) {
 type opKind int
 
 const (
-	opAgent          opKind = iota // a prompt answered by 1-3 file-changing tool calls, one per step
-	opUserWrite                    // the user writes a file (creating its directories)
-	opUserDelete                   // the user deletes a file
-	opUserChmod                    // the user flips a file's executable bit
-	opUserDuringBash               // a bash call during which the user edits another file
-	opRevert                       // revert to a message or part chosen among all of the session's
+	opAgent           opKind = iota // a prompt answered by 1-3 file-changing tool calls, one per step
+	opUserWrite                     // the user writes a file (creating its directories)
+	opUserDelete                    // the user deletes a file
+	opUserChmod                     // the user flips a file's executable bit
+	opUserDuringBash                // a bash call during which the user edits another file
+	opOtherDuringBash               // a bash call during which the other session reverts (r%4 != 0) or unreverts
+	opRevert                        // revert to a message or part chosen among all of the session's
 	opUnrevert
 	opRestart // close the app, build a new one on the same directories
 	nOpKinds
 )
 
-var opNames = [...]string{"agent", "userWrite", "userDelete", "userChmod", "userDuringBash", "revert", "unrevert", "restart"}
+var opNames = [...]string{"agent", "userWrite", "userDelete", "userChmod", "userDuringBash", "otherDuringBash", "revert", "unrevert", "restart"}
 
 // excluded are operations known to fail on main, each with the work that
 // fixes it and the minimal sequence that shows it. The model stays strict:
 // these operations are only not generated (or, for "redo", skipped) until
 // the fix lands; -revertmodel.strict generates them anyway.
-var excluded = map[string]string{
-	// TODO(revert): a revert that deletes the last file of a directory
-	// which existed before the agent wrote there (empty, so absent from
-	// the snapshot trees) removes the directory too. Seed 905813735 with
-	// the server in an empty sub/: agent s1 write a.txt; revert s1 -> sub/
-	// (the server's own directory) is gone and every later tool call fails
-	// with "path is outside the project directory". While excluded, sub/
-	// holds a file. TestRevertKeepsAnEmptyDirectoryTheUserMade shows it.
-	"emptyDir": "revert removes pre-existing empty directories (helper revert)",
-}
+var excluded = map[string]string{}
 
 var revertModelStrict = flag.Bool("revertmodel.strict", false, "also generate the operations listed in excluded")
 
@@ -217,7 +268,7 @@ func (o op) String() string {
 	var b strings.Builder
 	b.WriteString(opNames[o.kind])
 	switch o.kind {
-	case opAgent, opUserDuringBash, opRevert, opUnrevert:
+	case opAgent, opUserDuringBash, opOtherDuringBash, opRevert, opUnrevert:
 		fmt.Fprintf(&b, " s%d", o.sess)
 	}
 	switch o.kind {
@@ -269,6 +320,13 @@ func (o op) String() string {
 	}
 	if o.kind == opUserDuringBash {
 		fmt.Fprintf(&b, " while user writes %q %q", o.path, o.data)
+	}
+	if o.kind == opOtherDuringBash {
+		if o.r%4 == 0 {
+			fmt.Fprintf(&b, " while s%d unreverts", 1-o.sess)
+		} else {
+			fmt.Fprintf(&b, " while s%d reverts to target#%d", 1-o.sess, o.r)
+		}
 	}
 	return b.String()
 }
@@ -353,7 +411,7 @@ func bashTouches(c callSpec, path string) bool {
 
 func genOps(seed int64, n int) []op {
 	rng := rand.New(rand.NewSource(seed))
-	weights := map[opKind]int{opAgent: 34, opUserWrite: 12, opUserDelete: 5, opUserChmod: 4, opUserDuringBash: 5, opRevert: 24, opUnrevert: 9, opRestart: 3}
+	weights := map[opKind]int{opAgent: 34, opUserWrite: 12, opUserDelete: 5, opUserChmod: 4, opUserDuringBash: 5, opOtherDuringBash: 4, opRevert: 24, opUnrevert: 9, opRestart: 3}
 	total := 0
 	for k, w := range weights {
 		if isExcluded(opNames[k]) || k == opUserChmod && isExcluded("chmod") {
@@ -378,6 +436,12 @@ func genOps(seed int64, n int) []op {
 			for i := 1 + rng.Intn(3); i > 0; i-- {
 				o.calls = append(o.calls, genCall(rng))
 			}
+		case opOtherDuringBash:
+			c := genCall(rng)
+			for c.tool != "bash" {
+				c = genCall(rng)
+			}
+			o.calls, o.r = []callSpec{c}, rng.Intn(1<<20)
 		case opUserDuringBash:
 			c := genCall(rng)
 			for c.tool != "bash" {
@@ -619,6 +683,9 @@ func runOps(t *testing.T, v variant, ops []op) (*failure, int) {
 func (r *runner) setup() {
 	r.fake = fakellm.NewAnthropic(r.tb)
 	o := harnessOpts{config: `{"provider":{"anthropic":{"options":{"baseURL":"` + r.fake.URL + `"}}},"tools":{"patch":true}}`, env: map[string]string{"ANTHROPIC_API_KEY": "k"}, noSSE: true}
+	if v, ok := os.LookupEnv("OCGO_TRACE"); ok {
+		o.env["OCGO_TRACE"] = v // OCGO_TRACE=0: the untraced fall-back, where mid-command edits are the command's
+	}
 	switch r.variant {
 	case noGit:
 		o.noGit = true
@@ -755,7 +822,7 @@ func (r *runner) checkRevertState() {
 
 func (r *runner) apply(o op) {
 	switch o.kind {
-	case opAgent, opUserDuringBash:
+	case opAgent, opUserDuringBash, opOtherDuringBash:
 		r.agent(o)
 	case opUserWrite:
 		f := r.m.get(o.path)
@@ -1012,7 +1079,7 @@ func (r *runner) agent(o op) {
 	var calls []*mcall
 	wait := ""
 	var gate *bashGate
-	if o.kind == opUserDuringBash {
+	if o.kind == opUserDuringBash || o.kind == opOtherDuringBash {
 		gate = newBashGate(r.tb)
 		wait = gate.cmd()
 	}
@@ -1049,6 +1116,27 @@ func (r *runner) agent(o op) {
 		r.m.userDirs(o.path)
 		r.m.set(o.path, fstate{ok: true, data: o.data, exec: f.ok && f.exec})
 		disk[o.path] = r.m.get(o.path)
+		gate.release()
+	}
+	if o.kind == opOtherDuringBash {
+		if !gate.waitStarted(20 * time.Second) {
+			r.fail("harness", "bash call never started")
+		}
+		// The command's writes are on the disk now: the other session's
+		// revert sees them, and what it changes is not the command's.
+		r.m.disk = map[string]fstate{}
+		for p, f := range disk {
+			r.m.disk[p] = f
+		}
+		if o.r%4 == 0 {
+			r.unrevert(op{kind: opUnrevert, sess: 1 - o.sess})
+		} else {
+			r.revert(op{kind: opRevert, sess: 1 - o.sess, r: o.r})
+		}
+		disk = map[string]fstate{}
+		for p, f := range r.m.disk {
+			disk[p] = f
+		}
 		gate.release()
 	}
 	var out storage.WithParts
@@ -1365,6 +1453,9 @@ func (r *runner) revert(o op) {
 		disk[p] = r.m.get(p)
 	}
 	code, e, _ := r.post("/session/"+s.id+"/revert", map[string]any{"messageID": t.msg, "partID": t.part})
+	if os.Getenv("REVERTMODEL_DEBUG") != "" {
+		fmt.Fprintf(os.Stderr, "revert s%d to %s/%s (point %+v, was %+v): %d %v; targets %v; disk before %v\n", o.sess, t.msg, t.part, point, s.revert, code, e.Data["message"], targets, disk)
+	}
 	if !r.outcome(fmt.Sprintf("revert s%d to %s/%s", o.sess, t.msg, t.part), s, targets, code, e) {
 		return
 	}
@@ -1448,9 +1539,12 @@ func modelSeeds(t *testing.T) []int64 {
 		}
 	}
 	var seeds []int64
+	// With -short (CI, and everyone's runs before integrating) a fixed
+	// list, so a rare failure is found on purpose, not by someone else's
+	// run; random seeds when more sequences are asked for or without -short.
 	base := time.Now().UnixNano() % 1_000_000_000
-	if os.Getenv("CI") != "" {
-		base = 1000 // CI runs a fixed list
+	if testing.Short() && *revertModelN == 0 && os.Getenv("REVERTMODEL_N") == "" {
+		base = 1000
 	}
 	for i := 0; len(seeds) < n; i++ {
 		seeds = append(seeds, base+int64(i))

@@ -274,13 +274,14 @@ func TestStockTUI(t *testing.T) {
 	r.waitFile("tui-made.txt", 5*time.Second, func(c string, ok bool) bool { return ok && c == "made in the tui test\n" })
 
 	// 4. Undo (ctrl+x u) reverts the file on disk; redo (ctrl+x r) restores it.
+	// Undo puts the undone prompt back into the editor, as opencode's TUI
+	// does: once it shows, the TUI is done with the undo and takes the redo.
 	r.keys("C-x", "u")
-	r.waitFile("tui-made.txt", 10*time.Second, func(_ string, ok bool) bool { return !ok })
+	r.waitFile("tui-made.txt", 15*time.Second, func(_ string, ok bool) bool { return !ok })
+	r.waitText("> write a file please", 10*time.Second)
 	r.keys("C-x", "r")
-	r.waitFile("tui-made.txt", 10*time.Second, func(c string, ok bool) bool { return ok && c == "made in the tui test\n" })
-	// Undo put the undone prompt back into the editor, as opencode's TUI
-	// does; ctrl+c clears it.
-	r.waitText("> write a file please", 5*time.Second)
+	r.waitFile("tui-made.txt", 20*time.Second, func(c string, ok bool) bool { return ok && c == "made in the tui test\n" })
+	// ctrl+c clears the editor.
 	r.keys("C-c")
 	r.wait("an empty editor", 5*time.Second, func(s string) bool { return !strings.Contains(s, "> write a file please") })
 

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"ocgo/storage"
@@ -320,6 +321,9 @@ type revertJournal struct {
 	Ops       []journalOp     `json:"ops"`
 	Next      *storage.Revert `json:"next"`            // null: unrevert
 	Files     [][]byte        `json:"files,omitempty"` // the files Next reverts, for its diff
+	// Since (ms) is when the earliest change involved began: a directory
+	// emptied by the revert is removed only if it was made since.
+	Since int64 `json:"since,omitempty"`
 }
 
 // journalOp is one file of a journal. Paths are bytes (base64 in JSON):
@@ -364,7 +368,7 @@ func (s *Service) transition(ctx context.Context, sess storage.Session, msgs []s
 			return sess, err
 		}
 	}
-	j := revertJournal{SessionID: sess.ID, Next: nextRV}
+	j := revertJournal{SessionID: sess.ID, Next: nextRV, Since: changesSince(msgs, sess.Revert, next)}
 	if len(states) == 0 {
 		// No file to touch (a revert of a step that changed none): only
 		// the state moves.
@@ -419,7 +423,11 @@ func (s *Service) finish(ctx context.Context, j revertJournal, recovering bool) 
 	}
 	var skipped []string
 	for _, tree := range trees {
-		res, err := snaps.RestoreFiles(ctx, tree, byTree[tree])
+		var since time.Time
+		if j.Since > 0 {
+			since = time.UnixMilli(j.Since)
+		}
+		res, err := snaps.RestoreFiles(ctx, tree, byTree[tree], since)
 		if err != nil {
 			return storage.Session{}, err
 		}
@@ -642,4 +650,27 @@ func (s *Service) PreviewRevert(ctx context.Context, sessionID, messageID, partI
 	}
 	pv.Diff = diff.String()
 	return pv, nil
+}
+
+// changesSince is the creation time (ms) of the earliest message holding a
+// patch that the current revert (cur) or the next one reverts; 0 if none.
+func changesSince(msgs []storage.WithParts, cur *storage.Revert, next *revertPlan) int64 {
+	var patches []storage.Part
+	if next != nil {
+		patches = append(patches, next.patches...)
+	}
+	if cur != nil {
+		if p, ok := planRevert(msgs, cur.MessageID, cur.PartID); ok {
+			patches = append(patches, p.patches...)
+		}
+	}
+	var since int64
+	for _, m := range msgs {
+		for _, p := range patches {
+			if p.MessageID == m.Info.ID && (since == 0 || m.Info.Time.Created < since) {
+				since = m.Info.Time.Created
+			}
+		}
+	}
+	return since
 }

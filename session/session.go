@@ -93,8 +93,9 @@ type Snapshots interface {
 	// TrackPaths is Track after re-stating paths (whatever the watcher has
 	// reported), storing them whatever their size.
 	TrackPaths(ctx context.Context, paths []string) (string, error)
-	// RestoreFiles restores exactly these files, without the size cap.
-	RestoreFiles(ctx context.Context, tree string, paths []string) (snapshot.Result, error)
+	// RestoreFiles restores exactly these files, without the size cap,
+	// removing emptied directories born at or after bornSince.
+	RestoreFiles(ctx context.Context, tree string, paths []string, bornSince time.Time) (snapshot.Result, error)
 	// Flush waits until the objects of every returned tree are on disk.
 	Flush() error
 	// Skipped lists the files the last Track left out (too large, unreadable).

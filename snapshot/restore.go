@@ -10,9 +10,11 @@ import (
 	"log/slog"
 	"os"
 	"path"
+	"path/filepath"
 	"sort"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
@@ -258,21 +260,25 @@ func (s *Snapshotter) Changed(ctx context.Context, from, to string) ([]string, e
 // touched. Files too large to be snapshotted are never deleted or
 // overwritten; they are reported in Result.Skipped.
 func (s *Snapshotter) Restore(ctx context.Context, tree string, paths []string) (Result, error) {
-	return s.restore(ctx, tree, paths, false)
+	return s.restore(ctx, tree, paths, false, time.Time{})
 }
 
 // RestoreFiles makes each listed file path match tree, like Restore, for a
 // caller that has checked the files' current content against what it
 // expects (a revert): directories are not expanded and the size cap does not
 // apply, so a large file stored with TrackPaths is written or deleted too.
-func (s *Snapshotter) RestoreFiles(ctx context.Context, tree string, paths []string) (Result, error) {
+// A directory emptied by a deletion is removed only if it came into being
+// at or after bornSince (the agent made it): a directory that was there
+// before, empty and so absent from every tree, stays. Where the file system
+// does not record birth times, emptied directories stay.
+func (s *Snapshotter) RestoreFiles(ctx context.Context, tree string, paths []string, bornSince time.Time) (Result, error) {
 	if paths == nil {
 		paths = []string{}
 	}
-	return s.restore(ctx, tree, paths, true)
+	return s.restore(ctx, tree, paths, true, bornSince)
 }
 
-func (s *Snapshotter) restore(ctx context.Context, tree string, paths []string, exact bool) (Result, error) {
+func (s *Snapshotter) restore(ctx context.Context, tree string, paths []string, exact bool, bornSince time.Time) (Result, error) {
 	var res Result
 	th, err := parseHash(tree)
 	if err != nil {
@@ -363,7 +369,7 @@ func (s *Snapshotter) restore(ctx context.Context, tree string, paths []string, 
 		s.marked[rel] = struct{}{}
 		emptied[path.Dir(rel)] = struct{}{}
 	}
-	s.removeEmptied(th, emptied)
+	s.removeEmptied(th, emptied, exact, bornSince)
 	for _, w := range writes {
 		if err := ctx.Err(); err != nil {
 			return res, err
@@ -454,12 +460,19 @@ func (s *Snapshotter) nodeAt(rel string) *dirNode {
 	return n
 }
 
-// removeEmptied removes now-empty directories that tree does not have.
-func (s *Snapshotter) removeEmptied(th plumbing.Hash, dirs map[string]struct{}) {
+// removeEmptied removes now-empty directories that tree does not have
+// (with checkBirth, only those born at or after since).
+func (s *Snapshotter) removeEmptied(th plumbing.Hash, dirs map[string]struct{}, checkBirth bool, since time.Time) {
 	for _, d := range sortedKeys(dirs) {
 		for d != "." && d != "" {
 			if e, ok, _ := s.lookup(th, d); ok && e.isTree() {
 				break
+			}
+			if checkBirth {
+				born, ok := birthTime(filepath.Join(s.work, filepath.FromSlash(d)))
+				if !ok || since.IsZero() || born.Before(since) {
+					break // there before the change: not the agent's to remove
+				}
 			}
 			if err := s.root.Remove(d); err != nil {
 				break // not empty (or not a dir): stop climbing

@@ -322,12 +322,15 @@ func TestUnprivileged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The go tool's build directory is private: run a copy.
-	dir := t.TempDir()
-	for _, d := range []string{filepath.Dir(dir), dir} {
-		if err := os.Chmod(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
+	// The go tool's build directory (and $TMPDIR) may be private: run a
+	// copy from a directory under /tmp that anyone may enter.
+	dir, err := os.MkdirTemp("/tmp", "trace-unprivileged")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
 	}
 	data, err := os.ReadFile(exe)
 	if err != nil {
