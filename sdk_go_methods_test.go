@@ -320,8 +320,16 @@ func TestSDKEveryServiceMethod(t *testing.T) {
 	if fc, err := c.File.Read(ctx, opencode.FileReadParams{Path: opencode.F("main.go")}); err != nil || !strings.Contains(fc.Content, "func Hello") {
 		t.Fatalf("File.Read: %v %+v", err, fc)
 	}
-	if st, err := c.File.Status(ctx); err != nil || !strings.Contains(fmt.Sprint(*st), "made.txt") {
-		t.Fatalf("File.Status: %v %+v", err, st)
+	// /file/status answers from the watcher's state: the unrevert's
+	// made.txt shows once the watcher has reported it.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		st, err := c.File.Status(ctx)
+		if err == nil && strings.Contains(fmt.Sprint(*st), "made.txt") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("File.Status: %v %+v", err, st)
+		}
 	}
 	if files, err := c.Find.Files(ctx, opencode.FindFilesParams{Query: opencode.F("main")}); err != nil || !strings.Contains(fmt.Sprint(*files), "main.go") {
 		t.Fatalf("Find.Files: %v", err)
