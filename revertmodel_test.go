@@ -56,6 +56,28 @@ var (
 // kept as they were printed (seeds change meaning when the generator does).
 // TestRevertModelRegressions runs each in every kind of project.
 var regressions = map[string][]op{
+	// Redo resurrected a file the user deleted (fixed: the files that join
+	// the reverted set are saved as they are when they join). Seed
+	// 143014292 (-revertmodel.len=30): the agent created a.txt (call 2 of
+	// prompt 1); the user deletes it; an undo further back (to before
+	// call 2) finds a.txt already absent, 200; a redo back to prompt 2
+	// then writes a.txt with the agent's old content. The redo target for
+	// a file that joined the reverted set after the first revert is the
+	// first revert's snapshot, taken when a.txt still held the agent's
+	// content; the model expects the state the file had when it joined.
+	"redo resurrects a file the user deleted": {
+		{kind: opAgent, sess: 0, calls: []callSpec{
+			{tool: "edit", path: "sp ace.txt", r: 4, data: "efa5b3d"},
+			{tool: "patch", acts: []bashAct{{path: "a.txt", r: 1, path2: "b.txt", data: "t3155a2\n"}}},
+			{tool: "patch", acts: []bashAct{{path: "a.txt", r: 4, path2: "a.txt", data: "tea310e\nt36d429\n"}, {path: "d/e/g.dat", r: 4, path2: "README.md", data: "t38ad29\nt7fcb20\n"}}},
+		}},
+		{kind: opRevert, sess: 0, r: 127181},
+		{kind: opAgent, sess: 0, calls: []callSpec{{tool: "edit", path: "d/e/g.dat", r: 6, data: "ec07c91"}}},
+		{kind: opUserDelete, path: "a.txt"},
+		{kind: opRevert, sess: 0, r: 706581},
+		{kind: opRevert, sess: 0, r: 775452},
+		{kind: opRevert, sess: 0, r: 162493},
+	},
 	// Unrevert overwrote another session's later write (seed 1).
 	"unrevert over a later write": {
 		{kind: opAgent, sess: 0, calls: []callSpec{{tool: "write", path: "README.md", data: "t29ee07\n"}}},
@@ -129,29 +151,7 @@ var examples = map[string][]op{
 // knownFailures are minimal sequences found failing and not fixed yet;
 // TestRevertModelKnownFailures runs them and reports them as skips until
 // they pass (-revertmodel.strict: as failures).
-var knownFailures = map[string][]op{
-	// TODO(revert): redo resurrects a file the user deleted. Seed
-	// 143014292 (-revertmodel.len=30): the agent created a.txt (call 2 of
-	// prompt 1); the user deletes it; an undo further back (to before
-	// call 2) finds a.txt already absent, 200; a redo back to prompt 2
-	// then writes a.txt with the agent's old content. The redo target for
-	// a file that joined the reverted set after the first revert is the
-	// first revert's snapshot, taken when a.txt still held the agent's
-	// content; the model expects the state the file had when it joined.
-	"redo resurrects a file the user deleted": {
-		{kind: opAgent, sess: 0, calls: []callSpec{
-			{tool: "edit", path: "sp ace.txt", r: 4, data: "efa5b3d"},
-			{tool: "patch", acts: []bashAct{{path: "a.txt", r: 1, path2: "b.txt", data: "t3155a2\n"}}},
-			{tool: "patch", acts: []bashAct{{path: "a.txt", r: 4, path2: "a.txt", data: "tea310e\nt36d429\n"}, {path: "d/e/g.dat", r: 4, path2: "README.md", data: "t38ad29\nt7fcb20\n"}}},
-		}},
-		{kind: opRevert, sess: 0, r: 127181},
-		{kind: opAgent, sess: 0, calls: []callSpec{{tool: "edit", path: "d/e/g.dat", r: 6, data: "ec07c91"}}},
-		{kind: opUserDelete, path: "a.txt"},
-		{kind: opRevert, sess: 0, r: 706581},
-		{kind: opRevert, sess: 0, r: 775452},
-		{kind: opRevert, sess: 0, r: 162493},
-	},
-}
+var knownFailures = map[string][]op{}
 
 // concurrent are sequences with something happening while a command runs.
 var concurrent = map[string][]op{

@@ -228,25 +228,28 @@ type fileOp struct {
 // reverted) to the revert described by next (nil: unrevert) writes or
 // deletes, with what each must contain now: the agent's last write for a
 // file the agent changed, what the previous revert restored for a file it
-// restored. files are the files next reverts (for its diff).
-func (s *Service) fileOps(ctx context.Context, msgs []storage.WithParts, cur *storage.Revert, next *revertPlan) (ops []fileOp, files []string, err error) {
+// restored. files are the files next reverts (for its diff); joined are
+// those of them the current revert does not cover (none when not reverted).
+func (s *Service) fileOps(ctx context.Context, msgs []storage.WithParts, cur *storage.Revert, next *revertPlan) (ops []fileOp, files, joined []string, err error) {
 	var old, nw fileTargets
 	if cur != nil && cur.Snapshot != "" {
 		if p, ok := planRevert(msgs, cur.MessageID, cur.PartID); ok {
 			if old, err = s.targets(ctx, p.patches); err != nil {
-				return nil, nil, err
+				return nil, nil, nil, err
 			}
 		}
 	}
 	if next != nil {
 		if nw, err = s.targets(ctx, next.patches); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	}
 	for _, f := range nw.order {
 		op := fileOp{path: f, target: nw.before[f], expect: nw.after[f]}
 		if old.has(f) {
 			op.expect = old.before[f]
+		} else if cur != nil {
+			joined = append(joined, f)
 		}
 		ops = append(ops, op)
 	}
@@ -255,7 +258,7 @@ func (s *Service) fileOps(ctx context.Context, msgs []storage.WithParts, cur *st
 			ops = append(ops, fileOp{path: f, target: cur.Snapshot, expect: old.before[f]})
 		}
 	}
-	return ops, nw.order, nil
+	return ops, nw.order, joined, nil
 }
 
 // fileState is a file's content hash now or in a tree ("" when absent).
@@ -348,7 +351,7 @@ func (s *Service) transition(ctx context.Context, sess storage.Session, msgs []s
 	if snaps == nil {
 		return s.Update(sess.ID, func(v *storage.Session) { v.Revert = nextRV })
 	}
-	ops, files, err := s.fileOps(ctx, msgs, sess.Revert, next)
+	ops, files, joined, err := s.fileOps(ctx, msgs, sess.Revert, next)
 	if err != nil {
 		return sess, err
 	}
@@ -361,7 +364,19 @@ func (s *Service) transition(ctx context.Context, sess storage.Session, msgs []s
 	}
 	if nextRV != nil {
 		if sess.Revert != nil && sess.Revert.Snapshot != "" {
+			// Moving the revert point: the files already reverted return to
+			// what the first revert saved; the files that join now return
+			// to what they hold now (a user may have changed them since).
 			nextRV.Snapshot = sess.Revert.Snapshot
+			if len(joined) > 0 {
+				now, err := snaps.TrackPaths(ctx, joined)
+				if err != nil {
+					return sess, err
+				}
+				if nextRV.Snapshot, err = snaps.Overlay(ctx, sess.Revert.Snapshot, now, joined); err != nil {
+					return sess, err
+				}
+			}
 		} else if nextRV.Snapshot, err = snaps.TrackPaths(ctx, files); err != nil {
 			// The state unrevert returns to: the files this revert changes,
 			// stored whatever their size.
@@ -607,7 +622,7 @@ func (s *Service) PreviewRevert(ctx context.Context, sessionID, messageID, partI
 	if snaps == nil {
 		return pv, nil
 	}
-	ops, _, err := s.fileOps(ctx, msgs, sess.Revert, &plan)
+	ops, _, _, err := s.fileOps(ctx, msgs, sess.Revert, &plan)
 	if err != nil {
 		return pv, err
 	}

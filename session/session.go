@@ -93,6 +93,8 @@ type Snapshots interface {
 	// TrackPaths is Track after re-stating paths (whatever the watcher has
 	// reported), storing them whatever their size.
 	TrackPaths(ctx context.Context, paths []string) (string, error)
+	// Overlay is base with paths as they are in from.
+	Overlay(ctx context.Context, base, from string, paths []string) (string, error)
 	// RestoreFiles restores exactly these files, without the size cap,
 	// removing emptied directories born at or after bornSince.
 	RestoreFiles(ctx context.Context, tree string, paths []string, bornSince time.Time) (snapshot.Result, error)
