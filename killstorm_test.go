@@ -37,13 +37,19 @@ func TestKillStorm(t *testing.T) {
 		seed = v
 	}
 	rng := rand.New(rand.NewPCG(seed, 1))
+	var rngMu sync.Mutex // the writers' goroutines draw from it too
+	intN := func(n int) int {
+		rngMu.Lock()
+		defer rngMu.Unlock()
+		return rng.IntN(n)
+	}
 	t.Logf("seed %d (OCGO_KILLSTORM_SEED)", seed)
 
 	dir, data, home := t.TempDir(), t.TempDir(), t.TempDir()
 	fake := fakellm.NewAnthropic(t)
 	turns := func(n int) {
 		for range n {
-			fake.Push(fakellm.Turn{ToolCalls: []fakellm.ToolCall{{ID: "toolu_" + strconv.Itoa(rng.IntN(1e9)), Name: "bash",
+			fake.Push(fakellm.Turn{ToolCalls: []fakellm.ToolCall{{ID: "toolu_" + strconv.Itoa(intN(1e9)), Name: "bash",
 				Args: `{"command":"echo start; sleep 0.05; echo x >> out.txt; echo end","description":"work"}`}}},
 				fakellm.Turn{Text: []string{"done"}})
 		}
@@ -137,7 +143,7 @@ func TestKillStorm(t *testing.T) {
 				time.Sleep(5 * time.Millisecond)
 				return
 			}
-			id := all[rng.IntN(len(all))]
+			id := all[intN(len(all))]
 			if i%2 == 0 {
 				p.try("POST", "/session/"+id+"/message", asJSON(textPrompt("go")))
 			} else {
@@ -155,7 +161,7 @@ func TestKillStorm(t *testing.T) {
 			}
 			time.Sleep(20 * time.Millisecond)
 		})
-		time.Sleep(time.Duration(30+rng.IntN(300)) * time.Millisecond)
+		time.Sleep(time.Duration(30+intN(300)) * time.Millisecond)
 		p.stop(true)
 		close(stop)
 		wg.Wait()

@@ -149,7 +149,8 @@ func TestLocalServer(t *testing.T) {
 		t.Error("crash call succeeded")
 	}
 	deadline := time.Now().Add(5 * time.Second)
-	for m.Status()["t"].Status != StatusFailed && time.Now().Before(deadline) {
+	// The status and the report come from the crash's goroutine: wait for both.
+	for (m.Status()["t"].Status != StatusFailed || len(e.get()) == 0) && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	if st := m.Status()["t"]; st.Status != StatusFailed || st.Error == "" {
