@@ -171,14 +171,7 @@ func lineWindows(content, old string, eq func(have, want []string) bool) []strin
 	if strings.TrimSpace(old) == "" {
 		return nil
 	}
-	lines := strings.Split(content, "\n")
-	starts := make([]int, len(lines)+1)
-	off := 0
-	for i, l := range lines {
-		starts[i] = off
-		off += len(l) + 1
-	}
-	starts[len(lines)] = off
+	lines, starts := splitLineStarts(content)
 	var out []string
 	for i := 0; i+len(want) <= len(lines); i++ {
 		if eq(lines[i:i+len(want)], want) {
@@ -313,14 +306,7 @@ func blockAnchorMatch(content, old string) []string {
 	if first == "" || last == "" {
 		return nil
 	}
-	lines := strings.Split(content, "\n")
-	starts := make([]int, len(lines)+1)
-	off := 0
-	for i, l := range lines {
-		starts[i] = off
-		off += len(l) + 1
-	}
-	starts[len(lines)] = off
+	lines, starts := splitLineStarts(content)
 	var out []string
 	for i := range lines {
 		if strings.TrimSpace(lines[i]) != first {
@@ -398,4 +384,18 @@ func levenshtein(a, b string) int {
 // original's createTwoFilesPatch output.
 func unifiedDiff(name, a, b string) string {
 	return diff.Unified(name, a, b, diff.Options{Context: 3})
+}
+
+// splitLineStarts splits content at "\n" and gives each line's byte offset
+// (plus one past the end), so a run of lines maps back to a substring.
+func splitLineStarts(content string) ([]string, []int) {
+	lines := strings.Split(content, "\n")
+	starts := make([]int, len(lines)+1)
+	off := 0
+	for i, l := range lines {
+		starts[i] = off
+		off += len(l) + 1
+	}
+	starts[len(lines)] = off
+	return lines, starts
 }
