@@ -54,11 +54,7 @@ func (s *Snapshotter) diff(ctx context.Context, from, to string, keep func(strin
 		return "", err
 	}
 	defer s.end()
-	fh, th, err := s.resolve(ctx, from, to)
-	if err != nil {
-		return "", err
-	}
-	ch, err := s.changes(fh, th)
+	ch, err := s.changesBetween(ctx, from, to)
 	if err != nil {
 		return "", err
 	}

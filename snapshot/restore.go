@@ -236,11 +236,7 @@ func (s *Snapshotter) Changed(ctx context.Context, from, to string) ([]string, e
 		return nil, err
 	}
 	defer s.end()
-	fh, th, err := s.resolve(ctx, from, to)
-	if err != nil {
-		return nil, err
-	}
-	ch, err := s.changes(fh, th)
+	ch, err := s.changesBetween(ctx, from, to)
 	if err != nil {
 		return nil, err
 	}
@@ -569,4 +565,14 @@ func (s *Snapshotter) restoreFile(rel string, e treeEntry, exact bool) (bool, st
 		return false, "", fmt.Errorf("snapshot: rename: %w", err)
 	}
 	return true, "", nil
+}
+
+// changesBetween lists what differs between trees from and to (to == "":
+// the work tree, snapshotted first). The caller holds begin.
+func (s *Snapshotter) changesBetween(ctx context.Context, from, to string) ([]change, error) {
+	fh, th, err := s.resolve(ctx, from, to)
+	if err != nil {
+		return nil, err
+	}
+	return s.changes(fh, th)
 }

@@ -143,11 +143,7 @@ func (s *Snapshotter) FileDiffs(ctx context.Context, from, to string, paths []st
 		return nil, err
 	}
 	defer s.end()
-	fh, th, err := s.resolve(ctx, from, to)
-	if err != nil {
-		return nil, err
-	}
-	ch, err := s.changes(fh, th)
+	ch, err := s.changesBetween(ctx, from, to)
 	if err != nil {
 		return nil, err
 	}
