@@ -65,6 +65,9 @@ type Config struct {
 	Retry *provider.RetryPolicy
 	// Heartbeat overrides the SSE heartbeat period (tests); 0 = 10 s.
 	Heartbeat time.Duration
+	// StorageFS is the file system under the session store (tests inject
+	// disk faults with atomicfile/faultfs); nil = the OS's.
+	StorageFS atomicfile.FS
 }
 
 // withDefaults fills the Logger and Env a caller left nil.

@@ -161,7 +161,7 @@ func openBase(c Config, cl *cleanup) (*Core, error) {
 			return b, nil // nothing was ever snapshotted; create nothing
 		}
 	} else {
-		if b.Store, err = storage.Open(p.ProjectData, c.Logger); err != nil {
+		if b.Store, err = openStore(p.ProjectData, c); err != nil {
 			return nil, err
 		}
 		cl.push(b.Store.Close)
@@ -170,6 +170,14 @@ func openBase(c Config, cl *cleanup) (*Core, error) {
 		cl.push(b.Snapshots.Close)
 	}
 	return b, nil
+}
+
+// openStore opens the project's session store, taking its data lock.
+func openStore(dir string, c Config) (*storage.Store, error) {
+	if c.StorageFS != nil {
+		return storage.OpenFS(dir, c.Logger, c.StorageFS)
+	}
+	return storage.Open(dir, c.Logger)
 }
 
 // OpenCore opens what the session sub-commands need: the base and the
