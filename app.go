@@ -54,6 +54,9 @@ type appConfig struct {
 	Retry *provider.RetryPolicy
 	// Heartbeat overrides the SSE heartbeat period (tests); 0 = 10 s.
 	Heartbeat time.Duration
+	// StorageFS is the file system under the session store (tests inject
+	// disk faults with atomicfile/faultfs); nil = the OS's.
+	StorageFS atomicfile.FS
 }
 
 // app is one wired ocgo instance: store, bus, core and HTTP server.
@@ -120,11 +123,19 @@ func openBase(c appConfig) (*base, error) {
 		if _, err := os.Stat(gitDir); err != nil {
 			return b, nil // nothing was ever snapshotted; create nothing
 		}
-	} else if b.store, err = storage.Open(b.projectData, c.Logger); err != nil {
+	} else if b.store, err = openStore(b.projectData, c); err != nil {
 		return nil, err
 	}
 	b.snaps = openSnapshots(b.cfg, b.proj.root, gitDir, c.Logger)
 	return b, nil
+}
+
+// openStore opens the project's session store, taking its data lock.
+func openStore(dir string, c appConfig) (*storage.Store, error) {
+	if c.StorageFS != nil {
+		return storage.OpenFS(dir, c.Logger, c.StorageFS)
+	}
+	return storage.Open(dir, c.Logger)
 }
 
 // basePaths resolves the project and its directories without opening

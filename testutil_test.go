@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"ocgo/atomicfile"
 	"ocgo/provider"
 )
 
@@ -41,8 +42,9 @@ type harnessOpts struct {
 	setup  func(dir string) // prepares the project before the first commit
 	// mcpTimeout bounds MCP connects and calls (default: the app's).
 	mcpTimeout time.Duration
-	noGit      bool   // a project that is not a git repository
-	subdir     string // the server runs in this subdirectory of the project
+	noGit      bool          // a project that is not a git repository
+	subdir     string        // the server runs in this subdirectory of the project
+	storageFS  atomicfile.FS // the session store's file system (nil: the OS's)
 }
 
 // fastRetry keeps provider retries real but quick in tests.
@@ -94,7 +96,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 func (h *harness) start() {
 	h.t.Helper()
 	retry := fastRetry
-	a, err := newApp(appConfig{Dir: filepath.Join(h.dir, h.opts.subdir), DataRoot: h.data, Env: func(k string) string { return h.env[k] }, NoTitles: !h.opts.titles, Retry: &retry, MCPTimeout: h.opts.mcpTimeout})
+	a, err := newApp(appConfig{Dir: filepath.Join(h.dir, h.opts.subdir), DataRoot: h.data, Env: func(k string) string { return h.env[k] }, NoTitles: !h.opts.titles, Retry: &retry, MCPTimeout: h.opts.mcpTimeout, StorageFS: h.opts.storageFS})
 	if err != nil {
 		h.t.Fatal(err)
 	}
