@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"ocgo/app"
 	"ocgo/atomicfile"
 	"ocgo/provider"
 )
@@ -23,7 +24,7 @@ import (
 // HTTP, with its SSE stream recorded from the start.
 type harness struct {
 	t       testing.TB
-	app     *app
+	app     *app.App
 	srv     *httptest.Server
 	dir     string
 	data    string
@@ -119,8 +120,8 @@ func (h *harness) stop() {
 	}
 	// A run still waiting on a provider (a failed test) would keep its
 	// HTTP request, and so srv.Close, from ever returning.
-	for _, s := range h.app.sessions.List() {
-		h.app.sessions.Abort(s.ID)
+	for _, s := range h.app.Sessions().List() {
+		h.app.Sessions().Abort(s.ID)
 	}
 	h.app.Shutdown()
 	h.srv.Close()
@@ -272,3 +273,11 @@ func (g *bashGate) release() {
 		g.w = nil
 	}
 }
+
+// The root package's tests drive the binary's pieces together; these
+// names keep them short.
+type appConfig = app.Config
+
+const apiVersion = app.APIVersion
+
+func newApp(c appConfig) (*app.App, error) { return app.New(c) }
