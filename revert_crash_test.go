@@ -189,7 +189,7 @@ func TestRevertWithLostBlob(t *testing.T) {
 	h, _, sid, msgs := agentEdits(t)
 	sum := sha1.Sum([]byte("blob 8\x00keep me\n"))
 	x := hex.EncodeToString(sum[:])
-	obj := filepath.Join(h.app.projectData, "snapshots", "objects", x[:2], x[2:])
+	obj := filepath.Join(h.app.ProjectData(), "snapshots", "objects", x[:2], x[2:])
 	h.stop()
 	if err := os.Remove(obj); err != nil {
 		t.Fatalf("the deleted file's blob is not a loose object of the shadow repository: %v", err)
