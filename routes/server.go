@@ -73,8 +73,8 @@ type Options struct {
 	// only a browser sends them, so no web page can use the API at all
 	// (checklist B9, for CLI and TUI use; --strict-origin).
 	StrictOrigin bool
-	Username     string   // Basic auth user (when Password is set)
-	Password     string   // enables Basic auth when non-empty
+	Username     string // Basic auth user (when Password is set)
+	Password     string // enables Basic auth when non-empty
 
 	Scrub map[string]string // absolute path → placeholder, applied to error messages
 
