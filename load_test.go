@@ -13,7 +13,7 @@ import (
 )
 
 // TestLoadShort is the short form of bench/load.sh, in process: 10,000
-// mixed requests (3,000 under -race: session reads and writes, prompts, file
+// mixed requests (2,000 under -race: session reads and writes, prompts, file
 // routes, find, config) over 8 keep-alive clients while 10 clients hold /event open, 4 of
 // them vanishing without closing (two stop reading, two are reset mid-run).
 // Every answer must be the API's; afterwards the goroutines, the open
@@ -21,7 +21,7 @@ import (
 func TestLoadShort(t *testing.T) {
 	n := 10_000
 	if raceEnabled {
-		n = 3_000 // the race detector makes each request several times dearer
+		n = 2_000 // the race detector makes each request several times dearer
 	}
 	fake := fakellm.NewAnthropic(t)
 	fake.SetResponder(func(fakellm.Request) fakellm.Turn { return fakellm.Turn{Text: []string{"ok"}} })
