@@ -29,6 +29,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"ocgo/config"
 	"slices"
 	"strings"
 	"sync"
@@ -72,7 +73,7 @@ func (e *ModelNotFoundError) Is(target error) bool { return target == ErrModelNo
 // Source is everything the registry reads from the outside world.
 type Source struct {
 	// Config is opencode.json `provider` (merged config).
-	Config map[string]ConfigProvider
+	Config map[string]config.ProviderConfig
 	// Disabled is opencode.json `disabled_providers`.
 	Disabled []string
 	// Env looks up environment variables (os.Getenv in production).
