@@ -14,7 +14,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"ocgo/childenv"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -23,6 +22,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"ocgo/childenv"
 )
 
 // apiVersion is the opencode release whose API ocgo serves; it is written

@@ -8,11 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"ocgo/confine"
 	"path/filepath"
 	"slices"
 	"strings"
 
+	"ocgo/confine"
 	"ocgo/provider"
 	"ocgo/storage"
 	"ocgo/tool"

@@ -7,10 +7,8 @@ import (
 	"crypto/sha1"
 	"errors"
 	"fmt"
-	"github.com/gofrs/flock"
 	"io"
 	"log/slog"
-	"ocgo/atomicfile"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -18,12 +16,15 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gofrs/flock"
+
 	"github.com/go-git/go-billy/v5/osfs"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/storage/filesystem"
 
+	"ocgo/atomicfile"
 	"ocgo/ignore"
 )
 

@@ -27,7 +27,6 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"ocgo/atomicfile"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -35,6 +34,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"ocgo/atomicfile"
 )
 
 // Errors returned by the store. Callers test them with errors.Is.
