@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strings"
 
-	"ocgo/confine"
 	"ocgo/provider"
 	"ocgo/storage"
 	"ocgo/tool"
@@ -461,18 +460,6 @@ func matchTool(m map[string]bool, name string) (bool, bool) {
 		}
 	}
 	return val, found
-}
-
-// readFileRel reads a project file for the system prompt rules.
-func readFileRel(root *confine.Root, rel string) (string, bool) {
-	if root == nil {
-		return "", false
-	}
-	data, err := root.ReadFile(rel)
-	if err != nil {
-		return "", false
-	}
-	return string(data), true
 }
 
 // nearContextLimit reports whether the last answer used more than 90% of
