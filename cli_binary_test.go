@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"ocgo/app"
 )
 
 // TestCLIBesideRealServer runs the real binary: `ocgo serve` with a
@@ -28,7 +30,7 @@ func TestCLIBesideRealServer(t *testing.T) {
 	}
 	var s struct{ ID string }
 	json.Unmarshal([]byte(body), &s)
-	lock, _ := os.ReadFile(filepath.Join(data, "project", findProject(dir).slug, "ocgo.lock"))
+	lock, _ := os.ReadFile(filepath.Join(data, "project", app.FindProject(dir).Slug, "ocgo.lock"))
 	if !strings.Contains(string(lock), "url "+p.URL) {
 		t.Fatalf("the lock file does not name the server's address:\n%s", lock)
 	}

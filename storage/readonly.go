@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"ocgo/atomicfile"
 )
 
 // ErrReadOnly is returned by writes to a store opened with OpenReadOnly.
@@ -28,7 +30,7 @@ func OpenReadOnly(dir string, logger *slog.Logger) (*Store, error) {
 		return nil, fmt.Errorf("%s: %w", filepath.Base(dir), ErrNotFound)
 	}
 	s := &Store{
-		dir: dir, root: filepath.Join(dir, "storage"), readOnly: true,
+		dir: dir, root: filepath.Join(dir, "storage"), readOnly: true, fs: atomicfile.OS{},
 		logger:   logger.With("component", "storage"),
 		sessions: map[string]Session{}, convs: map[string]*conversation{},
 	}
