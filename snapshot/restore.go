@@ -54,7 +54,7 @@ func (s *Snapshotter) lookup(tree plumbing.Hash, rel string) (treeEntry, bool, e
 // blob hash and git mode ("<hash> <mode>"): two states are equal exactly
 // when content and mode (executable bit, symlink) are, so a conflict check
 // built on it sees a chmod as an edit. ok is false when the tree has no
-// file there.
+// file there; a tree naming a blob the repository lacks is ErrNotFound.
 func (s *Snapshotter) FileState(ctx context.Context, tree, p string) (string, bool, error) {
 	th, err := parseHash(tree)
 	if err != nil {
@@ -71,6 +71,11 @@ func (s *Snapshotter) FileState(ctx context.Context, tree, p string) (string, bo
 	e, ok, err := s.lookup(th, rel)
 	if err != nil || !ok || e.isTree() {
 		return "", false, err
+	}
+	// The blob must be there too: a revert checks every file before it
+	// touches any, so a lost object stops it before the first write.
+	if !s.store.has(e.hash) {
+		return "", false, fmt.Errorf("%w: %s (%s)", ErrNotFound, e.hash, rel)
 	}
 	return stateOf(e.hash, e.mode), true, nil
 }
