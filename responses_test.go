@@ -199,7 +199,7 @@ func TestWellKnownAuthEntry(t *testing.T) {
 		}
 		fetched.Add(1)
 		w.Header().Set("Content-Type", "application/json")
-		io.WriteString(w, `{"auth":{"command":["org-login"],"env":"ORG_TOKEN"},"config":{
+		_, _ = io.WriteString(w, `{"auth":{"command":["org-login"],"env":"ORG_TOKEN"},"config":{
 			"provider":{"orgai":{"npm":"@ai-sdk/openai-compatible","name":"Org AI","env":["ORG_TOKEN"],
 				"options":{"baseURL":"`+llm.URL+`","headers":{"X-Org-Token":"{env:ORG_TOKEN}"}},"models":{"coder":{"name":"Org Coder"}}}},
 			"model":"orgai/coder"}}`)

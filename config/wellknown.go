@@ -109,7 +109,7 @@ func fetchWellKnown(ctx context.Context, client *http.Client, base string) (Remo
 	if err != nil {
 		return Remote{}, fmt.Errorf("wellknown %s: %w", u.Redacted(), err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode != http.StatusOK {
 		return Remote{}, fmt.Errorf("wellknown %s: status %d", u.Redacted(), resp.StatusCode)
 	}
