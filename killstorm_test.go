@@ -76,6 +76,9 @@ func TestKillStorm(t *testing.T) {
 		starts += d
 		maxStart = max(maxStart, d)
 		verifyAfterKill(t, p, data, &mu, sessions, titles, auths, recov)
+		if k > 0 && k%50 == 0 {
+			t.Logf("killstorm: %d kills so far, %d acknowledged writes, start after a kill: mean %v", k, acked.Load(), (starts / time.Duration(k+1)).Round(time.Millisecond))
+		}
 
 		stop := make(chan struct{})
 		var wg sync.WaitGroup
