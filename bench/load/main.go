@@ -266,21 +266,15 @@ func cmdRSS(args []string) error {
 	fs := flag.NewFlagSet("rss", flag.ExitOnError)
 	pid := fs.Int("pid", 0, "process id")
 	_ = fs.Parse(args)
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", *pid))
+	p, err := loadmix.ProcStats(*pid)
 	if err != nil {
 		return err
 	}
-	for _, line := range strings.Split(string(raw), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
-			kb, err := strconv.Atoi(f[1])
-			if err != nil {
-				return err
-			}
-			fmt.Printf("rss_mb=%.1f\n", float64(kb)/1024)
-			return nil
-		}
+	if p.RSSKB == 0 {
+		return errors.New("no VmRSS line")
 	}
-	return errors.New("no VmRSS line")
+	fmt.Printf("rss_mb=%.1f\n", float64(p.RSSKB)/1024)
+	return nil
 }
 
 // cmdMixed runs bench/loadmix against a running server and reports whether
