@@ -25,6 +25,7 @@ require (
 require gopkg.in/yaml.v2 v2.4.0 // indirect
 
 require (
+	cloud.google.com/go/compute/metadata v0.9.0 // indirect
 	github.com/google/jsonschema-go v0.4.3 // indirect
 	github.com/segmentio/asm v1.1.3 // indirect
 	github.com/segmentio/encoding v0.5.4 // indirect
