@@ -82,7 +82,7 @@ type Options struct {
 	// glob, grep and list tools and the system prompt's file listing; nil
 	// leaves those tools without files.
 	Files     FileIndex
-	Snapshots Snapshots     // nil disables snapshots (and so file revert)
+	Snapshots Snapshots // nil disables snapshots (and so file revert)
 	// Tracer records what /shell commands change (nil: untraced, every
 	// change during the command is attributed to it).
 	Tracer    *trace.Tracer

@@ -1,0 +1,132 @@
+package snapshot
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"syscall"
+
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+)
+
+type hashJob struct {
+	node *dirNode
+	name string
+	rel  string
+	e    *fileEntry
+	skip string
+}
+
+// hashAll reads and hashes queued files with a few workers.
+func (sc *scan) hashAll() error {
+	if len(sc.jobs) == 0 {
+		return nil
+	}
+	s := sc.s
+	bulk := len(sc.jobs) > 64
+	workers := min(4, len(sc.jobs))
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var firstErr error
+	ch := make(chan int)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, 0, 64<<10)
+			for i := range ch {
+				j := &sc.jobs[i]
+				content, skip := s.readForHash(j.rel, j.e, &buf)
+				if skip != "" {
+					j.skip = skip
+					continue
+				}
+				h, raw := encodeObject("blob", content)
+				j.e.hash = h
+				if s.store.has(h) {
+					continue
+				}
+				if bulk {
+					if err := s.store.writeLoose(h, raw); err != nil {
+						mu.Lock()
+						if firstErr == nil {
+							firstErr = fmt.Errorf("snapshot: write object: %w", err)
+						}
+						mu.Unlock()
+					}
+					continue
+				}
+				mu.Lock()
+				sc.objs = append(sc.objs, pendingObject{hash: h, raw: raw})
+				mu.Unlock()
+			}
+		}()
+	}
+	for i := range sc.jobs {
+		ch <- i
+	}
+	close(ch)
+	wg.Wait()
+	if firstErr != nil {
+		return firstErr
+	}
+	for _, j := range sc.jobs {
+		if j.skip != "" {
+			sc.skips[j.rel] = j.skip
+			if j.node.files[j.name] == j.e {
+				delete(j.node.files, j.name)
+				j.node.markDirty()
+			}
+		}
+	}
+	return nil
+}
+
+// readForHash returns a file's content as git would store it (the link
+// target for symlinks) or a reason to leave it out.
+func (s *Snapshotter) readForHash(rel string, e *fileEntry, buf *[]byte) ([]byte, string) {
+	full := filepath.Join(s.work, filepath.FromSlash(rel))
+	if e.mode == filemode.Symlink {
+		t, err := os.Readlink(full)
+		if err != nil {
+			return nil, "unreadable"
+		}
+		return []byte(t), ""
+	}
+	// Every component with O_NOFOLLOW (os.Root), non-blocking, and only a
+	// regular file with a single link: a FIFO never stalls a snapshot and a
+	// hard link to an outside file is not copied into the shadow repository.
+	f, err := s.root.OpenFile(rootName(rel), os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, "unreadable"
+	}
+	defer f.Close()
+	if why := notPlain(f); why != "" {
+		return nil, why
+	}
+	b := (*buf)[:0]
+	for {
+		if len(b) == cap(b) {
+			b = slices.Grow(b, max(cap(b), 64<<10))
+		}
+		n, err := f.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if limit := s.sizeLimit(rel); int64(len(b)) > limit {
+			return nil, fmt.Sprintf("larger than %d bytes", limit)
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, "unreadable"
+		}
+	}
+	*buf = b
+	if int64(len(b)) != e.size {
+		e.racy = true // changed while we read it: look again next time
+	}
+	return b, ""
+}

@@ -1,0 +1,360 @@
+package snapshot
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+
+	"ocgo/ignore"
+)
+
+// dirNode is one directory of the snapshotted work tree.
+type dirNode struct {
+	parent *dirNode
+	name   string
+	rel    string   // slash path from the work tree, "" for the root
+	comps  []string // path components from the repository top
+	pats   []ignore.Pattern
+	files  map[string]*fileEntry
+	dirs   map[string]*dirNode
+	tree   plumbing.Hash
+	dirty  bool
+	nested bool // holds a .git: a nested repository, left out
+}
+
+func (n *dirNode) markDirty() {
+	for x := n; x != nil; x = x.parent {
+		x.dirty = true
+	}
+}
+
+func joinRel(dir, name string) string {
+	if dir == "" {
+		return name
+	}
+	return dir + "/" + name
+}
+
+// walkDir builds the node for one directory, reusing old's cache entries.
+func (sc *scan) walkDir(parent *dirNode, name, rel string, comps []string, old *dirNode, pats []ignore.Pattern) (*dirNode, error) {
+	if err := sc.ctx.Err(); err != nil {
+		return nil, err
+	}
+	s := sc.s
+	full := filepath.Join(s.work, filepath.FromSlash(rel))
+	node := &dirNode{parent: parent, name: name, rel: rel, comps: comps, pats: pats,
+		files: map[string]*fileEntry{}, dirs: map[string]*dirNode{}}
+	if old == nil {
+		node.dirty = true
+	} else {
+		node.tree = old.tree
+	}
+	// Through the work tree's os.Root, every component opened with
+	// O_NOFOLLOW: a directory swapped for a symlink never lets content from
+	// outside the project into the shadow repository.
+	f, err := s.root.OpenFile(rootName(rel), os.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return node, nil // vanished, unreadable or no longer a directory: snapshot as empty
+	}
+	ents, err := f.ReadDir(-1)
+	f.Close()
+	if err != nil {
+		sc.addSkip(rel+"/", "directory unreadable")
+	}
+	if parent != nil {
+		for _, e := range ents {
+			if e.Name() == ".git" {
+				node.nested = true
+				return node, nil
+			}
+		}
+	}
+	for _, e := range ents {
+		if e.Name() == ".gitignore" && e.Type().IsRegular() {
+			own := ignore.ReadGitignore(full, comps)
+			if len(own) > 0 {
+				node.pats = append(pats[:len(pats):len(pats)], own...)
+			}
+		}
+		if e.Name() == ".gitattributes" && s.seeds != nil && e.Type().IsRegular() {
+			if b, err := s.readRegular(joinRel(rel, ".gitattributes"), 1<<20); err == nil && attrsRewriteContent(b) {
+				sc.mu.Lock()
+				sc.suspect = append(sc.suspect, node)
+				sc.mu.Unlock()
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	subs := make(chan subdir, len(ents))
+	var done []subdir
+	for _, e := range ents {
+		n := e.Name()
+		if n == ".git" {
+			continue
+		}
+		crel := joinRel(rel, n)
+		ccomps := append(comps[:len(comps):len(comps)], n)
+		t := e.Type()
+		switch {
+		case t.IsDir():
+			cfull := filepath.Join(full, n)
+			if cfull == s.gitDir || ignore.Match(node.pats, ccomps, true) {
+				continue
+			}
+			var oc *dirNode
+			if old != nil {
+				oc = old.dirs[n]
+			}
+			sub := subdir{name: n, rel: crel, comps: ccomps, old: oc}
+			select {
+			case sc.sem <- struct{}{}:
+				wg.Add(1)
+				go func() {
+					defer func() { <-sc.sem; wg.Done() }()
+					sub.node, sub.err = sc.walkDir(node, sub.name, sub.rel, sub.comps, sub.old, node.pats)
+					subs <- sub
+				}()
+			default:
+				sub.node, sub.err = sc.walkDir(node, sub.name, sub.rel, sub.comps, sub.old, node.pats)
+				done = append(done, sub)
+			}
+		case t.IsRegular() || t&os.ModeSymlink != 0:
+			if ignore.Match(node.pats, ccomps, false) {
+				continue
+			}
+			fi, err := s.root.Lstat(rootName(crel))
+			if err != nil {
+				continue
+			}
+			var oe *fileEntry
+			if old != nil {
+				oe = old.files[n]
+			}
+			sc.considerFile(node, n, crel, fi, oe)
+		}
+	}
+	wg.Wait()
+	close(subs)
+	for sub := range subs {
+		done = append(done, sub)
+	}
+	for _, sub := range done {
+		if sub.err != nil {
+			return nil, sub.err
+		}
+		child := sub.node
+		if child.nested {
+			sc.addSkip(sub.rel+"/", "nested git repository")
+			continue
+		}
+		if len(child.files) == 0 && len(child.dirs) == 0 {
+			continue
+		}
+		node.dirs[sub.name] = child
+		if sub.old == nil || child.dirty {
+			node.dirty = true
+		}
+	}
+	if old != nil && (len(old.files) != len(node.files) || len(old.dirs) != len(node.dirs)) {
+		node.dirty = true
+	}
+	return node, nil
+}
+
+type subdir struct {
+	name, rel string
+	comps     []string
+	old       *dirNode
+	node      *dirNode
+	err       error
+}
+
+func (sc *scan) addSkip(p, reason string) {
+	sc.mu.Lock()
+	sc.skips[p] = reason
+	sc.mu.Unlock()
+}
+
+func gitModeOf(fi os.FileInfo) (filemode.FileMode, bool) {
+	m := fi.Mode()
+	switch {
+	case m&os.ModeSymlink != 0:
+		return filemode.Symlink, true
+	case m.IsRegular():
+		if m.Perm()&0o100 != 0 {
+			return filemode.Executable, true
+		}
+		return filemode.Regular, true
+	}
+	return 0, false
+}
+
+// considerFile records a file in node, reusing the cached hash when the stat
+// matches, queueing it for hashing otherwise.
+func (sc *scan) considerFile(node *dirNode, name, rel string, fi os.FileInfo, old *fileEntry) {
+	mode, ok := gitModeOf(fi)
+	if !ok {
+		return
+	}
+	if limit := sc.s.sizeLimit(rel); mode != filemode.Symlink && fi.Size() > limit {
+		sc.addSkip(rel, fmt.Sprintf("larger than %d bytes", limit))
+		if old != nil {
+			node.dirty = true
+		}
+		return
+	}
+	e := &fileEntry{size: fi.Size(), mtime: fi.ModTime().UnixNano(), ino: inodeOf(fi), mode: mode}
+	e.racy = e.mtime >= sc.racyFrom
+	prev := old
+	if prev == nil && sc.s.seeds != nil {
+		prev = sc.s.seeds[rel]
+	}
+	if prev != nil && prev.matches(e) {
+		e.hash = prev.hash
+		e.fromIndex = prev.fromIndex
+		if old == nil {
+			node.dirty = true
+		}
+	} else {
+		sc.mu.Lock()
+		sc.jobs = append(sc.jobs, hashJob{node: node, name: name, rel: rel, e: e})
+		sc.mu.Unlock()
+		node.dirty = true
+	}
+	node.files[name] = e
+}
+
+// updatePath reconciles one watcher-reported path.
+func (sc *scan) updatePath(p string) error {
+	s := sc.s
+	comps := strings.Split(p, "/")
+	n := s.tree
+	i := 0
+	for i < len(comps)-1 {
+		c := n.dirs[comps[i]]
+		if c == nil {
+			break
+		}
+		n = c
+		i++
+	}
+	if comps[i] == ".gitignore" && i == len(comps)-1 {
+		// Ignore rules changed: rescan the whole directory.
+		return sc.rewalk(n)
+	}
+	// Make sure n is still a real directory (not replaced by a symlink).
+	if n.parent != nil {
+		fi, err := s.root.Lstat(rootName(n.rel))
+		if err != nil || !fi.IsDir() {
+			return sc.reconcile(n.parent, n.name)
+		}
+	}
+	return sc.reconcile(n, comps[i])
+}
+
+func (sc *scan) rewalk(n *dirNode) error {
+	if n.parent == nil {
+		pats, comps := sc.s.rootPatterns()
+		root, err := sc.walkDir(nil, "", "", comps, n, pats)
+		if err != nil {
+			return err
+		}
+		sc.s.tree = root
+		root.dirty = true
+		return nil
+	}
+	return sc.reconcile(n.parent, n.name)
+}
+
+// reconcile re-examines the entry name inside node n.
+func (sc *scan) reconcile(n *dirNode, name string) error {
+	s := sc.s
+	rel := joinRel(n.rel, name)
+	full := filepath.Join(s.work, filepath.FromSlash(rel))
+	for k := range sc.skips {
+		if k == rel || strings.HasPrefix(k, rel+"/") {
+			delete(sc.skips, k)
+		}
+	}
+	n.markDirty()
+	fi, err := s.root.Lstat(rootName(rel))
+	if err != nil || name == ".git" {
+		delete(n.files, name)
+		delete(n.dirs, name)
+		return nil
+	}
+	ccomps := append(n.comps[:len(n.comps):len(n.comps)], name)
+	switch {
+	case fi.IsDir():
+		delete(n.files, name)
+		if full == s.gitDir || ignore.Match(n.pats, ccomps, true) {
+			delete(n.dirs, name)
+			return nil
+		}
+		child, err := sc.walkDir(n, name, rel, ccomps, n.dirs[name], n.pats)
+		if err != nil {
+			return err
+		}
+		if child.nested {
+			sc.skips[rel+"/"] = "nested git repository"
+			delete(n.dirs, name)
+		} else if len(child.files) == 0 && len(child.dirs) == 0 {
+			delete(n.dirs, name)
+		} else {
+			n.dirs[name] = child
+		}
+	default:
+		delete(n.dirs, name)
+		old := n.files[name]
+		delete(n.files, name)
+		if ignore.Match(n.pats, ccomps, false) {
+			return nil
+		}
+		sc.considerFile(n, name, rel, fi, old)
+	}
+	return nil
+}
+
+// rootName is a slash path relative to the work tree as an os.Root name.
+func rootName(rel string) string {
+	if rel == "" {
+		return "."
+	}
+	return filepath.FromSlash(rel)
+}
+
+// notPlain says why an opened file is not snapshotted ("" when it is a
+// regular file with one link).
+func notPlain(f *os.File) string {
+	fi, err := f.Stat()
+	switch {
+	case err != nil:
+		return "unreadable"
+	case !fi.Mode().IsRegular():
+		return "not a regular file"
+	case linkCount(fi) > 1:
+		return "several hard links"
+	}
+	return ""
+}
+
+// readRegular reads a small regular file of the work tree, confined.
+func (s *Snapshotter) readRegular(rel string, max int64) ([]byte, error) {
+	f, err := s.root.OpenFile(rootName(rel), os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if why := notPlain(f); why != "" {
+		return nil, errors.New(why)
+	}
+	return io.ReadAll(io.LimitReader(f, max))
+}
