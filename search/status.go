@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha1"
 	"io"
-	"ocgo/diff"
 	"os"
 	"path/filepath"
 	"sort"
@@ -22,8 +21,8 @@ import (
 	"github.com/go-git/go-git/v5/storage/filesystem"
 	"github.com/go-git/go-git/v5/storage/filesystem/dotgit"
 
+	"ocgo/diff"
 	"ocgo/ignore"
-
 	"ocgo/watcher"
 )
 

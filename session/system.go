@@ -4,7 +4,6 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"ocgo/confine"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -12,6 +11,7 @@ import (
 
 	"charm.land/fantasy"
 
+	"ocgo/confine"
 	"ocgo/provider"
 	"ocgo/storage"
 )

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"ocgo/confine"
-	"ocgo/event"
 	"path"
 	"path/filepath"
 	"slices"
@@ -14,6 +12,8 @@ import (
 	"time"
 
 	"ocgo/config"
+	"ocgo/confine"
+	"ocgo/event"
 	"ocgo/storage"
 	"ocgo/tool"
 	"ocgo/trace"

@@ -127,7 +127,6 @@ type Snapshotter struct {
 	tree        *dirNode // current view of the work tree
 	seeds       map[string]*fileEntry
 	loaded      bool // persisted stat cache consulted
-	scanned     bool // a full scan happened since Open
 	watched     bool // a watcher feeds MarkChanged
 	markAll     bool
 	marked      map[string]struct{}
@@ -190,10 +189,7 @@ func Open(opts Options) (*Snapshotter, error) {
 	if err := initGitDir(gitDir, work, proj); err != nil {
 		return nil, err
 	}
-	lk, err := openLock(filepath.Join(gitDir, "ocgo.lock"))
-	if err != nil {
-		return nil, err
-	}
+	lk := newLock(filepath.Join(gitDir, "ocgo.lock"))
 	root, err := os.OpenRoot(work)
 	if err != nil {
 		lk.close()

@@ -3,12 +3,13 @@ package snapshot
 import (
 	"context"
 	"fmt"
-	linediff "ocgo/diff"
 	"slices"
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
+
+	linediff "ocgo/diff"
 )
 
 // Object is one git object as it travels in a session export: its id, its

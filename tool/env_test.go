@@ -3,7 +3,6 @@ package tool
 import (
 	"context"
 	"encoding/json"
-	"ocgo/confine"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -12,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"ocgo/confine"
 	"ocgo/watcher"
 )
 
