@@ -133,7 +133,7 @@ func (e *testEnv) startIndex() {
 		if err != nil {
 			e.t.Fatal(err)
 		}
-		e.t.Cleanup(func() { w.Close() })
+		e.t.Cleanup(func() { _ = w.Close() })
 		if err := w.Start(context.Background()); err != nil {
 			e.t.Fatal(err)
 		}

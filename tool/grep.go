@@ -6,11 +6,12 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"ocgo/confine"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
+
+	"ocgo/confine"
 )
 
 type grepTool struct{}
@@ -128,7 +129,7 @@ func readForGrep(root *confine.Root, rel string) ([]byte, int64, bool) {
 	if err != nil {
 		return nil, 0, false
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	info, err := f.Stat()
 	if err != nil || !info.Mode().IsRegular() || info.Size() > maxGrepFile {
 		return nil, 0, false

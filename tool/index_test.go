@@ -61,7 +61,9 @@ func TestIndexServedToolsMatchFreshWalk(t *testing.T) {
 	t.Setenv("GIT_CONFIG_NOSYSTEM", "1")
 	seed := rand.Int63()
 	if v := os.Getenv("OCGO_SEED"); v != "" {
-		fmt.Sscan(v, &seed)
+		if _, err := fmt.Sscan(v, &seed); err != nil {
+			t.Fatal(err)
+		}
 	}
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewSource(seed))
@@ -75,7 +77,7 @@ func TestIndexServedToolsMatchFreshWalk(t *testing.T) {
 	randPath := func() string { return filepath.Join(dirs[rng.Intn(len(dirs))], names[rng.Intn(len(names))]) }
 	existing := func() []string {
 		var out []string
-		filepath.WalkDir(e.path, func(p string, d os.DirEntry, err error) error {
+		_ = filepath.WalkDir(e.path, func(p string, d os.DirEntry, err error) error {
 			if d != nil && d.IsDir() && d.Name() == ".git" {
 				return filepath.SkipDir
 			}
@@ -111,27 +113,27 @@ func TestIndexServedToolsMatchFreshWalk(t *testing.T) {
 			case op < 7:
 				if ex := existing(); len(ex) > 0 {
 					p := ex[rng.Intn(len(ex))]
-					os.Remove(filepath.Join(e.path, p))
+					_ = os.Remove(filepath.Join(e.path, p))
 					did("rm %s", p)
 				}
 			case op < 8:
 				if ex := existing(); len(ex) > 0 {
 					to, from := randPath(), ex[rng.Intn(len(ex))]
-					os.MkdirAll(filepath.Dir(filepath.Join(e.path, to)), 0o755)
-					os.Rename(filepath.Join(e.path, from), filepath.Join(e.path, to))
+					_ = os.MkdirAll(filepath.Dir(filepath.Join(e.path, to)), 0o755)
+					_ = os.Rename(filepath.Join(e.path, from), filepath.Join(e.path, to))
 					did("mv %s %s", from, to)
 				}
 			case op < 9:
 				d := dirs[1+rng.Intn(len(dirs)-1)]
-				os.RemoveAll(filepath.Join(e.path, d))
+				_ = os.RemoveAll(filepath.Join(e.path, d))
 				did("rm -r %s", d)
 			default:
 				d := dirs[1+rng.Intn(len(dirs)-1)]
 				to := dirs[1+rng.Intn(len(dirs)-1)]
 				if !strings.HasPrefix(to, d) {
-					os.RemoveAll(filepath.Join(e.path, to))
-					os.MkdirAll(filepath.Dir(filepath.Join(e.path, to)), 0o755)
-					os.Rename(filepath.Join(e.path, d), filepath.Join(e.path, to))
+					_ = os.RemoveAll(filepath.Join(e.path, to))
+					_ = os.MkdirAll(filepath.Dir(filepath.Join(e.path, to)), 0o755)
+					_ = os.Rename(filepath.Join(e.path, d), filepath.Join(e.path, to))
 					did("mv dir %s %s", d, to)
 				}
 			}
@@ -155,7 +157,7 @@ func TestIndexServedToolsMatchFreshWalk(t *testing.T) {
 		r := mustRun(t, e, "glob", m{"pattern": "**/*"})
 		got := globPaths(r.Output)
 		if !slices.Equal(got, want) {
-			filepath.WalkDir(e.path, func(p string, d os.DirEntry, err error) error {
+			_ = filepath.WalkDir(e.path, func(p string, d os.DirEntry, err error) error {
 				if d != nil && d.Name() == ".gitignore" {
 					b, _ := os.ReadFile(p)
 					t.Logf("%s: %q", p, b)

@@ -1,10 +1,11 @@
 package tool
 
 import (
-	"ocgo/confine"
 	"os"
 	"testing"
 	"time"
+
+	"ocgo/confine"
 )
 
 // monoEnv is a testEnv over the tree named by OCGO_MONOREPO (bench/monorepo.sh
@@ -18,7 +19,7 @@ func monoEnv(b *testing.B) *testEnv {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { r.Close() })
+	b.Cleanup(func() { _ = r.Close() })
 	return &testEnv{t: b, root: r, path: dir, rules: map[string]map[string]string{}, reads: map[string]time.Time{}}
 }
 

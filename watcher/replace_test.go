@@ -22,7 +22,7 @@ func TestDirectoryReplacedWithinOneBatch(t *testing.T) {
 		}
 	}
 	// Removed and made again in one batch.
-	os.RemoveAll(filepath.Join(root, "a/b"))
+	must(t, os.RemoveAll(filepath.Join(root, "a/b")))
 	write(t, root, "a/b/c/new.go", "x")
 	sync()
 	// The new directories are watched: a later file in them is seen.
@@ -33,12 +33,19 @@ func TestDirectoryReplacedWithinOneBatch(t *testing.T) {
 	}
 	// Moved away, another moved in, in one batch: no file of the old
 	// one stays.
-	os.Rename(filepath.Join(root, "a/b"), filepath.Join(root, "gone"))
-	os.Rename(filepath.Join(root, "y"), filepath.Join(root, "a/b"))
+	must(t, os.Rename(filepath.Join(root, "a/b"), filepath.Join(root, "gone")))
+	must(t, os.Rename(filepath.Join(root, "y"), filepath.Join(root, "a/b")))
 	sync()
 	write(t, root, "a/b/later2.go", "x")
 	sync()
 	if got := w.Files(); !slices.Equal(got, []string{"a/b/later2.go", "a/b/moved.go", "gone/c/later.go", "gone/c/new.go"}) {
 		t.Fatalf("after replacing by a move: %v", got)
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -20,7 +20,7 @@ func syncWatcher(t *testing.T, root string) (*Watcher, *recorder) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { w.Close() })
+	t.Cleanup(func() { _ = w.Close() })
 	if err := w.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +94,10 @@ func TestSyncConcurrent(t *testing.T) {
 			for i := range 20 {
 				rel := fmt.Sprintf("g%d/f%d", g, i)
 				p := filepath.Join(root, rel)
-				os.MkdirAll(filepath.Dir(p), 0o755)
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					errs <- err
+					return
+				}
 				if err := os.WriteFile(p, nil, 0o644); err != nil {
 					errs <- err
 					return
@@ -125,7 +128,7 @@ func TestSyncWithoutInotify(t *testing.T) {
 	w.mu.Lock()
 	w.degraded = true
 	for d := range w.dirs {
-		w.fsw.Remove(w.abs(d))
+		_ = w.fsw.Remove(w.abs(d))
 		w.dirs[d] = false
 	}
 	w.mu.Unlock()
@@ -142,7 +145,7 @@ func TestSyncWithoutInotify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer w2.Close()
+	defer func() { _ = w2.Close() }()
 	w2.Files()
 	write(t, root2, "c.txt", "y")
 	if err := w2.Sync(context.Background()); err != nil {
@@ -169,9 +172,9 @@ func TestRegularFilesLeaveOutSymlinks(t *testing.T) {
 		t.Errorf("RegularFiles = %v", got)
 	}
 	// A regular file replaced by a symlink (and back) changes the lists.
-	os.Remove(filepath.Join(root, "a.txt"))
-	os.Symlink("link", filepath.Join(root, "a.txt"))
-	w.Sync(context.Background())
+	must(t, os.Remove(filepath.Join(root, "a.txt")))
+	must(t, os.Symlink("link", filepath.Join(root, "a.txt")))
+	must(t, w.Sync(context.Background()))
 	if got := w.RegularFiles(""); len(got) != 0 {
 		t.Errorf("RegularFiles after swap = %v", got)
 	}

@@ -373,7 +373,7 @@ func (w *Watcher) Sync(ctx context.Context) error {
 	if err != nil {
 		return w.syncRescan(ctx)
 	}
-	f.Close()
+	_ = f.Close()
 	timer := time.NewTimer(syncTimeout)
 	defer timer.Stop()
 	select {
