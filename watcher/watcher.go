@@ -625,12 +625,6 @@ func (w *Watcher) handle(rel string, changes map[string]string) (rescan bool) {
 			changes[rel] = EventRename
 			w.sorted = nil
 		}
-		if _, ok := w.dirs[rel]; ok {
-			// A known directory with an event of its own was removed or
-			// moved and made again: a new inode, whose watch and content
-			// are new (the old watch went with the old inode).
-			w.dropDir(rel, changes)
-		}
 		w.scanDir(rel, &scan{changes: changes})
 		return false
 	}
@@ -770,6 +764,15 @@ func (w *Watcher) flush(pending map[string]struct{}, rescan bool) {
 		}
 		sort.Strings(gone)
 		sort.Strings(here)
+		// A known directory with an event of its own was removed, moved
+		// away or replaced: drop its watches (they may now watch a
+		// directory moved elsewhere in the tree) before anything is
+		// watched again, then scan what is there now.
+		for _, p := range append(gone, here...) {
+			if _, ok := w.dirs[p]; ok {
+				w.dropDir(p, changes)
+			}
+		}
 		for _, p := range append(gone, here...) {
 			if w.handle(p, changes) {
 				rescan = true
