@@ -372,7 +372,7 @@ func subscribe(o Options) (*subscribers, error) {
 		br := bufio.NewReader(conn)
 		// Every subscriber reads up to server.connected: it is subscribed.
 		if err := readUntilConnected(br); err != nil {
-			conn.Close()
+			_ = conn.Close()
 			return nil, fmt.Errorf("subscriber %d: %w", i, err)
 		}
 		switch {
@@ -441,13 +441,13 @@ func reset(c net.Conn) {
 	if tc, ok := c.(*net.TCPConn); ok {
 		_ = tc.SetLinger(0)
 	}
-	c.Close()
+	_ = c.Close()
 }
 
 func (s *subscribers) close() (frames int64, cutOff, resets, stalled int) {
 	s.closed.Store(true)
 	for _, c := range s.readers {
-		c.Close()
+		_ = c.Close()
 	}
 	s.done.Wait()
 	s.mu.Lock()
