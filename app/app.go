@@ -9,6 +9,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"os"
@@ -50,6 +51,7 @@ type Config struct {
 	Logger       *slog.Logger
 	AllowedHosts []string
 	CORS         []string
+	StrictOrigin bool // refuse every request carrying Origin or Referer (routes.Options.StrictOrigin)
 	Username     string
 	Password     string
 	// Env is the process environment as ocgo sees it; every lookup of a
@@ -102,11 +104,11 @@ func New(c Config) (*App, error) {
 	a := &App{}
 	b, err := openBase(c, &a.cl)
 	if err != nil {
-		a.cl.close()
+		_ = a.cl.close()
 		return nil, err
 	}
 	if err := a.wire(c, b); err != nil {
-		a.cl.close()
+		_ = a.cl.close()
 		return nil, err
 	}
 	return a, nil
@@ -169,11 +171,11 @@ func (a *App) wire(c Config, b *Core) error {
 	a.watcher = w
 	// The watcher stops before the search service it feeds.
 	a.cl.push(func() error {
-		w.Close()
+		err := w.Close()
 		if searcher != nil {
-			searcher.Close()
+			err = errors.Join(err, searcher.Close())
 		}
-		return nil
+		return err
 	})
 	var langs *lsp.Service // set below, before anything is served
 	searcher, err = search.New(search.Options{Root: proj.Root, Cwd: proj.Cwd, Watcher: w, Logger: c.Logger, Deny: []string{dataRoot},
@@ -257,7 +259,7 @@ func (a *App) wire(c Config, b *Core) error {
 		Configs:      &configRoutes{cfg: cfg, auth: auth, models: models},
 		App:          appInfo,
 		InitApp:      func() error { return store.SetAppInitialized(time.Now().UnixMilli()) },
-		AllowedHosts: c.AllowedHosts, CORS: c.CORS,
+		AllowedHosts: c.AllowedHosts, CORS: c.CORS, StrictOrigin: c.StrictOrigin,
 		Username: c.Username, Password: c.Password, Heartbeat: c.Heartbeat,
 		Scrub: map[string]string{projectData: "<data>", dataRoot: "<data-root>", proj.Root: "<project>", home: "~"},
 	})

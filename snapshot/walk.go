@@ -65,7 +65,7 @@ func (sc *scan) walkDir(parent *dirNode, name, rel string, comps []string, old *
 		return node, nil // vanished, unreadable or no longer a directory: snapshot as empty
 	}
 	ents, err := f.ReadDir(-1)
-	f.Close()
+	_ = f.Close()
 	if err != nil {
 		sc.addSkip(rel+"/", "directory unreadable")
 	}
