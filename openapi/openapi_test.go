@@ -603,7 +603,9 @@ func TestOwnSchemaAndOneOf(t *testing.T) {
 		t.Fatal(err)
 	}
 	var v any
-	json.Unmarshal(doc, &v)
+	if err := json.Unmarshal(doc, &v); err != nil {
+		t.Fatal(err)
+	}
 	if got := at(t, v, "components", "schemas", "Config", "properties", "theme", "type"); got != "string" {
 		t.Errorf("Config schema: %s", asJSON(at(t, v, "components", "schemas", "Config")))
 	}
