@@ -28,6 +28,13 @@ type dirNode struct {
 	tree   plumbing.Hash
 	dirty  bool
 	nested bool // holds a .git: a nested repository, left out
+
+	// First scan of a git project only (see indexTree): index entries
+	// matched below this directory, -1 when some file did not match; and
+	// whether tree came from the index's cache-tree, its object not yet
+	// checked.
+	indexed   int
+	fromIndex bool
 }
 
 func (n *dirNode) markDirty() {
@@ -177,6 +184,9 @@ func (sc *scan) walkDir(pf *os.File, parent *dirNode, name, rel string, comps []
 	}
 	if old != nil && (len(old.files) != len(node.files) || len(old.dirs) != len(node.dirs)) {
 		node.dirty = true
+	}
+	if old == nil && s.seedTrees != nil {
+		sc.indexTree(node)
 	}
 	return node, nil
 }
