@@ -403,7 +403,7 @@ func TestTodoWriteThenRead(t *testing.T) {
 		t.Errorf("todoread output: %q", tools[1].State.Output)
 	}
 	var onDisk []map[string]any
-	data, err := os.ReadFile(filepath.Join(h.app.projectData, "storage", "todo", sid+".json"))
+	data, err := os.ReadFile(filepath.Join(h.app.ProjectData(), "storage", "todo", sid+".json"))
 	if err != nil || json.Unmarshal(data, &onDisk) != nil || len(onDisk) != 2 || onDisk[0]["content"] != "write the parser" || onDisk[1]["status"] != "pending" {
 		t.Fatalf("todo file: %v %s", err, data)
 	}

@@ -175,7 +175,7 @@ func TestAttackSuite(t *testing.T) {
 	queryKinds := map[string]string{"path": "path", "pattern": "search", "query": "search", "messageID": "id", "partID": "id", "dirs": "flag", "limit": "flag", "newIDs": "flag", "directory": "path"}
 	searchPayloads := []string{"CANARY", "--pre=sh", "(a+)+$", "[", strings.Repeat("(", 5000), "\x00", "../../etc/passwd"}
 
-	var routeList = a.server.Routes()
+	var routeList = a.Routes()
 	if len(routeList) < 40 {
 		t.Fatalf("route table has %d routes", len(routeList))
 	}

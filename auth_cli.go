@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"ocgo/app"
 	"ocgo/config"
 	"ocgo/oauth"
 )
@@ -24,15 +25,7 @@ func authCommand(args []string, env func(string) string, stdout io.Writer) error
 	}
 	dataRoot := env("OCGO_DATA_DIR")
 	if dataRoot == "" {
-		base := env("XDG_DATA_HOME")
-		if !filepath.IsAbs(base) {
-			home := env("HOME")
-			if !filepath.IsAbs(home) {
-				home, _ = os.UserHomeDir()
-			}
-			base = filepath.Join(home, ".local", "share")
-		}
-		dataRoot = filepath.Join(base, "opencode")
+		dataRoot = app.DataRoot(env)
 	}
 	flow := oauth.CopilotDeviceFlow()
 	if gh := strings.TrimRight(env("OCGO_GITHUB_URL"), "/"); gh != "" {

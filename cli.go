@@ -24,7 +24,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"ocgo/bus"
+	"ocgo/app"
 	"ocgo/session"
 	"ocgo/storage"
 )
@@ -74,38 +74,20 @@ func parseCLI(cmd string, args []string, env func(string) string) (cliFlags, err
 // cliCore is the part of ocgo the sub-commands need: storage, snapshots and
 // the session core, without watcher, search or HTTP.
 type cliCore struct {
-	*base
-	sessions *session.Service
+	*app.Core
 }
 
-// cliConfig is the appConfig of a sub-command.
-func cliConfig(f cliFlags, env func(string) string, stderr io.Writer, readOnly bool) (appConfig, error) {
+// cliConfig is the app.Config of a sub-command.
+func cliConfig(f cliFlags, env func(string) string, stderr io.Writer, readOnly bool) (app.Config, error) {
 	dir := f.dir
 	if dir == "" {
 		var err error
 		if dir, err = os.Getwd(); err != nil {
-			return appConfig{}, err
+			return app.Config{}, err
 		}
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	return appConfig{Dir: dir, DataRoot: f.dataDir, Logger: logger, Env: env, ExistingData: true, ReadOnly: readOnly}, nil
-}
-
-func openCLI(cfg appConfig) (*cliCore, error) {
-	logger := cfg.Logger
-	b, err := openBase(cfg)
-	if err != nil {
-		return nil, err
-	}
-	sessions := session.New(session.Options{
-		Store: b.store, Bus: bus.New(), Logger: logger, Version: apiVersion,
-		Cwd: b.proj.cwd, Root: b.proj.root, Shell: cfg.Env("SHELL"), Config: b.cfg,
-		Snapshots: snapshotsOrNil(b.snaps), ConfigDir: b.configDir,
-	})
-	if err := sessions.RecoverReverts(context.Background()); err != nil {
-		logger.Warn("Could not finish an interrupted revert", "err", err)
-	}
-	return &cliCore{base: b, sessions: sessions}, nil
+	return app.Config{Dir: dir, DataRoot: f.dataDir, Logger: logger, Env: env, ExistingData: true, ReadOnly: readOnly}, nil
 }
 
 // lockedHelp explains what to do when `ocgo serve` holds the project data,
@@ -159,7 +141,7 @@ func runCLI(args []string, env func(string) string, stdout, stderr io.Writer) er
 	if cmd == "import" {
 		cfg.ExistingData = false // importing into a project without sessions yet
 	}
-	c, err := openCLI(cfg)
+	core, err := app.OpenCore(cfg)
 	if err != nil {
 		if errors.Is(err, storage.ErrLocked) {
 			if rc := remoteFor(cfg, env); rc != nil {
@@ -169,7 +151,8 @@ func runCLI(args []string, env func(string) string, stdout, stderr io.Writer) er
 		}
 		return err
 	}
-	defer c.close()
+	c := cliCore{core}
+	defer c.Close()
 	ctx := context.Background()
 	switch cmd {
 	case "sessions":
@@ -219,11 +202,11 @@ type sessionRow struct {
 }
 
 func (c *cliCore) listSessions(f cliFlags, stdout io.Writer) error {
-	list := c.sessions.List()
+	list := c.Sessions.List()
 	rows := make([]sessionRow, 0, len(list))
 	for _, s := range list {
 		r := sessionRow{Session: s}
-		msgs, _ := c.sessions.Messages(s.ID)
+		msgs, _ := c.Sessions.Messages(s.ID)
 		r.Messages = len(msgs)
 		for _, m := range msgs {
 			r.Cost += m.Info.Cost
@@ -269,7 +252,7 @@ type patchRow struct {
 
 // rel makes a patch part's absolute file path relative to the project.
 func (c *cliCore) rel(p string) string {
-	r, err := filepath.Rel(c.proj.root, p)
+	r, err := filepath.Rel(c.Project.Root, p)
 	if err != nil || !filepath.IsLocal(r) {
 		return p
 	}
@@ -277,11 +260,11 @@ func (c *cliCore) rel(p string) string {
 }
 
 func (c *cliCore) patchRows(sessionID string) ([]patchRow, error) {
-	sess, err := c.sessions.Get(sessionID)
+	sess, err := c.Sessions.Get(sessionID)
 	if err != nil {
 		return nil, err
 	}
-	msgs, err := c.sessions.Messages(sessionID)
+	msgs, err := c.Sessions.Messages(sessionID)
 	if err != nil {
 		return nil, err
 	}
@@ -402,13 +385,13 @@ func (c *cliCore) listPatches(f cliFlags, stdout io.Writer) error {
 // diff prints what a message changed: from the tree before its first patch
 // to the tree after its last, limited to the files its patches list.
 func (c *cliCore) diff(ctx context.Context, sessionID, messageID string, stdout, stderr io.Writer) error {
-	if c.snaps == nil {
+	if c.Snapshots == nil {
 		return errNoSnapshots
 	}
 	if !storage.ValidID(storage.PrefixMessage, messageID) {
 		return fmt.Errorf("message %s: %w", messageID, storage.ErrNotFound)
 	}
-	patches, err := c.sessions.Patches(sessionID, messageID)
+	patches, err := c.Sessions.Patches(sessionID, messageID)
 	if err != nil {
 		return err
 	}
@@ -416,12 +399,12 @@ func (c *cliCore) diff(ctx context.Context, sessionID, messageID string, stdout,
 		fmt.Fprintf(stderr, "ocgo: message %s changed no files\n", messageID)
 		return nil
 	}
-	files := c.sessions.PatchFiles(patches)
+	files := c.Sessions.PatchFiles(patches)
 	to := patches[len(patches)-1].After
 	if to == "" {
 		fmt.Fprintln(stderr, "ocgo: the last patch has no recorded result; showing the files as they are now")
 	}
-	d, err := c.snaps.DiffPaths(ctx, patches[0].Hash, to, files)
+	d, err := c.Snapshots.DiffPaths(ctx, patches[0].Hash, to, files)
 	if err != nil {
 		return err
 	}
@@ -431,13 +414,13 @@ func (c *cliCore) diff(ctx context.Context, sessionID, messageID string, stdout,
 
 func (c *cliCore) revert(ctx context.Context, f cliFlags, partID string, stdout, stderr io.Writer) error {
 	if f.dryRun {
-		pv, err := c.sessions.PreviewRevert(ctx, f.args[0], f.args[1], partID)
+		pv, err := c.Sessions.PreviewRevert(ctx, f.args[0], f.args[1], partID)
 		if err != nil {
 			return err
 		}
 		return printPreview(f, pv, stdout, stderr)
 	}
-	sess, err := c.sessions.Revert(ctx, f.args[0], f.args[1], partID)
+	sess, err := c.Sessions.Revert(ctx, f.args[0], f.args[1], partID)
 	if err != nil {
 		if ce, ok := errors.AsType[*session.ConflictError](err); ok {
 			return fmt.Errorf("revert refused: %w\nThese files were edited after the agent wrote them; save or undo those edits first", ce)
@@ -447,7 +430,7 @@ func (c *cliCore) revert(ctx context.Context, f cliFlags, partID string, stdout,
 	if f.json {
 		return writeJSON(stdout, sess)
 	}
-	if c.snaps == nil {
+	if c.Snapshots == nil {
 		fmt.Fprintln(stderr, "ocgo: snapshots are disabled: the messages are marked reverted but no file was restored")
 	}
 	fmt.Fprintf(stderr, "ocgo: session %s %s; `ocgo unrevert %s` puts the changes back\n", sess.ID, revertState(sess.Revert), sess.ID)
@@ -456,7 +439,7 @@ func (c *cliCore) revert(ctx context.Context, f cliFlags, partID string, stdout,
 }
 
 func (c *cliCore) unrevert(ctx context.Context, f cliFlags, stdout, stderr io.Writer) error {
-	sess, err := c.sessions.Get(f.args[0])
+	sess, err := c.Sessions.Get(f.args[0])
 	if err != nil {
 		return err
 	}
@@ -468,12 +451,12 @@ func (c *cliCore) unrevert(ctx context.Context, f cliFlags, stdout, stderr io.Wr
 		return nil
 	}
 	var before string
-	if c.snaps != nil {
-		if before, err = c.snaps.Track(ctx); err != nil {
+	if c.Snapshots != nil {
+		if before, err = c.Snapshots.Track(ctx); err != nil {
 			return err
 		}
 	}
-	if sess, err = c.sessions.Unrevert(ctx, sess.ID); err != nil {
+	if sess, err = c.Sessions.Unrevert(ctx, sess.ID); err != nil {
 		return err
 	}
 	if f.json {
@@ -483,7 +466,7 @@ func (c *cliCore) unrevert(ctx context.Context, f cliFlags, stdout, stderr io.Wr
 	if before == "" {
 		return nil
 	}
-	d, err := c.snaps.Diff(ctx, before, "")
+	d, err := c.Snapshots.Diff(ctx, before, "")
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"ocgo/app"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,7 +29,7 @@ func TestCLIBesideRealServer(t *testing.T) {
 	}
 	var s struct{ ID string }
 	json.Unmarshal([]byte(body), &s)
-	lock, _ := os.ReadFile(filepath.Join(data, "project", findProject(dir).slug, "ocgo.lock"))
+	lock, _ := os.ReadFile(filepath.Join(data, "project", app.FindProject(dir).Slug, "ocgo.lock"))
 	if !strings.Contains(string(lock), "url "+p.URL) {
 		t.Fatalf("the lock file does not name the server's address:\n%s", lock)
 	}

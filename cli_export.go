@@ -39,7 +39,7 @@ func (c *cliCore) exportCmd(ctx context.Context, f cliFlags, stdout io.Writer) e
 		renderMarkdown(&buf, doc)
 		data = buf.Bytes()
 	} else {
-		doc, err := c.sessions.Export(ctx, f.args[0])
+		doc, err := c.Sessions.Export(ctx, f.args[0])
 		if err != nil {
 			return err
 		}
@@ -64,12 +64,12 @@ func (c *cliCore) importCmd(ctx context.Context, f cliFlags, stdout, stderr io.W
 	if err := json.Unmarshal(data, &doc); err != nil {
 		return fmt.Errorf("%s is not an ocgo export: %w", f.args[0], err)
 	}
-	sess, err := c.sessions.Import(ctx, doc, f.newIDs)
+	sess, err := c.Sessions.Import(ctx, doc, f.newIDs)
 	if err != nil {
 		return err
 	}
-	if c.snaps != nil {
-		if err := c.snaps.Flush(); err != nil {
+	if c.Snapshots != nil {
+		if err := c.Snapshots.Flush(); err != nil {
 			return err
 		}
 	}

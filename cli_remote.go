@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"ocgo/app"
 	"ocgo/session"
 	"ocgo/storage"
 )
@@ -27,12 +28,12 @@ type remoteCLI struct {
 // remoteFor returns a client for the server holding cfg's project data, or
 // nil when the holder recorded no address (an older ocgo, or another
 // sub-command holding the lock).
-func remoteFor(cfg appConfig, env func(string) string) *remoteCLI {
-	b, err := basePaths(cfg)
+func remoteFor(cfg app.Config, env func(string) string) *remoteCLI {
+	b, err := app.ResolvePaths(cfg)
 	if err != nil {
 		return nil
 	}
-	addr := storage.HolderAddress(b.projectData)
+	addr := storage.HolderAddress(b.ProjectData)
 	if !strings.HasPrefix(addr, "http://") {
 		return nil
 	}

@@ -62,11 +62,11 @@ func colours(w io.Writer, env func(string) string) palette {
 
 // showData gathers what show prints.
 func (c *cliCore) showData(ctx context.Context, sessionID string) (showDoc, error) {
-	sess, err := c.sessions.Get(sessionID)
+	sess, err := c.Sessions.Get(sessionID)
 	if err != nil {
 		return showDoc{}, err
 	}
-	msgs, err := c.sessions.Messages(sessionID)
+	msgs, err := c.Sessions.Messages(sessionID)
 	if err != nil {
 		return showDoc{}, err
 	}
@@ -78,12 +78,12 @@ func (c *cliCore) showData(ctx context.Context, sessionID string) (showDoc, erro
 	for _, r := range rows {
 		sp := showPatch{patchRow: r, Changes: []fileCount{}}
 		switch {
-		case c.snaps == nil:
+		case c.Snapshots == nil:
 			sp.Error = "snapshots are disabled"
 		case r.After == "":
 			sp.Error = "no tree recorded after the change"
 		default:
-			diffs, err := c.snaps.FileDiffs(ctx, r.Hash, r.After, r.Files)
+			diffs, err := c.Snapshots.FileDiffs(ctx, r.Hash, r.After, r.Files)
 			if err != nil {
 				sp.Error = err.Error()
 				break

@@ -172,7 +172,7 @@ func TestCLIWritesGoThroughServer(t *testing.T) {
 	if _, _, err := cli(t, h, "unrevert", sid); !errors.Is(err, storage.ErrLocked) || !strings.Contains(err.Error(), "curl -X POST") {
 		t.Fatalf("unrevert without an address: %v", err)
 	}
-	if err := h.app.store.RecordAddress(h.srv.URL); err != nil {
+	if err := h.app.Store().RecordAddress(h.srv.URL); err != nil {
 		t.Fatal(err)
 	}
 	out, errOut, err := cli(t, h, "unrevert", sid)

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"ocgo/app"
 	"ocgo/provider/fakellm"
 	"ocgo/session"
 	"ocgo/storage"
@@ -48,7 +49,7 @@ func mustCLI(t *testing.T, h *harness, args ...string) string {
 
 func gitSnap(t *testing.T, h *harness, args ...string) (string, error) {
 	t.Helper()
-	cmd := exec.Command("git", append([]string{"--git-dir=" + filepath.Join(h.app.projectData, "snapshots")}, args...)...)
+	cmd := exec.Command("git", append([]string{"--git-dir=" + filepath.Join(h.app.ProjectData(), "snapshots")}, args...)...)
 	cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "HOME="+t.TempDir())
 	out, err := cmd.CombinedOutput()
 	return string(out), err
@@ -271,14 +272,14 @@ func TestCLILockedWhileServing(t *testing.T) {
 	other, data := t.TempDir(), t.TempDir()
 	var stdout, stderr bytes.Buffer
 	err = runCLI([]string{"sessions", "--dir", other, "--data-dir", data}, func(string) string { return "" }, &stdout, &stderr)
-	if ents, _ := os.ReadDir(data); !errors.Is(err, errNoData) || len(ents) != 0 {
+	if ents, _ := os.ReadDir(data); !errors.Is(err, app.ErrNoData) || len(ents) != 0 {
 		t.Errorf("project without data: %v, data root holds %d entries", err, len(ents))
 	}
 }
 
 // looseObjects lists the shadow repository's loose object ids.
 func looseObjects(t *testing.T, h *harness) map[string]bool {
-	dir := filepath.Join(h.app.projectData, "snapshots", "objects")
+	dir := filepath.Join(h.app.ProjectData(), "snapshots", "objects")
 	fans, _ := os.ReadDir(dir)
 	out := map[string]bool{}
 	for _, f := range fans {
@@ -331,7 +332,7 @@ func TestDeletePrunesUnreferencedSnapshots(t *testing.T) {
 	if len(treesB) != 2 {
 		t.Fatalf("session B patches: %v", treesB)
 	}
-	h.app.snaps.Flush()
+	h.app.Snapshots().Flush()
 	// Blobs only A's snapshots hold: README's intermediate state, the file A deleted.
 	onlyA := []string{blobID(t, "v2\n"), blobID(t, "keep me\n")}
 	before := looseObjects(t, h)
@@ -344,7 +345,7 @@ func TestDeletePrunesUnreferencedSnapshots(t *testing.T) {
 	if code := h.call("DELETE", "/session/"+sidA, nil, nil); code != 200 {
 		t.Fatalf("delete: %d", code)
 	}
-	if err := h.app.sessions.WaitPrune(context.Background()); err != nil {
+	if err := h.app.Sessions().WaitPrune(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	after := looseObjects(t, h)

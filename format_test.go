@@ -56,7 +56,7 @@ func TestFormatterRunsBeforeTheAfterSnapshot(t *testing.T) {
 	if len(patches) != 1 {
 		t.Fatalf("patch parts: %+v", patches)
 	}
-	state, ok, err := h.app.snaps.FileState(context.Background(), patches[0].After, "notes.txt")
+	state, ok, err := h.app.Snapshots().FileState(context.Background(), patches[0].After, "notes.txt")
 	blob, _, _ := strings.Cut(state, " ")
 	if err != nil || !ok || blob != gitBlob("HELLO FORMATTER\n") {
 		t.Errorf("the after tree does not hold the formatted text: %s %v %v (want %s)", blob, ok, err, gitBlob("HELLO FORMATTER\n"))

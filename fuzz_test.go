@@ -18,12 +18,12 @@ func FuzzRequestBodies(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Cleanup(func() { a.Shutdown(); a.Close() })
-	sess, err := a.sessions.Create(f.Context(), "", "")
+	sess, err := a.Sessions().Create(f.Context(), "", "")
 	if err != nil {
 		f.Fatal(err)
 	}
 	var targets []string // "METHOD path"
-	for _, rt := range a.server.Routes() {
+	for _, rt := range a.Routes() {
 		if !rt.Body || rt.Method == "GET" || strings.Contains(rt.Path, "/shell") || strings.Contains(rt.Path, "/command") ||
 			strings.HasSuffix(rt.Path, "/init") || strings.HasPrefix(rt.Path, "/tui/") {
 			continue

@@ -1,8 +1,9 @@
 // Command ocgo is a local-first server for the opencode 0.5.x API: one
 // process serves one project directory to the stock opencode clients.
 //
-// main parses flags, builds every part with its constructor and wires them
-// together; nothing else in ocgo knows about more than its own neighbours.
+// main only parses flags and dispatches the sub-commands; package app
+// builds every part and wires them together, and nothing else in ocgo
+// knows about more than its own neighbours.
 package main
 
 import (
@@ -12,22 +13,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
+	"ocgo/app"
 	"ocgo/childenv"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
 	"syscall"
-	"time"
 )
-
-// apiVersion is the opencode release whose API ocgo serves; it is written
-// into new sessions' "version" as opencode does.
-const apiVersion = "0.5.29"
 
 const usage = `ocgo — a local-first server for the opencode 0.5.x API
 
@@ -141,52 +133,6 @@ func parseServe(args []string, stderr io.Writer) (serveFlags, error) {
 	return f, nil
 }
 
-// project describes the served directory.
-type project struct {
-	cwd, root string
-	git       bool
-	slug      string
-}
-
-var slugRe = regexp.MustCompile(`[^A-Za-z0-9_]`)
-
-// findProject locates the git root above cwd (the nearest directory holding
-// .git) and derives opencode's project slug from it: path segments joined
-// with "-", every other character replaced by "-". Unlike opencode, a
-// non-git directory gets a slug of its own path rather than the shared
-// "global", so two projects never share sessions or a shadow repository.
-func findProject(cwd string) project {
-	p := project{cwd: cwd, root: cwd}
-	for d := cwd; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, ".git")); err == nil {
-			p.root, p.git = d, true
-			break
-		}
-		if filepath.Dir(d) == d {
-			break
-		}
-	}
-	var segs []string
-	for _, s := range strings.Split(filepath.ToSlash(p.root), "/") {
-		if s != "" {
-			segs = append(segs, s)
-		}
-	}
-	p.slug = slugRe.ReplaceAllString(strings.Join(segs, "-"), "-")
-	if p.slug == "" {
-		p.slug = "root"
-	}
-	return p
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(strings.Trim(host, "[]"))
-	return ip != nil && ip.IsLoopback()
-}
-
 func serve(args []string, stdout, stderr io.Writer) error {
 	f, err := parseServe(args, stderr)
 	if err != nil {
@@ -206,102 +152,17 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	if err := childenv.Harden(); err != nil {
 		logger.Warn("Could not fully hide the environment from child processes", "err", err)
 	}
-
-	password := os.Getenv("OPENCODE_SERVER_PASSWORD")
-	if !isLoopback(f.hostname) && password == "" && !f.insecureBind {
-		return fmt.Errorf("refusing to bind %s without OPENCODE_SERVER_PASSWORD: anyone on the network could run commands; set a password or pass --insecure-bind", f.hostname)
-	}
-
 	cwd := f.dir
 	if cwd == "" {
 		if cwd, err = os.Getwd(); err != nil {
 			return err
 		}
 	}
-	a, err := newApp(appConfig{
-		Dir: cwd, DataRoot: f.dataDir, Logger: logger,
-		AllowedHosts: allowedHosts(f.hostname, f.hosts), CORS: f.cors,
-		Username: os.Getenv("OPENCODE_SERVER_USERNAME"), Password: password,
-		Env: os.Getenv,
-	})
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-
-	ln, err := net.Listen("tcp", net.JoinHostPort(f.hostname, strconv.Itoa(f.port)))
-	if err != nil {
-		return err
-	}
-	httpSrv := &http.Server{
-		Handler:           a.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	errc := make(chan error, 1)
-	go func() { errc <- httpSrv.Serve(ln) }()
-	addr := ln.Addr().(*net.TCPAddr)
-	host := f.hostname
-	if strings.Contains(host, ":") {
-		host = "[" + host + "]"
-	}
-	fmt.Fprintf(stdout, "opencode server listening on http://%s:%d\n", host, addr.Port)
-	// The session commands find the running server through the lock file.
-	if err := a.store.RecordAddress(localURL(f.hostname, addr.Port)); err != nil {
-		logger.Warn("Could not record the listen address next to the data lock", "err", err)
-	}
-	logger.Info("Serving", "project", a.proj.cwd, "data", a.projectData)
-
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	logger.Info("Shutting down")
-	a.Shutdown() // ends SSE streams and TUI long-polls
-	// Requests in flight get a moment to finish (writes are durable when a
-	// handler returns); idle keep-alive connections are not waited for.
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	if err := httpSrv.Shutdown(shutdownCtx); err != nil {
-		return httpSrv.Close()
-	}
-	return nil
-}
-
-// localURL is the address a process on this machine uses to reach a
-// server bound to hostname:port (a wildcard bind is reached on loopback).
-func localURL(hostname string, port int) string {
-	host := hostname
-	if ip := net.ParseIP(strings.Trim(host, "[]")); ip != nil && ip.IsUnspecified() {
-		host = "127.0.0.1"
-		if ip.To4() == nil {
-			host = "::1"
-		}
-	}
-	return "http://" + net.JoinHostPort(strings.Trim(host, "[]"), strconv.Itoa(port))
-}
-
-// allowedHosts are the Host header values accepted besides loopback names:
-// the bound address, the --allow-host list, and, for a wildcard bind
-// (0.0.0.0 or ::), this machine's name and interface addresses, the names
-// a client on the network can legitimately use.
-func allowedHosts(bind string, extra []string) []string {
-	hosts := append([]string{bind}, extra...)
-	if ip := net.ParseIP(strings.Trim(bind, "[]")); ip == nil || !ip.IsUnspecified() {
-		return hosts
-	}
-	if name, err := os.Hostname(); err == nil {
-		hosts = append(hosts, name)
-	}
-	addrs, _ := net.InterfaceAddrs()
-	for _, a := range addrs {
-		if n, ok := a.(*net.IPNet); ok {
-			hosts = append(hosts, n.IP.String())
-		}
-	}
-	return hosts
+	return app.Serve(ctx, app.Config{
+		Dir: cwd, DataRoot: f.dataDir, Logger: logger, CORS: f.cors,
+		Username: os.Getenv("OPENCODE_SERVER_USERNAME"), Password: os.Getenv("OPENCODE_SERVER_PASSWORD"),
+		Env: os.Getenv,
+	}, app.Listen{Hostname: f.hostname, Port: f.port, AllowHosts: f.hosts, InsecureBind: f.insecureBind}, stdout)
 }

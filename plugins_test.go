@@ -134,7 +134,7 @@ func TestOpencodeNvimRequestSequence(t *testing.T) {
 	if len(msgs) != 2 || len(msgs[0].Parts) != 1 || msgs[0].Parts[0].ID != uuid || msgs[0].Parts[0].Text != "write nvim.txt" {
 		t.Fatalf("user message: %+v", msgs)
 	}
-	partFile := filepath.Join(h.app.projectData, "storage", "session", "part", sess.ID, msgs[0].Info.ID, uuid+".json")
+	partFile := filepath.Join(h.app.ProjectData(), "storage", "session", "part", sess.ID, msgs[0].Info.ID, uuid+".json")
 	if _, err := os.Stat(partFile); err != nil {
 		t.Errorf("part file: %v", err)
 	}
@@ -284,8 +284,8 @@ func TestSudoTeeNvimReadsStorageAndDrivesTheShadowRepo(t *testing.T) {
 
 	// Its slug rule finds ocgo's project folder (for a git root as the cwd).
 	project := filepath.Join(h.data, "project", sudoTeeSlug(h.dir))
-	if project != h.app.projectData {
-		t.Fatalf("sudo-tee looks in %s, ocgo writes %s", project, h.app.projectData)
+	if project != h.app.ProjectData() {
+		t.Fatalf("sudo-tee looks in %s, ocgo writes %s", project, h.app.ProjectData())
 	}
 
 	// POST /session {title}; then a prompt that edits a file.

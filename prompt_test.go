@@ -75,7 +75,7 @@ func TestPromptStreamsTextAndStoresIt(t *testing.T) {
 	if len(msgs) != 2 || msgs[0].Info.Role != "user" || msgs[0].Parts[0].Text != "hi there" || len(msgs[1].Parts) != 4 {
 		t.Fatalf("messages: %+v", msgs)
 	}
-	file := filepath.Join(h.app.projectData, "storage", "session", "part", sid, res.Info.ID, res.Parts[2].ID+".json")
+	file := filepath.Join(h.app.ProjectData(), "storage", "session", "part", sid, res.Info.ID, res.Parts[2].ID+".json")
 	if data, err := os.ReadFile(file); err != nil || !strings.Contains(string(data), "Hello from ocgo") {
 		t.Errorf("part file: %v %s", err, data)
 	}

@@ -156,7 +156,7 @@ func TestRevertSurvivesSIGKILL(t *testing.T) {
 // answers a clear error and touches no file.
 func TestRevertWithLostShadowRepo(t *testing.T) {
 	h, _, sid, msgs := agentEdits(t)
-	snaps := filepath.Join(h.app.projectData, "snapshots")
+	snaps := filepath.Join(h.app.ProjectData(), "snapshots")
 	h.stop()
 	if err := os.RemoveAll(snaps); err != nil {
 		t.Fatal(err)

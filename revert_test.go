@@ -148,7 +148,7 @@ func TestPromptAfterRevertDeletesRevertedMessagesAndParts(t *testing.T) {
 		t.Fatalf("messages after new prompt: %d", len(after))
 	}
 	for _, gone := range msgs[2:] {
-		if _, err := os.Stat(filepath.Join(h.app.projectData, "storage", "session", "part", sid, gone.Info.ID)); !os.IsNotExist(err) {
+		if _, err := os.Stat(filepath.Join(h.app.ProjectData(), "storage", "session", "part", sid, gone.Info.ID)); !os.IsNotExist(err) {
 			t.Errorf("part files of removed message %s left behind", gone.Info.ID)
 		}
 	}

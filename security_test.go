@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"ocgo/app"
 	"ocgo/provider/fakellm"
 	"ocgo/storage"
 )
@@ -241,7 +242,7 @@ func asJSON(v any) string {
 }
 
 // newTestServer serves a over real HTTP until the test ends.
-func newTestServer(t *testing.T, a *app) *httptest.Server {
+func newTestServer(t *testing.T, a *app.App) *httptest.Server {
 	t.Helper()
 	srv := httptest.NewServer(a.Handler())
 	t.Cleanup(func() { a.Shutdown(); srv.Close() })
@@ -437,7 +438,7 @@ func TestHole7SmallerItems(t *testing.T) {
 	if res.StatusCode != 200 {
 		t.Fatalf("create: %d", res.StatusCode)
 	}
-	filepath.Walk(a.projectData, func(p string, fi os.FileInfo, err error) error {
+	filepath.Walk(a.ProjectData(), func(p string, fi os.FileInfo, err error) error {
 		if err != nil || strings.Contains(p, "snapshots") {
 			return nil
 		}

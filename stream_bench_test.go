@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"ocgo/app"
 	"ocgo/storage"
 )
 
@@ -176,7 +177,7 @@ func (c *sseClient) partBytes(partID string) (n, frames int) {
 }
 
 // streamApp serves an app whose anthropic provider is the paced fake.
-func streamApp(tb testing.TB, fake *pacedAnthropic) (*app, *httptest.Server) {
+func streamApp(tb testing.TB, fake *pacedAnthropic) (*app.App, *httptest.Server) {
 	tb.Helper()
 	dir, data, home := tb.TempDir(), tb.TempDir(), tb.TempDir()
 	cfg := `{"provider":{"anthropic":{"options":{"baseURL":"` + fake.URL + `"}}},"snapshot":false}`

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"ocgo/app"
+	"ocgo/atomicfile"
 	"ocgo/provider"
 )
 
@@ -22,7 +24,7 @@ import (
 // HTTP, with its SSE stream recorded from the start.
 type harness struct {
 	t       testing.TB
-	app     *app
+	app     *app.App
 	srv     *httptest.Server
 	dir     string
 	data    string
@@ -41,8 +43,9 @@ type harnessOpts struct {
 	setup  func(dir string) // prepares the project before the first commit
 	// mcpTimeout bounds MCP connects and calls (default: the app's).
 	mcpTimeout time.Duration
-	noGit      bool   // a project that is not a git repository
-	subdir     string // the server runs in this subdirectory of the project
+	noGit      bool          // a project that is not a git repository
+	subdir     string        // the server runs in this subdirectory of the project
+	storageFS  atomicfile.FS // the session store's file system (nil: the OS's)
 }
 
 // fastRetry keeps provider retries real but quick in tests.
@@ -94,7 +97,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 func (h *harness) start() {
 	h.t.Helper()
 	retry := fastRetry
-	a, err := newApp(appConfig{Dir: filepath.Join(h.dir, h.opts.subdir), DataRoot: h.data, Env: func(k string) string { return h.env[k] }, NoTitles: !h.opts.titles, Retry: &retry, MCPTimeout: h.opts.mcpTimeout})
+	a, err := newApp(appConfig{Dir: filepath.Join(h.dir, h.opts.subdir), DataRoot: h.data, Env: func(k string) string { return h.env[k] }, NoTitles: !h.opts.titles, Retry: &retry, MCPTimeout: h.opts.mcpTimeout, StorageFS: h.opts.storageFS})
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -117,8 +120,8 @@ func (h *harness) stop() {
 	}
 	// A run still waiting on a provider (a failed test) would keep its
 	// HTTP request, and so srv.Close, from ever returning.
-	for _, s := range h.app.sessions.List() {
-		h.app.sessions.Abort(s.ID)
+	for _, s := range h.app.Sessions().List() {
+		h.app.Sessions().Abort(s.ID)
 	}
 	h.app.Shutdown()
 	h.srv.Close()
@@ -270,3 +273,11 @@ func (g *bashGate) release() {
 		g.w = nil
 	}
 }
+
+// The root package's tests drive the binary's pieces together; these
+// names keep them short.
+type appConfig = app.Config
+
+const apiVersion = app.APIVersion
+
+func newApp(c appConfig) (*app.App, error) { return app.New(c) }

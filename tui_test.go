@@ -211,8 +211,8 @@ func TestStockTUI(t *testing.T) {
 	}
 	srv := httptest.NewServer(a.Handler())
 	t.Cleanup(func() {
-		for _, s := range a.sessions.List() {
-			a.sessions.Abort(s.ID)
+		for _, s := range a.Sessions().List() {
+			a.Sessions().Abort(s.ID)
 		}
 		a.Shutdown()
 		srv.Close()

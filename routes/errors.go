@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"syscall"
 
 	"ocgo/config"
 	"ocgo/provider"
@@ -70,6 +71,8 @@ func (s *Server) mapError(err error) *apiError {
 		return newError(http.StatusNotFound, "NotFoundError", s.scrub(err.Error()))
 	case errors.Is(err, storage.ErrInvalid):
 		return newError(http.StatusBadRequest, "ValidationError", s.scrub(err.Error()))
+	case errors.Is(err, storage.ErrWrite):
+		return storageError(err)
 	case errors.As(err, &conflict):
 		return &apiError{Status: http.StatusConflict, Name: "ConflictError", Data: map[string]any{
 			"message": "revert refused: " + conflict.Error(), "files": conflict.Files}}
@@ -152,6 +155,21 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	w.Write(data)
+}
+
+// storageError answers a write the disk refused: 507 when it is full, 500
+// otherwise. The message names the system error, never the file: the path
+// would disclose the data folder's layout, and the client cannot act on it.
+func storageError(err error) *apiError {
+	msg := "could not save to disk"
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		msg += ": " + errno.Error()
+	}
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		return newError(http.StatusInsufficientStorage, "StorageFullError", msg)
+	}
+	return newError(http.StatusInternalServerError, "StorageError", msg)
 }
 
 // modelError explains why no model could be used for a prompt.

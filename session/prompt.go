@@ -213,16 +213,25 @@ func (s *Service) firstUserMessage(sessionID, id string) bool {
 
 // writeUserMessage persists the user message and its parts, expanding
 // file:// attachments the way opencode does (text files become synthetic
-// "read" parts, other files data: URLs).
-func (s *Service) writeUserMessage(sessionID string, in PromptInput) (storage.Message, error) {
+// "read" parts, other files data: URLs). A message that cannot be stored
+// whole (a bad attachment, a full disk) is removed again, as far as the
+// disk allows: a user message without its parts would join the history of
+// every later request.
+func (s *Service) writeUserMessage(sessionID string, in PromptInput) (msg storage.Message, err error) {
 	id := in.MessageID
 	if id == "" {
 		id = s.ids.Ascending(storage.PrefixMessage)
 	}
-	msg := storage.Message{ID: id, SessionID: sessionID, Role: storage.RoleUser, Time: storage.MessageTime{Created: s.ms()}}
+	msg = storage.Message{ID: id, SessionID: sessionID, Role: storage.RoleUser, Time: storage.MessageTime{Created: s.ms()}}
 	if err := s.putMessage(msg); err != nil {
+		_ = s.store.DeleteMessage(sessionID, id) // a failed directory fsync leaves the file
 		return msg, err
 	}
+	defer func() {
+		if err != nil {
+			_ = s.removeMessage(sessionID, id)
+		}
+	}()
 	for _, ip := range in.Parts {
 		parts, err := s.expandInput(sessionID, id, ip)
 		if err != nil {

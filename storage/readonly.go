@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"ocgo/atomicfile"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,7 +29,7 @@ func OpenReadOnly(dir string, logger *slog.Logger) (*Store, error) {
 		return nil, fmt.Errorf("%s: %w", filepath.Base(dir), ErrNotFound)
 	}
 	s := &Store{
-		dir: dir, root: filepath.Join(dir, "storage"), readOnly: true,
+		dir: dir, root: filepath.Join(dir, "storage"), readOnly: true, fs: atomicfile.OS{},
 		logger:   logger.With("component", "storage"),
 		sessions: map[string]Session{}, convs: map[string]*conversation{},
 	}

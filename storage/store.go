@@ -7,8 +7,13 @@
 //	<project>/storage/session/part/<sessionID>/<messageID>/<partID>.json
 //
 // Guarantees:
-//   - Every write is atomic and durable (atomicfile.WriteFile): when a Put returns,
+//   - Every write is atomic and durable (atomicfile.Write): when a Put returns,
 //     the data survives a crash, so callers may publish events about it.
+//   - A write that fails (disk full, I/O error) returns an error wrapping
+//     ErrWrite and the errno; the old file stays whole, no temp file is left,
+//     the in-memory index is not updated, and the store works again once the
+//     disk does. Writes and removals go through the atomicfile.FS given to
+//     OpenFS, so tests can inject those faults.
 //   - A corrupt, truncated or empty file never hides the others: it is moved
 //     to <project>/quarantine/ and logged once, and listing goes on.
 //   - Only one ocgo process owns a project's data at a time (a flock on
@@ -43,14 +48,26 @@ var (
 	ErrInvalid  = errors.New("invalid")
 	ErrLocked   = errors.New("project data is in use by another process")
 	ErrCorrupt  = errors.New("corrupt file")
+	// ErrWrite wraps a write or removal the file system refused (ENOSPC,
+	// EIO, …); the error also wraps the file system's own error.
+	ErrWrite = errors.New("could not save to disk")
 )
+
+// writeErr marks err as a failed write (nil stays nil).
+func writeErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%w: %w", ErrWrite, err)
+}
 
 // Store is the JSON-file store of one project. It is safe for concurrent use.
 type Store struct {
 	dir    string // <data>/project/<slug>
 	root   string // dir/storage
 	logger *slog.Logger
-	lock   *dataLock // nil when opened read-only
+	fs     atomicfile.FS // every write and removal goes through it
+	lock   *dataLock     // nil when opened read-only
 	// readOnly stores refuse writes and leave corrupt files where they are
 	// (the owning process quarantines them); see OpenReadOnly.
 	readOnly bool
@@ -69,6 +86,12 @@ type conversation struct {
 
 // Open takes the project's data lock and loads the session index.
 func Open(dir string, logger *slog.Logger) (*Store, error) {
+	return OpenFS(dir, logger, atomicfile.OS{})
+}
+
+// OpenFS is Open with writes and removals going through fsys (tests give
+// a file system that fails on purpose; Open gives the OS's).
+func OpenFS(dir string, logger *slog.Logger, fsys atomicfile.FS) (*Store, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -81,7 +104,7 @@ func Open(dir string, logger *slog.Logger) (*Store, error) {
 	}
 	s := &Store{
 		dir: dir, root: filepath.Join(dir, "storage"),
-		logger: logger.With("component", "storage"), lock: lock,
+		logger: logger.With("component", "storage"), lock: lock, fs: fsys,
 		sessions: map[string]Session{}, convs: map[string]*conversation{},
 	}
 	if err := s.loadSessions(); err != nil {
@@ -110,7 +133,7 @@ func (s *Store) markDirty() {
 		}
 		return
 	}
-	if err := atomicfile.WriteFile(p, []byte("open\n"), 0o600); err != nil {
+	if err := atomicfile.Write(s.fs, p, []byte("open\n"), 0o600); err != nil {
 		s.logger.Warn("Could not write the open marker", "err", err)
 	}
 }
@@ -122,7 +145,7 @@ func (s *Store) sweepTemps() int {
 		if err != nil {
 			return nil
 		}
-		if !d.IsDir() && tempName.MatchString(d.Name()) && os.Remove(p) == nil {
+		if !d.IsDir() && tempName.MatchString(d.Name()) && s.fs.Remove(p) == nil {
 			n++
 		}
 		return nil
@@ -139,8 +162,8 @@ func (s *Store) Close() error {
 		return nil
 	}
 	if !s.readOnly {
-		if os.Remove(filepath.Join(s.dir, dirtyName)) == nil {
-			_ = atomicfile.SyncDir(s.dir)
+		if s.fs.Remove(filepath.Join(s.dir, dirtyName)) == nil {
+			_ = s.fs.SyncDir(s.dir)
 		}
 	}
 	return s.lock.Close()
@@ -151,7 +174,7 @@ func (s *Store) Close() error {
 func (s *Store) markMigrated() {
 	p := filepath.Join(s.root, "migration")
 	if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
-		if err := atomicfile.WriteFile(p, []byte("3"), 0o600); err != nil {
+		if err := atomicfile.Write(s.fs, p, []byte("3"), 0o600); err != nil {
 			s.logger.Warn("Could not write migration marker", "err", err)
 		}
 	}
@@ -219,8 +242,8 @@ func (s *Store) quarantine(path, reason string) {
 		rel = filepath.Base(path)
 	}
 	dst := filepath.Join(s.dir, "quarantine", rel+"."+time.Now().UTC().Format("20060102T150405.000"))
-	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err == nil {
-		err = os.Rename(path, dst)
+	if err := s.fs.MkdirAll(filepath.Dir(dst), 0o700); err == nil {
+		err = s.fs.Rename(path, dst)
 		if err == nil {
 			s.logger.Warn("Moved corrupt file to quarantine", "file", rel, "reason", reason)
 			return
@@ -241,7 +264,7 @@ func (s *Store) writeJSON(path string, v any) error {
 		return err
 	}
 	data := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
-	return atomicfile.WriteFile(path, data, 0o600)
+	return writeErr(atomicfile.Write(s.fs, path, data, 0o600))
 }
 
 func (s *Store) sessionPath(id string) string {
@@ -348,6 +371,7 @@ func (s *Store) DeleteSession(id string) error {
 		return err
 	}
 	s.mu.Lock()
+	old, had := s.sessions[id]
 	delete(s.sessions, id)
 	delete(s.convs, id)
 	s.sorted = slices.DeleteFunc(slices.Clone(s.sorted), func(e Session) bool { return e.ID == id })
@@ -361,12 +385,25 @@ func (s *Store) DeleteSession(id string) error {
 		filepath.Join(s.root, "todo", id+".json"),
 		s.sessionPath(id),
 	} {
-		if err := os.RemoveAll(p); err != nil {
+		if err := s.fs.RemoveAll(p); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	_ = atomicfile.SyncDir(filepath.Join(s.root, "session", "info"))
-	return errors.Join(errs...)
+	if err := ignoreNotExist(s.fs.SyncDir(filepath.Join(s.root, "session", "info"))); err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	if _, err := os.Stat(s.sessionPath(id)); err == nil && had {
+		// The info file is still there, so the session still exists:
+		// keep it listed (its messages are read again from disk).
+		s.mu.Lock()
+		s.sessions[id] = old
+		s.indexPut(old)
+		s.mu.Unlock()
+	}
+	return writeErr(errors.Join(errs...))
 }
 
 // conv returns the cached conversation of a session, loading it from disk
@@ -476,6 +513,7 @@ func (s *Store) PutMessage(m Message) error {
 	defer s.mu.Unlock()
 	c := s.conv(m.SessionID)
 	if err := s.writeJSON(p, m); err != nil {
+		delete(s.convs, m.SessionID) // read again from disk, whatever the failure left there
 		return fmt.Errorf("write message %s: %w", m.ID, err)
 	}
 	c.msgs[m.ID] = m
@@ -501,6 +539,7 @@ func (s *Store) PutPart(p Part) error {
 	defer s.mu.Unlock()
 	c := s.conv(p.SessionID)
 	if err := s.writeJSON(path, p); err != nil {
+		delete(s.convs, p.SessionID) // read again from disk, whatever the failure left there
 		return fmt.Errorf("write part %s: %w", p.ID, err)
 	}
 	if c.parts[p.MessageID] == nil {
@@ -524,14 +563,16 @@ func (s *Store) DeleteMessage(sessionID, messageID string) error {
 	delete(c.msgs, messageID)
 	delete(c.parts, messageID)
 	err := errors.Join(
-		os.RemoveAll(filepath.Join(s.root, "session", "part", sessionID, messageID)),
-		os.Remove(filepath.Join(s.root, "session", "message", sessionID, messageID+".json")),
+		s.fs.RemoveAll(filepath.Join(s.root, "session", "part", sessionID, messageID)),
+		ignoreNotExist(s.fs.Remove(filepath.Join(s.root, "session", "message", sessionID, messageID+".json"))),
 	)
-	if errors.Is(err, fs.ErrNotExist) {
-		err = nil
+	if err == nil {
+		err = ignoreNotExist(s.fs.SyncDir(filepath.Join(s.root, "session", "message", sessionID)))
 	}
-	_ = atomicfile.SyncDir(filepath.Join(s.root, "session", "message", sessionID))
-	return err
+	if err != nil {
+		delete(s.convs, sessionID) // read again from disk, whatever the failure left there
+	}
+	return writeErr(err)
 }
 
 // DeletePart removes one part.
@@ -544,12 +585,14 @@ func (s *Store) DeletePart(sessionID, messageID, partID string) error {
 	c := s.conv(sessionID)
 	delete(c.parts[messageID], partID)
 	dir := filepath.Join(s.root, "session", "part", sessionID, messageID)
-	err := os.Remove(filepath.Join(dir, partID+".json"))
-	if errors.Is(err, fs.ErrNotExist) {
-		err = nil
+	err := ignoreNotExist(s.fs.Remove(filepath.Join(dir, partID+".json")))
+	if err == nil {
+		err = ignoreNotExist(s.fs.SyncDir(dir))
 	}
-	_ = atomicfile.SyncDir(dir)
-	return err
+	if err != nil {
+		delete(s.convs, sessionID) // read again from disk, whatever the failure left there
+	}
+	return writeErr(err)
 }
 
 // GetJSON reads an auxiliary document (for example "todo/<sessionID>")
@@ -566,14 +609,14 @@ func (s *Store) PutJSON(key string, v any) error {
 // DeleteJSON removes an auxiliary document durably; a missing one is fine.
 func (s *Store) DeleteJSON(key string) error {
 	path := filepath.Join(s.root, filepath.FromSlash(key)+".json")
-	err := os.Remove(path)
+	err := s.fs.Remove(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
-		return err
+		return writeErr(err)
 	}
-	return atomicfile.SyncDir(filepath.Dir(path))
+	return writeErr(s.fs.SyncDir(filepath.Dir(path)))
 }
 
 // JSONKeys lists the auxiliary documents under dir (keys as GetJSON takes
@@ -610,4 +653,12 @@ func (s *Store) AppInitialized() int64 {
 // SetAppInitialized records time.initialized in <project>/app.json.
 func (s *Store) SetAppInitialized(ms int64) error {
 	return s.writeJSON(filepath.Join(s.dir, "app.json"), map[string]int64{"initialized": ms})
+}
+
+// ignoreNotExist treats a missing file as removed.
+func ignoreNotExist(err error) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return err
 }

@@ -7,8 +7,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"ocgo/atomicfile/faultfs"
 )
 
 func openTemp(t *testing.T) (*Store, string) {
@@ -282,4 +285,33 @@ func TestSessionsJSONMatchesSessions(t *testing.T) {
 	check()
 	s.DeleteSession(first.ID)
 	check()
+}
+
+// TestFailedDeleteKeepsTheSessionListed: when the disk refuses to remove a
+// session's info file, the session is still there, so it stays listed.
+func TestFailedDeleteKeepsTheSessionListed(t *testing.T) {
+	ffs := faultfs.New(nil)
+	s, err := OpenFS(t.TempDir(), nil, ffs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	sess := Session{ID: "ses_a", Title: "kept"}
+	if err := s.PutSession(sess); err != nil {
+		t.Fatal(err)
+	}
+	ffs.Fail(faultfs.Remove, "ses_a.json", syscall.EIO)
+	if err := s.DeleteSession("ses_a"); !errors.Is(err, ErrWrite) || !errors.Is(err, syscall.EIO) {
+		t.Fatalf("err = %v", err)
+	}
+	if got, err := s.Session("ses_a"); err != nil || got.Title != "kept" || len(s.Sessions()) != 1 {
+		t.Fatalf("after a failed delete: %+v %v", got, err)
+	}
+	ffs.Clear()
+	if err := s.DeleteSession("ses_a"); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Sessions()) != 0 {
+		t.Fatal("still listed")
+	}
 }

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"slices"
@@ -17,11 +17,11 @@ func TestAllowedHostsForWildcardBind(t *testing.T) {
 
 func TestSlugAndProjectDiscovery(t *testing.T) {
 	dir := t.TempDir()
-	p := findProject(dir)
-	if p.git || p.root != dir || p.slug == "" || p.slug == "global" {
+	p := FindProject(dir)
+	if p.Git || p.Root != dir || p.Slug == "" || p.Slug == "global" {
 		t.Errorf("non-git project: %+v", p)
 	}
-	if got := findProject("/home/me/my.app").slug; got != "home-me-my-app" {
+	if got := FindProject("/home/me/my.app").Slug; got != "home-me-my-app" {
 		t.Errorf("slug %q, want home-me-my-app", got)
 	}
 }
