@@ -60,7 +60,8 @@ var familyPhrases = map[string]string{
 }
 
 // watched are the body fields whose absence the table also asserts.
-var watched = []string{"tool_choice", "thinking", "reasoning_effort", "verbosity", "prompt_cache_key"}
+var watched = []string{"tool_choice", "thinking", "reasoning_effort", "verbosity", "prompt_cache_key",
+	"reasoning", "text", "store", "include"}
 
 func TestRequestBodiesPerModelFamily(t *testing.T) {
 	rows := readRequestTable(t)
@@ -71,9 +72,14 @@ func TestRequestBodiesPerModelFamily(t *testing.T) {
 		t.Run(row.family, func(t *testing.T) {
 			providerID, modelID, _ := strings.Cut(row.model, "/")
 			var fake *fakellm.Server
-			if providerID == "anthropic" {
+			switch providerID {
+			case "anthropic":
 				fake = fakellm.NewAnthropic(t, fakellm.Turn{Text: []string{"ok"}})
-			} else {
+			case "openai":
+				fake = fakellm.NewResponses(t, fakellm.Turn{Text: []string{"ok"}})
+			case "azure":
+				fake = fakellm.NewAzure(t, "k", fakellm.Turn{Text: []string{"ok"}})
+			default:
 				fake = fakellm.NewOpenAI(t, fakellm.Turn{Text: []string{"ok"}})
 			}
 			modelOpts := "{}"

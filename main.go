@@ -13,12 +13,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"ocgo/app"
-	"ocgo/childenv"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"ocgo/app"
+	"ocgo/childenv"
 )
 
 const usage = `ocgo — a local-first server for the opencode 0.5.x API

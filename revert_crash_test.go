@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha1"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -169,6 +171,37 @@ func TestRevertWithLostShadowRepo(t *testing.T) {
 	code := h.call("POST", "/session/"+sid+"/revert", map[string]any{"messageID": msgs[0].Info.ID}, &e)
 	if code != 500 || e.Name != "SnapshotError" || !strings.Contains(e.Data.Message, "missing or damaged") {
 		t.Fatalf("revert with a lost shadow repo: %d %+v", code, e)
+	}
+	if read(t, filepath.Join(h.dir, "README.md")) != "v2\nv3\n" || read(t, filepath.Join(h.dir, "new.txt")) != "created\n" || read(t, filepath.Join(h.dir, "gone.txt")) != "<missing>" {
+		t.Errorf("files touched")
+	}
+	var sess storage.Session
+	h.call("GET", "/session/"+sid, nil, &sess)
+	if sess.Revert != nil {
+		t.Errorf("revert state set: %+v", sess.Revert)
+	}
+}
+
+// A shadow repository that lost one blob a revert needs (the content of a
+// file the agent deleted) refuses before anything is touched: the other
+// files, which could be restored, are not, and the revert state is not set.
+func TestRevertWithLostBlob(t *testing.T) {
+	h, _, sid, msgs := agentEdits(t)
+	sum := sha1.Sum([]byte("blob 8\x00keep me\n"))
+	x := hex.EncodeToString(sum[:])
+	obj := filepath.Join(h.app.ProjectData(), "snapshots", "objects", x[:2], x[2:])
+	h.stop()
+	if err := os.Remove(obj); err != nil {
+		t.Fatalf("the deleted file's blob is not a loose object of the shadow repository: %v", err)
+	}
+	h.start()
+	var e struct {
+		Name string
+		Data struct{ Message string }
+	}
+	code := h.call("POST", "/session/"+sid+"/revert", map[string]any{"messageID": msgs[0].Info.ID}, &e)
+	if code != 500 || e.Name != "SnapshotError" {
+		t.Fatalf("revert with a lost blob: %d %+v", code, e)
 	}
 	if read(t, filepath.Join(h.dir, "README.md")) != "v2\nv3\n" || read(t, filepath.Join(h.dir, "new.txt")) != "created\n" || read(t, filepath.Join(h.dir, "gone.txt")) != "<missing>" {
 		t.Errorf("files touched")

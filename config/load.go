@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"ocgo/confine"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -16,6 +15,8 @@ import (
 	"strings"
 
 	"github.com/tailscale/hujson"
+
+	"ocgo/confine"
 )
 
 // Paths are the directories Load reads from. All are absolute.

@@ -32,7 +32,7 @@ func TestNumstatMatchesGit(t *testing.T) {
 	}
 	for i := range 60 {
 		a := gen()
-		b := a
+		var b []byte
 		if i%2 == 0 { // small edit of a
 			s := []byte(string(a))
 			if len(s) > 0 {

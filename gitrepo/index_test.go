@@ -157,7 +157,7 @@ func TestCacheTree(t *testing.T) {
 	gitEnv(t)
 	work := repoWithTrees(t)
 	r := Open(mustRepo(t, work))
-	defer r.Close()
+	t.Cleanup(func() { _ = r.Close() })
 	idx, err := r.ReadIndex()
 	if err != nil {
 		t.Fatal(err)
@@ -260,6 +260,8 @@ func TestReadObjects(t *testing.T) {
 		if _, _, err := r.Read(plumbing.NewHash(strings.Repeat("ab", 20))); err == nil || !errors.Is(err, ErrNotFound) {
 			t.Fatalf("missing object: %v", err)
 		}
-		r.Close()
+		if err := r.Close(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -22,7 +22,6 @@ import (
 	"crypto/sha1"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"os"
 	"path/filepath"
@@ -30,7 +29,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/go-git/go-billy/v5"
 	"github.com/go-git/go-billy/v5/osfs"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/cache"
@@ -57,7 +55,7 @@ type Repo struct {
 // Open prepares reading the repository r (see ignore.FindRepo). Nothing is
 // read until asked.
 func Open(r ignore.Repo) *Repo {
-	var fs billy.Filesystem = osfs.New(r.CommonDir, osfs.WithBoundOS())
+	fs := osfs.New(r.CommonDir, osfs.WithBoundOS())
 	if r.GitDir != r.CommonDir { // a linked work tree: its own HEAD and index
 		fs = dotgit.NewRepositoryFilesystem(osfs.New(r.GitDir, osfs.WithBoundOS()), fs)
 	}
@@ -118,8 +116,10 @@ func (r *Repo) Read(h plumbing.Hash) (plumbing.ObjectType, []byte, error) {
 	if err != nil {
 		return plumbing.InvalidObject, nil, fmt.Errorf("gitrepo: read %s: %w", h, err)
 	}
-	defer rd.Close()
 	data, err := io.ReadAll(rd)
+	if e := rd.Close(); err == nil {
+		err = e
+	}
 	if err != nil {
 		return plumbing.InvalidObject, nil, fmt.Errorf("gitrepo: read %s: %w", h, err)
 	}
@@ -196,7 +196,7 @@ func HashObject(typ string, content []byte) (plumbing.Hash, []byte) {
 
 // BlobHash is the hash git gives content stored as a blob (no copy made).
 func BlobHash(content []byte) plumbing.Hash {
-	var h hash.Hash = sha1.New()
+	h := sha1.New()
 	h.Write(appendHeader(make([]byte, 0, 32), "blob", len(content)))
 	h.Write(content)
 	var out plumbing.Hash

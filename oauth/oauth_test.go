@@ -94,7 +94,7 @@ func TestCopilotDeviceFlowThenTokenExchange(t *testing.T) {
 	})
 	mux.HandleFunc("GET /copilot_internal/v2/token", func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") != "Bearer gho_github" || r.Header.Get("Editor-Version") == "" {
-			http.Error(w, "unauthorized", 401)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
 			return
 		}
 		json.NewEncoder(w).Encode(map[string]any{"token": "tid=copilot;exp=1", "expires_at": 1800000000})

@@ -139,6 +139,12 @@ func (m *anthropicModel) Generate(ctx context.Context, call fantasy.Call) (*fant
 	if err != nil {
 		return nil, err
 	}
+	return collectStream(stream)
+}
+
+// collectStream drains a stream into the response Generate returns (the
+// adapters have one wire code path: streaming).
+func collectStream(stream fantasy.StreamResponse) (*fantasy.Response, error) {
 	resp := &fantasy.Response{ProviderMetadata: fantasy.ProviderMetadata{}}
 	type open struct {
 		text      strings.Builder

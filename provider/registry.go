@@ -29,6 +29,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -224,7 +225,14 @@ func (r *Registry) apiKey(id string) (key, from string) {
 	if k, ok := r.src.Auth(id); ok && k != "" {
 		return k, "auth"
 	}
-	for _, e := range r.db[id].Env {
+	env := r.db[id].Env
+	for _, e := range env {
+		// With several variables (Azure: AZURE_RESOURCE_NAME and
+		// AZURE_API_KEY) only a key or token is the key, as the provider
+		// SDKs opencode uses read them.
+		if len(env) > 1 && !strings.Contains(e, "KEY") && !strings.Contains(e, "TOKEN") {
+			continue
+		}
 		if v := r.src.Env(e); v != "" {
 			return v, "env"
 		}
@@ -371,20 +379,23 @@ const (
 	wireCompat wire = iota
 	wireAnthropic
 	wireOpenAI
+	// wireResponses is OpenAI's Responses API, which opencode uses for
+	// the openai and azure providers (its custom loaders switch them).
+	wireResponses
 )
 
 func wireOf(p Info) wire {
+	if p.ID == "openai" || p.ID == "azure" || p.NPM == "@ai-sdk/azure" {
+		return wireResponses
+	}
 	switch p.NPM {
 	case "@ai-sdk/anthropic":
 		return wireAnthropic
 	case "@ai-sdk/openai":
 		return wireOpenAI
 	case "":
-		switch p.ID {
-		case "anthropic":
+		if p.ID == "anthropic" {
 			return wireAnthropic
-		case "openai":
-			return wireOpenAI
 		}
 	}
 	return wireCompat
@@ -463,7 +474,7 @@ func (r *Registry) Model(ctx context.Context, providerID, modelID string) (*Reso
 		key = bearer // the OpenAI wires send the key as a Bearer token
 		if providerID == "github-copilot" {
 			for k, v := range CopilotHeaders {
-				if _, set := lookupFold(headers, k); !set {
+				if !hasFold(headers, k) {
 					headers[k] = v
 				}
 			}
@@ -482,6 +493,17 @@ func (r *Registry) Model(ctx context.Context, providerID, modelID string) (*Reso
 		}
 		lm = newAnthropicModel(anthropicConfig{providerID: providerID, modelID: modelID, baseURL: baseURL,
 			apiKey: key, authToken: bearer, headers: headers, client: doer})
+	case wireResponses:
+		rc := responsesConfig{providerID: providerID, modelID: modelID, reasoning: m.Reasoning,
+			baseURL: cmp.Or(baseURL, p.API), apiKey: key, headers: headers, client: doer}
+		if p.ID == "azure" || p.NPM == "@ai-sdk/azure" {
+			var err error
+			if rc.baseURL, err = r.azureBaseURL(providerID, modelID); err != nil {
+				return nil, &providerError{id: providerID, err: err}
+			}
+			rc.azure, rc.apiVersion = true, r.optString(providerID, "apiVersion")
+		}
+		lm = newResponsesModel(rc)
 	default:
 		fp, err := r.openAIProvider(w, p, providerID, baseURL, key, headers, doer)
 		if err != nil {
@@ -552,7 +574,7 @@ type authDoer struct {
 func (d *authDoer) Do(req *http.Request) (*http.Response, error) {
 	if !d.hasKey {
 		for _, h := range []string{"Authorization", "X-Api-Key"} {
-			if _, userSet := lookupFold(d.userHeaders, h); !userSet {
+			if !hasFold(d.userHeaders, h) {
 				req.Header.Del(h)
 			}
 		}
@@ -560,13 +582,14 @@ func (d *authDoer) Do(req *http.Request) (*http.Response, error) {
 	return d.client.Do(req)
 }
 
-func lookupFold(m map[string]string, key string) (string, bool) {
-	for k, v := range m {
+// hasFold reports whether m has key, compared case-insensitively.
+func hasFold(m map[string]string, key string) bool {
+	for k := range m {
 		if strings.EqualFold(k, key) {
-			return v, true
+			return true
 		}
 	}
-	return "", false
+	return false
 }
 
 func (w wire) String() string {
@@ -575,6 +598,29 @@ func (w wire) String() string {
 		return "anthropic"
 	case wireOpenAI:
 		return "openai"
+	case wireResponses:
+		return "openai-responses"
 	}
 	return "openai-compatible"
+}
+
+// azureBaseURL is where an Azure OpenAI resource answers, as the AI SDK's
+// Azure provider builds it: options.baseURL, else
+// https://<resourceName>.openai.azure.com/openai (options.resourceName or
+// AZURE_RESOURCE_NAME), then /v1, or /deployments/<model> with
+// options.useDeploymentBasedUrls (the request path follows). The model id
+// is the deployment name.
+func (r *Registry) azureBaseURL(providerID, modelID string) (string, error) {
+	base := strings.TrimRight(r.optString(providerID, "baseURL"), "/")
+	if base == "" {
+		name := cmp.Or(r.optString(providerID, "resourceName"), r.src.Env("AZURE_RESOURCE_NAME"))
+		if name == "" {
+			return "", fmt.Errorf("%w: provider %s needs a resource name: set AZURE_RESOURCE_NAME, or options.resourceName or options.baseURL in opencode.json", ErrAuth, providerID)
+		}
+		base = "https://" + url.PathEscape(name) + ".openai.azure.com/openai"
+	}
+	if legacy, _ := r.options[providerID]["useDeploymentBasedUrls"].(bool); legacy {
+		return base + "/deployments/" + url.PathEscape(modelID), nil
+	}
+	return base + "/v1", nil
 }

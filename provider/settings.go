@@ -122,6 +122,18 @@ func (r *Resolved) Prepare(call *fantasy.Call, s Settings) {
 		return nil
 	}
 	switch r.wire {
+	case wireResponses:
+		o := &responsesCallOptions{}
+		for k, dst := range map[string]*string{"reasoningEffort": &o.ReasoningEffort, "reasoningSummary": &o.ReasoningSummary,
+			"textVerbosity": &o.TextVerbosity, "promptCacheKey": &o.PromptCacheKey} {
+			if v := str(k); v != nil {
+				*dst = *v
+			}
+		}
+		if b, ok := s.Options["store"].(bool); ok {
+			o.Store = &b
+		}
+		call.ProviderOptions[responsesOptionsKey] = o
 	case wireOpenAI:
 		o := &openai.ProviderOptions{TextVerbosity: str("textVerbosity"), PromptCacheKey: str("promptCacheKey")}
 		if e := str("reasoningEffort"); e != nil {
@@ -190,13 +202,25 @@ func (o *anthropicCallOptions) UnmarshalJSON(data []byte) error {
 }
 
 // ReasoningPart rebuilds a stored reasoning part for the next request.
-// Only an Anthropic thinking block with its signature (or a redacted
-// block's data) is worth sending back: the API checks the signature and,
-// when thinking is on, requires the signed block before the tool calls of
-// the turn it continues. Both the metadata shape ocgo stores and the
-// original's ({"anthropic":{"signature":…}}) are read. ok is false when
-// there is nothing signed to send.
+// Only reasoning the API can check is worth sending back: an Anthropic
+// thinking block with its signature (or a redacted block's data), which
+// the API requires before the tool calls of the turn it continues when
+// thinking is on; and an OpenAI Responses reasoning item (its id and
+// encrypted content, {"openai":{"itemId","reasoningEncryptedContent"}}),
+// which carries a reasoning model's thoughts into the next step. Both the
+// metadata shape ocgo stores and the original's are read. ok is false
+// when there is nothing to send.
 func ReasoningPart(text string, meta map[string]any) (fantasy.ReasoningPart, bool) {
+	if o, _ := meta[responsesMetaKey].(map[string]any); o != nil {
+		id, _ := o["itemId"].(string)
+		enc, _ := o["reasoningEncryptedContent"].(string)
+		if id == "" {
+			return fantasy.ReasoningPart{}, false
+		}
+		return fantasy.ReasoningPart{Text: text, ProviderOptions: fantasy.ProviderOptions{
+			responsesMetaKey: &responsesReasoning{ItemID: id, EncryptedContent: enc},
+		}}, true
+	}
 	a, _ := meta[anthropicMetaKey].(map[string]any)
 	if d, ok := a["data"].(map[string]any); ok { // fantasy's typed wrapper
 		a = d

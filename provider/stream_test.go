@@ -53,7 +53,7 @@ var wireCases = []wireCase{
 		},
 	},
 	{
-		name: "openai", newFake: fakellm.NewOpenAI, provider: "openai", model: "gpt-4.1",
+		name: "openai", newFake: fakellm.NewResponses, provider: "openai", model: "gpt-4.1",
 		config: func(url string) ConfigProvider {
 			return ConfigProvider{Options: map[string]any{"baseURL": url, "apiKey": testKey}}
 		},
@@ -259,8 +259,11 @@ func TestStreamToolCalls(t *testing.T) {
 					}
 				}
 				wantMarker := `"role":"tool"`
-				if wc.name == "anthropic" {
+				switch wc.name {
+				case "anthropic":
 					wantMarker = `"type":"tool_result"`
+				case "openai":
+					wantMarker = `"type":"function_call_output"`
 				}
 				if !strings.Contains(raw, wantMarker) {
 					t.Errorf("request lacks %s: %s", wantMarker, raw)

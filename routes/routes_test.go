@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"ocgo/event"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,13 +13,14 @@ import (
 	"testing"
 	"time"
 
+	opencode "github.com/sst/opencode-sdk-go"
+	"github.com/sst/opencode-sdk-go/packages/ssestream"
+
 	"ocgo/bus"
+	"ocgo/event"
 	"ocgo/openapi/check"
 	"ocgo/session"
 	"ocgo/storage"
-
-	opencode "github.com/sst/opencode-sdk-go"
-	"github.com/sst/opencode-sdk-go/packages/ssestream"
 )
 
 type fixture struct {

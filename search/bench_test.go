@@ -73,7 +73,7 @@ func goSrcRepo(b *testing.B) string {
 	return benchRoot
 }
 
-func benchService(b *testing.B, root string) (*Service, *watcher.Watcher) {
+func benchService(b *testing.B, root string) *Service {
 	w, err := watcher.New(watcher.Options{Root: root})
 	if err != nil {
 		b.Fatal(err)
@@ -83,12 +83,12 @@ func benchService(b *testing.B, root string) (*Service, *watcher.Watcher) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { svc.Close(); w.Close() })
-	return svc, w
+	return svc
 }
 
 func BenchmarkStatusAfter10Edits(b *testing.B) {
 	root := goSrcRepo(b)
-	svc, _ := benchService(b, root)
+	svc := benchService(b, root)
 	ctx := context.Background()
 	if _, err := svc.Status(ctx); err != nil { // initial full computation
 		b.Fatal(err)
@@ -149,7 +149,7 @@ func BenchmarkStatusFull(b *testing.B) {
 
 func BenchmarkFindFiles(b *testing.B) {
 	root := goSrcRepo(b)
-	svc, _ := benchService(b, root)
+	svc := benchService(b, root)
 	ctx := context.Background()
 	svc.FindFiles(ctx, "", 10, false) // build the candidate cache
 	for _, q := range []string{"server", "http", "ioutil"} {
@@ -182,7 +182,7 @@ func medianRun(n int, fn func() error) (time.Duration, error) {
 // with the original's flags on the same tree when rg is installed.
 func BenchmarkGrepFunc(b *testing.B) {
 	root := goSrcRepo(b)
-	svc, _ := benchService(b, root)
+	svc := benchService(b, root)
 	ctx := context.Background()
 	var matches int
 	var total time.Duration
@@ -218,7 +218,7 @@ func BenchmarkGrepFunc(b *testing.B) {
 func BenchmarkSymbolsFirstQuery(b *testing.B) {
 	root := goSrcRepo(b)
 	for b.Loop() {
-		svc, _ := benchService(b, root)
+		svc := benchService(b, root)
 		if _, err := svc.Symbols(context.Background(), "ListenAndServe"); err != nil {
 			b.Fatal(err)
 		}
@@ -242,7 +242,7 @@ func BenchmarkGrepRareWordMonorepo(b *testing.B) {
 	root := monorepo(b)
 	t0 := time.Now()
 	s := open(b, root, root)
-	idx := waitIndexB(b, s)
+	idx := waitIndexB(s)
 	built := time.Since(t0)
 	b.ResetTimer()
 	for range b.N {
@@ -255,7 +255,7 @@ func BenchmarkGrepRareWordMonorepo(b *testing.B) {
 	b.ReportMetric(float64(len(idx.post)*2+len(idx.off)*4+len(idx.files)*16)/(1<<20), "MB-index")
 }
 
-func waitIndexB(b *testing.B, s *Service) *triIndex {
+func waitIndexB(s *Service) *triIndex {
 	for {
 		s.tri.mu.Lock()
 		idx, building := s.tri.cur, s.tri.building

@@ -19,8 +19,6 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
-	"ocgo/confine"
-	"ocgo/diff"
 	"path"
 	"path/filepath"
 	"sort"
@@ -31,6 +29,8 @@ import (
 	"golang.org/x/text/collate"
 	"golang.org/x/text/language"
 
+	"ocgo/confine"
+	"ocgo/diff"
 	"ocgo/watcher"
 )
 

@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"ocgo/event"
 	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"ocgo/event"
 	"ocgo/storage"
 )
 
@@ -322,8 +322,11 @@ func (s *Service) check(ctx context.Context, ops []fileOp) ([]fileState, []strin
 type revertJournal struct {
 	SessionID string          `json:"sessionID"`
 	Ops       []journalOp     `json:"ops"`
-	Next      *storage.Revert `json:"next"`            // null: unrevert
-	Files     [][]byte        `json:"files,omitempty"` // the files Next reverts, for its diff
+	Next      *storage.Revert `json:"next"` // null: unrevert
+	// Files are the files Next reverts, for its diff, in journals written
+	// before DiffSet: Next.Diff is computed before the journal now.
+	Files   [][]byte `json:"files,omitempty"`
+	DiffSet bool     `json:"diffSet,omitempty"`
 	// Since (ms) is when the earliest change involved began: a directory
 	// emptied by the revert is removed only if it was made since.
 	Since int64 `json:"since,omitempty"`
@@ -383,7 +386,14 @@ func (s *Service) transition(ctx context.Context, sess storage.Session, msgs []s
 			return sess, err
 		}
 	}
-	j := revertJournal{SessionID: sess.ID, Next: nextRV, Since: changesSince(msgs, sess.Revert, next)}
+	if nextRV != nil && len(states) > 0 {
+		// The diff is computed before any file is touched: a failure here
+		// changes nothing, and the journal carries it to completion.
+		if nextRV.Diff, err = s.diffOps(ctx, nextRV.Snapshot, states); err != nil {
+			return sess, err
+		}
+	}
+	j := revertJournal{SessionID: sess.ID, Next: nextRV, Since: changesSince(msgs, sess.Revert, next), DiffSet: true}
 	if len(states) == 0 {
 		// No file to touch (a revert of a step that changed none): only
 		// the state moves.
@@ -394,9 +404,6 @@ func (s *Service) transition(ctx context.Context, sess storage.Session, msgs []s
 	}
 	for _, st := range states {
 		j.Ops = append(j.Ops, journalOp{Path: []byte(st.op.path), From: st.now, Target: st.op.target, Want: st.target})
-	}
-	for _, f := range files {
-		j.Files = append(j.Files, []byte(f))
 	}
 	if err := s.store.PutJSON(journalKey(sess.ID), j); err != nil {
 		return sess, err
@@ -451,14 +458,16 @@ func (s *Service) finish(ctx context.Context, j revertJournal, recovering bool) 
 		}
 	}
 	next := j.Next
-	if next != nil && next.Snapshot != "" {
+	if next != nil && next.Snapshot != "" && !j.DiffSet {
+		// A journal written before the diff was: computed now, and only
+		// logged when it cannot be (the files are done already).
 		files := make([]string, len(j.Files))
 		for i, f := range j.Files {
 			files[i] = string(f)
 		}
 		d, err := snaps.DiffPaths(ctx, next.Snapshot, "", files)
 		if err != nil {
-			return storage.Session{}, err
+			s.log.Warn("Revert journal: diff left out", "session", j.SessionID, "err", err)
 		}
 		next.Diff = d
 	}
@@ -631,8 +640,7 @@ func (s *Service) PreviewRevert(ctx context.Context, sessionID, messageID, partI
 		return pv, err
 	}
 	pv.Conflicts = append(pv.Conflicts, conflicts...)
-	byTree := map[string][]string{}
-	var trees, paths []string
+	var paths []string
 	for _, st := range states {
 		f := RevertFile{Path: st.op.path, Action: "write", Conflict: st.conflict}
 		switch {
@@ -642,10 +650,6 @@ func (s *Service) PreviewRevert(ctx context.Context, sessionID, messageID, partI
 			f.Action = "delete"
 		}
 		pv.Files = append(pv.Files, f)
-		if _, ok := byTree[st.op.target]; !ok {
-			trees = append(trees, st.op.target)
-		}
-		byTree[st.op.target] = append(byTree[st.op.target], st.op.path)
 		paths = append(paths, st.op.path)
 	}
 	if len(paths) == 0 {
@@ -655,16 +659,31 @@ func (s *Service) PreviewRevert(ctx context.Context, sessionID, messageID, partI
 	if err != nil {
 		return pv, err
 	}
+	pv.Diff, err = s.diffOps(ctx, now, states)
+	return pv, err
+}
+
+// diffOps is the unified diff from tree from to what the files of states
+// hold once the operation has applied them (each its target tree), one
+// target tree after the other.
+func (s *Service) diffOps(ctx context.Context, from string, states []fileState) (string, error) {
+	byTree := map[string][]string{}
+	var trees []string
+	for _, st := range states {
+		if _, ok := byTree[st.op.target]; !ok {
+			trees = append(trees, st.op.target)
+		}
+		byTree[st.op.target] = append(byTree[st.op.target], st.op.path)
+	}
 	var diff strings.Builder
 	for _, tree := range trees {
-		d, err := snaps.DiffPaths(ctx, now, tree, byTree[tree])
+		d, err := s.opts.Snapshots.DiffPaths(ctx, from, tree, byTree[tree])
 		if err != nil {
-			return pv, fmt.Errorf("%w: %w", ErrSnapshotLost, err)
+			return "", fmt.Errorf("%w: %w", ErrSnapshotLost, err)
 		}
 		diff.WriteString(d)
 	}
-	pv.Diff = diff.String()
-	return pv, nil
+	return diff.String(), nil
 }
 
 // changesSince is the creation time (ms) of the earliest message holding a

@@ -62,7 +62,12 @@ func benchCorpus(b *testing.B) string {
 		}
 		corpus.dir = dir
 		corpus.work = filepath.Join(dir, "work")
-		src := filepath.Join(runtime.GOROOT(), "src")
+		goroot, err := exec.Command("go", "env", "GOROOT").Output()
+		if err != nil {
+			corpus.err = fmt.Errorf("go env GOROOT: %v", err)
+			return
+		}
+		src := filepath.Join(strings.TrimSpace(string(goroot)), "src")
 		if out, err := exec.Command("cp", "-a", src, corpus.work).CombinedOutput(); err != nil {
 			corpus.err = fmt.Errorf("copy GOROOT/src: %v: %s", err, out)
 			return
@@ -259,7 +264,7 @@ func BenchmarkTrack3FilesRescan(b *testing.B) { benchIncremental(b, false) }
 
 // revertSetup returns a watcher-fed snapshotter with t0 (pristine) and t1
 // (3 files edited) trees; the work tree is at t1.
-func revertSetup(b *testing.B) (*Snapshotter, *editor, string, string) {
+func revertSetup(b *testing.B) (*Snapshotter, string, string) {
 	work := benchCorpus(b)
 	ctx := context.Background()
 	s := benchOpen(b, work, filepath.Join(scratch(b), "snap"))
@@ -276,12 +281,12 @@ func revertSetup(b *testing.B) (*Snapshotter, *editor, string, string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	return s, ed, t0, t1
+	return s, t0, t1
 }
 
 // BenchmarkRevert3Files: Restore(t0, 3 files) with the files at t1.
 func BenchmarkRevert3Files(b *testing.B) {
-	s, _, t0, t1 := revertSetup(b)
+	s, t0, t1 := revertSetup(b)
 	ctx := context.Background()
 	for b.Loop() {
 		b.StopTimer()
@@ -308,7 +313,7 @@ func BenchmarkRevert3Files(b *testing.B) {
 // tree (watcher-fed), diff against t1, write only the 3 differing files.
 // The CLI figure is opencode's restore (read-tree + checkout-index -a -f).
 func BenchmarkUnrevert(b *testing.B) {
-	s, _, t0, t1 := revertSetup(b)
+	s, t0, t1 := revertSetup(b)
 	ctx := context.Background()
 	for b.Loop() {
 		b.StopTimer()

@@ -85,8 +85,10 @@ type fileLock struct {
 	fl *flock.Flock
 }
 
-func openLock(path string) (*fileLock, error) {
-	return &fileLock{fl: flock.New(path, flock.SetFlag(os.O_CREATE|os.O_RDWR), flock.SetPermissions(0o600))}, nil
+// newLock makes the lock on path; the file is opened (and created) on the
+// first acquire.
+func newLock(path string) *fileLock {
+	return &fileLock{fl: flock.New(path, flock.SetFlag(os.O_CREATE|os.O_RDWR), flock.SetPermissions(0o600))}
 }
 
 // acquire waits for the lock until ctx ends.

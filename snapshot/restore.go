@@ -56,7 +56,7 @@ func (s *Snapshotter) lookup(tree plumbing.Hash, rel string) (treeEntry, bool, e
 // blob hash and git mode ("<hash> <mode>"): two states are equal exactly
 // when content and mode (executable bit, symlink) are, so a conflict check
 // built on it sees a chmod as an edit. ok is false when the tree has no
-// file there.
+// file there; a tree naming a blob the repository lacks is ErrNotFound.
 func (s *Snapshotter) FileState(ctx context.Context, tree, p string) (string, bool, error) {
 	th, err := parseHash(tree)
 	if err != nil {
@@ -73,6 +73,11 @@ func (s *Snapshotter) FileState(ctx context.Context, tree, p string) (string, bo
 	e, ok, err := s.lookup(th, rel)
 	if err != nil || !ok || e.IsTree() {
 		return "", false, err
+	}
+	// The blob must be there too: a revert checks every file before it
+	// touches any, so a lost object stops it before the first write.
+	if !s.store.has(e.Hash) {
+		return "", false, fmt.Errorf("%w: %s (%s)", ErrNotFound, e.Hash, rel)
 	}
 	return stateOf(e.Hash, e.Mode), true, nil
 }
@@ -103,39 +108,38 @@ func (s *Snapshotter) CurrentState(p string) (string, bool, error) {
 	if !ok {
 		return "", true, ErrNotAFile
 	}
-	h, _, err := s.currentBlob(rel, fi)
+	h, err := s.currentBlob(rel, fi)
 	if err != nil {
 		return "", true, err
 	}
 	return stateOf(h, mode), true, nil
 }
 
-// currentBlob hashes the file at rel (already lstat'ed) and returns its
-// content too.
-func (s *Snapshotter) currentBlob(rel string, fi os.FileInfo) (plumbing.Hash, []byte, error) {
+// currentBlob hashes the file at rel (already lstat'ed).
+func (s *Snapshotter) currentBlob(rel string, fi os.FileInfo) (plumbing.Hash, error) {
 	var content []byte
 	switch {
 	case fi.Mode()&os.ModeSymlink != 0:
 		t, err := s.root.Readlink(rel)
 		if err != nil {
-			return plumbing.ZeroHash, nil, fmt.Errorf("snapshot: readlink: %w", err)
+			return plumbing.ZeroHash, fmt.Errorf("snapshot: readlink: %w", err)
 		}
 		content = []byte(t)
 	case fi.Mode().IsRegular():
 		f, err := s.root.OpenFile(rel, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
 		if err != nil {
-			return plumbing.ZeroHash, nil, fmt.Errorf("snapshot: open: %w", err)
+			return plumbing.ZeroHash, fmt.Errorf("snapshot: open: %w", err)
 		}
 		content, err = io.ReadAll(f)
 		f.Close()
 		if err != nil {
-			return plumbing.ZeroHash, nil, fmt.Errorf("snapshot: read: %w", err)
+			return plumbing.ZeroHash, fmt.Errorf("snapshot: read: %w", err)
 		}
 	default:
-		return plumbing.ZeroHash, nil, ErrNotAFile
+		return plumbing.ZeroHash, ErrNotAFile
 	}
 	h, _ := gitrepo.HashObject("blob", content)
-	return h, content, nil
+	return h, nil
 }
 
 // change is one path differing between two trees; nil means absent.
@@ -509,7 +513,7 @@ func (s *Snapshotter) restoreFile(rel string, e treeEntry, exact bool) (bool, st
 			// A size difference proves a content difference without reading.
 			cur, err := plumbing.ZeroHash, error(nil)
 			if fi.Size() == int64(len(content)) {
-				cur, _, err = s.currentBlob(rel, fi)
+				cur, err = s.currentBlob(rel, fi)
 			}
 			if err != nil && !errors.Is(err, ErrNotAFile) {
 				return false, "unreadable", nil

@@ -131,7 +131,6 @@ type Snapshotter struct {
 	seeds       map[string]*fileEntry
 	seedTrees   map[string]gitrepo.CacheTree // the index's cache-tree, with seeds from it
 	loaded      bool                         // persisted stat cache consulted
-	scanned     bool                         // a full scan happened since Open
 	watched     bool                         // a watcher feeds MarkChanged
 	markAll     bool
 	marked      map[string]struct{}
@@ -194,10 +193,7 @@ func Open(opts Options) (*Snapshotter, error) {
 	if err := initGitDir(gitDir, work, proj); err != nil {
 		return nil, err
 	}
-	lk, err := openLock(filepath.Join(gitDir, "ocgo.lock"))
-	if err != nil {
-		return nil, err
-	}
+	lk := newLock(filepath.Join(gitDir, "ocgo.lock"))
 	root, err := os.OpenRoot(work)
 	if err != nil {
 		lk.close()

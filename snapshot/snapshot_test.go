@@ -110,7 +110,7 @@ func TestGitProjectSeededAndUntouched(t *testing.T) {
 	runGit(t, work, "add", "-A")
 	runGit(t, work, "commit", "-qm", "init")
 	// Give the files an mtime well before the index so seeds are trusted.
-	before := dirDigest(t, filepath.Join(work, ".git"))
+	before := dirDigest(filepath.Join(work, ".git"))
 
 	s := openSnap(t, work)
 	h := track(t, s)
@@ -121,12 +121,12 @@ func TestGitProjectSeededAndUntouched(t *testing.T) {
 		t.Fatal(err)
 	}
 	runGit(t, work, "--git-dir="+s.gitDir, "fsck", "--full", "--no-dangling")
-	if after := dirDigest(t, filepath.Join(work, ".git")); after != before {
+	if after := dirDigest(filepath.Join(work, ".git")); after != before {
 		t.Fatal("the project's .git changed")
 	}
 	// A blob that lives only in the project's pack is readable through the alternate.
 	runGit(t, work, "gc", "-q")
-	before = dirDigest(t, filepath.Join(work, ".git"))
+	before = dirDigest(filepath.Join(work, ".git"))
 	s2 := openSnap(t, work)
 	h2 := track(t, s2)
 	if h2 != h {
@@ -136,13 +136,13 @@ func TestGitProjectSeededAndUntouched(t *testing.T) {
 	if err != nil || !strings.Contains(d, "+package y") && !strings.Contains(d, "+kept") {
 		t.Fatalf("diff via packed alternate objects: %v\n%s", err, d)
 	}
-	if after := dirDigest(t, filepath.Join(work, ".git")); after != before {
+	if after := dirDigest(filepath.Join(work, ".git")); after != before {
 		t.Fatal("the project's .git changed")
 	}
 }
 
 // dirDigest summarises names, sizes and mtimes below dir.
-func dirDigest(t testing.TB, dir string) string {
+func dirDigest(dir string) string {
 	var b strings.Builder
 	filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
 		if err == nil {

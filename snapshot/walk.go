@@ -252,7 +252,9 @@ func (sc *scan) considerFile(node *dirNode, name, rel string, st fileStat, old *
 	if prev == nil && sc.s.seeds != nil {
 		prev = sc.s.seeds[rel]
 	}
-	if prev != nil && prev.matches(e) {
+	// A zero hash is an entry queued earlier in this same scan (a directory
+	// and a file in it both reported), not hashed yet: hash this one too.
+	if prev != nil && !prev.hash.IsZero() && prev.matches(e) {
 		e.hash = prev.hash
 		e.fromIndex = prev.fromIndex
 		if old == nil {

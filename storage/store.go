@@ -32,7 +32,6 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"ocgo/atomicfile"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -40,6 +39,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"ocgo/atomicfile"
 )
 
 // Errors returned by the store. Callers test them with errors.Is.

@@ -3,7 +3,6 @@ package tool
 import (
 	"context"
 	"encoding/json"
-	"ocgo/confine"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -11,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"ocgo/confine"
 )
 
 // testEnv is a real Env over an os.Root on a temp dir. Permissions are

@@ -4,11 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"ocgo/diff"
 	"path/filepath"
 	"sort"
 	"strings"
 	"unicode/utf8"
+
+	"ocgo/diff"
 )
 
 type readTool struct{}

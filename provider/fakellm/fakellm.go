@@ -1,7 +1,8 @@
 // Package fakellm provides scripted fake LLM servers for tests. Each server
 // listens on an httptest loopback address and speaks a real provider wire
 // protocol (Anthropic Messages streaming SSE, OpenAI Chat Completions
-// streaming SSE) so the code under test runs its real HTTP client, SSE
+// streaming SSE, OpenAI Responses streaming SSE, Azure OpenAI's Responses
+// API) so the code under test runs its real HTTP client, SSE
 // decoder and error mapping; only the far end is fake.
 //
 // A server answers requests from a FIFO queue of Turns, one Turn per HTTP
@@ -34,6 +35,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -147,12 +149,14 @@ func (t Turn) hasTools() bool {
 type Request struct {
 	Method string
 	Path   string
+	Query  url.Values
 	Header http.Header
 	// Body is the decoded JSON request body (nil if it was not JSON).
 	Body map[string]any
 	Raw  []byte
-	// Rejected is the error message the fake answered with (status 400)
-	// because the real API would have refused the request; "" if served.
+	// Rejected is the error message the fake answered with (status 400,
+	// or Azure's 401/404) because the real API would have refused the
+	// request; "" if served.
 	Rejected string
 }
 
@@ -201,6 +205,12 @@ func (s *Server) SetResponder(f func(Request) Turn) {
 // Callers hold s.mu.
 func (s *Server) issued(sig string) bool {
 	return sig == Signature || slices.Contains(s.sigs, sig)
+}
+
+// authorizer is a protocol that checks a request's credentials and path
+// itself (Azure's api-key header); a non-zero status is the answer.
+type authorizer interface {
+	authorize(r *http.Request) (status int, body []byte, msg string)
 }
 
 type protocol interface {
@@ -261,7 +271,7 @@ func (s *Server) Requests() []Request {
 
 func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	raw, _ := io.ReadAll(r.Body)
-	req := Request{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Raw: raw}
+	req := Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Header: r.Header.Clone(), Raw: raw}
 	var body map[string]any
 	if json.Unmarshal(raw, &body) == nil {
 		req.Body = body
@@ -269,6 +279,18 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, s.proto.path()) {
 		http.Error(w, `{"error":{"message":"not found","type":"not_found_error"}}`, http.StatusNotFound)
 		return
+	}
+	if a, ok := s.proto.(authorizer); ok {
+		if status, errBody, msg := a.authorize(r); status != 0 {
+			req.Rejected = msg
+			s.mu.Lock()
+			s.reqs = append(s.reqs, req)
+			s.mu.Unlock()
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(status)
+			_, _ = w.Write(errBody)
+			return
+		}
 	}
 	errBody, msg := s.proto.validate(body)
 	if _, ok := s.proto.(anthropicProto); ok && errBody == nil {

@@ -1,0 +1,547 @@
+package provider
+
+import (
+	"cmp"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"charm.land/fantasy"
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+	"github.com/openai/openai-go/v3/packages/param"
+	"github.com/openai/openai-go/v3/packages/ssestream"
+	"github.com/openai/openai-go/v3/responses"
+	"github.com/openai/openai-go/v3/shared"
+)
+
+// This file is ocgo's adapter for OpenAI's Responses API (POST /responses),
+// which opencode uses for the openai and azure providers. fantasy has a
+// Responses model, but it leaves reasoning items out of the history it
+// sends and reads a reasoning item's encrypted content only from the event
+// that opens the item (the API sends it when the item is done), so every
+// step of a tool loop would start its reasoning from scratch. This adapter
+// keeps each step's reasoning item (its id and encrypted content, asked for
+// with include=reasoning.encrypted_content since nothing is stored at
+// OpenAI: store=false) and sends it back before the step's function calls.
+// It builds on openai-go's responses package, already linked through
+// fantasy: the SDK does the HTTP and the SSE parsing.
+
+// responsesMetaKey is the provider key of Responses reasoning metadata, the
+// AI SDK's ("openai"), so a reasoning part opencode stored replays too.
+const responsesMetaKey = "openai"
+
+// responsesReasoning is the metadata of one reasoning item, in the AI
+// SDK's shape: {"itemId":"rs_…","reasoningEncryptedContent":"…"}.
+type responsesReasoning struct {
+	ItemID           string `json:"itemId"`
+	EncryptedContent string `json:"reasoningEncryptedContent,omitempty"`
+}
+
+// Options implements fantasy.ProviderOptionsData.
+func (*responsesReasoning) Options() {}
+
+// MarshalJSON implements json.Marshaler (the plain AI SDK shape).
+func (m responsesReasoning) MarshalJSON() ([]byte, error) {
+	type plain responsesReasoning
+	return json.Marshal(plain(m))
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (m *responsesReasoning) UnmarshalJSON(data []byte) error {
+	type plain responsesReasoning
+	return json.Unmarshal(data, (*plain)(m))
+}
+
+// responsesOptionsKey carries responsesCallOptions in a call's
+// ProviderOptions (Prepare sets it).
+const responsesOptionsKey = "ocgo.responses"
+
+// responsesCallOptions are the per-call settings of the Responses wire.
+type responsesCallOptions struct {
+	ReasoningEffort  string `json:"reasoning_effort,omitempty"`
+	ReasoningSummary string `json:"reasoning_summary,omitempty"`
+	TextVerbosity    string `json:"text_verbosity,omitempty"`
+	PromptCacheKey   string `json:"prompt_cache_key,omitempty"`
+	Store            *bool  `json:"store,omitempty"`
+}
+
+// Options implements fantasy.ProviderOptionsData.
+func (*responsesCallOptions) Options() {}
+
+// MarshalJSON implements json.Marshaler.
+func (o responsesCallOptions) MarshalJSON() ([]byte, error) {
+	type plain responsesCallOptions
+	return json.Marshal(plain(o))
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (o *responsesCallOptions) UnmarshalJSON(data []byte) error {
+	type plain responsesCallOptions
+	return json.Unmarshal(data, (*plain)(o))
+}
+
+// responsesConfig is what the registry resolved for one model.
+type responsesConfig struct {
+	providerID, modelID string
+	// reasoning: the catalog says the model reasons (o-series, GPT-5):
+	// no temperature/top_p, system prompt as a developer message,
+	// reasoning settings and items.
+	reasoning bool
+	baseURL   string // ends before "/responses"
+	apiKey    string // "" sends no key
+	// azure sends the key in an api-key header (not as a Bearer token)
+	// and adds ?api-version= to every request.
+	azure      bool
+	apiVersion string
+	headers    map[string]string
+	client     option.HTTPClient
+}
+
+// responsesModel implements fantasy.LanguageModel over the Responses API.
+type responsesModel struct {
+	provider, model string
+	reasoning       bool
+	svc             responses.ResponseService
+}
+
+// newResponsesModel builds the adapter. Like the Anthropic adapter it
+// uses the service constructor, not openai.NewClient, which would read
+// OPENAI_API_KEY and OPENAI_BASE_URL from the process environment.
+func newResponsesModel(c responsesConfig) *responsesModel {
+	opts := []option.RequestOption{
+		option.WithBaseURL(cmp.Or(c.baseURL, "https://api.openai.com/v1")),
+		option.WithMaxRetries(0), // retryModel owns the retry policy
+	}
+	if c.client != nil {
+		opts = append(opts, option.WithHTTPClient(c.client))
+	}
+	switch {
+	case c.azure:
+		if c.apiKey != "" {
+			opts = append(opts, option.WithHeader("api-key", c.apiKey))
+		}
+		opts = append(opts, option.WithQuery("api-version", cmp.Or(c.apiVersion, "v1")))
+	case c.apiKey != "":
+		opts = append(opts, option.WithAPIKey(c.apiKey))
+	}
+	for k, v := range c.headers {
+		opts = append(opts, option.WithHeader(k, v))
+	}
+	return &responsesModel{provider: c.providerID, model: c.modelID, reasoning: c.reasoning,
+		svc: responses.NewResponseService(opts...)}
+}
+
+// Provider implements fantasy.LanguageModel.
+func (m *responsesModel) Provider() string { return m.provider }
+
+// Model implements fantasy.LanguageModel.
+func (m *responsesModel) Model() string { return m.model }
+
+// GenerateObject implements fantasy.LanguageModel; not supported.
+func (m *responsesModel) GenerateObject(context.Context, fantasy.ObjectCall) (*fantasy.ObjectResponse, error) {
+	return nil, ErrObjectUnsupported
+}
+
+// StreamObject implements fantasy.LanguageModel; not supported.
+func (m *responsesModel) StreamObject(context.Context, fantasy.ObjectCall) (fantasy.ObjectStreamResponse, error) {
+	return nil, ErrObjectUnsupported
+}
+
+// Generate implements fantasy.LanguageModel by draining Stream.
+func (m *responsesModel) Generate(ctx context.Context, call fantasy.Call) (*fantasy.Response, error) {
+	stream, err := m.Stream(ctx, call)
+	if err != nil {
+		return nil, err
+	}
+	return collectStream(stream)
+}
+
+// params builds the request body.
+func (m *responsesModel) params(call fantasy.Call) (responses.ResponseNewParams, []fantasy.CallWarning) {
+	o, _ := call.ProviderOptions[responsesOptionsKey].(*responsesCallOptions)
+	if o == nil {
+		o = &responsesCallOptions{}
+	}
+	store := o.Store != nil && *o.Store
+	p := responses.ResponseNewParams{Model: m.model, Store: param.NewOpt(store)}
+	input, warnings := m.input(call.Prompt, store)
+	p.Input = responses.ResponseNewParamsInputUnion{OfInputItemList: input}
+	if call.MaxOutputTokens != nil {
+		p.MaxOutputTokens = param.NewOpt(*call.MaxOutputTokens)
+	}
+	if !m.reasoning { // reasoning models refuse sampling settings
+		if call.Temperature != nil {
+			p.Temperature = param.NewOpt(*call.Temperature)
+		}
+		if call.TopP != nil {
+			p.TopP = param.NewOpt(*call.TopP)
+		}
+	}
+	if o.PromptCacheKey != "" {
+		p.PromptCacheKey = param.NewOpt(o.PromptCacheKey)
+	}
+	if o.TextVerbosity != "" {
+		p.Text.Verbosity = responses.ResponseTextConfigVerbosity(o.TextVerbosity)
+	}
+	if m.reasoning {
+		if o.ReasoningEffort != "" {
+			p.Reasoning.Effort = shared.ReasoningEffort(o.ReasoningEffort)
+		}
+		if o.ReasoningSummary != "" {
+			p.Reasoning.Summary = shared.ReasoningSummary(o.ReasoningSummary)
+		}
+		if !store {
+			// Without storage the next step can only send the reasoning
+			// back if the API hands out its encrypted form.
+			p.Include = []responses.ResponseIncludable{responses.ResponseIncludableReasoningEncryptedContent}
+		}
+	}
+	for _, t := range call.Tools {
+		ft, ok := t.(fantasy.FunctionTool)
+		if !ok {
+			warnings = append(warnings, fantasy.CallWarning{Type: fantasy.CallWarningTypeUnsupportedTool, Tool: t})
+			continue
+		}
+		p.Tools = append(p.Tools, responses.ToolUnionParam{OfFunction: &responses.FunctionToolParam{
+			Name: ft.Name, Description: param.NewOpt(ft.Description), Parameters: ft.InputSchema,
+			Strict: param.NewOpt(false),
+		}})
+	}
+	if len(p.Tools) > 0 && call.ToolChoice != nil {
+		switch *call.ToolChoice {
+		case fantasy.ToolChoiceAuto:
+			p.ToolChoice.OfToolChoiceMode = param.NewOpt(responses.ToolChoiceOptionsAuto)
+		case fantasy.ToolChoiceNone:
+			p.ToolChoice.OfToolChoiceMode = param.NewOpt(responses.ToolChoiceOptionsNone)
+		case fantasy.ToolChoiceRequired:
+			p.ToolChoice.OfToolChoiceMode = param.NewOpt(responses.ToolChoiceOptionsRequired)
+		default:
+			p.ToolChoice.OfFunctionTool = &responses.ToolChoiceFunctionParam{Name: string(*call.ToolChoice)}
+		}
+	}
+	return p, warnings
+}
+
+// input turns the prompt into input items. A reasoning part with an item
+// id becomes a reasoning item right where it was produced, before the
+// step's function calls; without storage it must carry its encrypted
+// content (the API cannot look the id up), so one without is left out.
+func (m *responsesModel) input(prompt fantasy.Prompt, store bool) (responses.ResponseInputParam, []fantasy.CallWarning) {
+	var in responses.ResponseInputParam
+	var warnings []fantasy.CallWarning
+	sent := map[string]bool{} // reasoning item ids already in the input
+	for _, msg := range prompt {
+		switch msg.Role {
+		case fantasy.MessageRoleSystem:
+			var text strings.Builder
+			for _, c := range msg.Content {
+				if t, ok := fantasy.AsContentType[fantasy.TextPart](c); ok {
+					text.WriteString(t.Text)
+				}
+			}
+			if text.Len() == 0 {
+				continue
+			}
+			role := responses.EasyInputMessageRoleSystem
+			if m.reasoning {
+				role = responses.EasyInputMessageRoleDeveloper
+			}
+			in = append(in, responses.ResponseInputItemParamOfMessage(text.String(), role))
+		case fantasy.MessageRoleUser:
+			var parts responses.ResponseInputMessageContentListParam
+			for _, c := range msg.Content {
+				switch c.GetType() {
+				case fantasy.ContentTypeText:
+					if t, ok := fantasy.AsContentType[fantasy.TextPart](c); ok {
+						parts = append(parts, responses.ResponseInputContentUnionParam{OfInputText: &responses.ResponseInputTextParam{Text: t.Text}})
+					}
+				case fantasy.ContentTypeFile:
+					f, ok := fantasy.AsContentType[fantasy.FilePart](c)
+					if !ok {
+						continue
+					}
+					if part, ok := responsesFile(f); ok {
+						parts = append(parts, part)
+					} else {
+						warnings = append(warnings, fantasy.CallWarning{Type: fantasy.CallWarningTypeOther,
+							Message: "file part media type " + f.MediaType + " not supported"})
+					}
+				}
+			}
+			if len(parts) > 0 {
+				in = append(in, responses.ResponseInputItemParamOfMessage(parts, responses.EasyInputMessageRoleUser))
+			}
+		case fantasy.MessageRoleAssistant:
+			for _, c := range msg.Content {
+				switch c.GetType() {
+				case fantasy.ContentTypeText:
+					if t, ok := fantasy.AsContentType[fantasy.TextPart](c); ok && t.Text != "" {
+						in = append(in, responses.ResponseInputItemParamOfMessage(t.Text, responses.EasyInputMessageRoleAssistant))
+					}
+				case fantasy.ContentTypeReasoning:
+					r, ok := fantasy.AsContentType[fantasy.ReasoningPart](c)
+					if !ok {
+						continue
+					}
+					meta, _ := r.ProviderOptions[responsesMetaKey].(*responsesReasoning)
+					if meta == nil || meta.ItemID == "" || sent[meta.ItemID] || (!store && meta.EncryptedContent == "") {
+						continue
+					}
+					sent[meta.ItemID] = true
+					item := responses.ResponseReasoningItemParam{ID: meta.ItemID, Summary: []responses.ResponseReasoningItemSummaryParam{}}
+					if r.Text != "" {
+						item.Summary = append(item.Summary, responses.ResponseReasoningItemSummaryParam{Text: r.Text})
+					}
+					if meta.EncryptedContent != "" {
+						item.EncryptedContent = param.NewOpt(meta.EncryptedContent)
+					}
+					in = append(in, responses.ResponseInputItemUnionParam{OfReasoning: &item})
+				case fantasy.ContentTypeToolCall:
+					if tc, ok := fantasy.AsContentType[fantasy.ToolCallPart](c); ok && !tc.ProviderExecuted {
+						in = append(in, responses.ResponseInputItemParamOfFunctionCall(tc.Input, tc.ToolCallID, tc.ToolName))
+					}
+				}
+			}
+		case fantasy.MessageRoleTool:
+			for _, c := range msg.Content {
+				r, ok := fantasy.AsContentType[fantasy.ToolResultPart](c)
+				if !ok || r.ProviderExecuted {
+					continue
+				}
+				in = append(in, responses.ResponseInputItemParamOfFunctionCallOutput(r.ToolCallID, toolResultText(r.Output)))
+			}
+		}
+	}
+	return in, warnings
+}
+
+// toolResultText is a tool result as the text a function_call_output takes.
+func toolResultText(out fantasy.ToolResultOutputContent) string {
+	switch o := out.(type) {
+	case fantasy.ToolResultOutputContentText:
+		return o.Text
+	case fantasy.ToolResultOutputContentError:
+		if o.Error != nil {
+			return o.Error.Error()
+		}
+	case fantasy.ToolResultOutputContentMedia:
+		return cmp.Or(o.Text, "["+o.MediaType+" content]")
+	}
+	return ""
+}
+
+// responsesFile is a user attachment as an input content part.
+func responsesFile(f fantasy.FilePart) (responses.ResponseInputContentUnionParam, bool) {
+	dataURL := "data:" + f.MediaType + ";base64," + base64.StdEncoding.EncodeToString(f.Data)
+	switch {
+	case strings.HasPrefix(f.MediaType, "image/"):
+		return responses.ResponseInputContentUnionParam{OfInputImage: &responses.ResponseInputImageParam{
+			ImageURL: param.NewOpt(dataURL), Detail: responses.ResponseInputImageDetailAuto}}, true
+	case f.MediaType == "application/pdf":
+		return responses.ResponseInputContentUnionParam{OfInputFile: &responses.ResponseInputFileParam{
+			Filename: param.NewOpt(cmp.Or(f.Filename, "file.pdf")), FileData: param.NewOpt(dataURL)}}, true
+	case strings.HasPrefix(f.MediaType, "text/"):
+		return responses.ResponseInputContentUnionParam{OfInputText: &responses.ResponseInputTextParam{Text: string(f.Data)}}, true
+	}
+	return responses.ResponseInputContentUnionParam{}, false
+}
+
+// Stream implements fantasy.LanguageModel. Text and reasoning parts carry
+// their output item's id, tool calls their call_id; a reasoning item's
+// end carries its metadata (id and encrypted content, read from the
+// item's done event); a stream that ends without response.completed (or
+// .incomplete) is an incomplete-stream error, which retryModel retries.
+func (m *responsesModel) Stream(ctx context.Context, call fantasy.Call) (fantasy.StreamResponse, error) {
+	params, warnings := m.params(call)
+	stream := m.svc.NewStreaming(ctx, params)
+	return func(yield func(fantasy.StreamPart) bool) {
+		defer stream.Close()
+		if len(warnings) > 0 && !yield(fantasy.StreamPart{Type: fantasy.StreamPartTypeWarnings, Warnings: warnings}) {
+			return
+		}
+		calls := map[int64]string{} // output index → call_id
+		summaries := map[string]bool{}
+		var usage fantasy.Usage
+		finish, done, hasCalls := fantasy.FinishReasonUnknown, false, false
+		for stream.Next() {
+			ev := stream.Current()
+			var part fantasy.StreamPart
+			switch ev.Type {
+			case "response.output_item.added":
+				switch ev.Item.Type {
+				case "reasoning":
+					part = fantasy.StreamPart{Type: fantasy.StreamPartTypeReasoningStart, ID: ev.Item.ID,
+						ProviderMetadata: responsesReasoningMeta(ev.Item.ID, ev.Item.EncryptedContent)}
+				case "message":
+					part = fantasy.StreamPart{Type: fantasy.StreamPartTypeTextStart, ID: ev.Item.ID}
+				case "function_call":
+					calls[ev.OutputIndex] = ev.Item.CallID
+					part = fantasy.StreamPart{Type: fantasy.StreamPartTypeToolInputStart, ID: ev.Item.CallID, ToolCallName: ev.Item.Name}
+				}
+			case "response.reasoning_summary_part.added":
+				if summaries[ev.ItemID] { // a new paragraph of the summary
+					part = fantasy.StreamPart{Type: fantasy.StreamPartTypeReasoningDelta, ID: ev.ItemID, Delta: "\n\n"}
+				}
+				summaries[ev.ItemID] = true
+			case "response.reasoning_summary_text.delta":
+				part = fantasy.StreamPart{Type: fantasy.StreamPartTypeReasoningDelta, ID: ev.ItemID, Delta: ev.Delta}
+			case "response.output_text.delta":
+				part = fantasy.StreamPart{Type: fantasy.StreamPartTypeTextDelta, ID: ev.ItemID, Delta: ev.Delta}
+			case "response.function_call_arguments.delta":
+				if id, ok := calls[ev.OutputIndex]; ok {
+					part = fantasy.StreamPart{Type: fantasy.StreamPartTypeToolInputDelta, ID: id, Delta: ev.Delta}
+				}
+			case "response.output_item.done":
+				switch ev.Item.Type {
+				case "reasoning":
+					part = fantasy.StreamPart{Type: fantasy.StreamPartTypeReasoningEnd, ID: ev.Item.ID,
+						ProviderMetadata: responsesReasoningMeta(ev.Item.ID, ev.Item.EncryptedContent)}
+				case "message":
+					part = fantasy.StreamPart{Type: fantasy.StreamPartTypeTextEnd, ID: ev.Item.ID}
+				case "function_call":
+					delete(calls, ev.OutputIndex)
+					hasCalls = true
+					if !yield(fantasy.StreamPart{Type: fantasy.StreamPartTypeToolInputEnd, ID: ev.Item.CallID}) {
+						return
+					}
+					part = fantasy.StreamPart{Type: fantasy.StreamPartTypeToolCall, ID: ev.Item.CallID,
+						ToolCallName: ev.Item.Name, ToolCallInput: cmp.Or(ev.Item.Arguments.OfString, "{}")}
+				}
+			case "response.completed", "response.incomplete":
+				done = true
+				usage = responsesUsage(ev.Response.Usage)
+				finish = responsesFinish(ev.Response.IncompleteDetails.Reason, hasCalls)
+			case "response.failed":
+				yield(fantasy.StreamPart{Type: fantasy.StreamPartTypeError, Error: responsesStreamError(
+					ev.Response.Error.Message, string(ev.Response.Error.Code))})
+				return
+			case "error":
+				yield(fantasy.StreamPart{Type: fantasy.StreamPartTypeError, Error: responsesStreamError(ev.Message, ev.Code)})
+				return
+			}
+			if part.Type != "" && !yield(part) {
+				return
+			}
+		}
+		if err := stream.Err(); err != nil && !errors.Is(err, io.EOF) {
+			yield(fantasy.StreamPart{Type: fantasy.StreamPartTypeError, Error: responsesError(ctx, err)})
+			return
+		}
+		if !done {
+			err := ctx.Err()
+			if err == nil {
+				err = fantasy.NewIncompleteStreamError()
+			}
+			yield(fantasy.StreamPart{Type: fantasy.StreamPartTypeError, Error: err})
+			return
+		}
+		yield(fantasy.StreamPart{Type: fantasy.StreamPartTypeFinish, Usage: usage, FinishReason: finish})
+	}, nil
+}
+
+func responsesReasoningMeta(id, encrypted string) fantasy.ProviderMetadata {
+	return fantasy.ProviderMetadata{responsesMetaKey: &responsesReasoning{ItemID: id, EncryptedContent: encrypted}}
+}
+
+// responsesUsage maps the API's usage; input_tokens include cached ones,
+// which fantasy counts apart (Cost prices them separately).
+func responsesUsage(u responses.ResponseUsage) fantasy.Usage {
+	cached := u.InputTokensDetails.CachedTokens
+	return fantasy.Usage{
+		InputTokens: max(u.InputTokens-cached, 0), OutputTokens: u.OutputTokens,
+		TotalTokens: u.InputTokens + u.OutputTokens, ReasoningTokens: u.OutputTokensDetails.ReasoningTokens,
+		CacheReadTokens: cached,
+	}
+}
+
+func responsesFinish(incomplete string, hasCalls bool) fantasy.FinishReason {
+	switch incomplete {
+	case "":
+		if hasCalls {
+			return fantasy.FinishReasonToolCalls
+		}
+		return fantasy.FinishReasonStop
+	case "max_output_tokens":
+		return fantasy.FinishReasonLength
+	case "content_filter":
+		return fantasy.FinishReasonContentFilter
+	}
+	return fantasy.FinishReasonOther
+}
+
+// responsesStreamError is an error the API reported inside the stream
+// (an "error" event or response.failed); server errors and rate limits
+// there are transient, as over HTTP.
+func responsesStreamError(message, code string) error {
+	return &fantasy.ProviderError{
+		Title:          cmp.Or(strings.ReplaceAll(code, "_", " "), "provider stream error"),
+		Message:        cmp.Or(message, code, "the response failed"),
+		ResponseBody:   fmt.Appendf(nil, `{"error":{"message":%q,"code":%q}}`, message, code),
+		TransientError: code == "server_error" || code == "rate_limit_exceeded" || fantasy.TransientStreamErrorTypes[code],
+	}
+}
+
+var responsesContextRe = regexp.MustCompile(`maximum context length (?:is|of) (\d+) tokens.*?(?:resulted in|requested) ~?(\d+) tokens`)
+
+// responsesError turns an SDK error into a *fantasy.ProviderError that
+// retry.go and Classify understand. Cancellation stays errors.Is(err,
+// context.Canceled).
+func responsesError(ctx context.Context, err error) error {
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		if errors.Is(err, ctxErr) {
+			return err
+		}
+		return errors.Join(ctxErr, err)
+	}
+	var apiErr *openai.Error
+	if errors.As(err, &apiErr) {
+		body := apiErr.RawJSON()
+		pe := &fantasy.ProviderError{
+			Title:      cmp.Or(fantasy.ErrorTitleForStatusCode(apiErr.StatusCode), "provider request failed"),
+			Message:    cmp.Or(apiErr.Message, strings.TrimSpace(body), http.StatusText(apiErr.StatusCode)),
+			Cause:      apiErr,
+			StatusCode: apiErr.StatusCode,
+			// Wrapped in an error envelope so Classify reads the message
+			// (the SDK's raw JSON is the inner error object).
+			ResponseBody: fmt.Appendf(nil, `{"error":%s}`, cmp.Or(body, "{}")),
+		}
+		if apiErr.Request != nil {
+			pe.URL = apiErr.Request.URL.String()
+		}
+		if apiErr.Response != nil {
+			pe.ResponseHeaders = make(map[string]string, len(apiErr.Response.Header))
+			for k, v := range apiErr.Response.Header {
+				if len(v) > 0 {
+					pe.ResponseHeaders[strings.ToLower(k)] = v[len(v)-1]
+				}
+			}
+		}
+		if mm := responsesContextRe.FindStringSubmatch(pe.Message); mm != nil {
+			pe.ContextTooLargeErr = true
+			pe.ContextMaxTokens, _ = strconv.Atoi(mm[1])
+			pe.ContextUsedTokens, _ = strconv.Atoi(mm[2])
+		}
+		return pe
+	}
+	var se *ssestream.StreamError
+	if errors.As(err, &se) {
+		var env struct {
+			Error struct{ Message, Code, Type string } `json:"error"`
+		}
+		_ = json.Unmarshal(se.Event.Data, &env)
+		return &fantasy.ProviderError{Title: "provider stream error", Message: cmp.Or(env.Error.Message, se.Message),
+			Cause: se, ResponseBody: se.Event.Data,
+			TransientError: fantasy.TransientStreamErrorTypes[cmp.Or(env.Error.Type, env.Error.Code)]}
+	}
+	return fantasy.WrapTransportError(err)
+}
+
+var _ fantasy.LanguageModel = (*responsesModel)(nil)
