@@ -50,6 +50,7 @@ type Config struct {
 	Logger       *slog.Logger
 	AllowedHosts []string
 	CORS         []string
+	StrictOrigin bool // refuse every request carrying Origin or Referer (routes.Options.StrictOrigin)
 	Username     string
 	Password     string
 	// Env is the process environment as ocgo sees it; every lookup of a
@@ -259,7 +260,7 @@ func (a *App) wire(c Config, b *Core) error {
 		}},
 		App:          appInfo,
 		InitApp:      func() error { return store.SetAppInitialized(time.Now().UnixMilli()) },
-		AllowedHosts: c.AllowedHosts, CORS: c.CORS,
+		AllowedHosts: c.AllowedHosts, CORS: c.CORS, StrictOrigin: c.StrictOrigin,
 		Username: c.Username, Password: c.Password, Heartbeat: c.Heartbeat,
 		Scrub: map[string]string{projectData: "<data>", dataRoot: "<data-root>", proj.Root: "<project>", home: "~"},
 	})

@@ -2,7 +2,6 @@ package app
 
 import (
 	"encoding/json"
-	"fmt"
 	"log/slog"
 
 	"ocgo/config"
@@ -40,16 +39,8 @@ func (c *configRoutes) SetAuth(id string, body json.RawMessage) error {
 // newModels builds the provider registry from the config's provider
 // blocks; keys come from the environment and auth.json, read on every use.
 func newModels(cfg *config.Config, auth *config.AuthStore, env func(string) string, retry *provider.RetryPolicy, catalog *provider.Catalog, logger *slog.Logger) (*provider.Registry, error) {
-	providers := map[string]provider.ConfigProvider{}
-	raw, err := json.Marshal(cfg.Provider)
-	if err == nil {
-		err = json.Unmarshal(raw, &providers)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("provider config: %w", err)
-	}
 	return provider.NewRegistry(provider.Source{
-		Config: providers, Disabled: cfg.DisabledProviders, Env: env, Retry: retry, Catalog: catalog,
+		Config: cfg.Provider, Disabled: cfg.DisabledProviders, Env: env, Retry: retry, Catalog: catalog,
 		OAuth: &oauth.Refresher{Store: auth, Endpoints: oauth.Endpoints()},
 		Auth: func(id string) (string, bool) {
 			a, ok, err := auth.Get(id)

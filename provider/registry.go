@@ -37,6 +37,8 @@ import (
 	"charm.land/fantasy"
 	"charm.land/fantasy/providers/openai"
 	"charm.land/fantasy/providers/openaicompat"
+
+	"ocgo/config"
 )
 
 // Sentinel errors. Wrapped with %w; test with errors.Is.
@@ -73,7 +75,7 @@ func (e *ModelNotFoundError) Is(target error) bool { return target == ErrModelNo
 // Source is everything the registry reads from the outside world.
 type Source struct {
 	// Config is opencode.json `provider` (merged config).
-	Config map[string]ConfigProvider
+	Config map[string]config.ProviderConfig
 	// Disabled is opencode.json `disabled_providers`.
 	Disabled []string
 	// Env looks up environment variables (os.Getenv in production).

@@ -144,6 +144,47 @@ func TestGuards(t *testing.T) {
 	}
 }
 
+// TestStrictOrigin is checklist B9: with StrictOrigin (--strict-origin)
+// any request carrying Origin or Referer is refused, whatever the origin,
+// the method or the route (event stream and preflight included), while
+// clients that send neither (the TUI, the SDKs, curl) are served.
+func TestStrictOrigin(t *testing.T) {
+	f := newFixture(t, func(o *Options) { o.StrictOrigin = true; o.CORS = []string{"http://trusted.example"} })
+	self := f.http.URL
+	for _, c := range []struct {
+		method, path string
+		hdr          map[string]string
+		status       int
+	}{
+		{"GET", "/session", nil, 200},
+		{"POST", "/session", nil, 200},
+		{"GET", "/session", map[string]string{"Origin": "http://evil.example"}, 403},
+		{"GET", "/session", map[string]string{"Origin": self, "Sec-Fetch-Site": "same-origin"}, 403},
+		{"GET", "/session", map[string]string{"Origin": "http://trusted.example"}, 403},
+		{"POST", "/session", map[string]string{"Origin": "http://trusted.example", "Sec-Fetch-Site": "cross-site"}, 403},
+		{"GET", "/config", map[string]string{"Referer": self + "/"}, 403},
+		{"GET", "/event", map[string]string{"Origin": "null"}, 403},
+		{"OPTIONS", "/session", map[string]string{"Origin": "http://trusted.example", "Access-Control-Request-Method": "POST"}, 403},
+	} {
+		ctype, body := "", ""
+		if c.method == "POST" {
+			ctype, body = "application/json", "{}"
+		}
+		r := f.do(t, c.method, c.path, ctype, body, c.hdr)
+		if r.status != c.status || (c.status == 403 && errName(t, r.body) != "ForbiddenError") {
+			t.Errorf("%s %s %v: %d %s, want %d", c.method, c.path, c.hdr, r.status, r.body, c.status)
+		}
+		if c.status == 403 && r.header.Get("Access-Control-Allow-Origin") != "" {
+			t.Errorf("%s %s %v: CORS granted in strict mode", c.method, c.path, c.hdr)
+		}
+	}
+	// Without strict mode the same trusted origin is served (the default).
+	g := newFixture(t, func(o *Options) { o.CORS = []string{"http://trusted.example"} })
+	if r := g.do(t, "GET", "/session", "", "", map[string]string{"Origin": "http://trusted.example"}); r.status != 200 {
+		t.Errorf("default mode refused a trusted origin: %d", r.status)
+	}
+}
+
 func TestBasicAuth(t *testing.T) {
 	f := newFixture(t, func(o *Options) { o.Password = "s3cret" })
 	if r := f.do(t, "GET", "/session", "", "", nil); r.status != 401 || r.header.Get("WWW-Authenticate") == "" {

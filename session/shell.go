@@ -125,6 +125,7 @@ func (s *Service) Shell(ctx context.Context, id, agent, command string) (storage
 		exit = -1
 		out.Write([]byte(runErr.Error() + "\n"))
 	}
+	s.log.Info("Shell command finished", "session", id, "exit", exit, "aborted", ctx.Err() != nil, "ms", s.ms()-start)
 	text, _ := out.snapshot()
 	meta := map[string]any{"output": text, "description": "", "exit": exit}
 	st := storage.ToolState{Status: storage.ToolCompleted, Input: input, Output: text, Title: command,
