@@ -9,6 +9,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"os"
@@ -103,11 +104,11 @@ func New(c Config) (*App, error) {
 	a := &App{}
 	b, err := openBase(c, &a.cl)
 	if err != nil {
-		a.cl.close()
+		_ = a.cl.close()
 		return nil, err
 	}
 	if err := a.wire(c, b); err != nil {
-		a.cl.close()
+		_ = a.cl.close()
 		return nil, err
 	}
 	return a, nil
@@ -170,11 +171,11 @@ func (a *App) wire(c Config, b *Core) error {
 	a.watcher = w
 	// The watcher stops before the search service it feeds.
 	a.cl.push(func() error {
-		w.Close()
+		err := w.Close()
 		if searcher != nil {
-			searcher.Close()
+			err = errors.Join(err, searcher.Close())
 		}
-		return nil
+		return err
 	})
 	var langs *lsp.Service // set below, before anything is served
 	searcher, err = search.New(search.Options{Root: proj.Root, Cwd: proj.Cwd, Watcher: w, Logger: c.Logger, Deny: []string{dataRoot},

@@ -110,8 +110,8 @@ func Write(fsys FS, path string, data []byte, perm os.FileMode) (err error) {
 	tmp := f.Name()
 	defer func() {
 		if err != nil && tmp != "" {
-			f.Close()
-			fsys.Remove(tmp)
+			_ = f.Close()
+			_ = fsys.Remove(tmp)
 		}
 	}()
 	if err = f.Chmod(perm); err != nil {

@@ -140,7 +140,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	if raw, ok := v.(rawJSON); ok { // cached, already compact: copy it out
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
-		w.Write(raw)
+		_, _ = w.Write(raw)
 		return
 	}
 	var buf bytes.Buffer
@@ -154,7 +154,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	w.Write(data)
+	_, _ = w.Write(data)
 }
 
 // storageError answers a write the disk refused: 507 when it is full, 500

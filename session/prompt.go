@@ -297,8 +297,8 @@ func (s *Service) expandInput(sessionID, messageID string, ip InputPart) ([]stor
 		q := u.Query()
 		if start := q.Get("start"); start != "" {
 			var a, b int
-			fmt.Sscan(start, &a)
-			fmt.Sscan(q.Get("end"), &b)
+			_, _ = fmt.Sscan(start, &a)
+			_, _ = fmt.Sscan(q.Get("end"), &b)
 			if a > 0 {
 				input["offset"] = a - 1
 				if b >= a {

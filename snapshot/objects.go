@@ -215,7 +215,7 @@ func (s *objectStore) writeLoose(h plumbing.Hash, raw []byte) error {
 		err = os.Rename(tmp, p)
 	}
 	if err != nil {
-		os.Remove(tmp)
+		_ = os.Remove(tmp)
 	}
 	return err
 }

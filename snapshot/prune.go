@@ -140,7 +140,7 @@ func (s *Snapshotter) PruneSince(ctx context.Context, keep []string, since time.
 			name := e.Name()
 			if strings.HasPrefix(name, "tmp_obj_") {
 				if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > time.Hour {
-					os.Remove(filepath.Join(dir, name))
+					_ = os.Remove(filepath.Join(dir, name))
 				}
 				continue
 			}

@@ -131,7 +131,7 @@ func (s *Snapshotter) currentBlob(rel string, fi os.FileInfo) (plumbing.Hash, er
 			return plumbing.ZeroHash, fmt.Errorf("snapshot: open: %w", err)
 		}
 		content, err = io.ReadAll(f)
-		f.Close()
+		_ = f.Close()
 		if err != nil {
 			return plumbing.ZeroHash, fmt.Errorf("snapshot: read: %w", err)
 		}
@@ -562,12 +562,12 @@ func (s *Snapshotter) restoreFile(rel string, e treeEntry, exact bool) (bool, st
 			err = e
 		}
 		if err != nil {
-			s.root.Remove(tmp)
+			_ = s.root.Remove(tmp)
 			return false, "", fmt.Errorf("snapshot: write: %w", err)
 		}
 	}
 	if err := s.root.Rename(tmp, rel); err != nil {
-		s.root.Remove(tmp)
+		_ = s.root.Remove(tmp)
 		return false, "", fmt.Errorf("snapshot: rename: %w", err)
 	}
 	return true, "", nil

@@ -83,7 +83,7 @@ func (sc *scan) walkDir(pf *os.File, parent *dirNode, name, rel string, comps []
 	if err != nil {
 		return node, nil // vanished, unreadable or no longer a directory: snapshot as empty
 	}
-	defer f.Close() // after the subdirectories, which open relative to it
+	defer func() { _ = f.Close() }() // after the subdirectories, which open relative to it
 	ents, err := f.ReadDir(-1)
 	if err != nil {
 		sc.addSkip(rel+"/", "directory unreadable")

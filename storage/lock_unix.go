@@ -73,7 +73,7 @@ type dataLock struct {
 // Close releases the lock.
 func (l *dataLock) Close() error {
 	err := l.fl.Close()
-	l.File.Close()
+	_ = l.File.Close()
 	return err
 }
 

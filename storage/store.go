@@ -109,7 +109,7 @@ func OpenFS(dir string, logger *slog.Logger, fsys atomicfile.FS) (*Store, error)
 		sessions: map[string]Session{}, convs: map[string]*conversation{},
 	}
 	if err := s.loadSessions(); err != nil {
-		lock.Close()
+		_ = lock.Close()
 		return nil, err
 	}
 	s.markMigrated()

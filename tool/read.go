@@ -68,7 +68,7 @@ func (readTool) Run(ctx context.Context, call Call, env Env) (Result, error) {
 		return Result{}, fsErr(err, in.FilePath)
 	}
 	data, err := io.ReadAll(f)
-	f.Close()
+	_ = f.Close()
 	if err != nil {
 		return Result{}, fsErr(err, in.FilePath)
 	}

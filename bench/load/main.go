@@ -106,17 +106,17 @@ func oneStart(url string, argv []string, timeout time.Duration) (float64, error)
 	stop := func() {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
 		select {
-		case <-exited:
+		case <-exited: //nolint:errcheck // stopped by our signal: its exit status says nothing
 		case <-time.After(5 * time.Second):
 			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-exited
+			<-exited //nolint:errcheck // as above
 		}
 	}
 	for {
 		resp, err := client.Get(url)
 		if err == nil {
 			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				ms := float64(time.Since(t0).Microseconds()) / 1000
 				stop()
@@ -156,7 +156,7 @@ func cmdHit(args []string) error {
 			return 0, 0, err
 		}
 		nb, err := io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		if err != nil {
 			return 0, 0, err
 		}
