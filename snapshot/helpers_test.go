@@ -66,7 +66,11 @@ func openSnap(t testing.TB, work string, opts ...func(*Options)) *Snapshotter {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { s.Close() })
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Error(err)
+		}
+	})
 	return s
 }
 

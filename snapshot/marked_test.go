@@ -29,7 +29,9 @@ func TestDirectoryAndFileMarkedTogether(t *testing.T) {
 			old := time.Now().Add(-time.Hour)
 			write(t, work, "sub/f.txt", "one\n", 0o644)
 			write(t, work, "sub/g.txt", "g\n", 0o644)
-			os.Chtimes(filepath.Join(work, "sub", "f.txt"), old, old)
+			if err := os.Chtimes(filepath.Join(work, "sub", "f.txt"), old, old); err != nil {
+				t.Fatal(err)
+			}
 			s := openSnap(t, work, func(o *Options) { o.MaxFileSize = 64 })
 			track(t, s)
 			s.MarkChanged(nil) // watcher-fed from now on
@@ -40,7 +42,9 @@ func TestDirectoryAndFileMarkedTogether(t *testing.T) {
 				content = strings.Repeat("big line\n", 20) // over the 64-byte cap
 			}
 			write(t, work, "sub/f.txt", content, 0o644)
-			os.Chtimes(filepath.Join(work, "sub", "f.txt"), old, old)
+			if err := os.Chtimes(filepath.Join(work, "sub", "f.txt"), old, old); err != nil {
+				t.Fatal(err)
+			}
 			s.MarkChanged([]string{"sub", "sub/f.txt"})
 			var named []string
 			if big {
