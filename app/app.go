@@ -70,6 +70,8 @@ type Config struct {
 	// StorageFS is the file system under the session store (tests inject
 	// disk faults with atomicfile/faultfs); nil = the OS's.
 	StorageFS atomicfile.FS
+
+	remote []config.Remote // auth.json wellknown configs (withWellKnown)
 }
 
 // withDefaults fills the Logger and Env a caller left nil.
@@ -102,6 +104,7 @@ type App struct {
 func New(c Config) (*App, error) {
 	c = c.withDefaults()
 	a := &App{}
+	c = withWellKnown(c.withDefaults())
 	b, err := openBase(c, &a.cl)
 	if err != nil {
 		_ = a.cl.close()

@@ -1,8 +1,10 @@
 package app
 
 import (
+	"context"
 	"encoding/json"
 	"log/slog"
+	"path/filepath"
 
 	"ocgo/config"
 	"ocgo/oauth"
@@ -83,4 +85,28 @@ func subagents(cfg *config.Config) []tool.AgentInfo {
 		}
 	}
 	return out
+}
+
+// withWellKnown applies auth.json's wellknown entries as opencode does:
+// each token goes into the environment variable its entry names (the
+// environment as ocgo sees it, so provider keys and {env:} references
+// read it; the agent's processes do not get it), and each server's
+// <url>/.well-known/opencode config is merged after OPENCODE_CONFIG. A
+// server that cannot be reached is logged and skipped.
+func withWellKnown(c Config) Config {
+	p, err := ResolvePaths(c)
+	if err != nil {
+		return c
+	}
+	entries, err := config.NewAuthStore(filepath.Join(p.DataRoot, "auth.json")).WellKnown()
+	if err != nil || len(entries) == 0 {
+		return c
+	}
+	c.Env = config.WellKnownEnv(c.Env, entries)
+	docs, errs := config.FetchWellKnown(context.Background(), nil, entries)
+	for _, err := range errs {
+		c.Logger.Warn("Skipping a remote config", "err", err)
+	}
+	c.remote = docs
+	return c
 }

@@ -3,13 +3,16 @@ package routes
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -38,7 +41,11 @@ func newFixture(t *testing.T, mod func(*Options)) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { store.Close() })
+	t.Cleanup(func() {
+		if err := store.Close(); err != nil {
+			t.Error(err)
+		}
+	})
 	b := bus.New()
 	core := session.New(session.Options{Store: store, Bus: b, Cwd: dir, Root: dir, Version: "0.5.29"})
 	opts := Options{
@@ -201,6 +208,29 @@ func TestBasicAuth(t *testing.T) {
 	}
 }
 
+// TestDiskErrorsAnswerWithoutPaths: a write the disk refused is 507
+// StorageFullError when it is full (whoever wrote: the store, auth.json,
+// snapshots) and 500 StorageError for a failed store write, naming the
+// system error and never the file.
+func TestDiskErrorsAnswerWithoutPaths(t *testing.T) {
+	s := New(Options{Scrub: map[string]string{"/home/me": "~"}})
+	for _, c := range []struct {
+		err    error
+		status int
+		name   string
+		msg    string
+	}{
+		{&fs.PathError{Op: "open", Path: "/home/me/.local/share/opencode/auth.json.123.tmp", Err: syscall.ENOSPC}, 507, "StorageFullError", "could not save to disk: no space left on device"},
+		{fmt.Errorf("write part prt_1: %w: %w", storage.ErrWrite, &fs.PathError{Op: "sync", Path: "/srv/data/x.json", Err: syscall.EIO}), 500, "StorageError", "could not save to disk: input/output error"},
+		{fmt.Errorf("%w: %w", storage.ErrWrite, &fs.PathError{Op: "write", Path: "/srv/data/x.json", Err: syscall.EDQUOT}), 507, "StorageFullError", "could not save to disk: disk quota exceeded"},
+	} {
+		ae := s.mapError(c.err)
+		if ae.Status != c.status || ae.Name != c.name || ae.Data["message"] != c.msg {
+			t.Errorf("%v: %d %s %v, want %d %s %q", c.err, ae.Status, ae.Name, ae.Data, c.status, c.name, c.msg)
+		}
+	}
+}
+
 func TestMissingSessionIs404WithoutPaths(t *testing.T) {
 	f := newFixture(t, nil)
 	for _, p := range []string{"/session/ses_doesnotexist", "/session/doesnotexist", "/session/ses_nope/message", "/session/ses_nope/children", "/session/..%2F..%2Fetc/message"} {
@@ -227,13 +257,17 @@ func TestSessionLifecycleOverHTTP(t *testing.T) {
 	f := newFixture(t, nil)
 	r := f.do(t, "POST", "/session", "application/json", `{"title":"first"}`, nil)
 	var s storage.Session
-	json.Unmarshal([]byte(r.body), &s)
+	if err := json.Unmarshal([]byte(r.body), &s); err != nil {
+		t.Fatal(err)
+	}
 	if r.status != 200 || s.Title != "first" || !strings.HasPrefix(s.ID, "ses_") {
 		t.Fatalf("create: %d %s", r.status, r.body)
 	}
 	r = f.do(t, "POST", "/session", "application/json", `{"parentID":"`+s.ID+`"}`, nil)
 	var child storage.Session
-	json.Unmarshal([]byte(r.body), &child)
+	if err := json.Unmarshal([]byte(r.body), &child); err != nil {
+		t.Fatal(err)
+	}
 	if child.ParentID != s.ID || !strings.HasPrefix(child.Title, "Child session - ") {
 		t.Fatalf("child: %s", r.body)
 	}
@@ -254,7 +288,9 @@ func TestSessionLifecycleOverHTTP(t *testing.T) {
 	}
 	r = f.do(t, "POST", "/session/"+s.ID+"/shell", "application/json", `{"agent":"build","command":"echo out; echo err >&2; exit 3"}`, nil)
 	var wp storage.WithParts
-	json.Unmarshal([]byte(r.body), &wp)
+	if err := json.Unmarshal([]byte(r.body), &wp); err != nil {
+		t.Fatal(err)
+	}
 	if r.status != 200 || len(wp.Parts) != 1 || wp.Parts[0].State.Output != "out\nerr\n" || wp.Parts[0].State.Metadata["exit"] != float64(3) {
 		t.Fatalf("shell: %d %s", r.status, r.body)
 	}
@@ -278,7 +314,9 @@ func TestSessionLifecycleOverHTTP(t *testing.T) {
 func TestShellWhileBusyIs409AndAbortKills(t *testing.T) {
 	f := newFixture(t, nil)
 	var s storage.Session
-	json.Unmarshal([]byte(f.do(t, "POST", "/session", "", "", nil).body), &s)
+	if err := json.Unmarshal([]byte(f.do(t, "POST", "/session", "", "", nil).body), &s); err != nil {
+		t.Fatal(err)
+	}
 	done := make(chan resp)
 	go func() {
 		done <- f.do(t, "POST", "/session/"+s.ID+"/shell", "application/json", `{"agent":"build","command":"sleep 30 & sleep 30; echo never"}`, nil)
@@ -350,7 +388,9 @@ func TestEventStream(t *testing.T) {
 	go func() { defer wg.Done(); got = readSSE(t, f.http.URL, 3, ready) }()
 	<-ready
 	var s storage.Session
-	json.Unmarshal([]byte(f.do(t, "POST", "/session", "", "", nil).body), &s)
+	if err := json.Unmarshal([]byte(f.do(t, "POST", "/session", "", "", nil).body), &s); err != nil {
+		t.Fatal(err)
+	}
 	f.do(t, "DELETE", "/session/"+s.ID, "", "", nil)
 	wg.Wait()
 	want := []string{"server.connected", "session.updated", "session.deleted"}
@@ -464,7 +504,9 @@ func TestOpenAPIDocumentValidatesRealResponses(t *testing.T) {
 	}
 	var s storage.Session
 	created := f.do(t, "POST", "/session", "application/json", `{"title":"doc"}`, nil)
-	json.Unmarshal([]byte(created.body), &s)
+	if err := json.Unmarshal([]byte(created.body), &s); err != nil {
+		t.Fatal(err)
+	}
 	verify("POST", "/session", created)
 	verify("GET", "/session", f.do(t, "GET", "/session", "", "", nil))
 	verify("GET", "/session/"+s.ID, f.do(t, "GET", "/session/"+s.ID, "", "", nil))

@@ -25,7 +25,7 @@ var (
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if benchTmp != "" {
-		os.RemoveAll(benchTmp)
+		_ = os.RemoveAll(benchTmp) // a temporary directory: nothing to report to
 	}
 	os.Exit(code)
 }
@@ -82,7 +82,14 @@ func benchService(b *testing.B, root string) *Service {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { svc.Close(); w.Close() })
+	b.Cleanup(func() {
+		if err := svc.Close(); err != nil {
+			b.Error(err)
+		}
+		if err := w.Close(); err != nil {
+			b.Error(err)
+		}
+	})
 	return svc
 }
 
@@ -101,7 +108,9 @@ func BenchmarkStatusAfter10Edits(b *testing.B) {
 	}
 	b.Cleanup(func() {
 		for f, c := range orig {
-			os.WriteFile(filepath.Join(root, f), c, 0o644)
+			if err := os.WriteFile(filepath.Join(root, f), c, 0o644); err != nil {
+				b.Error(err)
+			}
 		}
 	})
 	var n int
@@ -110,7 +119,9 @@ func BenchmarkStatusAfter10Edits(b *testing.B) {
 		b.StopTimer()
 		changes := make([]watcher.Change, 0, len(files))
 		for _, f := range files {
-			os.WriteFile(filepath.Join(root, f), append(append([]byte(nil), orig[f]...), fmt.Sprintf("// edit %d\n", i)...), 0o644)
+			if err := os.WriteFile(filepath.Join(root, f), append(append([]byte(nil), orig[f]...), fmt.Sprintf("// edit %d\n", i)...), 0o644); err != nil {
+				b.Fatal(err)
+			}
 			changes = append(changes, watcher.Change{Path: f, Event: watcher.EventChange})
 		}
 		b.StartTimer()
@@ -143,7 +154,9 @@ func BenchmarkStatusFull(b *testing.B) {
 		if _, err := svc.Status(context.Background()); err != nil {
 			b.Fatal(err)
 		}
-		svc.Close()
+		if err := svc.Close(); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 
@@ -151,7 +164,10 @@ func BenchmarkFindFiles(b *testing.B) {
 	root := goSrcRepo(b)
 	svc := benchService(b, root)
 	ctx := context.Background()
-	svc.FindFiles(ctx, "", 10, false) // build the candidate cache
+	// Build the candidate cache.
+	if _, err := svc.FindFiles(ctx, "", 10, false); err != nil {
+		b.Fatal(err)
+	}
 	for _, q := range []string{"server", "http", "ioutil"} {
 		b.Run(q, func(b *testing.B) {
 			for b.Loop() {

@@ -47,7 +47,11 @@ func newEnv(t testing.TB) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { r.Close() })
+	t.Cleanup(func() {
+		if err := r.Close(); err != nil {
+			t.Error(err)
+		}
+	})
 	return &testEnv{t: t, root: r, path: proj, rules: map[string]map[string]string{},
 		reads: map[string]time.Time{}, todos: &fileTodos{dir: filepath.Join(dir, "todo")}}
 }

@@ -319,7 +319,7 @@ func (w *worker) call(method, path, body string, out any) error {
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return fmt.Errorf("%s %s: reading the answer: %w", method, path, err)
@@ -368,11 +368,13 @@ func subscribe(o Options) (*subscribers, error) {
 		if err != nil {
 			return nil, err
 		}
-		fmt.Fprintf(conn, "GET /event HTTP/1.1\r\nHost: %s\r\nAccept: text/event-stream\r\n\r\n", u.Host)
+		if _, err := fmt.Fprintf(conn, "GET /event HTTP/1.1\r\nHost: %s\r\nAccept: text/event-stream\r\n\r\n", u.Host); err != nil {
+			return nil, err
+		}
 		br := bufio.NewReader(conn)
 		// Every subscriber reads up to server.connected: it is subscribed.
 		if err := readUntilConnected(br); err != nil {
-			conn.Close()
+			_ = conn.Close()
 			return nil, fmt.Errorf("subscriber %d: %w", i, err)
 		}
 		switch {
@@ -441,13 +443,13 @@ func reset(c net.Conn) {
 	if tc, ok := c.(*net.TCPConn); ok {
 		_ = tc.SetLinger(0)
 	}
-	c.Close()
+	_ = c.Close()
 }
 
 func (s *subscribers) close() (frames int64, cutOff, resets, stalled int) {
 	s.closed.Store(true)
 	for _, c := range s.readers {
-		c.Close()
+		_ = c.Close()
 	}
 	s.done.Wait()
 	s.mu.Lock()
