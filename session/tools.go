@@ -202,6 +202,12 @@ func (st *runState) recordPatch(before string, candidates []string, skippedBefor
 	for i, f := range files {
 		abs[i] = filepath.Join(s.opts.Root, filepath.FromSlash(f))
 	}
+	// The trees' objects are made durable before the part names them. A
+	// failure is logged and the part still written: it stays good for as
+	// long as this process runs, and a revert after a loss says so.
+	if err := s.opts.Snapshots.Flush(); err != nil {
+		s.log.Error("Snapshot objects not durable", "err", err)
+	}
 	p := s.newPart(st.in.sessionID, st.msg.ID, storage.PartPatch)
 	p.Hash, p.Files, p.After = before, abs, after
 	if err := st.put(p); err != nil {
