@@ -49,9 +49,9 @@ type proc struct {
 }
 
 // startOcgo runs "ocgo serve" on a free port and waits for its ready line.
-func startOcgo(t testing.TB, dir, data string, env []string, args ...string) *proc {
+func startOcgo(t testing.TB, dir, data string, env []string) *proc {
 	t.Helper()
-	cmd := exec.Command(ocgoBinary(t), append([]string{"serve", "--port", "0", "--dir", dir, "--data-dir", data}, args...)...)
+	cmd := exec.Command(ocgoBinary(t), "serve", "--port", "0", "--dir", dir, "--data-dir", data)
 	cmd.Env = env
 	out, err := cmd.StdoutPipe()
 	if err != nil {

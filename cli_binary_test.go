@@ -2,12 +2,13 @@ package main
 
 import (
 	"encoding/json"
-	"ocgo/app"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"ocgo/app"
 )
 
 // TestCLIBesideRealServer runs the real binary: `ocgo serve` with a

@@ -278,7 +278,7 @@ func TestCLILockedWhileServing(t *testing.T) {
 }
 
 // looseObjects lists the shadow repository's loose object ids.
-func looseObjects(t *testing.T, h *harness) map[string]bool {
+func looseObjects(h *harness) map[string]bool {
 	dir := filepath.Join(h.app.ProjectData(), "snapshots", "objects")
 	fans, _ := os.ReadDir(dir)
 	out := map[string]bool{}
@@ -335,7 +335,7 @@ func TestDeletePrunesUnreferencedSnapshots(t *testing.T) {
 	h.app.Snapshots().Flush()
 	// Blobs only A's snapshots hold: README's intermediate state, the file A deleted.
 	onlyA := []string{blobID(t, "v2\n"), blobID(t, "keep me\n")}
-	before := looseObjects(t, h)
+	before := looseObjects(h)
 	for _, id := range onlyA {
 		if !before[id] {
 			t.Fatalf("blob %s not in the shadow repo before delete", id)
@@ -348,7 +348,7 @@ func TestDeletePrunesUnreferencedSnapshots(t *testing.T) {
 	if err := h.app.Sessions().WaitPrune(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	after := looseObjects(t, h)
+	after := looseObjects(h)
 	for _, id := range onlyA {
 		if after[id] {
 			t.Errorf("blob %s only the deleted session needed survived the prune", id)

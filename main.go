@@ -13,12 +13,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"ocgo/app"
-	"ocgo/childenv"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"ocgo/app"
+	"ocgo/childenv"
 )
 
 const usage = `ocgo — a local-first server for the opencode 0.5.x API
@@ -50,6 +51,8 @@ Serve flags:
       --cors ORIGIN      allow cross-origin calls from ORIGIN (repeatable)
       --allow-host H     accept requests whose Host is H, besides loopback names (repeatable)
       --insecure-bind    allow a non-loopback bind without OPENCODE_SERVER_PASSWORD
+      --strict-origin    refuse every request with an Origin or Referer header (no browser
+                         can call the API; for terminal and editor clients)
       --log-level L      debug, info, warn or error (default info)
 
 Environment:
@@ -104,6 +107,7 @@ type serveFlags struct {
 	dataDir      string
 	cors, hosts  listFlag
 	insecureBind bool
+	strictOrigin bool
 	logLevel     string
 }
 
@@ -120,6 +124,7 @@ func parseServe(args []string, stderr io.Writer) (serveFlags, error) {
 	fs.Var(&f.cors, "cors", "")
 	fs.Var(&f.hosts, "allow-host", "")
 	fs.BoolVar(&f.insecureBind, "insecure-bind", false, "")
+	fs.BoolVar(&f.strictOrigin, "strict-origin", false, "")
 	fs.StringVar(&f.logLevel, "log-level", "info", "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -161,7 +166,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return app.Serve(ctx, app.Config{
-		Dir: cwd, DataRoot: f.dataDir, Logger: logger, CORS: f.cors,
+		Dir: cwd, DataRoot: f.dataDir, Logger: logger, CORS: f.cors, StrictOrigin: f.strictOrigin,
 		Username: os.Getenv("OPENCODE_SERVER_USERNAME"), Password: os.Getenv("OPENCODE_SERVER_PASSWORD"),
 		Env: os.Getenv,
 	}, app.Listen{Hostname: f.hostname, Port: f.port, AllowHosts: f.hosts, InsecureBind: f.insecureBind}, stdout)

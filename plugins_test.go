@@ -58,7 +58,7 @@ func curlLike(t *testing.T, method, url string, body string) (int, []byte) {
 
 // fakeTUI answers /tui/control/next like the stock TUI: it takes each
 // request and posts true. It records what it was asked.
-func fakeTUI(t *testing.T, base string, n int) <-chan []string {
+func fakeTUI(base string, n int) <-chan []string {
 	out := make(chan []string, 1)
 	go func() {
 		var got []string
@@ -157,7 +157,7 @@ func TestOpencodeNvimRequestSequence(t *testing.T) {
 	}
 
 	// /tui/* calls, each answered by a TUI on the control queue.
-	answers := fakeTUI(t, base, 4)
+	answers := fakeTUI(base, 4)
 	for _, c := range []struct{ path, body string }{
 		{"/tui/append-prompt", `{"text":"@README.md "}`},
 		{"/tui/submit-prompt", `{}`},
@@ -249,7 +249,7 @@ func TestVSCodeExtensionRequestSequence(t *testing.T) {
 	if app.Path.Root != h.dir {
 		t.Errorf("app root %q", app.Path.Root)
 	}
-	answers := fakeTUI(t, h.srv.URL, 1)
+	answers := fakeTUI(h.srv.URL, 1)
 	res, err := http.Post(h.srv.URL+"/tui/append-prompt", "application/json", strings.NewReader(`{"text":"In @src/a.ts#L3-7"}`))
 	if err != nil {
 		t.Fatal(err)

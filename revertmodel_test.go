@@ -1058,7 +1058,7 @@ func (r *runner) cleanup(s *msess, msgs []storage.WithParts) {
 	if s.revert == nil {
 		return
 	}
-	gone := r.rangeOf(s, msgs, s.revert.MessageID, s.revert.PartID)
+	gone := r.rangeOf(msgs, s.revert.MessageID, s.revert.PartID)
 	var keep []*mcall
 	for _, c := range s.calls {
 		if !gone[c.callID] {
@@ -1262,7 +1262,7 @@ func resolve(msgs []storage.WithParts, messageID, partID string) (storage.Revert
 
 // rangeOf is the set of calls a revert point undoes: those whose patch
 // part lies at or after the cut.
-func (r *runner) rangeOf(s *msess, msgs []storage.WithParts, messageID, partID string) map[string]bool {
+func (r *runner) rangeOf(msgs []storage.WithParts, messageID, partID string) map[string]bool {
 	_, cut, ok := resolve(msgs, messageID, partID)
 	if !ok {
 		r.fail("revert state", "revert point %s/%s not among the messages", messageID, partID)
@@ -1349,17 +1349,14 @@ type apiErr struct {
 	Data map[string]any
 }
 
-func (r *runner) post(path string, body any) (int, apiErr, storage.Session) {
+func (r *runner) post(path string, body any) (int, apiErr) {
 	var raw json.RawMessage
 	code := r.h.call("POST", path, body, &raw)
 	var e apiErr
-	var sess storage.Session
-	if code == 200 {
-		json.Unmarshal(raw, &sess)
-	} else {
+	if code != 200 {
 		json.Unmarshal(raw, &e)
 	}
-	return code, e, sess
+	return code, e
 }
 
 // outcome checks the server's answer against the prediction and applies
@@ -1437,11 +1434,11 @@ func (r *runner) revert(o op) {
 	}
 	t := ts[o.r%len(ts)]
 	point, _, _ := resolve(msgs, t.msg, t.part)
-	rng := r.rangeOf(s, msgs, t.msg, t.part)
+	rng := r.rangeOf(msgs, t.msg, t.part)
 	newFiles := filesOf(s, rng)
 	targets := map[string]fstate{}
 	if s.revert != nil {
-		for p := range filesOf(s, r.rangeOf(s, msgs, s.revert.MessageID, s.revert.PartID)) {
+		for p := range filesOf(s, r.rangeOf(msgs, s.revert.MessageID, s.revert.PartID)) {
 			targets[p] = s.saved[p]
 		}
 	}
@@ -1452,7 +1449,7 @@ func (r *runner) revert(o op) {
 	for p := range targets {
 		disk[p] = r.m.get(p)
 	}
-	code, e, _ := r.post("/session/"+s.id+"/revert", map[string]any{"messageID": t.msg, "partID": t.part})
+	code, e := r.post("/session/"+s.id+"/revert", map[string]any{"messageID": t.msg, "partID": t.part})
 	if os.Getenv("REVERTMODEL_DEBUG") != "" {
 		fmt.Fprintf(os.Stderr, "revert s%d to %s/%s (point %+v, was %+v): %d %v; targets %v; disk before %v\n", o.sess, t.msg, t.part, point, s.revert, code, e.Data["message"], targets, disk)
 	}
@@ -1474,11 +1471,11 @@ func (r *runner) unrevert(o op) {
 	s := r.m.sess[o.sess]
 	targets := map[string]fstate{}
 	if s.revert != nil {
-		for p := range filesOf(s, r.rangeOf(s, r.messages(s), s.revert.MessageID, s.revert.PartID)) {
+		for p := range filesOf(s, r.rangeOf(r.messages(s), s.revert.MessageID, s.revert.PartID)) {
 			targets[p] = s.saved[p]
 		}
 	}
-	code, e, _ := r.post("/session/"+s.id+"/unrevert", nil)
+	code, e := r.post("/session/"+s.id+"/unrevert", nil)
 	if r.outcome(fmt.Sprintf("unrevert s%d", o.sess), s, targets, code, e) {
 		s.revert, s.saved, s.left = nil, nil, nil
 	}
@@ -1524,7 +1521,7 @@ func formatOps(ops []op) string {
 	return b.String()
 }
 
-func modelSeeds(t *testing.T) []int64 {
+func modelSeeds() []int64 {
 	if *revertModelSeed != 0 {
 		return []int64{*revertModelSeed}
 	}
@@ -1558,7 +1555,7 @@ func TestRevertModel(t *testing.T) {
 		length = 14
 	}
 	start := time.Now()
-	seeds := modelSeeds(t)
+	seeds := modelSeeds()
 	type found struct {
 		seed  int64
 		count int

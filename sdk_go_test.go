@@ -514,9 +514,10 @@ func TestSDKShellAndEvents(t *testing.T) {
 				t.Errorf("session.idle for %s", u.Properties.SessionID)
 			}
 		}
-		if got == want[0] {
+		switch got {
+		case want[0]:
 			want = want[1:]
-		} else if got == "session.idle" {
+		case "session.idle":
 			t.Fatalf("session.idle before %v; events: %v", want, seen)
 		}
 	}

@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"ocgo/app"
 	"ocgo/storage"
 )
 
@@ -177,7 +176,7 @@ func (c *sseClient) partBytes(partID string) (n, frames int) {
 }
 
 // streamApp serves an app whose anthropic provider is the paced fake.
-func streamApp(tb testing.TB, fake *pacedAnthropic) (*app.App, *httptest.Server) {
+func streamApp(tb testing.TB, fake *pacedAnthropic) *httptest.Server {
 	tb.Helper()
 	dir, data, home := tb.TempDir(), tb.TempDir(), tb.TempDir()
 	cfg := `{"provider":{"anthropic":{"options":{"baseURL":"` + fake.URL + `"}}},"snapshot":false}`
@@ -191,7 +190,7 @@ func streamApp(tb testing.TB, fake *pacedAnthropic) (*app.App, *httptest.Server)
 	}
 	srv := httptest.NewServer(a.Handler())
 	tb.Cleanup(func() { a.Shutdown(); srv.Close(); a.Close() })
-	return a, srv
+	return srv
 }
 
 // postPrompt sends a text prompt and returns the answer.
@@ -275,7 +274,7 @@ func TestStreamedTextReachesEveryClientWhole(t *testing.T) {
 	}
 	chunks := wordChunks(n)
 	fake := newPacedAnthropic(t, chunks, 0)
-	_, srv := streamApp(t, fake)
+	srv := streamApp(t, fake)
 	var clients []*sseClient
 	for range 3 {
 		clients = append(clients, dialSSE(t, srv.URL, nil))
@@ -332,7 +331,7 @@ func benchChunkToFrame(b *testing.B, gap time.Duration, n int) {
 		chunks[i] = fmt.Sprintf(" t%04d", i%10000)
 	}
 	fake := newPacedAnthropic(b, chunks, gap)
-	_, srv := streamApp(b, fake)
+	srv := streamApp(b, fake)
 	var (
 		mu       sync.Mutex
 		lat      []time.Duration
@@ -412,7 +411,7 @@ func benchSSEBytes(b *testing.B, gap time.Duration) {
 	chunks := wordChunks(20000)
 	want := strings.TrimRight(strings.Join(chunks, ""), " \t\n")
 	fake := newPacedAnthropic(b, chunks, gap)
-	_, srv := streamApp(b, fake)
+	srv := streamApp(b, fake)
 	client := dialSSE(b, srv.URL, nil)
 	sid := createSession(b, srv.URL)
 	var ours, frames int

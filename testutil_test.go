@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -46,6 +47,7 @@ type harnessOpts struct {
 	noGit      bool          // a project that is not a git repository
 	subdir     string        // the server runs in this subdirectory of the project
 	storageFS  atomicfile.FS // the session store's file system (nil: the OS's)
+	logger     *slog.Logger  // the app's logger (nil: discarded)
 }
 
 // fastRetry keeps provider retries real but quick in tests.
@@ -97,7 +99,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 func (h *harness) start() {
 	h.t.Helper()
 	retry := fastRetry
-	a, err := newApp(appConfig{Dir: filepath.Join(h.dir, h.opts.subdir), DataRoot: h.data, Env: func(k string) string { return h.env[k] }, NoTitles: !h.opts.titles, Retry: &retry, MCPTimeout: h.opts.mcpTimeout, StorageFS: h.opts.storageFS})
+	a, err := newApp(appConfig{Dir: filepath.Join(h.dir, h.opts.subdir), DataRoot: h.data, Env: func(k string) string { return h.env[k] }, NoTitles: !h.opts.titles, Retry: &retry, MCPTimeout: h.opts.mcpTimeout, StorageFS: h.opts.storageFS, Logger: h.opts.logger})
 	if err != nil {
 		h.t.Fatal(err)
 	}

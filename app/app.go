@@ -9,6 +9,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"os"
@@ -50,6 +51,7 @@ type Config struct {
 	Logger       *slog.Logger
 	AllowedHosts []string
 	CORS         []string
+	StrictOrigin bool // refuse every request carrying Origin or Referer (routes.Options.StrictOrigin)
 	Username     string
 	Password     string
 	// Env is the process environment as ocgo sees it; every lookup of a
@@ -68,6 +70,8 @@ type Config struct {
 	// StorageFS is the file system under the session store (tests inject
 	// disk faults with atomicfile/faultfs); nil = the OS's.
 	StorageFS atomicfile.FS
+
+	remote []config.Remote // auth.json wellknown configs (withWellKnown)
 }
 
 // withDefaults fills the Logger and Env a caller left nil.
@@ -100,13 +104,14 @@ type App struct {
 func New(c Config) (*App, error) {
 	c = c.withDefaults()
 	a := &App{}
+	c = withWellKnown(c.withDefaults())
 	b, err := openBase(c, &a.cl)
 	if err != nil {
-		a.cl.close()
+		_ = a.cl.close()
 		return nil, err
 	}
 	if err := a.wire(c, b); err != nil {
-		a.cl.close()
+		_ = a.cl.close()
 		return nil, err
 	}
 	return a, nil
@@ -169,11 +174,11 @@ func (a *App) wire(c Config, b *Core) error {
 	a.watcher = w
 	// The watcher stops before the search service it feeds.
 	a.cl.push(func() error {
-		w.Close()
+		err := w.Close()
 		if searcher != nil {
-			searcher.Close()
+			err = errors.Join(err, searcher.Close())
 		}
-		return nil
+		return err
 	})
 	var langs *lsp.Service // set below, before anything is served
 	searcher, err = search.New(search.Options{Root: proj.Root, Cwd: proj.Cwd, Watcher: w, Logger: c.Logger, Deny: []string{dataRoot},
@@ -259,7 +264,7 @@ func (a *App) wire(c Config, b *Core) error {
 		}},
 		App:          appInfo,
 		InitApp:      func() error { return store.SetAppInitialized(time.Now().UnixMilli()) },
-		AllowedHosts: c.AllowedHosts, CORS: c.CORS,
+		AllowedHosts: c.AllowedHosts, CORS: c.CORS, StrictOrigin: c.StrictOrigin,
 		Username: c.Username, Password: c.Password, Heartbeat: c.Heartbeat,
 		Scrub: map[string]string{projectData: "<data>", dataRoot: "<data-root>", proj.Root: "<project>", home: "~"},
 	})

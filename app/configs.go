@@ -1,9 +1,10 @@
 package app
 
 import (
+	"context"
 	"encoding/json"
-	"fmt"
 	"log/slog"
+	"path/filepath"
 
 	"ocgo/config"
 	"ocgo/oauth"
@@ -40,16 +41,8 @@ func (c *configRoutes) SetAuth(id string, body json.RawMessage) error {
 // newModels builds the provider registry from the config's provider
 // blocks; keys come from the environment and auth.json, read on every use.
 func newModels(cfg *config.Config, auth *config.AuthStore, env func(string) string, retry *provider.RetryPolicy, catalog *provider.Catalog, logger *slog.Logger) (*provider.Registry, error) {
-	providers := map[string]provider.ConfigProvider{}
-	raw, err := json.Marshal(cfg.Provider)
-	if err == nil {
-		err = json.Unmarshal(raw, &providers)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("provider config: %w", err)
-	}
 	return provider.NewRegistry(provider.Source{
-		Config: providers, Disabled: cfg.DisabledProviders, Env: env, Retry: retry, Catalog: catalog,
+		Config: cfg.Provider, Disabled: cfg.DisabledProviders, Env: env, Retry: retry, Catalog: catalog,
 		OAuth: &oauth.Refresher{Store: auth, Endpoints: oauth.Endpoints()},
 		Auth: func(id string) (string, bool) {
 			a, ok, err := auth.Get(id)
@@ -92,4 +85,28 @@ func subagents(cfg *config.Config) []tool.AgentInfo {
 		}
 	}
 	return out
+}
+
+// withWellKnown applies auth.json's wellknown entries as opencode does:
+// each token goes into the environment variable its entry names (the
+// environment as ocgo sees it, so provider keys and {env:} references
+// read it; the agent's processes do not get it), and each server's
+// <url>/.well-known/opencode config is merged after OPENCODE_CONFIG. A
+// server that cannot be reached is logged and skipped.
+func withWellKnown(c Config) Config {
+	p, err := ResolvePaths(c)
+	if err != nil {
+		return c
+	}
+	entries, err := config.NewAuthStore(filepath.Join(p.DataRoot, "auth.json")).WellKnown()
+	if err != nil || len(entries) == 0 {
+		return c
+	}
+	c.Env = config.WellKnownEnv(c.Env, entries)
+	docs, errs := config.FetchWellKnown(context.Background(), nil, entries)
+	for _, err := range errs {
+		c.Logger.Warn("Skipping a remote config", "err", err)
+	}
+	c.remote = docs
+	return c
 }

@@ -29,8 +29,8 @@ type Listen struct {
 func Serve(ctx context.Context, c Config, l Listen, stdout io.Writer) error {
 	c = c.withDefaults()
 	logger := c.Logger
-	if !isLoopback(l.Hostname) && c.Password == "" && !l.InsecureBind {
-		return fmt.Errorf("refusing to bind %s without OPENCODE_SERVER_PASSWORD: anyone on the network could run commands; set a password or pass --insecure-bind", l.Hostname)
+	if err := checkBind(l, c.Password, logger); err != nil {
+		return err
 	}
 	c.AllowedHosts = allowedHosts(l.Hostname, l.AllowHosts)
 	a, err := New(c)
@@ -77,6 +77,21 @@ func Serve(ctx context.Context, c Config, l Listen, stdout io.Writer) error {
 	if err := httpSrv.Shutdown(shutdownCtx); err != nil {
 		return httpSrv.Close()
 	}
+	return nil
+}
+
+// checkBind refuses a bind beyond loopback without a password (checklist
+// A2, opencode#38857): anyone who reaches the port could run commands
+// through the shell route and the agent. --insecure-bind overrides it, with
+// a warning in the log.
+func checkBind(l Listen, password string, logger *slog.Logger) error {
+	if isLoopback(l.Hostname) || password != "" {
+		return nil
+	}
+	if !l.InsecureBind {
+		return fmt.Errorf("refusing to bind %s without OPENCODE_SERVER_PASSWORD: anyone on the network could run commands; set a password or pass --insecure-bind", l.Hostname)
+	}
+	logger.Warn("INSECURE: serving beyond loopback without a password (--insecure-bind): anyone who can reach this port can read the project and run commands", "hostname", l.Hostname)
 	return nil
 }
 

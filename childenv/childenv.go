@@ -21,7 +21,6 @@ package childenv
 
 import (
 	"strings"
-	"sync"
 )
 
 // MinSecretLen is the shortest value treated as a secret when scrubbing by
@@ -33,8 +32,6 @@ type Scrubber struct {
 	base   []string
 	names  map[string]bool
 	values func() []string
-
-	mu sync.Mutex
 }
 
 // New returns a Scrubber over base (the server's environment); names are

@@ -38,11 +38,17 @@ func TestHole2HardenWipesProcEnviron(t *testing.T) {
 	}
 	if os.Getenv("CHILDENV_HARDEN_CHILD") == "1" {
 		if err := Harden(); err != nil {
-			os.Stdout.WriteString("HARDEN-ERROR " + err.Error() + "\n")
+			if _, err := os.Stdout.WriteString("HARDEN-ERROR " + err.Error() + "\n"); err != nil {
+				t.Fatal(err)
+			}
 		}
-		os.Stdout.WriteString("GETENV=" + os.Getenv("SECRET_FOR_TEST") + "\n")
+		if _, err := os.Stdout.WriteString("GETENV=" + os.Getenv("SECRET_FOR_TEST") + "\n"); err != nil {
+			t.Fatal(err)
+		}
 		out, _ := exec.Command("/bin/sh", "-c", `tr '\0' '\n' < /proc/$PPID/environ; echo END`).CombinedOutput()
-		os.Stdout.Write(out)
+		if _, err := os.Stdout.Write(out); err != nil {
+			t.Fatal(err)
+		}
 		return
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHole2HardenWipesProcEnviron$", "-test.v")

@@ -24,7 +24,7 @@ func Harden() error {
 	os.Clearenv()
 	for _, kv := range env {
 		if k, v, ok := strings.Cut(kv, "="); ok && k != "" {
-			os.Setenv(k, v)
+			_ = os.Setenv(k, v)
 		}
 	}
 	var errs []error

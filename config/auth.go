@@ -7,11 +7,12 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
-	"ocgo/atomicfile"
-	"ocgo/confine"
 	"os"
 	"path/filepath"
 	"sync"
+
+	"ocgo/atomicfile"
+	"ocgo/confine"
 )
 
 // Auth is one credential of auth.json, the union (discriminated on Type):

@@ -680,12 +680,22 @@ func BenchmarkLoad(b *testing.B) {
 	f := &fixture{paths: Paths{Home: home, Config: filepath.Join(home, ".config/opencode"),
 		Root: filepath.Join(home, "proj"), Cwd: filepath.Join(home, "proj/sub/dir")}, env: map[string]string{"USER": "u", "K": "secret-value"}}
 	for _, d := range []string{f.paths.Config, f.paths.Cwd} {
-		os.MkdirAll(d, 0o755)
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			b.Fatal(err)
+		}
 	}
-	os.WriteFile(filepath.Join(f.paths.Config, "opencode.json"), []byte(`{"model": "a/b", "provider": {"a": {"options": {"apiKey": "{env:K}"}}}, "keybinds": {"leader": "ctrl+a"}}`), 0o644)
-	os.WriteFile(filepath.Join(f.paths.Root, "opencode.jsonc"), []byte("// c\n{\"agent\": {\"x\": {\"prompt\": \"p\"}},}"), 0o644)
-	os.MkdirAll(filepath.Join(f.paths.Root, ".opencode/command"), 0o755)
-	os.WriteFile(filepath.Join(f.paths.Root, ".opencode/command/t.md"), []byte("---\ndescription: d\n---\nbody\n"), 0o644)
+	if err := os.WriteFile(filepath.Join(f.paths.Config, "opencode.json"), []byte(`{"model": "a/b", "provider": {"a": {"options": {"apiKey": "{env:K}"}}}, "keybinds": {"leader": "ctrl+a"}}`), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(f.paths.Root, "opencode.jsonc"), []byte("// c\n{\"agent\": {\"x\": {\"prompt\": \"p\"}},}"), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(f.paths.Root, ".opencode/command"), 0o755); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(f.paths.Root, ".opencode/command/t.md"), []byte("---\ndescription: d\n---\nbody\n"), 0o644); err != nil {
+		b.Fatal(err)
+	}
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := f.load(); err != nil {

@@ -17,7 +17,9 @@ func FuzzConfigFile(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, content string) {
 		dir := t.TempDir()
-		os.WriteFile(filepath.Join(dir, "opencode.json"), []byte(content), 0o644)
+		if err := os.WriteFile(filepath.Join(dir, "opencode.json"), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
 		_, err := Load(Options{Paths: Paths{Cwd: dir, Root: dir}, Env: func(k string) string {
 			if k == "SECRET" {
 				return "FUZZ-SECRET-VALUE"

@@ -228,7 +228,7 @@ func (c *Root) Open(name string) (*os.File, error) {
 		err = c.checkOpened(f)
 	}
 	if err != nil {
-		f.Close()
+		_ = f.Close()
 		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 	}
 	return f, nil
@@ -280,7 +280,7 @@ func (c *Root) Stat(name string) (fs.FileInfo, error) {
 		f, err := c.r.OpenFile(rel, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
 		if err == nil {
 			err = c.checkOpened(f)
-			f.Close()
+			_ = f.Close()
 			if err != nil {
 				return nil, &fs.PathError{Op: "stat", Path: name, Err: err}
 			}

@@ -37,7 +37,11 @@ func open(t *testing.T, proj string, deny ...string) *Root {
 	t.Helper()
 	r, err := Open(proj, Options{Deny: deny})
 	must(t, err)
-	t.Cleanup(func() { r.Close() })
+	t.Cleanup(func() {
+		if err := r.Close(); err != nil {
+			t.Error(err)
+		}
+	})
 	return r
 }
 

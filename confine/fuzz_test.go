@@ -16,18 +16,36 @@ func FuzzPath(f *testing.F) {
 	}
 	dir, _ := filepath.EvalSymlinks(f.TempDir())
 	proj := filepath.Join(dir, "proj")
-	os.MkdirAll(filepath.Join(proj, ".git"), 0o755)
-	os.MkdirAll(filepath.Join(proj, "sub"), 0o755)
-	os.WriteFile(filepath.Join(dir, "secret.txt"), []byte("OUTSIDE-SECRET"), 0o600)
-	os.WriteFile(filepath.Join(proj, ".git", "config"), []byte("GIT-SECRET"), 0o600)
-	os.WriteFile(filepath.Join(proj, "ok.txt"), []byte("fine"), 0o644)
-	os.Symlink(dir, filepath.Join(proj, "up"))
-	os.Symlink(".git", filepath.Join(proj, "gitlink"))
+	if err := os.MkdirAll(filepath.Join(proj, ".git"), 0o755); err != nil {
+		f.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(proj, "sub"), 0o755); err != nil {
+		f.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "secret.txt"), []byte("OUTSIDE-SECRET"), 0o600); err != nil {
+		f.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(proj, ".git", "config"), []byte("GIT-SECRET"), 0o600); err != nil {
+		f.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(proj, "ok.txt"), []byte("fine"), 0o644); err != nil {
+		f.Fatal(err)
+	}
+	if err := os.Symlink(dir, filepath.Join(proj, "up")); err != nil {
+		f.Fatal(err)
+	}
+	if err := os.Symlink(".git", filepath.Join(proj, "gitlink")); err != nil {
+		f.Fatal(err)
+	}
 	r, err := Open(proj, Options{})
 	if err != nil {
 		f.Fatal(err)
 	}
-	f.Cleanup(func() { r.Close() })
+	f.Cleanup(func() {
+		if err := r.Close(); err != nil {
+			f.Error(err)
+		}
+	})
 	f.Fuzz(func(t *testing.T, name string) {
 		b, err := r.ReadFileLimit(name, 1<<20)
 		if err == nil && (strings.Contains(string(b), "SECRET")) {

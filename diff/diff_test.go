@@ -32,7 +32,7 @@ func TestNumstatMatchesGit(t *testing.T) {
 	}
 	for i := range 60 {
 		a := gen()
-		b := a
+		var b []byte
 		if i%2 == 0 { // small edit of a
 			s := []byte(string(a))
 			if len(s) > 0 {
@@ -43,8 +43,12 @@ func TestNumstatMatchesGit(t *testing.T) {
 			b = gen()
 		}
 		pa, pb := filepath.Join(dir, "a"), filepath.Join(dir, "b")
-		os.WriteFile(pa, a, 0o644)
-		os.WriteFile(pb, b, 0o644)
+		if err := os.WriteFile(pa, a, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(pb, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
 		out, _ := exec.Command("git", "diff", "--no-index", "--numstat", "--minimal", pa, pb).Output()
 		wa, wr := 0, 0
 		if f := strings.Fields(string(out)); len(f) >= 2 {

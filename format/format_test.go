@@ -19,7 +19,9 @@ func TestBuiltinGofmt(t *testing.T) {
 	}
 	dir := t.TempDir()
 	p := filepath.Join(dir, "a.go")
-	os.WriteFile(p, []byte("package a\nfunc  F( ) {\n}\n"), 0o644)
+	if err := os.WriteFile(p, []byte("package a\nfunc  F( ) {\n}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	res := New(Options{Dir: dir}).Format(context.Background(), p)
 	if len(res) != 1 || res[0].Name != "gofmt" || res[0].Error != "" {
 		t.Fatalf("runs: %+v", res)
@@ -53,9 +55,15 @@ func TestProjectConditions(t *testing.T) {
 	if enabled("ruff") || enabled("prettier") || enabled("clang-format") {
 		t.Error("ruff, prettier or clang-format enabled for a project that does not use them")
 	}
-	os.WriteFile(filepath.Join(dir, "pyproject.toml"), []byte("[tool.ruff]\nline-length = 100\n"), 0o644)
-	os.WriteFile(filepath.Join(dir, "package.json"), []byte(`{"devDependencies":{"prettier":"3"}}`), 0o644)
-	os.WriteFile(filepath.Join(dir, ".clang-format"), []byte("BasedOnStyle: LLVM\n"), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "pyproject.toml"), []byte("[tool.ruff]\nline-length = 100\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "package.json"), []byte(`{"devDependencies":{"prettier":"3"}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, ".clang-format"), []byte("BasedOnStyle: LLVM\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if !enabled("ruff") || !enabled("prettier") || !enabled("clang-format") || enabled("black") {
 		t.Error("project conditions not honoured")
 	}
@@ -64,7 +72,9 @@ func TestProjectConditions(t *testing.T) {
 func TestTimeoutKillsTheFormatter(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "x.txt")
-	os.WriteFile(p, []byte("x"), 0o644)
+	if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	s := New(Options{Dir: dir, Timeout: 200 * time.Millisecond, Config: map[string]config.FormatterConfig{
 		"slow": {Command: []string{"sh", "-c", "sleep 30; echo late > \"$0\"", "$FILE"}, Extensions: []string{".txt"}},
 	}})

@@ -30,7 +30,9 @@ func TestPretty(t *testing.T) {
 func TestBrokenServersReportedOnceAndSkipped(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "a.txt")
-	os.WriteFile(file, []byte("x"), 0o644)
+	if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	var mu sync.Mutex
 	var errs []string
 	s := New(Options{Root: dir, StartTimeout: 300 * time.Millisecond, DiagnosticsWait: 200 * time.Millisecond,
@@ -81,9 +83,13 @@ func goplsOrSkip(t *testing.T) {
 func TestGopls(t *testing.T) {
 	goplsOrSkip(t)
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.com/m\n\ngo 1.22\n"), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.com/m\n\ngo 1.22\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	file := filepath.Join(dir, "a.go")
-	os.WriteFile(file, []byte("package m\n\nfunc F() int {\n\treturn missing\n}\n"), 0o644)
+	if err := os.WriteFile(file, []byte("package m\n\nfunc F() int {\n\treturn missing\n}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	var mu sync.Mutex
 	var published []string
 	s := New(Options{Root: dir, DiagnosticsWait: 20 * time.Second, OnDiagnostics: func(id, path string) {
@@ -103,7 +109,9 @@ func TestGopls(t *testing.T) {
 	}
 	mu.Unlock()
 	// Fixed: the errors go away.
-	os.WriteFile(file, []byte("package m\n\nfunc F() int {\n\treturn 1\n}\n"), 0o644)
+	if err := os.WriteFile(file, []byte("package m\n\nfunc F() int {\n\treturn 1\n}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	s.Touch(context.Background(), file)
 	if errs := s.Errors(file); len(errs) != 0 {
 		t.Errorf("errors after the fix: %+v", errs)

@@ -184,7 +184,9 @@ func TestCloseKillsTheServersChildren(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	if alive(pid) {
-		syscall.Kill(pid, syscall.SIGKILL)
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
 		t.Fatal("the server's child outlived Close")
 	}
 }

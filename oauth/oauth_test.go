@@ -20,12 +20,14 @@ func TestRefreshAgainstALoopbackTokenEndpoint(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		calls.Add(1)
 		var in map[string]string
-		json.NewDecoder(r.Body).Decode(&in)
+		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+			t.Error(err)
+		}
 		if r.Method != http.MethodPost || in["grant_type"] != "refresh_token" || in["refresh_token"] != "rt-1" || in["client_id"] != "cid" {
 			http.Error(w, `{"error":"invalid_grant"}`, http.StatusBadRequest)
 			return
 		}
-		json.NewEncoder(w).Encode(map[string]any{"access_token": "at-2", "refresh_token": "rt-2", "expires_in": 3600})
+		_ = json.NewEncoder(w).Encode(map[string]any{"access_token": "at-2", "refresh_token": "rt-2", "expires_in": 3600})
 	}))
 	defer srv.Close()
 	path := filepath.Join(t.TempDir(), "auth.json")
@@ -53,7 +55,9 @@ func TestRefreshAgainstALoopbackTokenEndpoint(t *testing.T) {
 		t.Errorf("token %q after %d calls", tok, calls.Load())
 	}
 	// A refused refresh keeps the stored tokens and names no secret.
-	store.Set("anthropic", config.Auth{Type: "oauth", Refresh: "rt-bad", Access: "old", Expires: 1})
+	if err := store.Set("anthropic", config.Auth{Type: "oauth", Refresh: "rt-bad", Access: "old", Expires: 1}); err != nil {
+		t.Fatal(err)
+	}
 	_, _, err = r.Access(context.Background(), "anthropic")
 	if err == nil || strings.Contains(err.Error(), "rt-bad") {
 		t.Errorf("err %v", err)
@@ -62,7 +66,9 @@ func TestRefreshAgainstALoopbackTokenEndpoint(t *testing.T) {
 		t.Errorf("stored after failure: %v", a.GoString())
 	}
 	// Not an OAuth entry: not ours.
-	store.Set("openai", config.Auth{Type: "api", Key: "k"})
+	if err := store.Set("openai", config.Auth{Type: "api", Key: "k"}); err != nil {
+		t.Fatal(err)
+	}
 	if _, ok, err := r.Access(context.Background(), "openai"); ok || err != nil {
 		t.Errorf("api entry: %v %v", ok, err)
 	}
@@ -72,32 +78,36 @@ func TestCopilotDeviceFlowThenTokenExchange(t *testing.T) {
 	var polls atomic.Int32
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /login/device/code", func(w http.ResponseWriter, r *http.Request) {
-		r.ParseForm()
+		if err := r.ParseForm(); err != nil {
+			t.Error(err)
+		}
 		if r.Form.Get("client_id") != "Iv1.test" || r.Form.Get("scope") != "read:user" {
 			http.Error(w, "bad", 400)
 			return
 		}
-		json.NewEncoder(w).Encode(map[string]any{"device_code": "dc-1", "user_code": "ABCD-1234",
+		_ = json.NewEncoder(w).Encode(map[string]any{"device_code": "dc-1", "user_code": "ABCD-1234",
 			"verification_uri": "https://github.com/login/device", "interval": 1, "expires_in": 900})
 	})
 	mux.HandleFunc("POST /login/oauth/access_token", func(w http.ResponseWriter, r *http.Request) {
-		r.ParseForm()
+		if err := r.ParseForm(); err != nil {
+			t.Error(err)
+		}
 		if r.Form.Get("device_code") != "dc-1" || r.Form.Get("grant_type") != "urn:ietf:params:oauth:grant-type:device_code" {
 			http.Error(w, "bad", 400)
 			return
 		}
 		if polls.Add(1) < 3 {
-			json.NewEncoder(w).Encode(map[string]any{"error": "authorization_pending"})
+			_ = json.NewEncoder(w).Encode(map[string]any{"error": "authorization_pending"})
 			return
 		}
-		json.NewEncoder(w).Encode(map[string]any{"access_token": "gho_github", "token_type": "bearer"})
+		_ = json.NewEncoder(w).Encode(map[string]any{"access_token": "gho_github", "token_type": "bearer"})
 	})
 	mux.HandleFunc("GET /copilot_internal/v2/token", func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") != "Bearer gho_github" || r.Header.Get("Editor-Version") == "" {
-			http.Error(w, "unauthorized", 401)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
 			return
 		}
-		json.NewEncoder(w).Encode(map[string]any{"token": "tid=copilot;exp=1", "expires_at": 1800000000})
+		_ = json.NewEncoder(w).Encode(map[string]any{"token": "tid=copilot;exp=1", "expires_at": 1800000000})
 	})
 	srv := httptest.NewServer(mux)
 	defer srv.Close()

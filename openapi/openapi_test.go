@@ -8,13 +8,14 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"ocgo/openapi/check"
 	"reflect"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"ocgo/openapi/check"
 )
 
 // Test types mirroring opencode 0.5.29 shapes the way ocgo stores them:

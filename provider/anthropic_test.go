@@ -15,6 +15,7 @@ import (
 
 	"charm.land/fantasy"
 
+	"ocgo/config"
 	"ocgo/provider/fakellm"
 )
 
@@ -298,9 +299,9 @@ func TestAnthropicNoKeyLeak(t *testing.T) {
 	t.Setenv("ANTHROPIC_BASE_URL", "http://127.0.0.1:1")
 	t.Setenv("ANTHROPIC_CUSTOM_HEADERS", "X-Leak: yes")
 	s := fakellm.NewAnthropic(t, fakellm.Turn{Text: []string{"a"}}, fakellm.Turn{Text: []string{"b"}})
-	reg, err := NewRegistry(Source{Config: map[string]ConfigProvider{
+	reg, err := NewRegistry(Source{Config: map[string]config.ProviderConfig{
 		"gateway": {NPM: "@ai-sdk/anthropic", Options: map[string]any{"baseURL": s.URL, "headers": map[string]any{"X-Team": "t1"}},
-			Models: map[string]ConfigModel{"claude-x": {}}},
+			Models: map[string]config.ModelConfig{"claude-x": {}}},
 		"anthropic": {Options: map[string]any{"baseURL": s.URL, "apiKey": testKey}},
 	}, Env: func(string) string { return "" }}, nil)
 	if err != nil {

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"maps"
+
+	"ocgo/config"
 )
 
 // Model is one model as models.dev describes it (field names and JSON shape
@@ -57,34 +59,6 @@ type Info struct {
 	Models map[string]Model `json:"models"`
 }
 
-// ConfigProvider is the `provider.<id>` block of opencode.json. It can
-// override a catalog provider or declare a new one (for instance an
-// OpenAI-compatible local server with npm "@ai-sdk/openai-compatible" and
-// options.baseURL).
-type ConfigProvider struct {
-	Name    string                 `json:"name,omitempty"`
-	NPM     string                 `json:"npm,omitempty"`
-	API     string                 `json:"api,omitempty"`
-	Env     []string               `json:"env,omitempty"`
-	Models  map[string]ConfigModel `json:"models,omitempty"`
-	Options map[string]any         `json:"options,omitempty"`
-}
-
-// ConfigModel is a partial Model from config; unset fields keep the catalog
-// value (or opencode's defaults for a model the catalog does not know).
-type ConfigModel struct {
-	ID          string         `json:"id,omitempty"`
-	Name        string         `json:"name,omitempty"`
-	ReleaseDate string         `json:"release_date,omitempty"`
-	Attachment  *bool          `json:"attachment,omitempty"`
-	Reasoning   *bool          `json:"reasoning,omitempty"`
-	Temperature *bool          `json:"temperature,omitempty"`
-	ToolCall    *bool          `json:"tool_call,omitempty"`
-	Cost        *Pricing       `json:"cost,omitempty"`
-	Limit       *Limit         `json:"limit,omitempty"`
-	Options     map[string]any `json:"options,omitempty"`
-}
-
 // decodeCatalog parses a catalog in models.dev's api.json format (the
 // format of opencode's cache file too), filling in ids and empty options.
 func decodeCatalog(data []byte) (map[string]Info, error) {
@@ -118,7 +92,7 @@ func decodeCatalog(data []byte) (map[string]Info, error) {
 // mergeModel applies a config model over base (which may be the zero Model
 // when the catalog does not know the id), following opencode's defaults:
 // name = id, tool_call = true, the rest false/zero.
-func mergeModel(id string, base *Model, cm ConfigModel) Model {
+func mergeModel(id string, base *Model, cm config.ModelConfig) Model {
 	m := Model{ID: id, Name: id, ToolCall: true, Options: map[string]any{}}
 	if base != nil {
 		m = *base
@@ -146,10 +120,10 @@ func mergeModel(id string, base *Model, cm ConfigModel) Model {
 	setBool(&m.Temperature, cm.Temperature)
 	setBool(&m.ToolCall, cm.ToolCall)
 	if cm.Cost != nil {
-		m.Cost = *cm.Cost
+		m.Cost = Pricing(*cm.Cost)
 	}
 	if cm.Limit != nil {
-		m.Limit = *cm.Limit
+		m.Limit = Limit{Context: int64(cm.Limit.Context), Output: int64(cm.Limit.Output)}
 	}
 	maps.Copy(m.Options, cm.Options)
 	return m

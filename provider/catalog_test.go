@@ -23,12 +23,16 @@ func TestCatalogReadsOpencodeCacheFile(t *testing.T) {
 	reg, _ := NewRegistry(Source{Catalog: NewCatalog(CatalogOptions{CacheFile: path}),
 		Env: envMap(map[string]string{"ACME_API_KEY": "k"})}, nil)
 	// Nothing is read at construction: a cache written afterwards is used.
-	os.MkdirAll(filepath.Dir(path), 0o755)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(path, []byte(acmeCatalog), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	mod := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
-	os.Chtimes(path, mod, mod)
+	if err := os.Chtimes(path, mod, mod); err != nil {
+		t.Fatal(err)
+	}
 	if got := ids(reg.List()); len(got) != 1 || got[0] != "acme" {
 		t.Fatalf("List = %v", got)
 	}
@@ -43,7 +47,9 @@ func TestCatalogReadsOpencodeCacheFile(t *testing.T) {
 
 func TestCatalogFallsBackFromABrokenCache(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "models.json")
-	os.WriteFile(path, []byte(`{"acme": {"models": [1,2`), 0o644)
+	if err := os.WriteFile(path, []byte(`{"acme": {"models": [1,2`), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	db, info := NewCatalog(CatalogOptions{CacheFile: path}).Load()
 	if info.Source != "embedded" || db["anthropic"].Models == nil {
 		t.Errorf("info %+v", info)
@@ -61,7 +67,7 @@ func TestCatalogRefresh(t *testing.T) {
 			}
 			return
 		}
-		w.Write([]byte(body))
+		_, _ = w.Write([]byte(body))
 	}))
 	defer srv.Close()
 	defer close(hang)
@@ -90,7 +96,9 @@ func TestCatalogRefresh(t *testing.T) {
 	// Offline: nothing listens on the port.
 	l, _ := net.Listen("tcp", "127.0.0.1:0")
 	addr := l.Addr().String()
-	l.Close()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
 	off := NewCatalog(CatalogOptions{CacheFile: path, URL: "http://" + addr + "/api.json"})
 	start = time.Now()
 	wait := off.RefreshInBackground(context.Background(), false)

@@ -37,6 +37,8 @@ import (
 	"charm.land/fantasy"
 	"charm.land/fantasy/providers/openai"
 	"charm.land/fantasy/providers/openaicompat"
+
+	"ocgo/config"
 )
 
 // Sentinel errors. Wrapped with %w; test with errors.Is.
@@ -73,7 +75,7 @@ func (e *ModelNotFoundError) Is(target error) bool { return target == ErrModelNo
 // Source is everything the registry reads from the outside world.
 type Source struct {
 	// Config is opencode.json `provider` (merged config).
-	Config map[string]ConfigProvider
+	Config map[string]config.ProviderConfig
 	// Disabled is opencode.json `disabled_providers`.
 	Disabled []string
 	// Env looks up environment variables (os.Getenv in production).
@@ -474,7 +476,7 @@ func (r *Registry) Model(ctx context.Context, providerID, modelID string) (*Reso
 		key = bearer // the OpenAI wires send the key as a Bearer token
 		if providerID == "github-copilot" {
 			for k, v := range CopilotHeaders {
-				if _, set := lookupFold(headers, k); !set {
+				if !hasFold(headers, k) {
 					headers[k] = v
 				}
 			}
@@ -574,7 +576,7 @@ type authDoer struct {
 func (d *authDoer) Do(req *http.Request) (*http.Response, error) {
 	if !d.hasKey {
 		for _, h := range []string{"Authorization", "X-Api-Key"} {
-			if _, userSet := lookupFold(d.userHeaders, h); !userSet {
+			if !hasFold(d.userHeaders, h) {
 				req.Header.Del(h)
 			}
 		}
@@ -582,13 +584,14 @@ func (d *authDoer) Do(req *http.Request) (*http.Response, error) {
 	return d.client.Do(req)
 }
 
-func lookupFold(m map[string]string, key string) (string, bool) {
-	for k, v := range m {
+// hasFold reports whether m has key, compared case-insensitively.
+func hasFold(m map[string]string, key string) bool {
+	for k := range m {
 		if strings.EqualFold(k, key) {
-			return v, true
+			return true
 		}
 	}
-	return "", false
+	return false
 }
 
 func (w wire) String() string {

@@ -11,6 +11,7 @@ import (
 
 	"charm.land/fantasy"
 
+	"ocgo/config"
 	"ocgo/provider/fakellm"
 )
 
@@ -31,12 +32,12 @@ func TestListSources(t *testing.T) {
 	src := Source{
 		Env:  envMap(map[string]string{"ANTHROPIC_API_KEY": "sk-ant-envsecret-123456", "GEMINI_API_KEY": "AIzaSyEnvSecretValue0123456"}),
 		Auth: func(id string) (string, bool) { k, ok := authStore[id]; return k, ok },
-		Config: map[string]ConfigProvider{
+		Config: map[string]config.ProviderConfig{
 			"ollama": {NPM: "@ai-sdk/openai-compatible", Name: "Ollama (local)",
 				Options: map[string]any{"baseURL": "http://localhost:11434/v1"},
-				Models:  map[string]ConfigModel{"llama2": {Name: "Llama 2"}}},
+				Models:  map[string]config.ModelConfig{"llama2": {Name: "Llama 2"}}},
 			"deepseek": {Options: map[string]any{"apiKey": "sk-configsecret-abcdef"}},
-			"groq":     {Models: map[string]ConfigModel{"llama-3.3-70b-versatile": {Name: "renamed"}}}, // no key: inactive
+			"groq":     {Models: map[string]config.ModelConfig{"llama-3.3-70b-versatile": {Name: "renamed"}}}, // no key: inactive
 		},
 		Disabled: []string{"xai"},
 	}
@@ -146,8 +147,8 @@ func TestDefaultNoProvider(t *testing.T) {
 }
 
 func TestSmallModel(t *testing.T) {
-	reg, _ := NewRegistry(Source{Config: map[string]ConfigProvider{
-		"local": {NPM: "@ai-sdk/openai-compatible", Options: map[string]any{"baseURL": "http://x/v1"}, Models: map[string]ConfigModel{"m": {}}},
+	reg, _ := NewRegistry(Source{Config: map[string]config.ProviderConfig{
+		"local": {NPM: "@ai-sdk/openai-compatible", Options: map[string]any{"baseURL": "http://x/v1"}, Models: map[string]config.ModelConfig{"m": {}}},
 	}}, nil)
 	for p, want := range map[string]string{"anthropic": "claude-3-5-haiku-20241022", "openrouter": "anthropic/claude-3.5-haiku",
 		"google": "gemini-2.5-flash", "openai": "gpt-5-nano", "local": "", "nope": ""} {
@@ -166,7 +167,7 @@ func TestOllamaConfig(t *testing.T) {
 	cfgJSON := `{"provider":{"ollama":{"npm":"@ai-sdk/openai-compatible","name":"Ollama (local)","options":{"baseURL":"` +
 		s.URL + `"},"models":{"llama2":{"name":"Llama 2"}}}}}`
 	var cfg struct {
-		Provider map[string]ConfigProvider `json:"provider"`
+		Provider map[string]config.ProviderConfig `json:"provider"`
 	}
 	if err := json.Unmarshal([]byte(cfgJSON), &cfg); err != nil {
 		t.Fatal(err)
@@ -241,7 +242,7 @@ func (f fakeOAuth) Access(_ context.Context, id string) (string, bool, error) {
 func TestOAuthAccessTokenIsSentAsBearer(t *testing.T) {
 	fake := fakellm.NewAnthropic(t, fakellm.Turn{Text: []string{"hi"}})
 	reg, _ := NewRegistry(Source{OAuth: fakeOAuth{"anthropic": "sk-ant-oat-access"},
-		Config: map[string]ConfigProvider{"anthropic": {Options: map[string]any{"baseURL": fake.URL}}}}, nil)
+		Config: map[string]config.ProviderConfig{"anthropic": {Options: map[string]any{"baseURL": fake.URL}}}}, nil)
 	if got := ids(reg.List()); !slices.Contains(got, "anthropic") {
 		t.Fatalf("List = %v", got)
 	}

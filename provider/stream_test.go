@@ -11,6 +11,7 @@ import (
 
 	"charm.land/fantasy"
 
+	"ocgo/config"
 	"ocgo/provider/fakellm"
 )
 
@@ -42,28 +43,28 @@ type wireCase struct {
 	newFake  func(fakellm.T, ...fakellm.Turn) *fakellm.Server
 	provider string
 	model    string
-	config   func(url string) ConfigProvider
+	config   func(url string) config.ProviderConfig
 }
 
 var wireCases = []wireCase{
 	{
 		name: "anthropic", newFake: fakellm.NewAnthropic, provider: "anthropic", model: "claude-sonnet-4-20250514",
-		config: func(url string) ConfigProvider {
-			return ConfigProvider{Options: map[string]any{"baseURL": url, "apiKey": testKey}}
+		config: func(url string) config.ProviderConfig {
+			return config.ProviderConfig{Options: map[string]any{"baseURL": url, "apiKey": testKey}}
 		},
 	},
 	{
 		name: "openai", newFake: fakellm.NewResponses, provider: "openai", model: "gpt-4.1",
-		config: func(url string) ConfigProvider {
-			return ConfigProvider{Options: map[string]any{"baseURL": url, "apiKey": testKey}}
+		config: func(url string) config.ProviderConfig {
+			return config.ProviderConfig{Options: map[string]any{"baseURL": url, "apiKey": testKey}}
 		},
 	},
 	{
 		name: "openai-compatible", newFake: fakellm.NewOpenAI, provider: "local", model: "qwen3",
-		config: func(url string) ConfigProvider {
-			return ConfigProvider{NPM: "@ai-sdk/openai-compatible", Name: "Local",
+		config: func(url string) config.ProviderConfig {
+			return config.ProviderConfig{NPM: "@ai-sdk/openai-compatible", Name: "Local",
 				Options: map[string]any{"baseURL": url, "apiKey": testKey},
-				Models:  map[string]ConfigModel{"qwen3": {Name: "Qwen 3"}}}
+				Models:  map[string]config.ModelConfig{"qwen3": {Name: "Qwen 3"}}}
 		},
 	},
 }
@@ -73,7 +74,7 @@ func setup(t *testing.T, wc wireCase, turns ...fakellm.Turn) (*fakellm.Server, *
 	s := wc.newFake(t, turns...)
 	rec := &sleepRecorder{}
 	pol := RetryPolicy{MaxRetries: 2, InitialDelay: 100 * time.Millisecond, Factor: 2, MaxDelay: 5 * time.Second, Sleep: rec.sleep}
-	reg, err := NewRegistry(Source{Config: map[string]ConfigProvider{wc.provider: wc.config(s.URL)}, Retry: &pol}, nil)
+	reg, err := NewRegistry(Source{Config: map[string]config.ProviderConfig{wc.provider: wc.config(s.URL)}, Retry: &pol}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package routes
 
 import (
 	"net/http"
-	"ocgo/event"
 	"reflect"
 	"strings"
 	"sync"
@@ -10,6 +9,7 @@ import (
 	"github.com/julienschmidt/httprouter"
 
 	"ocgo/bus"
+	"ocgo/event"
 	"ocgo/openapi"
 	"ocgo/storage"
 )

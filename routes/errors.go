@@ -71,7 +71,9 @@ func (s *Server) mapError(err error) *apiError {
 		return newError(http.StatusNotFound, "NotFoundError", s.scrub(err.Error()))
 	case errors.Is(err, storage.ErrInvalid):
 		return newError(http.StatusBadRequest, "ValidationError", s.scrub(err.Error()))
-	case errors.Is(err, storage.ErrWrite):
+	case errors.Is(err, storage.ErrWrite), errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
+		// A full disk is the same answer whoever wrote (sessions, auth.json,
+		// snapshots).
 		return storageError(err)
 	case errors.As(err, &conflict):
 		return &apiError{Status: http.StatusConflict, Name: "ConflictError", Data: map[string]any{
@@ -140,7 +142,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	if raw, ok := v.(rawJSON); ok { // cached, already compact: copy it out
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
-		w.Write(raw)
+		_, _ = w.Write(raw)
 		return
 	}
 	var buf bytes.Buffer
@@ -154,7 +156,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	w.Write(data)
+	_, _ = w.Write(data)
 }
 
 // storageError answers a write the disk refused: 507 when it is full, 500

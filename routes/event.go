@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
-	"ocgo/event"
 	"time"
 
 	"ocgo/bus"
+	"ocgo/event"
 )
 
 // heartbeatKey is the storage.write key of the keep-alive frame.

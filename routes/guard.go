@@ -28,7 +28,8 @@ const (
 )
 
 // guard wraps the router with the checks every route gets, outermost first:
-// panic recovery, defensive headers, Host allow-list (DNS rebinding), CORS
+// panic recovery, defensive headers, Host allow-list (DNS rebinding), in
+// strict mode no Origin or Referer at all, CORS
 // for allowed origins (a preflight is answered before auth, and a 401
 // carries the CORS headers so the browser can read it), HTTP Basic auth
 // when a password is set, cross-origin protection for state changes
@@ -94,6 +95,10 @@ func (s *Server) guard(next http.Handler) http.Handler {
 		h.Set("Cache-Control", "no-store")
 		if !s.hostAllowed(r.Host) {
 			s.writeError(w, r, newError(http.StatusForbidden, "ForbiddenError", "host not allowed"))
+			return
+		}
+		if s.opts.StrictOrigin && (r.Header.Get("Origin") != "" || r.Header.Get("Referer") != "") {
+			s.writeError(w, r, newError(http.StatusForbidden, "ForbiddenError", "requests from web pages are refused (--strict-origin)"))
 			return
 		}
 		if origin := r.Header.Get("Origin"); origin != "" && s.corsAllowed(origin) {

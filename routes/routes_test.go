@@ -3,24 +3,27 @@ package routes
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
-	"ocgo/event"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
+	opencode "github.com/sst/opencode-sdk-go"
+	"github.com/sst/opencode-sdk-go/packages/ssestream"
+
 	"ocgo/bus"
+	"ocgo/event"
 	"ocgo/openapi/check"
 	"ocgo/session"
 	"ocgo/storage"
-
-	opencode "github.com/sst/opencode-sdk-go"
-	"github.com/sst/opencode-sdk-go/packages/ssestream"
 )
 
 type fixture struct {
@@ -38,7 +41,11 @@ func newFixture(t *testing.T, mod func(*Options)) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { store.Close() })
+	t.Cleanup(func() {
+		if err := store.Close(); err != nil {
+			t.Error(err)
+		}
+	})
 	b := bus.New()
 	core := session.New(session.Options{Store: store, Bus: b, Cwd: dir, Root: dir, Version: "0.5.29"})
 	opts := Options{
@@ -144,6 +151,47 @@ func TestGuards(t *testing.T) {
 	}
 }
 
+// TestStrictOrigin is checklist B9: with StrictOrigin (--strict-origin)
+// any request carrying Origin or Referer is refused, whatever the origin,
+// the method or the route (event stream and preflight included), while
+// clients that send neither (the TUI, the SDKs, curl) are served.
+func TestStrictOrigin(t *testing.T) {
+	f := newFixture(t, func(o *Options) { o.StrictOrigin = true; o.CORS = []string{"http://trusted.example"} })
+	self := f.http.URL
+	for _, c := range []struct {
+		method, path string
+		hdr          map[string]string
+		status       int
+	}{
+		{"GET", "/session", nil, 200},
+		{"POST", "/session", nil, 200},
+		{"GET", "/session", map[string]string{"Origin": "http://evil.example"}, 403},
+		{"GET", "/session", map[string]string{"Origin": self, "Sec-Fetch-Site": "same-origin"}, 403},
+		{"GET", "/session", map[string]string{"Origin": "http://trusted.example"}, 403},
+		{"POST", "/session", map[string]string{"Origin": "http://trusted.example", "Sec-Fetch-Site": "cross-site"}, 403},
+		{"GET", "/config", map[string]string{"Referer": self + "/"}, 403},
+		{"GET", "/event", map[string]string{"Origin": "null"}, 403},
+		{"OPTIONS", "/session", map[string]string{"Origin": "http://trusted.example", "Access-Control-Request-Method": "POST"}, 403},
+	} {
+		ctype, body := "", ""
+		if c.method == "POST" {
+			ctype, body = "application/json", "{}"
+		}
+		r := f.do(t, c.method, c.path, ctype, body, c.hdr)
+		if r.status != c.status || (c.status == 403 && errName(t, r.body) != "ForbiddenError") {
+			t.Errorf("%s %s %v: %d %s, want %d", c.method, c.path, c.hdr, r.status, r.body, c.status)
+		}
+		if c.status == 403 && r.header.Get("Access-Control-Allow-Origin") != "" {
+			t.Errorf("%s %s %v: CORS granted in strict mode", c.method, c.path, c.hdr)
+		}
+	}
+	// Without strict mode the same trusted origin is served (the default).
+	g := newFixture(t, func(o *Options) { o.CORS = []string{"http://trusted.example"} })
+	if r := g.do(t, "GET", "/session", "", "", map[string]string{"Origin": "http://trusted.example"}); r.status != 200 {
+		t.Errorf("default mode refused a trusted origin: %d", r.status)
+	}
+}
+
 func TestBasicAuth(t *testing.T) {
 	f := newFixture(t, func(o *Options) { o.Password = "s3cret" })
 	if r := f.do(t, "GET", "/session", "", "", nil); r.status != 401 || r.header.Get("WWW-Authenticate") == "" {
@@ -157,6 +205,29 @@ func TestBasicAuth(t *testing.T) {
 	req.SetBasicAuth("opencode", "s3cret")
 	if res, _ := http.DefaultClient.Do(req); res.StatusCode != 200 {
 		t.Fatalf("right password: %d", res.StatusCode)
+	}
+}
+
+// TestDiskErrorsAnswerWithoutPaths: a write the disk refused is 507
+// StorageFullError when it is full (whoever wrote: the store, auth.json,
+// snapshots) and 500 StorageError for a failed store write, naming the
+// system error and never the file.
+func TestDiskErrorsAnswerWithoutPaths(t *testing.T) {
+	s := New(Options{Scrub: map[string]string{"/home/me": "~"}})
+	for _, c := range []struct {
+		err    error
+		status int
+		name   string
+		msg    string
+	}{
+		{&fs.PathError{Op: "open", Path: "/home/me/.local/share/opencode/auth.json.123.tmp", Err: syscall.ENOSPC}, 507, "StorageFullError", "could not save to disk: no space left on device"},
+		{fmt.Errorf("write part prt_1: %w: %w", storage.ErrWrite, &fs.PathError{Op: "sync", Path: "/srv/data/x.json", Err: syscall.EIO}), 500, "StorageError", "could not save to disk: input/output error"},
+		{fmt.Errorf("%w: %w", storage.ErrWrite, &fs.PathError{Op: "write", Path: "/srv/data/x.json", Err: syscall.EDQUOT}), 507, "StorageFullError", "could not save to disk: disk quota exceeded"},
+	} {
+		ae := s.mapError(c.err)
+		if ae.Status != c.status || ae.Name != c.name || ae.Data["message"] != c.msg {
+			t.Errorf("%v: %d %s %v, want %d %s %q", c.err, ae.Status, ae.Name, ae.Data, c.status, c.name, c.msg)
+		}
 	}
 }
 
@@ -186,13 +257,17 @@ func TestSessionLifecycleOverHTTP(t *testing.T) {
 	f := newFixture(t, nil)
 	r := f.do(t, "POST", "/session", "application/json", `{"title":"first"}`, nil)
 	var s storage.Session
-	json.Unmarshal([]byte(r.body), &s)
+	if err := json.Unmarshal([]byte(r.body), &s); err != nil {
+		t.Fatal(err)
+	}
 	if r.status != 200 || s.Title != "first" || !strings.HasPrefix(s.ID, "ses_") {
 		t.Fatalf("create: %d %s", r.status, r.body)
 	}
 	r = f.do(t, "POST", "/session", "application/json", `{"parentID":"`+s.ID+`"}`, nil)
 	var child storage.Session
-	json.Unmarshal([]byte(r.body), &child)
+	if err := json.Unmarshal([]byte(r.body), &child); err != nil {
+		t.Fatal(err)
+	}
 	if child.ParentID != s.ID || !strings.HasPrefix(child.Title, "Child session - ") {
 		t.Fatalf("child: %s", r.body)
 	}
@@ -213,7 +288,9 @@ func TestSessionLifecycleOverHTTP(t *testing.T) {
 	}
 	r = f.do(t, "POST", "/session/"+s.ID+"/shell", "application/json", `{"agent":"build","command":"echo out; echo err >&2; exit 3"}`, nil)
 	var wp storage.WithParts
-	json.Unmarshal([]byte(r.body), &wp)
+	if err := json.Unmarshal([]byte(r.body), &wp); err != nil {
+		t.Fatal(err)
+	}
 	if r.status != 200 || len(wp.Parts) != 1 || wp.Parts[0].State.Output != "out\nerr\n" || wp.Parts[0].State.Metadata["exit"] != float64(3) {
 		t.Fatalf("shell: %d %s", r.status, r.body)
 	}
@@ -237,7 +314,9 @@ func TestSessionLifecycleOverHTTP(t *testing.T) {
 func TestShellWhileBusyIs409AndAbortKills(t *testing.T) {
 	f := newFixture(t, nil)
 	var s storage.Session
-	json.Unmarshal([]byte(f.do(t, "POST", "/session", "", "", nil).body), &s)
+	if err := json.Unmarshal([]byte(f.do(t, "POST", "/session", "", "", nil).body), &s); err != nil {
+		t.Fatal(err)
+	}
 	done := make(chan resp)
 	go func() {
 		done <- f.do(t, "POST", "/session/"+s.ID+"/shell", "application/json", `{"agent":"build","command":"sleep 30 & sleep 30; echo never"}`, nil)
@@ -309,7 +388,9 @@ func TestEventStream(t *testing.T) {
 	go func() { defer wg.Done(); got = readSSE(t, f.http.URL, 3, ready) }()
 	<-ready
 	var s storage.Session
-	json.Unmarshal([]byte(f.do(t, "POST", "/session", "", "", nil).body), &s)
+	if err := json.Unmarshal([]byte(f.do(t, "POST", "/session", "", "", nil).body), &s); err != nil {
+		t.Fatal(err)
+	}
 	f.do(t, "DELETE", "/session/"+s.ID, "", "", nil)
 	wg.Wait()
 	want := []string{"server.connected", "session.updated", "session.deleted"}
@@ -423,7 +504,9 @@ func TestOpenAPIDocumentValidatesRealResponses(t *testing.T) {
 	}
 	var s storage.Session
 	created := f.do(t, "POST", "/session", "application/json", `{"title":"doc"}`, nil)
-	json.Unmarshal([]byte(created.body), &s)
+	if err := json.Unmarshal([]byte(created.body), &s); err != nil {
+		t.Fatal(err)
+	}
 	verify("POST", "/session", created)
 	verify("GET", "/session", f.do(t, "GET", "/session", "", "", nil))
 	verify("GET", "/session/"+s.ID, f.do(t, "GET", "/session/"+s.ID, "", "", nil))

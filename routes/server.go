@@ -69,8 +69,12 @@ type Options struct {
 
 	AllowedHosts []string // extra Host names besides loopback
 	CORS         []string // origins allowed to make cross-origin calls
-	Username     string   // Basic auth user (when Password is set)
-	Password     string   // enables Basic auth when non-empty
+	// StrictOrigin refuses every request that carries Origin or Referer:
+	// only a browser sends them, so no web page can use the API at all
+	// (checklist B9, for CLI and TUI use; --strict-origin).
+	StrictOrigin bool
+	Username     string // Basic auth user (when Password is set)
+	Password     string // enables Basic auth when non-empty
 
 	Scrub map[string]string // absolute path → placeholder, applied to error messages
 

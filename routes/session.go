@@ -3,11 +3,12 @@ package routes
 import (
 	"net/http"
 
-	"ocgo/session"
-	"ocgo/storage"
 	"strings"
 
 	"github.com/julienschmidt/httprouter"
+
+	"ocgo/session"
+	"ocgo/storage"
 )
 
 type createBody struct {

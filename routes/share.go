@@ -92,7 +92,7 @@ func (s *Server) sharePageGet(w http.ResponseWriter, r *http.Request, p httprout
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Write(sharePage)
+	_, _ = w.Write(sharePage)
 }
 
 // shareData is what the share page shows: the session, its messages (with

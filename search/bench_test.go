@@ -25,7 +25,7 @@ var (
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if benchTmp != "" {
-		os.RemoveAll(benchTmp)
+		_ = os.RemoveAll(benchTmp) // a temporary directory: nothing to report to
 	}
 	os.Exit(code)
 }
@@ -73,7 +73,7 @@ func goSrcRepo(b *testing.B) string {
 	return benchRoot
 }
 
-func benchService(b *testing.B, root string) (*Service, *watcher.Watcher) {
+func benchService(b *testing.B, root string) *Service {
 	w, err := watcher.New(watcher.Options{Root: root})
 	if err != nil {
 		b.Fatal(err)
@@ -82,13 +82,20 @@ func benchService(b *testing.B, root string) (*Service, *watcher.Watcher) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { svc.Close(); w.Close() })
-	return svc, w
+	b.Cleanup(func() {
+		if err := svc.Close(); err != nil {
+			b.Error(err)
+		}
+		if err := w.Close(); err != nil {
+			b.Error(err)
+		}
+	})
+	return svc
 }
 
 func BenchmarkStatusAfter10Edits(b *testing.B) {
 	root := goSrcRepo(b)
-	svc, _ := benchService(b, root)
+	svc := benchService(b, root)
 	ctx := context.Background()
 	if _, err := svc.Status(ctx); err != nil { // initial full computation
 		b.Fatal(err)
@@ -101,7 +108,9 @@ func BenchmarkStatusAfter10Edits(b *testing.B) {
 	}
 	b.Cleanup(func() {
 		for f, c := range orig {
-			os.WriteFile(filepath.Join(root, f), c, 0o644)
+			if err := os.WriteFile(filepath.Join(root, f), c, 0o644); err != nil {
+				b.Error(err)
+			}
 		}
 	})
 	var n int
@@ -110,7 +119,9 @@ func BenchmarkStatusAfter10Edits(b *testing.B) {
 		b.StopTimer()
 		changes := make([]watcher.Change, 0, len(files))
 		for _, f := range files {
-			os.WriteFile(filepath.Join(root, f), append(append([]byte(nil), orig[f]...), fmt.Sprintf("// edit %d\n", i)...), 0o644)
+			if err := os.WriteFile(filepath.Join(root, f), append(append([]byte(nil), orig[f]...), fmt.Sprintf("// edit %d\n", i)...), 0o644); err != nil {
+				b.Fatal(err)
+			}
 			changes = append(changes, watcher.Change{Path: f, Event: watcher.EventChange})
 		}
 		b.StartTimer()
@@ -143,15 +154,20 @@ func BenchmarkStatusFull(b *testing.B) {
 		if _, err := svc.Status(context.Background()); err != nil {
 			b.Fatal(err)
 		}
-		svc.Close()
+		if err := svc.Close(); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 
 func BenchmarkFindFiles(b *testing.B) {
 	root := goSrcRepo(b)
-	svc, _ := benchService(b, root)
+	svc := benchService(b, root)
 	ctx := context.Background()
-	svc.FindFiles(ctx, "", 10, false) // build the candidate cache
+	// Build the candidate cache.
+	if _, err := svc.FindFiles(ctx, "", 10, false); err != nil {
+		b.Fatal(err)
+	}
 	for _, q := range []string{"server", "http", "ioutil"} {
 		b.Run(q, func(b *testing.B) {
 			for b.Loop() {
@@ -182,7 +198,7 @@ func medianRun(n int, fn func() error) (time.Duration, error) {
 // with the original's flags on the same tree when rg is installed.
 func BenchmarkGrepFunc(b *testing.B) {
 	root := goSrcRepo(b)
-	svc, _ := benchService(b, root)
+	svc := benchService(b, root)
 	ctx := context.Background()
 	var matches int
 	var total time.Duration
@@ -218,7 +234,7 @@ func BenchmarkGrepFunc(b *testing.B) {
 func BenchmarkSymbolsFirstQuery(b *testing.B) {
 	root := goSrcRepo(b)
 	for b.Loop() {
-		svc, _ := benchService(b, root)
+		svc := benchService(b, root)
 		if _, err := svc.Symbols(context.Background(), "ListenAndServe"); err != nil {
 			b.Fatal(err)
 		}
@@ -242,7 +258,7 @@ func BenchmarkGrepRareWordMonorepo(b *testing.B) {
 	root := monorepo(b)
 	t0 := time.Now()
 	s := open(b, root, root)
-	idx := waitIndexB(b, s)
+	idx := waitIndexB(s)
 	built := time.Since(t0)
 	b.ResetTimer()
 	for range b.N {
@@ -255,7 +271,7 @@ func BenchmarkGrepRareWordMonorepo(b *testing.B) {
 	b.ReportMetric(float64(len(idx.post)*2+len(idx.off)*4+len(idx.files)*16)/(1<<20), "MB-index")
 }
 
-func waitIndexB(b *testing.B, s *Service) *triIndex {
+func waitIndexB(s *Service) *triIndex {
 	for {
 		s.tri.mu.Lock()
 		idx, building := s.tri.cur, s.tri.building

@@ -4,13 +4,14 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"ocgo/diff"
 	"path"
 	"regexp"
 	"regexp/syntax"
 	"runtime"
 	"sync"
 	"unicode/utf8"
+
+	"ocgo/diff"
 )
 
 // Grep bounds, as the original's rg --max-count=10 plus an overall cap.

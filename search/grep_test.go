@@ -15,10 +15,12 @@ import (
 func dirSnapshot(t *testing.T, root string) []string {
 	t.Helper()
 	var out []string
-	filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+	if err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
 		out = append(out, p)
 		return nil
-	})
+	}); err != nil {
+		t.Fatal(err)
+	}
 	return out
 }
 

@@ -16,14 +16,14 @@ func (g *grepper) openDir(rel string) (dirHandle, error) {
 	}
 	// Keep a plain descriptor; files are opened relative to it below.
 	fd, err := unix.Dup(int(f.Fd()))
-	f.Close()
+	_ = f.Close()
 	if err != nil {
 		return dirHandle{}, err
 	}
 	return dirHandle{fd}, nil
 }
 
-func (g *grepper) closeDir(d dirHandle) { unix.Close(d.fd) }
+func (g *grepper) closeDir(d dirHandle) { _ = unix.Close(d.fd) }
 
 // read loads one regular file named by a single path component of the
 // directory, never following a symlink (as rg without --follow).

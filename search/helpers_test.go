@@ -76,8 +76,12 @@ func open(t testing.TB, root, cwd string) *Service {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		w.Close()
-		svc.Close()
+		if err := w.Close(); err != nil {
+			t.Error(err)
+		}
+		if err := svc.Close(); err != nil {
+			t.Error(err)
+		}
 	})
 	return svc
 }

@@ -19,8 +19,6 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
-	"ocgo/confine"
-	"ocgo/diff"
 	"path"
 	"path/filepath"
 	"sort"
@@ -31,6 +29,8 @@ import (
 	"golang.org/x/text/collate"
 	"golang.org/x/text/language"
 
+	"ocgo/confine"
+	"ocgo/diff"
 	"ocgo/watcher"
 )
 
@@ -150,14 +150,14 @@ func New(opts Options) (*Service, error) {
 		s.w, err = watcher.New(watcher.Options{Root: root, Logger: lg, OnChange: s.Notify})
 		if err != nil {
 			cancel()
-			r.Close()
+			_ = r.Close()
 			return nil, fmt.Errorf("search: %w", err)
 		}
 		s.ownW = true
 		if err := s.w.Start(ctx); err != nil {
 			cancel()
-			s.w.Close()
-			r.Close()
+			_ = s.w.Close()
+			_ = r.Close()
 			return nil, fmt.Errorf("search: %w", err)
 		}
 	}
@@ -169,16 +169,17 @@ func New(opts Options) (*Service, error) {
 
 // Close releases the root handle (and the own watcher, if any).
 func (s *Service) Close() error {
+	var err error
 	s.closeOnce.Do(func() {
 		if s.ownW {
 			s.cancelW()
-			s.w.Close()
+			err = s.w.Close()
 		}
 		s.tri.close()
 		s.st.close()
-		s.osroot.Close()
+		err = errors.Join(err, s.osroot.Close())
 	})
-	return nil
+	return err
 }
 
 // Notify feeds a watcher batch into the kept status and symbol state.
@@ -312,7 +313,7 @@ func (s *Service) List(ctx context.Context, rel string) ([]FileNode, error) {
 		return nil, s.fsErr(err)
 	}
 	ents, err := f.ReadDir(-1)
-	f.Close()
+	_ = f.Close()
 	if err != nil && len(ents) == 0 {
 		return nil, s.fsErr(err)
 	}

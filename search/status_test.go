@@ -119,11 +119,17 @@ func TestStatusMatchesGit(t *testing.T) {
 			b = strings.Replace(b, "line 200\n", "", 1)
 			write(t, root, "big.txt", b)
 			write(t, root, "pkg/a.go", "package pkg\n\nfunc A() { println() }\n")
-			os.Remove(filepath.Join(root, "pkg/gone.go"))
-			os.Rename(filepath.Join(root, "move_me.txt"), filepath.Join(root, "pkg/moved.txt"))
+			if err := os.Remove(filepath.Join(root, "pkg/gone.go")); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Rename(filepath.Join(root, "move_me.txt"), filepath.Join(root, "pkg/moved.txt")); err != nil {
+				t.Fatal(err)
+			}
 			write(t, root, "bin.dat", "\x00\x01\x03binary changed")
 			write(t, root, "nonl.txt", "no newline\n")
-			os.Chmod(filepath.Join(root, "script.sh"), 0o755)
+			if err := os.Chmod(filepath.Join(root, "script.sh"), 0o755); err != nil {
+				t.Fatal(err)
+			}
 			write(t, root, "new/deep/file.go", "package deep\n\nvar X = 1\n")
 			write(t, root, "pkg/untracked.txt", "a\nb")
 			write(t, root, "ignored.log", "nope\n")
@@ -133,8 +139,12 @@ func TestStatusMatchesGit(t *testing.T) {
 
 			// Further edits after the first answer are picked up incrementally.
 			write(t, root, "pkg/a.go", "package pkg\n\nfunc A() {}\n") // back to HEAD
-			os.Remove(filepath.Join(root, "pkg/untracked.txt"))
-			os.RemoveAll(filepath.Join(root, "new"))
+			if err := os.Remove(filepath.Join(root, "pkg/untracked.txt")); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.RemoveAll(filepath.Join(root, "new")); err != nil {
+				t.Fatal(err)
+			}
 			write(t, root, "big.txt", big.String()+"tail\n")
 			waitStatus(t, svc, want)
 

@@ -9,7 +9,6 @@ import (
 	"go/token"
 	"io"
 	"net/url"
-	"ocgo/diff"
 	"path"
 	"path/filepath"
 	"regexp"
@@ -18,6 +17,7 @@ import (
 	"strings"
 	"sync"
 
+	"ocgo/diff"
 	"ocgo/watcher"
 )
 

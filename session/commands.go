@@ -3,7 +3,6 @@ package session
 import (
 	"context"
 	"fmt"
-	"ocgo/config"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 
 	"charm.land/fantasy"
 
+	"ocgo/config"
 	"ocgo/provider"
 	"ocgo/storage"
 )

@@ -8,10 +8,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"ocgo/event"
 	"path/filepath"
 	"strings"
 
+	"ocgo/event"
 	"ocgo/snapshot"
 	"ocgo/storage"
 	"ocgo/tool"

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"ocgo/event"
 	"regexp"
 	"strings"
 	"sync"
@@ -14,6 +13,7 @@ import (
 
 	"charm.land/fantasy"
 
+	"ocgo/event"
 	"ocgo/provider"
 	"ocgo/storage"
 	"ocgo/tool"

@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"ocgo/event"
 	"slices"
 	"sync"
 
+	"ocgo/event"
 	"ocgo/storage"
 )
 

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"ocgo/confine"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -298,8 +297,8 @@ func (s *Service) expandInput(sessionID, messageID string, ip InputPart) ([]stor
 		q := u.Query()
 		if start := q.Get("start"); start != "" {
 			var a, b int
-			fmt.Sscan(start, &a)
-			fmt.Sscan(q.Get("end"), &b)
+			_, _ = fmt.Sscan(start, &a)
+			_, _ = fmt.Sscan(q.Get("end"), &b)
 			if a > 0 {
 				input["offset"] = a - 1
 				if b >= a {
@@ -470,18 +469,6 @@ func matchTool(m map[string]bool, name string) (bool, bool) {
 		}
 	}
 	return val, found
-}
-
-// readFileRel reads a project file for the system prompt rules.
-func readFileRel(root *confine.Root, rel string) (string, bool) {
-	if root == nil {
-		return "", false
-	}
-	data, err := root.ReadFile(rel)
-	if err != nil {
-		return "", false
-	}
-	return string(data), true
 }
 
 // nearContextLimit reports whether the last answer used more than 90% of

@@ -20,7 +20,9 @@ import (
 // and upload the session there.
 
 // ErrShareDisabled is returned by Share when the config says share: "disabled".
-var ErrShareDisabled = errors.New("Sharing is disabled in configuration")
+//
+// The capitalised text is opencode's own message, which clients show as is.
+var ErrShareDisabled = errors.New("Sharing is disabled in configuration") //nolint:staticcheck // ST1005: opencode's exact text
 
 // ShareMode is the config's share setting: "manual" (the default), "auto"
 // (new root sessions are shared when created) or "disabled".

@@ -131,8 +131,9 @@ func (s *Service) Shell(ctx context.Context, id, agent, command string) (storage
 		exit = ee.ExitCode()
 	case runErr != nil:
 		exit = -1
-		out.Write([]byte(runErr.Error() + "\n"))
+		_, _ = out.Write([]byte(runErr.Error() + "\n"))
 	}
+	s.log.Info("Shell command finished", "session", id, "exit", exit, "aborted", ctx.Err() != nil, "ms", s.ms()-start)
 	text, _ := out.snapshot()
 	meta := map[string]any{"output": text, "description": "", "exit": exit}
 	st := storage.ToolState{Status: storage.ToolCompleted, Input: input, Output: text, Title: command,

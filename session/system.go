@@ -4,7 +4,6 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
-	"ocgo/confine"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -13,6 +12,7 @@ import (
 
 	"charm.land/fantasy"
 
+	"ocgo/confine"
 	"ocgo/provider"
 	"ocgo/storage"
 )

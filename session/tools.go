@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"ocgo/confine"
-	"ocgo/event"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -13,6 +11,8 @@ import (
 	"time"
 
 	"ocgo/config"
+	"ocgo/confine"
+	"ocgo/event"
 	"ocgo/storage"
 	"ocgo/tool"
 	"ocgo/trace"

@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"ocgo/event"
 	"path/filepath"
 	"slices"
 
+	"ocgo/event"
 	"ocgo/snapshot"
 	"ocgo/storage"
 	"ocgo/tool"

@@ -27,7 +27,7 @@ var corpus struct {
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if corpus.dir != "" {
-		os.RemoveAll(corpus.dir)
+		_ = os.RemoveAll(corpus.dir) // a temporary directory: nothing to report to
 	}
 	os.Exit(code)
 }
@@ -62,7 +62,12 @@ func benchCorpus(b *testing.B) string {
 		}
 		corpus.dir = dir
 		corpus.work = filepath.Join(dir, "work")
-		src := filepath.Join(runtime.GOROOT(), "src")
+		goroot, err := exec.Command("go", "env", "GOROOT").Output()
+		if err != nil {
+			corpus.err = fmt.Errorf("go env GOROOT: %v", err)
+			return
+		}
+		src := filepath.Join(strings.TrimSpace(string(goroot)), "src")
 		if out, err := exec.Command("cp", "-a", src, corpus.work).CombinedOutput(); err != nil {
 			corpus.err = fmt.Errorf("copy GOROOT/src: %v: %s", err, out)
 			return
@@ -109,7 +114,7 @@ func newEditor(b *testing.B, work string) *editor {
 		}
 		e.orig[f] = data
 	}
-	b.Cleanup(e.reset)
+	b.Cleanup(func() { e.reset(b) })
 	return e
 }
 
@@ -129,9 +134,12 @@ func (e *editor) edit(b *testing.B) {
 	}
 }
 
-func (e *editor) reset() {
+// reset puts the edited files back as they were.
+func (e *editor) reset(b *testing.B) {
 	for f, o := range e.orig {
-		os.WriteFile(filepath.Join(e.work, f), o, 0o644)
+		if err := os.WriteFile(filepath.Join(e.work, f), o, 0o644); err != nil {
+			b.Error(err)
+		}
 	}
 }
 
@@ -188,8 +196,12 @@ func BenchmarkFirstSnapshotGitProject(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StopTimer()
-		s.Close()
-		os.RemoveAll(filepath.Dir(gd))
+		if err := s.Close(); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.RemoveAll(filepath.Dir(gd)); err != nil {
+			b.Fatal(err)
+		}
 		b.StartTimer()
 	}
 	b.StopTimer()
@@ -259,11 +271,15 @@ func BenchmarkTrack3FilesRescan(b *testing.B) { benchIncremental(b, false) }
 
 // revertSetup returns a watcher-fed snapshotter with t0 (pristine) and t1
 // (3 files edited) trees; the work tree is at t1.
-func revertSetup(b *testing.B) (*Snapshotter, *editor, string, string) {
+func revertSetup(b *testing.B) (*Snapshotter, string, string) {
 	work := benchCorpus(b)
 	ctx := context.Background()
 	s := benchOpen(b, work, filepath.Join(scratch(b), "snap"))
-	b.Cleanup(func() { s.Close() })
+	b.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			b.Error(err)
+		}
+	})
 	t0, err := s.Track(ctx)
 	if err != nil {
 		b.Fatal(err)
@@ -276,12 +292,12 @@ func revertSetup(b *testing.B) (*Snapshotter, *editor, string, string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	return s, ed, t0, t1
+	return s, t0, t1
 }
 
 // BenchmarkRevert3Files: Restore(t0, 3 files) with the files at t1.
 func BenchmarkRevert3Files(b *testing.B) {
-	s, _, t0, t1 := revertSetup(b)
+	s, t0, t1 := revertSetup(b)
 	ctx := context.Background()
 	for b.Loop() {
 		b.StopTimer()
@@ -299,7 +315,11 @@ func BenchmarkRevert3Files(b *testing.B) {
 		b.Fatal(err)
 	}
 	gd := s.gitDir
-	cli := timeCLI(b, 5, func() { s.Restore(context.Background(), t1, benchFiles) },
+	cli := timeCLI(b, 5, func() {
+		if _, err := s.Restore(context.Background(), t1, benchFiles); err != nil {
+			b.Error(err)
+		}
+	},
 		"git --git-dir="+gd+" --work-tree=. checkout "+t0+" -- "+strings.Join(benchFiles, " "))
 	report(b, cli)
 }
@@ -308,7 +328,7 @@ func BenchmarkRevert3Files(b *testing.B) {
 // tree (watcher-fed), diff against t1, write only the 3 differing files.
 // The CLI figure is opencode's restore (read-tree + checkout-index -a -f).
 func BenchmarkUnrevert(b *testing.B) {
-	s, _, t0, t1 := revertSetup(b)
+	s, t0, t1 := revertSetup(b)
 	ctx := context.Background()
 	for b.Loop() {
 		b.StopTimer()
@@ -327,7 +347,11 @@ func BenchmarkUnrevert(b *testing.B) {
 	}
 	gd := s.gitDir
 	idx := filepath.Join(scratch(b), "index")
-	cli := timeCLI(b, 3, func() { s.Restore(context.Background(), t0, benchFiles) },
+	cli := timeCLI(b, 3, func() {
+		if _, err := s.Restore(context.Background(), t0, benchFiles); err != nil {
+			b.Error(err)
+		}
+	},
 		"GIT_INDEX_FILE="+idx+" git --git-dir="+gd+" --work-tree=. read-tree "+t1+
 			" && GIT_INDEX_FILE="+idx+" git --git-dir="+gd+" --work-tree=. checkout-index -a -f")
 	report(b, cli)
@@ -381,10 +405,16 @@ func BenchmarkFirstSnapshotMonorepo(b *testing.B) {
 		}
 		b.ReportMetric(float64(time.Since(t1).Microseconds())/1000, "ms-next-track")
 		for _, n := range names {
-			os.Remove(filepath.Join(work, n))
+			if err := os.Remove(filepath.Join(work, n)); err != nil {
+				b.Fatal(err)
+			}
 		}
-		s.Close()
-		os.RemoveAll(filepath.Dir(gd))
+		if err := s.Close(); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.RemoveAll(filepath.Dir(gd)); err != nil {
+			b.Fatal(err)
+		}
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(first.Milliseconds()), "ms-first")

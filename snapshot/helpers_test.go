@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"ocgo/gitrepo"
 )
 
 // gitEnv isolates git (and this package) from the machine's git config.
@@ -64,7 +66,11 @@ func openSnap(t testing.TB, work string, opts ...func(*Options)) *Snapshotter {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { s.Close() })
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Error(err)
+		}
+	})
 	return s
 }
 
@@ -141,7 +147,7 @@ func diffStates(a, b map[string]fileState) []string {
 // treePaths lists every file path in a tree.
 func treePaths(t testing.TB, s *Snapshotter, tree string) []string {
 	t.Helper()
-	paths, err := s.Changed(context.Background(), emptyTree.String(), tree)
+	paths, err := s.Changed(context.Background(), gitrepo.EmptyTree.String(), tree)
 	if err != nil {
 		t.Fatal(err)
 	}

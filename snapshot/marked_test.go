@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"ocgo/gitrepo"
 )
 
 // A directory and a file inside it reported together (the watcher reports
@@ -27,7 +29,9 @@ func TestDirectoryAndFileMarkedTogether(t *testing.T) {
 			old := time.Now().Add(-time.Hour)
 			write(t, work, "sub/f.txt", "one\n", 0o644)
 			write(t, work, "sub/g.txt", "g\n", 0o644)
-			os.Chtimes(filepath.Join(work, "sub", "f.txt"), old, old)
+			if err := os.Chtimes(filepath.Join(work, "sub", "f.txt"), old, old); err != nil {
+				t.Fatal(err)
+			}
 			s := openSnap(t, work, func(o *Options) { o.MaxFileSize = 64 })
 			track(t, s)
 			s.MarkChanged(nil) // watcher-fed from now on
@@ -38,7 +42,9 @@ func TestDirectoryAndFileMarkedTogether(t *testing.T) {
 				content = strings.Repeat("big line\n", 20) // over the 64-byte cap
 			}
 			write(t, work, "sub/f.txt", content, 0o644)
-			os.Chtimes(filepath.Join(work, "sub", "f.txt"), old, old)
+			if err := os.Chtimes(filepath.Join(work, "sub", "f.txt"), old, old); err != nil {
+				t.Fatal(err)
+			}
 			s.MarkChanged([]string{"sub", "sub/f.txt"})
 			var named []string
 			if big {
@@ -55,7 +61,7 @@ func TestDirectoryAndFileMarkedTogether(t *testing.T) {
 			if strings.HasPrefix(st, strings.Repeat("0", 40)) {
 				t.Fatalf("sub/f.txt stored with a zero hash: %s", st)
 			}
-			d, err := s.Diff(context.Background(), emptyTree.String(), tree)
+			d, err := s.Diff(context.Background(), gitrepo.EmptyTree.String(), tree)
 			if err != nil {
 				t.Fatalf("diff of the new tree: %v", err)
 			}

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"ocgo/gitrepo"
 )
 
 // fixture builds a tree exercising nested ignore files and negations.
@@ -108,7 +110,7 @@ func TestGitProjectSeededAndUntouched(t *testing.T) {
 	runGit(t, work, "add", "-A")
 	runGit(t, work, "commit", "-qm", "init")
 	// Give the files an mtime well before the index so seeds are trusted.
-	before := dirDigest(t, filepath.Join(work, ".git"))
+	before := dirDigest(filepath.Join(work, ".git"))
 
 	s := openSnap(t, work)
 	h := track(t, s)
@@ -119,30 +121,30 @@ func TestGitProjectSeededAndUntouched(t *testing.T) {
 		t.Fatal(err)
 	}
 	runGit(t, work, "--git-dir="+s.gitDir, "fsck", "--full", "--no-dangling")
-	if after := dirDigest(t, filepath.Join(work, ".git")); after != before {
+	if after := dirDigest(filepath.Join(work, ".git")); after != before {
 		t.Fatal("the project's .git changed")
 	}
 	// A blob that lives only in the project's pack is readable through the alternate.
 	runGit(t, work, "gc", "-q")
-	before = dirDigest(t, filepath.Join(work, ".git"))
+	before = dirDigest(filepath.Join(work, ".git"))
 	s2 := openSnap(t, work)
 	h2 := track(t, s2)
 	if h2 != h {
 		t.Fatalf("second snapshotter: %s != %s", h2, h)
 	}
-	d, err := s2.Diff(context.Background(), emptyTree.String(), h2)
+	d, err := s2.Diff(context.Background(), gitrepo.EmptyTree.String(), h2)
 	if err != nil || !strings.Contains(d, "+package y") && !strings.Contains(d, "+kept") {
 		t.Fatalf("diff via packed alternate objects: %v\n%s", err, d)
 	}
-	if after := dirDigest(t, filepath.Join(work, ".git")); after != before {
+	if after := dirDigest(filepath.Join(work, ".git")); after != before {
 		t.Fatal("the project's .git changed")
 	}
 }
 
 // dirDigest summarises names, sizes and mtimes below dir.
-func dirDigest(t testing.TB, dir string) string {
+func dirDigest(dir string) string {
 	var b strings.Builder
-	filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+	_ = filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error { // never fails: errors are skipped
 		if err == nil {
 			fmt.Fprintf(&b, "%s %d %d\n", p, fi.Size(), fi.ModTime().UnixNano())
 		}
@@ -167,7 +169,9 @@ func edit(t testing.TB, w string) {
 		t.Fatal(err)
 	}
 	write(t, w, "tool.sh", "#!/bin/sh\n", 0o755)
-	os.Remove(filepath.Join(w, "link"))
+	if err := os.Remove(filepath.Join(w, "link")); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.Symlink("run.sh", filepath.Join(w, "link")); err != nil {
 		t.Fatal(err)
 	}
@@ -290,11 +294,15 @@ func TestRestoreNeverTouchesUnlisted(t *testing.T) {
 		t.Fatalf("CurrentState %s != git hash-object %s and mode 0100644", cur, gitHash)
 	}
 	// A mode change alone is a different state.
-	os.Chmod(filepath.Join(work, "user.txt"), 0o755)
+	if err := os.Chmod(filepath.Join(work, "user.txt"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	if x, _, _ := s.CurrentState("user.txt"); x != gitHash+" 0100755" {
 		t.Fatalf("CurrentState after chmod +x: %s", x)
 	}
-	os.Chmod(filepath.Join(work, "user.txt"), 0o644)
+	if err := os.Chmod(filepath.Join(work, "user.txt"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if _, ok, _ := s.FileState(context.Background(), t0, "untracked-new.txt"); ok {
 		t.Fatal("FileState found a file absent from the tree")
 	}
@@ -318,10 +326,14 @@ func TestDiffFormat(t *testing.T) {
 	s := openSnap(t, work)
 	t0 := track(t, s)
 	write(t, work, "mod.txt", "one\n2\nthree\n", 0o644)
-	os.Remove(filepath.Join(work, "gone.txt"))
+	if err := os.Remove(filepath.Join(work, "gone.txt")); err != nil {
+		t.Fatal(err)
+	}
 	write(t, work, "born.txt", "hello\n", 0o644)
 	write(t, work, "bin.dat", "\x00abd", 0o644)
-	os.Chmod(filepath.Join(work, "x.sh"), 0o755)
+	if err := os.Chmod(filepath.Join(work, "x.sh"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	d, err := s.Diff(context.Background(), t0, "")
 	if err != nil {
 		t.Fatal(err)
@@ -364,9 +376,15 @@ func TestWatcherFedMatchesFullScan(t *testing.T) {
 		{"new nested dir", func() { write(t, work, "n1/n2/f.go", "package f\n", 0o644) }, []string{"n1"}},
 		{"ignored file", func() { write(t, work, "n1/x.log", "log\n", 0o644) }, []string{"n1/x.log"}},
 		{"gitignore change", func() { write(t, work, "sub/.gitignore", "*.md\n", 0o644) }, []string{"sub/.gitignore"}},
-		{"dir removed", func() { os.RemoveAll(filepath.Join(work, "n1")) }, []string{"n1/n2/f.go", "n1/n2", "n1"}},
+		{"dir removed", func() {
+			if err := os.RemoveAll(filepath.Join(work, "n1")); err != nil {
+				t.Error(err)
+			}
+		}, []string{"n1/n2/f.go", "n1/n2", "n1"}},
 		{"file replaced by dir", func() {
-			os.Remove(filepath.Join(work, "a.txt"))
+			if err := os.Remove(filepath.Join(work, "a.txt")); err != nil {
+				t.Error(err)
+			}
 			write(t, work, "a.txt/inner.txt", "i\n", 0o644)
 		}, []string{"a.txt"}},
 	}
@@ -385,7 +403,9 @@ func TestPersistedStatCacheAvoidsRehash(t *testing.T) {
 	work := t.TempDir()
 	write(t, work, "f.txt", "aaaa\n", 0o644)
 	old := time.Now().Add(-time.Hour)
-	os.Chtimes(filepath.Join(work, "f.txt"), old, old)
+	if err := os.Chtimes(filepath.Join(work, "f.txt"), old, old); err != nil {
+		t.Fatal(err)
+	}
 	gd := filepath.Join(t.TempDir(), "snap")
 	s, err := Open(Options{GitDir: gd, WorkTree: work})
 	if err != nil {
@@ -398,9 +418,15 @@ func TestPersistedStatCacheAvoidsRehash(t *testing.T) {
 	// Same size, same mtime, same inode, different bytes: only a cache hit
 	// can return the old hash, which proves the restart did not rehash.
 	f, _ := os.OpenFile(filepath.Join(work, "f.txt"), os.O_WRONLY, 0)
-	f.WriteString("bbbb\n")
-	f.Close()
-	os.Chtimes(filepath.Join(work, "f.txt"), old, old)
+	if _, err := f.WriteString("bbbb\n"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(filepath.Join(work, "f.txt"), old, old); err != nil {
+		t.Fatal(err)
+	}
 	s2, err := Open(Options{GitDir: gd, WorkTree: work})
 	if err != nil {
 		t.Fatal(err)
@@ -411,7 +437,9 @@ func TestPersistedStatCacheAvoidsRehash(t *testing.T) {
 	}
 	// A touched file is rehashed.
 	now := time.Now()
-	os.Chtimes(filepath.Join(work, "f.txt"), now, now)
+	if err := os.Chtimes(filepath.Join(work, "f.txt"), now, now); err != nil {
+		t.Fatal(err)
+	}
 	if h3 := track(t, s2); h3 == h1 {
 		t.Fatal("changed mtime did not trigger a rehash")
 	}
@@ -504,7 +532,7 @@ func TestStaleLockRecovery(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer cmd.Process.Kill()
+	defer func() { _ = cmd.Process.Kill() }() // it may have gone already
 	for i := 0; ; i++ {
 		if _, err := os.Stat(ready); err == nil {
 			break
@@ -525,7 +553,7 @@ func TestStaleLockRecovery(t *testing.T) {
 	if err := cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	cmd.Wait()
+	_ = cmd.Wait() // reaps it; its error is the kill
 	write(t, gd, "objects/ab/tmp_obj_123", "junk", 0o444)
 	done := make(chan error, 1)
 	go func() { _, err := s.Track(context.Background()); done <- err }()
@@ -593,14 +621,18 @@ func TestOpenRejects(t *testing.T) {
 		"home":     {GitDir: filepath.Join(t.TempDir(), "s"), WorkTree: home},
 	} {
 		if s, err := Open(o); err == nil {
-			s.Close()
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
 			t.Errorf("%s: Open succeeded", name)
 		}
 	}
 	work := t.TempDir()
 	runGit(t, work, "init", "-q")
 	if s, err := Open(Options{GitDir: filepath.Join(work, ".git", "snap"), WorkTree: work}); err == nil {
-		s.Close()
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
 		t.Error("GitDir inside the project's .git accepted")
 	}
 }

@@ -147,7 +147,7 @@ func writeFileAtomicNoSync(p string, data []byte) error {
 		err = os.Rename(f.Name(), p)
 	}
 	if err != nil {
-		os.Remove(f.Name())
+		_ = os.Remove(f.Name())
 	}
 	return err
 }

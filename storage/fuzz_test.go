@@ -32,10 +32,16 @@ func FuzzSessionFile(f *testing.F) {
 	f.Fuzz(func(t *testing.T, content string) {
 		dir := t.TempDir()
 		info := filepath.Join(dir, "storage", "session", "info")
-		os.MkdirAll(info, 0o700)
+		if err := os.MkdirAll(info, 0o700); err != nil {
+			t.Fatal(err)
+		}
 		good := `{"id":"ses_11111111111111111111111111","title":"ok","version":"0.5.29","time":{"created":1,"updated":1}}`
-		os.WriteFile(filepath.Join(info, "ses_11111111111111111111111111.json"), []byte(good), 0o600)
-		os.WriteFile(filepath.Join(info, "ses_22cd9767b001l7gdXOpuA8v6qb.json"), []byte(content), 0o600)
+		if err := os.WriteFile(filepath.Join(info, "ses_11111111111111111111111111.json"), []byte(good), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(info, "ses_22cd9767b001l7gdXOpuA8v6qb.json"), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
 		s, err := Open(dir, nil)
 		if err != nil {
 			t.Fatalf("Open: %v", err)

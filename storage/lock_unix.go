@@ -5,7 +5,6 @@ package storage
 import (
 	"errors"
 	"fmt"
-	"github.com/gofrs/flock"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/gofrs/flock"
 )
 
 // lockTakeover bounds how long lockDir waits for a lock whose recorded
@@ -72,7 +73,7 @@ type dataLock struct {
 // Close releases the lock.
 func (l *dataLock) Close() error {
 	err := l.fl.Close()
-	l.File.Close()
+	_ = l.File.Close()
 	return err
 }
 

@@ -4,11 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"ocgo/atomicfile"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"ocgo/atomicfile"
 )
 
 // ErrReadOnly is returned by writes to a store opened with OpenReadOnly.

@@ -18,9 +18,13 @@ func TestReadOnlyBesideTheHolder(t *testing.T) {
 	if err := owner.PutSession(sess); err != nil {
 		t.Fatal(err)
 	}
-	owner.PutMessage(msg)
+	if err := owner.PutMessage(msg); err != nil {
+		t.Fatal(err)
+	}
 	corrupt := filepath.Join(dir, "storage", "session", "info", ids.Descending(PrefixSession)+".json")
-	os.WriteFile(corrupt, []byte("{not json"), 0o644)
+	if err := os.WriteFile(corrupt, []byte("{not json"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	if HolderAddress(dir) != "" {
 		t.Errorf("an address before any was recorded")

@@ -32,7 +32,6 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"ocgo/atomicfile"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -40,6 +39,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"ocgo/atomicfile"
 )
 
 // Errors returned by the store. Callers test them with errors.Is.
@@ -108,7 +109,7 @@ func OpenFS(dir string, logger *slog.Logger, fsys atomicfile.FS) (*Store, error)
 		sessions: map[string]Session{}, convs: map[string]*conversation{},
 	}
 	if err := s.loadSessions(); err != nil {
-		lock.Close()
+		_ = lock.Close()
 		return nil, err
 	}
 	s.markMigrated()

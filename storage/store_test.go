@@ -21,7 +21,11 @@ func openTemp(t *testing.T) (*Store, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { s.Close() })
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Error(err)
+		}
+	})
 	return s, dir
 }
 
@@ -41,7 +45,9 @@ func TestSessionRoundTripMatchesOpencodeLayout(t *testing.T) {
 		t.Errorf("file content:\n%s\nwant:\n%s", raw, want)
 	}
 	// A reopened store finds it in its index.
-	s.Close()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
 	s2, err := Open(dir, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -101,8 +107,12 @@ func TestOpensOpencodeWrittenFiles(t *testing.T) {
 		orig, _ := os.ReadFile(filepath.Join(ref, pair.file))
 		ours, _ := json.Marshal(pair.v)
 		var a, b any
-		json.Unmarshal(orig, &a)
-		json.Unmarshal(ours, &b)
+		if err := json.Unmarshal(orig, &a); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(ours, &b); err != nil {
+			t.Fatal(err)
+		}
 		ja, _ := json.Marshal(a)
 		jb, _ := json.Marshal(b)
 		if !bytes.Equal(ja, jb) {
@@ -114,17 +124,23 @@ func TestOpensOpencodeWrittenFiles(t *testing.T) {
 func TestCorruptFilesAreQuarantinedAndOthersStillList(t *testing.T) {
 	dir := t.TempDir()
 	info := filepath.Join(dir, "storage", "session", "info")
-	os.MkdirAll(info, 0o755)
+	if err := os.MkdirAll(info, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	ids := NewIDs(nil)
 	good := ids.Descending(PrefixSession)
-	os.WriteFile(filepath.Join(info, good+".json"), []byte(`{"id":"`+good+`","title":"ok","version":"x","time":{"created":1,"updated":1}}`), 0o644)
+	if err := os.WriteFile(filepath.Join(info, good+".json"), []byte(`{"id":"`+good+`","title":"ok","version":"x","time":{"created":1,"updated":1}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	fixtures, _ := filepath.Glob(filepath.Join("..", "testdata", "storage", "corrupt", "*.json"))
 	if len(fixtures) < 3 {
 		t.Fatalf("want corrupt fixtures in testdata/storage/corrupt, found %d", len(fixtures))
 	}
 	for i, f := range fixtures {
 		data, _ := os.ReadFile(f)
-		os.WriteFile(filepath.Join(info, ids.Descending(PrefixSession)+".json"), data, 0o644)
+		if err := os.WriteFile(filepath.Join(info, ids.Descending(PrefixSession)+".json"), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
 		_ = i
 	}
 	s, err := Open(dir, nil)
@@ -158,10 +174,16 @@ func TestDeleteSessionRemovesMessagesAndParts(t *testing.T) {
 	s, dir := openTemp(t)
 	ids := NewIDs(nil)
 	sid := ids.Descending(PrefixSession)
-	s.PutSession(Session{ID: sid, Title: "x"})
+	if err := s.PutSession(Session{ID: sid, Title: "x"}); err != nil {
+		t.Fatal(err)
+	}
 	mid := ids.Ascending(PrefixMessage)
-	s.PutMessage(Message{ID: mid, SessionID: sid, Role: RoleUser})
-	s.PutPart(Part{ID: ids.Ascending(PrefixPart), SessionID: sid, MessageID: mid, Type: PartText, Text: "hi"})
+	if err := s.PutMessage(Message{ID: mid, SessionID: sid, Role: RoleUser}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutPart(Part{ID: ids.Ascending(PrefixPart), SessionID: sid, MessageID: mid, Type: PartText, Text: "hi"}); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.DeleteSession(sid); err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +205,9 @@ func TestEmptySessionListIsNotNil(t *testing.T) {
 		t.Fatal("fresh store: Sessions() is nil")
 	}
 	sid := NewIDs(nil).Descending(PrefixSession)
-	s.PutSession(Session{ID: sid, Title: "x"})
+	if err := s.PutSession(Session{ID: sid, Title: "x"}); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.DeleteSession(sid); err != nil {
 		t.Fatal(err)
 	}
@@ -265,13 +289,19 @@ func TestSessionsJSONMatchesSessions(t *testing.T) {
 		t.Fatalf("empty list: %s", s.SessionsJSON())
 	}
 	for i := range 5 {
-		s.PutSession(Session{ID: ids.Descending(PrefixSession), Title: "a<b>&" + string(rune('0'+i)), Time: SessionTime{Updated: int64(i)}})
+		if err := s.PutSession(Session{ID: ids.Descending(PrefixSession), Title: "a<b>&" + string(rune('0'+i)), Time: SessionTime{Updated: int64(i)}}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	check := func() {
 		want, _ := json.Marshal(s.Sessions())
 		var a, b any
-		json.Unmarshal(want, &a)
-		json.Unmarshal(s.SessionsJSON(), &b)
+		if err := json.Unmarshal(want, &a); err != nil {
+			t.Error(err)
+		}
+		if err := json.Unmarshal(s.SessionsJSON(), &b); err != nil {
+			t.Error(err)
+		}
 		ja, _ := json.Marshal(a)
 		jb, _ := json.Marshal(b)
 		if !bytes.Equal(ja, jb) || bytes.Contains(s.SessionsJSON(), []byte(`\u003c`)) {
@@ -281,9 +311,13 @@ func TestSessionsJSONMatchesSessions(t *testing.T) {
 	check()
 	first := s.Sessions()[4]
 	first.Time.Updated = 99
-	s.PutSession(first)
+	if err := s.PutSession(first); err != nil {
+		t.Fatal(err)
+	}
 	check()
-	s.DeleteSession(first.ID)
+	if err := s.DeleteSession(first.ID); err != nil {
+		t.Fatal(err)
+	}
 	check()
 }
 

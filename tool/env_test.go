@@ -3,7 +3,6 @@ package tool
 import (
 	"context"
 	"encoding/json"
-	"ocgo/confine"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -11,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"ocgo/confine"
 )
 
 // testEnv is a real Env over an os.Root on a temp dir. Permissions are
@@ -46,7 +47,11 @@ func newEnv(t testing.TB) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { r.Close() })
+	t.Cleanup(func() {
+		if err := r.Close(); err != nil {
+			t.Error(err)
+		}
+	})
 	return &testEnv{t: t, root: r, path: proj, rules: map[string]map[string]string{},
 		reads: map[string]time.Time{}, todos: &fileTodos{dir: filepath.Join(dir, "todo")}}
 }

@@ -6,12 +6,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"ocgo/childenv"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"ocgo/childenv"
 )
 
 func TestPatchAddUpdateDelete(t *testing.T) {

@@ -4,11 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"ocgo/diff"
 	"path/filepath"
 	"sort"
 	"strings"
 	"unicode/utf8"
+
+	"ocgo/diff"
 )
 
 type readTool struct{}
@@ -67,7 +68,7 @@ func (readTool) Run(ctx context.Context, call Call, env Env) (Result, error) {
 		return Result{}, fsErr(err, in.FilePath)
 	}
 	data, err := io.ReadAll(f)
-	f.Close()
+	_ = f.Close()
 	if err != nil {
 		return Result{}, fsErr(err, in.FilePath)
 	}

@@ -27,14 +27,14 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
-	"ocgo/childenv"
-	"ocgo/confine"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
+	"ocgo/childenv"
+	"ocgo/confine"
 	"ocgo/trace"
 )
 

@@ -3,11 +3,11 @@ package tool
 import (
 	"context"
 	"io/fs"
-	"ocgo/confine"
 	"path"
 	"path/filepath"
 	"strings"
 
+	"ocgo/confine"
 	"ocgo/ignore"
 )
 

@@ -25,7 +25,7 @@ func TestPrivateAddr(t *testing.T) {
 // or by address, nor be redirected there; the opt-in allows it.
 func TestWebfetchRefusesPrivateAddresses(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Write([]byte("internal"))
+		_, _ = w.Write([]byte("internal"))
 	}))
 	defer srv.Close()
 	for _, u := range []string{srv.URL, "http://localhost:" + srv.Listener.Addr().(interface{ String() string }).String()[len("127.0.0.1:"):]} {
@@ -38,7 +38,9 @@ func TestWebfetchRefusesPrivateAddresses(t *testing.T) {
 	if err != nil {
 		t.Fatalf("allowed: %v", err)
 	}
-	res.Body.Close()
+	if err := res.Body.Close(); err != nil {
+		t.Fatal(err)
+	}
 
 	e := newEnv(t)
 	_, err = tool(t, "webfetch", Options{}).Run(t.Context(), Call{SessionID: "s", Input: []byte(`{"url":"` + srv.URL + `","format":"text"}`)}, e)

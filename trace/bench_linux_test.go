@@ -24,7 +24,11 @@ func benchProject(b *testing.B) string {
 		if root, err = os.MkdirTemp(d, "bench"); err != nil {
 			b.Fatal(err)
 		}
-		b.Cleanup(func() { os.RemoveAll(root) })
+		b.Cleanup(func() {
+			if err := os.RemoveAll(root); err != nil {
+				b.Error(err)
+			}
+		})
 	}
 	for d := range 40 {
 		dir := filepath.Join(root, "src", fmt.Sprintf("pkg%02d", d))

@@ -44,15 +44,15 @@ func TestMain(m *testing.M) {
 			if err != nil {
 				os.Exit(1)
 			}
-			f.Close()
+			_ = f.Close()
 		}
-		os.RemoveAll(dir)
+		_ = os.RemoveAll(dir) // a child process: the exit status alone is checked
 		os.Exit(0)
 	case "uring":
 		var params [120]byte
 		fd, _, _ := unix.Syscall(unix.SYS_IO_URING_SETUP, 4, uintptr(unsafe.Pointer(&params[0])), 0)
 		if int(fd) > 0 {
-			unix.Close(int(fd))
+			_ = unix.Close(int(fd))
 		}
 		os.Exit(0)
 	}
@@ -328,7 +328,11 @@ func TestUnprivileged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	t.Cleanup(func() {
+		if err := os.RemoveAll(dir); err != nil {
+			t.Error(err)
+		}
+	})
 	if err := os.Chmod(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -388,8 +392,12 @@ func TestUnlinkedThenRewrittenByOthers(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	os.WriteFile(filepath.Join(root, "gone"), []byte("the user's\n"), 0o644)
-	os.WriteFile(filepath.Join(root, "go"), nil, 0o644)
+	if err := os.WriteFile(filepath.Join(root, "gone"), []byte("the user's\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "go"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if err := cmd.Wait(); err != nil {
 		t.Fatal(err)
 	}

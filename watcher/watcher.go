@@ -93,7 +93,6 @@ type Watcher struct {
 
 	scanOnce  sync.Once // the first walk of the tree
 	startOnce sync.Once
-	started   bool
 	closeOnce sync.Once
 	done      chan struct{}
 	wg        sync.WaitGroup

@@ -165,7 +165,11 @@ func startWatcher(t *testing.T, root string) (*Watcher, *recorder) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { w.Close() })
+	t.Cleanup(func() {
+		if err := w.Close(); err != nil {
+			t.Error(err)
+		}
+	})
 	if err := w.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -203,8 +207,12 @@ func TestAtomicSave(t *testing.T) {
 	rec.waitFor(t, "change of a.txt", func(m map[string]string) bool { return m["a.txt"] == EventChange })
 	// A second atomic save must be seen too: the directory watch survives.
 	rec.reset()
-	os.WriteFile(tmp, []byte("three"), 0o644)
-	os.Rename(tmp, filepath.Join(root, "a.txt"))
+	if err := os.WriteFile(tmp, []byte("three"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, filepath.Join(root, "a.txt")); err != nil {
+		t.Fatal(err)
+	}
 	rec.waitFor(t, "second change of a.txt", func(m map[string]string) bool { return m["a.txt"] == EventChange })
 	if got := w.Files(); !slices.Equal(got, []string{"a.txt"}) {
 		t.Errorf("files after atomic saves: %v", got)
@@ -258,8 +266,12 @@ func TestMassChangesAndDeletion(t *testing.T) {
 	if err := os.RemoveAll(filepath.Join(root, "d3")); err != nil {
 		t.Fatal(err)
 	}
-	os.Remove(filepath.Join(root, "d0/f0.txt"))
-	os.Rename(filepath.Join(root, "d1/f1.txt"), filepath.Join(root, "d1/renamed.txt"))
+	if err := os.Remove(filepath.Join(root, "d0/f0.txt")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(root, "d1/f1.txt"), filepath.Join(root, "d1/renamed.txt")); err != nil {
+		t.Fatal(err)
+	}
 	rec.waitFor(t, "deletions", func(m map[string]string) bool {
 		return m["d3/f3.txt"] == EventRename && m["d0/f0.txt"] == EventRename &&
 			m["d1/f1.txt"] == EventRename && m["d1/renamed.txt"] == EventChange
@@ -274,7 +286,9 @@ func TestMassChangesAndDeletion(t *testing.T) {
 	}
 	// Renaming a directory moves its files.
 	rec.reset()
-	os.Rename(filepath.Join(root, "d2"), filepath.Join(root, "moved"))
+	if err := os.Rename(filepath.Join(root, "d2"), filepath.Join(root, "moved")); err != nil {
+		t.Fatal(err)
+	}
 	rec.waitFor(t, "dir rename", func(m map[string]string) bool {
 		return m["d2/f2.txt"] == EventRename && m["moved/f2.txt"] == EventChange
 	})
@@ -316,11 +330,15 @@ func TestDegradedRescan(t *testing.T) {
 	w.mu.Lock()
 	w.degraded = true
 	for d := range w.dirs {
-		w.fsw.Remove(w.abs(d))
+		if err := w.fsw.Remove(w.abs(d)); err != nil {
+			t.Error(err) // not Fatal: w.mu is held
+		}
 		w.dirs[d] = false
 	}
 	w.mu.Unlock()
-	w.Start(context.Background())
+	if err := w.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	write(t, root, "sub/new.txt", "y")
 	rec.waitFor(t, "rescan finds new file", func(m map[string]string) bool { return m["sub/new.txt"] == EventChange })
 	rec.reset()
@@ -346,6 +364,8 @@ func BenchmarkSetupGOROOT(b *testing.B) {
 		}
 		b.ReportMetric(float64(len(w.files)), "files")
 		b.ReportMetric(float64(len(w.dirs)), "dirs")
-		w.Close()
+		if err := w.Close(); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

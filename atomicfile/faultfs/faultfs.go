@@ -162,7 +162,7 @@ func (t *tempFile) Sync() error {
 
 func (t *tempFile) Close() error {
 	if err := t.fs.check(Close, t.Name()); err != nil {
-		t.File.Close() // the descriptor is gone either way
+		_ = t.File.Close() // the descriptor is gone either way
 		return err
 	}
 	return t.File.Close()

@@ -10,9 +10,13 @@
 //	load hit    -url U -c C -n N                 req/s and latency percentiles for N GETs over C clients
 //	load seed   -dir INFO_DIR -n N               write N session files into INFO_DIR
 //	load rss    -pid P                           VmRSS of P in MB
+//	load mixed  -url U -pid P -n N -c C -sse S -vanish V [-model M]
+//	                                             N mixed requests with S /event subscribers, V vanishing
+//	                                             (bench/loadmix); errors, throughput, RSS, threads, fds
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/json"
@@ -31,11 +35,13 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"ocgo/bench/loadmix"
 )
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: load start|hit|seed|rss [flags]")
+		fmt.Fprintln(os.Stderr, "usage: load start|hit|seed|rss|mixed [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -48,6 +54,8 @@ func main() {
 		err = cmdSeed(os.Args[2:])
 	case "rss":
 		err = cmdRSS(os.Args[2:])
+	case "mixed":
+		err = cmdMixed(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown subcommand %q", os.Args[1])
 	}
@@ -98,17 +106,17 @@ func oneStart(url string, argv []string, timeout time.Duration) (float64, error)
 	stop := func() {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
 		select {
-		case <-exited:
+		case <-exited: //nolint:errcheck // stopped by our signal: its exit status says nothing
 		case <-time.After(5 * time.Second):
 			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-exited
+			<-exited //nolint:errcheck // as above
 		}
 	}
 	for {
 		resp, err := client.Get(url)
 		if err == nil {
 			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				ms := float64(time.Since(t0).Microseconds()) / 1000
 				stop()
@@ -148,7 +156,7 @@ func cmdHit(args []string) error {
 			return 0, 0, err
 		}
 		nb, err := io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		if err != nil {
 			return 0, 0, err
 		}
@@ -273,4 +281,102 @@ func cmdRSS(args []string) error {
 		}
 	}
 	return errors.New("no VmRSS line")
+}
+
+// cmdMixed runs bench/loadmix against a running server and reports whether
+// it leaked: RSS, threads and open descriptors of pid before the load
+// (after a warm-up without subscribers), at the peak and once idle again.
+// It fails when any request failed.
+func cmdMixed(args []string) error {
+	fs := flag.NewFlagSet("mixed", flag.ExitOnError)
+	url := fs.String("url", "", "server base URL")
+	pid := fs.Int("pid", 0, "server process id (for /proc figures)")
+	n := fs.Int("n", 1_000_000, "requests")
+	c := fs.Int("c", 16, "concurrent keep-alive clients")
+	sse := fs.Int("sse", 50, "/event subscribers")
+	vanish := fs.Int("vanish", 10, "subscribers that vanish without closing")
+	sessions := fs.Int("sessions", 50, "sessions shared by the clients")
+	model := fs.String("model", "", "providerID/modelID for prompts (none: no prompts)")
+	file := fs.String("file", "README.md", "project file for the file routes")
+	pattern := fs.String("pattern", "func", "/find pattern")
+	symbol := fs.String("symbol", "main", "/find/symbol query")
+	settle := fs.Duration("settle", 3*time.Minute, "how long to wait for RSS to come back once idle")
+	_ = fs.Parse(args)
+	if *url == "" || *pid == 0 {
+		return errors.New("mixed needs -url and -pid")
+	}
+	stats := func() loadmix.Proc {
+		p, err := loadmix.ProcStats(*pid)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "load: /proc:", err)
+		}
+		return p
+	}
+	mb := func(kb int64) string { return fmt.Sprintf("%.1f MB", float64(kb)/1024) }
+	opts := loadmix.Options{URL: *url, Requests: 2000, Concurrency: *c, Sessions: *sessions,
+		Prompts: *model != "", Model: *model, File: *file, Pattern: *pattern, Symbol: *symbol, Seed: 1}
+	cold := stats()
+	if res, err := loadmix.Run(context.Background(), opts); err != nil || res.Errors > 0 {
+		return fmt.Errorf("warm-up: %v %v", err, res.Samples)
+	}
+	time.Sleep(2 * time.Second)
+	base := stats()
+	var mu sync.Mutex
+	peak := base
+	opts.Requests, opts.Subscribers, opts.Vanish, opts.Seed = *n, *sse, *vanish, 2
+	opts.Tick = func() {
+		p := stats()
+		mu.Lock()
+		peak.RSSKB, peak.Threads, peak.FDs = max(peak.RSSKB, p.RSSKB), max(peak.Threads, p.Threads), max(peak.FDs, p.FDs)
+		mu.Unlock()
+	}
+	last := time.Now()
+	stopProgress := make(chan struct{})
+	go func() { // a line a minute, so a long run shows it is alive
+		t := time.NewTicker(time.Minute)
+		defer t.Stop()
+		for {
+			select {
+			case <-stopProgress:
+				return
+			case <-t.C:
+				p := stats()
+				fmt.Printf("  … %s, RSS %s, threads %d, fds %d\n", time.Since(last).Round(time.Second), mb(p.RSSKB), p.Threads, p.FDs)
+			}
+		}
+	}()
+	res, err := loadmix.Run(context.Background(), opts)
+	close(stopProgress)
+	if err != nil {
+		return err
+	}
+	busy := stats()
+	// Idle: wait for the server to return memory (the Go runtime collects
+	// at least every 2 minutes and gives pages back in the background).
+	t0 := time.Now()
+	after := stats()
+	for time.Since(t0) < *settle && (after.RSSKB > base.RSSKB*11/10+2048 || after.FDs > base.FDs) {
+		time.Sleep(time.Second)
+		after = stats()
+	}
+	fmt.Printf("requests %d in %s: %.0f req/s, errors %d\n", res.Requests, res.Elapsed.Round(time.Millisecond), res.RPS(), res.Errors)
+	for _, e := range res.Samples {
+		fmt.Println("  error:", e)
+	}
+	kinds := make([]string, 0, len(res.Kinds))
+	for k, v := range res.Kinds {
+		kinds = append(kinds, fmt.Sprintf("%s %d", k, v))
+	}
+	slices.Sort(kinds)
+	fmt.Println("kinds:", strings.Join(kinds, ", "))
+	fmt.Printf("subscribers %d: %d read %d frames (%d cut off), %d reset mid-run, %d stopped reading\n",
+		*sse, *sse-res.Reset-res.Stalled, res.Frames, res.CutOff, res.Reset, res.Stalled)
+	fmt.Printf("RSS: cold %s, baseline %s, peak %s, right after %s, after %s idle %s\n",
+		mb(cold.RSSKB), mb(base.RSSKB), mb(peak.RSSKB), mb(busy.RSSKB), time.Since(t0).Round(time.Second), mb(after.RSSKB))
+	fmt.Printf("threads: baseline %d, peak %d, after %d; open fds: baseline %d, peak %d, after %d\n",
+		base.Threads, peak.Threads, after.Threads, base.FDs, peak.FDs, after.FDs)
+	if res.Errors > 0 {
+		return fmt.Errorf("%d errors", res.Errors)
+	}
+	return nil
 }

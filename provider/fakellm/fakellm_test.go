@@ -50,7 +50,9 @@ func TestWireShapes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	if err := resp.Body.Close(); err != nil {
+		t.Fatal(err)
+	}
 	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") != "3" {
 		t.Errorf("429: %d %q", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
