@@ -62,7 +62,7 @@ func TestFlushSyncsWhatWasWritten(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, p := range u.files {
-		os.Remove(p)
+		_ = os.Remove(p)
 	}
 	if err := s.Flush(); err != nil {
 		t.Fatalf("Flush with a vanished object: %v", err)
