@@ -259,9 +259,7 @@ func (a *App) wire(c Config, b *Core) error {
 	}
 	a.server = routes.New(routes.Options{
 		Sessions: sessions, Bus: events, Logger: c.Logger, Search: searcher, MCP: mcps,
-		Configs: &configRoutes{cfg: cfg, auth: auth, providers: func() (any, error) {
-			return providersAnswer(models, cfg), nil
-		}},
+		Configs:      &configRoutes{cfg: cfg, auth: auth, models: models},
 		App:          appInfo,
 		InitApp:      func() error { return store.SetAppInitialized(time.Now().UnixMilli()) },
 		AllowedHosts: c.AllowedHosts, CORS: c.CORS, StrictOrigin: c.StrictOrigin,
