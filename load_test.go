@@ -27,7 +27,9 @@ func TestLoadShort(t *testing.T) {
 	fake.SetResponder(func(fakellm.Request) fakellm.Turn { return fakellm.Turn{Text: []string{"ok"}} })
 	h := newHarness(t, harnessOpts{config: anthropicConfig(fake.URL), env: map[string]string{"ANTHROPIC_API_KEY": "k"}, noSSE: true,
 		setup: func(dir string) {
-			os.WriteFile(filepath.Join(dir, "main.go"), []byte("package main\n\nfunc main() {}\n"), 0o644)
+			if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte("package main\n\nfunc main() {}\n"), 0o644); err != nil {
+				t.Error(err)
+			}
 		}})
 	h.call("GET", "/file/status", nil, nil) // the watcher's first walk is done
 
