@@ -28,7 +28,7 @@ func TestLoadShort(t *testing.T) {
 	h := newHarness(t, harnessOpts{config: anthropicConfig(fake.URL), env: map[string]string{"ANTHROPIC_API_KEY": "k"}, noSSE: true,
 		setup: func(dir string) {
 			if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte("package main\n\nfunc main() {}\n"), 0o644); err != nil {
-				t.Error(err)
+				t.Fatal(err)
 			}
 		}})
 	h.call("GET", "/file/status", nil, nil) // the watcher's first walk is done

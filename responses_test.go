@@ -2,7 +2,13 @@ package main
 
 import (
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"ocgo/provider/fakellm"
@@ -176,5 +182,59 @@ func TestAzureOpenAI(t *testing.T) {
 	h2.call("POST", "/session/"+sid+"/message", modelPrompt("azure", "my-gpt41", "hi"), &bad)
 	if bad.Info.Error.Name != "ProviderAuthError" {
 		t.Errorf("wrong key: %+v", bad.Info.Error)
+	}
+}
+
+// A wellknown entry of auth.json, as `opencode auth login <url>` writes
+// it: its token goes into the environment variable it names, and the
+// server's .well-known/opencode config is merged in, so the provider that
+// config declares works with that token.
+func TestWellKnownAuthEntry(t *testing.T) {
+	llm := fakellm.NewOpenAI(t, fakellm.Turn{Text: []string{"org ", "answer"}})
+	var fetched atomic.Int32
+	org := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/.well-known/opencode" {
+			http.NotFound(w, r)
+			return
+		}
+		fetched.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"auth":{"command":["org-login"],"env":"ORG_TOKEN"},"config":{
+			"provider":{"orgai":{"npm":"@ai-sdk/openai-compatible","name":"Org AI","env":["ORG_TOKEN"],
+				"options":{"baseURL":"`+llm.URL+`","headers":{"X-Org-Token":"{env:ORG_TOKEN}"}},"models":{"coder":{"name":"Org Coder"}}}},
+			"model":"orgai/coder"}}`)
+	}))
+	defer org.Close()
+	h := newHarness(t, harnessOpts{})
+	auth := `{"` + org.URL + `":{"type":"wellknown","key":"ORG_TOKEN","token":"org-token-123456"}}`
+	if err := os.WriteFile(filepath.Join(h.data, "auth.json"), []byte(auth), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h.restart()
+	if fetched.Load() == 0 {
+		t.Fatal("the .well-known/opencode config was not fetched")
+	}
+	var cfg map[string]any
+	h.call("GET", "/config", nil, &cfg)
+	raw, _ := json.Marshal(cfg)
+	if cfg["model"] != "orgai/coder" || strings.Contains(string(raw), "org-token-123456") {
+		t.Errorf("config: model %v; token shown: %v", cfg["model"], strings.Contains(string(raw), "org-token-123456"))
+	}
+	sid := h.newSession()
+	var res struct {
+		Info struct {
+			Error any `json:"error"`
+		} `json:"info"`
+	}
+	h.call("POST", "/session/"+sid+"/message", modelPrompt("orgai", "coder", "hi"), &res)
+	reqs := llm.Requests()
+	if res.Info.Error != nil || len(reqs) != 1 {
+		t.Fatalf("prompt: %v, %d requests", res.Info.Error, len(reqs))
+	}
+	if got := reqs[0].Header.Get("Authorization"); got != "Bearer org-token-123456" {
+		t.Errorf("Authorization %q", got)
+	}
+	if got := reqs[0].Header.Get("X-Org-Token"); got != "org-token-123456" {
+		t.Errorf("X-Org-Token %q", got)
 	}
 }

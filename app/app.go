@@ -70,6 +70,8 @@ type Config struct {
 	// StorageFS is the file system under the session store (tests inject
 	// disk faults with atomicfile/faultfs); nil = the OS's.
 	StorageFS atomicfile.FS
+
+	remote []config.Remote // auth.json wellknown configs (withWellKnown)
 }
 
 // withDefaults fills the Logger and Env a caller left nil.
@@ -102,6 +104,7 @@ type App struct {
 func New(c Config) (*App, error) {
 	c = c.withDefaults()
 	a := &App{}
+	c = withWellKnown(c.withDefaults())
 	b, err := openBase(c, &a.cl)
 	if err != nil {
 		_ = a.cl.close()
@@ -221,7 +224,7 @@ func (a *App) wire(c Config, b *Core) error {
 	sessions := session.New(session.Options{
 		Store: store, Bus: events, IDs: ids, Logger: c.Logger, Version: APIVersion,
 		Cwd: proj.Cwd, Root: proj.Root, Shell: c.Env("SHELL"),
-		Config: cfg, Models: models, Snapshots: snapshotsOrNil(snaps), FS: fsRoot, ConfigDir: configDir, Titles: !c.NoTitles,
+		Config: cfg, Models: models, Snapshots: snapshotsOrNil(snaps), FS: fsRoot, Files: w, ConfigDir: configDir, Titles: !c.NoTitles,
 		Environ: scrub.Environ,
 		Tracer:  tracer,
 		Tools: tool.Registry(tool.Options{Tracer: tracer, Agents: func() []tool.AgentInfo { return subagents(cfg) }, Environ: scrub.Environ,
@@ -256,9 +259,7 @@ func (a *App) wire(c Config, b *Core) error {
 	}
 	a.server = routes.New(routes.Options{
 		Sessions: sessions, Bus: events, Logger: c.Logger, Search: searcher, MCP: mcps,
-		Configs: &configRoutes{cfg: cfg, auth: auth, providers: func() (any, error) {
-			return providersAnswer(models, cfg), nil
-		}},
+		Configs:      &configRoutes{cfg: cfg, auth: auth, models: models},
 		App:          appInfo,
 		InitApp:      func() error { return store.SetAppInitialized(time.Now().UnixMilli()) },
 		AllowedHosts: c.AllowedHosts, CORS: c.CORS, StrictOrigin: c.StrictOrigin,

@@ -146,7 +146,7 @@ func openBase(c Config, cl *cleanup) (*Core, error) {
 	}
 	b.Cfg, err = config.Load(config.Options{
 		Paths: config.Paths{Home: p.Home, Config: p.ConfigDir, Data: p.DataRoot, State: p.StateDir, Cwd: p.Project.Cwd, Root: p.Project.Root},
-		Env:   c.Env, Logger: c.Logger,
+		Env:   c.Env, Logger: c.Logger, Remote: c.remote,
 	})
 	if err != nil {
 		return nil, err

@@ -1,8 +1,10 @@
 package app
 
 import (
+	"context"
 	"encoding/json"
 	"log/slog"
+	"path/filepath"
 
 	"ocgo/config"
 	"ocgo/oauth"
@@ -12,16 +14,18 @@ import (
 
 // configRoutes adapts the config package to the config routes.
 type configRoutes struct {
-	cfg       *config.Config
-	auth      *config.AuthStore
-	providers func() (any, error)
+	cfg    *config.Config
+	auth   *config.AuthStore
+	models *provider.Registry
 }
 
-func (c *configRoutes) Config() any   { return c.cfg.Public() }
-func (c *configRoutes) Agents() any   { return c.cfg.Agents() }
-func (c *configRoutes) Commands() any { return c.cfg.Commands() }
+func (c *configRoutes) Config() config.Document    { return c.cfg.Public() }
+func (c *configRoutes) Agents() []config.Agent     { return c.cfg.Agents() }
+func (c *configRoutes) Commands() []config.Command { return c.cfg.Commands() }
 
-func (c *configRoutes) Providers() (any, error) { return c.providers() }
+func (c *configRoutes) Providers() (provider.Listing, error) {
+	return providersAnswer(c.models, c.cfg), nil
+}
 
 // SetAuth validates and stores credentials; neither the id's secret nor the
 // body is ever logged or echoed.
@@ -52,10 +56,8 @@ func newModels(cfg *config.Config, auth *config.AuthStore, env func(string) stri
 	}, logger)
 }
 
-// providersAnswer is GET /config/providers: active providers (without any
-// secret), each one's default model, and (an ocgo addition clients ignore)
-// where the model catalog came from and its date.
-func providersAnswer(models *provider.Registry, cfg *config.Config) map[string]any {
+// providersAnswer is GET /config/providers, with per-model options redacted.
+func providersAnswer(models *provider.Registry, cfg *config.Config) provider.Listing {
 	list := models.List()
 	out := make([]provider.Info, 0, len(list))
 	for _, p := range list {
@@ -71,7 +73,7 @@ func providersAnswer(models *provider.Registry, cfg *config.Config) map[string]a
 		p.Models = ms
 		out = append(out, p)
 	}
-	return map[string]any{"providers": out, "default": models.Defaults(), "catalog": models.CatalogInfo()}
+	return provider.Listing{Providers: out, Default: models.Defaults(), Catalog: models.CatalogInfo()}
 }
 
 // subagents lists the agents the task tool may start.
@@ -83,4 +85,28 @@ func subagents(cfg *config.Config) []tool.AgentInfo {
 		}
 	}
 	return out
+}
+
+// withWellKnown applies auth.json's wellknown entries as opencode does:
+// each token goes into the environment variable its entry names (the
+// environment as ocgo sees it, so provider keys and {env:} references
+// read it; the agent's processes do not get it), and each server's
+// <url>/.well-known/opencode config is merged after OPENCODE_CONFIG. A
+// server that cannot be reached is logged and skipped.
+func withWellKnown(c Config) Config {
+	p, err := ResolvePaths(c)
+	if err != nil {
+		return c
+	}
+	entries, err := config.NewAuthStore(filepath.Join(p.DataRoot, "auth.json")).WellKnown()
+	if err != nil || len(entries) == 0 {
+		return c
+	}
+	c.Env = config.WellKnownEnv(c.Env, entries)
+	docs, errs := config.FetchWellKnown(context.Background(), nil, entries)
+	for _, err := range errs {
+		c.Logger.Warn("Skipping a remote config", "err", err)
+	}
+	c.remote = docs
+	return c
 }

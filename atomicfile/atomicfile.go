@@ -66,7 +66,7 @@ func (OS) SyncDir(dir string) error {
 	if err != nil {
 		return err
 	}
-	defer d.Close()
+	defer func() { _ = d.Close() }() // read-only: nothing to lose
 	if err := d.Sync(); err != nil {
 		return fmt.Errorf("sync dir: %w", err)
 	}
@@ -110,8 +110,8 @@ func Write(fsys FS, path string, data []byte, perm os.FileMode) (err error) {
 	tmp := f.Name()
 	defer func() {
 		if err != nil && tmp != "" {
-			_ = f.Close()
-			_ = fsys.Remove(tmp)
+			_ = f.Close()        // may already be closed
+			_ = fsys.Remove(tmp) // best effort; a crash's leftovers are swept at start
 		}
 	}()
 	if err = f.Chmod(perm); err != nil {

@@ -34,6 +34,9 @@ type Options struct {
 	Paths  Paths
 	Env    func(string) string // os.Getenv when nil
 	Logger *slog.Logger        // discarded when nil
+	// Remote are the documents of auth.json's wellknown entries
+	// (FetchWellKnown), merged after OPENCODE_CONFIG.
+	Remote []Remote
 }
 
 // maxConfigFile bounds every file Load reads (config, {file:} targets,
@@ -66,10 +69,13 @@ type loader struct {
 //  2. project opencode.jsonc files from Root down to Cwd, then project
 //     opencode.json files the same way;
 //  3. the file named by OPENCODE_CONFIG;
-//  4. markdown agents, modes and commands from Paths.Config and the
+//  4. the "config" object of each Remote document (auth.json wellknown
+//     entries), validated like a file; {file:} is refused there, so a
+//     remote server cannot have local files read into the config;
+//  5. markdown agents, modes and commands from Paths.Config and the
 //     .opencode directories from Root down to Cwd;
-//  5. OPENCODE_PERMISSION merged into "permission";
-//  6. compatibility fix-ups (autoshare, keybind renames, username).
+//  6. OPENCODE_PERMISSION merged into "permission";
+//  7. compatibility fix-ups (autoshare, keybind renames, username).
 //
 // Files are only ever read: unlike the original, Load never adds "$schema"
 // to a user's file. The first bad file stops loading with an *Error.
@@ -128,6 +134,15 @@ func Load(opts Options) (*Config, error) {
 			l.log.Debug("Loaded config file", slog.String("path", l.display(f)))
 			merged = mergeDeep(merged, doc)
 		}
+	}
+
+	for _, r := range opts.Remote {
+		doc, err := l.parseDoc(r.Config, "", r.Source, false)
+		if err != nil {
+			return nil, err
+		}
+		l.log.Debug("Loaded remote config", slog.String("source", r.Source))
+		merged = mergeDeep(merged, doc)
 	}
 
 	if err := l.loadMarkdown(merged, dirs); err != nil {
@@ -266,7 +281,17 @@ func (l *loader) loadFile(p string) (map[string]any, error) {
 	if err != nil {
 		return nil, &Error{Name: NameConfigJSON, Path: shown, Message: "cannot read file: " + cleanErr(err)}
 	}
-	text, err := l.substitute(string(b), filepath.Dir(p), shown)
+	return l.parseDoc(b, filepath.Dir(p), shown, true)
+}
+
+// parseDoc substitutes, parses (JSONC) and validates one config document;
+// dir resolves relative {file:} references, which only local files may
+// use.
+func (l *loader) parseDoc(b []byte, dir, shown string, files bool) (map[string]any, error) {
+	if !files && fileRef.Match(b) {
+		return nil, &Error{Name: NameConfigInvalid, Path: shown, Message: "{file:} references are not allowed in a remote config"}
+	}
+	text, err := l.substitute(string(b), dir, shown)
 	if err != nil {
 		return nil, err
 	}

@@ -72,6 +72,15 @@ func (e *ModelNotFoundError) Error() string {
 
 func (e *ModelNotFoundError) Is(target error) bool { return target == ErrModelNotFound }
 
+// Listing is GET /config/providers: the active providers (without any
+// secret), each one's default model, and (an ocgo addition clients ignore)
+// where the model catalog came from and its date.
+type Listing struct {
+	Providers []Info            `json:"providers"`
+	Default   map[string]string `json:"default"`
+	Catalog   CatalogInfo       `json:"catalog"`
+}
+
 // Source is everything the registry reads from the outside world.
 type Source struct {
 	// Config is opencode.json `provider` (merged config).

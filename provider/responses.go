@@ -363,7 +363,7 @@ func (m *responsesModel) Stream(ctx context.Context, call fantasy.Call) (fantasy
 	params, warnings := m.params(call)
 	stream := m.svc.NewStreaming(ctx, params)
 	return func(yield func(fantasy.StreamPart) bool) {
-		defer stream.Close()
+		defer func() { _ = stream.Close() }()
 		if len(warnings) > 0 && !yield(fantasy.StreamPart{Type: fantasy.StreamPartTypeWarnings, Warnings: warnings}) {
 			return
 		}

@@ -71,7 +71,9 @@ func (s *Server) mapError(err error) *apiError {
 		return newError(http.StatusNotFound, "NotFoundError", s.scrub(err.Error()))
 	case errors.Is(err, storage.ErrInvalid):
 		return newError(http.StatusBadRequest, "ValidationError", s.scrub(err.Error()))
-	case errors.Is(err, storage.ErrWrite):
+	case errors.Is(err, storage.ErrWrite), errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
+		// A full disk is the same answer whoever wrote (sessions, auth.json,
+		// snapshots).
 		return storageError(err)
 	case errors.As(err, &conflict):
 		return &apiError{Status: http.StatusConflict, Name: "ConflictError", Data: map[string]any{

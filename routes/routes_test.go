@@ -3,13 +3,16 @@ package routes
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -202,6 +205,29 @@ func TestBasicAuth(t *testing.T) {
 	req.SetBasicAuth("opencode", "s3cret")
 	if res, _ := http.DefaultClient.Do(req); res.StatusCode != 200 {
 		t.Fatalf("right password: %d", res.StatusCode)
+	}
+}
+
+// TestDiskErrorsAnswerWithoutPaths: a write the disk refused is 507
+// StorageFullError when it is full (whoever wrote: the store, auth.json,
+// snapshots) and 500 StorageError for a failed store write, naming the
+// system error and never the file.
+func TestDiskErrorsAnswerWithoutPaths(t *testing.T) {
+	s := New(Options{Scrub: map[string]string{"/home/me": "~"}})
+	for _, c := range []struct {
+		err    error
+		status int
+		name   string
+		msg    string
+	}{
+		{&fs.PathError{Op: "open", Path: "/home/me/.local/share/opencode/auth.json.123.tmp", Err: syscall.ENOSPC}, 507, "StorageFullError", "could not save to disk: no space left on device"},
+		{fmt.Errorf("write part prt_1: %w: %w", storage.ErrWrite, &fs.PathError{Op: "sync", Path: "/srv/data/x.json", Err: syscall.EIO}), 500, "StorageError", "could not save to disk: input/output error"},
+		{fmt.Errorf("%w: %w", storage.ErrWrite, &fs.PathError{Op: "write", Path: "/srv/data/x.json", Err: syscall.EDQUOT}), 507, "StorageFullError", "could not save to disk: disk quota exceeded"},
+	} {
+		ae := s.mapError(c.err)
+		if ae.Status != c.status || ae.Name != c.name || ae.Data["message"] != c.msg {
+			t.Errorf("%v: %d %s %v, want %d %s %q", c.err, ae.Status, ae.Name, ae.Data, c.status, c.name, c.msg)
+		}
 	}
 }
 

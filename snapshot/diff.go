@@ -64,7 +64,7 @@ func (s *Snapshotter) diff(ctx context.Context, from, to string, keep func(strin
 			continue
 		}
 		// A type change (file <-> symlink) is shown as delete + add, as git does.
-		if c.from != nil && c.to != nil && (c.from.mode == filemode.Symlink) != (c.to.mode == filemode.Symlink) {
+		if c.from != nil && c.to != nil && (c.from.Mode == filemode.Symlink) != (c.to.Mode == filemode.Symlink) {
 			for _, half := range []change{{path: c.path, from: c.from}, {path: c.path, to: c.to}} {
 				fp, err := s.filePatch(half)
 				if err != nil {
@@ -103,14 +103,14 @@ func (s *Snapshotter) filePatch(c change) (*filePatch, error) {
 	var a, b []byte
 	var err error
 	if c.from != nil {
-		fp.from = &file{path: c.path, mode: c.from.mode, hash: c.from.hash}
-		if a, err = s.blob(c.from.hash); err != nil {
+		fp.from = &file{path: c.path, mode: c.from.Mode, hash: c.from.Hash}
+		if a, err = s.blob(c.from.Hash); err != nil {
 			return nil, err
 		}
 	}
 	if c.to != nil {
-		fp.to = &file{path: c.path, mode: c.to.mode, hash: c.to.hash}
-		if b, err = s.blob(c.to.hash); err != nil {
+		fp.to = &file{path: c.path, mode: c.to.Mode, hash: c.to.Hash}
+		if b, err = s.blob(c.to.Hash); err != nil {
 			return nil, err
 		}
 	}
@@ -118,7 +118,7 @@ func (s *Snapshotter) filePatch(c change) (*filePatch, error) {
 		fp.binary = true
 		return fp, nil
 	}
-	if c.from != nil && c.to != nil && c.from.hash == c.to.hash {
+	if c.from != nil && c.to != nil && c.from.Hash == c.to.Hash {
 		return fp, nil // mode change only
 	}
 	// Consecutive lines of one kind make one chunk, as the encoder expects.

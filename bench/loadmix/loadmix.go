@@ -319,7 +319,7 @@ func (w *worker) call(method, path, body string, out any) error {
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return fmt.Errorf("%s %s: reading the answer: %w", method, path, err)
@@ -368,7 +368,9 @@ func subscribe(o Options) (*subscribers, error) {
 		if err != nil {
 			return nil, err
 		}
-		fmt.Fprintf(conn, "GET /event HTTP/1.1\r\nHost: %s\r\nAccept: text/event-stream\r\n\r\n", u.Host)
+		if _, err := fmt.Fprintf(conn, "GET /event HTTP/1.1\r\nHost: %s\r\nAccept: text/event-stream\r\n\r\n", u.Host); err != nil {
+			return nil, err
+		}
 		br := bufio.NewReader(conn)
 		// Every subscriber reads up to server.connected: it is subscribed.
 		if err := readUntilConnected(br); err != nil {
