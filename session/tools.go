@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -340,6 +341,49 @@ func (e *toolEnv) FileReadTime(sessionID, path string) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	return v.(time.Time), true
+}
+
+// Files serves glob, grep and list from the project's file index, caught
+// up with the disk first; paths are relative to the served directory.
+func (e *toolEnv) Files(ctx context.Context, dir string) ([]string, error) {
+	files, _, err := e.s.indexed(ctx, dir, false)
+	return files, err
+}
+
+// indexed returns the index's regular files (and, with dirs, its
+// directories) at or below dir, an OS path relative to the served
+// directory, as slash paths relative to it, once the index has caught up
+// with the disk.
+func (s *Service) indexed(ctx context.Context, dir string, dirs bool) (files, subdirs []string, err error) {
+	idx := s.opts.Files
+	if idx == nil {
+		return nil, nil, errors.New("no file index")
+	}
+	if err := idx.Sync(ctx); err != nil {
+		return nil, nil, err
+	}
+	cwd, ok := s.rootRel(s.opts.Cwd)
+	if !ok {
+		return nil, nil, errors.New("the served directory is outside the project root")
+	}
+	d := path.Join(cwd, filepath.ToSlash(dir))
+	files = idx.RegularFiles(d)
+	if dirs {
+		for _, sub := range idx.Dirs() {
+			if d == "." || strings.HasPrefix(sub, d+"/") {
+				subdirs = append(subdirs, sub)
+			}
+		}
+	}
+	if cwd != "." {
+		for i, f := range files {
+			files[i] = strings.TrimPrefix(f, cwd+"/")
+		}
+		for i, f := range subdirs {
+			subdirs[i] = strings.TrimPrefix(f, cwd+"/")
+		}
+	}
+	return files, subdirs, nil
 }
 
 func (e *toolEnv) Todos() tool.TodoStore { return todoStore{e.s.store} }

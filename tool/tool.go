@@ -201,6 +201,12 @@ type Env interface {
 	Editing(paths ...string)
 	// Edited tells the core a file (absolute path) was written or deleted.
 	Edited(path string)
+	// Files lists the project's non-ignored regular files (git's ignore
+	// rules; .git and symlinks left out) at or below dir, an OS path
+	// relative to Root ("." for all), as slash paths relative to Root,
+	// sorted. Every change made on disk before the call is in the list
+	// (glob, grep and list must not miss a file just written).
+	Files(ctx context.Context, dir string) ([]string, error)
 }
 
 // Tool is one agent tool.
