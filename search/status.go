@@ -3,25 +3,18 @@ package search
 import (
 	"bytes"
 	"context"
-	"crypto/sha1"
 	"io"
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"sync"
 	"time"
 
-	"github.com/go-git/go-billy/v5/osfs"
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
-	"github.com/go-git/go-git/v5/plumbing/format/index"
-	"github.com/go-git/go-git/v5/plumbing/storer"
-	"github.com/go-git/go-git/v5/storage/filesystem"
-	"github.com/go-git/go-git/v5/storage/filesystem/dotgit"
 
 	"ocgo/diff"
+	"ocgo/gitrepo"
 	"ocgo/ignore"
 	"ocgo/watcher"
 )
@@ -36,16 +29,15 @@ type headEntry struct {
 type status struct {
 	s *Service
 
-	mu   sync.Mutex
-	repo *filesystem.Storage // nil: not a git project (plumbing only: the
-	// go-git root package would link its network transports into ocgo)
+	mu        sync.Mutex
+	repo      *gitrepo.Repo // nil: not a git project
 	gitDir    string
 	valid     bool
 	headHash  plumbing.Hash
 	indexStat [2]int64 // size, mtime of the index file
 	indexTime time.Time
 	head      map[string]headEntry
-	index     map[string]*index.Entry
+	index     map[string]gitrepo.IndexEntry
 	entries   map[string]File // root-relative path → entry (path root-relative)
 	cached    []File          // last answer, nil when stale
 
@@ -62,17 +54,15 @@ func (st *status) init(s *Service) {
 	if !ok {
 		return
 	}
-	fs := osfs.New(r.CommonDir, osfs.WithBoundOS())
-	if r.GitDir != r.CommonDir { // a linked work tree: its own HEAD and index
-		st.repo = filesystem.NewStorage(dotgit.NewRepositoryFilesystem(osfs.New(r.GitDir, osfs.WithBoundOS()), fs), cache.NewObjectLRUDefault())
-	} else {
-		st.repo = filesystem.NewStorage(fs, cache.NewObjectLRUDefault())
-	}
+	st.repo = gitrepo.Open(r)
 	st.gitDir = r.GitDir
-
 }
 
-func (st *status) close() {}
+func (st *status) close() {
+	if st.repo != nil {
+		_ = st.repo.Close()
+	}
+}
 
 func (st *status) notify(changes []watcher.Change) {
 	st.dmu.Lock()
@@ -103,16 +93,13 @@ func (st *status) stale() bool {
 	if is != st.indexStat {
 		return true
 	}
-	var h plumbing.Hash
-	if ref, err := storer.ResolveReference(st.repo, plumbing.HEAD); err == nil {
-		h = ref.Hash()
-	}
+	h, _ := st.repo.Head() // zero on an unborn branch
 	return h != st.headHash
 }
 
 func (st *status) loadGit() {
 	st.head = map[string]headEntry{}
-	st.index = map[string]*index.Entry{}
+	st.index = map[string]gitrepo.IndexEntry{}
 	st.headHash = plumbing.ZeroHash
 	st.indexStat = [2]int64{}
 	st.indexTime = time.Time{}
@@ -121,23 +108,23 @@ func (st *status) loadGit() {
 		st.indexTime = fi.ModTime()
 	}
 	var cacheTree plumbing.Hash // root of the index's valid cache-tree, if any
-	if idx, err := st.repo.Index(); err == nil {
-		if idx.Cache != nil && len(idx.Cache.Entries) > 0 && idx.Cache.Entries[0].Path == "" && idx.Cache.Entries[0].Entries >= 0 {
-			cacheTree = idx.Cache.Entries[0].Hash
+	if idx, err := st.repo.ReadIndex(); err == nil {
+		if ct, ok := idx.Trees[""]; ok {
+			cacheTree = ct.Hash
 		}
 		for _, e := range idx.Entries {
-			if e.Stage == 0 { // go-git decodes unmerged-free entries as 0, not index.Merged
+			if e.Stage == 0 {
 				st.index[e.Name] = e
 			}
 		}
 	}
-	ref, err := storer.ResolveReference(st.repo, plumbing.HEAD)
+	head, err := st.repo.Head()
 	if err != nil {
 		return // unborn branch: everything is untracked or staged
 	}
-	st.headHash = ref.Hash()
-	treeHash, ok := st.commitTree(ref.Hash())
-	if !ok {
+	st.headHash = head
+	treeHash, err := st.repo.CommitTree(head)
+	if err != nil {
 		return
 	}
 	if !cacheTree.IsZero() && cacheTree == treeHash {
@@ -153,59 +140,20 @@ func (st *status) loadGit() {
 	st.walkTree(treeHash, "", 0)
 }
 
-// rawObject reads an object's content from the project repository. The
-// commit and tree formats are parsed here rather than with go-git's
-// plumbing/object, which would link an OpenPGP stack for commit signatures.
-func (st *status) rawObject(t plumbing.ObjectType, h plumbing.Hash) ([]byte, bool) {
-	o, err := st.repo.EncodedObject(t, h)
-	if err != nil {
-		return nil, false
-	}
-	r, err := o.Reader()
-	if err != nil {
-		return nil, false
-	}
-	defer r.Close()
-	data, err := io.ReadAll(r)
-	return data, err == nil
-}
-
-// commitTree returns the tree of a commit (its first header line).
-func (st *status) commitTree(h plumbing.Hash) (plumbing.Hash, bool) {
-	data, ok := st.rawObject(plumbing.CommitObject, h)
-	if !ok || !bytes.HasPrefix(data, []byte("tree ")) || len(data) < 45 {
-		return plumbing.ZeroHash, false
-	}
-	return plumbing.NewHash(string(data[5:45])), true
-}
-
 // walkTree records every file of a tree (recursively) into st.head.
 func (st *status) walkTree(h plumbing.Hash, prefix string, depth int) {
-	data, ok := st.rawObject(plumbing.TreeObject, h)
-	if !ok || depth > 256 {
+	ents, err := st.repo.Tree(h)
+	if err != nil || depth > 256 {
 		return
 	}
-	for len(data) > 0 {
-		sp := bytes.IndexByte(data, ' ')
-		nul := bytes.IndexByte(data, 0)
-		if sp < 0 || nul < sp || len(data) < nul+21 {
-			return
-		}
-		m, err := strconv.ParseUint(string(data[:sp]), 8, 32)
-		if err != nil {
-			return
-		}
-		mode := filemode.FileMode(m)
-		name := prefix + string(data[sp+1:nul])
-		var eh plumbing.Hash
-		copy(eh[:], data[nul+1:nul+21])
-		data = data[nul+21:]
-		switch mode {
+	for _, e := range ents {
+		name := prefix + e.Name
+		switch e.Mode {
 		case filemode.Dir:
-			st.walkTree(eh, name+"/", depth+1)
+			st.walkTree(e.Hash, name+"/", depth+1)
 		case filemode.Submodule:
 		default:
-			st.head[name] = headEntry{hash: eh, mode: mode}
+			st.head[name] = headEntry{hash: e.Hash, mode: e.Mode}
 		}
 	}
 }
@@ -324,15 +272,6 @@ func (st *status) worktreeContent(rel string, fi os.FileInfo) ([]byte, bool) {
 	}
 }
 
-func blobHash(b []byte) plumbing.Hash {
-	h := sha1.New()
-	h.Write([]byte("blob " + strconv.Itoa(len(b)) + "\x00"))
-	h.Write(b)
-	var out plumbing.Hash
-	copy(out[:], h.Sum(nil))
-	return out
-}
-
 // blobCacheMax bounds the memory kept for HEAD blobs of edited files.
 const blobCacheMax = 64 << 20
 
@@ -355,7 +294,8 @@ func (st *status) blob(h plumbing.Hash) ([]byte, bool) {
 }
 
 func (st *status) readBlob(h plumbing.Hash) ([]byte, bool) {
-	return st.rawObject(plumbing.BlobObject, h)
+	b, err := st.repo.ReadAs(plumbing.BlobObject, h)
+	return b, err == nil
 }
 
 // compute refreshes the entry of one root-relative path (st.mu held).
@@ -393,7 +333,7 @@ func (st *status) compute(p string) {
 	}
 	mode := modeOf(fi)
 	if inIdx && ie.Hash == he.hash && ie.Mode == he.mode && mode == he.mode &&
-		int64(ie.Size) == fi.Size()&0xffffffff && ie.ModifiedAt.Equal(fi.ModTime()) &&
+		int64(ie.Size) == fi.Size()&0xffffffff && ie.Mtime != 0 && ie.Mtime == fi.ModTime().UnixNano() &&
 		fi.ModTime().Before(st.indexTime) {
 		return // stat matches a clean index entry (and is not racy)
 	}
@@ -401,7 +341,7 @@ func (st *status) compute(p string) {
 	if !ok {
 		return
 	}
-	if blobHash(cur) == he.hash {
+	if gitrepo.BlobHash(cur) == he.hash {
 		if mode != he.mode {
 			st.entries[p] = File{Path: p, Status: "modified"}
 		}
@@ -428,7 +368,7 @@ func (st *status) headContentIfModified(rel string, cur []byte) ([]byte, bool) {
 		st.loadGit()
 	}
 	he, ok := st.head[rel]
-	if !ok || blobHash(cur) == he.hash {
+	if !ok || gitrepo.BlobHash(cur) == he.hash {
 		return nil, false
 	}
 	old, ok := st.blob(he.hash)

@@ -64,7 +64,7 @@ func (s *Snapshotter) diff(ctx context.Context, from, to string, keep func(strin
 			continue
 		}
 		// A type change (file <-> symlink) is shown as delete + add, as git does.
-		if c.from != nil && c.to != nil && (c.from.mode == filemode.Symlink) != (c.to.mode == filemode.Symlink) {
+		if c.from != nil && c.to != nil && (c.from.Mode == filemode.Symlink) != (c.to.Mode == filemode.Symlink) {
 			for _, half := range []change{{path: c.path, from: c.from}, {path: c.path, to: c.to}} {
 				fp, err := s.filePatch(half)
 				if err != nil {
@@ -98,27 +98,34 @@ func (s *Snapshotter) blob(h plumbing.Hash) ([]byte, error) {
 	return data, nil
 }
 
+// DiffMaxFileSize is the largest file a diff shows line by line: a larger
+// one (either side) shows as "Binary files … differ", as git shows files
+// past core.bigFileThreshold. Its lines would make the diff (which
+// session.revert.diff keeps and every GET /session returns) megabytes long
+// and take seconds to compute, for a text no one reads.
+const DiffMaxFileSize = 1 << 20
+
 func (s *Snapshotter) filePatch(c change) (*filePatch, error) {
 	fp := &filePatch{}
 	var a, b []byte
 	var err error
 	if c.from != nil {
-		fp.from = &file{path: c.path, mode: c.from.mode, hash: c.from.hash}
-		if a, err = s.blob(c.from.hash); err != nil {
+		fp.from = &file{path: c.path, mode: c.from.Mode, hash: c.from.Hash}
+		if a, err = s.blob(c.from.Hash); err != nil {
 			return nil, err
 		}
 	}
 	if c.to != nil {
-		fp.to = &file{path: c.path, mode: c.to.mode, hash: c.to.hash}
-		if b, err = s.blob(c.to.hash); err != nil {
+		fp.to = &file{path: c.path, mode: c.to.Mode, hash: c.to.Hash}
+		if b, err = s.blob(c.to.Hash); err != nil {
 			return nil, err
 		}
 	}
-	if linediff.IsBinary(a) || linediff.IsBinary(b) {
+	if linediff.IsBinary(a) || linediff.IsBinary(b) || len(a) > DiffMaxFileSize || len(b) > DiffMaxFileSize {
 		fp.binary = true
 		return fp, nil
 	}
-	if c.from != nil && c.to != nil && c.from.hash == c.to.hash {
+	if c.from != nil && c.to != nil && c.from.Hash == c.to.Hash {
 		return fp, nil // mode change only
 	}
 	// Consecutive lines of one kind make one chunk, as the encoder expects.

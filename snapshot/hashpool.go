@@ -10,6 +10,8 @@ import (
 	"syscall"
 
 	"github.com/go-git/go-git/v5/plumbing/filemode"
+
+	"ocgo/gitrepo"
 )
 
 type hashJob struct {
@@ -44,7 +46,7 @@ func (sc *scan) hashAll() error {
 					j.skip = skip
 					continue
 				}
-				h, raw := encodeObject("blob", content)
+				h, raw := gitrepo.HashObject("blob", content)
 				j.e.hash = h
 				if s.store.has(h) {
 					continue

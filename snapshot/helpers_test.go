@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"ocgo/gitrepo"
 )
 
 // gitEnv isolates git (and this package) from the machine's git config.
@@ -145,7 +147,7 @@ func diffStates(a, b map[string]fileState) []string {
 // treePaths lists every file path in a tree.
 func treePaths(t testing.TB, s *Snapshotter, tree string) []string {
 	t.Helper()
-	paths, err := s.Changed(context.Background(), emptyTree.String(), tree)
+	paths, err := s.Changed(context.Background(), gitrepo.EmptyTree.String(), tree)
 	if err != nil {
 		t.Fatal(err)
 	}

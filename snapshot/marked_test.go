@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"ocgo/gitrepo"
 )
 
 // A directory and a file inside it reported together (the watcher reports
@@ -59,7 +61,7 @@ func TestDirectoryAndFileMarkedTogether(t *testing.T) {
 			if strings.HasPrefix(st, strings.Repeat("0", 40)) {
 				t.Fatalf("sub/f.txt stored with a zero hash: %s", st)
 			}
-			d, err := s.Diff(context.Background(), emptyTree.String(), tree)
+			d, err := s.Diff(context.Background(), gitrepo.EmptyTree.String(), tree)
 			if err != nil {
 				t.Fatalf("diff of the new tree: %v", err)
 			}

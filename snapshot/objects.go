@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"compress/zlib"
 	"context"
-	"crypto/sha1"
 	"errors"
 	"fmt"
 	"io"
@@ -12,18 +11,14 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/go-git/go-billy/v5/osfs"
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/cache"
-	"github.com/go-git/go-git/v5/plumbing/filemode"
-	"github.com/go-git/go-git/v5/storage/filesystem"
 	"github.com/gofrs/flock"
 
 	"ocgo/atomicfile"
+	"ocgo/gitrepo"
 	"ocgo/ignore"
 )
 
@@ -112,16 +107,11 @@ func (l *fileLock) release() { _ = l.fl.Unlock() }
 func (l *fileLock) close()   { _ = l.fl.Close() }
 
 // treeEntry is one decoded tree entry.
-type treeEntry struct {
-	name string
-	mode filemode.FileMode
-	hash plumbing.Hash
-}
-
-func (e treeEntry) isTree() bool { return e.mode == filemode.Dir }
+type treeEntry = gitrepo.TreeEntry
 
 // objectStore reads and writes objects: pending (written behind), own loose
-// objects, then the project's object database (packs included) via go-git.
+// objects, then the project's object database (packs included) through
+// gitrepo.
 type objectStore struct {
 	dir string
 	log *slog.Logger
@@ -134,14 +124,14 @@ type objectStore struct {
 	dirMu sync.Mutex
 	fan   map[byte]bool // fan-out dirs known to exist
 
-	projMu  sync.Mutex
-	proj    *filesystem.ObjectStorage
-	projObj string // the project's objects dir, "" for non-git projects
+	proj *gitrepo.Repo // nil for non-git projects
 
 	tmu   sync.Mutex
 	trees map[plumbing.Hash][]treeEntry
 
 	zpool sync.Pool
+
+	unsynced unsynced // written, not yet fsynced (durable.go)
 }
 
 func newObjectStore(dir string, proj *projectRepo, log *slog.Logger) *objectStore {
@@ -157,35 +147,15 @@ func newObjectStore(dir string, proj *projectRepo, log *slog.Logger) *objectStor
 		return w
 	}
 	if proj != nil {
-		fs := osfs.New(proj.CommonDir, osfs.WithBoundOS())
-		st := filesystem.NewStorageWithOptions(fs, cache.NewObjectLRU(8<<20), filesystem.Options{
-			KeepDescriptors: true,
-			AlternatesFS:    osfs.New("/", osfs.WithBoundOS()),
-		})
-		s.proj = &st.ObjectStorage
-		s.projObj = filepath.Join(proj.CommonDir, "objects")
+		s.proj = gitrepo.Open(*proj)
 	}
 	return s
 }
 
 func (s *objectStore) close() {
-	s.projMu.Lock()
-	defer s.projMu.Unlock()
 	if s.proj != nil {
 		_ = s.proj.Close()
-		s.proj = nil
 	}
-}
-
-// encodeObject returns the raw object (header + content) and its hash.
-func encodeObject(typ string, content []byte) (plumbing.Hash, []byte) {
-	raw := make([]byte, 0, len(typ)+24+len(content))
-	raw = append(raw, typ...)
-	raw = append(raw, ' ')
-	raw = strconv.AppendInt(raw, int64(len(content)), 10)
-	raw = append(raw, 0)
-	raw = append(raw, content...)
-	return plumbing.Hash(sha1.Sum(raw)), raw
 }
 
 func (s *objectStore) loosePath(h plumbing.Hash) string {
@@ -204,20 +174,7 @@ func (s *objectStore) has(h plumbing.Hash) bool {
 	if _, err := os.Lstat(s.loosePath(h)); err == nil {
 		return true
 	}
-	if s.projObj != "" {
-		// The project's loose objects with one lstat; go-git's lookup (a
-		// confined open of several syscalls, then the packs) only on a miss.
-		x := h.String()
-		if fi, err := os.Lstat(filepath.Join(s.projObj, x[:2], x[2:])); err == nil && fi.Mode().IsRegular() {
-			return true
-		}
-	}
-	s.projMu.Lock()
-	defer s.projMu.Unlock()
-	if s.proj == nil {
-		return false
-	}
-	return s.proj.HasEncodedObject(h) == nil
+	return s.proj != nil && s.proj.Has(h)
 }
 
 // writeLoose writes one raw object as a loose file unless it exists.
@@ -261,8 +218,10 @@ func (s *objectStore) writeLoose(h plumbing.Hash, raw []byte) error {
 	}
 	if err != nil {
 		_ = os.Remove(tmp)
+		return err
 	}
-	return err
+	s.noteWritten(p, !known)
+	return nil
 }
 
 // read returns the type and content of an object.
@@ -285,32 +244,17 @@ func (s *objectStore) read(h plumbing.Hash) (string, []byte, error) {
 		}
 		return splitRaw(raw)
 	}
-	s.projMu.Lock()
-	defer s.projMu.Unlock()
 	if s.proj == nil {
 		return "", nil, fmt.Errorf("%w: %s", ErrNotFound, h)
 	}
-	obj, err := s.proj.EncodedObject(plumbing.AnyObject, h)
-	if errors.Is(err, plumbing.ErrObjectNotFound) {
-		s.proj.Reindex() // the project may have repacked since
-		obj, err = s.proj.EncodedObject(plumbing.AnyObject, h)
-	}
+	typ, data, err := s.proj.Read(h)
 	if err != nil {
-		if errors.Is(err, plumbing.ErrObjectNotFound) {
+		if errors.Is(err, gitrepo.ErrNotFound) {
 			return "", nil, fmt.Errorf("%w: %s", ErrNotFound, h)
 		}
 		return "", nil, fmt.Errorf("snapshot: read object: %w", err)
 	}
-	r, err := obj.Reader()
-	if err != nil {
-		return "", nil, fmt.Errorf("snapshot: read object: %w", err)
-	}
-	defer r.Close()
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return "", nil, fmt.Errorf("snapshot: read object: %w", err)
-	}
-	return obj.Type().String(), data, nil
+	return typ.String(), data, nil
 }
 
 func splitRaw(raw []byte) (string, []byte, error) {
@@ -325,7 +269,7 @@ func splitRaw(raw []byte) (string, []byte, error) {
 // readTree returns the decoded entries of a tree (cached; trees are
 // immutable). The zero hash is the empty tree.
 func (s *objectStore) readTree(h plumbing.Hash) ([]treeEntry, error) {
-	if h.IsZero() || h == emptyTree {
+	if h.IsZero() || h == gitrepo.EmptyTree {
 		return nil, nil
 	}
 	s.tmu.Lock()
@@ -341,7 +285,7 @@ func (s *objectStore) readTree(h plumbing.Hash) ([]treeEntry, error) {
 	if typ != "tree" {
 		return nil, fmt.Errorf("%w: %s is a %s", ErrInvalidHash, h, typ)
 	}
-	t, err = decodeTree(data)
+	t, err = gitrepo.DecodeTree(data)
 	if err != nil {
 		return nil, err
 	}
@@ -362,68 +306,4 @@ func (s *objectStore) forgetTrees() {
 	s.tmu.Lock()
 	clear(s.trees)
 	s.tmu.Unlock()
-}
-
-var emptyTree, _ = encodeObject("tree", nil)
-
-func decodeTree(data []byte) ([]treeEntry, error) {
-	var out []treeEntry
-	for len(data) > 0 {
-		sp := bytes.IndexByte(data, ' ')
-		if sp < 0 {
-			return nil, errors.New("snapshot: corrupt tree")
-		}
-		m, err := strconv.ParseUint(string(data[:sp]), 8, 32)
-		if err != nil {
-			return nil, errors.New("snapshot: corrupt tree")
-		}
-		data = data[sp+1:]
-		nul := bytes.IndexByte(data, 0)
-		if nul < 0 || len(data) < nul+21 {
-			return nil, errors.New("snapshot: corrupt tree")
-		}
-		var h plumbing.Hash
-		copy(h[:], data[nul+1:nul+21])
-		out = append(out, treeEntry{name: string(data[:nul]), mode: filemode.FileMode(m), hash: h})
-		data = data[nul+21:]
-	}
-	return out, nil
-}
-
-// encodeTree encodes entries that are already in git order.
-func encodeTree(entries []treeEntry) []byte {
-	n := 0
-	for _, e := range entries {
-		n += len(e.name) + 28
-	}
-	buf := make([]byte, 0, n)
-	for _, e := range entries {
-		buf = strconv.AppendUint(buf, uint64(e.mode), 8)
-		buf = append(buf, ' ')
-		buf = append(buf, e.name...)
-		buf = append(buf, 0)
-		buf = append(buf, e.hash[:]...)
-	}
-	return buf
-}
-
-// gitLess orders tree entries as git does: directories compare as name+"/".
-func gitLess(a, b treeEntry) int {
-	an, bn := a.name, b.name
-	n := min(len(an), len(bn))
-	if c := strings.Compare(an[:n], bn[:n]); c != 0 {
-		return c
-	}
-	ac, bc := byte(0), byte(0)
-	if len(an) > n {
-		ac = an[n]
-	} else if a.isTree() {
-		ac = '/'
-	}
-	if len(bn) > n {
-		bc = bn[n]
-	} else if b.isTree() {
-		bc = '/'
-	}
-	return int(ac) - int(bc)
 }

@@ -8,6 +8,8 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
+
+	"ocgo/gitrepo"
 )
 
 // Overlay returns a tree that is base everywhere except at paths (files,
@@ -50,7 +52,7 @@ func (s *Snapshotter) Overlay(ctx context.Context, base, from string, paths []st
 			ents = slices.Clone(read)
 		}
 		at := func(name string) int {
-			return slices.IndexFunc(ents, func(e treeEntry) bool { return e.name == name })
+			return slices.IndexFunc(ents, func(e treeEntry) bool { return e.Name == name })
 		}
 		leaves := map[string]bool{}
 		subs := map[string][]string{}
@@ -68,39 +70,39 @@ func (s *Snapshotter) Overlay(ctx context.Context, base, from string, paths []st
 			}
 			i := at(name)
 			switch {
-			case ok && !e.isTree():
-				e.name = name
+			case ok && !e.IsTree():
+				e.Name = name
 				if i >= 0 {
 					ents[i] = e
 				} else {
 					ents = append(ents, e)
 				}
-			case i >= 0 && !ents[i].isTree():
+			case i >= 0 && !ents[i].IsTree():
 				ents = slices.Delete(ents, i, i+1)
 			}
 		}
 		for name, sub := range subs {
 			var child plumbing.Hash
 			i := at(name)
-			if i >= 0 && ents[i].isTree() {
-				child = ents[i].hash
+			if i >= 0 && ents[i].IsTree() {
+				child = ents[i].Hash
 			}
 			h, err := edit(child, prefix+name+"/", sub)
 			if err != nil {
 				return plumbing.ZeroHash, err
 			}
 			switch {
-			case h == emptyTree && i >= 0 && ents[i].isTree():
+			case h == gitrepo.EmptyTree && i >= 0 && ents[i].IsTree():
 				ents = slices.Delete(ents, i, i+1)
-			case h == emptyTree:
+			case h == gitrepo.EmptyTree:
 			case i >= 0:
-				ents[i] = treeEntry{name: name, mode: filemode.Dir, hash: h}
+				ents[i] = treeEntry{Name: name, Mode: filemode.Dir, Hash: h}
 			default:
-				ents = append(ents, treeEntry{name: name, mode: filemode.Dir, hash: h})
+				ents = append(ents, treeEntry{Name: name, Mode: filemode.Dir, Hash: h})
 			}
 		}
-		slices.SortFunc(ents, gitLess)
-		h, raw := encodeObject("tree", encodeTree(ents))
+		slices.SortFunc(ents, gitrepo.TreeOrder)
+		h, raw := gitrepo.HashObject("tree", gitrepo.EncodeTree(ents))
 		if !s.store.has(h) {
 			objs = append(objs, pendingObject{hash: h, raw: raw})
 		}

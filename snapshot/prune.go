@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
+
+	"ocgo/gitrepo"
 )
 
 // handedOutTTL bounds how long PruneSince remembers a tree track built.
@@ -60,7 +62,7 @@ func (s *Snapshotter) PruneSince(ctx context.Context, keep []string, since time.
 	if err := s.store.flush(); err != nil {
 		return err
 	}
-	live := map[plumbing.Hash]struct{}{emptyTree: {}}
+	live := map[plumbing.Hash]struct{}{gitrepo.EmptyTree: {}}
 	if !s.lastTree.IsZero() {
 		roots = append(roots, s.lastTree)
 	}
@@ -98,12 +100,12 @@ func (s *Snapshotter) PruneSince(ctx context.Context, keep []string, since time.
 			return err
 		}
 		for _, e := range ents {
-			if e.isTree() {
-				if err := mark(e.hash); err != nil {
+			if e.IsTree() {
+				if err := mark(e.Hash); err != nil {
 					return err
 				}
 			} else {
-				live[e.hash] = struct{}{}
+				live[e.Hash] = struct{}{}
 			}
 		}
 		return nil

@@ -18,6 +18,8 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
+
+	"ocgo/gitrepo"
 )
 
 // lookup finds the entry at rel inside tree.
@@ -31,7 +33,7 @@ func (s *Snapshotter) lookup(tree plumbing.Hash, rel string) (treeEntry, bool, e
 		}
 		var found *treeEntry
 		for k := range ents {
-			if ents[k].name == p {
+			if ents[k].Name == p {
 				found = &ents[k]
 				break
 			}
@@ -42,10 +44,10 @@ func (s *Snapshotter) lookup(tree plumbing.Hash, rel string) (treeEntry, bool, e
 		if i == len(parts)-1 {
 			return *found, true, nil
 		}
-		if !found.isTree() {
+		if !found.IsTree() {
 			return treeEntry{}, false, nil
 		}
-		cur = found.hash
+		cur = found.Hash
 	}
 	return treeEntry{}, false, nil
 }
@@ -69,15 +71,15 @@ func (s *Snapshotter) FileState(ctx context.Context, tree, p string) (string, bo
 	}
 	defer s.end()
 	e, ok, err := s.lookup(th, rel)
-	if err != nil || !ok || e.isTree() {
+	if err != nil || !ok || e.IsTree() {
 		return "", false, err
 	}
 	// The blob must be there too: a revert checks every file before it
 	// touches any, so a lost object stops it before the first write.
-	if !s.store.has(e.hash) {
-		return "", false, fmt.Errorf("%w: %s (%s)", ErrNotFound, e.hash, rel)
+	if !s.store.has(e.Hash) {
+		return "", false, fmt.Errorf("%w: %s (%s)", ErrNotFound, e.Hash, rel)
 	}
-	return stateOf(e.hash, e.mode), true, nil
+	return stateOf(e.Hash, e.Mode), true, nil
 }
 
 func stateOf(h plumbing.Hash, m filemode.FileMode) string { return h.String() + " " + m.String() }
@@ -136,7 +138,7 @@ func (s *Snapshotter) currentBlob(rel string, fi os.FileInfo) (plumbing.Hash, er
 	default:
 		return plumbing.ZeroHash, ErrNotAFile
 	}
-	h, _ := encodeObject("blob", content)
+	h, _ := gitrepo.HashObject("blob", content)
 	return h, nil
 }
 
@@ -161,20 +163,20 @@ func (s *Snapshotter) diffTrees(a, b plumbing.Hash, prefix string, out *[]change
 	}
 	mb := make(map[string]*treeEntry, len(eb))
 	for i := range eb {
-		mb[eb[i].name] = &eb[i]
+		mb[eb[i].Name] = &eb[i]
 	}
 	seen := make(map[string]bool, len(ea))
 	visit := func(x, y *treeEntry, name string) error {
 		p := joinRel(prefix, name)
-		xt := x != nil && x.isTree()
-		yt := y != nil && y.isTree()
+		xt := x != nil && x.IsTree()
+		yt := y != nil && y.IsTree()
 		if xt || yt {
 			var ha, hb plumbing.Hash
 			if xt {
-				ha = x.hash
+				ha = x.Hash
 			}
 			if yt {
-				hb = y.hash
+				hb = y.Hash
 			}
 			if err := s.diffTrees(ha, hb, p, out); err != nil {
 				return err
@@ -187,7 +189,7 @@ func (s *Snapshotter) diffTrees(a, b plumbing.Hash, prefix string, out *[]change
 			}
 			return nil
 		}
-		if x != nil && y != nil && x.hash == y.hash && x.mode == y.mode {
+		if x != nil && y != nil && x.Hash == y.Hash && x.Mode == y.Mode {
 			return nil
 		}
 		*out = append(*out, change{path: p, from: x, to: y})
@@ -195,14 +197,14 @@ func (s *Snapshotter) diffTrees(a, b plumbing.Hash, prefix string, out *[]change
 	}
 	for i := range ea {
 		x := &ea[i]
-		seen[x.name] = true
-		if err := visit(x, mb[x.name], x.name); err != nil {
+		seen[x.Name] = true
+		if err := visit(x, mb[x.Name], x.Name); err != nil {
 			return err
 		}
 	}
 	for i := range eb {
-		if !seen[eb[i].name] {
-			if err := visit(nil, &eb[i], eb[i].name); err != nil {
+		if !seen[eb[i].Name] {
+			if err := visit(nil, &eb[i], eb[i].Name); err != nil {
 				return err
 			}
 		}
@@ -334,7 +336,7 @@ func (s *Snapshotter) restore(ctx context.Context, tree string, paths []string, 
 		if err != nil {
 			return res, err
 		}
-		if !ok || e.isTree() {
+		if !ok || e.IsTree() {
 			if !ok {
 				dels = append(dels, rel)
 			}
@@ -413,14 +415,14 @@ func (s *Snapshotter) expandDirs(ctx context.Context, th plumbing.Hash, list []s
 			return nil, err
 		}
 		fi, ferr := s.root.Lstat(rel)
-		isDir := ok && e.isTree() || ferr == nil && fi.IsDir()
+		isDir := ok && e.IsTree() || ferr == nil && fi.IsDir()
 		if !isDir {
 			out = append(out, rel)
 			continue
 		}
-		if ok && e.isTree() {
+		if ok && e.IsTree() {
 			var ch []change
-			if err := s.diffTrees(plumbing.ZeroHash, e.hash, rel, &ch); err != nil {
+			if err := s.diffTrees(plumbing.ZeroHash, e.Hash, rel, &ch); err != nil {
 				return nil, err
 			}
 			for _, c := range ch {
@@ -465,7 +467,7 @@ func (s *Snapshotter) nodeAt(rel string) *dirNode {
 func (s *Snapshotter) removeEmptied(th plumbing.Hash, dirs map[string]struct{}, checkBirth bool, since time.Time) {
 	for _, d := range sortedKeys(dirs) {
 		for d != "." && d != "" {
-			if e, ok, _ := s.lookup(th, d); ok && e.isTree() {
+			if e, ok, _ := s.lookup(th, d); ok && e.IsTree() {
 				break
 			}
 			if checkBirth {
@@ -487,11 +489,11 @@ func (s *Snapshotter) removeEmptied(th plumbing.Hash, dirs map[string]struct{}, 
 // for leaving the path alone.
 func (s *Snapshotter) restoreFile(rel string, e treeEntry, exact bool) (bool, string, error) {
 	perm := os.FileMode(0o666)
-	if e.mode == filemode.Executable {
+	if e.Mode == filemode.Executable {
 		perm = 0o777
 	}
 	explicitPerm := false
-	typ, content, err := s.store.read(e.hash)
+	typ, content, err := s.store.read(e.Hash)
 	if err != nil {
 		return false, "", err
 	}
@@ -517,18 +519,18 @@ func (s *Snapshotter) restoreFile(rel string, e treeEntry, exact bool) (bool, st
 				return false, "unreadable", nil
 			}
 			curMode, _ := gitModeOf(fi)
-			if err == nil && cur == e.hash && curMode == e.mode {
+			if err == nil && cur == e.Hash && curMode == e.Mode {
 				return false, "", nil
 			}
-			if fi.Mode().IsRegular() && e.mode != filemode.Symlink {
+			if fi.Mode().IsRegular() && e.Mode != filemode.Symlink {
 				perm = fi.Mode().Perm()
-				if e.mode == filemode.Executable {
+				if e.Mode == filemode.Executable {
 					perm |= 0o100 | (perm&0o044)>>2
 				} else {
 					perm &^= 0o111
 				}
 				explicitPerm = true
-				if err == nil && cur == e.hash {
+				if err == nil && cur == e.Hash {
 					if err := s.root.Chmod(rel, perm); err != nil {
 						return false, "", fmt.Errorf("snapshot: chmod: %w", err)
 					}
@@ -543,7 +545,7 @@ func (s *Snapshotter) restoreFile(rel string, e treeEntry, exact bool) (bool, st
 		}
 	}
 	tmp := path.Join(path.Dir(rel), ".ocgo-tmp-"+rand.Text()[:12])
-	if e.mode == filemode.Symlink {
+	if e.Mode == filemode.Symlink {
 		if err := s.root.Symlink(string(content), tmp); err != nil {
 			return false, "", fmt.Errorf("snapshot: symlink: %w", err)
 		}

@@ -1,17 +1,14 @@
 package snapshot
 
 import (
-	"bytes"
-	"io"
+	"errors"
+	"io/fs"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/go-git/go-git/v5/plumbing/filemode"
-	"github.com/go-git/go-git/v5/plumbing/format/index"
 
+	"ocgo/gitrepo"
 	"ocgo/ignore"
 )
 
@@ -37,78 +34,83 @@ func (sc *scan) rehashIndexSeeds() {
 }
 
 // seedFromIndex fills the seeds from the project's index so unchanged
-// tracked files are not rehashed on the first snapshot.
+// tracked files are not rehashed on the first snapshot, and keeps the
+// index's cache-tree so unchanged directories are not re-encoded either
+// (see indexTree).
 func (s *Snapshotter) seedFromIndex() {
-	p := filepath.Join(s.proj.GitDir, "index")
-	f, err := os.Open(p)
-	if err != nil {
-		return
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return
-	}
-	idxTime := fi.ModTime().UnixNano()
 	if v, ok := ignore.CoreOption(s.proj.CommonDir, "autocrlf"); ok && v != "false" {
 		return // add would convert line endings; hashes would not match raw bytes
 	}
-	ents, err := readIndexEntries(f, fi.Size())
+	idx, err := s.store.proj.ReadIndex()
 	if err != nil {
-		s.log.Debug("Project index not usable for seeding", slog.Any("err", err))
+		if !errors.Is(err, fs.ErrNotExist) {
+			s.log.Debug("Project index not usable for seeding", slog.Any("err", err))
+		}
 		return
 	}
+	idxTime := idx.ModTime.UnixNano()
 	prefix := ""
 	if s.proj.Prefix != "" {
 		prefix = s.proj.Prefix + "/"
 	}
-	seeds := make(map[string]*fileEntry, len(ents))
-	for _, e := range ents {
-		if e.stage != 0 || e.skip {
-			continue
-		}
-		if e.mode != filemode.Regular && e.mode != filemode.Executable && e.mode != filemode.Symlink {
-			continue
-		}
-		if !strings.HasPrefix(e.name, prefix) {
-			continue
-		}
-		seeds[e.name[len(prefix):]] = &fileEntry{
-			size: int64(e.size), mtime: e.mtime, ino: uint64(e.ino), mode: e.mode, hash: e.hash,
-			racy: e.mtime >= idxTime || e.mtime == 0, fromIndex: true,
-		}
-	}
-	s.seeds = seeds
-}
-
-func unixNanoOrZero(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixNano()
-}
-
-// readIndexEntries reads the index with parseIndex, or go-git's decoder for
-// the versions parseIndex leaves out.
-func readIndexEntries(f *os.File, size int64) ([]indexEntry, error) {
-	b := make([]byte, size)
-	if _, err := io.ReadFull(f, b); err != nil {
-		return nil, err
-	}
-	ents, err := parseIndex(b)
-	if err == nil {
-		return ents, nil
-	}
-	var idx index.Index
-	if err := index.NewDecoder(bytes.NewReader(b)).Decode(&idx); err != nil {
-		return nil, err
-	}
-	ents = make([]indexEntry, 0, len(idx.Entries))
+	seeds := make(map[string]*fileEntry, len(idx.Entries))
 	for _, e := range idx.Entries {
-		ents = append(ents, indexEntry{
-			name: e.Name, mtime: unixNanoOrZero(e.ModifiedAt), ino: e.Inode, size: e.Size, mode: e.Mode,
-			hash: e.Hash, stage: int(e.Stage), skip: e.SkipWorktree || e.IntentToAdd,
-		})
+		if e.Stage != 0 || e.Skip {
+			continue
+		}
+		if e.Mode != filemode.Regular && e.Mode != filemode.Executable && e.Mode != filemode.Symlink {
+			continue
+		}
+		if !strings.HasPrefix(e.Name, prefix) {
+			continue
+		}
+		seeds[e.Name[len(prefix):]] = &fileEntry{
+			size: int64(e.Size), mtime: e.Mtime, ino: uint64(e.Ino), mode: e.Mode, hash: e.Hash,
+			racy: e.Mtime >= idxTime || e.Mtime == 0, fromIndex: true,
+		}
 	}
-	return ents, nil
+	trees := make(map[string]gitrepo.CacheTree, len(idx.Trees))
+	for p, ct := range idx.Trees {
+		switch {
+		case prefix == "":
+			trees[p] = ct
+		case p+"/" == prefix:
+			trees[""] = ct
+		case strings.HasPrefix(p, prefix):
+			trees[p[len(prefix):]] = ct
+		}
+	}
+	s.seeds, s.seedTrees = seeds, trees
+}
+
+// indexTree takes the tree of a directory just walked from the index's
+// cache-tree when git's tree for it is known to equal the snapshot's: every
+// file in it matched its index entry's stat data, every subdirectory did
+// the same, and the count of such files equals the index entries git's
+// tree covers (so no tracked file is missing, ignored, a submodule or
+// skipped). Such a tree is marked clean; build then neither encodes it nor
+// looks for its object, except that the top-most one taken is checked to
+// exist in the project's object database (git writes a tree's subtrees
+// before the tree).
+func (sc *scan) indexTree(node *dirNode) {
+	node.indexed = -1
+	n := 0
+	for _, e := range node.files {
+		if !e.fromIndex {
+			return
+		}
+		n++
+	}
+	for _, c := range node.dirs {
+		if c.indexed < 0 {
+			return
+		}
+		n += c.indexed
+	}
+	node.indexed = n
+	if ct, ok := sc.s.seedTrees[node.rel]; ok && ct.Entries == n {
+		node.tree = ct.Hash
+		node.dirty = false
+		node.fromIndex = true
+	}
 }

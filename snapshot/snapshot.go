@@ -29,8 +29,10 @@
 // guaranteed on disk after Flush. A persisted stat cache whose objects never
 // reached the disk is detected and rehashed. A git project's first snapshot
 // reuses the hashes in its index (racy-git guard applied, skipped when
-// .gitattributes or core.autocrlf may rewrite content) and reads its objects
-// through objects/info/alternates. This is the go-git plumbing approach
+// .gitattributes or core.autocrlf may rewrite content) and, for directories
+// whose every file matched, the tree hashes of its cache-tree; it reads the
+// project's objects through package gitrepo and lets git read them through
+// objects/info/alternates. This is the go-git plumbing approach
 // measured in the project's dependencies notes; go-git's Worktree API is far
 // slower. Nested git repositories are left out (reported in Skipped); content
 // is stored byte-exact (no eol or filter conversion). Unix only (flock,
@@ -51,6 +53,7 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 
+	"ocgo/gitrepo"
 	"ocgo/ignore"
 )
 
@@ -126,8 +129,9 @@ type Snapshotter struct {
 	closed      bool
 	tree        *dirNode // current view of the work tree
 	seeds       map[string]*fileEntry
-	loaded      bool // persisted stat cache consulted
-	watched     bool // a watcher feeds MarkChanged
+	seedTrees   map[string]gitrepo.CacheTree // the index's cache-tree, with seeds from it
+	loaded      bool                         // persisted stat cache consulted
+	watched     bool                         // a watcher feeds MarkChanged
 	markAll     bool
 	marked      map[string]struct{}
 	force       map[string]struct{} // paths TrackPaths stores whatever their size
@@ -285,10 +289,16 @@ func (s *Snapshotter) Skipped() []Skip {
 	return append([]Skip(nil), s.skipped...)
 }
 
-// Flush waits until every object written behind a call is on disk (needed
-// only before reading GitDir with another tool).
+// Flush waits until every object written so far, behind a call or not, is
+// on disk and durable (fsynced, with the directories naming it): a record
+// that names a tree (a patch part, a revert journal) is written only after
+// it, so neither a crash nor a power loss leaves it pointing at objects
+// that are gone. Reading GitDir with another tool needs it too.
 func (s *Snapshotter) Flush() error {
-	return s.store.flush()
+	if err := s.store.flush(); err != nil {
+		return err
+	}
+	return s.store.syncWritten()
 }
 
 // Close flushes pending objects, persists the stat cache and releases files.

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"ocgo/gitrepo"
 )
 
 // fixture builds a tree exercising nested ignore files and negations.
@@ -130,7 +132,7 @@ func TestGitProjectSeededAndUntouched(t *testing.T) {
 	if h2 != h {
 		t.Fatalf("second snapshotter: %s != %s", h2, h)
 	}
-	d, err := s2.Diff(context.Background(), emptyTree.String(), h2)
+	d, err := s2.Diff(context.Background(), gitrepo.EmptyTree.String(), h2)
 	if err != nil || !strings.Contains(d, "+package y") && !strings.Contains(d, "+kept") {
 		t.Fatalf("diff via packed alternate objects: %v\n%s", err, d)
 	}

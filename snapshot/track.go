@@ -10,6 +10,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 
+	"ocgo/gitrepo"
 	"ocgo/ignore"
 )
 
@@ -96,7 +97,7 @@ func (s *Snapshotter) track(ctx context.Context) (plumbing.Hash, error) {
 	if full {
 		sc.skips = map[string]string{}
 		pats, comps := s.rootPatterns()
-		root, err := sc.walkDir(nil, "", "", comps, s.tree, pats)
+		root, err := sc.walkDir(nil, nil, "", "", comps, s.tree, pats)
 		if err != nil {
 			return plumbing.ZeroHash, err
 		}
@@ -104,7 +105,7 @@ func (s *Snapshotter) track(ctx context.Context) (plumbing.Hash, error) {
 			sc.rehashIndexSeeds()
 		}
 		s.tree = root
-		s.seeds = nil
+		s.seeds, s.seedTrees = nil, nil
 		s.markAll = false
 		s.lastFull = start
 	} else {
@@ -166,22 +167,30 @@ func setOf(m map[string]string) map[string]struct{} {
 // build computes tree hashes bottom-up for dirty nodes, queueing new trees.
 func (sc *scan) build(n *dirNode) plumbing.Hash {
 	if !n.dirty && !n.tree.IsZero() {
-		return n.tree
+		if !n.fromIndex {
+			return n.tree
+		}
+		// A tree from the index's cache-tree: its subtrees exist if it does.
+		if sc.s.store.has(n.tree) {
+			clearFromIndex(n)
+			return n.tree
+		}
+		n.fromIndex = false
 	}
 	entries := make([]treeEntry, 0, len(n.files)+len(n.dirs))
 	for name, c := range n.dirs {
 		h := sc.build(c)
-		if h == emptyTree {
+		if h == gitrepo.EmptyTree {
 			delete(n.dirs, name)
 			continue
 		}
-		entries = append(entries, treeEntry{name: name, mode: filemode.Dir, hash: h})
+		entries = append(entries, treeEntry{Name: name, Mode: filemode.Dir, Hash: h})
 	}
 	for name, f := range n.files {
-		entries = append(entries, treeEntry{name: name, mode: f.mode, hash: f.hash})
+		entries = append(entries, treeEntry{Name: name, Mode: f.mode, Hash: f.hash})
 	}
-	slices.SortFunc(entries, gitLess)
-	h, raw := encodeObject("tree", encodeTree(entries))
+	slices.SortFunc(entries, gitrepo.TreeOrder)
+	h, raw := gitrepo.HashObject("tree", gitrepo.EncodeTree(entries))
 	if h != n.tree || n.tree.IsZero() {
 		if !sc.s.store.has(h) {
 			sc.objs = append(sc.objs, pendingObject{hash: h, raw: raw})
@@ -191,4 +200,14 @@ func (sc *scan) build(n *dirNode) plumbing.Hash {
 	n.tree = h
 	n.dirty = false
 	return h
+}
+
+// clearFromIndex marks the trees below n as checked.
+func clearFromIndex(n *dirNode) {
+	n.fromIndex = false
+	for _, c := range n.dirs {
+		if c.fromIndex {
+			clearFromIndex(c)
+		}
+	}
 }

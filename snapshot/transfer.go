@@ -10,6 +10,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 
 	linediff "ocgo/diff"
+	"ocgo/gitrepo"
 )
 
 // Object is one git object as it travels in a session export: its id, its
@@ -59,22 +60,22 @@ func (s *Snapshotter) Objects(ctx context.Context, trees, paths []string) ([]Obj
 			return err
 		}
 		for _, e := range ents {
-			p := joinRel(prefix, e.name)
+			p := joinRel(prefix, e.Name)
 			switch {
-			case e.isTree():
-				if err := walk(e.hash, p); err != nil {
+			case e.IsTree():
+				if err := walk(e.Hash, p); err != nil {
 					return err
 				}
-			case e.mode == filemode.Submodule:
+			case e.Mode == filemode.Submodule:
 			case keep(p):
-				if _, ok := out[e.hash]; ok {
+				if _, ok := out[e.Hash]; ok {
 					continue
 				}
-				b, err := s.blob(e.hash)
+				b, err := s.blob(e.Hash)
 				if err != nil {
 					return err
 				}
-				out[e.hash] = Object{ID: e.hash.String(), Type: "blob", Data: b}
+				out[e.Hash] = Object{ID: e.Hash.String(), Type: "blob", Data: b}
 			}
 		}
 		return nil
@@ -84,7 +85,7 @@ func (s *Snapshotter) Objects(ctx context.Context, trees, paths []string) ([]Obj
 		if err != nil {
 			return nil, err
 		}
-		if h == emptyTree {
+		if h == gitrepo.EmptyTree {
 			continue
 		}
 		if err := walk(h, ""); err != nil {
@@ -108,12 +109,12 @@ func (s *Snapshotter) AddObjects(ctx context.Context, objs []Object) error {
 		if o.Type != "tree" && o.Type != "blob" {
 			return fmt.Errorf("%w: object %s has type %q", ErrInvalidHash, o.ID, o.Type)
 		}
-		h, raw := encodeObject(o.Type, o.Data)
+		h, raw := gitrepo.HashObject(o.Type, o.Data)
 		if h.String() != o.ID {
 			return fmt.Errorf("%w: object %s does not match its content", ErrInvalidHash, o.ID)
 		}
 		if o.Type == "tree" {
-			if _, err := decodeTree(o.Data); err != nil {
+			if _, err := gitrepo.DecodeTree(o.Data); err != nil {
 				return err
 			}
 		}
@@ -158,13 +159,13 @@ func (s *Snapshotter) FileDiffs(ctx context.Context, from, to string, paths []st
 			continue
 		}
 		var a, b []byte
-		if c.from != nil && c.from.mode != filemode.Submodule {
-			if a, err = s.blob(c.from.hash); err != nil {
+		if c.from != nil && c.from.Mode != filemode.Submodule {
+			if a, err = s.blob(c.from.Hash); err != nil {
 				return nil, err
 			}
 		}
-		if c.to != nil && c.to.mode != filemode.Submodule {
-			if b, err = s.blob(c.to.hash); err != nil {
+		if c.to != nil && c.to.Mode != filemode.Submodule {
+			if b, err = s.blob(c.to.Hash); err != nil {
 				return nil, err
 			}
 		}

@@ -28,6 +28,13 @@ type dirNode struct {
 	tree   plumbing.Hash
 	dirty  bool
 	nested bool // holds a .git: a nested repository, left out
+
+	// First scan of a git project only (see indexTree): index entries
+	// matched below this directory, -1 when some file did not match; and
+	// whether tree came from the index's cache-tree, its object not yet
+	// checked.
+	indexed   int
+	fromIndex bool
 }
 
 func (n *dirNode) markDirty() {
@@ -44,7 +51,12 @@ func joinRel(dir, name string) string {
 }
 
 // walkDir builds the node for one directory, reusing old's cache entries.
-func (sc *scan) walkDir(parent *dirNode, name, rel string, comps []string, old *dirNode, pats []ignore.Pattern) (*dirNode, error) {
+//
+// pf is the parent directory, open, or nil to open rel from the work tree's
+// root. Opening each directory by one name relative to its open parent,
+// and statting files relative to their open directory, costs one system
+// call per file where a path from the root would cost one per component.
+func (sc *scan) walkDir(pf *os.File, parent *dirNode, name, rel string, comps []string, old *dirNode, pats []ignore.Pattern) (*dirNode, error) {
 	if err := sc.ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -57,15 +69,22 @@ func (sc *scan) walkDir(parent *dirNode, name, rel string, comps []string, old *
 	} else {
 		node.tree = old.tree
 	}
-	// Through the work tree's os.Root, every component opened with
-	// O_NOFOLLOW: a directory swapped for a symlink never lets content from
-	// outside the project into the shadow repository.
-	f, err := s.root.OpenFile(rootName(rel), os.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NOFOLLOW, 0)
+	// Through the work tree's os.Root or relative to the parent opened so,
+	// every component opened with O_NOFOLLOW: a directory swapped for a
+	// symlink never lets content from outside the project into the shadow
+	// repository.
+	var f *os.File
+	var err error
+	if pf != nil {
+		f, err = openDirAt(pf, name, full)
+	} else {
+		f, err = s.root.OpenFile(rootName(rel), os.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NOFOLLOW, 0)
+	}
 	if err != nil {
 		return node, nil // vanished, unreadable or no longer a directory: snapshot as empty
 	}
+	defer func() { _ = f.Close() }() // after the subdirectories, which open relative to it
 	ents, err := f.ReadDir(-1)
-	_ = f.Close()
 	if err != nil {
 		sc.addSkip(rel+"/", "directory unreadable")
 	}
@@ -119,18 +138,18 @@ func (sc *scan) walkDir(parent *dirNode, name, rel string, comps []string, old *
 				wg.Add(1)
 				go func() {
 					defer func() { <-sc.sem; wg.Done() }()
-					sub.node, sub.err = sc.walkDir(node, sub.name, sub.rel, sub.comps, sub.old, node.pats)
+					sub.node, sub.err = sc.walkDir(f, node, sub.name, sub.rel, sub.comps, sub.old, node.pats)
 					subs <- sub
 				}()
 			default:
-				sub.node, sub.err = sc.walkDir(node, sub.name, sub.rel, sub.comps, sub.old, node.pats)
+				sub.node, sub.err = sc.walkDir(f, node, sub.name, sub.rel, sub.comps, sub.old, node.pats)
 				done = append(done, sub)
 			}
 		case t.IsRegular() || t&os.ModeSymlink != 0:
 			if ignore.Match(node.pats, ccomps, false) {
 				continue
 			}
-			fi, err := s.root.Lstat(rootName(crel))
+			st, err := statAt(f, n)
 			if err != nil {
 				continue
 			}
@@ -138,7 +157,7 @@ func (sc *scan) walkDir(parent *dirNode, name, rel string, comps []string, old *
 			if old != nil {
 				oe = old.files[n]
 			}
-			sc.considerFile(node, n, crel, fi, oe)
+			sc.considerFile(node, n, crel, st, oe)
 		}
 	}
 	wg.Wait()
@@ -165,6 +184,9 @@ func (sc *scan) walkDir(parent *dirNode, name, rel string, comps []string, old *
 	}
 	if old != nil && (len(old.files) != len(node.files) || len(old.dirs) != len(node.dirs)) {
 		node.dirty = true
+	}
+	if old == nil && s.seedTrees != nil {
+		sc.indexTree(node)
 	}
 	return node, nil
 }
@@ -197,21 +219,34 @@ func gitModeOf(fi os.FileInfo) (filemode.FileMode, bool) {
 	return 0, false
 }
 
+// fileStat is the part of an lstat the stat cache compares.
+type fileStat struct {
+	size  int64
+	mtime int64 // ns
+	ino   uint64
+	mode  filemode.FileMode // 0: neither a regular file nor a symlink
+}
+
+func statOf(fi os.FileInfo) fileStat {
+	mode, _ := gitModeOf(fi)
+	return fileStat{size: fi.Size(), mtime: fi.ModTime().UnixNano(), ino: inodeOf(fi), mode: mode}
+}
+
 // considerFile records a file in node, reusing the cached hash when the stat
 // matches, queueing it for hashing otherwise.
-func (sc *scan) considerFile(node *dirNode, name, rel string, fi os.FileInfo, old *fileEntry) {
-	mode, ok := gitModeOf(fi)
-	if !ok {
+func (sc *scan) considerFile(node *dirNode, name, rel string, st fileStat, old *fileEntry) {
+	mode := st.mode
+	if mode == 0 {
 		return
 	}
-	if limit := sc.s.sizeLimit(rel); mode != filemode.Symlink && fi.Size() > limit {
+	if limit := sc.s.sizeLimit(rel); mode != filemode.Symlink && st.size > limit {
 		sc.addSkip(rel, fmt.Sprintf("larger than %d bytes", limit))
 		if old != nil {
 			node.dirty = true
 		}
 		return
 	}
-	e := &fileEntry{size: fi.Size(), mtime: fi.ModTime().UnixNano(), ino: inodeOf(fi), mode: mode}
+	e := &fileEntry{size: st.size, mtime: st.mtime, ino: st.ino, mode: mode}
 	e.racy = e.mtime >= sc.racyFrom
 	prev := old
 	if prev == nil && sc.s.seeds != nil {
@@ -265,7 +300,7 @@ func (sc *scan) updatePath(p string) error {
 func (sc *scan) rewalk(n *dirNode) error {
 	if n.parent == nil {
 		pats, comps := sc.s.rootPatterns()
-		root, err := sc.walkDir(nil, "", "", comps, n, pats)
+		root, err := sc.walkDir(nil, nil, "", "", comps, n, pats)
 		if err != nil {
 			return err
 		}
@@ -301,7 +336,7 @@ func (sc *scan) reconcile(n *dirNode, name string) error {
 			delete(n.dirs, name)
 			return nil
 		}
-		child, err := sc.walkDir(n, name, rel, ccomps, n.dirs[name], n.pats)
+		child, err := sc.walkDir(nil, n, name, rel, ccomps, n.dirs[name], n.pats)
 		if err != nil {
 			return err
 		}
@@ -320,7 +355,7 @@ func (sc *scan) reconcile(n *dirNode, name string) error {
 		if ignore.Match(n.pats, ccomps, false) {
 			return nil
 		}
-		sc.considerFile(n, name, rel, fi, old)
+		sc.considerFile(n, name, rel, statOf(fi), old)
 	}
 	return nil
 }
