@@ -224,7 +224,7 @@ func (a *App) wire(c Config, b *Core) error {
 	sessions := session.New(session.Options{
 		Store: store, Bus: events, IDs: ids, Logger: c.Logger, Version: APIVersion,
 		Cwd: proj.Cwd, Root: proj.Root, Shell: c.Env("SHELL"),
-		Config: cfg, Models: models, Snapshots: snapshotsOrNil(snaps), FS: fsRoot, ConfigDir: configDir, Titles: !c.NoTitles,
+		Config: cfg, Models: models, Snapshots: snapshotsOrNil(snaps), FS: fsRoot, Files: w, ConfigDir: configDir, Titles: !c.NoTitles,
 		Environ: scrub.Environ,
 		Tracer:  tracer,
 		Tools: tool.Registry(tool.Options{Tracer: tracer, Agents: func() []tool.AgentInfo { return subagents(cfg) }, Environ: scrub.Environ,
@@ -259,9 +259,7 @@ func (a *App) wire(c Config, b *Core) error {
 	}
 	a.server = routes.New(routes.Options{
 		Sessions: sessions, Bus: events, Logger: c.Logger, Search: searcher, MCP: mcps,
-		Configs: &configRoutes{cfg: cfg, auth: auth, providers: func() (any, error) {
-			return providersAnswer(models, cfg), nil
-		}},
+		Configs:      &configRoutes{cfg: cfg, auth: auth, models: models},
 		App:          appInfo,
 		InitApp:      func() error { return store.SetAppInitialized(time.Now().UnixMilli()) },
 		AllowedHosts: c.AllowedHosts, CORS: c.CORS, StrictOrigin: c.StrictOrigin,

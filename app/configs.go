@@ -14,16 +14,18 @@ import (
 
 // configRoutes adapts the config package to the config routes.
 type configRoutes struct {
-	cfg       *config.Config
-	auth      *config.AuthStore
-	providers func() (any, error)
+	cfg    *config.Config
+	auth   *config.AuthStore
+	models *provider.Registry
 }
 
-func (c *configRoutes) Config() any   { return c.cfg.Public() }
-func (c *configRoutes) Agents() any   { return c.cfg.Agents() }
-func (c *configRoutes) Commands() any { return c.cfg.Commands() }
+func (c *configRoutes) Config() config.Document    { return c.cfg.Public() }
+func (c *configRoutes) Agents() []config.Agent     { return c.cfg.Agents() }
+func (c *configRoutes) Commands() []config.Command { return c.cfg.Commands() }
 
-func (c *configRoutes) Providers() (any, error) { return c.providers() }
+func (c *configRoutes) Providers() (provider.Listing, error) {
+	return providersAnswer(c.models, c.cfg), nil
+}
 
 // SetAuth validates and stores credentials; neither the id's secret nor the
 // body is ever logged or echoed.
@@ -54,10 +56,8 @@ func newModels(cfg *config.Config, auth *config.AuthStore, env func(string) stri
 	}, logger)
 }
 
-// providersAnswer is GET /config/providers: active providers (without any
-// secret), each one's default model, and (an ocgo addition clients ignore)
-// where the model catalog came from and its date.
-func providersAnswer(models *provider.Registry, cfg *config.Config) map[string]any {
+// providersAnswer is GET /config/providers, with per-model options redacted.
+func providersAnswer(models *provider.Registry, cfg *config.Config) provider.Listing {
 	list := models.List()
 	out := make([]provider.Info, 0, len(list))
 	for _, p := range list {
@@ -73,7 +73,7 @@ func providersAnswer(models *provider.Registry, cfg *config.Config) map[string]a
 		p.Models = ms
 		out = append(out, p)
 	}
-	return map[string]any{"providers": out, "default": models.Defaults(), "catalog": models.CatalogInfo()}
+	return provider.Listing{Providers: out, Default: models.Defaults(), Catalog: models.CatalogInfo()}
 }
 
 // subagents lists the agents the task tool may start.

@@ -233,9 +233,17 @@ var sensitiveName = regexp.MustCompile(`(?i)key|token|secret|password|passwd|cre
 // every value of "headers", "environment" and "env" maps (MCP servers,
 // formatters, LSP servers, experimental hooks), and any string containing a
 // value that came from {env:VAR} substitution.
-func (c *Config) Public() map[string]any {
+func (c *Config) Public() Document {
 	return c.redact(c.Raw, false).(map[string]any)
 }
+
+// Document is the merged configuration as GET /config serves it (Public):
+// opencode's Config object, secrets redacted.
+type Document map[string]any
+
+// OpenAPISchema describes a Document for GET /doc with the very schema the
+// loader validates config files against, so the two cannot drift.
+func (Document) OpenAPISchema() map[string]any { return configSchema().jsonSchema() }
 
 // Redact returns a deep copy of v (a decoded JSON value) with secrets
 // replaced as Public does; /config/providers passes model options through it.

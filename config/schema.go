@@ -39,8 +39,10 @@ type node struct {
 	min    *float64 // kindNumber
 	// konst requires a bool to equal this value (kindBool).
 	konst *bool
-	// pick selects the alternative for a union value, or returns a message.
+	// pick selects the alternative for a union value, or returns a message;
+	// alts lists every alternative pick can return (for the JSON Schema).
 	pick func(v any) (*node, string)
+	alts []*node
 }
 
 // issue is the first validation failure found, with its dotted key path.
@@ -211,7 +213,7 @@ func permissionSchema() *node {
 	permMap := mapOf(permValue())
 	return obj(map[string]*node{
 		"edit": permValue(),
-		"bash": {kind: kindUnion, pick: func(v any) (*node, string) {
+		"bash": {kind: kindUnion, alts: []*node{perm, permMap}, pick: func(v any) (*node, string) {
 			switch v.(type) {
 			case string:
 				return perm, ""
@@ -316,7 +318,7 @@ func configSchema() *node {
 		"headers": mapOf(str()),
 	})
 	mcpRemote.required = []string{"type", "url"}
-	mcp := &node{kind: kindUnion, pick: func(v any) (*node, string) {
+	mcp := &node{kind: kindUnion, alts: []*node{mcpLocal, mcpRemote}, pick: func(v any) (*node, string) {
 		m, ok := v.(map[string]any)
 		if !ok {
 			return nil, "expected object, got " + typeName(v)
@@ -340,7 +342,7 @@ func configSchema() *node {
 		"initialization": mapOf(anyv()),
 	})
 	lspServer.required = []string{"command"}
-	lsp := &node{kind: kindUnion, pick: func(v any) (*node, string) {
+	lsp := &node{kind: kindUnion, alts: []*node{lspDisabled, lspServer}, pick: func(v any) (*node, string) {
 		m, ok := v.(map[string]any)
 		if !ok {
 			return nil, "expected object, got " + typeName(v)
@@ -388,4 +390,56 @@ func configSchema() *node {
 			}),
 		}),
 	})
+}
+
+// jsonSchema is n as a JSON Schema object: the description of a value n
+// accepts (after validation drops the unknown keys of non-strict objects).
+func (n *node) jsonSchema() map[string]any {
+	switch n.kind {
+	case kindString:
+		s := map[string]any{"type": "string"}
+		if len(n.enum) > 0 {
+			s["enum"] = n.enum
+		}
+		return s
+	case kindNumber:
+		s := map[string]any{"type": "number"}
+		if n.min != nil {
+			s["minimum"] = *n.min
+		}
+		return s
+	case kindBool:
+		s := map[string]any{"type": "boolean"}
+		if n.konst != nil {
+			s["enum"] = []bool{*n.konst}
+		}
+		return s
+	case kindArray:
+		return map[string]any{"type": "array", "items": n.elem.jsonSchema()}
+	case kindMap:
+		return map[string]any{"type": "object", "additionalProperties": n.elem.jsonSchema()}
+	case kindObject:
+		props := map[string]any{}
+		for k, f := range n.fields {
+			props[k] = f.jsonSchema()
+		}
+		s := map[string]any{"type": "object", "properties": props}
+		if len(n.required) > 0 {
+			s["required"] = n.required
+		}
+		switch {
+		case n.extra != nil:
+			s["additionalProperties"] = n.extra.jsonSchema()
+		case n.strict:
+			s["additionalProperties"] = false
+		}
+		return s
+	case kindUnion:
+		alts := make([]any, len(n.alts))
+		for i, a := range n.alts {
+			alts[i] = a.jsonSchema()
+		}
+		return map[string]any{"anyOf": alts}
+	}
+	return map[string]any{}
 }

@@ -23,6 +23,9 @@
 //     enum types become components referenced with $ref (cycle-safe); other
 //     named scalar types are inlined;
 //   - a type (or its pointer) with a method OpenAPIEnum() []any gets an enum;
+//   - a type with a method OpenAPISchema() map[string]any is described by
+//     that JSON Schema (for a document validated by a schema of its own, such
+//     as the config file; the method must derive it from that schema);
 //     a field tag doc:"..." becomes the property's description;
 //   - any other type implementing json.Marshaler is an error: its wire form
 //     cannot be inferred, so the document would lie.
@@ -76,6 +79,9 @@ type Operation struct {
 	// each frame's data (ResponseValidator then checks every frame).
 	Response reflect.Type
 	Stream   bool
+	// ResponseOneOf, instead of Response, documents a 200 answer that is
+	// one of these types (a route answering two shapes).
+	ResponseOneOf []reflect.Type
 	// NoContent documents a 204 answer without a body instead of the 200.
 	NoContent bool
 	// Produces, when set, is the media type of a 200 that is not JSON (an
@@ -264,6 +270,12 @@ func (g *gen) operation(op Operation, pathNames []string, errRef obj) obj {
 		ok["content"] = obj{"text/event-stream": media}
 	case op.Response != nil:
 		ok["content"] = obj{"application/json": obj{"schema": g.schema(op.Response)}}
+	case len(op.ResponseOneOf) > 0:
+		alts := make([]any, len(op.ResponseOneOf))
+		for i, t := range op.ResponseOneOf {
+			alts[i] = g.schema(t)
+		}
+		ok["content"] = obj{"application/json": obj{"schema": obj{"oneOf": alts}}}
 	}
 	resp := obj{"200": ok}
 	if op.NoContent {
@@ -325,6 +337,8 @@ func ref(name string) obj { return obj{"$ref": "#/components/schemas/" + name} }
 
 type enumer interface{ OpenAPIEnum() []any }
 
+type schemer interface{ OpenAPISchema() map[string]any }
+
 var (
 	timeType      = reflect.TypeFor[time.Time]()
 	rawType       = reflect.TypeFor[json.RawMessage]()
@@ -376,6 +390,9 @@ func (g *gen) component(t any, name string, build func() obj) obj {
 
 // inline returns t's schema without making t itself a component.
 func (g *gen) inline(t reflect.Type) obj {
+	if sc, ok := reflect.New(t).Elem().Interface().(schemer); ok {
+		return sc.OpenAPISchema()
+	}
 	switch {
 	case t == timeType:
 		return obj{"type": "string", "format": "date-time"}

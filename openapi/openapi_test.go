@@ -578,3 +578,52 @@ func BenchmarkResponseValidator(b *testing.B) {
 		}
 	}
 }
+
+// schemed is a document with a JSON Schema of its own.
+type schemed map[string]any
+
+func (schemed) OpenAPISchema() map[string]any {
+	return map[string]any{"type": "object", "properties": map[string]any{"theme": map[string]any{"type": "string"}},
+		"additionalProperties": false}
+}
+
+// TestOwnSchemaAndOneOf: a type's OpenAPISchema describes it, and
+// ResponseOneOf documents an answer of either shape; the response check
+// accepts both shapes and rejects a third.
+func TestOwnSchemaAndOneOf(t *testing.T) {
+	b := New(Info{Title: "t", Version: "1"})
+	b.Name(typeOf[schemed](), "Config")
+	b.Add(Operation{Method: "GET", Path: "/config", ID: "config.get", Response: typeOf[schemed]()})
+	b.Add(Operation{Method: "GET", Path: "/file", ID: "file.get", ResponseOneOf: []reflect.Type{typeOf[[]string](), typeOf[Other]()}})
+	doc, err := b.JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := check.Validate(doc); err != nil {
+		t.Fatal(err)
+	}
+	var v any
+	if err := json.Unmarshal(doc, &v); err != nil {
+		t.Fatal(err)
+	}
+	if got := at(t, v, "components", "schemas", "Config", "properties", "theme", "type"); got != "string" {
+		t.Errorf("Config schema: %s", asJSON(at(t, v, "components", "schemas", "Config")))
+	}
+	if alts := at(t, v, "paths", "/file", "get", "responses", "200", "content", "application/json", "schema", "oneOf").([]any); len(alts) != 2 {
+		t.Errorf("oneOf: %s", asJSON(alts))
+	}
+	verify, err := check.ResponseValidator(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := http.Header{"Content-Type": {"application/json"}}
+	for _, c := range []struct {
+		path, body string
+		ok         bool
+	}{{"/config", `{"theme":"x"}`, true}, {"/config", `{"theme":1}`, false}, {"/config", `{"nope":1}`, false},
+		{"/file", `["a"]`, true}, {"/file", `{"X":1}`, true}, {"/file", `"s"`, false}} {
+		if err := verify("GET", c.path, 200, h, []byte(c.body)); (err == nil) != c.ok {
+			t.Errorf("GET %s %s: %v, want ok=%v", c.path, c.body, err, c.ok)
+		}
+	}
+}

@@ -9,8 +9,10 @@ import (
 	"github.com/julienschmidt/httprouter"
 
 	"ocgo/bus"
+	"ocgo/config"
 	"ocgo/event"
 	"ocgo/openapi"
+	"ocgo/provider"
 	"ocgo/storage"
 )
 
@@ -46,13 +48,15 @@ func (s *Server) buildDoc() ([]byte, error) {
 	b.ErrorSchema(reflect.TypeFor[errorBody]())
 	b.Name(reflect.TypeFor[errorBody](), "Error")
 	b.Name(reflect.TypeFor[storage.WithParts](), "MessageWithParts")
+	b.Name(reflect.TypeFor[config.Document](), "Config")
+	b.Name(reflect.TypeFor[provider.Info](), "Provider")
 	for _, u := range unions() {
 		b.Union(u)
 	}
 	for _, rt := range s.routes {
 		op := openapi.Operation{
 			Method: rt.method, Path: rt.path, ID: rt.id, Summary: rt.summary,
-			Body: rt.body, BodyOptional: rt.bodyOptional, Response: rt.resp,
+			Body: rt.body, BodyOptional: rt.bodyOptional, Response: rt.resp, ResponseOneOf: rt.respOneOf,
 			Errors: []int{401, 403, 500}, NoContent: rt.noContent, Produces: rt.produces,
 		}
 		if rt.stream != nil {
@@ -137,6 +141,11 @@ func unions() []openapi.Union {
 			{Name: "ToolStateError", Value: storage.ToolError, Fields: []string{"input", "error", "metadata", "time"}, Required: []string{"input", "error", "time"}},
 		}},
 		{Type: reflect.TypeFor[bus.Event](), Name: "Event", Discriminator: "type", Variants: events()},
+		{Type: reflect.TypeFor[config.Auth](), Name: "Auth", Discriminator: "type", Variants: []openapi.Variant{
+			{Name: "OAuth", Value: "oauth", Fields: []string{"refresh", "access", "expires"}, Required: []string{"refresh", "access", "expires"}},
+			{Name: "ApiAuth", Value: "api", Fields: []string{"key"}, Required: []string{"key"}},
+			{Name: "WellKnownAuth", Value: "wellknown", Fields: []string{"key", "token"}, Required: []string{"key", "token"}},
+		}},
 	}
 }
 

@@ -17,7 +17,9 @@ import (
 	"github.com/julienschmidt/httprouter"
 
 	"ocgo/bus"
+	"ocgo/config"
 	"ocgo/mcp"
+	"ocgo/provider"
 	"ocgo/search"
 	"ocgo/session"
 )
@@ -45,14 +47,14 @@ type AppTime struct {
 	Initialized int64 `json:"initialized,omitempty"`
 }
 
-// Configs is what the config routes read and write; main adapts the config
-// and provider packages to it.
+// Configs is what the config routes read and write; package app adapts
+// the config and provider packages to it.
 type Configs interface {
-	Config() any                                   // GET /config, secrets redacted
-	Agents() any                                   // GET /agent
-	Commands() any                                 // GET /command
-	Providers() (any, error)                       // GET /config/providers, no secrets
-	SetAuth(id string, body json.RawMessage) error // PUT /auth/:id
+	Config() config.Document                       // GET /config, secrets redacted
+	Agents() []config.Agent                        // GET /agent
+	Commands() []config.Command                    // GET /command
+	Providers() (provider.Listing, error)          // GET /config/providers, no secrets
+	SetAuth(id string, body json.RawMessage) error // PUT /auth/:id (a config.Auth)
 }
 
 // Options are the server's dependencies and settings.
@@ -178,6 +180,7 @@ type route struct {
 	body         reflect.Type // request body type, nil when none
 	bodyOptional bool
 	resp         reflect.Type
+	respOneOf    []reflect.Type // instead of resp: the answer is one of these
 }
 
 func (s *Server) adapt(rt route) httprouter.Handle {

@@ -1,9 +1,12 @@
 package routes
 
 import (
+	"encoding/json"
 	"reflect"
 
+	"ocgo/config"
 	"ocgo/mcp"
+	"ocgo/provider"
 	"ocgo/search"
 	"ocgo/session"
 	"ocgo/snapshot"
@@ -17,11 +20,11 @@ func typeOf[T any]() reflect.Type { return reflect.TypeFor[T]() }
 func (s *Server) table() []route {
 	type sessions = []storage.Session
 	return []route{
-		{method: "GET", path: "/doc", id: "doc", summary: "OpenAPI document", handle: s.doc},
+		{method: "GET", path: "/doc", id: "doc", summary: "OpenAPI document", handle: s.doc, resp: typeOf[map[string]any]()},
 		{method: "GET", path: "/event", id: "event.subscribe", summary: "Server-sent events", stream: s.events},
 		{method: "GET", path: "/app", id: "app.get", summary: "Project and server info", handle: s.appGet, resp: typeOf[App]()},
 		{method: "POST", path: "/app/init", id: "app.init", summary: "Mark the app initialized", handle: s.appInit, resp: typeOf[bool]()},
-		{method: "GET", path: "/config", id: "config.get", summary: "Merged configuration (secrets redacted)", handle: s.configGet},
+		{method: "GET", path: "/config", id: "config.get", summary: "Merged configuration (secrets redacted)", handle: s.configGet, resp: typeOf[config.Document]()},
 		{method: "GET", path: "/session", id: "session.list", summary: "List sessions", handle: s.sessionList, resp: typeOf[sessions]()},
 		{method: "GET", path: "/session/:id", id: "session.get", summary: "Get a session", handle: s.sessionGet, resp: typeOf[storage.Session]()},
 		{method: "GET", path: "/session/:id/children", id: "session.children", summary: "Child sessions", handle: s.sessionChildren, resp: typeOf[sessions]()},
@@ -55,28 +58,28 @@ func (s *Server) table() []route {
 		{method: "GET", path: "/share/:token", id: "share.page", summary: "The read-only page of a shared session (HTML)", raw: s.sharePageGet, produces: "text/html"},
 		{method: "GET", path: "/share/:token/data", id: "share.data", summary: "What the share page shows: session, messages, patch diffs", raw: s.shareDataGet, resp: typeOf[shareData]()},
 		{method: "GET", path: "/share/:token/event", id: "share.event", summary: "A {type} frame per change of the shared session", raw: s.shareEventGet, produces: "text/event-stream"},
-		{method: "GET", path: "/command", id: "command.list", summary: "Slash commands", handle: s.commandList},
-		{method: "GET", path: "/config/providers", id: "config.providers", summary: "Active providers and default models", handle: s.configProviders},
+		{method: "GET", path: "/command", id: "command.list", summary: "Slash commands", handle: s.commandList, resp: typeOf[[]config.Command]()},
+		{method: "GET", path: "/config/providers", id: "config.providers", summary: "Active providers and default models", handle: s.configProviders, resp: typeOf[provider.Listing]()},
 		{method: "GET", path: "/find", id: "find.text", summary: "Search file contents (ripgrep match objects)", query: []string{"pattern"}, handle: s.findText, resp: typeOf[[]search.Match]()},
 		{method: "GET", path: "/find/file", id: "find.files", summary: "Find files by name (fuzzy)", query: []string{"query"}, handle: s.findFiles, resp: typeOf[[]string]()},
 		{method: "GET", path: "/find/symbol", id: "find.symbols", summary: "Find workspace symbols", query: []string{"query"}, handle: s.findSymbols, resp: typeOf[[]search.Symbol]()},
-		{method: "GET", path: "/file", id: "file.list", summary: "List a directory (FileNode[]) or read a file ({type, content})", query: []string{"path"}, handle: s.fileGet},
+		{method: "GET", path: "/file", id: "file.list", summary: "List a directory (FileNode[]) or read a file ({type, content})", query: []string{"path"}, handle: s.fileGet, respOneOf: []reflect.Type{typeOf[[]search.FileNode](), typeOf[search.Content]()}},
 		{method: "GET", path: "/file/content", id: "file.read", summary: "Read a file", query: []string{"path"}, handle: s.fileContent, resp: typeOf[search.Content]()},
 		{method: "GET", path: "/file/status", id: "file.status", summary: "Changed files against HEAD", handle: s.fileStatus, resp: typeOf[[]search.File]()},
 		{method: "POST", path: "/log", id: "app.log", summary: "Write a client log entry", handle: s.logPost, body: typeOf[logBody](), resp: typeOf[bool]()},
-		{method: "GET", path: "/agent", id: "app.agents", summary: "Agents", handle: s.agentList},
+		{method: "GET", path: "/agent", id: "app.agents", summary: "Agents", handle: s.agentList, resp: typeOf[[]config.Agent]()},
 		{method: "GET", path: "/mcp", id: "mcp.status", summary: "MCP servers' status (later opencode versions)", handle: s.mcpStatus, resp: typeOf[map[string]mcp.ServerStatus]()},
 		{method: "POST", path: "/tui/append-prompt", id: "tui.appendPrompt", summary: "Append text to the TUI prompt", handle: s.tuiCall(validateAppend), body: typeOf[tuiAppendBody](), resp: typeOf[bool]()},
-		{method: "POST", path: "/tui/open-help", id: "tui.openHelp", summary: "Open the TUI help dialog", handle: s.tuiCall(nil), bodyOptional: true, resp: typeOf[bool]()},
-		{method: "POST", path: "/tui/open-sessions", id: "tui.openSessions", summary: "Open the TUI sessions dialog", handle: s.tuiCall(nil), bodyOptional: true, resp: typeOf[bool]()},
-		{method: "POST", path: "/tui/open-themes", id: "tui.openThemes", summary: "Open the TUI themes dialog", handle: s.tuiCall(nil), bodyOptional: true, resp: typeOf[bool]()},
-		{method: "POST", path: "/tui/open-models", id: "tui.openModels", summary: "Open the TUI models dialog", handle: s.tuiCall(nil), bodyOptional: true, resp: typeOf[bool]()},
-		{method: "POST", path: "/tui/submit-prompt", id: "tui.submitPrompt", summary: "Submit the TUI prompt", handle: s.tuiCall(nil), bodyOptional: true, resp: typeOf[bool]()},
-		{method: "POST", path: "/tui/clear-prompt", id: "tui.clearPrompt", summary: "Clear the TUI prompt", handle: s.tuiCall(nil), bodyOptional: true, resp: typeOf[bool]()},
+		{method: "POST", path: "/tui/open-help", id: "tui.openHelp", summary: "Open the TUI help dialog", handle: s.tuiCall(nil), body: typeOf[json.RawMessage](), bodyOptional: true, resp: typeOf[bool]()},
+		{method: "POST", path: "/tui/open-sessions", id: "tui.openSessions", summary: "Open the TUI sessions dialog", handle: s.tuiCall(nil), body: typeOf[json.RawMessage](), bodyOptional: true, resp: typeOf[bool]()},
+		{method: "POST", path: "/tui/open-themes", id: "tui.openThemes", summary: "Open the TUI themes dialog", handle: s.tuiCall(nil), body: typeOf[json.RawMessage](), bodyOptional: true, resp: typeOf[bool]()},
+		{method: "POST", path: "/tui/open-models", id: "tui.openModels", summary: "Open the TUI models dialog", handle: s.tuiCall(nil), body: typeOf[json.RawMessage](), bodyOptional: true, resp: typeOf[bool]()},
+		{method: "POST", path: "/tui/submit-prompt", id: "tui.submitPrompt", summary: "Submit the TUI prompt", handle: s.tuiCall(nil), body: typeOf[json.RawMessage](), bodyOptional: true, resp: typeOf[bool]()},
+		{method: "POST", path: "/tui/clear-prompt", id: "tui.clearPrompt", summary: "Clear the TUI prompt", handle: s.tuiCall(nil), body: typeOf[json.RawMessage](), bodyOptional: true, resp: typeOf[bool]()},
 		{method: "POST", path: "/tui/execute-command", id: "tui.executeCommand", summary: "Run a TUI command", handle: s.tuiCall(validateExecute), body: typeOf[tuiExecuteBody](), resp: typeOf[bool]()},
 		{method: "POST", path: "/tui/show-toast", id: "tui.showToast", summary: "Show a toast in the TUI", handle: s.tuiCall(validateToast), body: typeOf[tuiToastBody](), resp: typeOf[bool]()},
 		{method: "GET", path: "/tui/control/next", id: "tui.control.next", summary: "Next TUI request (long poll)", handle: s.tuiNext, resp: typeOf[tuiRequest](), sideEffect: true},
-		{method: "POST", path: "/tui/control/response", id: "tui.control.response", summary: "Answer the current TUI request", handle: s.tuiResponse, bodyOptional: true, resp: typeOf[bool]()},
-		{method: "PUT", path: "/auth/:id", id: "auth.set", summary: "Store provider credentials", handle: s.authSet, resp: typeOf[bool]()},
+		{method: "POST", path: "/tui/control/response", id: "tui.control.response", summary: "Answer the current TUI request", handle: s.tuiResponse, body: typeOf[json.RawMessage](), bodyOptional: true, resp: typeOf[bool]()},
+		{method: "PUT", path: "/auth/:id", id: "auth.set", summary: "Store provider credentials", handle: s.authSet, body: typeOf[config.Auth](), resp: typeOf[bool]()},
 	}
 }

@@ -78,13 +78,30 @@ type Options struct {
 	// none.
 	EditHooks EditHooks
 	FS        *confine.Root // the project directory, for the tools
-	Snapshots Snapshots     // nil disables snapshots (and so file revert)
+	// Files is the project's file index (the watcher), which serves the
+	// glob, grep and list tools and the system prompt's file listing; nil
+	// leaves those tools without files.
+	Files     FileIndex
+	Snapshots Snapshots // nil disables snapshots (and so file revert)
 	// Tracer records what /shell commands change (nil: untraced, every
 	// change during the command is attributed to it).
 	Tracer    *trace.Tracer
 	Titles    bool   // generate titles for new sessions with the small model
 	MaxSteps  int    // per prompt; default 200
 	ConfigDir string // the global config directory (global AGENTS.md)
+}
+
+// FileIndex is the project's file index (watcher.Watcher), relative to
+// Options.Root.
+type FileIndex interface {
+	// Sync returns once every change made on disk before the call is in
+	// the index.
+	Sync(ctx context.Context) error
+	// RegularFiles lists the non-ignored regular files at or below dir
+	// (slash path relative to the root, "" for all), sorted.
+	RegularFiles(dir string) []string
+	// Dirs lists the non-ignored directories, sorted.
+	Dirs() []string
 }
 
 // Snapshots records and restores work-tree states (snapshot.Snapshotter).
@@ -98,7 +115,8 @@ type Snapshots interface {
 	// RestoreFiles restores exactly these files, without the size cap,
 	// removing emptied directories born at or after bornSince.
 	RestoreFiles(ctx context.Context, tree string, paths []string, bornSince time.Time) (snapshot.Result, error)
-	// Flush waits until the objects of every returned tree are on disk.
+	// Flush waits until the objects of every returned tree are on disk
+	// and durable (fsynced): called before a record names a tree.
 	Flush() error
 	// Skipped lists the files the last Track left out (too large, unreadable).
 	Skipped() []snapshot.Skip

@@ -1,13 +1,12 @@
 package session
 
 import (
+	"context"
 	"embed"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"strings"
 
 	"charm.land/fantasy"
@@ -147,30 +146,41 @@ func (s *Service) environment() string {
 // skipDirs are never listed in the environment block.
 var skipDirs = map[string]bool{".git": true, "node_modules": true, "vendor": true, "dist": true, "build": true, "target": true, ".venv": true, "__pycache__": true}
 
-// listing returns up to limit project paths, directories first.
+// listing returns up to limit paths of the served directory from the
+// project's file index (so git's ignore rules hold), directories with a
+// trailing slash, the first in path order, hidden directories and the
+// skipDirs left out.
 func (s *Service) listing(limit int) string {
-	if s.opts.FS == nil {
+	files, dirs, err := s.indexed(context.Background(), ".", true)
+	if err != nil {
 		return ""
 	}
+	shown := func(p string, isDir bool) bool {
+		comps := strings.Split(p, "/")
+		if !isDir {
+			comps = comps[:len(comps)-1]
+		}
+		for _, c := range comps {
+			if skipDirs[c] || strings.HasPrefix(c, ".") {
+				return false
+			}
+		}
+		return s.opts.FS == nil || !s.opts.FS.Denied(p)
+	}
 	var paths []string
-	_ = fs.WalkDir(s.opts.FS.FS(), ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || p == "." {
-			return nil
+	for i, j := 0, 0; len(paths) < limit && (i < len(files) || j < len(dirs)); {
+		if j < len(dirs) && (i == len(files) || dirs[j]+"/" < files[i]) {
+			if shown(dirs[j], true) {
+				paths = append(paths, dirs[j]+"/")
+			}
+			j++
+			continue
 		}
-		if d.IsDir() && (skipDirs[d.Name()] || strings.HasPrefix(d.Name(), ".") || s.opts.FS.Denied(p)) {
-			return fs.SkipDir
+		if shown(files[i], false) {
+			paths = append(paths, files[i])
 		}
-		if len(paths) >= limit {
-			return fs.SkipAll
-		}
-		if d.IsDir() {
-			paths = append(paths, p+"/")
-		} else {
-			paths = append(paths, p)
-		}
-		return nil
-	})
-	sort.Strings(paths)
+		i++
+	}
 	return strings.Join(paths, "\n") + "\n"
 }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"ocgo/confine"
+	"ocgo/watcher"
 )
 
 // testEnv is a real Env over an os.Root on a temp dir. Permissions are
@@ -30,6 +31,9 @@ type testEnv struct {
 	updates []map[string]any
 	todos   *fileTodos
 	subtask func(SubtaskRequest) (SubtaskResult, error)
+
+	wOnce sync.Once
+	w     *watcher.Watcher // the file index, started on first use
 }
 
 func newEnv(t testing.TB) *testEnv {
@@ -114,6 +118,31 @@ func (e *testEnv) Edited(path string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.edited = append(e.edited, path)
+}
+
+// Files serves the tools from a real watcher over the project, as the
+// server does.
+func (e *testEnv) Files(ctx context.Context, dir string) ([]string, error) {
+	e.startIndex()
+	if err := e.w.Sync(ctx); err != nil {
+		return nil, err
+	}
+	return e.w.RegularFiles(filepath.ToSlash(dir)), nil
+}
+
+func (e *testEnv) startIndex() {
+	e.wOnce.Do(func() {
+		// A debounce longer than any test: only Sync makes changes visible.
+		w, err := watcher.New(watcher.Options{Root: e.path, Debounce: time.Hour})
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		e.t.Cleanup(func() { _ = w.Close() })
+		if err := w.Start(context.Background()); err != nil {
+			e.t.Fatal(err)
+		}
+		e.w = w
+	})
 }
 
 func (e *testEnv) allow(kind string, rules map[string]string) { e.rules[kind] = rules }

@@ -61,15 +61,17 @@ func (globTool) Run(ctx context.Context, call Call, env Env) (Result, error) {
 		pattern = filepath.ToSlash(rel)
 	}
 	base := filepath.ToSlash(dir.rel)
+	root := env.Root()
 	var files []found
-	err = walkFiles(ctx, env.Root(), dir.rel, nil, func(e walkEntry) bool {
-		rel := e.rel
-		if base != "." {
-			rel = strings.TrimPrefix(rel, base+"/")
+	err = eachFile(ctx, env, dir.rel, func(rel string) bool {
+		if ok, _ := doublestar.Match(pattern, under(base, rel)); !ok {
+			return true
 		}
-		if ok, _ := doublestar.Match(pattern, rel); ok {
-			files = append(files, found{abs: filepath.Join(env.RootPath(), filepath.FromSlash(e.rel)), mod: e.info.ModTime().UnixNano()})
+		info, err := root.Lstat(filepath.FromSlash(rel))
+		if err != nil || !info.Mode().IsRegular() {
+			return true // gone, or replaced, since the index listed it
 		}
+		files = append(files, found{abs: filepath.Join(env.RootPath(), filepath.FromSlash(rel)), mod: info.ModTime().UnixNano()})
 		return true
 	})
 	if err != nil {

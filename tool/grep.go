@@ -5,10 +5,13 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
+
+	"ocgo/confine"
 )
 
 type grepTool struct{}
@@ -59,18 +62,15 @@ func (grepTool) Run(ctx context.Context, call Call, env Env) (Result, error) {
 	}
 	root := env.Root()
 	var matches []grepMatch
-	err = walkFiles(ctx, root, dir.rel, nil, func(e walkEntry) bool {
-		if !matchInclude(in.Include, e.rel) || e.info.Size() > maxGrepFile {
+	err = eachFile(ctx, env, dir.rel, func(rel string) bool {
+		if !matchInclude(in.Include, rel) {
 			return true
 		}
-		data, err := root.ReadFile(filepath.FromSlash(e.rel))
-		if err != nil || bytes.IndexByte(data[:min(len(data), 8192)], 0) >= 0 {
+		data, mod, ok := readForGrep(root, rel)
+		if !ok || bytes.IndexByte(data[:min(len(data), 8192)], 0) >= 0 || !re.Match(data) {
 			return true
 		}
-		if !re.Match(data) {
-			return true
-		}
-		f := found{abs: filepath.Join(env.RootPath(), filepath.FromSlash(e.rel)), mod: e.info.ModTime().UnixNano()}
+		f := found{abs: filepath.Join(env.RootPath(), filepath.FromSlash(rel)), mod: mod}
 		sc := bufio.NewScanner(bytes.NewReader(data))
 		sc.Buffer(make([]byte, 0, 64*1024), len(data)+1)
 		n := 0
@@ -120,4 +120,23 @@ func (grepTool) Run(ctx context.Context, call Call, env Env) (Result, error) {
 		Output:   strings.Join(out, "\n"),
 		Metadata: map[string]any{"matches": len(matches), "truncated": truncated},
 	}, nil
+}
+
+// readForGrep reads one file through the root (a regular file of at most
+// maxGrepFile bytes) and returns it with its modification time.
+func readForGrep(root *confine.Root, rel string) ([]byte, int64, bool) {
+	f, err := root.Open(filepath.FromSlash(rel))
+	if err != nil {
+		return nil, 0, false
+	}
+	defer func() { _ = f.Close() }()
+	info, err := f.Stat()
+	if err != nil || !info.Mode().IsRegular() || info.Size() > maxGrepFile {
+		return nil, 0, false
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxGrepFile+1))
+	if err != nil || len(data) > maxGrepFile {
+		return nil, 0, false
+	}
+	return data, info.ModTime().UnixNano(), true
 }

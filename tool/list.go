@@ -46,12 +46,6 @@ func (listTool) Run(ctx context.Context, call Call, env Env) (Result, error) {
 		return Result{}, err
 	}
 	base := filepath.ToSlash(dir.rel)
-	relTo := func(p string) string {
-		if base == "." {
-			return p
-		}
-		return strings.TrimPrefix(p, base+"/")
-	}
 	userIgnored := func(rel string, isDir bool) bool {
 		for _, pat := range in.Ignore {
 			pat = strings.TrimSuffix(pat, "/")
@@ -68,12 +62,24 @@ func (listTool) Run(ctx context.Context, call Call, env Env) (Result, error) {
 		}
 		return false
 	}
+	// A directory is skipped with everything below it.
+	skipped := map[string]bool{}
+	var dirSkipped func(d string) bool
+	dirSkipped = func(d string) bool {
+		if d == "." {
+			return false
+		}
+		v, ok := skipped[d]
+		if !ok {
+			v = listIgnoredDirs[path.Base(d)] || userIgnored(d, true) || dirSkipped(path.Dir(d))
+			skipped[d] = v
+		}
+		return v
+	}
 	var files []string
-	err = walkFiles(ctx, env.Root(), dir.rel, func(rel, name string) bool {
-		return listIgnoredDirs[name] || userIgnored(relTo(rel), true)
-	}, func(e walkEntry) bool {
-		rel := relTo(e.rel)
-		if userIgnored(rel, false) {
+	err = eachFile(ctx, env, dir.rel, func(p string) bool {
+		rel := under(base, p)
+		if dirSkipped(path.Dir(rel)) || userIgnored(rel, false) {
 			return true
 		}
 		files = append(files, rel)

@@ -197,10 +197,17 @@ type Env interface {
 	// Editing tells the core the tool is about to write or delete these
 	// files (absolute paths), after its checks and permission, right before
 	// the first write: the core records their content as it is on disk now,
-	// so the change can be undone exactly.
+	// so the change can be undone exactly. bash calls it (through its
+	// tracer) before the command's first change to each path.
 	Editing(paths ...string)
 	// Edited tells the core a file (absolute path) was written or deleted.
 	Edited(path string)
+	// Files lists the project's non-ignored regular files (git's ignore
+	// rules; .git and symlinks left out) at or below dir, an OS path
+	// relative to Root ("." for all), as slash paths relative to Root,
+	// sorted. Every change made on disk before the call is in the list
+	// (glob, grep and list must not miss a file just written).
+	Files(ctx context.Context, dir string) ([]string, error)
 }
 
 // Tool is one agent tool.

@@ -10,6 +10,7 @@ type dirent struct {
 	name   string
 	isDir  bool
 	isFile bool // regular file or symlink (what git can track)
+	isLink bool // symlink
 }
 
 // readDir lists a directory with raw getdents64 calls into buf, avoiding
@@ -61,7 +62,7 @@ func readDir(dir string, buf []byte) ([]dirent, error) {
 					typ = unix.DT_LNK
 				}
 			}
-			out = append(out, dirent{name: name, isDir: typ == unix.DT_DIR, isFile: typ == unix.DT_REG || typ == unix.DT_LNK})
+			out = append(out, dirent{name: name, isDir: typ == unix.DT_DIR, isFile: typ == unix.DT_REG || typ == unix.DT_LNK, isLink: typ == unix.DT_LNK})
 		}
 	}
 }

@@ -11,6 +11,7 @@ type dirent struct {
 	name   string
 	isDir  bool
 	isFile bool
+	isLink bool
 }
 
 func readDir(dir string, _ []byte) ([]dirent, error) {
@@ -18,7 +19,7 @@ func readDir(dir string, _ []byte) ([]dirent, error) {
 	out := make([]dirent, 0, len(ents))
 	for _, e := range ents {
 		t := e.Type()
-		out = append(out, dirent{name: e.Name(), isDir: e.IsDir(), isFile: t.IsRegular() || t&fs.ModeSymlink != 0})
+		out = append(out, dirent{name: e.Name(), isDir: e.IsDir(), isFile: t.IsRegular() || t&fs.ModeSymlink != 0, isLink: t&fs.ModeSymlink != 0})
 	}
 	return out, err
 }

@@ -10,9 +10,14 @@
 // not missed; removed directories are dropped with everything below them. A
 // kernel queue overflow triggers a full rescan. When the inotify watch limit
 // is reached the watcher logs once and degrades to periodic rescans instead of
-// failing. Changes are batched: OnChange is called from one goroutine after
-// the tree has been quiet for the debounce interval, each path at most once
-// per batch.
+// failing. Changes are batched: OnChange is called after the tree has been
+// quiet for the debounce interval (or at once for Sync), never for two
+// batches at a time, each path at most once per batch.
+//
+// Sync is a barrier against that debounce: when it returns, every change
+// made to the tree before it was called is in the index. The index therefore
+// serves readers that must not miss a file just written (the agent's glob,
+// grep and list tools) as well as those that may lag (/find, snapshots).
 package watcher
 
 import (
@@ -25,6 +30,7 @@ import (
 	"path"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -70,6 +76,7 @@ type fileInfo struct {
 	size  int64
 	mtime int64
 	known bool // size/mtime were taken (rescans only)
+	link  bool // a symlink, not a regular file
 }
 
 // Watcher watches a project tree and keeps its file index.
@@ -86,6 +93,7 @@ type Watcher struct {
 	files    map[string]fileInfo
 	dirs     map[string]bool // true: has an inotify watch
 	sorted   []string        // cached sorted Files(), nil when stale
+	regular  []string        // sorted regular files (no symlinks), built with sorted
 	sortedD  []string
 	version  uint64
 	degraded bool // watch limit hit: periodic rescans
@@ -93,10 +101,25 @@ type Watcher struct {
 
 	scanOnce  sync.Once // the first walk of the tree
 	startOnce sync.Once
+	started   bool          // Start has run (w.mu)
+	loopExit  chan struct{} // closed when the event loop has returned
+	flushMu   sync.Mutex    // one batch at a time, whoever flushes
 	closeOnce sync.Once
 	done      chan struct{}
 	wg        sync.WaitGroup
+
+	// Sync's barrier: a marker file created in syncDir (watched by the same
+	// inotify instance as the tree) wakes the waiter of its name.
+	syncDir string
+	syncMu  sync.Mutex
+	syncSeq uint64
+	waiters map[string]chan struct{}
+	syncReq chan chan struct{} // Sync without a marker: rescan on the loop
 }
+
+// syncTimeout bounds the wait for a marker's event; past it (the event was
+// lost, say the private directory was removed) Sync rescans instead.
+const syncTimeout = 2 * time.Second
 
 // New prepares a watcher for the tree under opts.Root. The tree is walked
 // (and every non-ignored directory watched) on the watcher's goroutine once
@@ -126,6 +149,9 @@ func New(opts Options) (*Watcher, error) {
 		files:    map[string]fileInfo{},
 		dirs:     map[string]bool{},
 		done:     make(chan struct{}),
+		loopExit: make(chan struct{}),
+		waiters:  map[string]chan struct{}{},
+		syncReq:  make(chan chan struct{}),
 	}
 	if w.debounce <= 0 {
 		w.debounce = 75 * time.Millisecond
@@ -159,10 +185,44 @@ func (w *Watcher) Files() []string {
 	w.scanned()
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.sorted == nil {
-		w.sorted = sortedKeys(w.files)
-	}
+	w.sortLocked()
 	return append([]string(nil), w.sorted...)
+}
+
+// RegularFiles returns the non-ignored regular files (symlinks left out)
+// at or below the directory dir (root-relative, slash-separated; "" or "."
+// for the whole tree), sorted. Call Sync first to include every change made
+// so far.
+func (w *Watcher) RegularFiles(dir string) []string {
+	w.scanned()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.sortLocked()
+	all := w.regular
+	if dir = strings.Trim(dir, "/"); dir != "" && dir != "." {
+		prefix := dir + "/"
+		i := sort.SearchStrings(all, prefix)
+		j := i
+		for j < len(all) && strings.HasPrefix(all[j], prefix) {
+			j++
+		}
+		all = all[i:j]
+	}
+	return append([]string(nil), all...)
+}
+
+// sortLocked rebuilds the sorted file lists when stale (w.mu held).
+func (w *Watcher) sortLocked() {
+	if w.sorted != nil {
+		return
+	}
+	w.sorted = sortedKeys(w.files)
+	w.regular = make([]string, 0, len(w.sorted))
+	for _, f := range w.sorted {
+		if !w.files[f].link {
+			w.regular = append(w.regular, f)
+		}
+	}
 }
 
 // Dirs returns the non-ignored directories below the root (sorted).
@@ -219,6 +279,10 @@ func (w *Watcher) Start(ctx context.Context) error {
 	err := ErrAlreadyStarted
 	w.startOnce.Do(func() {
 		err = nil
+		w.startSync()
+		w.mu.Lock()
+		w.started = true
+		w.mu.Unlock()
 		w.wg.Add(1)
 		go func() {
 			w.scanned()
@@ -237,8 +301,141 @@ func (w *Watcher) Close() error {
 			err = w.fsw.Close()
 		}
 		w.wg.Wait()
+		if w.syncDir != "" {
+			_ = os.RemoveAll(w.syncDir)
+		}
 	})
 	return err
+}
+
+// startSync makes the private directory of Sync's markers and watches it.
+// Without it (no inotify, or the temporary directory lies inside the tree)
+// Sync rescans.
+func (w *Watcher) startSync() {
+	if w.fsw == nil {
+		return
+	}
+	d, err := os.MkdirTemp("", "ocgo-sync-")
+	if err != nil {
+		w.log.Debug("no sync directory, Sync will rescan", "err", err)
+		return
+	}
+	if _, in := w.rel(d); in || d == w.root {
+		_ = os.Remove(d)
+		return
+	}
+	if err := w.fsw.Add(d); err != nil {
+		_ = os.Remove(d)
+		w.log.Debug("cannot watch the sync directory, Sync will rescan", "err", err)
+		return
+	}
+	w.syncDir = d
+}
+
+// Sync returns once every change made to the tree before the call is in the
+// index and has been handed to OnChange. With inotify it creates a marker
+// file in its private watched directory: events of one inotify instance are
+// read in the order they happened, so when the marker's event arrives every
+// earlier change is among the pending events, which are then handled at once
+// instead of after the debounce (about 0.2 ms in all). Without that (no
+// inotify, the watch limit reached, Start not called) it walks the tree again.
+func (w *Watcher) Sync(ctx context.Context) error {
+	w.scanned()
+	select {
+	case <-w.done:
+		return ErrClosed
+	default:
+	}
+	w.mu.RLock()
+	started, degraded := w.started, w.degraded
+	w.mu.RUnlock()
+	if !started {
+		w.flush(nil, true)
+		return nil
+	}
+	if degraded || w.syncDir == "" {
+		return w.syncRescan(ctx)
+	}
+	w.syncMu.Lock()
+	w.syncSeq++
+	name := strconv.FormatUint(w.syncSeq, 10)
+	ch := make(chan struct{})
+	w.waiters[name] = ch
+	w.syncMu.Unlock()
+	marker := filepath.Join(w.syncDir, name)
+	defer func() {
+		w.syncMu.Lock()
+		delete(w.waiters, name)
+		w.syncMu.Unlock()
+		_ = os.Remove(marker)
+	}()
+	f, err := os.OpenFile(marker, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return w.syncRescan(ctx)
+	}
+	_ = f.Close()
+	timer := time.NewTimer(syncTimeout)
+	defer timer.Stop()
+	select {
+	case <-ch:
+		return nil
+	case <-timer.C:
+		w.log.Warn("sync marker event lost, rescanning")
+		return w.syncRescan(ctx)
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-w.done:
+		return ErrClosed
+	case <-w.loopExit:
+		w.flush(nil, true)
+		return nil
+	}
+}
+
+// syncRescan has the event loop handle its pending events with a full rescan.
+func (w *Watcher) syncRescan(ctx context.Context) error {
+	done := make(chan struct{})
+	select {
+	case w.syncReq <- done:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-w.done:
+		return ErrClosed
+	case <-w.loopExit:
+		w.flush(nil, true)
+		return nil
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-w.done:
+		return ErrClosed
+	}
+}
+
+// release wakes the Sync calls waiting for the named markers.
+func (w *Watcher) release(names []string) {
+	w.syncMu.Lock()
+	defer w.syncMu.Unlock()
+	for _, n := range names {
+		if ch, ok := w.waiters[n]; ok {
+			close(ch)
+			delete(w.waiters, n)
+		}
+	}
+}
+
+// waiting names the Sync calls waiting now.
+func (w *Watcher) waiting() []string {
+	w.syncMu.Lock()
+	defer w.syncMu.Unlock()
+	out := make([]string, 0, len(w.waiters))
+	for n := range w.waiters {
+		out = append(out, n)
+	}
+	return out
 }
 
 func sortedKeys(m map[string]fileInfo) []string {
@@ -288,7 +485,6 @@ type scan struct {
 	changes map[string]string   // nil: do not report
 	stat    bool                // take size/mtime of files
 	old     map[string]fileInfo // rescans: the index before the walk
-	seen    map[string]bool     // rescans: directories met
 }
 
 // scanDir indexes the directory rel and everything below it (w.mu held).
@@ -297,9 +493,6 @@ func (w *Watcher) scanDir(rel string, sc *scan) {
 		w.dirs[rel] = w.addWatch(rel)
 		w.sortedD = nil
 		w.version++
-	}
-	if sc.seen != nil {
-		sc.seen[rel] = true
 	}
 	ents, err := readDir(w.abs(rel), w.dirBuf[:])
 	if err != nil && len(ents) == 0 {
@@ -341,6 +534,7 @@ func (w *Watcher) scanDir(rel string, sc *scan) {
 				fi = fileInfo{size: info.Size(), mtime: info.ModTime().UnixNano(), known: true}
 			}
 		}
+		fi.link = e.isLink
 		var old fileInfo
 		var had bool
 		if sc.old != nil {
@@ -348,11 +542,7 @@ func (w *Watcher) scanDir(rel string, sc *scan) {
 		} else {
 			old, had = w.files[crel]
 		}
-		if _, in := w.files[crel]; !in {
-			w.sorted = nil
-			w.version++
-		}
-		w.files[crel] = fi
+		w.setFile(crel, fi)
 		if sc.changes != nil && (!had || !old.known || !fi.known || old != fi) {
 			sc.changes[crel] = EventChange
 		}
@@ -385,17 +575,17 @@ func (w *Watcher) dropDir(rel string, changes map[string]string) {
 
 // rescan walks the whole tree again and reports every difference (w.mu held).
 func (w *Watcher) rescan(changes map[string]string) {
-	old := w.files
+	old, oldDirs := w.files, w.dirs
 	w.files = make(map[string]fileInfo, len(old))
+	// Every directory is watched again: one replaced since it was watched
+	// is a new inode without a watch.
+	w.dirs = make(map[string]bool, len(oldDirs))
 	w.rules = ignore.NewTree(w.root)
-	sc := &scan{changes: changes, stat: true, old: old, seen: map[string]bool{}}
+	sc := &scan{changes: changes, stat: true, old: old}
 	w.scanDir("", sc)
-	for d, watched := range w.dirs {
-		if !sc.seen[d] {
-			if watched && w.fsw != nil {
-				_ = w.fsw.Remove(w.abs(d))
-			}
-			delete(w.dirs, d)
+	for d, watched := range oldDirs {
+		if _, still := w.dirs[d]; !still && watched && w.fsw != nil {
+			_ = w.fsw.Remove(w.abs(d))
 		}
 	}
 	for f := range old {
@@ -444,17 +634,23 @@ func (w *Watcher) handle(rel string, changes map[string]string) (rescan bool) {
 	if !fi.Mode().IsRegular() && fi.Mode()&fs.ModeSymlink == 0 {
 		return false
 	}
-	if _, ok := w.files[rel]; !ok {
-		w.sorted = nil
-		w.version++
-	}
-	w.files[rel] = fileInfo{size: fi.Size(), mtime: fi.ModTime().UnixNano(), known: true}
+	w.setFile(rel, fileInfo{size: fi.Size(), mtime: fi.ModTime().UnixNano(), known: true, link: fi.Mode()&fs.ModeSymlink != 0})
 	changes[rel] = EventChange
 	return false
 }
 
+// setFile records one file (w.mu held).
+func (w *Watcher) setFile(rel string, fi fileInfo) {
+	if old, in := w.files[rel]; !in || old.link != fi.link {
+		w.sorted = nil
+		w.version++
+	}
+	w.files[rel] = fi
+}
+
 func (w *Watcher) loop(ctx context.Context) {
 	defer w.wg.Done()
+	defer close(w.loopExit)
 	var events chan fsnotify.Event
 	var errs chan error
 	if w.fsw != nil {
@@ -467,6 +663,14 @@ func (w *Watcher) loop(ctx context.Context) {
 	var first time.Time // first event of the pending batch
 	ticker := time.NewTicker(w.rescanIv)
 	defer ticker.Stop()
+	// now handles the pending batch at once (Sync).
+	now := func(rescan bool) {
+		timer.Stop()
+		first = time.Time{}
+		w.flush(pending, needRescan || rescan)
+		pending = map[string]struct{}{}
+		needRescan = false
+	}
 	arm := func() {
 		if first.IsZero() {
 			first = time.Now()
@@ -489,6 +693,13 @@ func (w *Watcher) loop(ctx context.Context) {
 				events = nil
 				continue
 			}
+			if w.syncDir != "" && filepath.Dir(ev.Name) == w.syncDir {
+				if ev.Has(fsnotify.Create) {
+					now(false)
+					w.release([]string{filepath.Base(ev.Name)})
+				}
+				continue
+			}
 			rel, ok := w.rel(ev.Name)
 			if !ok {
 				continue
@@ -509,7 +720,17 @@ func (w *Watcher) loop(ctx context.Context) {
 				w.log.Warn("watch error, rescanning", "err", err)
 			}
 			needRescan = true
+			if waiting := w.waiting(); len(waiting) > 0 {
+				// Their markers' events may be lost: a rescan started
+				// now covers every change made before they were called.
+				now(true)
+				w.release(waiting)
+				continue
+			}
 			arm()
+		case done := <-w.syncReq:
+			now(true)
+			close(done)
 		case <-ticker.C:
 			w.mu.RLock()
 			deg := w.degraded
@@ -519,25 +740,40 @@ func (w *Watcher) loop(ctx context.Context) {
 				arm()
 			}
 		case <-timer.C:
-			first = time.Time{}
-			w.flush(pending, needRescan)
-			pending = map[string]struct{}{}
-			needRescan = false
+			now(false)
 		}
 	}
 }
 
 func (w *Watcher) flush(pending map[string]struct{}, rescan bool) {
+	w.flushMu.Lock()
+	defer w.flushMu.Unlock()
 	changes := map[string]string{}
 	w.mu.Lock()
 	if !rescan {
-		// Parents before children, so a new directory is scanned once.
-		paths := make([]string, 0, len(pending))
+		// What is gone first, so the watches of a directory moved away are
+		// dropped before the place it moved to is watched; then parents
+		// before children, so a new directory is scanned once.
+		var gone, here []string
 		for p := range pending {
-			paths = append(paths, p)
+			if _, err := os.Lstat(w.abs(p)); err != nil {
+				gone = append(gone, p)
+			} else {
+				here = append(here, p)
+			}
 		}
-		sort.Strings(paths)
-		for _, p := range paths {
+		sort.Strings(gone)
+		sort.Strings(here)
+		// A known directory with an event of its own was removed, moved
+		// away or replaced: drop its watches (they may now watch a
+		// directory moved elsewhere in the tree) before anything is
+		// watched again, then scan what is there now.
+		for _, p := range append(gone, here...) {
+			if _, ok := w.dirs[p]; ok {
+				w.dropDir(p, changes)
+			}
+		}
+		for _, p := range append(gone, here...) {
 			if w.handle(p, changes) {
 				rescan = true
 				break

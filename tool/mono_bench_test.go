@@ -1,0 +1,60 @@
+package tool
+
+import (
+	"os"
+	"testing"
+	"time"
+
+	"ocgo/confine"
+)
+
+// monoEnv is a testEnv over the tree named by OCGO_MONOREPO (bench/monorepo.sh
+// generates one with bench/genrepo); the benchmark is skipped without it.
+func monoEnv(b *testing.B) *testEnv {
+	dir := os.Getenv("OCGO_MONOREPO")
+	if dir == "" {
+		b.Skip("OCGO_MONOREPO not set (bench/monorepo.sh sets it)")
+	}
+	r, err := confine.Open(dir, confine.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = r.Close() })
+	return &testEnv{t: b, root: r, path: dir, rules: map[string]map[string]string{}, reads: map[string]time.Time{}}
+}
+
+// BenchmarkGlobMonorepo lists every .go file of the monorepo by mtime.
+func BenchmarkGlobMonorepo(b *testing.B) {
+	e := monoEnv(b)
+	benchTool(b, e, "glob", m{"pattern": "**/*.go"})
+}
+
+// BenchmarkGlobNarrowMonorepo globs a pattern that matches a few files.
+func BenchmarkGlobNarrowMonorepo(b *testing.B) {
+	e := monoEnv(b)
+	benchTool(b, e, "glob", m{"pattern": "**/f1234*.go"})
+}
+
+// BenchmarkGrepRareMonorepo greps the rare word of bench/genrepo.
+func BenchmarkGrepRareMonorepo(b *testing.B) {
+	e := monoEnv(b)
+	benchTool(b, e, "grep", m{"pattern": "zqxrareword"})
+}
+
+// BenchmarkListMonorepo lists the root.
+func BenchmarkListMonorepo(b *testing.B) {
+	e := monoEnv(b)
+	benchTool(b, e, "list", m{})
+}
+
+func benchTool(b *testing.B, e *testEnv, name string, input m) {
+	if _, err := run(b, e, name, input); err != nil { // warm: the index's first walk
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := run(b, e, name, input); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
