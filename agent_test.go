@@ -70,7 +70,7 @@ func slowSite(t *testing.T, delay time.Duration) *httptest.Server {
 		}
 		time.Sleep(delay)
 		w.Header().Set("Content-Type", "text/plain")
-		io.WriteString(w, "page "+r.URL.Path)
+		_, _ = io.WriteString(w, "page "+r.URL.Path)
 	}))
 	t.Cleanup(srv.Close)
 	return srv
@@ -101,7 +101,7 @@ func meetingSite(t *testing.T, n int) (*httptest.Server, func() int) {
 		inflight--
 		mu.Unlock()
 		w.Header().Set("Content-Type", "text/plain")
-		io.WriteString(w, "page "+r.URL.Path)
+		_, _ = io.WriteString(w, "page "+r.URL.Path)
 	}))
 	t.Cleanup(srv.Close)
 	return srv, func() int { mu.Lock(); defer mu.Unlock(); return most }

@@ -461,7 +461,9 @@ func TestAutomaticCompactionNearTheContextLimit(t *testing.T) {
 	h := anthropicHarness(t, fake, `,"model":"anthropic/`+sonnet+`"`)
 	// Shrink the model's limits through config, as a user can.
 	cfg := `{"provider":{"anthropic":{"options":{"baseURL":"` + fake.URL + `"},"models":{"` + sonnet + `":{"limit":{"context":1000,"output":100}}}}}}`
-	os.WriteFile(filepath.Join(h.dir, "opencode.json"), []byte(cfg), 0o644)
+	if err := os.WriteFile(filepath.Join(h.dir, "opencode.json"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	h.restart()
 	sid := h.newSession()
 	h.call("POST", "/session/"+sid+"/message", textPrompt("first question"), nil)
@@ -586,7 +588,9 @@ func TestInitWritesAgentsMDAndMarksInitialized(t *testing.T) {
 func TestCommandTemplateWithArgumentsAndFile(t *testing.T) {
 	fake := fakellm.NewAnthropic(t, fakellm.Turn{Text: []string{"reviewed"}})
 	outside := filepath.Join(t.TempDir(), "secret.txt")
-	os.WriteFile(outside, []byte("not for the model"), 0o644)
+	if err := os.WriteFile(outside, []byte("not for the model"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	h := anthropicHarness(t, fake, `,"model":"anthropic/`+sonnet+`","command":{"review":{"template":"Review $ARGUMENTS carefully, see @README.md and @`+outside+` in !`+"`pwd`"+`","description":"Review code"}}`)
 	var cmds []map[string]any
 	h.call("GET", "/command", nil, &cmds)
@@ -661,9 +665,13 @@ func TestTitleGeneratedWithTheSmallModel(t *testing.T) {
 func TestFileAttachments(t *testing.T) {
 	fake := fakellm.NewAnthropic(t, fakellm.Turn{Text: []string{"seen"}})
 	h := anthropicHarness(t, fake, "")
-	os.WriteFile(filepath.Join(h.dir, "notes.txt"), []byte("line one\nline two\n"), 0o644)
+	if err := os.WriteFile(filepath.Join(h.dir, "notes.txt"), []byte("line one\nline two\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	png := []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDRfake-image-bytes")
-	os.WriteFile(filepath.Join(h.dir, "pic.png"), png, 0o644)
+	if err := os.WriteFile(filepath.Join(h.dir, "pic.png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	sid := h.newSession()
 	body := map[string]any{"providerID": "anthropic", "modelID": sonnet, "parts": []any{
 		map[string]any{"type": "text", "text": "look at these"},

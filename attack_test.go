@@ -47,19 +47,41 @@ func TestAttackSuite(t *testing.T) {
 	data := filepath.Join(dir, "x") // the data folder inside the served directory
 	home := filepath.Join(base, "home")
 	for _, d := range []string{filepath.Join(dir, ".git"), data, home} {
-		os.MkdirAll(d, 0o755)
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	outside := filepath.Join(base, "outside.txt")
-	os.WriteFile(outside, []byte(cOutside), 0o600)
-	os.WriteFile(filepath.Join(dir, ".git", "config"), []byte("[remote \"o\"]\n\turl = https://u:"+cGit+"@host/r\n"), 0o644)
-	os.WriteFile(filepath.Join(data, "auth.json"), []byte(`{"openrouter":{"type":"api","key":"`+cAuth+`"}}`), 0o600)
-	os.WriteFile(filepath.Join(dir, "ok.txt"), []byte("fine\n"), 0o644)
-	os.Symlink(outside, filepath.Join(dir, "link_out"))
-	os.Symlink(base, filepath.Join(dir, "up"))
-	os.Symlink(".git", filepath.Join(dir, "gitlink"))
-	os.Symlink("/proc/self/environ", filepath.Join(dir, "AGENTS.md"))
-	os.Link(outside, filepath.Join(dir, "hardlink"))
-	syscall.Mkfifo(filepath.Join(dir, "fifo"), 0o644)
+	if err := os.WriteFile(outside, []byte(cOutside), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, ".git", "config"), []byte("[remote \"o\"]\n\turl = https://u:"+cGit+"@host/r\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(data, "auth.json"), []byte(`{"openrouter":{"type":"api","key":"`+cAuth+`"}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "ok.txt"), []byte("fine\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(dir, "link_out")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(base, filepath.Join(dir, "up")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(".git", filepath.Join(dir, "gitlink")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/proc/self/environ", filepath.Join(dir, "AGENTS.md")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Link(outside, filepath.Join(dir, "hardlink")); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(filepath.Join(dir, "fifo"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	fake := fakellm.NewAnthropic(t,
 		fakellm.Turn{ToolCalls: []fakellm.ToolCall{
@@ -71,7 +93,9 @@ func TestAttackSuite(t *testing.T) {
 		}},
 		fakellm.Turn{Text: []string{"done"}},
 	)
-	os.WriteFile(filepath.Join(dir, "opencode.json"), []byte(`{"provider":{"anthropic":{"options":{"baseURL":"`+fake.URL+`","apiKey":"{env:MY_CFG_SECRET}"}}}}`), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "opencode.json"), []byte(`{"provider":{"anthropic":{"options":{"baseURL":"`+fake.URL+`","apiKey":"{env:MY_CFG_SECRET}"}}}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	var logs lockedBuffer
 	a, err := newApp(appConfig{Dir: dir, DataRoot: data, Password: cPassword, Username: "opencode", NoTitles: true,
 		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
@@ -133,7 +157,9 @@ func TestAttackSuite(t *testing.T) {
 		sc := bufio.NewScanner(res.Body)
 		sc.Buffer(make([]byte, 1<<20), 8<<20)
 		for sc.Scan() {
-			frames.Write([]byte(sc.Text() + "\n"))
+			if _, err := frames.Write([]byte(sc.Text() + "\n")); err != nil {
+				t.Error(err)
+			}
 		}
 	}()
 
@@ -143,7 +169,9 @@ func TestAttackSuite(t *testing.T) {
 		t.Fatalf("create session: %d %s", code, body)
 	}
 	var sess storage.Session
-	json.Unmarshal([]byte(body), &sess)
+	if err := json.Unmarshal([]byte(body), &sess); err != nil {
+		t.Fatal(err)
+	}
 	code, body, _ = do("POST", "/session/"+sess.ID+"/message", asJSON(textPrompt("probe")), nil)
 	if code != 200 {
 		t.Fatalf("prompt: %d %s", code, body)
@@ -153,7 +181,9 @@ func TestAttackSuite(t *testing.T) {
 		t.Errorf("the bash probe did not run: %.2000s", body)
 	}
 	var msgs []storage.WithParts
-	json.Unmarshal([]byte(body), &msgs)
+	if err := json.Unmarshal([]byte(body), &msgs); err != nil {
+		t.Fatal(err)
+	}
 	msgID := msgs[0].Info.ID
 
 	ids := map[string]string{":id": sess.ID, ":messageID": msgID, ":permissionID": "per_0000000000000000000000000", ":token": "tok_0000000000"}

@@ -29,7 +29,9 @@ func attribProject(t *testing.T, h *harness) {
 	t.Helper()
 	for name, content := range map[string]string{"b.txt": "b\n", "d.txt": "d\n", "user.txt": "user before\n", "sub/keep": "k\n"} {
 		p := filepath.Join(h.dir, name)
-		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
 		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -51,8 +53,12 @@ func actAsUser(t *testing.T, h *harness) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	os.WriteFile(filepath.Join(h.dir, "user.txt"), []byte("user during\n"), 0o644)
-	os.WriteFile(filepath.Join(h.dir, "go"), []byte("go\n"), 0o644)
+	if err := os.WriteFile(filepath.Join(h.dir, "user.txt"), []byte("user during\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(h.dir, "go"), []byte("go\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // patchFiles returns the files of a message's patch parts, relative to dir,

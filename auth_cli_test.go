@@ -16,16 +16,18 @@ import (
 func TestAuthLoginGitHubCopilot(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /login/device/code", func(w http.ResponseWriter, r *http.Request) {
-		json.NewEncoder(w).Encode(map[string]any{"device_code": "dc", "user_code": "WXYZ-9876",
+		_ = json.NewEncoder(w).Encode(map[string]any{"device_code": "dc", "user_code": "WXYZ-9876",
 			"verification_uri": "https://github.com/login/device", "interval": 1, "expires_in": 60})
 	})
 	mux.HandleFunc("POST /login/oauth/access_token", func(w http.ResponseWriter, r *http.Request) {
-		r.ParseForm()
+		if err := r.ParseForm(); err != nil {
+			t.Error(err)
+		}
 		if r.Form.Get("client_id") != "Iv1.b507a08c87ecfe98" || r.Form.Get("device_code") != "dc" {
 			http.Error(w, "bad", 400)
 			return
 		}
-		json.NewEncoder(w).Encode(map[string]any{"access_token": "gho_fromdeviceflow"})
+		_ = json.NewEncoder(w).Encode(map[string]any{"access_token": "gho_fromdeviceflow"})
 	})
 	gh := httptest.NewServer(mux)
 	defer gh.Close()
@@ -43,7 +45,9 @@ func TestAuthLoginGitHubCopilot(t *testing.T) {
 		t.Fatal(err)
 	}
 	var stored map[string]map[string]any
-	json.Unmarshal(raw, &stored)
+	if err := json.Unmarshal(raw, &stored); err != nil {
+		t.Fatal(err)
+	}
 	if e := stored["github-copilot"]; e["type"] != "oauth" || e["refresh"] != "gho_fromdeviceflow" {
 		t.Errorf("auth.json: %s", raw)
 	}

@@ -65,8 +65,9 @@ func startOcgo(t testing.TB, dir, data string, env []string) *proc {
 	// A test that fails before stopping its server must not leave it running.
 	t.Cleanup(func() {
 		if p.cmd.ProcessState == nil {
-			p.cmd.Process.Kill()
-			p.cmd.Wait()
+			// Killed: the errors are the kill's.
+			_ = p.cmd.Process.Kill()
+			_ = p.cmd.Wait()
 		}
 	})
 	line := make(chan string, 1)
@@ -77,13 +78,13 @@ func startOcgo(t testing.TB, dir, data string, env []string) *proc {
 				line <- u
 			}
 		}
-		io.Copy(io.Discard, out)
+		_, _ = io.Copy(io.Discard, out) // drains until the process ends
 	}()
 	select {
 	case p.URL = <-line:
 	case <-time.After(20 * time.Second):
-		cmd.Process.Kill()
-		cmd.Wait()
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
 		t.Fatalf("ocgo did not start: %s", p.stderr.String())
 	}
 	return p
@@ -91,17 +92,19 @@ func startOcgo(t testing.TB, dir, data string, env []string) *proc {
 
 // stop ends the server with SIGKILL (kill) or SIGTERM.
 func (p *proc) stop(kill bool) {
+	// The process may be gone already, and its exit status is the signal's:
+	// callers check what it left on disk.
 	if kill {
-		p.cmd.Process.Kill()
+		_ = p.cmd.Process.Kill()
 	} else {
-		p.cmd.Process.Signal(os.Interrupt)
+		_ = p.cmd.Process.Signal(os.Interrupt)
 	}
 	done := make(chan struct{})
-	go func() { p.cmd.Wait(); close(done) }()
+	go func() { _ = p.cmd.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-time.After(10 * time.Second):
-		p.cmd.Process.Kill()
+		_ = p.cmd.Process.Kill()
 		<-done
 	}
 }

@@ -29,7 +29,9 @@ func TestCLIBesideRealServer(t *testing.T) {
 		t.Fatalf("create: %d %s", code, body)
 	}
 	var s struct{ ID string }
-	json.Unmarshal([]byte(body), &s)
+	if err := json.Unmarshal([]byte(body), &s); err != nil {
+		t.Fatal(err)
+	}
 	lock, _ := os.ReadFile(filepath.Join(data, "project", app.FindProject(dir).Slug, "ocgo.lock"))
 	if !strings.Contains(string(lock), "url "+p.URL) {
 		t.Fatalf("the lock file does not name the server's address:\n%s", lock)

@@ -51,7 +51,9 @@ func TestCLIExportImportRoundTrip(t *testing.T) {
 	// Another project, elsewhere, holding the files as the agent left them.
 	other := &harness{t: t, dir: t.TempDir(), data: t.TempDir()}
 	for name, content := range map[string]string{"README.md": "v2\n", "new.txt": "created\n"} {
-		os.WriteFile(filepath.Join(other.dir, name), []byte(content), 0o644)
+		if err := os.WriteFile(filepath.Join(other.dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if out := mustCLI(t, other, "import", file); strings.TrimSpace(out) != sid {
 		t.Fatalf("import printed %q", out)
@@ -62,7 +64,9 @@ func TestCLIExportImportRoundTrip(t *testing.T) {
 	}
 
 	var rows []patchRow
-	json.Unmarshal([]byte(mustCLI(t, other, "patches", sid, "--json")), &rows)
+	if err := json.Unmarshal([]byte(mustCLI(t, other, "patches", sid, "--json")), &rows); err != nil {
+		t.Fatal(err)
+	}
 	if len(rows) != 3 || rows[0].Files[0] != "new.txt" || !rows[2].Reverted {
 		t.Errorf("patches in the other project: %+v", rows)
 	}
@@ -88,7 +92,9 @@ func TestCLIExportImportRoundTrip(t *testing.T) {
 		t.Fatalf("import --new-ids printed %q", out)
 	}
 	var copyDoc showDoc
-	json.Unmarshal([]byte(mustCLI(t, other, "show", newID, "--json")), &copyDoc)
+	if err := json.Unmarshal([]byte(mustCLI(t, other, "show", newID, "--json")), &copyDoc); err != nil {
+		t.Fatal(err)
+	}
 	if len(copyDoc.Messages) != 4 || copyDoc.Session.Revert == nil || copyDoc.Messages[0].Info.SessionID != newID ||
 		copyDoc.Session.Revert.MessageID != copyDoc.Messages[2].Info.ID || slices.ContainsFunc(copyDoc.Messages, func(m storage.WithParts) bool {
 		return m.Info.ID == msgs[0].Info.ID
@@ -106,7 +112,9 @@ func TestCLIExportImportRoundTrip(t *testing.T) {
 		}
 	}
 	bad, _ := json.Marshal(doc)
-	os.WriteFile(file, bad, 0o644)
+	if err := os.WriteFile(file, bad, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if _, _, err := cli(t, other, "import", file); err == nil || !strings.Contains(err.Error(), "does not match its content") {
 		t.Errorf("tampered import: %v", err)
 	}

@@ -193,7 +193,9 @@ func TestCLIWritesGoThroughServer(t *testing.T) {
 	}
 	// A conflict is reported as the local command reports it.
 	mustCLI(t, h, "unrevert", sid)
-	os.WriteFile(filepath.Join(h.dir, "README.md"), []byte("mine\n"), 0o644)
+	if err := os.WriteFile(filepath.Join(h.dir, "README.md"), []byte("mine\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if _, _, err := cli(t, h, "revert", sid, msgs[2].Info.ID); err == nil || !strings.Contains(err.Error(), "revert refused") || !strings.Contains(err.Error(), "README.md") {
 		t.Errorf("conflict through the server: %v", err)
 	}

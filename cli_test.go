@@ -24,7 +24,9 @@ import (
 func closeApp(h *harness) {
 	h.app.Shutdown()
 	h.srv.Close()
-	h.app.Close()
+	if err := h.app.Close(); err != nil {
+		h.t.Error(err)
+	}
 }
 
 // cli runs an ocgo sub-command in-process on the harness' project and data.
@@ -163,7 +165,9 @@ func TestCLIRevertUnrevert(t *testing.T) {
 	h, _, sid, msgs := agentEdits(t)
 	closeApp(h)
 	files := []string{"README.md", "new.txt", "gone.txt", "tool.sh", "unrelated.txt"}
-	os.WriteFile(filepath.Join(h.dir, "unrelated.txt"), []byte("user work, edited\n"), 0o644)
+	if err := os.WriteFile(filepath.Join(h.dir, "unrelated.txt"), []byte("user work, edited\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	before := states(t, h.dir, files...)
 
 	// A dry run lists the files and the diff and changes nothing.
@@ -194,7 +198,9 @@ func TestCLIRevertUnrevert(t *testing.T) {
 		t.Errorf("sessions does not show the revert:\n%s", out)
 	}
 	var rows []patchRow
-	json.Unmarshal([]byte(mustCLI(t, h, "patches", sid, "--json")), &rows)
+	if err := json.Unmarshal([]byte(mustCLI(t, h, "patches", sid, "--json")), &rows); err != nil {
+		t.Fatal(err)
+	}
 	if len(rows) != 3 || rows[0].Reverted || rows[1].Reverted || !rows[2].Reverted {
 		t.Errorf("reverted marks: %+v", rows)
 	}
@@ -228,7 +234,9 @@ func TestCLIRevertUnrevert(t *testing.T) {
 	}
 
 	// A user edit to a file the agent changed: refused, nothing touched.
-	os.WriteFile(filepath.Join(h.dir, "README.md"), []byte("the user's own edit\n"), 0o644)
+	if err := os.WriteFile(filepath.Join(h.dir, "README.md"), []byte("the user's own edit\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	_, _, err = cli(t, h, "revert", sid, msgs[2].Info.ID)
 	var ce *session.ConflictError
 	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "revert refused") || !slices.Equal(ce.Files, []string{"README.md"}) {
@@ -332,7 +340,9 @@ func TestDeletePrunesUnreferencedSnapshots(t *testing.T) {
 	if len(treesB) != 2 {
 		t.Fatalf("session B patches: %v", treesB)
 	}
-	h.app.Snapshots().Flush()
+	if err := h.app.Snapshots().Flush(); err != nil {
+		t.Fatal(err)
+	}
 	// Blobs only A's snapshots hold: README's intermediate state, the file A deleted.
 	onlyA := []string{blobID(t, "v2\n"), blobID(t, "keep me\n")}
 	before := looseObjects(h)

@@ -71,7 +71,9 @@ func loadRecorded(t *testing.T, file string) []recorded {
 		}
 		r := recorded{name: line.Name, method: line.Method, path: line.Path, body: line.Body, status: line.Status, raw: line.Text}
 		if line.JSON != nil {
-			json.Unmarshal(line.JSON, &r.resp)
+			if err := json.Unmarshal(line.JSON, &r.resp); err != nil {
+				t.Fatal(err)
+			}
 			r.raw = string(line.JSON)
 		}
 		out = append(out, r)
@@ -242,8 +244,12 @@ func contractProject(t *testing.T, dir string) {
 	}
 	for name, content := range files {
 		p := filepath.Join(dir, filepath.FromSlash(name))
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		os.WriteFile(p, []byte(content), 0o644)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -275,15 +281,16 @@ func TestContractDiff(t *testing.T) {
 			if err != nil {
 				return
 			}
-			io.Copy(io.Discard, res.Body)
-			res.Body.Close()
+			// A poller that may outlive the test: nothing to report to.
+			_, _ = io.Copy(io.Discard, res.Body)
+			_ = res.Body.Close()
 			answer := "true"
 			select {
 			case answer = <-reply:
 			default:
 			}
 			if r, err := http.Post(h.srv.URL+"/tui/control/response", "application/json", strings.NewReader(answer)); err == nil {
-				r.Body.Close()
+				_ = r.Body.Close()
 			}
 		}
 	}()
@@ -328,10 +335,12 @@ func TestContractDiff(t *testing.T) {
 			t.Fatalf("%s: %v", r.name, err)
 		}
 		raw, _ := io.ReadAll(res.Body)
-		res.Body.Close()
+		if err := res.Body.Close(); err != nil {
+			t.Fatal(err)
+		}
 		replayed++
 		var ours any
-		json.Unmarshal(bytes.TrimSpace(raw), &ours)
+		_ = json.Unmarshal(bytes.TrimSpace(raw), &ours) // not JSON: compared as text below
 		mapIDs(r.resp, ours, ids)
 		var diffs []string
 		if res.StatusCode != r.status {

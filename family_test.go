@@ -186,7 +186,7 @@ func TestModelsDevRefreshFillsOpencodesCache(t *testing.T) {
 	 "tool_call":true,"release_date":"2026-11-01","cost":{"input":1,"output":2},"limit":{"context":500000,"output":64000}}}}}`
 	served := make(chan struct{}, 4)
 	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, catalog)
+		_, _ = io.WriteString(w, catalog)
 		served <- struct{}{}
 	}))
 	defer site.Close()

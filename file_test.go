@@ -23,12 +23,22 @@ func eventually(t *testing.T, cond func() bool) {
 
 func TestFileRoutesThroughHTTP(t *testing.T) {
 	h := newHarness(t, harnessOpts{noSSE: true})
-	os.MkdirAll(filepath.Join(h.dir, "src"), 0o755)
-	os.WriteFile(filepath.Join(h.dir, "src", "main.go"), []byte("package main\n\nfunc Hello() {}\n"), 0o644)
-	os.WriteFile(filepath.Join(h.dir, "README.md"), []byte("hello\nchanged\n"), 0o644)
+	if err := os.MkdirAll(filepath.Join(h.dir, "src"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(h.dir, "src", "main.go"), []byte("package main\n\nfunc Hello() {}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(h.dir, "README.md"), []byte("hello\nchanged\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	outside := t.TempDir()
-	os.WriteFile(filepath.Join(outside, "secret.txt"), []byte("top secret"), 0o644)
-	os.Symlink(outside, filepath.Join(h.dir, "escape"))
+	if err := os.WriteFile(filepath.Join(outside, "secret.txt"), []byte("top secret"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(h.dir, "escape")); err != nil {
+		t.Fatal(err)
+	}
 
 	var list []map[string]any
 	if code := h.call("GET", "/file?path=", nil, &list); code != 200 || len(list) == 0 {

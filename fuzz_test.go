@@ -17,7 +17,12 @@ func FuzzRequestBodies(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	f.Cleanup(func() { a.Shutdown(); a.Close() })
+	f.Cleanup(func() {
+		a.Shutdown()
+		if err := a.Close(); err != nil {
+			f.Error(err)
+		}
+	})
 	sess, err := a.Sessions().Create(f.Context(), "", "")
 	if err != nil {
 		f.Fatal(err)

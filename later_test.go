@@ -78,7 +78,9 @@ func TestLaterEndpointsDiffForkTodo(t *testing.T) {
 	code, hdr, body := rawCall(t, h, "GET", path, "")
 	verify("GET", path, code, hdr, body)
 	var diffs []json.RawMessage
-	json.Unmarshal(body, &diffs)
+	if err := json.Unmarshal(body, &diffs); err != nil {
+		t.Fatal(err)
+	}
 	if code != 200 || len(diffs) != 2 {
 		t.Fatalf("diff: %d %s", code, body)
 	}
@@ -89,14 +91,18 @@ func TestLaterEndpointsDiffForkTodo(t *testing.T) {
 		File, Before, After  string
 		Additions, Deletions int
 	}
-	json.Unmarshal(body, &fd)
+	if err := json.Unmarshal(body, &fd); err != nil {
+		t.Fatal(err)
+	}
 	if fd[0].File != "README.md" || fd[0].Before != "hello\n" || fd[0].After != "v2\n" || fd[0].Additions != 1 || fd[0].Deletions != 1 ||
 		fd[1].File != "new.txt" || fd[1].Before != "" || fd[1].After != "created\n" || fd[1].Additions != 1 || fd[1].Deletions != 0 {
 		t.Errorf("diff of the first answer: %+v", fd)
 	}
 	// The whole session, with the second prompt reverted: the first answer's changes only.
 	code, _, body = rawCall(t, h, "GET", "/session/"+sid+"/diff", "")
-	json.Unmarshal(body, &fd)
+	if err := json.Unmarshal(body, &fd); err != nil {
+		t.Fatal(err)
+	}
 	if code != 200 || len(fd) != 2 || fd[0].After != "v2\n" {
 		t.Errorf("session diff: %d %s", code, body)
 	}
@@ -113,7 +119,9 @@ func TestLaterEndpointsDiffForkTodo(t *testing.T) {
 	code, hdr, body = rawCall(t, h, "POST", "/session/"+sid+"/fork", `{"messageID":"`+msgs[2].Info.ID+`"}`)
 	verify("POST", "/session/"+sid+"/fork", code, hdr, body)
 	var fork storage.Session
-	json.Unmarshal(body, &fork)
+	if err := json.Unmarshal(body, &fork); err != nil {
+		t.Fatal(err)
+	}
 	if code != 200 || fork.ID == sid || fork.Revert != nil || !strings.HasSuffix(fork.Title, "(fork)") {
 		t.Fatalf("fork: %d %s", code, body)
 	}
@@ -182,7 +190,9 @@ func TestLaterEndpointsTodoStatusPromptAsync(t *testing.T) {
 	code, hdr, body = rawCall(t, h, "GET", "/session/"+sid+"/todo", "")
 	verify("GET", "/session/"+sid+"/todo", code, hdr, body)
 	var todos []json.RawMessage
-	json.Unmarshal(body, &todos)
+	if err := json.Unmarshal(body, &todos); err != nil {
+		t.Fatal(err)
+	}
 	if code != 200 || len(todos) != 1 || !slices.Equal(keys(t, todos[0]), []string{"content", "id", "priority", "status"}) ||
 		!strings.Contains(string(todos[0]), `"write the tests"`) {
 		t.Errorf("todo: %d %s", code, body)
@@ -247,7 +257,9 @@ func TestExportImportHTTP(t *testing.T) {
 		t.Fatalf("export: %d %.200s", code, doc)
 	}
 	other := newHarness(t, harnessOpts{noSSE: true})
-	os.WriteFile(filepath.Join(other.dir, "README.md"), []byte("v2\n"), 0o644)
+	if err := os.WriteFile(filepath.Join(other.dir, "README.md"), []byte("v2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	code, hdr, body := rawCall(t, other, "POST", "/session/import", string(doc))
 	verify("POST", "/session/import", code, hdr, body)
 	if code != 200 || !strings.Contains(string(body), sid) {
@@ -261,7 +273,9 @@ func TestExportImportHTTP(t *testing.T) {
 	}
 	code, _, body = rawCall(t, other, "POST", "/session/import?newIDs=true", string(doc))
 	var s storage.Session
-	json.Unmarshal(body, &s)
+	if err := json.Unmarshal(body, &s); err != nil {
+		t.Fatal(err)
+	}
 	if code != 200 || s.ID == sid || s.ID == "" {
 		t.Errorf("import with new IDs: %d %s", code, body)
 	}

@@ -29,12 +29,22 @@ func TestLSPDiagnosticsAfterABrokenGoEdit(t *testing.T) {
 	)
 	cfg := `{"provider":{"anthropic":{"options":{"baseURL":"` + fake.URL + `"}}}}`
 	h := newHarness(t, harnessOpts{config: cfg, env: map[string]string{"ANTHROPIC_API_KEY": "k"}, setup: func(dir string) {
-		os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.com/w\n\ngo 1.22\n"), 0o644)
-		os.WriteFile(filepath.Join(dir, "main.go"), []byte("package main\n\nfunc main() {}\n"), 0o644)
+		if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.com/w\n\ngo 1.22\n"), 0o644); err != nil {
+			t.Error(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte("package main\n\nfunc main() {}\n"), 0o644); err != nil {
+			t.Error(err)
+		}
 		// An ignored package: gopls loads it, the built-in extractors skip it.
-		os.MkdirAll(filepath.Join(dir, "gen"), 0o755)
-		os.WriteFile(filepath.Join(dir, "gen", "gen.go"), []byte("package gen\n\nfunc OnlyGoplsSeesThis() {}\n"), 0o644)
-		os.WriteFile(filepath.Join(dir, ".gitignore"), []byte("gen/\n"), 0o644)
+		if err := os.MkdirAll(filepath.Join(dir, "gen"), 0o755); err != nil {
+			t.Error(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "gen", "gen.go"), []byte("package gen\n\nfunc OnlyGoplsSeesThis() {}\n"), 0o644); err != nil {
+			t.Error(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, ".gitignore"), []byte("gen/\n"), 0o644); err != nil {
+			t.Error(err)
+		}
 	}})
 	sid := h.newSession()
 	var res storage.WithParts

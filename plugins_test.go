@@ -68,13 +68,13 @@ func fakeTUI(base string, n int) <-chan []string {
 				break
 			}
 			b, _ := io.ReadAll(res.Body)
-			res.Body.Close()
+			_ = res.Body.Close()
 			got = append(got, string(b))
 			r, err := http.Post(base+"/tui/control/response", "application/json", strings.NewReader("true"))
 			if err != nil {
 				break
 			}
-			r.Body.Close()
+			_ = r.Body.Close()
 		}
 		out <- got
 	}()
@@ -255,7 +255,9 @@ func TestVSCodeExtensionRequestSequence(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, _ := io.ReadAll(res.Body)
-	res.Body.Close()
+	if err := res.Body.Close(); err != nil {
+		t.Fatal(err)
+	}
 	if res.StatusCode != 200 || string(b) != "true" {
 		t.Fatalf("append-prompt: %d %s", res.StatusCode, b)
 	}
@@ -316,7 +318,9 @@ func TestSudoTeeNvimReadsStorageAndDrivesTheShadowRepo(t *testing.T) {
 	for _, p := range parts {
 		var part storage.Part
 		b, _ := os.ReadFile(p)
-		json.Unmarshal(b, &part)
+		if err := json.Unmarshal(b, &part); err != nil {
+			t.Fatal(err)
+		}
 		if part.Type == "patch" {
 			before = part.Hash
 		}
@@ -354,14 +358,18 @@ func TestSudoTeeNvimReadsStorageAndDrivesTheShadowRepo(t *testing.T) {
 		t.Fatalf("after checkout-index: %q", b)
 	}
 	// restore: read-tree + checkout-index -a -f; revert_file: checkout <hash> -- <path>.
-	os.WriteFile(readme, []byte("edited again\n"), 0o644)
+	if err := os.WriteFile(readme, []byte("edited again\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if out, err := git("checkout-index", "-a", "-f"); err != nil {
 		t.Fatalf("git checkout-index -a -f: %v %s", err, out)
 	}
 	if b, _ := os.ReadFile(readme); string(b) != "hello\n" {
 		t.Fatalf("after checkout-index -a: %q", b)
 	}
-	os.WriteFile(readme, []byte("edited again\n"), 0o644)
+	if err := os.WriteFile(readme, []byte("edited again\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if out, err := git("checkout", before, "--", "README.md"); err != nil {
 		t.Fatalf("git checkout: %v %s", err, out)
 	}

@@ -58,7 +58,9 @@ func TestBeforeSnapshotSeesAFileCreatedJustBefore(t *testing.T) {
 	h.call("POST", "/session/"+sid+"/message", textPrompt("first"), &r)
 	// A watcher that has not reported the user's file yet, whatever the
 	// machine's speed: stop it (the snapshotter keeps trusting it).
-	h.app.Watcher().Close()
+	if err := h.app.Watcher().Close(); err != nil {
+		t.Fatal(err)
+	}
 	write(t, filepath.Join(h.dir, "d", "c.txt"), "the user's\n")
 	h.call("POST", "/session/"+sid+"/message", textPrompt("rewrite d/c.txt"), &r)
 	if got := read(t, filepath.Join(h.dir, "d", "c.txt")); got != "the agent's\n" {

@@ -35,9 +35,15 @@ func agentEdits(t *testing.T) (*harness, *fakellm.Server, string, []storage.With
 		fakellm.Turn{Text: []string{"second done"}},
 	)
 	h := newHarness(t, harnessOpts{config: anthropicConfig(fake.URL), env: map[string]string{"ANTHROPIC_API_KEY": "k"}})
-	os.WriteFile(filepath.Join(h.dir, "gone.txt"), []byte("keep me\n"), 0o644)
-	os.WriteFile(filepath.Join(h.dir, "tool.sh"), []byte("#!/bin/sh\n"), 0o644)
-	os.WriteFile(filepath.Join(h.dir, "unrelated.txt"), []byte("user work\n"), 0o644)
+	if err := os.WriteFile(filepath.Join(h.dir, "gone.txt"), []byte("keep me\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(h.dir, "tool.sh"), []byte("#!/bin/sh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(h.dir, "unrelated.txt"), []byte("user work\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	sid := h.newSession()
 	var r1, r2 storage.WithParts
 	h.call("POST", "/session/"+sid+"/message", textPrompt("first"), &r1)
@@ -70,7 +76,9 @@ func TestRevertUnrevertRedo(t *testing.T) {
 		t.Fatalf("patch parts: %d, want 3 (one per file-changing tool call)", patches)
 	}
 	// The user edits an unrelated file meanwhile: no revert may touch it.
-	os.WriteFile(filepath.Join(h.dir, "unrelated.txt"), []byte("user work, edited\n"), 0o644)
+	if err := os.WriteFile(filepath.Join(h.dir, "unrelated.txt"), []byte("user work, edited\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	st, _ := os.Stat(filepath.Join(h.dir, "unrelated.txt"))
 
 	// Undo the second prompt (revert to its user message).
@@ -121,7 +129,9 @@ func TestRevertUnrevertRedo(t *testing.T) {
 
 func TestRevertRefusesToClobberUserEdits(t *testing.T) {
 	h, _, sid, msgs := agentEdits(t)
-	os.WriteFile(filepath.Join(h.dir, "README.md"), []byte("the user's own edit\n"), 0o644)
+	if err := os.WriteFile(filepath.Join(h.dir, "README.md"), []byte("the user's own edit\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	var e struct {
 		Name string
 		Data map[string]any
@@ -192,8 +202,12 @@ func TestUnrevertKeepsEditsMadeAfterTheUndo(t *testing.T) {
 	if code := h.call("POST", "/session/"+sid+"/revert", map[string]any{"messageID": msgs[2].Info.ID}, &sess); code != 200 {
 		t.Fatalf("revert: %d", code)
 	}
-	os.WriteFile(filepath.Join(h.dir, "README.md"), []byte("the user's text after the undo\n"), 0o644)
-	os.WriteFile(filepath.Join(h.dir, "gone.txt"), []byte("user rewrote it\n"), 0o644)
+	if err := os.WriteFile(filepath.Join(h.dir, "README.md"), []byte("the user's text after the undo\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(h.dir, "gone.txt"), []byte("user rewrote it\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	files := conflictFiles(t, h, "/session/"+sid+"/unrevert", nil)
 	if strings.Join(files, ",") != "README.md,gone.txt" {
 		t.Errorf("conflict files: %v", files)
@@ -212,8 +226,12 @@ func TestUnrevertKeepsEditsMadeAfterTheUndo(t *testing.T) {
 		t.Errorf("revert state changed by a refused unrevert: %+v", sess.Revert)
 	}
 	// Once the user puts the restored content back, unrevert goes through.
-	os.WriteFile(filepath.Join(h.dir, "README.md"), []byte("v2\n"), 0o644)
-	os.WriteFile(filepath.Join(h.dir, "gone.txt"), []byte("keep me\n"), 0o644)
+	if err := os.WriteFile(filepath.Join(h.dir, "README.md"), []byte("v2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(h.dir, "gone.txt"), []byte("keep me\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	sess = storage.Session{}
 	if code := h.call("POST", "/session/"+sid+"/unrevert", nil, &sess); code != 200 || sess.Revert != nil {
 		t.Fatalf("unrevert: %d %+v", code, sess.Revert)
@@ -231,7 +249,9 @@ func TestMovingTheRevertPointKeepsUserEdits(t *testing.T) {
 	h, _, sid, msgs := agentEdits(t)
 	var sess storage.Session
 	h.call("POST", "/session/"+sid+"/revert", map[string]any{"messageID": msgs[2].Info.ID}, &sess)
-	os.WriteFile(filepath.Join(h.dir, "new.txt"), []byte("the user's version\n"), 0o644)
+	if err := os.WriteFile(filepath.Join(h.dir, "new.txt"), []byte("the user's version\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	files := conflictFiles(t, h, "/session/"+sid+"/revert", map[string]any{"messageID": msgs[0].Info.ID})
 	if strings.Join(files, ",") != "new.txt" {
 		t.Errorf("conflict files: %v", files)
@@ -249,11 +269,15 @@ func TestMovingTheRevertPointKeepsUserEdits(t *testing.T) {
 
 	// Redo: undo both prompts, the user edits README.md (restored to
 	// "hello"), redo to the second prompt would write README.md → 409.
-	os.WriteFile(filepath.Join(h.dir, "new.txt"), []byte("created\n"), 0o644)
+	if err := os.WriteFile(filepath.Join(h.dir, "new.txt"), []byte("created\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if code := h.call("POST", "/session/"+sid+"/revert", map[string]any{"messageID": msgs[0].Info.ID}, &sess); code != 200 {
 		t.Fatalf("revert to the first prompt: %d", code)
 	}
-	os.WriteFile(filepath.Join(h.dir, "README.md"), []byte("hello, edited by the user\n"), 0o644)
+	if err := os.WriteFile(filepath.Join(h.dir, "README.md"), []byte("hello, edited by the user\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	files = conflictFiles(t, h, "/session/"+sid+"/revert", map[string]any{"messageID": msgs[2].Info.ID})
 	if strings.Join(files, ",") != "README.md" {
 		t.Errorf("redo conflict files: %v", files)
@@ -300,7 +324,9 @@ func TestRevertPreview(t *testing.T) {
 		t.Fatal("the preview set session.revert")
 	}
 	// A conflict shows up, and deleting a created file is a "delete".
-	os.WriteFile(filepath.Join(h.dir, "README.md"), []byte("user\n"), 0o644)
+	if err := os.WriteFile(filepath.Join(h.dir, "README.md"), []byte("user\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	pv.Files, pv.Conflicts = nil, nil
 	h.call("GET", "/session/"+sid+"/revert?messageID="+msgs[0].Info.ID, nil, &pv)
 	actions = map[string]string{}

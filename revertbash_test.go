@@ -45,14 +45,18 @@ func TestRevertKeepsUserEditMadeDuringBash(t *testing.T) {
 	)
 	h := newHarness(t, harnessOpts{config: anthropicConfig(fake.URL), env: map[string]string{"ANTHROPIC_API_KEY": "k"}, noSSE: true})
 	user := filepath.Join(h.dir, "user.txt")
-	os.WriteFile(user, []byte("v1\n"), 0o644)
+	if err := os.WriteFile(user, []byte("v1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	time.Sleep(200 * time.Millisecond) // the watcher has seen v1: only the edit below happens during the call
 	sid := h.newSession()
 	res := h.promptAsync(sid, textPrompt("write agent.txt"))
 	if !gate.waitStarted(15 * time.Second) {
 		t.Fatal("the command did not start")
 	}
-	os.WriteFile(user, []byte("the user's edit, saved during the command\n"), 0o644)
+	if err := os.WriteFile(user, []byte("the user's edit, saved during the command\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	gate.release()
 	if r := waitResult(t, res); r.Info.Error != nil {
 		t.Fatalf("prompt: %+v", r.Info.Error)
@@ -107,7 +111,9 @@ func TestRevertKeepsAnEmptyDirectoryTheUserMade(t *testing.T) {
 		fakellm.Turn{Text: []string{"done"}},
 	)
 	h := newHarness(t, harnessOpts{config: anthropicConfig(fake.URL), env: map[string]string{"ANTHROPIC_API_KEY": "k"}, noSSE: true})
-	os.Mkdir(filepath.Join(h.dir, "out"), 0o755)
+	if err := os.Mkdir(filepath.Join(h.dir, "out"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	sid := h.newSession()
 	var res storage.WithParts
 	h.call("POST", "/session/"+sid+"/message", textPrompt("write the report"), &res)

@@ -591,7 +591,7 @@ func (r *recTB) TempDir() string {
 	if err != nil {
 		r.Fatal(err)
 	}
-	r.Cleanup(func() { os.RemoveAll(d) })
+	r.Cleanup(func() { _ = os.RemoveAll(d) }) // a temporary directory: nothing to report to
 	return d
 }
 func (r *recTB) runCleanups() {
@@ -693,8 +693,12 @@ func (r *runner) setup() {
 		o.subdir = "sub"
 		if isExcluded("emptyDir") {
 			o.setup = func(dir string) {
-				os.MkdirAll(filepath.Join(dir, "sub"), 0o755)
-				os.WriteFile(filepath.Join(dir, "sub", ".keep"), nil, 0o644)
+				if err := os.MkdirAll(filepath.Join(dir, "sub"), 0o755); err != nil {
+					r.fail("harness", "setup: %v", err)
+				}
+				if err := os.WriteFile(filepath.Join(dir, "sub", ".keep"), nil, 0o644); err != nil {
+					r.fail("harness", "setup: %v", err)
+				}
 			}
 		}
 	}
@@ -826,7 +830,9 @@ func (r *runner) apply(o op) {
 		r.agent(o)
 	case opUserWrite:
 		f := r.m.get(o.path)
-		os.MkdirAll(filepath.Dir(r.abs(o.path)), 0o755)
+		if err := os.MkdirAll(filepath.Dir(r.abs(o.path)), 0o755); err != nil {
+			r.fail("harness", "user mkdir: %v", err)
+		}
 		if err := os.WriteFile(r.abs(o.path), []byte(o.data), 0o644); err != nil {
 			r.fail("harness", "user write: %v", err)
 		}
@@ -834,7 +840,9 @@ func (r *runner) apply(o op) {
 		r.m.set(o.path, fstate{ok: true, data: o.data, exec: f.ok && f.exec})
 	case opUserDelete:
 		if f := r.m.get(o.path); f.ok {
-			os.Remove(r.abs(o.path))
+			if err := os.Remove(r.abs(o.path)); err != nil {
+				r.fail("harness", "user delete: %v", err)
+			}
 			r.m.set(o.path, fstate{})
 		}
 	case opUserChmod:
@@ -844,7 +852,9 @@ func (r *runner) apply(o op) {
 			if f.exec {
 				mode = 0o755
 			}
-			os.Chmod(r.abs(o.path), mode)
+			if err := os.Chmod(r.abs(o.path), mode); err != nil {
+				r.fail("harness", "user chmod: %v", err)
+			}
 			r.m.set(o.path, f)
 		}
 	case opRevert:
@@ -1111,8 +1121,12 @@ func (r *runner) agent(o op) {
 			r.fail("harness", "bash call never started")
 		}
 		f := r.m.get(o.path)
-		os.MkdirAll(filepath.Dir(r.abs(o.path)), 0o755)
-		os.WriteFile(r.abs(o.path), []byte(o.data), 0o644)
+		if err := os.MkdirAll(filepath.Dir(r.abs(o.path)), 0o755); err != nil {
+			r.fail("harness", "user mkdir during bash: %v", err)
+		}
+		if err := os.WriteFile(r.abs(o.path), []byte(o.data), 0o644); err != nil {
+			r.fail("harness", "user write during bash: %v", err)
+		}
 		r.m.userDirs(o.path)
 		r.m.set(o.path, fstate{ok: true, data: o.data, exec: f.ok && f.exec})
 		disk[o.path] = r.m.get(o.path)
@@ -1354,7 +1368,7 @@ func (r *runner) post(path string, body any) (int, apiErr) {
 	code := r.h.call("POST", path, body, &raw)
 	var e apiErr
 	if code != 200 {
-		json.Unmarshal(raw, &e)
+		_ = json.Unmarshal(raw, &e) // an answer without a JSON body leaves e empty
 	}
 	return code, e
 }

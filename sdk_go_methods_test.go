@@ -79,7 +79,9 @@ func TestSDKEveryServiceMethod(t *testing.T) {
 	e := newSDKEnvWith(t, cfg)
 	ctx := testCtx(t)
 	c := e.client
-	os.WriteFile(filepath.Join(e.proj, "main.go"), []byte("package main\n\nfunc Hello() {}\n"), 0o644)
+	if err := os.WriteFile(filepath.Join(e.proj, "main.go"), []byte("package main\n\nfunc Hello() {}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	// The event stream, decoded by the SDK's own union, from the start.
 	evs := &sdkEvents{}
@@ -353,11 +355,11 @@ func TestSDKEveryServiceMethod(t *testing.T) {
 				return
 			}
 			b, _ := io.ReadAll(res.Body)
-			res.Body.Close()
+			_ = res.Body.Close()
 			asked <- string(b)
 			r, err := http.Post(e.srv.URL+"/tui/control/response", "application/json", strings.NewReader("true"))
 			if err == nil {
-				r.Body.Close()
+				_ = r.Body.Close()
 			}
 		}
 	}()

@@ -62,14 +62,16 @@ func (h *harness) eventsText() string {
 func dataContains(t *testing.T, dir, s string) string {
 	t.Helper()
 	found := ""
-	filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+	if err := filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
 		if err == nil && fi.Mode().IsRegular() {
 			if b, _ := os.ReadFile(p); strings.Contains(string(b), s) {
 				found = p
 			}
 		}
 		return nil
-	})
+	}); err != nil {
+		t.Fatal(err)
+	}
 	return found
 }
 
@@ -83,12 +85,24 @@ func TestHole1SymlinkedRulesAgentsCommandsLeakNothing(t *testing.T) {
 		config: `{"provider":{"anthropic":{"options":{"baseURL":"` + fake.URL + `"}}}}`,
 		env:    map[string]string{"ANTHROPIC_API_KEY": "k"},
 		setup: func(dir string) {
-			os.Symlink("/proc/self/environ", filepath.Join(dir, "AGENTS.md"))
-			os.Symlink(secret, filepath.Join(dir, "CLAUDE.md"))
-			os.MkdirAll(filepath.Join(dir, ".opencode", "command"), 0o755)
-			os.MkdirAll(filepath.Join(dir, ".opencode", "agent"), 0o755)
-			os.Symlink(secret, filepath.Join(dir, ".opencode", "command", "leak.md"))
-			os.Symlink(secret, filepath.Join(dir, ".opencode", "agent", "leak.md"))
+			if err := os.Symlink("/proc/self/environ", filepath.Join(dir, "AGENTS.md")); err != nil {
+				t.Error(err)
+			}
+			if err := os.Symlink(secret, filepath.Join(dir, "CLAUDE.md")); err != nil {
+				t.Error(err)
+			}
+			if err := os.MkdirAll(filepath.Join(dir, ".opencode", "command"), 0o755); err != nil {
+				t.Error(err)
+			}
+			if err := os.MkdirAll(filepath.Join(dir, ".opencode", "agent"), 0o755); err != nil {
+				t.Error(err)
+			}
+			if err := os.Symlink(secret, filepath.Join(dir, ".opencode", "command", "leak.md")); err != nil {
+				t.Error(err)
+			}
+			if err := os.Symlink(secret, filepath.Join(dir, ".opencode", "agent", "leak.md")); err != nil {
+				t.Error(err)
+			}
 		},
 	})
 	sid := h.newSession()
@@ -133,7 +147,9 @@ func TestHole3FifoNeverHangs(t *testing.T) {
 		if err != nil {
 			t.Fatalf("GET %s: %v", p, err)
 		}
-		res.Body.Close()
+		if err := res.Body.Close(); err != nil {
+			t.Fatal(err)
+		}
 		if res.StatusCode != http.StatusForbidden {
 			t.Errorf("GET %s: %d, want 403", p, res.StatusCode)
 		}
@@ -148,7 +164,7 @@ func TestHole3FifoNeverHangs(t *testing.T) {
 			defer cancel()
 			req, _ := http.NewRequestWithContext(c, "GET", h.srv.URL+"/file/content?path=p", nil)
 			if res, err := http.DefaultClient.Do(req); err == nil {
-				res.Body.Close()
+				_ = res.Body.Close()
 			}
 		}()
 	}
@@ -169,7 +185,9 @@ func TestHole3FifoNeverHangs(t *testing.T) {
 // the file routes, search and the tools.
 func TestHole4DataFolderInsideProjectHidden(t *testing.T) {
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "main.go"), []byte("package main\n"), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte("package main\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	data := filepath.Join(dir, "x")
 	a, err := newApp(appConfig{Dir: dir, DataRoot: data, Env: func(k string) string {
 		return map[string]string{"HOME": t.TempDir()}[k]
@@ -212,7 +230,11 @@ func TestHole6EditOnlyAgentCannotTouchGit(t *testing.T) {
 	h := newHarness(t, harnessOpts{
 		config: `{"provider":{"anthropic":{"options":{"baseURL":"` + fake.URL + `"}}},"permission":{"bash":"deny","edit":"allow"}}`,
 		env:    map[string]string{"ANTHROPIC_API_KEY": "k"},
-		setup:  func(dir string) { os.Symlink(".git", filepath.Join(dir, "gitlink")) },
+		setup: func(dir string) {
+			if err := os.Symlink(".git", filepath.Join(dir, "gitlink")); err != nil {
+				t.Error(err)
+			}
+		},
 	})
 	cfgBefore, _ := os.ReadFile(filepath.Join(h.dir, ".git", "config"))
 	sid := h.newSession()
@@ -263,8 +285,12 @@ func TestHole2SecretsNeverReachAgentProcesses(t *testing.T) {
 	)
 	canaries := []string{password, apiKey, cfgEnv, fileVal, authKey}
 	dir, data, home := t.TempDir(), t.TempDir(), t.TempDir()
-	os.WriteFile(filepath.Join(home, "key.txt"), []byte(fileVal+"\n"), 0o600)
-	os.WriteFile(filepath.Join(data, "auth.json"), []byte(`{"openrouter":{"type":"api","key":"`+authKey+`"}}`), 0o600)
+	if err := os.WriteFile(filepath.Join(home, "key.txt"), []byte(fileVal+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(data, "auth.json"), []byte(`{"openrouter":{"type":"api","key":"`+authKey+`"}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	probe := `tr '\0' '\n' < /proc/$PPID/environ; echo; env; echo PROBE-DONE`
 	fake := fakellm.NewAnthropic(t,
 		fakellm.Turn{ToolCalls: []fakellm.ToolCall{{ID: "toolu_1", Name: "bash", Args: asJSON(map[string]string{"command": probe, "description": "probe"})}}},
@@ -274,7 +300,9 @@ func TestHole2SecretsNeverReachAgentProcesses(t *testing.T) {
 	cfg := `{"provider":{"anthropic":{"options":{"baseURL":"` + fake.URL + `"}},
 	  "custom":{"npm":"@ai-sdk/openai-compatible","options":{"baseURL":"http://127.0.0.1:9/v1","apiKey":"{env:MY_CREDS}","headers":{"X-Token":"{file:` + filepath.Join(home, "key.txt") + `}"}},"models":{"m":{}}}},
 	  "command":{"leak":{"template":"look: !` + "`" + `tr '\\0' '\\n' < /proc/$PPID/environ; env; echo PROBE-DONE` + "`" + `"}}}`
-	os.WriteFile(filepath.Join(dir, "opencode.json"), []byte(cfg), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "opencode.json"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "SHELL=/bin/sh", "OPENCODE_DISABLE_MODELS_FETCH=1",
 		"OPENCODE_SERVER_PASSWORD=" + password, "ANTHROPIC_API_KEY=" + apiKey, "MY_CREDS=" + cfgEnv,
 		"INNOCENT_LOOKING=" + apiKey, "ALSO_INNOCENT=x" + authKey + "x"}
@@ -286,7 +314,9 @@ func TestHole2SecretsNeverReachAgentProcesses(t *testing.T) {
 		t.Fatalf("create session: %d %s", code, body)
 	}
 	var s struct{ ID string }
-	json.Unmarshal([]byte(body), &s)
+	if err := json.Unmarshal([]byte(body), &s); err != nil {
+		t.Fatal(err)
+	}
 	var outputs []string
 	code, body = p.do(t, "POST", "/session/"+s.ID+"/message", asJSON(textPrompt("probe")), password)
 	outputs = append(outputs, body)
@@ -328,7 +358,9 @@ func TestHole2SecretsNeverReachAgentProcesses(t *testing.T) {
 // harmless keys; a validation error never shows an {env:} value.
 func TestHole5ConfigAnswersRedacted(t *testing.T) {
 	secretFile := filepath.Join(t.TempDir(), "s.txt")
-	os.WriteFile(secretFile, []byte("CANARY-file-value-1234\n"), 0o600)
+	if err := os.WriteFile(secretFile, []byte("CANARY-file-value-1234\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	cfg := `{
 	  "provider": {"custom": {"npm": "@ai-sdk/openai-compatible",
 	    "options": {"baseURL": "https://user:CANARY-urlpw@example.test/v1?api_key=CANARY-urlq&x=1", "organization": "sk-CANARYorg12345678"},
@@ -353,7 +385,9 @@ func TestHole5ConfigAnswersRedacted(t *testing.T) {
 
 	// A validation error names the key, not the substituted value.
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "opencode.json"), []byte(`{"share": "{env:MY_SECRET}"}`), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "opencode.json"), []byte(`{"share": "{env:MY_SECRET}"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	var logs strings.Builder
 	_, err := newApp(appConfig{Dir: dir, DataRoot: t.TempDir(), Logger: slog.New(slog.NewTextHandler(&logs, nil)),
 		Env: func(k string) string { return map[string]string{"HOME": dir, "MY_SECRET": "CANARY-enum-value"}[k] }})
@@ -390,8 +424,12 @@ func TestHole7SmallerItems(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		io.Copy(io.Discard, res.Body)
-		res.Body.Close()
+		if _, err := io.Copy(io.Discard, res.Body); err != nil {
+			t.Error(err)
+		}
+		if err := res.Body.Close(); err != nil {
+			t.Error(err)
+		}
 		return res
 	}
 	auth := "Basic " + base64.StdEncoding.EncodeToString([]byte("opencode:pw"))
@@ -438,7 +476,7 @@ func TestHole7SmallerItems(t *testing.T) {
 	if res.StatusCode != 200 {
 		t.Fatalf("create: %d", res.StatusCode)
 	}
-	filepath.Walk(a.ProjectData(), func(p string, fi os.FileInfo, err error) error {
+	if err := filepath.Walk(a.ProjectData(), func(p string, fi os.FileInfo, err error) error {
 		if err != nil || strings.Contains(p, "snapshots") {
 			return nil
 		}
@@ -449,5 +487,7 @@ func TestHole7SmallerItems(t *testing.T) {
 			t.Errorf("%s: mode %v", p, fi.Mode())
 		}
 		return nil
-	})
+	}); err != nil {
+		t.Fatal(err)
+	}
 }

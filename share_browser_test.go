@@ -161,7 +161,11 @@ func checkScreenshot(t *testing.T, shot []byte) {
 		t.Errorf("screenshot %v with %d colours looks blank", b, len(colours))
 	}
 	if dir := os.Getenv("OCGO_ARTIFACTS"); dir != "" {
-		os.MkdirAll(dir, 0o755)
-		os.WriteFile(filepath.Join(dir, "share-page.png"), shot, 0o644)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "share-page.png"), shot, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -49,7 +49,7 @@ func (f *pacedAnthropic) serve(w http.ResponseWriter, r *http.Request) {
 	event := func(name string, data any) {
 		b, _ := json.Marshal(data)
 		fmt.Fprintf(bw, "event: %s\ndata: %s\n\n", name, b)
-		bw.Flush()
+		_ = bw.Flush() // the client left: the stream ends
 		fl.Flush()
 	}
 	event("message_start", map[string]any{"type": "message_start", "message": map[string]any{
@@ -100,7 +100,11 @@ func dialSSE(tb testing.TB, base string, onFrame func(time.Time, textFrame)) *ss
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() { res.Body.Close() })
+	tb.Cleanup(func() {
+		if err := res.Body.Close(); err != nil {
+			tb.Error(err)
+		}
+	})
 	go func() {
 		rd := bufio.NewReaderSize(res.Body, 1<<20)
 		first := true
@@ -189,7 +193,13 @@ func streamApp(tb testing.TB, fake *pacedAnthropic) *httptest.Server {
 		tb.Fatal(err)
 	}
 	srv := httptest.NewServer(a.Handler())
-	tb.Cleanup(func() { a.Shutdown(); srv.Close(); a.Close() })
+	tb.Cleanup(func() {
+		a.Shutdown()
+		srv.Close()
+		if err := a.Close(); err != nil {
+			tb.Error(err)
+		}
+	})
 	return srv
 }
 
@@ -216,7 +226,9 @@ func createSession(tb testing.TB, base string) string {
 	}
 	defer res.Body.Close()
 	var s storage.Session
-	json.NewDecoder(res.Body).Decode(&s)
+	if err := json.NewDecoder(res.Body).Decode(&s); err != nil {
+		tb.Fatal(err)
+	}
 	return s.ID
 }
 

@@ -68,15 +68,21 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 		}
 	}
 	run("init", "-q")
-	os.WriteFile(filepath.Join(dir, "README.md"), []byte("hello\n"), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "README.md"), []byte("hello\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if o.config != "" {
-		os.WriteFile(filepath.Join(dir, "opencode.json"), []byte(o.config), 0o644)
+		if err := os.WriteFile(filepath.Join(dir, "opencode.json"), []byte(o.config), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if o.setup != nil {
 		o.setup(dir)
 	}
 	if o.subdir != "" {
-		os.MkdirAll(filepath.Join(dir, o.subdir), 0o755)
+		if err := os.MkdirAll(filepath.Join(dir, o.subdir), 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	run("add", "-A")
 	run("commit", "-qm", "init")
@@ -127,7 +133,9 @@ func (h *harness) stop() {
 	}
 	h.app.Shutdown()
 	h.srv.Close()
-	h.app.Close()
+	if err := h.app.Close(); err != nil {
+		h.t.Error(err)
+	}
 	h.app = nil
 }
 
@@ -152,7 +160,9 @@ func (h *harness) readEvents(url string, ready chan struct{}) {
 			continue
 		}
 		var ev map[string]any
-		json.Unmarshal([]byte(line), &ev)
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			h.t.Errorf("event %q: %v", line, err)
+		}
 		h.mu.Lock()
 		h.events = append(h.events, ev)
 		h.mu.Unlock()
@@ -261,9 +271,9 @@ func (g *bashGate) waitStarted(timeout time.Duration) bool {
 	case <-time.After(timeout):
 		if r, err := os.OpenFile(g.path, os.O_RDONLY|syscall.O_NONBLOCK, 0); err == nil {
 			if f := <-done; f != nil { // unblocks the opener
-				f.Close()
+				_ = f.Close()
 			}
-			r.Close()
+			_ = r.Close()
 		}
 		return false
 	}
@@ -271,7 +281,7 @@ func (g *bashGate) waitStarted(timeout time.Duration) bool {
 
 func (g *bashGate) release() {
 	if g.w != nil {
-		g.w.Close()
+		_ = g.w.Close() // a FIFO's writer: closing it is the signal
 		g.w = nil
 	}
 }

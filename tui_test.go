@@ -155,7 +155,7 @@ func (r *tuiRun) post(path, body string) {
 		r.t.Fatalf("POST %s: %v", path, err)
 	}
 	b, _ := io.ReadAll(res.Body)
-	res.Body.Close()
+	_ = res.Body.Close()
 	if res.StatusCode != 200 || string(b) != "true" {
 		r.t.Fatalf("POST %s: %d %s", path, res.StatusCode, b)
 	}
@@ -191,8 +191,12 @@ func TestStockTUI(t *testing.T) {
 			"models":{"fake-model":{"name":"Fake Model One","tool_call":true,"limit":{"context":100000,"output":4000}},
 			          "other-model":{"name":"Fake Model Two","tool_call":true}}}},
 		"permission":{"bash":"ask"}}`, llm.URL)
-	os.WriteFile(filepath.Join(proj, "opencode.json"), []byte(cfg), 0o644)
-	os.WriteFile(filepath.Join(proj, "README.md"), []byte("tui test\n"), 0o644)
+	if err := os.WriteFile(filepath.Join(proj, "opencode.json"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(proj, "README.md"), []byte("tui test\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, args := range [][]string{{"init", "-q"}, {"add", "-A"}, {"commit", "-qm", "init"}} {
 		cmd := exec.Command("git", args...)
 		cmd.Dir, cmd.Env = proj, environ
@@ -216,18 +220,24 @@ func TestStockTUI(t *testing.T) {
 		}
 		a.Shutdown()
 		srv.Close()
-		a.Close()
+		if err := a.Close(); err != nil {
+			t.Error(err)
+		}
 	})
 	res, err := http.Get(srv.URL + "/app")
 	if err != nil {
 		t.Fatal(err)
 	}
 	appInfo, _ := io.ReadAll(res.Body)
-	res.Body.Close()
+	if err := res.Body.Close(); err != nil {
+		t.Fatal(err)
+	}
 
 	// The TUI in a private tmux server; a launcher script carries the env.
 	r := &tuiRun{t: t, tmux: []string{"tmux", "-S", filepath.Join(root, "tmux.sock"), "-f", "/dev/null"}, log: logs, base: srv.URL, proj: proj}
-	os.WriteFile(filepath.Join(root, "app.json"), appInfo, 0o644)
+	if err := os.WriteFile(filepath.Join(root, "app.json"), appInfo, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	var script strings.Builder
 	script.WriteString("#!/bin/sh\n")
 	for _, v := range environ {
@@ -250,7 +260,7 @@ func TestStockTUI(t *testing.T) {
 			t.Logf("TUI stderr:\n%s", stderr)
 			t.Logf("ocgo log (last 60 lines):\n%s", lastLines(logs.String(), 60))
 		}
-		exec.Command(r.tmux[0], append(r.tmux[1:], "kill-server")...).Run()
+		_ = exec.Command(r.tmux[0], append(r.tmux[1:], "kill-server")...).Run() // it may have gone with the TUI
 	})
 
 	// 1. It starts and shows the configured model.
@@ -334,8 +344,12 @@ func TestStockTUI(t *testing.T) {
 	}
 	var sessions []json.RawMessage
 	if res, err := http.Get(srv.URL + "/session"); err == nil {
-		json.NewDecoder(res.Body).Decode(&sessions)
-		res.Body.Close()
+		if err := json.NewDecoder(res.Body).Decode(&sessions); err != nil {
+			t.Fatal(err)
+		}
+		if err := res.Body.Close(); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if len(sessions) != 1 {
 		t.Errorf("sessions: %d, want the one the TUI made", len(sessions))

@@ -44,8 +44,12 @@ func TestSearchToolsAndListingFromTheIndex(t *testing.T) {
 						"src/deep/notes.txt": "notes\n",
 					} {
 						p := filepath.Join(base, rel)
-						os.MkdirAll(filepath.Dir(p), 0o755)
-						os.WriteFile(p, []byte(content), 0o644)
+						if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+							t.Error(err)
+						}
+						if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+							t.Error(err)
+						}
 					}
 				}})
 			sid := h.newSession()

@@ -4,7 +4,8 @@
 # reason, are in .golangci.yml. Installs the pinned version with `go install`
 # when the one on PATH/GOBIN is missing or another version (a few minutes of
 # build once; the Go build cache makes later installs quick).
-# Arguments go to `golangci-lint run` (default ./...).
+# Arguments go to `golangci-lint run` (default ./...); `--install` only
+# installs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +16,10 @@ lint="$bindir/golangci-lint"
 if ! "$lint" version 2>/dev/null | grep -q "version $VERSION "; then
   echo "installing golangci-lint v$VERSION into $bindir"
   go install "github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v$VERSION"
+fi
+if [ "${1:-}" = --install ]; then
+  "$lint" version
+  exit 0
 fi
 [ $# -gt 0 ] || set -- ./...
 exec "$lint" run "$@"

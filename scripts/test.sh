@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The one test command for ocgo (README: "Run every test"):
-#   gofmt check, go vet, go test -race -short, build the binary and the fake
+#   gofmt check, go vet, golangci-lint (scripts/lint.sh: pinned, config in
+#   .golangci.yml), go test -race -short, build the binary and the fake
 #   model (tests/fakellm), then the JS SDK tests (tests/js, node --test)
 #   against them; the node runner must report more than zero passed tests.
 # Exits non-zero on the first failing step. Needs Go, git, node >= 20 and npm.
@@ -20,6 +21,9 @@ echo "ok"
 step "go vet ./..."
 go vet ./... || fail "go vet"
 echo "ok"
+
+step "golangci-lint (scripts/lint.sh)"
+scripts/lint.sh || fail "golangci-lint: fix the findings above (exclusions only with a reason, in .golangci.yml)"
 
 step "go test -race -short ./..."
 # The end-to-end package runs many real servers, browsers and model runs: on

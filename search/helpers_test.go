@@ -67,7 +67,7 @@ func open(t testing.TB, root, cwd string) *Service {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err = New(Options{Root: root, Cwd: cwd, Watcher: w})
+	svc, err = New(Options{Root: root, Cwd: cwd, Watcher: w, IndexMinFiles: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@
 package search
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -83,6 +84,9 @@ type Options struct {
 	// extractors.
 	Workspace func(ctx context.Context, query string) (syms []Symbol, ok bool)
 	Logger    *slog.Logger
+	// IndexMinFiles is the size from which /find keeps a trigram index
+	// (0: DefaultIndexMinFiles; negative: every tree, as tests do).
+	IndexMinFiles int
 }
 
 // Service answers file and search queries for one project.
@@ -164,6 +168,7 @@ func New(opts Options) (*Service, error) {
 	}
 	s.st.init(s)
 	s.syms.init()
+	s.tri.minFiles = cmp.Or(opts.IndexMinFiles, DefaultIndexMinFiles)
 	s.tri.start(s)
 	return s, nil
 }

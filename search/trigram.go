@@ -29,7 +29,14 @@ import (
 //     it, as fresh as the watcher's knowledge of the disk.
 //   - It is built in the background after start, and again when the changed
 //     files pass rebuildFraction of the tree; /find never waits for it.
+//   - A tree of fewer than Options.IndexMinFiles files gets no index: reading
+//     it whole is as quick as a look-up, and the index's fixed tables (1 MB
+//     kept, several transient) would be most of a small project's memory.
+//     Once minRebuildDirty files have changed, the size is checked again.
 const (
+	// DefaultIndexMinFiles is Options.IndexMinFiles when unset.
+	DefaultIndexMinFiles = 2000
+
 	triAlphabet     = 64
 	triCount        = triAlphabet * triAlphabet * triAlphabet
 	minBlockFiles   = 32
@@ -81,6 +88,8 @@ type trigrams struct {
 	building bool
 	closed   bool
 	minDirty int           // rebuild threshold's floor; 0: minRebuildDirty (tests lower it)
+	minFiles int           // no index below this many files (Options.IndexMinFiles)
+	small    bool          // the last build found the tree too small to index
 	hold     chan struct{} // tests: a rebuild waits for it to close before reading files
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
@@ -115,9 +124,17 @@ func (t *trigrams) rebuildLocked(s *Service) {
 			case <-ctx.Done():
 			}
 		}
-		idx := buildTrigrams(ctx, s)
+		files := s.w.Files()
+		if len(files) < t.minFiles {
+			t.mu.Lock()
+			// No index: nothing needs the changes seen so far.
+			t.building, t.small, t.since, t.dirty = false, true, nil, map[string]struct{}{}
+			t.mu.Unlock()
+			return
+		}
+		idx := buildTrigrams(ctx, s, files)
 		t.mu.Lock()
-		t.building = false
+		t.building, t.small = false, false
 		if idx == nil { // cancelled: keep the old index and its changes
 			t.since = nil
 			t.mu.Unlock()
@@ -158,15 +175,17 @@ func (t *trigrams) notify(s *Service, changes []watcher.Change) {
 	if t.minDirty > 0 {
 		floor = t.minDirty
 	}
-	if t.cur != nil && len(t.dirty) > max(floor, len(t.cur.files)/rebuildFraction) {
+	switch {
+	case t.cur != nil && len(t.dirty) > max(floor, len(t.cur.files)/rebuildFraction):
 		t.rebuildLocked(s)
+	case t.cur == nil && t.small && len(t.dirty) > floor:
+		t.rebuildLocked(s) // the tree may have grown enough
 	}
 }
 
 // buildTrigrams reads every file of the watcher's index once. It returns
 // nil when ctx is cancelled.
-func buildTrigrams(ctx context.Context, s *Service) *triIndex {
-	files := s.w.Files()
+func buildTrigrams(ctx context.Context, s *Service, files []string) *triIndex {
 	block := max(minBlockFiles, (len(files)+maxBlocks-1)/maxBlocks)
 	nblocks := (len(files) + block - 1) / block
 	lists := make([][]uint16, triCount)

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"ocgo/watcher"
 )
 
 // bruteGrep is /find without any index: every file of the tree, read now.
@@ -235,4 +237,60 @@ func TestTrigramRebuildKeepsChanges(t *testing.T) {
 	if ms, _ := s.Grep(context.Background(), "qqvzword", 0); len(ms) != 1 {
 		t.Fatalf("after the rebuild: %d matches, want 1", len(ms))
 	}
+}
+
+// TestSmallTreeHasNoIndex: below IndexMinFiles no index is built (start-up
+// pays nothing for it) and /find reads every file; once enough files
+// changed, the size is checked again and a grown tree gets its index.
+func TestSmallTreeHasNoIndex(t *testing.T) {
+	root := t.TempDir()
+	for i := range 40 {
+		write(t, root, fmt.Sprintf("f%02d.go", i), fmt.Sprintf("package p // %d\n", i))
+	}
+	w, err := watcher.New(watcher.Options{Root: root, Debounce: 15 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Options{Root: root, Cwd: root, Watcher: w, IndexMinFiles: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close(); _ = w.Close() })
+	if err := w.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		s.tri.mu.Lock()
+		cur, small, building := s.tri.cur, s.tri.small, s.tri.building
+		s.tri.mu.Unlock()
+		if cur != nil {
+			t.Fatalf("a %d-file tree got an index", len(s.w.Files()))
+		}
+		if small && !building {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the size check never ran")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if ms, err := s.Grep(context.Background(), "// 17", 0); err != nil || len(ms) != 1 {
+		t.Fatalf("find without an index: %v %v", ms, err)
+	}
+	// The tree grows past the threshold with more than minDirty changes.
+	s.tri.mu.Lock()
+	s.tri.minDirty = 5
+	s.tri.mu.Unlock()
+	var changes []watcher.Change
+	for i := 40; i < 60; i++ {
+		rel := fmt.Sprintf("f%02d.go", i)
+		write(t, root, rel, "package p\n")
+		changes = append(changes, watcher.Change{Path: rel, Event: "add"})
+	}
+	for time.Now().Before(deadline) && len(s.w.Files()) < 60 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	s.Notify(changes)
+	waitIndex(t, s)
 }

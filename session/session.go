@@ -115,7 +115,8 @@ type Snapshots interface {
 	// RestoreFiles restores exactly these files, without the size cap,
 	// removing emptied directories born at or after bornSince.
 	RestoreFiles(ctx context.Context, tree string, paths []string, bornSince time.Time) (snapshot.Result, error)
-	// Flush waits until the objects of every returned tree are on disk.
+	// Flush waits until the objects of every returned tree are on disk
+	// and durable (fsynced): called before a record names a tree.
 	Flush() error
 	// Skipped lists the files the last Track left out (too large, unreadable).
 	Skipped() []snapshot.Skip

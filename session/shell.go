@@ -91,8 +91,16 @@ func (s *Service) Shell(ctx context.Context, id, agent, command string) (storage
 	// its process tree changed as a patch part, so revert can undo it.
 	var before string
 	var large map[string]bool
+	var saver *largeFiles
+	hook := func(string) {}
 	if s.opts.Snapshots != nil {
 		before, large = s.beforeCommand(ctx)
+		saver = s.newLargeFiles(ctx, large)
+		hook = func(abs string) {
+			if rel, ok := s.rootRel(abs); ok {
+				saver.before(rel)
+			}
+		}
 	}
 	// Audit trail (E3): which session ran a command, its length and hash,
 	// never the command text (it may hold a secret).
@@ -104,7 +112,7 @@ func (s *Service) Shell(ctx context.Context, id, agent, command string) (storage
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	exit := 0
-	run, runErr := s.opts.Tracer.Start(cmd)
+	run, runErr := s.opts.Tracer.StartHook(cmd, hook)
 	if runErr == nil {
 		waitDone := make(chan error, 1)
 		go func() { waitDone <- cmd.Wait() }()
@@ -144,6 +152,7 @@ func (s *Service) Shell(ctx context.Context, id, agent, command string) (storage
 		s.opts.Snapshots.MarkAll()
 		candidates, covers := s.commandFiles(run.Result)
 		rs := &runState{s: s, ctx: context.WithoutCancel(ctx), in: loopInput{sessionID: id}, msg: msg, index: map[string]int{}}
+		before, large = saver.apply(before)
 		rs.recordPatch(before, candidates, large, covers)
 		parts = append(parts, rs.parts...)
 	}

@@ -103,6 +103,7 @@ func (st *runState) runTool(c pendingCall, byName map[string]tool.Tool, enabled 
 		var large map[string]bool
 		if snap && c.name == "bash" {
 			before, large = s.beforeCommand(st.ctx)
+			env.large = s.newLargeFiles(st.ctx, large)
 		} else if snap {
 			// write, edit and patch name their files (Editing, Edited).
 			env.snapshot = true
@@ -115,6 +116,7 @@ func (st *runState) runTool(c pendingCall, byName map[string]tool.Tool, enabled 
 		case before != "":
 			s.opts.Snapshots.MarkAll()
 			candidates, covers := s.commandFiles(res.Changed)
+			before, large = env.large.apply(before)
 			st.recordPatch(before, candidates, large, covers)
 		case env.before != "":
 			st.recordPatch(env.before, env.edited, nil, nil)
@@ -194,7 +196,10 @@ func (st *runState) recordPatch(before string, candidates []string, skippedBefor
 		if covers == nil {
 			covers = func(f string) bool { return slices.Contains(candidates, f) }
 		}
-		files = slices.DeleteFunc(files, func(f string) bool { return !covers(f) })
+		// A file over the cap before the call and not saved since (the
+		// tracer's hook failed) is missing from before: listed, a revert
+		// would delete it. Left out, a revert leaves it as the call made it.
+		files = slices.DeleteFunc(files, func(f string) bool { return !covers(f) || skippedBefore[f] })
 		if len(files) == 0 {
 			return
 		}
@@ -202,6 +207,12 @@ func (st *runState) recordPatch(before string, candidates []string, skippedBefor
 	abs := make([]string, len(files))
 	for i, f := range files {
 		abs[i] = filepath.Join(s.opts.Root, filepath.FromSlash(f))
+	}
+	// The trees' objects are made durable before the part names them. A
+	// failure is logged and the part still written: it stays good for as
+	// long as this process runs, and a revert after a loss says so.
+	if err := s.opts.Snapshots.Flush(); err != nil {
+		s.log.Error("Snapshot objects not durable", "err", err)
 	}
 	p := s.newPart(st.in.sessionID, st.msg.ID, storage.PartPatch)
 	p.Hash, p.Files, p.After = before, abs, after
@@ -265,6 +276,9 @@ type toolEnv struct {
 	snapshot bool
 	before   string
 	edited   []string
+	// large: a bash call's files over the size cap, saved by Editing
+	// before the command changes them.
+	large *largeFiles
 }
 
 func (s *Service) newToolEnv(_ context.Context, tc toolCtx, st *runState) *toolEnv {
@@ -396,6 +410,14 @@ func (e *toolEnv) Subtask(ctx context.Context, req tool.SubtaskRequest) (tool.Su
 // from disk now, whatever the watcher has reported yet, so that reverting
 // the call restores what was there the moment before the tool wrote.
 func (e *toolEnv) Editing(paths ...string) {
+	if e.large != nil {
+		for _, p := range paths {
+			if rel, ok := e.s.rootRel(p); ok {
+				e.large.before(rel)
+			}
+		}
+		return
+	}
 	if !e.snapshot || e.st == nil {
 		return
 	}

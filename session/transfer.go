@@ -143,6 +143,8 @@ func (s *Service) Import(ctx context.Context, doc Export, newIDs bool) (storage.
 			s.log.Warn("Imported session without its snapshots: snapshots are disabled here", "session", sess.ID)
 		} else if err := oc.AddObjects(ctx, doc.Objects); err != nil {
 			return storage.Session{}, err
+		} else if err := s.opts.Snapshots.Flush(); err != nil {
+			return storage.Session{}, err
 		}
 	}
 	for _, m := range doc.Messages {

@@ -98,6 +98,13 @@ func (s *Snapshotter) blob(h plumbing.Hash) ([]byte, error) {
 	return data, nil
 }
 
+// DiffMaxFileSize is the largest file a diff shows line by line: a larger
+// one (either side) shows as "Binary files … differ", as git shows files
+// past core.bigFileThreshold. Its lines would make the diff (which
+// session.revert.diff keeps and every GET /session returns) megabytes long
+// and take seconds to compute, for a text no one reads.
+const DiffMaxFileSize = 1 << 20
+
 func (s *Snapshotter) filePatch(c change) (*filePatch, error) {
 	fp := &filePatch{}
 	var a, b []byte
@@ -114,7 +121,7 @@ func (s *Snapshotter) filePatch(c change) (*filePatch, error) {
 			return nil, err
 		}
 	}
-	if linediff.IsBinary(a) || linediff.IsBinary(b) {
+	if linediff.IsBinary(a) || linediff.IsBinary(b) || len(a) > DiffMaxFileSize || len(b) > DiffMaxFileSize {
 		fp.binary = true
 		return fp, nil
 	}

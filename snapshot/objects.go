@@ -130,6 +130,8 @@ type objectStore struct {
 	trees map[plumbing.Hash][]treeEntry
 
 	zpool sync.Pool
+
+	unsynced unsynced // written, not yet fsynced (durable.go)
 }
 
 func newObjectStore(dir string, proj *projectRepo, log *slog.Logger) *objectStore {
@@ -216,8 +218,10 @@ func (s *objectStore) writeLoose(h plumbing.Hash, raw []byte) error {
 	}
 	if err != nil {
 		_ = os.Remove(tmp)
+		return err
 	}
-	return err
+	s.noteWritten(p, !known)
+	return nil
 }
 
 // read returns the type and content of an object.

@@ -289,10 +289,16 @@ func (s *Snapshotter) Skipped() []Skip {
 	return append([]Skip(nil), s.skipped...)
 }
 
-// Flush waits until every object written behind a call is on disk (needed
-// only before reading GitDir with another tool).
+// Flush waits until every object written so far, behind a call or not, is
+// on disk and durable (fsynced, with the directories naming it): a record
+// that names a tree (a patch part, a revert journal) is written only after
+// it, so neither a crash nor a power loss leaves it pointing at objects
+// that are gone. Reading GitDir with another tool needs it too.
 func (s *Snapshotter) Flush() error {
-	return s.store.flush()
+	if err := s.store.flush(); err != nil {
+		return err
+	}
+	return s.store.syncWritten()
 }
 
 // Close flushes pending objects, persists the stat cache and releases files.

@@ -340,7 +340,9 @@ func (t *bashTool) exec(ctx context.Context, env Env, in bashInput, timeout time
 	// Background children may keep the output pipe open after the shell
 	// exits; stop waiting for them shortly after.
 	cmd.WaitDelay = 500 * time.Millisecond
-	run, err := t.opts.Tracer.Start(cmd)
+	// Before the command's first change to a path, the core may still
+	// save what it holds (a file too large for the before-snapshot).
+	run, err := t.opts.Tracer.StartHook(cmd, func(abs string) { env.Editing(abs) })
 	if err != nil {
 		return Result{}, fmt.Errorf("start shell: %w", err)
 	}

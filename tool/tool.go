@@ -199,7 +199,8 @@ type Env interface {
 	// Editing tells the core the tool is about to write or delete these
 	// files (absolute paths), after its checks and permission, right before
 	// the first write: the core records their content as it is on disk now,
-	// so the change can be undone exactly.
+	// so the change can be undone exactly. bash calls it (through its
+	// tracer) before the command's first change to each path.
 	Editing(paths ...string)
 	// Edited tells the core a file (absolute path) was written or deleted.
 	Edited(path string)

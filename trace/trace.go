@@ -138,13 +138,24 @@ type Run struct {
 	paths  map[string]entry
 	all    bool
 	reason string
+	before func(abs string)
 }
 
 // Start starts cmd (as cmd.Start does) with its process tree traced. The
 // caller waits for cmd as usual. If tracing is unavailable the command runs
 // untraced and the Run's Result says All.
 func (t *Tracer) Start(cmd *exec.Cmd) (*Run, error) {
-	r := &Run{paths: map[string]entry{}}
+	return t.StartHook(cmd, nil)
+}
+
+// StartHook is Start with a hook called before the tree's first change to
+// each project path (absolute; a directory renamed stands for what lies
+// below), while the changing call waits: the hook can still read what the
+// path holds. The session core uses it to save a file too large for the
+// before-snapshot just before the command changes it. Untraced, it is never
+// called.
+func (t *Tracer) StartHook(cmd *exec.Cmd, before func(abs string)) (*Run, error) {
+	r := &Run{paths: map[string]entry{}, before: before}
 	if t == nil {
 		r.widen("tracing is off")
 		return r, cmd.Start()
@@ -190,6 +201,12 @@ func (r *Run) Result() Set {
 }
 
 func (r *Run) add(rel string, tree, unlinked bool) {
+	r.mu.Lock()
+	_, seen := r.paths[rel]
+	r.mu.Unlock()
+	if !seen && r.before != nil {
+		r.before(filepath.Join(r.root, filepath.FromSlash(rel))) // the call waits: the path is as it was
+	}
 	r.mu.Lock()
 	r.paths[rel] = entry{tree: r.paths[rel].tree || tree, unlinked: unlinked}
 	r.mu.Unlock()

@@ -403,3 +403,47 @@ func TestUnlinkedThenRewrittenByOthers(t *testing.T) {
 	}
 	wantPaths(t, r.Result(), "back", "kept", "started")
 }
+
+// The hook runs before the tree's first change to each path, while the
+// change waits: it reads what the path held before the command, once per
+// path, for a truncating write, a rename over a file and an unlink alike.
+func TestStartHookSeesThePathBeforeTheChange(t *testing.T) {
+	root := project(t, "a.txt", "b.txt", "c.txt")
+	var mu sync.Mutex
+	seen := map[string]string{}
+	calls := 0
+	cmd := exec.Command("/bin/sh", "-c", "echo new > a.txt; echo again > a.txt; echo t > tmp && mv tmp b.txt; rm c.txt")
+	cmd.Dir = root
+	r, err := New(root, nil).StartHook(cmd, func(abs string) {
+		b, err := os.ReadFile(abs)
+		mu.Lock()
+		defer mu.Unlock()
+		calls++
+		rel, _ := filepath.Rel(root, abs)
+		if err != nil {
+			seen[rel] = "<absent>"
+		} else {
+			seen[rel] = string(b)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	r.Result()
+	mu.Lock()
+	defer mu.Unlock()
+	for _, f := range []string{"a.txt", "b.txt", "c.txt"} {
+		if seen[f] != "old\n" {
+			t.Errorf("hook saw %s as %q, want its content before the command", f, seen[f])
+		}
+	}
+	if seen["tmp"] != "<absent>" {
+		t.Errorf("hook saw tmp as %q, want absent", seen["tmp"])
+	}
+	if calls != 4 {
+		t.Errorf("hook called %d times, want once per path (4): %v", calls, seen)
+	}
+}
