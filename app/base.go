@@ -166,7 +166,7 @@ func openBase(c Config, cl *cleanup) (*Core, error) {
 		}
 		cl.push(b.Store.Close)
 	}
-	if b.Snapshots = openSnapshots(b.Cfg, p.Project.Root, gitDir, c.Logger); b.Snapshots != nil {
+	if b.Snapshots = openSnapshots(b.Cfg, p.Project.Root, p.Home, gitDir, c.Logger); b.Snapshots != nil {
 		cl.push(b.Snapshots.Close)
 	}
 	return b, nil
@@ -191,7 +191,7 @@ func OpenCore(c Config) (*Core, error) {
 	b.Sessions = session.New(session.Options{
 		Store: b.Store, Bus: bus.New(), Logger: c.Logger, Version: APIVersion,
 		Cwd: b.Project.Cwd, Root: b.Project.Root, Shell: c.Env("SHELL"), Config: b.Cfg,
-		Snapshots: snapshotsOrNil(b.Snapshots), ConfigDir: b.ConfigDir,
+		Snapshots: snapshotsOrNil(b.Snapshots), ConfigDir: b.ConfigDir, Home: b.Home,
 	})
 	if err := b.Sessions.RecoverReverts(context.Background()); err != nil {
 		c.Logger.Warn("Could not finish an interrupted revert", "err", err)
@@ -205,11 +205,11 @@ func (b *Core) Close() error { return b.cl.close() }
 // openSnapshots opens the shadow repository unless the config turns
 // snapshots off; a project that cannot be snapshotted (for example a home
 // directory) runs without them, with a warning.
-func openSnapshots(cfg *config.Config, root, gitDir string, logger *slog.Logger) *snapshot.Snapshotter {
+func openSnapshots(cfg *config.Config, root, home, gitDir string, logger *slog.Logger) *snapshot.Snapshotter {
 	if cfg.Snapshot != nil && !*cfg.Snapshot {
 		return nil
 	}
-	s, err := snapshot.Open(snapshot.Options{GitDir: gitDir, WorkTree: root, Logger: logger})
+	s, err := snapshot.Open(snapshot.Options{GitDir: gitDir, WorkTree: root, Home: home, Logger: logger})
 	if err != nil {
 		logger.Warn("Snapshots disabled: revert will not restore files", "err", err)
 		return nil

@@ -88,6 +88,7 @@ type anthropicConfig struct {
 	authToken  string // an OAuth access token, sent as a Bearer token
 	headers    map[string]string
 	client     option.HTTPClient
+	middleware []option.Middleware // Vertex rewrites the request
 }
 
 // newAnthropicModel builds the adapter. It deliberately uses
@@ -111,6 +112,9 @@ func newAnthropicModel(c anthropicConfig) *anthropicModel {
 	}
 	for k, v := range c.headers {
 		opts = append(opts, option.WithHeader(k, v))
+	}
+	if len(c.middleware) > 0 {
+		opts = append(opts, option.WithMiddleware(c.middleware...))
 	}
 	return &anthropicModel{provider: c.providerID, model: c.modelID, messages: anthropic.NewMessageService(opts...)}
 }

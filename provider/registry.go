@@ -2,10 +2,13 @@
 // 0.5.29 does (models.dev catalog + opencode.json `provider` blocks + keys
 // from env vars and auth.json) and hands out charm.land/fantasy language
 // models that speak the real wire protocols: Anthropic Messages (ocgo's own
-// adapter over the official anthropic-sdk-go root package, so no Bedrock/
-// Vertex/AWS/gRPC code is linked), OpenAI Chat Completions, and any
-// OpenAI-compatible server by base URL (Ollama, llama.cpp, LM Studio, vLLM,
-// OpenRouter, Groq, DeepSeek…).
+// adapter over the official anthropic-sdk-go root package, so no AWS or
+// gRPC code is linked), OpenAI's Responses API for the openai and azure
+// providers (ocgo's own adapter, which keeps reasoning items across
+// steps), Google Vertex AI (Claude at its rawPredict endpoint, the rest at
+// its OpenAI-compatible endpoint, with Application Default Credentials),
+// OpenAI Chat Completions, and any OpenAI-compatible server by base URL
+// (Ollama, llama.cpp, LM Studio, vLLM, OpenRouter, Groq, DeepSeek…).
 //
 // Guarantees:
 //   - credentials are looked up on every call (auth.json changes made by
@@ -135,6 +138,8 @@ type Registry struct {
 
 	once sync.Once // guards the lazy load of db, info, options, custom
 	info CatalogInfo
+
+	vertex vertexTokens // Google credentials, loaded on first use
 }
 
 // NewRegistry returns a registry over src. It reads nothing yet: the
@@ -262,6 +267,9 @@ func (r *Registry) active(id string) bool {
 		return true
 	}
 	if r.src.OAuth != nil && r.src.OAuth.Has(id) {
+		return true
+	}
+	if isVertex(p) && r.vertexProject(id) != "" {
 		return true
 	}
 	if r.optString(id, "baseURL") != "" {
@@ -496,32 +504,16 @@ func (r *Registry) Model(ctx context.Context, providerID, modelID string) (*Reso
 
 	var lm fantasy.LanguageModel
 	w := wireOf(p)
-	switch w {
-	case wireAnthropic:
-		if baseURL = cmp.Or(baseURL, p.API); baseURL != "" {
-			// opencode (AI SDK) base URLs end in /v1; the Anthropic SDK adds it.
-			baseURL = strings.TrimSuffix(strings.TrimRight(baseURL, "/"), "/v1")
+	if isVertex(p) {
+		var err error
+		if lm, w, err = r.vertexModel(ctx, p, modelID, headers); err != nil {
+			return nil, &providerError{id: providerID, err: err}
 		}
-		lm = newAnthropicModel(anthropicConfig{providerID: providerID, modelID: modelID, baseURL: baseURL,
-			apiKey: key, authToken: bearer, headers: headers, client: doer})
-	case wireResponses:
-		rc := responsesConfig{providerID: providerID, modelID: modelID, reasoning: m.Reasoning,
-			baseURL: cmp.Or(baseURL, p.API), apiKey: key, headers: headers, client: doer}
-		if p.ID == "azure" || p.NPM == "@ai-sdk/azure" {
-			var err error
-			if rc.baseURL, err = r.azureBaseURL(providerID, modelID); err != nil {
-				return nil, &providerError{id: providerID, err: err}
-			}
-			rc.azure, rc.apiVersion = true, r.optString(providerID, "apiVersion")
-		}
-		lm = newResponsesModel(rc)
-	default:
-		fp, err := r.openAIProvider(w, p, providerID, baseURL, key, headers, doer)
-		if err != nil {
+		from = "google credentials"
+	} else {
+		var err error
+		if lm, err = r.wireModel(ctx, w, p, providerID, modelID, m, baseURL, key, bearer, headers, doer); err != nil {
 			return nil, err
-		}
-		if lm, err = fp.LanguageModel(ctx, modelID); err != nil {
-			return nil, fmt.Errorf("provider %s: %w", providerID, err)
 		}
 	}
 	r.log.Debug("model resolved", "provider", providerID, "model", modelID, "wire", w, "key_source", from, "base_url", baseURL)
@@ -634,4 +626,40 @@ func (r *Registry) azureBaseURL(providerID, modelID string) (string, error) {
 		return base + "/deployments/" + url.PathEscape(modelID), nil
 	}
 	return base + "/v1", nil
+}
+
+// wireModel builds the language model of a non-Vertex provider for its
+// wire.
+func (r *Registry) wireModel(ctx context.Context, w wire, p Info, providerID, modelID string, m Model, baseURL, key, bearer string,
+	headers map[string]string, doer *authDoer) (fantasy.LanguageModel, error) {
+	var lm fantasy.LanguageModel
+	switch w {
+	case wireAnthropic:
+		if baseURL = cmp.Or(baseURL, p.API); baseURL != "" {
+			// opencode (AI SDK) base URLs end in /v1; the Anthropic SDK adds it.
+			baseURL = strings.TrimSuffix(strings.TrimRight(baseURL, "/"), "/v1")
+		}
+		lm = newAnthropicModel(anthropicConfig{providerID: providerID, modelID: modelID, baseURL: baseURL,
+			apiKey: key, authToken: bearer, headers: headers, client: doer})
+	case wireResponses:
+		rc := responsesConfig{providerID: providerID, modelID: modelID, reasoning: m.Reasoning,
+			baseURL: cmp.Or(baseURL, p.API), apiKey: key, headers: headers, client: doer}
+		if p.ID == "azure" || p.NPM == "@ai-sdk/azure" {
+			var err error
+			if rc.baseURL, err = r.azureBaseURL(providerID, modelID); err != nil {
+				return nil, &providerError{id: providerID, err: err}
+			}
+			rc.azure, rc.apiVersion = true, r.optString(providerID, "apiVersion")
+		}
+		lm = newResponsesModel(rc)
+	default:
+		fp, err := r.openAIProvider(w, p, providerID, baseURL, key, headers, doer)
+		if err != nil {
+			return nil, err
+		}
+		if lm, err = fp.LanguageModel(ctx, modelID); err != nil {
+			return nil, fmt.Errorf("provider %s: %w", providerID, err)
+		}
+	}
+	return lm, nil
 }

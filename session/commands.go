@@ -136,7 +136,10 @@ func (s *Service) Command(ctx context.Context, sessionID string, in CommandInput
 		s.log.Info("Command template shell step failed", "command", in.Command, "err", shellErr)
 	}
 	parts := []InputPart{{Type: storage.PartText, Text: text}}
-	home, _ := os.UserHomeDir()
+	home := s.opts.Home
+	if home == "" {
+		home, _ = os.UserHomeDir()
+	}
 	for _, f := range files {
 		p := f[1]
 		if rest, ok := strings.CutPrefix(p, "~/"); ok {

@@ -89,6 +89,7 @@ type Options struct {
 	Titles    bool   // generate titles for new sessions with the small model
 	MaxSteps  int    // per prompt; default 200
 	ConfigDir string // the global config directory (global AGENTS.md)
+	Home      string // the user's home, for ~/ in command templates ("" = os.UserHomeDir)
 }
 
 // FileIndex is the project's file index (watcher.Watcher), relative to

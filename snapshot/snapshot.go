@@ -93,6 +93,9 @@ type Options struct {
 	// RescanInterval bounds how long watcher-fed mode trusts the watcher
 	// before a full rescan (default DefaultRescanInterval).
 	RescanInterval time.Duration
+	// Home is the user's home directory, never snapshotted ("" =
+	// os.UserHomeDir; ocgo passes the $HOME of its injected environment).
+	Home string
 }
 
 // Skip is a path that was not snapshotted or restored, with the reason.
@@ -167,7 +170,11 @@ func Open(opts Options) (*Snapshotter, error) {
 	if work == "/" {
 		return nil, ErrUnsafeRoot
 	}
-	if home, err := os.UserHomeDir(); err == nil && home != "" && filepath.Clean(home) == work {
+	home := opts.Home
+	if home == "" {
+		home, _ = os.UserHomeDir()
+	}
+	if home != "" && filepath.Clean(home) == work {
 		return nil, ErrUnsafeRoot
 	}
 	log := opts.Logger

@@ -229,3 +229,27 @@ func TestBashBackgroundChildDoesNotBlock(t *testing.T) {
 		t.Errorf("result %+v", r)
 	}
 }
+
+// TestBashShellFromInjectedEnv: the default shell is the injected
+// environment's $SHELL, not the process's.
+func TestBashShellFromInjectedEnv(t *testing.T) {
+	e := newEnv(t)
+	marker := filepath.Join(t.TempDir(), "ran")
+	sh := filepath.Join(t.TempDir(), "mysh")
+	if err := os.WriteFile(sh, []byte("#!/bin/sh\ntouch '"+marker+"'\nexec /bin/sh \"$@\"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	env := func(k string) string {
+		if k == "SHELL" {
+			return sh
+		}
+		return ""
+	}
+	r, err := runOpts(t, e, "bash", Options{Env: env}, m{"command": "echo via-env", "description": "x"})
+	if err != nil || r.Output != "via-env\n" {
+		t.Fatalf("bash: %+v %v", r, err)
+	}
+	if _, err := os.Stat(marker); err != nil {
+		t.Fatalf("the injected $SHELL did not run the command: %v", err)
+	}
+}

@@ -15,9 +15,11 @@
 //   - bash runs each command in its own process group and kills the whole
 //     group on abort (context cancellation) or timeout.
 //
-// The package imports only ignore (ignore rules) and trace (what a bash
-// command's process tree wrote) of ocgo. The session core adapts
-// its storage, permission and snapshot machinery to the Env interface.
+// Of ocgo the package imports confine (every file access), childenv (the
+// commands' environment) and trace (what a bash command's process tree
+// wrote). The session core adapts its storage, permission and snapshot
+// machinery and the project's file index (glob, grep and list answer from
+// the watcher's index, never walk the tree) to the Env interface.
 package tool
 
 import (
@@ -221,6 +223,8 @@ type Options struct {
 	// Shell runs bash commands with "-c"; default $SHELL unless it is fish
 	// or nu, else bash, else /bin/sh.
 	Shell string
+	// Env looks up environment variables ($SHELL); default os.Getenv.
+	Env func(string) string
 	// BashTimeout is the default bash timeout (60 s); inputs may ask for up
 	// to MaxBashTimeout.
 	BashTimeout time.Duration
@@ -268,8 +272,11 @@ func Registry(opts Options) []Tool {
 	if opts.OutputCap <= 0 {
 		opts.OutputCap = DefaultOutputCap
 	}
+	if opts.Env == nil {
+		opts.Env = os.Getenv
+	}
 	if opts.Shell == "" {
-		opts.Shell = defaultShell()
+		opts.Shell = defaultShell(opts.Env("SHELL"))
 	}
 	if opts.Environ == nil {
 		opts.Environ = childenv.New(os.Environ(), nil, nil).Environ
@@ -294,8 +301,9 @@ func Registry(opts Options) []Tool {
 	}
 }
 
-func defaultShell() string {
-	if s := os.Getenv("SHELL"); s != "" {
+// defaultShell is $SHELL (s) unless it is fish or nu, else bash, else /bin/sh.
+func defaultShell(s string) string {
+	if s != "" {
 		switch filepath.Base(s) {
 		case "fish", "nu":
 		default:

@@ -301,7 +301,9 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	errBody, msg := s.proto.validate(body)
-	if _, ok := s.proto.(anthropicProto); ok && errBody == nil {
+	_, isAnthropic := s.proto.(anthropicProto)
+	_, isVertex := s.proto.(vertexAnthropicProto)
+	if (isAnthropic || isVertex) && errBody == nil {
 		s.mu.Lock()
 		msg = anthropicThinkingCheck(body, s.issued)
 		s.mu.Unlock()
