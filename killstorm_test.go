@@ -62,6 +62,7 @@ func TestKillStorm(t *testing.T) {
 	var (
 		mu       sync.Mutex
 		sessions = map[string]bool{} // acknowledged creations
+		touched  = map[string]bool{} // sessions written to since the last check
 		titles   = map[string]*titleLog{}
 		auths    = map[string]bool{}
 		acked    atomic.Int64
@@ -77,7 +78,10 @@ func TestKillStorm(t *testing.T) {
 		d := time.Since(start)
 		starts += d
 		maxStart = max(maxStart, d)
-		verifyAfterKill(t, p, data, &mu, sessions, titles, auths, recov)
+		verifyAfterKill(t, p, data, &mu, sessions, touched, titles, auths, recov, 200)
+		if k > 0 && k%50 == 0 {
+			t.Logf("killstorm: %d kills so far, %d acknowledged writes, start after a kill: mean %v", k, acked.Load(), (starts / time.Duration(k+1)).Round(time.Millisecond))
+		}
 
 		stop := make(chan struct{})
 		var wg sync.WaitGroup
@@ -112,7 +116,7 @@ func TestKillStorm(t *testing.T) {
 					return // the answer was cut off by a kill: not acknowledged
 				}
 				mu.Lock()
-				sessions[s.ID] = true
+				sessions[s.ID], touched[s.ID] = true, true
 				mu.Unlock()
 				acked.Add(1)
 			}
@@ -132,6 +136,7 @@ func TestKillStorm(t *testing.T) {
 				titles[id] = tl
 			}
 			tl.later = append(tl.later, title) // attempted
+			touched[id] = true
 			mu.Unlock()
 			code, _, err := p.try("PATCH", "/session/"+id, `{"title":"`+title+`"}`)
 			if err == nil && code == 200 {
@@ -148,6 +153,9 @@ func TestKillStorm(t *testing.T) {
 				return
 			}
 			id := all[intN(len(all))]
+			mu.Lock()
+			touched[id] = true
+			mu.Unlock()
 			// Load only: a request the kill cuts off is expected.
 			if i%2 == 0 {
 				_, _, _ = p.try("POST", "/session/"+id+"/message", asJSON(textPrompt("go")))
@@ -172,7 +180,7 @@ func TestKillStorm(t *testing.T) {
 		wg.Wait()
 	}
 	p := startOcgo(t, dir, data, env)
-	verifyAfterKill(t, p, data, &mu, sessions, titles, auths, recov)
+	verifyAfterKill(t, p, data, &mu, sessions, touched, titles, auths, recov, 0)
 	p.stop(false)
 	t.Logf("killstorm: %d kills, %d acknowledged writes (all found), %d sessions, start after a kill: mean %v, slowest %v; %d interrupted replies completed at start",
 		kills, acked.Load(), len(sessions), (starts / time.Duration(kills)).Round(time.Millisecond), maxStart.Round(time.Millisecond), len(recov))
@@ -207,8 +215,11 @@ func (p *proc) try(method, path, body string) (int, string, error) {
 	return res.StatusCode, string(b), err
 }
 
-// verifyAfterKill checks the invariants on a freshly started server.
-func verifyAfterKill(t *testing.T, p *proc, data string, mu *sync.Mutex, sessions map[string]bool, titles map[string]*titleLog, auths map[string]bool, recov map[string]bool) {
+// verifyAfterKill checks the invariants on a freshly started server: every
+// file and credential, and over HTTP every session written to since the
+// last check plus sample others (all of them when sample is 0, as after the
+// last kill), so that a long storm's checks do not grow with its square.
+func verifyAfterKill(t *testing.T, p *proc, data string, mu *sync.Mutex, sessions, touched map[string]bool, titles map[string]*titleLog, auths map[string]bool, recov map[string]bool, sample int) {
 	t.Helper()
 	if err := filepath.WalkDir(data, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -242,7 +253,20 @@ func verifyAfterKill(t *testing.T, p *proc, data string, mu *sync.Mutex, session
 			t.Errorf("acknowledged credential %s lost", id)
 		}
 	}
+	check := map[string]bool{}
 	for id := range sessions {
+		if touched[id] || sample <= 0 {
+			check[id] = true
+		}
+	}
+	for id := range sessions { // map order: a different sample each time
+		if len(check) >= len(touched)+sample {
+			break
+		}
+		check[id] = true
+	}
+	clear(touched)
+	for id := range check {
 		code, body, err := p.try("GET", "/session/"+id, "")
 		if err != nil || code != 200 {
 			t.Errorf("acknowledged session %s lost: %d %v", id, code, err)

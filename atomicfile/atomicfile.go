@@ -2,7 +2,8 @@
 // the old or the new content, never a mix, and so that the new content
 // survives a power cut once WriteFile returns. It is ocgo's one atomic-write
 // function: session files, auth.json and the shadow repository's metadata
-// all go through it.
+// all go through it, and files that can be rebuilt (the snapshotter's stat
+// cache) through its no-fsync form, WriteFileNoSync.
 //
 // The file system calls go through FS, so a caller (storage) can be given a
 // file system that fails on purpose: tests inject ENOSPC and EIO at every
@@ -78,6 +79,21 @@ func WriteFile(path string, data []byte, perm os.FileMode) error {
 	return Write(OS{}, path, data, perm)
 }
 
+// WriteFileNoSync replaces path with data on the OS file system as
+// WriteFile does, without either fsync: a reader still sees the old content
+// or the new, never a mix, but a power cut may leave the old content, the
+// new, or an empty file. It is for files that can be rebuilt (the
+// snapshotter's stat cache), where two fsyncs per write would cost more
+// than rebuilding after a crash.
+func WriteFileNoSync(path string, data []byte, perm os.FileMode) error {
+	return WriteNoSync(OS{}, path, data, perm)
+}
+
+// WriteNoSync is Write without either fsync (see WriteFileNoSync).
+func WriteNoSync(fsys FS, path string, data []byte, perm os.FileMode) error {
+	return write(fsys, path, data, perm, false)
+}
+
 // SyncDir fsyncs a directory of the OS file system so that entries
 // created, renamed or removed in it are durable.
 func SyncDir(dir string) error { return OS{}.SyncDir(dir) }
@@ -94,7 +110,12 @@ func SyncDir(dir string) error { return OS{}.SyncDir(dir) }
 // not survive a crash, and the error says so. A failed fsync is never
 // retried: the next write starts again with a new temp file and its own
 // fsyncs, so no write is reported durable on the strength of a failed one.
-func Write(fsys FS, path string, data []byte, perm os.FileMode) (err error) {
+func Write(fsys FS, path string, data []byte, perm os.FileMode) error {
+	return write(fsys, path, data, perm, true)
+}
+
+// write is Write; durable false skips both fsyncs (WriteFileNoSync).
+func write(fsys FS, path string, data []byte, perm os.FileMode, durable bool) (err error) {
 	dir := filepath.Dir(path)
 	dirPerm := os.FileMode(0o755)
 	if perm&0o077 == 0 {
@@ -120,8 +141,10 @@ func Write(fsys FS, path string, data []byte, perm os.FileMode) (err error) {
 	if _, err = f.Write(data); err != nil {
 		return err
 	}
-	if err = f.Sync(); err != nil {
-		return err
+	if durable {
+		if err = f.Sync(); err != nil {
+			return err
+		}
 	}
 	if err = f.Close(); err != nil {
 		return err
@@ -130,5 +153,8 @@ func Write(fsys FS, path string, data []byte, perm os.FileMode) (err error) {
 		return err
 	}
 	tmp = "" // renamed: nothing left to remove
+	if !durable {
+		return nil
+	}
 	return fsys.SyncDir(dir)
 }

@@ -55,3 +55,36 @@ func TestFaultAtEveryStepKeepsTheOldFile(t *testing.T) {
 		}
 	}
 }
+
+// TestNoSyncSkipsBothFsyncsOnly: the no-fsync form calls neither fsync (a
+// fault placed on them is never hit) but is atomic all the same: a fault at
+// any other step leaves the old content and no temp file.
+func TestNoSyncSkipsBothFsyncsOnly(t *testing.T) {
+	for _, step := range faultfs.Steps {
+		t.Run(string(step), func(t *testing.T) {
+			dir := t.TempDir()
+			p := filepath.Join(dir, "cache")
+			if err := atomicfile.WriteFileNoSync(p, []byte("old"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			fsys := faultfs.New(nil)
+			fsys.Fail(step, "cache", syscall.EIO)
+			fsys.Fail(step, dir, syscall.EIO)
+			err := atomicfile.WriteNoSync(fsys, p, []byte("new"), 0o644)
+			got, _ := os.ReadFile(p)
+			switch step {
+			case faultfs.Sync, faultfs.SyncDir:
+				if err != nil || string(got) != "new" {
+					t.Errorf("an fsync was called: err %v, content %q", err, got)
+				}
+			default:
+				if !errors.Is(err, syscall.EIO) || string(got) != "old" {
+					t.Errorf("err %v, content %q: want EIO and the old content", err, got)
+				}
+			}
+			if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+				t.Errorf("left behind: %v", entries)
+			}
+		})
+	}
+}

@@ -9,4 +9,4 @@ cd "$(dirname "$0")/.."
 N=${1:-1000}
 export OCGO_KILLSTORM=$N
 if [ -n "${2:-}" ]; then export OCGO_KILLSTORM_SEED=$2; fi
-go test -count=1 -v -timeout 6h -run '^TestKillStorm$' . 2>&1 | grep -E 'seed|killstorm:|FAIL|ok|Error|lost|left|corrupt'
+go test -count=1 -v -timeout 6h -run '^TestKillStorm$' . 2>&1 | grep --line-buffered -E 'killstorm_test.go|^(FAIL|ok|---)'

@@ -17,6 +17,7 @@ import (
 	"github.com/tailscale/hujson"
 
 	"ocgo/confine"
+	"ocgo/relpath"
 )
 
 // Paths are the directories Load reads from. All are absolute.
@@ -199,8 +200,8 @@ func (l *loader) projectDirs() []string {
 
 // within reports whether p is base or below it.
 func within(base, p string) bool {
-	rel, err := filepath.Rel(base, p)
-	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
+	_, ok := relpath.Within(base, p)
+	return ok
 }
 
 // display renders p for error messages without leaking absolute paths:
@@ -234,7 +235,7 @@ func (l *loader) display(p string) string {
 // than fstat reports (so /proc pseudo-files read as empty).
 func (l *loader) readLimited(p string) ([]byte, error) {
 	if l.proj != nil {
-		if rel, ok := withinRel(l.proj.Name(), p); ok {
+		if rel, ok := relpath.Within(l.proj.Name(), p); ok {
 			return l.proj.ReadFileLimit(rel, maxConfigFile)
 		}
 	}
@@ -255,15 +256,6 @@ func (l *loader) hide(e *Error) *Error {
 func refused(err error) bool {
 	return errors.Is(err, confine.ErrOutside) || errors.Is(err, confine.ErrSpecial) ||
 		errors.Is(err, confine.ErrHardLink) || errors.Is(err, confine.ErrDenied)
-}
-
-// withinRel returns p relative to base when p is base or below it.
-func withinRel(base, p string) (string, bool) {
-	if !within(base, p) {
-		return "", false
-	}
-	rel, err := filepath.Rel(base, p)
-	return rel, err == nil
 }
 
 // loadFile reads, substitutes, parses and validates one config file. A

@@ -34,6 +34,8 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"ocgo/relpath"
 )
 
 // Errors returned by a Root; test with errors.Is.
@@ -91,9 +93,9 @@ func Open(dir string, opts Options) (*Root, error) {
 		if rd, err := filepath.EvalSymlinks(d); err == nil {
 			d = rd
 		}
-		rel, ok := within(real, d)
+		rel, ok := relpath.Within(real, d)
 		if !ok {
-			if rel2, ok2 := within(abs, d); ok2 {
+			if rel2, ok2 := relpath.Within(abs, d); ok2 {
 				rel, ok = rel2, true
 			}
 		}
@@ -104,15 +106,6 @@ func Open(dir string, opts Options) (*Root, error) {
 		c.denyReal = append(c.denyReal, d)
 	}
 	return c, nil
-}
-
-// within returns p relative to base when p is base or below it.
-func within(base, p string) (string, bool) {
-	rel, err := filepath.Rel(base, p)
-	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(rel) {
-		return "", false
-	}
-	return rel, true
 }
 
 // Close releases the directory handle.
@@ -157,7 +150,7 @@ func (c *Root) check(name string) (string, error) {
 		return "", fmt.Errorf("%w: invalid path", ErrOutside)
 	}
 	if filepath.IsAbs(name) {
-		rel, ok := within(c.path, filepath.Clean(name))
+		rel, ok := relpath.Within(c.path, filepath.Clean(name))
 		if !ok {
 			return "", ErrOutside
 		}
@@ -181,7 +174,7 @@ func (c *Root) checkOpened(f *os.File) error {
 	if !ok {
 		return nil
 	}
-	rel, in := within(c.real, real)
+	rel, in := relpath.Within(c.real, real)
 	if !in {
 		return ErrOutside
 	}
@@ -189,7 +182,7 @@ func (c *Root) checkOpened(f *os.File) error {
 		return ErrDenied
 	}
 	for _, d := range c.denyReal {
-		if _, in := within(d, real); in {
+		if _, in := relpath.Within(d, real); in {
 			return ErrDenied
 		}
 	}

@@ -2,7 +2,11 @@
 
 package search
 
-import "io"
+import (
+	"io"
+
+	"ocgo/relpath"
+)
 
 type dirHandle struct{ dir string }
 
@@ -10,7 +14,7 @@ func (g *grepper) openDir(rel string) (dirHandle, error) { return dirHandle{rel}
 func (g *grepper) closeDir(dirHandle)                    {}
 
 func (g *grepper) read(d dirHandle, name string) ([]byte, bool) {
-	f, err := g.s.osroot.Open(osName(joinRel(d.dir, name)))
+	f, err := g.s.osroot.Open(relpath.OS(relpath.Join(d.dir, name)))
 	if err != nil {
 		return nil, false
 	}

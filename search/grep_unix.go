@@ -4,13 +4,15 @@ package search
 
 import (
 	"golang.org/x/sys/unix"
+
+	"ocgo/relpath"
 )
 
 // dirHandle is a directory opened through the project's os.Root.
 type dirHandle struct{ fd int }
 
 func (g *grepper) openDir(rel string) (dirHandle, error) {
-	f, err := g.s.osroot.Open(osName(rel))
+	f, err := g.s.osroot.Open(relpath.OS(rel))
 	if err != nil {
 		return dirHandle{}, err
 	}

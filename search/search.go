@@ -32,6 +32,7 @@ import (
 
 	"ocgo/confine"
 	"ocgo/diff"
+	"ocgo/relpath"
 	"ocgo/watcher"
 )
 
@@ -228,13 +229,6 @@ func (s *Service) resolve(p string) (string, error) {
 	return rel, nil
 }
 
-func osName(rel string) string {
-	if rel == "" {
-		return "."
-	}
-	return filepath.FromSlash(rel)
-}
-
 // fsErr maps an os.Root error to a sentinel without leaking paths.
 func (s *Service) fsErr(err error) error {
 	if err == nil {
@@ -292,7 +286,7 @@ func (s *Service) Stat(ctx context.Context, rel string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	fi, err := s.osroot.Stat(osName(r))
+	fi, err := s.osroot.Stat(relpath.OS(r))
 	if err != nil {
 		return false, s.fsErr(err)
 	}
@@ -306,14 +300,14 @@ func (s *Service) List(ctx context.Context, rel string) ([]FileNode, error) {
 	if err != nil {
 		return nil, err
 	}
-	fi, err := s.osroot.Stat(osName(r))
+	fi, err := s.osroot.Stat(relpath.OS(r))
 	if err != nil {
 		return nil, s.fsErr(err)
 	}
 	if !fi.IsDir() {
 		return nil, ErrNotDir
 	}
-	f, err := s.osroot.Open(osName(r))
+	f, err := s.osroot.Open(relpath.OS(r))
 	if err != nil {
 		return nil, s.fsErr(err)
 	}
@@ -325,16 +319,16 @@ func (s *Service) List(ctx context.Context, rel string) ([]FileNode, error) {
 	out := make([]FileNode, 0, len(ents))
 	for _, e := range ents {
 		name := e.Name()
-		if name == ".git" || name == ".DS_Store" || s.osroot.Denied(joinRel(r, name)) {
+		if name == ".git" || name == ".DS_Store" || s.osroot.Denied(relpath.Join(r, name)) {
 			continue
 		}
 		isDir := e.IsDir()
 		if e.Type()&fs.ModeSymlink != 0 {
-			if t, err := s.osroot.Stat(osName(joinRel(r, name))); err == nil && t.IsDir() {
+			if t, err := s.osroot.Stat(relpath.OS(relpath.Join(r, name))); err == nil && t.IsDir() {
 				isDir = true
 			}
 		}
-		crel := joinRel(r, name)
+		crel := relpath.Join(r, name)
 		typ := "file"
 		if isDir {
 			typ = "directory"
@@ -351,13 +345,6 @@ func (s *Service) List(ctx context.Context, rel string) ([]FileNode, error) {
 	return out, nil
 }
 
-func joinRel(dir, name string) string {
-	if dir == "" {
-		return name
-	}
-	return dir + "/" + name
-}
-
 // Read returns a file's text, or a unified diff against HEAD when the file
 // is modified. Binary and oversized files get a one-line description.
 func (s *Service) Read(ctx context.Context, rel string) (Content, error) {
@@ -365,7 +352,7 @@ func (s *Service) Read(ctx context.Context, rel string) (Content, error) {
 	if err != nil {
 		return Content{}, err
 	}
-	f, err := s.osroot.Open(osName(r))
+	f, err := s.osroot.Open(relpath.OS(r))
 	if err != nil {
 		return Content{}, s.fsErr(err)
 	}

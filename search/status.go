@@ -16,6 +16,7 @@ import (
 	"ocgo/diff"
 	"ocgo/gitrepo"
 	"ocgo/ignore"
+	"ocgo/relpath"
 	"ocgo/watcher"
 )
 
@@ -247,7 +248,7 @@ func (st *status) worktreeContent(rel string, fi os.FileInfo) ([]byte, bool) {
 		}
 		return []byte(t), true
 	}
-	f, err := st.s.osroot.Open(osName(rel))
+	f, err := st.s.osroot.Open(relpath.OS(rel))
 	if err != nil {
 		return nil, false
 	}

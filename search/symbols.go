@@ -18,6 +18,7 @@ import (
 	"sync"
 
 	"ocgo/diff"
+	"ocgo/relpath"
 	"ocgo/watcher"
 )
 
@@ -285,7 +286,7 @@ func (s *Service) extract(rel string) []rawSym {
 	if ex == nil {
 		return nil
 	}
-	f, err := s.osroot.Open(osName(rel))
+	f, err := s.osroot.Open(relpath.OS(rel))
 	if err != nil {
 		return nil
 	}

@@ -145,29 +145,13 @@ func TestTrigramIndexAnswersAsWithout(t *testing.T) {
 	}
 }
 
-// syncWatcher waits until the watcher has reported what is on disk: its
-// file list matches a walk of the tree and a quiet period has passed.
+// syncWatcher waits until the watcher's index, and so the search state
+// fed by its batches, holds every change made so far.
 func syncWatcher(t *testing.T, s *Service) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		var want []string
-		if err := filepath.WalkDir(s.root, func(p string, d os.DirEntry, err error) error {
-			if err == nil && !d.IsDir() {
-				rel, _ := filepath.Rel(s.root, p)
-				want = append(want, filepath.ToSlash(rel))
-			}
-			return nil
-		}); err != nil {
-			t.Fatal(err)
-		}
-		v := s.w.Version()
-		time.Sleep(60 * time.Millisecond)
-		if reflect.DeepEqual(s.w.Files(), want) && s.w.Version() == v {
-			return
-		}
+	if err := s.w.Sync(context.Background()); err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("watcher did not catch up")
 }
 
 // TestTrigramIndexNarrows checks that a rare word is searched in a few

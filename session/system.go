@@ -13,6 +13,7 @@ import (
 
 	"ocgo/confine"
 	"ocgo/provider"
+	"ocgo/relpath"
 	"ocgo/storage"
 )
 
@@ -202,7 +203,7 @@ func (s *Service) rules() []string {
 	}
 	add := func(path string) bool {
 		var data []byte
-		if rel, in := relWithin(s.opts.Root, path); in {
+		if rel, in := relpath.Within(s.opts.Root, path); in {
 			if proj == nil {
 				return false
 			}
@@ -245,13 +246,4 @@ func (s *Service) rules() []string {
 		}
 	}
 	return out
-}
-
-// relWithin returns p relative to base when p lies inside base.
-func relWithin(base, p string) (string, bool) {
-	rel, err := filepath.Rel(base, p)
-	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(rel) {
-		return "", false
-	}
-	return rel, true
 }

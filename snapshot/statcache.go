@@ -4,13 +4,14 @@ import (
 	"context"
 	"log/slog"
 	"os"
-	"path"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
+
+	"ocgo/atomicfile"
 )
 
 // fileEntry is the stat cache record of one snapshotted file.
@@ -91,7 +92,7 @@ func (s *Snapshotter) persistCache() error {
 		}
 	}
 	visit(s.tree)
-	if err := writeFileAtomicNoSync(s.cachePath(), b); err != nil {
+	if err := atomicfile.WriteFileNoSync(s.cachePath(), b, 0o644); err != nil {
 		return err
 	}
 	s.dirtyCache = false
@@ -132,22 +133,4 @@ func (s *Snapshotter) loadCache() {
 			delete(seeds, p)
 		}
 	}
-}
-
-func writeFileAtomicNoSync(p string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(p), ".tmp-"+path.Base(filepath.ToSlash(p))+"-*")
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if e := f.Close(); err == nil {
-		err = e
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), p)
-	}
-	if err != nil {
-		_ = os.Remove(f.Name())
-	}
-	return err
 }

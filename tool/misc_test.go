@@ -118,7 +118,7 @@ func TestWebfetch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "# Hello _world_\n\nSome **bold** text with a [link](https://x.test/a) and `x := 1`.\n\n- one\n- two\n  - nested\n\n```go\nfunc main() {\n\tfmt.Println(\"hi\")\n}\n```\n\n| k | v |\n| --- | --- |\n| a | 1 |"
+	want := "# Hello *world*\n\nSome **bold** text with a [link](https://x.test/a) and `x := 1`.\n\n- one\n- two\n\n  - nested\n\n```go\nfunc main() {\n\tfmt.Println(\"hi\")\n}\n```\n\n| k | v |\n|---|---|\n| a | 1 |"
 	if r.Output != want {
 		t.Errorf("markdown:\n%s\nwant\n%s", r.Output, want)
 	}

@@ -15,9 +15,11 @@
 //   - bash runs each command in its own process group and kills the whole
 //     group on abort (context cancellation) or timeout.
 //
-// The package imports only ignore (ignore rules) and trace (what a bash
-// command's process tree wrote) of ocgo. The session core adapts
-// its storage, permission and snapshot machinery to the Env interface.
+// Of ocgo the package imports confine (every file access), childenv (the
+// commands' environment) and trace (what a bash command's process tree
+// wrote). The session core adapts its storage, permission and snapshot
+// machinery and the project's file index (glob, grep and list answer from
+// the watcher's index, never walk the tree) to the Env interface.
 package tool
 
 import (

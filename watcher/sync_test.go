@@ -179,3 +179,40 @@ func TestRegularFilesLeaveOutSymlinks(t *testing.T) {
 		t.Errorf("RegularFiles after swap = %v", got)
 	}
 }
+
+// BenchmarkFirstWalkMonorepo is the watcher's first walk (every directory
+// read and watched, the ignore rules applied) of the tree named by
+// OCGO_MONOREPO (bench/monorepo.sh).
+func BenchmarkFirstWalkMonorepo(b *testing.B) {
+	dir := os.Getenv("OCGO_MONOREPO")
+	if dir == "" {
+		b.Skip("OCGO_MONOREPO not set (bench/monorepo.sh sets it)")
+	}
+	for b.Loop() {
+		w, err := New(Options{Root: dir})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(len(w.Files())), "files")
+		_ = w.Close()
+	}
+}
+
+// BenchmarkSync is one Sync of a started watcher with nothing pending.
+func BenchmarkSync(b *testing.B) {
+	root := b.TempDir()
+	w, err := New(Options{Root: root})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = w.Close() }()
+	if err := w.Start(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	w.Files()
+	for b.Loop() {
+		if err := w.Sync(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -39,6 +39,7 @@ import (
 	"github.com/fsnotify/fsnotify"
 
 	"ocgo/ignore"
+	"ocgo/relpath"
 )
 
 // Event names used in Change.Event, as in opencode's file.watcher.updated.
@@ -454,13 +455,6 @@ func (w *Watcher) abs(rel string) string {
 	return filepath.Join(w.root, filepath.FromSlash(rel))
 }
 
-func joinRel(dir, name string) string {
-	if dir == "" {
-		return name
-	}
-	return dir + "/" + name
-}
-
 // addWatch watches one directory; on the inotify limit it switches to
 // periodic rescans (logged once).
 func (w *Watcher) addWatch(rel string) bool {
@@ -515,7 +509,7 @@ func (w *Watcher) scanDir(rel string, sc *scan) {
 		if name == ".git" {
 			continue
 		}
-		crel := joinRel(rel, name)
+		crel := relpath.Join(rel, name)
 		comps[len(comps)-1] = name
 		isDir := e.isDir
 		if w.rules.Match(crel, comps, isDir) {

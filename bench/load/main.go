@@ -266,21 +266,15 @@ func cmdRSS(args []string) error {
 	fs := flag.NewFlagSet("rss", flag.ExitOnError)
 	pid := fs.Int("pid", 0, "process id")
 	_ = fs.Parse(args)
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", *pid))
+	p, err := loadmix.ProcStats(*pid)
 	if err != nil {
 		return err
 	}
-	for _, line := range strings.Split(string(raw), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
-			kb, err := strconv.Atoi(f[1])
-			if err != nil {
-				return err
-			}
-			fmt.Printf("rss_mb=%.1f\n", float64(kb)/1024)
-			return nil
-		}
+	if p.RSSKB == 0 {
+		return errors.New("no VmRSS line")
 	}
-	return errors.New("no VmRSS line")
+	fmt.Printf("rss_mb=%.1f\n", float64(p.RSSKB)/1024)
+	return nil
 }
 
 // cmdMixed runs bench/loadmix against a running server and reports whether
@@ -300,7 +294,7 @@ func cmdMixed(args []string) error {
 	file := fs.String("file", "README.md", "project file for the file routes")
 	pattern := fs.String("pattern", "func", "/find pattern")
 	symbol := fs.String("symbol", "main", "/find/symbol query")
-	settle := fs.Duration("settle", 3*time.Minute, "how long to wait for RSS to come back once idle")
+	settle := fs.Duration("settle", 5*time.Minute, "how long to wait for RSS to come back once idle")
 	_ = fs.Parse(args)
 	if *url == "" || *pid == 0 {
 		return errors.New("mixed needs -url and -pid")
@@ -327,7 +321,7 @@ func cmdMixed(args []string) error {
 	opts.Tick = func() {
 		p := stats()
 		mu.Lock()
-		peak.RSSKB, peak.Threads, peak.FDs = max(peak.RSSKB, p.RSSKB), max(peak.Threads, p.Threads), max(peak.FDs, p.FDs)
+		peak.RSSKB, peak.AnonKB, peak.Threads, peak.FDs = max(peak.RSSKB, p.RSSKB), max(peak.AnonKB, p.AnonKB), max(peak.Threads, p.Threads), max(peak.FDs, p.FDs)
 		mu.Unlock()
 	}
 	last := time.Now()
@@ -341,7 +335,7 @@ func cmdMixed(args []string) error {
 				return
 			case <-t.C:
 				p := stats()
-				fmt.Printf("  … %s, RSS %s, threads %d, fds %d\n", time.Since(last).Round(time.Second), mb(p.RSSKB), p.Threads, p.FDs)
+				fmt.Printf("  … %s, RSS %s (anonymous %s), threads %d, fds %d\n", time.Since(last).Round(time.Second), mb(p.RSSKB), mb(p.AnonKB), p.Threads, p.FDs)
 			}
 		}
 	}()
@@ -373,6 +367,8 @@ func cmdMixed(args []string) error {
 		*sse, *sse-res.Reset-res.Stalled, res.Frames, res.CutOff, res.Reset, res.Stalled)
 	fmt.Printf("RSS: cold %s, baseline %s, peak %s, right after %s, after %s idle %s\n",
 		mb(cold.RSSKB), mb(base.RSSKB), mb(peak.RSSKB), mb(busy.RSSKB), time.Since(t0).Round(time.Second), mb(after.RSSKB))
+	fmt.Printf("of which anonymous (heap, stacks): cold %s, baseline %s, peak %s, right after %s, idle %s\n",
+		mb(cold.AnonKB), mb(base.AnonKB), mb(peak.AnonKB), mb(busy.AnonKB), mb(after.AnonKB))
 	fmt.Printf("threads: baseline %d, peak %d, after %d; open fds: baseline %d, peak %d, after %d\n",
 		base.Threads, peak.Threads, after.Threads, base.FDs, peak.FDs, after.FDs)
 	if res.Errors > 0 {

@@ -469,6 +469,7 @@ func (s *subscribers) close() (frames int64, cutOff, resets, stalled int) {
 // Proc is a process's resource use, read from /proc.
 type Proc struct {
 	RSSKB   int64 // VmRSS
+	AnonKB  int64 // RssAnon: the heap and stacks; RssFile is mostly the binary's pages
 	Threads int   // OS threads
 	FDs     int   // open file descriptors
 }
@@ -493,6 +494,8 @@ func ProcStats(pid int) (Proc, error) {
 		switch k {
 		case "VmRSS":
 			p.RSSKB = n
+		case "RssAnon":
+			p.AnonKB = n
 		case "Threads":
 			p.Threads = int(n)
 		}
