@@ -467,7 +467,11 @@ func (s *Snapshotter) nodeAt(rel string) *dirNode {
 func (s *Snapshotter) removeEmptied(th plumbing.Hash, dirs map[string]struct{}, checkBirth bool, since time.Time) {
 	for _, d := range sortedKeys(dirs) {
 		for d != "." && d != "" {
-			if e, ok, _ := s.lookup(th, d); ok && e.IsTree() {
+			// With checkBirth (a revert) the birth time decides: the tree
+			// may have the directory for files another tree of the same
+			// revert deletes (each file goes back to the tree before its
+			// earliest change), and an empty directory the agent made goes.
+			if e, ok, _ := s.lookup(th, d); ok && e.IsTree() && !checkBirth {
 				break
 			}
 			if checkBirth {

@@ -24,22 +24,12 @@ func linkCount(fi os.FileInfo) uint64 {
 	return 1
 }
 
-// statAt lstats name inside the open directory dir (fstatat, no symlink
-// followed): confined to dir whatever happens to the path above it.
-func statAt(dir *os.File, name string) (fileStat, error) {
-	rc, err := dir.SyscallConn()
-	if err != nil {
-		return fileStat{}, err
-	}
+// statAt lstats name inside the open directory dirfd (fstatat, no symlink
+// followed): confined to that directory whatever happens to the path above.
+func statAt(dirfd int, name string) (fileStat, error) {
 	var st unix.Stat_t
-	var serr error
-	if err := rc.Control(func(fd uintptr) {
-		serr = ignoringEINTR(func() error { return unix.Fstatat(int(fd), name, &st, unix.AT_SYMLINK_NOFOLLOW) })
-	}); err != nil {
+	if err := ignoringEINTR(func() error { return unix.Fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) }); err != nil {
 		return fileStat{}, err
-	}
-	if serr != nil {
-		return fileStat{}, serr
 	}
 	out := fileStat{size: st.Size, mtime: st.Mtim.Sec*1e9 + st.Mtim.Nsec, ino: st.Ino}
 	switch st.Mode & unix.S_IFMT {
@@ -54,26 +44,17 @@ func statAt(dir *os.File, name string) (fileStat, error) {
 	return out, nil
 }
 
-// openDirAt opens the directory name inside the open directory dir without
-// following a symlink; path is only the returned file's name.
-func openDirAt(dir *os.File, name, path string) (*os.File, error) {
-	rc, err := dir.SyscallConn()
+// openDirAt opens the directory name inside the open directory dirfd
+// without following a symlink; path is only the returned file's name.
+func openDirAt(dirfd int, name, path string) (*os.File, error) {
+	var fd int
+	err := ignoringEINTR(func() error {
+		var e error
+		fd, e = unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		return e
+	})
 	if err != nil {
 		return nil, err
-	}
-	fd := -1
-	var oerr error
-	if err := rc.Control(func(pfd uintptr) {
-		oerr = ignoringEINTR(func() error {
-			var e error
-			fd, e = unix.Openat(int(pfd), name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-			return e
-		})
-	}); err != nil {
-		return nil, err
-	}
-	if oerr != nil {
-		return nil, oerr
 	}
 	return os.NewFile(uintptr(fd), path), nil
 }

@@ -97,7 +97,7 @@ func (s *Snapshotter) track(ctx context.Context) (plumbing.Hash, error) {
 	if full {
 		sc.skips = map[string]string{}
 		pats, comps := s.rootPatterns()
-		root, err := sc.walkDir(nil, nil, "", "", comps, s.tree, pats)
+		root, err := sc.walkDir(-1, nil, "", "", comps, s.tree, pats)
 		if err != nil {
 			return plumbing.ZeroHash, err
 		}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -52,11 +53,11 @@ func joinRel(dir, name string) string {
 
 // walkDir builds the node for one directory, reusing old's cache entries.
 //
-// pf is the parent directory, open, or nil to open rel from the work tree's
-// root. Opening each directory by one name relative to its open parent,
+// pfd is the parent directory's open descriptor, or -1 to open rel from the
+// work tree's root. Opening each directory by one name relative to its open parent,
 // and statting files relative to their open directory, costs one system
 // call per file where a path from the root would cost one per component.
-func (sc *scan) walkDir(pf *os.File, parent *dirNode, name, rel string, comps []string, old *dirNode, pats []ignore.Pattern) (*dirNode, error) {
+func (sc *scan) walkDir(pfd int, parent *dirNode, name, rel string, comps []string, old *dirNode, pats []ignore.Pattern) (*dirNode, error) {
 	if err := sc.ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -75,8 +76,8 @@ func (sc *scan) walkDir(pf *os.File, parent *dirNode, name, rel string, comps []
 	// repository.
 	var f *os.File
 	var err error
-	if pf != nil {
-		f, err = openDirAt(pf, name, full)
+	if pfd >= 0 {
+		f, err = openDirAt(pfd, name, full)
 	} else {
 		f, err = s.root.OpenFile(rootName(rel), os.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NOFOLLOW, 0)
 	}
@@ -85,6 +86,7 @@ func (sc *scan) walkDir(pf *os.File, parent *dirNode, name, rel string, comps []
 	}
 	defer func() { _ = f.Close() }() // after the subdirectories, which open relative to it
 	ents, err := f.ReadDir(-1)
+	fd := int(f.Fd()) // valid until the deferred Close
 	if err != nil {
 		sc.addSkip(rel+"/", "directory unreadable")
 	}
@@ -114,13 +116,15 @@ func (sc *scan) walkDir(pf *os.File, parent *dirNode, name, rel string, comps []
 	var wg sync.WaitGroup
 	subs := make(chan subdir, len(ents))
 	var done []subdir
+	// The components of an entry, for ignore matching: one slice for all,
+	// copied only for the subdirectories that keep it.
+	ccomps := append(comps[:len(comps):len(comps)], "")
 	for _, e := range ents {
 		n := e.Name()
 		if n == ".git" {
 			continue
 		}
-		crel := joinRel(rel, n)
-		ccomps := append(comps[:len(comps):len(comps)], n)
+		ccomps[len(comps)] = n
 		t := e.Type()
 		switch {
 		case t.IsDir():
@@ -132,24 +136,24 @@ func (sc *scan) walkDir(pf *os.File, parent *dirNode, name, rel string, comps []
 			if old != nil {
 				oc = old.dirs[n]
 			}
-			sub := subdir{name: n, rel: crel, comps: ccomps, old: oc}
+			sub := subdir{name: n, rel: joinRel(rel, n), comps: slices.Clone(ccomps), old: oc}
 			select {
 			case sc.sem <- struct{}{}:
 				wg.Add(1)
 				go func() {
 					defer func() { <-sc.sem; wg.Done() }()
-					sub.node, sub.err = sc.walkDir(f, node, sub.name, sub.rel, sub.comps, sub.old, node.pats)
+					sub.node, sub.err = sc.walkDir(fd, node, sub.name, sub.rel, sub.comps, sub.old, node.pats)
 					subs <- sub
 				}()
 			default:
-				sub.node, sub.err = sc.walkDir(f, node, sub.name, sub.rel, sub.comps, sub.old, node.pats)
+				sub.node, sub.err = sc.walkDir(fd, node, sub.name, sub.rel, sub.comps, sub.old, node.pats)
 				done = append(done, sub)
 			}
 		case t.IsRegular() || t&os.ModeSymlink != 0:
 			if ignore.Match(node.pats, ccomps, false) {
 				continue
 			}
-			st, err := statAt(f, n)
+			st, err := statAt(fd, n)
 			if err != nil {
 				continue
 			}
@@ -157,7 +161,7 @@ func (sc *scan) walkDir(pf *os.File, parent *dirNode, name, rel string, comps []
 			if old != nil {
 				oe = old.files[n]
 			}
-			sc.considerFile(node, n, crel, st, oe)
+			sc.considerFile(node, n, joinRel(rel, n), st, oe)
 		}
 	}
 	wg.Wait()
@@ -300,7 +304,7 @@ func (sc *scan) updatePath(p string) error {
 func (sc *scan) rewalk(n *dirNode) error {
 	if n.parent == nil {
 		pats, comps := sc.s.rootPatterns()
-		root, err := sc.walkDir(nil, nil, "", "", comps, n, pats)
+		root, err := sc.walkDir(-1, nil, "", "", comps, n, pats)
 		if err != nil {
 			return err
 		}
@@ -336,7 +340,7 @@ func (sc *scan) reconcile(n *dirNode, name string) error {
 			delete(n.dirs, name)
 			return nil
 		}
-		child, err := sc.walkDir(nil, n, name, rel, ccomps, n.dirs[name], n.pats)
+		child, err := sc.walkDir(-1, n, name, rel, ccomps, n.dirs[name], n.pats)
 		if err != nil {
 			return err
 		}

@@ -2,7 +2,13 @@ package tool
 
 import (
 	"context"
+	"io/fs"
+	"os"
+	"path"
 	"strings"
+
+	"ocgo/confine"
+	"ocgo/relpath"
 )
 
 // eachFile calls fn with the regular files the search tools see at or below
@@ -34,4 +40,39 @@ func under(base, rel string) string {
 		return rel
 	}
 	return strings.TrimPrefix(rel, base+"/")
+}
+
+// dirStat stats files of the root one directory at a time: the directory is
+// opened once (an os.Root inside the project's, so nothing outside can be
+// reached) and its files are stat'ed by name, which saves resolving every
+// path component again for each file. Only metadata is read this way; file
+// content is always read through confine.
+type dirStat struct {
+	root *confine.Root
+	dir  string
+	r    *os.Root // nil: not opened (or it failed)
+	err  error
+}
+
+// lstat reports the file rel (a slash path relative to the root) without
+// following a final symlink.
+func (d *dirStat) lstat(rel string) (fs.FileInfo, error) {
+	dir, name := path.Split(rel)
+	dir = strings.TrimSuffix(dir, "/")
+	if d.r == nil || dir != d.dir {
+		d.close()
+		d.dir = dir
+		d.r, d.err = d.root.OS().OpenRoot(relpath.OS(dir))
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	return d.r.Lstat(name)
+}
+
+func (d *dirStat) close() {
+	if d.r != nil {
+		_ = d.r.Close()
+		d.r = nil
+	}
 }

@@ -61,13 +61,14 @@ func (globTool) Run(ctx context.Context, call Call, env Env) (Result, error) {
 		pattern = filepath.ToSlash(rel)
 	}
 	base := filepath.ToSlash(dir.rel)
-	root := env.Root()
+	st := &dirStat{root: env.Root()}
+	defer st.close()
 	var files []found
 	err = eachFile(ctx, env, dir.rel, func(rel string) bool {
 		if ok, _ := doublestar.Match(pattern, under(base, rel)); !ok {
 			return true
 		}
-		info, err := root.Lstat(filepath.FromSlash(rel))
+		info, err := st.lstat(rel)
 		if err != nil || !info.Mode().IsRegular() {
 			return true // gone, or replaced, since the index listed it
 		}

@@ -147,9 +147,12 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	start := time.Now()
-	stopTick := make(chan struct{})
-	if o.Tick != nil {
+	stopTick, tickDone := make(chan struct{}), make(chan struct{})
+	if o.Tick == nil {
+		close(tickDone)
+	} else {
 		go func() {
+			defer close(tickDone)
 			t := time.NewTicker(100 * time.Millisecond)
 			defer t.Stop()
 			for {
@@ -189,6 +192,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	}
 	wg.Wait()
 	close(stopTick)
+	<-tickDone // Tick is not called once Run has returned
 	res.Elapsed = time.Since(start)
 	res.Requests = min(next.Load(), int64(o.Requests))
 	res.Errors = errs.Load()
