@@ -119,7 +119,8 @@ func OpenFS(dir string, logger *slog.Logger, fsys atomicfile.FS) (*Store, error)
 
 // dirtyName marks a project whose owner has not closed it: present at Open
 // means the previous owner crashed, so Open sweeps the temp files its
-// interrupted writes left. A clean start costs one small write, not a walk.
+// interrupted writes left. A clean start costs one small write (not
+// fsynced), not a walk.
 const dirtyName = "ocgo.dirty"
 
 // tempName matches atomicfile's temp files: "."+base+"."+digits+".tmp".
@@ -134,7 +135,11 @@ func (s *Store) markDirty() {
 		}
 		return
 	}
-	if err := atomicfile.Write(s.fs, p, []byte("open\n"), 0o600); err != nil {
+	// Without fsync: the marker only asks the next start to sweep temp
+	// files. A power cut that loses it leaves at most a few hidden temp
+	// files unswept, which no reader looks at, while two fsyncs on every
+	// start were most of its cost.
+	if err := atomicfile.WriteNoSync(s.fs, p, []byte("open\n"), 0o600); err != nil {
 		s.logger.Warn("Could not write the open marker", "err", err)
 	}
 }
