@@ -169,24 +169,22 @@ var examples = map[string][]op{
 // knownFailures are minimal sequences found failing and not fixed yet;
 // TestRevertModelKnownFailures runs them and reports them as skips until
 // they pass (-revertmodel.strict: as failures).
-var knownFailures = map[string][]op{
+var knownFailures = map[string][]op{}
+
+// concurrent are sequences with something happening while a command runs.
+var concurrent = map[string][]op{
 	// Seed 742634481 (-revertmodel.len=30): s1's agent creates a.txt
 	// empty; s0's command writes a.txt with the same (empty) content, then,
 	// while the command still runs, s1 reverts and deletes a.txt. The
-	// command's patch names a.txt (it wrote it, and it changed between the
-	// before and after trees), though the change was s1's revert: which
-	// came last, the command's write or the revert, is not recorded. A
-	// revert of s0 would bring back s1's empty file. Fix: order the
-	// tracer's last write to a path against the restores ocgo itself makes
-	// during the window.
+	// command's patch named a.txt (it wrote it, and it changed between the
+	// before and after trees), though the change was s1's revert, so a
+	// revert of s0 brought back s1's file. Fixed: the tracer orders a
+	// command's last write to a path against the restores ocgo makes
+	// (trace.Tracer.Restored).
 	"another session's revert during a command that rewrote the same bytes": {
 		{kind: opAgent, sess: 1, calls: []callSpec{{tool: "write", path: "a.txt", data: ""}}},
 		{kind: opOtherDuringBash, sess: 0, r: 669290, calls: []callSpec{{tool: "bash", acts: []bashAct{{kind: 'w', path: "a.txt", data: ""}}}}},
 	},
-}
-
-// concurrent are sequences with something happening while a command runs.
-var concurrent = map[string][]op{
 	"another session reverts during a command": {
 		{kind: opAgent, sess: 0, calls: []callSpec{{tool: "write", path: "a.txt", data: "t1\n"}}},
 		{kind: opOtherDuringBash, sess: 1, r: 1, calls: []callSpec{{tool: "bash", acts: []bashAct{{kind: 'w', path: "b.txt", data: "t2\n"}}}}},

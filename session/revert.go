@@ -450,6 +450,9 @@ func (s *Service) finish(ctx context.Context, j revertJournal, recovering bool) 
 			since = time.UnixMilli(j.Since)
 		}
 		res, err := snaps.RestoreFiles(ctx, tree, byTree[tree], since)
+		// Told even on error: a command running now must not claim
+		// what this restore changed before failing.
+		s.opts.Tracer.Restored(slices.Concat(res.Written, res.Deleted)...)
 		if err != nil {
 			return storage.Session{}, err
 		}

@@ -56,6 +56,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // Set is what a traced command changed.
@@ -115,6 +116,13 @@ type Tracer struct {
 	root string // absolute, symbolic links resolved
 	log  *slog.Logger
 	once sync.Once
+
+	// clock orders the traced trees' changes against the restores ocgo
+	// makes itself (Restored): a path whose last change was a restore is
+	// not the command's, even if the command wrote it earlier.
+	clock    atomic.Uint64
+	mu       sync.Mutex
+	restored map[string]uint64 // project-relative path → clock of its last restore
 }
 
 // New returns a tracer for the project at root.
@@ -131,8 +139,43 @@ func New(root string, log *slog.Logger) *Tracer {
 	return &Tracer{root: abs, log: log.With("component", "trace")}
 }
 
+// Restored records that ocgo itself has just written or deleted these
+// project-relative paths (a revert or unrevert, possibly of another
+// session, while a command runs). A command whose last change to such a
+// path came before the restore does not own what the path holds now, so
+// its Result leaves the path out. Safe on a nil *Tracer.
+func (t *Tracer) Restored(paths ...string) {
+	if t == nil || len(paths) == 0 {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.restored == nil || len(t.restored) > maxRestored {
+		// Bounded: forgetting old restores only widens attribution back
+		// to "changed between the before and after trees".
+		t.restored = map[string]uint64{}
+	}
+	for _, p := range paths {
+		t.restored[p] = t.clock.Add(1)
+	}
+}
+
+// maxRestored bounds the restore log.
+const maxRestored = 1 << 16
+
+// restoredSince reports whether ocgo restored rel after clock tick at.
+func (t *Tracer) restoredSince(rel string, at uint64) bool {
+	if t == nil {
+		return false
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.restored[rel] > at
+}
+
 // Run is one traced command.
 type Run struct {
+	t      *Tracer
 	root   string
 	mu     sync.Mutex
 	paths  map[string]entry
@@ -155,7 +198,7 @@ func (t *Tracer) Start(cmd *exec.Cmd) (*Run, error) {
 // before-snapshot just before the command changes it. Untraced, it is never
 // called.
 func (t *Tracer) StartHook(cmd *exec.Cmd, before func(abs string)) (*Run, error) {
-	r := &Run{paths: map[string]entry{}, before: before}
+	r := &Run{paths: map[string]entry{}, before: before, t: t}
 	if t == nil {
 		r.widen("tracing is off")
 		return r, cmd.Start()
@@ -166,8 +209,9 @@ func (t *Tracer) StartHook(cmd *exec.Cmd, before func(abs string)) (*Run, error)
 
 // entry is what the tree did to a path.
 type entry struct {
-	tree     bool // renamed: covers what lies below
-	unlinked bool // its last act on the path was to unlink the file
+	tree     bool   // renamed: covers what lies below
+	unlinked bool   // its last act on the path was to unlink the file
+	at       uint64 // the tracer's clock at its last change to the path
 }
 
 // Result returns what the tree changed so far: once the command has
@@ -181,6 +225,11 @@ func (r *Run) Result() Set {
 	}
 	set := Set{Paths: []string{}, Trees: []string{}}
 	for p, e := range r.paths {
+		if !e.tree && r.t.restoredSince(p, e.at) {
+			// ocgo restored the path after the command last changed
+			// it: what it holds is the restore's, not the command's.
+			continue
+		}
 		if e.unlinked {
 			// The tree's last act removed the file. If it exists now,
 			// someone else made it since: its content is not the
@@ -207,8 +256,12 @@ func (r *Run) add(rel string, tree, unlinked bool) {
 	if !seen && r.before != nil {
 		r.before(filepath.Join(r.root, filepath.FromSlash(rel))) // the call waits: the path is as it was
 	}
+	var at uint64
+	if r.t != nil {
+		at = r.t.clock.Add(1)
+	}
 	r.mu.Lock()
-	r.paths[rel] = entry{tree: r.paths[rel].tree || tree, unlinked: unlinked}
+	r.paths[rel] = entry{tree: r.paths[rel].tree || tree, unlinked: unlinked, at: at}
 	r.mu.Unlock()
 }
 
