@@ -226,7 +226,10 @@ func verifyAfterKill(t *testing.T, p *proc, data string, mu *sync.Mutex, session
 			return nil
 		}
 		name := d.Name()
-		if strings.HasSuffix(name, ".tmp") && strings.HasPrefix(name, ".") {
+		// The snapshotter sweeps its own temp files (a stat cache a kill
+		// interrupted) when it is first used, which may be after this check.
+		inShadow := strings.Contains(path, string(filepath.Separator)+"snapshots"+string(filepath.Separator))
+		if strings.HasSuffix(name, ".tmp") && strings.HasPrefix(name, ".") && !inShadow {
 			t.Errorf("temp file left after restart: %s", path)
 		}
 		if strings.HasSuffix(name, ".json") && !strings.Contains(path, string(filepath.Separator)+"quarantine"+string(filepath.Separator)) {
