@@ -183,6 +183,12 @@ func checkDataFiles(t *testing.T, data string) {
 		if err != nil || d.IsDir() {
 			return nil
 		}
+		// The shadow repository is the snapshotter's: its stat cache may be
+		// being persisted in the background right now (a temp file for a
+		// moment), and it holds no storage JSON.
+		if strings.Contains(p, string(filepath.Separator)+"snapshots"+string(filepath.Separator)) {
+			return nil
+		}
 		if strings.HasSuffix(p, ".tmp") {
 			t.Errorf("temp file left: %s", p)
 		}

@@ -427,6 +427,11 @@ func TestPersistedStatCacheAvoidsRehash(t *testing.T) {
 	if err := os.Chtimes(filepath.Join(work, "f.txt"), old, old); err != nil {
 		t.Fatal(err)
 	}
+	// A process killed while persisting the cache left its temp file.
+	leftover := filepath.Join(gd, ".ocgo-statcache.12345.tmp")
+	if err := os.WriteFile(leftover, []byte("half"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	s2, err := Open(Options{GitDir: gd, WorkTree: work})
 	if err != nil {
 		t.Fatal(err)
@@ -434,6 +439,9 @@ func TestPersistedStatCacheAvoidsRehash(t *testing.T) {
 	defer s2.Close()
 	if h2 := track(t, s2); h2 != h1 {
 		t.Fatalf("restart rehashed: %s != %s", h2, h1)
+	}
+	if _, err := os.Stat(leftover); !os.IsNotExist(err) {
+		t.Errorf("the leftover temp file of a killed persist stays: %v", err)
 	}
 	// A touched file is rehashed.
 	now := time.Now()

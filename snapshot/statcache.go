@@ -102,6 +102,14 @@ func (s *Snapshotter) persistCache() error {
 
 // loadCache reads the persisted stat cache as seeds for the first scan.
 func (s *Snapshotter) loadCache() {
+	// A process killed while persisting leaves atomicfile's temp file
+	// (".ocgo-statcache.*.tmp"); the cross-process lock is held here, as
+	// when persisting, so none is being written now.
+	if tmps, _ := filepath.Glob(filepath.Join(s.gitDir, ".ocgo-statcache.*.tmp")); len(tmps) > 0 {
+		for _, t := range tmps {
+			_ = os.Remove(t)
+		}
+	}
 	b, err := os.ReadFile(s.cachePath())
 	if err != nil || !strings.HasPrefix(string(b), cacheMagic) {
 		return
