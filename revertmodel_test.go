@@ -561,6 +561,20 @@ func (m *model) userDirs(p string) {
 	}
 }
 
+// userMkdir makes p's missing parent directories as the user would, and
+// marks those (only those) the user's: a directory the agent made stays the
+// agent's to remove once emptied, even after the user wrote a file into it.
+func (r *runner) userMkdir(p string) {
+	for d := filepath.Dir(p); d != "."; d = filepath.Dir(d) {
+		if _, err := os.Lstat(r.abs(d)); err != nil {
+			r.m.dirs[d] = true
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(r.abs(p)), 0o755); err != nil {
+		r.fail("harness", "user mkdir: %v", err)
+	}
+}
+
 func (m *model) get(p string) fstate { return m.disk[p] }
 
 func (m *model) set(p string, f fstate) {
@@ -934,13 +948,10 @@ func (r *runner) apply(o op) {
 		r.agent(o)
 	case opUserWrite:
 		f := r.m.get(o.path)
-		if err := os.MkdirAll(filepath.Dir(r.abs(o.path)), 0o755); err != nil {
-			r.fail("harness", "user mkdir: %v", err)
-		}
+		r.userMkdir(o.path)
 		if err := os.WriteFile(r.abs(o.path), []byte(o.data), 0o644); err != nil {
 			r.fail("harness", "user write: %v", err)
 		}
-		r.m.userDirs(o.path)
 		r.m.set(o.path, fstate{ok: true, data: o.data, exec: f.ok && f.exec})
 	case opUserDelete:
 		if f := r.m.get(o.path); f.ok {
@@ -1225,13 +1236,10 @@ func (r *runner) agent(o op) {
 			r.fail("harness", "bash call never started")
 		}
 		f := r.m.get(o.path)
-		if err := os.MkdirAll(filepath.Dir(r.abs(o.path)), 0o755); err != nil {
-			r.fail("harness", "user mkdir during bash: %v", err)
-		}
+		r.userMkdir(o.path)
 		if err := os.WriteFile(r.abs(o.path), []byte(o.data), 0o644); err != nil {
 			r.fail("harness", "user write during bash: %v", err)
 		}
-		r.m.userDirs(o.path)
 		r.m.set(o.path, fstate{ok: true, data: o.data, exec: f.ok && f.exec})
 		disk[o.path] = r.m.get(o.path)
 		gate.release()
