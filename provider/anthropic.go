@@ -74,9 +74,31 @@ func reasoningMeta(signature, redacted string) fantasy.ProviderMetadata {
 
 // anthropicModel implements fantasy.LanguageModel over the Messages API.
 type anthropicModel struct {
-	provider string
-	model    string
+	streamOnly
 	messages anthropic.MessageService
+}
+
+// streamOnly is what our own adapters (Anthropic, OpenAI Responses) share:
+// their names, and no structured-object calls. Each implements Stream, and
+// Generate by draining it.
+type streamOnly struct {
+	provider, model string
+}
+
+// Provider implements fantasy.LanguageModel.
+func (m streamOnly) Provider() string { return m.provider }
+
+// Model implements fantasy.LanguageModel.
+func (m streamOnly) Model() string { return m.model }
+
+// GenerateObject implements fantasy.LanguageModel; not supported.
+func (streamOnly) GenerateObject(context.Context, fantasy.ObjectCall) (*fantasy.ObjectResponse, error) {
+	return nil, ErrObjectUnsupported
+}
+
+// StreamObject implements fantasy.LanguageModel; not supported.
+func (streamOnly) StreamObject(context.Context, fantasy.ObjectCall) (fantasy.ObjectStreamResponse, error) {
+	return nil, ErrObjectUnsupported
 }
 
 // anthropicConfig is what the registry resolved for one model.
@@ -116,25 +138,10 @@ func newAnthropicModel(c anthropicConfig) *anthropicModel {
 	if len(c.middleware) > 0 {
 		opts = append(opts, option.WithMiddleware(c.middleware...))
 	}
-	return &anthropicModel{provider: c.providerID, model: c.modelID, messages: anthropic.NewMessageService(opts...)}
+	return &anthropicModel{streamOnly: streamOnly{provider: c.providerID, model: c.modelID}, messages: anthropic.NewMessageService(opts...)}
 }
 
 // Provider implements fantasy.LanguageModel.
-func (m *anthropicModel) Provider() string { return m.provider }
-
-// Model implements fantasy.LanguageModel.
-func (m *anthropicModel) Model() string { return m.model }
-
-// GenerateObject implements fantasy.LanguageModel; not supported.
-func (m *anthropicModel) GenerateObject(context.Context, fantasy.ObjectCall) (*fantasy.ObjectResponse, error) {
-	return nil, ErrObjectUnsupported
-}
-
-// StreamObject implements fantasy.LanguageModel; not supported.
-func (m *anthropicModel) StreamObject(context.Context, fantasy.ObjectCall) (fantasy.ObjectStreamResponse, error) {
-	return nil, ErrObjectUnsupported
-}
-
 // Generate implements fantasy.LanguageModel. It drains Stream and
 // assembles the response: streaming has no server-side duration limit
 // for large max_tokens, and it keeps a single wire code path.

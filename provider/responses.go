@@ -107,9 +107,9 @@ type responsesConfig struct {
 
 // responsesModel implements fantasy.LanguageModel over the Responses API.
 type responsesModel struct {
-	provider, model string
-	reasoning       bool
-	svc             responses.ResponseService
+	streamOnly
+	reasoning bool
+	svc       responses.ResponseService
 }
 
 // newResponsesModel builds the adapter. Like the Anthropic adapter it
@@ -135,26 +135,11 @@ func newResponsesModel(c responsesConfig) *responsesModel {
 	for k, v := range c.headers {
 		opts = append(opts, option.WithHeader(k, v))
 	}
-	return &responsesModel{provider: c.providerID, model: c.modelID, reasoning: c.reasoning,
+	return &responsesModel{streamOnly: streamOnly{provider: c.providerID, model: c.modelID}, reasoning: c.reasoning,
 		svc: responses.NewResponseService(opts...)}
 }
 
 // Provider implements fantasy.LanguageModel.
-func (m *responsesModel) Provider() string { return m.provider }
-
-// Model implements fantasy.LanguageModel.
-func (m *responsesModel) Model() string { return m.model }
-
-// GenerateObject implements fantasy.LanguageModel; not supported.
-func (m *responsesModel) GenerateObject(context.Context, fantasy.ObjectCall) (*fantasy.ObjectResponse, error) {
-	return nil, ErrObjectUnsupported
-}
-
-// StreamObject implements fantasy.LanguageModel; not supported.
-func (m *responsesModel) StreamObject(context.Context, fantasy.ObjectCall) (fantasy.ObjectStreamResponse, error) {
-	return nil, ErrObjectUnsupported
-}
-
 // Generate implements fantasy.LanguageModel by draining Stream.
 func (m *responsesModel) Generate(ctx context.Context, call fantasy.Call) (*fantasy.Response, error) {
 	stream, err := m.Stream(ctx, call)
