@@ -81,7 +81,9 @@ export async function setup(config) {
   env.close = () => {
     env.server?.close();
     env.fake?.close();
-    fs.rmSync(env.tmp, { recursive: true, force: true });
+    // The server is sent SIGTERM and may still be persisting its snapshot
+    // cache while we delete: retry on ENOTEMPTY/EBUSY rather than fail.
+    fs.rmSync(env.tmp, { recursive: true, force: true, maxRetries: 20, retryDelay: 50 });
   };
   return env;
 }
