@@ -1441,7 +1441,29 @@ const (
 
 // expect applies the model's rule to each file an operation would change
 // to its target.
-func (r *runner) expect(s *msess, targets map[string]fstate) map[string]verdict {
+// gapsOf lists the files someone else changed between two of the calls in
+// rng that changed them (one call's after is not the next one's before):
+// reverting past both must refuse unless the file is already the target.
+func gapsOf(s *msess, rng map[string]bool) map[string]bool {
+	gaps := map[string]bool{}
+	last := map[string]fstate{}
+	for _, c := range s.calls {
+		if !rng[c.callID] {
+			continue
+		}
+		for p, b := range c.before {
+			if a, seen := last[p]; seen && (a.ok != b.ok || a.data != b.data) {
+				gaps[p] = true
+			}
+		}
+		for p, a := range c.after {
+			last[p] = a
+		}
+	}
+	return gaps
+}
+
+func (r *runner) expect(s *msess, targets map[string]fstate, gaps map[string]bool) map[string]verdict {
 	own := map[string]map[fstate]bool{}
 	for _, c := range s.calls {
 		for p, f := range c.after {
@@ -1455,6 +1477,8 @@ func (r *runner) expect(s *msess, targets map[string]fstate) map[string]verdict 
 	for p, t := range targets {
 		cur := r.m.get(p)
 		switch {
+		case gaps[p] && cur != t:
+			out[p] = conflict
 		case cur == s.mine(p):
 			out[p] = clean
 		case cur == t:
@@ -1487,8 +1511,8 @@ func (r *runner) post(path string, body any) (int, apiErr) {
 
 // outcome checks the server's answer against the prediction and applies
 // the operation to the model when it succeeded.
-func (r *runner) outcome(what string, s *msess, targets map[string]fstate, code int, e apiErr) bool {
-	verdicts := r.expect(s, targets)
+func (r *runner) outcome(what string, s *msess, targets map[string]fstate, gaps map[string]bool, code int, e apiErr) bool {
+	verdicts := r.expect(s, targets, gaps)
 	var required []string
 	refusable := false
 	for p, v := range verdicts {
@@ -1583,7 +1607,7 @@ func (r *runner) revert(o op) {
 	if s.revert != nil {
 		oldRng = r.rangeOf(msgs, s.revert.MessageID, s.revert.PartID)
 	}
-	if !r.outcome(fmt.Sprintf("revert s%d to %s/%s", o.sess, t.msg, t.part), s, targets, code, e) {
+	if !r.outcome(fmt.Sprintf("revert s%d to %s/%s", o.sess, t.msg, t.part), s, targets, gapsOf(s, rng), code, e) {
 		return
 	}
 	if !isExcluded("emptyDir") {
@@ -1613,7 +1637,7 @@ func (r *runner) unrevert(o op) {
 		}
 	}
 	code, e := r.post("/session/"+s.id+"/unrevert", nil)
-	if r.outcome(fmt.Sprintf("unrevert s%d", o.sess), s, targets, code, e) {
+	if r.outcome(fmt.Sprintf("unrevert s%d", o.sess), s, targets, nil, code, e) {
 		if !isExcluded("emptyDir") {
 			r.checkEmptiedDirs(s, disk, rng)
 		}

@@ -144,12 +144,16 @@ var ErrSnapshotLost = errors.New("the snapshot repository is missing or damaged,
 type fileTargets struct {
 	before, after map[string]string
 	order         []string
+	// gap marks files someone else changed between two of the run's
+	// patches (one patch's after differs from the next one's before):
+	// reverting past both would discard that edit.
+	gap map[string]bool
 }
 
 func (t fileTargets) has(f string) bool { _, ok := t.before[f]; return ok }
 
 func (s *Service) targets(ctx context.Context, patches []storage.Part) (fileTargets, error) {
-	t := fileTargets{before: map[string]string{}, after: map[string]string{}}
+	t := fileTargets{before: map[string]string{}, after: map[string]string{}, gap: map[string]bool{}}
 	for _, p := range patches {
 		files, err := s.patchFiles(ctx, p)
 		if err != nil {
@@ -159,11 +163,33 @@ func (s *Service) targets(ctx context.Context, patches []storage.Part) (fileTarg
 			if _, seen := t.before[rel]; !seen {
 				t.before[rel] = p.Hash
 				t.order = append(t.order, rel)
+			} else if prev := t.after[rel]; prev != "" && p.Hash != "" && !t.gap[rel] {
+				left, err := s.blobIn(ctx, prev, rel)
+				if err != nil {
+					return t, err
+				}
+				found, err := s.blobIn(ctx, p.Hash, rel)
+				if err != nil {
+					return t, err
+				}
+				t.gap[rel] = left != found
 			}
 			t.after[rel] = p.After
 		}
 	}
 	return t, nil
+}
+
+// blobIn is rel's content hash in tree ("" when absent).
+func (s *Service) blobIn(ctx context.Context, tree, rel string) (string, error) {
+	h, ok, err := s.opts.Snapshots.FileState(ctx, tree, rel)
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", ErrSnapshotLost, err)
+	}
+	if !ok {
+		return "", nil
+	}
+	return h, nil
 }
 
 // patchFiles returns a patch part's files as exact root-relative paths.
@@ -222,6 +248,7 @@ type fileOp struct {
 	path   string // root-relative, exact bytes
 	expect string // tree holding what the file must contain now ("" unchecked)
 	target string // tree holding what the file becomes
+	gap    bool   // changed by someone else between two reverted calls
 }
 
 // fileOps lists the files moving a session from revert state cur (nil: not
@@ -245,7 +272,7 @@ func (s *Service) fileOps(ctx context.Context, msgs []storage.WithParts, cur *st
 		}
 	}
 	for _, f := range nw.order {
-		op := fileOp{path: f, target: nw.before[f], expect: nw.after[f]}
+		op := fileOp{path: f, target: nw.before[f], expect: nw.after[f], gap: nw.gap[f]}
 		if old.has(f) {
 			op.expect = old.before[f]
 		} else if cur != nil {
@@ -300,7 +327,11 @@ func (s *Service) check(ctx context.Context, ops []fileOp) ([]fileState, []strin
 		if st.target, err = blob(op.target, op.path); err != nil {
 			return nil, nil, err
 		}
-		if st.now != st.target && op.expect != "" {
+		if st.now != st.target && op.gap {
+			// Someone else changed it between two of the agent's calls.
+			st.conflict = true
+			conflicts = append(conflicts, op.path)
+		} else if st.now != st.target && op.expect != "" {
 			want, err := blob(op.expect, op.path)
 			if err != nil {
 				return nil, nil, err
