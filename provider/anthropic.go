@@ -657,17 +657,7 @@ func anthropicError(ctx context.Context, err error) error {
 		if apiErr.StatusCode == http.StatusOK { // an SSE error event inside a 200 stream
 			pe.Title = cmp.Or(strings.ReplaceAll(errType, "_", " "), "provider stream error")
 		}
-		if apiErr.Request != nil {
-			pe.URL = apiErr.Request.URL.String()
-		}
-		if apiErr.Response != nil {
-			pe.ResponseHeaders = make(map[string]string, len(apiErr.Response.Header))
-			for k, v := range apiErr.Response.Header {
-				if len(v) > 0 {
-					pe.ResponseHeaders[strings.ToLower(k)] = v[len(v)-1]
-				}
-			}
-		}
+		fillHTTP(pe, apiErr.Request, apiErr.Response)
 		if mm := anthropicContextRe.FindStringSubmatch(pe.Message); mm != nil {
 			pe.ContextTooLargeErr = true
 			pe.ContextUsedTokens, _ = strconv.Atoi(mm[1])
@@ -706,3 +696,20 @@ func anthropicErrorBody(body string) (errType, message string) {
 }
 
 var _ fantasy.LanguageModel = (*anthropicModel)(nil)
+
+// fillHTTP copies an SDK error's request URL and response headers (the last
+// value of each, lower-case names) into pe: the retry policy reads
+// retry-after there. Either may be nil.
+func fillHTTP(pe *fantasy.ProviderError, req *http.Request, resp *http.Response) {
+	if req != nil {
+		pe.URL = req.URL.String()
+	}
+	if resp != nil {
+		pe.ResponseHeaders = make(map[string]string, len(resp.Header))
+		for k, v := range resp.Header {
+			if len(v) > 0 {
+				pe.ResponseHeaders[strings.ToLower(k)] = v[len(v)-1]
+			}
+		}
+	}
+}

@@ -498,17 +498,7 @@ func responsesError(ctx context.Context, err error) error {
 			// (the SDK's raw JSON is the inner error object).
 			ResponseBody: fmt.Appendf(nil, `{"error":%s}`, cmp.Or(body, "{}")),
 		}
-		if apiErr.Request != nil {
-			pe.URL = apiErr.Request.URL.String()
-		}
-		if apiErr.Response != nil {
-			pe.ResponseHeaders = make(map[string]string, len(apiErr.Response.Header))
-			for k, v := range apiErr.Response.Header {
-				if len(v) > 0 {
-					pe.ResponseHeaders[strings.ToLower(k)] = v[len(v)-1]
-				}
-			}
-		}
+		fillHTTP(pe, apiErr.Request, apiErr.Response)
 		if mm := responsesContextRe.FindStringSubmatch(pe.Message); mm != nil {
 			pe.ContextTooLargeErr = true
 			pe.ContextMaxTokens, _ = strconv.Atoi(mm[1])
