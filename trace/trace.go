@@ -50,13 +50,14 @@ package trace
 
 import (
 	"log/slog"
-	"ocgo/relpath"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
+
+	"ocgo/relpath"
 )
 
 // Set is what a traced command changed.
