@@ -278,8 +278,11 @@ const maxDirs = 1 << 16
 func (r *Run) removedDir(rel string) {
 	r.mu.Lock()
 	for d := range r.dirs {
-		if d == rel || strings.HasPrefix(d, rel+"/") {
-			delete(r.dirs, d)
+		for up := range relpath.Up(d) {
+			if up == rel {
+				delete(r.dirs, d)
+				break
+			}
 		}
 	}
 	r.mu.Unlock()
