@@ -232,6 +232,26 @@ var concurrent = map[string][]op{
 		{kind: opOtherDuringBash, sess: 0, r: 1010518, calls: []callSpec{{tool: "bash", acts: []bashAct{{kind: 'X', path: "b.txt"}}}}},
 		{kind: opUnrevert, sess: 1},
 	},
+	// Seed 789392894 (-revertmodel.len=30): s0's command deletes
+	// "sp ace.txt"; while it runs, s1's revert writes the file back. The
+	// server leaves it out of the command's patch (what the path holds is
+	// the revert's, and a revert of the command must not put the older
+	// content over it); the model expected it there. The model was wrong:
+	// it now drops from the command's changes every path the revert
+	// changed after them, as the tracer does.
+	"another session's revert rewrites what a command deleted": {
+		{kind: opAgent, sess: 0, calls: []callSpec{
+			{tool: "bash", acts: []bashAct{{kind: 'w', path: "a.txt", data: "\x00%\\ ''\na\xff\xff$% \x00\xff%\nb\x00"}}},
+			{tool: "patch", acts: []bashAct{{path: "sp ace.txt", r: 1, path2: "sp ace.txt", data: "t7f2224\n"}, {path: "d/c.txt", r: 6, path2: "d/e/g.dat", data: "tccc47c\n"}}},
+		}},
+		{kind: opAgent, sess: 1, calls: []callSpec{
+			{tool: "bash", acts: []bashAct{{kind: 'w', path: "d/e/g.dat", data: ""}, {kind: 'w', path: "sp ace.txt", data: "\xff\xffb$ \xff"}}},
+			{tool: "patch", acts: []bashAct{{path: "d/e/g.dat", r: 1, path2: "b.txt", data: "t921580\nt4f7b2f\n"}, {path: "a.txt", r: 5, path2: "a.txt", data: "teadce7\ntee4585\nt35e784\n"}}},
+			{tool: "patch", acts: []bashAct{{path: "README.md", r: 7, path2: "sp ace.txt", data: "t51713e\n"}, {path: "sp ace.txt", r: 2, path2: "d/e/g.dat", data: ""}}},
+		}},
+		{kind: opUserDuringBash, sess: 0, path: "sp ace.txt", data: "", calls: []callSpec{{tool: "bash", acts: []bashAct{{kind: 'w', path: "d/c.txt", data: "tb4a220\n"}}}}},
+		{kind: opOtherDuringBash, sess: 0, r: 990453, calls: []callSpec{{tool: "bash", acts: []bashAct{{kind: 'r', path: "sp ace.txt"}}}}},
+	},
 	"another session reverts during a command": {
 		{kind: opAgent, sess: 0, calls: []callSpec{{tool: "write", path: "a.txt", data: "t1\n"}}},
 		{kind: opOtherDuringBash, sess: 1, r: 1, calls: []callSpec{{tool: "bash", acts: []bashAct{{kind: 'w', path: "b.txt", data: "t2\n"}}}}},
@@ -1328,6 +1348,27 @@ func (r *runner) agent(o op) {
 			r.unrevert(op{kind: opUnrevert, sess: 1 - o.sess})
 		} else {
 			r.revert(op{kind: opRevert, sess: 1 - o.sess, r: o.r})
+		}
+		// A path the revert changed after the command's last change to it
+		// holds the revert's content, not the command's: the command's
+		// patch leaves it out (trace.Tracer.Restored; README, "What a
+		// command changed": a file the command deleted and someone then
+		// wrote is theirs).
+		for p, f := range disk {
+			if r.m.disk[p] != f {
+				for _, mc := range calls {
+					delete(mc.before, p)
+					delete(mc.after, p)
+				}
+			}
+		}
+		for p, f := range r.m.disk {
+			if _, ok := disk[p]; !ok && f.ok {
+				for _, mc := range calls {
+					delete(mc.before, p)
+					delete(mc.after, p)
+				}
+			}
 		}
 		disk = map[string]fstate{}
 		for p, f := range r.m.disk {
