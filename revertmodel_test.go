@@ -145,6 +145,21 @@ var regressions = map[string][]op{
 		}},
 		{kind: opRevert, sess: 0, r: 251093},
 	},
+	// A directory the agent made, that a revert removed and the user then
+	// made again, was removed by the next revert of the same call (the
+	// record was by path only; found by reading, not by a seed). Fixed:
+	// the revert state lists the directories it left absent
+	// (session.revert.dirs); one found again at the next operation is
+	// someone else's and leaves the calls' records.
+	"a directory the agent made, removed by a revert, remade by the user": {
+		{kind: opAgent, sess: 0, calls: []callSpec{{tool: "write", path: "d/c.txt", data: "t1\n"}}},
+		{kind: opRevert, sess: 0, r: 0},
+		{kind: opUserWrite, path: "d/c.txt", data: "t1\n"},
+		{kind: opUnrevert, sess: 0},
+		{kind: opRevert, sess: 0, r: 0},
+		{kind: opUnrevert, sess: 0},
+		{kind: opRevert, sess: 0, r: 0},
+	},
 	// A chmod by the user was not a conflict (seed 727313889).
 	"chmod by the user": {
 		{kind: opAgent, sess: 0, calls: []callSpec{{tool: "write", path: "b.txt", data: "tde39af\n"}}},
@@ -601,6 +616,10 @@ type msess struct {
 	// left what the reverts since then left each file as.
 	revert      *storage.Revert
 	saved, left map[string]fstate
+	// removed are the directories the calls of the revert in effect made
+	// that are absent: one found again at the next operation was made by
+	// someone else, and leaves every call's record (mcall.dirs).
+	removed map[string]bool
 }
 
 // mine is the state this session expects a file in: what its revert left
@@ -865,16 +884,7 @@ func (r *runner) dirsNow() map[string]bool {
 // is the call's only if the call made it: not one that was there, not one
 // the user made, even while the call ran; see mcall.dirs.)
 func (r *runner) checkEmptiedDirs(s *msess, before map[string]fstate, dirsBefore map[string]bool, ranges ...map[string]bool) {
-	made := map[string]bool{}
-	for _, c := range s.calls {
-		for _, rng := range ranges {
-			if rng[c.callID] {
-				for d := range c.dirs {
-					made[d] = true
-				}
-			}
-		}
-	}
+	made := madeBy(s, ranges...)
 	now := r.dirsNow()
 	for d := range dirsBefore {
 		if !now[d] && !made[d] {
@@ -897,6 +907,52 @@ func (r *runner) checkEmptiedDirs(s *msess, before map[string]fstate, dirsBefore
 				break
 			}
 			r.fail("empty directory left", "%q: made by a call the operation reverts or puts back, emptied by it, and still there", d)
+		}
+	}
+}
+
+// madeBy lists the directories the calls in ranges made.
+func madeBy(s *msess, ranges ...map[string]bool) map[string]bool {
+	made := map[string]bool{}
+	for _, c := range s.calls {
+		for _, rng := range ranges {
+			if rng[c.callID] {
+				for d := range c.dirs {
+					made[d] = true
+				}
+			}
+		}
+	}
+	return made
+}
+
+// remade lists the directories the session's revert left absent that are
+// there again (someone else made them).
+func (r *runner) remade(s *msess) []string {
+	var out []string
+	for d := range s.removed {
+		if fi, err := os.Lstat(r.abs(d)); err == nil && fi.IsDir() {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// disown takes directories out of every call's record of the session, and
+// notes which of those the calls in ranges made are absent now.
+func (r *runner) disown(s *msess, dirs []string, ranges ...map[string]bool) {
+	for _, c := range s.calls {
+		for _, d := range dirs {
+			delete(c.dirs, d)
+		}
+	}
+	s.removed = nil
+	for d := range madeBy(s, ranges...) {
+		if _, err := os.Lstat(r.abs(d)); err != nil {
+			if s.removed == nil {
+				s.removed = map[string]bool{}
+			}
+			s.removed[d] = true
 		}
 	}
 }
@@ -1279,7 +1335,7 @@ func (r *runner) cleanup(s *msess, msgs []storage.WithParts) {
 			keep = append(keep, c)
 		}
 	}
-	s.calls, s.revert, s.saved, s.left = keep, nil, nil, nil
+	s.calls, s.revert, s.saved, s.left, s.removed = keep, nil, nil, nil, nil
 }
 
 func (r *runner) agent(o op) {
@@ -1710,7 +1766,7 @@ func (r *runner) revert(o op) {
 	for p := range targets {
 		disk[p] = r.m.get(p)
 	}
-	dirs := r.dirsNow()
+	dirs, remade := r.dirsNow(), r.remade(s)
 	code, e := r.post("/session/"+s.id+"/revert", map[string]any{"messageID": t.msg, "partID": t.part})
 	if os.Getenv("REVERTMODEL_DEBUG") != "" {
 		fmt.Fprintf(os.Stderr, "revert s%d to %s/%s (point %+v, was %+v): %d %v; targets %v; disk before %v\n", o.sess, t.msg, t.part, point, s.revert, code, e.Data["message"], targets, disk)
@@ -1722,6 +1778,7 @@ func (r *runner) revert(o op) {
 	if !r.outcome(fmt.Sprintf("revert s%d to %s/%s", o.sess, t.msg, t.part), s, targets, gapsOf(s, rng), code, e) {
 		return
 	}
+	r.disown(s, remade, rng, oldRng)
 	if !isExcluded("emptyDir") {
 		r.checkEmptiedDirs(s, disk, dirs, rng, oldRng)
 	}
@@ -1748,9 +1805,10 @@ func (r *runner) unrevert(o op) {
 			disk[p] = r.m.get(p)
 		}
 	}
-	dirs := r.dirsNow()
+	dirs, remade := r.dirsNow(), r.remade(s)
 	code, e := r.post("/session/"+s.id+"/unrevert", nil)
 	if r.outcome(fmt.Sprintf("unrevert s%d", o.sess), s, targets, nil, code, e) {
+		r.disown(s, remade)
 		if !isExcluded("emptyDir") {
 			r.checkEmptiedDirs(s, disk, dirs, rng)
 		}
