@@ -10,6 +10,7 @@ import (
 	"regexp/syntax"
 	"runtime"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"ocgo/diff"
@@ -216,6 +217,27 @@ func (s *Service) narrow(q query, files []string) []string {
 		return narrowed
 	}
 	return files
+}
+
+// WaitIndex returns once no trigram index build is running, or when ctx
+// ends. Queries never wait for the index; benchmarks and tests do, to
+// measure or exercise the narrowed search.
+func (s *Service) WaitIndex(ctx context.Context) error {
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		s.tri.mu.Lock()
+		building := s.tri.building
+		s.tri.mu.Unlock()
+		if !building {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
 }
 
 // scan reads files (root-relative, sorted) in parallel and calls search
