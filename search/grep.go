@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"regexp/syntax"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -171,13 +172,15 @@ func (s *Service) Lines(ctx context.Context, lq LineQuery) ([]FileLines, error) 
 		return nil, err
 	}
 	q := newQuery(lq.Regexp)
-	var files []string
-	for _, f := range s.w.RegularFiles(dir) {
-		if s.underCwd(f) && (lq.Keep == nil || lq.Keep(s.display(f))) {
-			files = append(files, f)
-		}
+	files := s.w.RegularFiles(dir)
+	if !s.underCwd(dir) {
+		files = slices.DeleteFunc(files, func(f string) bool { return !s.underCwd(f) })
 	}
+	// Narrow first: Keep then runs on the few files the index leaves.
 	files = s.narrow(q, files)
+	if lq.Keep != nil {
+		files = slices.DeleteFunc(files, func(f string) bool { return !lq.Keep(s.display(f)) })
+	}
 	results := make([]FileLines, len(files))
 	if _, err := s.scan(ctx, files, 0, func(i int, data []byte, mod int64) int {
 		if diff.IsBinary(data) {
