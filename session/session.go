@@ -80,7 +80,7 @@ type Options struct {
 	EditHooks EditHooks
 	FS        *confine.Root // the project directory, for the tools
 	// Files is the project's file index (the watcher), which serves the
-	// glob, grep and list tools and the system prompt's file listing; nil
+	// glob and list tools and the system prompt's file listing; nil
 	// leaves those tools without files.
 	Files FileIndex
 	// Search is the project's search engine (search.Service over the same

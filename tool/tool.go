@@ -211,7 +211,7 @@ type Env interface {
 	// rules; .git and symlinks left out) at or below dir, an OS path
 	// relative to Root ("." for all), as slash paths relative to Root,
 	// sorted. Every change made on disk before the call is in the list
-	// (glob, grep and list must not miss a file just written).
+	// (glob and list must not miss a file just written).
 	Files(ctx context.Context, dir string) ([]string, error)
 	// Grep runs the grep tool's search on the project's search engine
 	// (search.Service.Lines): the files Files would list at or below q.Dir
