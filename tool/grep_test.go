@@ -24,12 +24,82 @@ func gitRepo(t *testing.T, e *testEnv) {
 		t.Skip("git not installed")
 	}
 	home := t.TempDir()
-	t.Setenv("HOME", home)
-	t.Setenv("XDG_CONFIG_HOME", filepath.Join(home, ".config"))
-	t.Setenv("GIT_CONFIG_NOSYSTEM", "1")
+	for k, v := range map[string]string{"HOME": home, "XDG_CONFIG_HOME": filepath.Join(home, ".config"), "GIT_CONFIG_NOSYSTEM": "1"} {
+		t.Setenv(k, v)
+	}
 	if out, err := exec.Command("git", "-C", e.path, "init", "-q").CombinedOutput(); err != nil {
 		t.Fatalf("git init: %v %s", err, out)
 	}
+}
+
+// testRand returns a random seed, or OCGO_SEED's, logged, and its source.
+func testRand(t *testing.T) (int64, *rand.Rand) {
+	t.Helper()
+	seed := rand.Int63()
+	if v := os.Getenv("OCGO_SEED"); v != "" {
+		if _, err := fmt.Sscan(v, &seed); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("seed %d", seed)
+	return seed, rand.New(rand.NewSource(seed))
+}
+
+// regularFiles lists the project's regular files (.git left out) as OS
+// paths relative to it.
+func (e *testEnv) regularFiles() []string {
+	var out []string
+	_ = filepath.WalkDir(e.path, func(p string, d os.DirEntry, err error) error {
+		if d != nil && d.IsDir() && d.Name() == ".git" {
+			return filepath.SkipDir
+		}
+		if err == nil && d.Type().IsRegular() {
+			rel, _ := filepath.Rel(e.path, p)
+			out = append(out, rel)
+		}
+		return nil
+	})
+	return out
+}
+
+// removeAny removes one of the project's regular files at random and says
+// which.
+func (e *testEnv) removeAny(rng *rand.Rand) string {
+	ex := e.regularFiles()
+	if len(ex) == 0 {
+		return "rm nothing"
+	}
+	p := ex[rng.Intn(len(ex))]
+	_ = os.Remove(filepath.Join(e.path, p))
+	return "rm " + p
+}
+
+// moveAny renames one of the project's regular files, at random, to to
+// and says which.
+func (e *testEnv) moveAny(rng *rand.Rand, to string) string {
+	ex := e.regularFiles()
+	if len(ex) == 0 {
+		return "mv nothing"
+	}
+	from := ex[rng.Intn(len(ex))]
+	_ = os.MkdirAll(filepath.Dir(filepath.Join(e.path, to)), 0o755)
+	_ = os.Rename(filepath.Join(e.path, from), filepath.Join(e.path, to))
+	return fmt.Sprintf("mv %s %s", from, to)
+}
+
+// outsideSecret writes a file beside the project, never to be read by a
+// tool: it returns the directory and the file.
+func (e *testEnv) outsideSecret(content string) (dir, file string) {
+	e.t.Helper()
+	dir = filepath.Join(filepath.Dir(e.path), "outside")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		e.t.Fatal(err)
+	}
+	file = filepath.Join(dir, "secret.txt")
+	if err := os.WriteFile(file, []byte(content), 0o644); err != nil {
+		e.t.Fatal(err)
+	}
+	return dir, file
 }
 
 // referenceGrep is what grep must answer, computed without any of ocgo's
@@ -120,27 +190,13 @@ func referenceGrep(t *testing.T, e *testEnv, pattern, dir, include string) strin
 func TestGrepMatchesReferenceOverRandomWrites(t *testing.T) {
 	for _, indexed := range []bool{true, false} {
 		t.Run(fmt.Sprint("indexed=", indexed), func(t *testing.T) {
-			seed := rand.Int63()
-			if v := os.Getenv("OCGO_SEED"); v != "" {
-				if _, err := fmt.Sscan(v, &seed); err != nil {
-					t.Fatal(err)
-				}
-			}
-			t.Logf("seed %d", seed)
-			rng := rand.New(rand.NewSource(seed))
+			seed, rng := testRand(t)
 			e := newEnv(t)
 			if indexed {
 				e.indexMin = -1
 			}
 			gitRepo(t, e)
-			outside := filepath.Join(filepath.Dir(e.path), "outside")
-			if err := os.MkdirAll(outside, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			secret := filepath.Join(outside, "secret.txt")
-			if err := os.WriteFile(secret, []byte("rare07word secret token1\n"), 0o644); err != nil {
-				t.Fatal(err)
-			}
+			outside, secret := e.outsideSecret("rare07word secret token1\n")
 			words := []string{"alpha", "beta", "Gamma", "token1", "token2", "rare01word", "rare07word", "RARE03WORD", "é", "xx", "\xff\xfe", "func", "	", " "}
 			patterns := []string{"rare01word", "rare07word", `(?i)rare0\dword`, `rare0[13]word\b`, `token\d`, "^alpha", "beta$", `\bGamma\b`, "x{2}", "é+", "nothing at all", `alpha.*beta`, "func"}
 			includes := []string{"", "", "*.go", "*.txt", "*.m?"}
@@ -183,20 +239,6 @@ func TestGrepMatchesReferenceOverRandomWrites(t *testing.T) {
 			randPath := func() string {
 				return filepath.Join(dirs[rng.Intn(len(dirs))], names[rng.Intn(len(names))])
 			}
-			regular := func() []string {
-				var out []string
-				_ = filepath.WalkDir(e.path, func(p string, d os.DirEntry, err error) error {
-					if d != nil && d.IsDir() && d.Name() == ".git" {
-						return filepath.SkipDir
-					}
-					if err == nil && d.Type().IsRegular() {
-						rel, _ := filepath.Rel(e.path, p)
-						out = append(out, rel)
-					}
-					return nil
-				})
-				return out
-			}
 			e.file(".gitignore", "ign/\n*.log\n")
 			for i := range 300 {
 				e.file(filepath.Join(fmt.Sprintf("t%d", i%30), fmt.Sprintf("f%d.go", i)), content(false))
@@ -221,7 +263,7 @@ func TestGrepMatchesReferenceOverRandomWrites(t *testing.T) {
 						e.file(p, c)
 						did("write %s %q", p, c)
 					case op < 10: // in place, same size: only the watcher's report tells
-						if ex := regular(); len(ex) > 0 {
+						if ex := e.regularFiles(); len(ex) > 0 {
 							p := ex[rng.Intn(len(ex))]
 							b, err := os.ReadFile(filepath.Join(e.path, p))
 							if err != nil || len(b) < 10 {
@@ -242,18 +284,9 @@ func TestGrepMatchesReferenceOverRandomWrites(t *testing.T) {
 							did("rewrite %s", p)
 						}
 					case op < 12:
-						if ex := regular(); len(ex) > 0 {
-							p := ex[rng.Intn(len(ex))]
-							_ = os.Remove(filepath.Join(e.path, p))
-							did("rm %s", p)
-						}
+						did("%s", e.removeAny(rng))
 					case op < 14:
-						if ex := regular(); len(ex) > 0 {
-							from, to := ex[rng.Intn(len(ex))], randPath()
-							_ = os.MkdirAll(filepath.Dir(filepath.Join(e.path, to)), 0o755)
-							_ = os.Rename(filepath.Join(e.path, from), filepath.Join(e.path, to))
-							did("mv %s %s", from, to)
-						}
+						did("%s", e.moveAny(rng, randPath()))
 					case op < 15:
 						p := filepath.Join(dirs[rng.Intn(3)], ".gitignore")
 						c := []string{"*.md\n", "!h.md\n", "b/\n", "j.go\n", "\n"}[rng.Intn(5)]
@@ -310,14 +343,7 @@ func TestGrepMatchesReferenceOverRandomWrites(t *testing.T) {
 // a file outside the project.
 func TestGrepRareWordBigTree(t *testing.T) {
 	e := newEnv(t)
-	outside := filepath.Join(filepath.Dir(e.path), "outside")
-	if err := os.MkdirAll(outside, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	secret := filepath.Join(outside, "secret.txt")
-	if err := os.WriteFile(secret, []byte("zqxrareword outside\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	_, secret := e.outsideSecret("zqxrareword outside\n")
 	const files = 3000 // above search.DefaultIndexMinFiles
 	var body strings.Builder
 	for i := range 40 {
