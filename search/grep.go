@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"path"
 	"path/filepath"
 	"regexp"
 	"regexp/syntax"
@@ -15,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"ocgo/diff"
+	"ocgo/relpath"
 )
 
 // Grep bounds, as the original's rg --max-count=10 plus an overall cap.
@@ -262,10 +262,7 @@ func (s *Service) scan(ctx context.Context, files []string, limit int, search fu
 	}
 	var units []unit
 	for i, f := range files {
-		d := path.Dir(f)
-		if d == "." {
-			d = ""
-		}
+		d := relpath.Dir(f)
 		if n := len(units); n > 0 && units[n-1].dir == d {
 			units[n-1].end = i + 1
 			continue
@@ -296,7 +293,7 @@ func (s *Service) scan(ctx context.Context, files []string, limit int, search fu
 				for i := un.start; i < un.end; i++ {
 					n := 0
 					if err == nil && ctx.Err() == nil {
-						if data, ok := g.read(dir, path.Base(files[i])); ok {
+						if data, ok := g.read(dir, relpath.Base(files[i])); ok {
 							n = search(i, data, g.mod)
 						}
 					}

@@ -23,15 +23,16 @@ type testEnv struct {
 	root *confine.Root
 	path string
 
-	mu      sync.Mutex
-	rules   map[string]map[string]string // kind -> pattern -> action
-	asks    []Permission
-	askErr  error
-	reads   map[string]time.Time
-	edited  []string
-	updates []map[string]any
-	todos   *fileTodos
-	subtask func(SubtaskRequest) (SubtaskResult, error)
+	mu       sync.Mutex
+	rules    map[string]map[string]string // kind -> pattern -> action
+	asks     []Permission
+	askErr   error
+	reads    map[string]time.Time
+	edited   []string
+	madeDirs []string
+	updates  []map[string]any
+	todos    *fileTodos
+	subtask  func(SubtaskRequest) (SubtaskResult, error)
 
 	wOnce    sync.Once
 	w        *watcher.Watcher // the file index, started on first use
@@ -117,6 +118,12 @@ func (e *testEnv) Subtask(ctx context.Context, req SubtaskRequest) (SubtaskResul
 
 func (e *testEnv) Editing(...string) {}
 
+func (e *testEnv) MadeDirs(paths ...string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.madeDirs = append(e.madeDirs, paths...)
+}
+
 func (e *testEnv) Edited(path string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -143,14 +150,14 @@ func (e *testEnv) startIndex() {
 	e.wOnce.Do(func() {
 		// A debounce longer than any test: only Sync makes changes visible.
 		ready := make(chan struct{})
-		w, err := watcher.New(watcher.Options{Root: e.path, Debounce: time.Hour, OnChange: func(c []watcher.Change) {
+		w, err := watcher.New(watcher.Options{Env: os.LookupEnv, Root: e.path, Debounce: time.Hour, OnChange: func(c []watcher.Change) {
 			<-ready
 			e.search.Notify(c)
 		}})
 		if err != nil {
 			e.t.Fatal(err)
 		}
-		e.search, err = search.New(search.Options{Root: e.path, Watcher: w, IndexMinFiles: e.indexMin})
+		e.search, err = search.New(search.Options{Env: os.LookupEnv, Root: e.path, Watcher: w, IndexMinFiles: e.indexMin})
 		if err != nil {
 			e.t.Fatal(err)
 		}
