@@ -22,15 +22,16 @@ type testEnv struct {
 	root *confine.Root
 	path string
 
-	mu      sync.Mutex
-	rules   map[string]map[string]string // kind -> pattern -> action
-	asks    []Permission
-	askErr  error
-	reads   map[string]time.Time
-	edited  []string
-	updates []map[string]any
-	todos   *fileTodos
-	subtask func(SubtaskRequest) (SubtaskResult, error)
+	mu       sync.Mutex
+	rules    map[string]map[string]string // kind -> pattern -> action
+	asks     []Permission
+	askErr   error
+	reads    map[string]time.Time
+	edited   []string
+	madeDirs []string
+	updates  []map[string]any
+	todos    *fileTodos
+	subtask  func(SubtaskRequest) (SubtaskResult, error)
 
 	wOnce sync.Once
 	w     *watcher.Watcher // the file index, started on first use
@@ -113,6 +114,12 @@ func (e *testEnv) Subtask(ctx context.Context, req SubtaskRequest) (SubtaskResul
 }
 
 func (e *testEnv) Editing(...string) {}
+
+func (e *testEnv) MadeDirs(paths ...string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.madeDirs = append(e.madeDirs, paths...)
+}
 
 func (e *testEnv) Edited(path string) {
 	e.mu.Lock()
