@@ -140,7 +140,7 @@ func (e *testEnv) Files(ctx context.Context, dir string) ([]string, error) {
 func (e *testEnv) startIndex() {
 	e.wOnce.Do(func() {
 		// A debounce longer than any test: only Sync makes changes visible.
-		w, err := watcher.New(watcher.Options{Root: e.path, Debounce: time.Hour})
+		w, err := watcher.New(watcher.Options{Env: os.LookupEnv, Root: e.path, Debounce: time.Hour})
 		if err != nil {
 			e.t.Fatal(err)
 		}
