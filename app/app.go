@@ -247,7 +247,7 @@ func (a *App) wire(c Config, b *Core) error {
 	sessions := session.New(session.Options{
 		Store: store, Bus: events, IDs: ids, Logger: c.Logger, Version: APIVersion,
 		Cwd: proj.Cwd, Root: proj.Root, Shell: c.Env("SHELL"),
-		Config: cfg, Models: models, Snapshots: snapshotsOrNil(snaps), FS: fsRoot, Files: w, ConfigDir: configDir, Home: home, Titles: !c.NoTitles,
+		Config: cfg, Models: models, Snapshots: snapshotsOrNil(snaps), FS: fsRoot, Files: w, Search: searcher, ConfigDir: configDir, Home: home, Titles: !c.NoTitles,
 		Environ: scrub.Environ,
 		Tracer:  tracer,
 		Tools: tool.Registry(tool.Options{Tracer: tracer, Agents: func() []tool.AgentInfo { return subagents(cfg) }, Environ: scrub.Environ, Env: c.Env,
