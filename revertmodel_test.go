@@ -267,6 +267,21 @@ var concurrent = map[string][]op{
 		{kind: opUserDuringBash, sess: 0, path: "sp ace.txt", data: "", calls: []callSpec{{tool: "bash", acts: []bashAct{{kind: 'w', path: "d/c.txt", data: "tb4a220\n"}}}}},
 		{kind: opOtherDuringBash, sess: 0, r: 990453, calls: []callSpec{{tool: "bash", acts: []bashAct{{kind: 'r', path: "sp ace.txt"}}}}},
 	},
+	// Seed 399411335 (-revertmodel.len=25): s0's command moves the user's
+	// file onto d/e/g.dat; while it runs, s1's revert deletes d/e/g.dat
+	// (it held what s1 left there). The command's patch named d/e/g.dat:
+	// the tracer left out a path ocgo restored after the command's last
+	// change, but not when that change was a rename. Fixed in the tracer
+	// (a rename's path, and what lies below a renamed directory, restored
+	// after it is not the command's).
+	"another session's revert deletes a command's rename target": {
+		{kind: opAgent, sess: 1, calls: []callSpec{
+			{tool: "bash", acts: []bashAct{{kind: 'w', path: "n\xff.txt", data: " $\" \" bb"}, {kind: 'w', path: "d/e/g.dat", data: ""}}},
+			{tool: "bash", acts: []bashAct{{kind: 'x', path: "a.txt"}}},
+		}},
+		{kind: opUserWrite, path: "n\xff.txt", data: ""},
+		{kind: opOtherDuringBash, sess: 0, r: 666731, calls: []callSpec{{tool: "bash", acts: []bashAct{{kind: 'm', path: "n\xff.txt", path2: "d/e/g.dat"}}}}},
+	},
 	"another session reverts during a command": {
 		{kind: opAgent, sess: 0, calls: []callSpec{{tool: "write", path: "a.txt", data: "t1\n"}}},
 		{kind: opOtherDuringBash, sess: 1, r: 1, calls: []callSpec{{tool: "bash", acts: []bashAct{{kind: 'w', path: "b.txt", data: "t2\n"}}}}},
