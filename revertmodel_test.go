@@ -1357,8 +1357,9 @@ func (r *runner) agent(o op) {
 	s := r.m.sess[o.sess]
 	r.cleanup(s, r.messages(s))
 	disk := map[string]fstate{}
+	start := map[string]fstate{}
 	for p, f := range r.m.disk {
-		disk[p] = f
+		disk[p], start[p] = f, f
 	}
 	var turns []fakellm.Turn
 	var calls []*mcall
@@ -1467,6 +1468,20 @@ func (r *runner) agent(o op) {
 	for p := range r.m.disk {
 		if _, ok := disk[p]; !ok {
 			delete(r.m.disk, p)
+		}
+	}
+	if !r.traced && gate != nil {
+		// Untraced, every file that changed during the command is the
+		// command's (README, "What a command changed"): the user's edit
+		// and the other session's revert too.
+		mc := calls[0]
+		mc.before, mc.after = map[string]fstate{}, map[string]fstate{}
+		for _, m := range []map[string]fstate{start, disk} {
+			for p := range m {
+				if start[p] != disk[p] {
+					mc.before[p], mc.after[p] = start[p], disk[p]
+				}
+			}
 		}
 	}
 	s.calls = append(s.calls, calls...)
