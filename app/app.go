@@ -70,6 +70,10 @@ type Config struct {
 	// StorageFS is the file system under the session store (tests inject
 	// disk faults with atomicfile/faultfs); nil = the OS's.
 	StorageFS atomicfile.FS
+	// Checkpoint is called at each step of a revert that changes the disk
+	// (session.Options.Checkpoint, snapshot.Options.Checkpoint): tests kill
+	// the process there. nil in production.
+	Checkpoint func(step string)
 
 	remote []config.Remote // auth.json wellknown configs (withWellKnown)
 }
@@ -225,8 +229,9 @@ func (a *App) wire(c Config, b *Core) error {
 		Store: store, Bus: events, IDs: ids, Logger: c.Logger, Version: APIVersion,
 		Cwd: proj.Cwd, Root: proj.Root, Shell: c.Env("SHELL"),
 		Config: cfg, Models: models, Snapshots: snapshotsOrNil(snaps), FS: fsRoot, Files: w, ConfigDir: configDir, Home: home, Titles: !c.NoTitles,
-		Environ: scrub.Environ,
-		Tracer:  tracer,
+		Environ:    scrub.Environ,
+		Tracer:     tracer,
+		Checkpoint: c.Checkpoint,
 		Tools: tool.Registry(tool.Options{Tracer: tracer, Agents: func() []tool.AgentInfo { return subagents(cfg) }, Environ: scrub.Environ, Env: c.Env,
 			AllowPrivateFetch: c.Env("OCGO_WEBFETCH_PRIVATE") == "1"}),
 		MoreTools: mcps,

@@ -96,6 +96,13 @@ type Options struct {
 	// Home is the user's home directory, never snapshotted ("" =
 	// os.UserHomeDir; ocgo passes the $HOME of its injected environment).
 	Home string
+	// Checkpoint, when set, is called before each change a restore makes
+	// to the work tree (a file's deletion, a directory's removal or
+	// creation, a chmod, a temp file's creation, its write, its rename
+	// over the file), naming it. Tests kill the process there to check
+	// that an interrupted revert is finished on the next start
+	// (revertcrash_test.go). nil in production.
+	Checkpoint func(step string)
 }
 
 // Skip is a path that was not snapshotted or restored, with the reason.
@@ -121,6 +128,8 @@ type Snapshotter struct {
 	maxSize int64
 	rescan  time.Duration
 	log     *slog.Logger
+	// checkpoint is Options.Checkpoint (nil: none).
+	checkpoint func(step string)
 
 	root *os.Root // work tree, for confined writes
 	lock *fileLock
@@ -217,6 +226,8 @@ func Open(opts Options) (*Snapshotter, error) {
 		lock:    lk,
 		proj:    proj,
 		marked:  map[string]struct{}{},
+
+		checkpoint: opts.Checkpoint,
 	}
 	s.store = newObjectStore(s.objDir, proj, log)
 	commonDir := ""
