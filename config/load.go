@@ -182,7 +182,7 @@ func (l *loader) projectDirs() []string {
 		return nil
 	}
 	root := filepath.Clean(l.paths.Root)
-	if l.paths.Root == "" || !within(root, cwd) {
+	if l.paths.Root == "" || !relpath.In(root, cwd) {
 		return []string{cwd}
 	}
 	var dirs []string
@@ -198,29 +198,23 @@ func (l *loader) projectDirs() []string {
 	return dirs
 }
 
-// within reports whether p is base or below it.
-func within(base, p string) bool {
-	_, ok := relpath.Within(base, p)
-	return ok
-}
-
 // display renders p for error messages without leaking absolute paths:
 // "~/..." under home, relative under the project root, else the base name.
 func (l *loader) display(p string) string {
 	p = filepath.Clean(p)
-	if l.paths.Home != "" && l.paths.Config != "" && within(l.paths.Config, p) && within(l.paths.Home, p) {
+	if l.paths.Home != "" && l.paths.Config != "" && relpath.In(l.paths.Config, p) && relpath.In(l.paths.Home, p) {
 		rel, _ := filepath.Rel(l.paths.Home, p)
 		return "~/" + filepath.ToSlash(rel)
 	}
-	if l.paths.Root != "" && within(l.paths.Root, p) {
+	if l.paths.Root != "" && relpath.In(l.paths.Root, p) {
 		rel, _ := filepath.Rel(l.paths.Root, p)
 		return filepath.ToSlash(rel)
 	}
-	if l.paths.Cwd != "" && within(l.paths.Cwd, p) {
+	if l.paths.Cwd != "" && relpath.In(l.paths.Cwd, p) {
 		rel, _ := filepath.Rel(l.paths.Cwd, p)
 		return filepath.ToSlash(rel)
 	}
-	if l.paths.Home != "" && within(l.paths.Home, p) {
+	if l.paths.Home != "" && relpath.In(l.paths.Home, p) {
 		rel, _ := filepath.Rel(l.paths.Home, p)
 		return "~/" + filepath.ToSlash(rel)
 	}

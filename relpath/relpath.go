@@ -5,6 +5,7 @@
 package relpath
 
 import (
+	"iter"
 	"path/filepath"
 	"strings"
 )
@@ -17,6 +18,12 @@ func Within(base, p string) (string, bool) {
 		return "", false
 	}
 	return rel, true
+}
+
+// In reports whether p is base or lies below it, lexically.
+func In(base, p string) bool {
+	_, ok := Within(base, p)
+	return ok
 }
 
 // Join joins a root-relative slash directory ("" for the root) and a name.
@@ -34,4 +41,35 @@ func OS(rel string) string {
 		return "."
 	}
 	return filepath.FromSlash(rel)
+}
+
+// Dir is the directory of a root-relative slash path: "" (the root) for a
+// name at the top.
+func Dir(rel string) string {
+	if i := strings.LastIndexByte(rel, '/'); i >= 0 {
+		return rel[:i]
+	}
+	return ""
+}
+
+// Base is the last element of a root-relative slash path.
+func Base(rel string) string { return rel[strings.LastIndexByte(rel, '/')+1:] }
+
+// Up yields rel and then each directory above it, nearest first, down to
+// its first element (never "" for the root): "a/b/c", "a/b", "a". It is
+// how a path is matched against a set of files and directories that
+// cover everything below them.
+func Up(rel string) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		for q := rel; ; {
+			if !yield(q) {
+				return
+			}
+			i := strings.LastIndexByte(q, '/')
+			if i < 0 {
+				return
+			}
+			q = q[:i]
+		}
+	}
 }

@@ -2,6 +2,7 @@ package relpath
 
 import (
 	"path/filepath"
+	"slices"
 	"testing"
 )
 
@@ -32,5 +33,44 @@ func TestJoinAndOS(t *testing.T) {
 	}
 	if OS("") != "." || OS("a/b") != filepath.FromSlash("a/b") {
 		t.Error("OS")
+	}
+}
+
+func TestIn(t *testing.T) {
+	if !In("/a/b", "/a/b/c") || !In("/a/b", "/a/b") || In("/a/b", "/a/bc") || In("", "/a") {
+		t.Error("In")
+	}
+}
+
+func TestDirBase(t *testing.T) {
+	cases := []struct{ rel, dir, base string }{
+		{"a", "", "a"},
+		{"a/b", "a", "b"},
+		{"a/b/c.go", "a/b", "c.go"},
+		{"", "", ""},
+	}
+	for _, c := range cases {
+		if d, b := Dir(c.rel), Base(c.rel); d != c.dir || b != c.base {
+			t.Errorf("Dir, Base(%q) = %q, %q; want %q, %q", c.rel, d, b, c.dir, c.base)
+		}
+	}
+}
+
+func TestUp(t *testing.T) {
+	if got := slices.Collect(Up("a/b/c")); !slices.Equal(got, []string{"a/b/c", "a/b", "a"}) {
+		t.Errorf("Up(a/b/c) = %q", got)
+	}
+	if got := slices.Collect(Up("a")); !slices.Equal(got, []string{"a"}) {
+		t.Errorf("Up(a) = %q", got)
+	}
+	var first []string
+	for q := range Up("x/y/z") {
+		first = append(first, q)
+		if q == "x/y" {
+			break
+		}
+	}
+	if !slices.Equal(first, []string{"x/y/z", "x/y"}) {
+		t.Errorf("Up stopped early = %q", first)
 	}
 }

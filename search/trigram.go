@@ -9,6 +9,7 @@ import (
 	"sync"
 	"unicode/utf8"
 
+	"ocgo/relpath"
 	"ocgo/watcher"
 )
 
@@ -202,7 +203,7 @@ func buildTrigrams(ctx context.Context, s *Service, files []string) *triIndex {
 		var dir dirHandle
 		dirName, open := "", false
 		for _, f := range files[lo:hi] {
-			d := parentDir(f)
+			d := relpath.Dir(f)
 			if !open || d != dirName {
 				if open {
 					g.closeDir(dir)
@@ -215,7 +216,7 @@ func buildTrigrams(ctx context.Context, s *Service, files []string) *triIndex {
 				always[f] = true
 				continue
 			}
-			data, ok := g.read(dir, baseName(f))
+			data, ok := g.read(dir, relpath.Base(f))
 			if !ok {
 				always[f] = true
 				continue
@@ -261,15 +262,6 @@ func buildTrigrams(ctx context.Context, s *Service, files []string) *triIndex {
 	idx.off[triCount] = uint32(len(idx.post))
 	return idx
 }
-
-func parentDir(rel string) string {
-	if i := strings.LastIndexByte(rel, '/'); i >= 0 {
-		return rel[:i]
-	}
-	return ""
-}
-
-func baseName(rel string) string { return rel[strings.LastIndexByte(rel, '/')+1:] }
 
 // filter narrows files (sorted, root-relative) to those that can hold a
 // match of re. ok is false when the index cannot help (no index yet, or no

@@ -11,6 +11,7 @@ import (
 	fdiff "github.com/go-git/go-git/v5/plumbing/format/diff"
 
 	linediff "ocgo/diff"
+	"ocgo/relpath"
 )
 
 // Diff returns a unified, git-style diff from tree from to tree to (to ==
@@ -33,16 +34,12 @@ func (s *Snapshotter) DiffPaths(ctx context.Context, from, to string, paths []st
 		want[rel] = struct{}{}
 	}
 	return s.diff(ctx, from, to, func(p string) bool {
-		for q := p; ; {
+		for q := range relpath.Up(p) {
 			if _, ok := want[q]; ok {
 				return true
 			}
-			i := strings.LastIndexByte(q, '/')
-			if i < 0 {
-				return false
-			}
-			q = q[:i]
 		}
+		return false
 	})
 }
 

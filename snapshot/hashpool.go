@@ -12,6 +12,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 
 	"ocgo/gitrepo"
+	"ocgo/relpath"
 )
 
 type hashJob struct {
@@ -101,7 +102,7 @@ func (s *Snapshotter) readForHash(rel string, e *fileEntry, buf *[]byte) ([]byte
 	// Every component with O_NOFOLLOW (os.Root), non-blocking, and only a
 	// regular file with a single link: a FIFO never stalls a snapshot and a
 	// hard link to an outside file is not copied into the shadow repository.
-	f, err := s.root.OpenFile(rootName(rel), os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	f, err := s.root.OpenFile(relpath.OS(rel), os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, "unreadable"
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 
 	"ocgo/gitrepo"
+	"ocgo/relpath"
 )
 
 // lookup finds the entry at rel inside tree.
@@ -168,7 +169,7 @@ func (s *Snapshotter) diffTrees(a, b plumbing.Hash, prefix string, out *[]change
 	}
 	seen := make(map[string]bool, len(ea))
 	visit := func(x, y *treeEntry, name string) error {
-		p := joinRel(prefix, name)
+		p := relpath.Join(prefix, name)
 		xt := x != nil && x.IsTree()
 		yt := y != nil && y.IsTree()
 		if xt || yt {
@@ -441,7 +442,7 @@ func (s *Snapshotter) expandDirs(ctx context.Context, th plumbing.Hash, list []s
 			var walk func(n *dirNode)
 			walk = func(n *dirNode) {
 				for name := range n.files {
-					out = append(out, joinRel(n.rel, name))
+					out = append(out, relpath.Join(n.rel, name))
 				}
 				for _, c := range n.dirs {
 					walk(c)

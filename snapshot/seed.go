@@ -10,6 +10,7 @@ import (
 
 	"ocgo/gitrepo"
 	"ocgo/ignore"
+	"ocgo/relpath"
 )
 
 // rehashIndexSeeds drops index-derived hashes below dirs whose
@@ -20,7 +21,7 @@ func (sc *scan) rehashIndexSeeds() {
 		for name, e := range n.files {
 			if e.fromIndex {
 				e.fromIndex = false
-				sc.jobs = append(sc.jobs, hashJob{node: n, name: name, rel: joinRel(n.rel, name), e: e})
+				sc.jobs = append(sc.jobs, hashJob{node: n, name: name, rel: relpath.Join(n.rel, name), e: e})
 				n.markDirty()
 			}
 		}

@@ -55,6 +55,7 @@ import (
 
 	"ocgo/gitrepo"
 	"ocgo/ignore"
+	"ocgo/relpath"
 )
 
 // Errors returned by the package. They carry no absolute paths.
@@ -202,7 +203,7 @@ func Open(opts Options) (*Snapshotter, error) {
 
 	proj := findProjectRepo(work)
 	if proj != nil {
-		if within(gitDir, proj.GitDir) || within(gitDir, proj.CommonDir) {
+		if relpath.In(proj.GitDir, gitDir) || relpath.In(proj.CommonDir, gitDir) {
 			return nil, fmt.Errorf("%w: GitDir must not be inside the project's .git", ErrInvalidOptions)
 		}
 	}
@@ -238,15 +239,6 @@ func Open(opts Options) (*Snapshotter, error) {
 	// The stat cache is loaded by the first Track, under the lock and its
 	// context, so Open never waits for another process.
 	return s, nil
-}
-
-// within reports whether p equals dir or lies below it.
-func within(p, dir string) bool {
-	if dir == "" {
-		return false
-	}
-	rel, err := filepath.Rel(dir, p)
-	return err == nil && filepath.IsLocal(rel)
 }
 
 // begin takes the in-process mutex and the cross-process flock.

@@ -12,6 +12,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 
 	"ocgo/atomicfile"
+	"ocgo/relpath"
 )
 
 // fileEntry is the stat cache record of one snapshotted file.
@@ -72,7 +73,7 @@ func (s *Snapshotter) persistCache() error {
 	var visit func(n *dirNode)
 	visit = func(n *dirNode) {
 		for name, e := range n.files {
-			b = appendString(b, joinRel(n.rel, name))
+			b = appendString(b, relpath.Join(n.rel, name))
 			b = appendVarint(b, e.size)
 			b = appendVarint(b, e.mtime)
 			b = appendVarint(b, int64(e.ino))

@@ -11,6 +11,7 @@ import (
 
 	linediff "ocgo/diff"
 	"ocgo/gitrepo"
+	"ocgo/relpath"
 )
 
 // Object is one git object as it travels in a session export: its id, its
@@ -60,7 +61,7 @@ func (s *Snapshotter) Objects(ctx context.Context, trees, paths []string) ([]Obj
 			return err
 		}
 		for _, e := range ents {
-			p := joinRel(prefix, e.Name)
+			p := relpath.Join(prefix, e.Name)
 			switch {
 			case e.IsTree():
 				if err := walk(e.Hash, p); err != nil {
@@ -191,15 +192,11 @@ func pathFilter(paths []string) func(string) bool {
 		}
 	}
 	return func(p string) bool {
-		for q := p; ; {
+		for q := range relpath.Up(p) {
 			if want[q] {
 				return true
 			}
-			i := strings.LastIndexByte(q, '/')
-			if i < 0 {
-				return false
-			}
-			q = q[:i]
 		}
+		return false
 	}
 }

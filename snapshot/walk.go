@@ -15,6 +15,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 
 	"ocgo/ignore"
+	"ocgo/relpath"
 )
 
 // dirNode is one directory of the snapshotted work tree.
@@ -42,13 +43,6 @@ func (n *dirNode) markDirty() {
 	for x := n; x != nil; x = x.parent {
 		x.dirty = true
 	}
-}
-
-func joinRel(dir, name string) string {
-	if dir == "" {
-		return name
-	}
-	return dir + "/" + name
 }
 
 // walkDir builds the node for one directory, reusing old's cache entries.
@@ -79,7 +73,7 @@ func (sc *scan) walkDir(pfd int, parent *dirNode, name, rel string, comps []stri
 	if pfd >= 0 {
 		f, err = openDirAt(pfd, name, full)
 	} else {
-		f, err = s.root.OpenFile(rootName(rel), os.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NOFOLLOW, 0)
+		f, err = s.root.OpenFile(relpath.OS(rel), os.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NOFOLLOW, 0)
 	}
 	if err != nil {
 		return node, nil // vanished, unreadable or no longer a directory: snapshot as empty
@@ -106,7 +100,7 @@ func (sc *scan) walkDir(pfd int, parent *dirNode, name, rel string, comps []stri
 			}
 		}
 		if e.Name() == ".gitattributes" && s.seeds != nil && e.Type().IsRegular() {
-			if b, err := s.readRegular(joinRel(rel, ".gitattributes"), 1<<20); err == nil && attrsRewriteContent(b) {
+			if b, err := s.readRegular(relpath.Join(rel, ".gitattributes"), 1<<20); err == nil && attrsRewriteContent(b) {
 				sc.mu.Lock()
 				sc.suspect = append(sc.suspect, node)
 				sc.mu.Unlock()
@@ -136,7 +130,7 @@ func (sc *scan) walkDir(pfd int, parent *dirNode, name, rel string, comps []stri
 			if old != nil {
 				oc = old.dirs[n]
 			}
-			sub := subdir{name: n, rel: joinRel(rel, n), comps: slices.Clone(ccomps), old: oc}
+			sub := subdir{name: n, rel: relpath.Join(rel, n), comps: slices.Clone(ccomps), old: oc}
 			select {
 			case sc.sem <- struct{}{}:
 				wg.Add(1)
@@ -161,7 +155,7 @@ func (sc *scan) walkDir(pfd int, parent *dirNode, name, rel string, comps []stri
 			if old != nil {
 				oe = old.files[n]
 			}
-			sc.considerFile(node, n, joinRel(rel, n), st, oe)
+			sc.considerFile(node, n, relpath.Join(rel, n), st, oe)
 		}
 	}
 	wg.Wait()
@@ -293,7 +287,7 @@ func (sc *scan) updatePath(p string) error {
 	}
 	// Make sure n is still a real directory (not replaced by a symlink).
 	if n.parent != nil {
-		fi, err := s.root.Lstat(rootName(n.rel))
+		fi, err := s.root.Lstat(relpath.OS(n.rel))
 		if err != nil || !fi.IsDir() {
 			return sc.reconcile(n.parent, n.name)
 		}
@@ -318,7 +312,7 @@ func (sc *scan) rewalk(n *dirNode) error {
 // reconcile re-examines the entry name inside node n.
 func (sc *scan) reconcile(n *dirNode, name string) error {
 	s := sc.s
-	rel := joinRel(n.rel, name)
+	rel := relpath.Join(n.rel, name)
 	full := filepath.Join(s.work, filepath.FromSlash(rel))
 	for k := range sc.skips {
 		if k == rel || strings.HasPrefix(k, rel+"/") {
@@ -326,7 +320,7 @@ func (sc *scan) reconcile(n *dirNode, name string) error {
 		}
 	}
 	n.markDirty()
-	fi, err := s.root.Lstat(rootName(rel))
+	fi, err := s.root.Lstat(relpath.OS(rel))
 	if err != nil || name == ".git" {
 		delete(n.files, name)
 		delete(n.dirs, name)
@@ -364,14 +358,6 @@ func (sc *scan) reconcile(n *dirNode, name string) error {
 	return nil
 }
 
-// rootName is a slash path relative to the work tree as an os.Root name.
-func rootName(rel string) string {
-	if rel == "" {
-		return "."
-	}
-	return filepath.FromSlash(rel)
-}
-
 // notPlain says why an opened file is not snapshotted ("" when it is a
 // regular file with one link).
 func notPlain(f *os.File) string {
@@ -389,7 +375,7 @@ func notPlain(f *os.File) string {
 
 // readRegular reads a small regular file of the work tree, confined.
 func (s *Snapshotter) readRegular(rel string, max int64) ([]byte, error) {
-	f, err := s.root.OpenFile(rootName(rel), os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	f, err := s.root.OpenFile(relpath.OS(rel), os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err
 	}

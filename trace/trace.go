@@ -54,9 +54,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
+
+	"ocgo/relpath"
 )
 
 // Set is what a traced command changed.
@@ -84,16 +85,12 @@ func (s Set) Covers(rel string) bool {
 	if _, ok := slices.BinarySearch(s.Paths, rel); ok {
 		return true
 	}
-	for p := rel; ; {
+	for p := range relpath.Up(rel) {
 		if _, ok := slices.BinarySearch(s.Trees, p); ok {
 			return true
 		}
-		j := strings.LastIndexByte(p, '/')
-		if j < 0 {
-			return false
-		}
-		p = p[:j]
 	}
+	return false
 }
 
 // Filter keeps the files the command may have changed.
