@@ -78,7 +78,7 @@ type cliCore struct {
 }
 
 // cliConfig is the app.Config of a sub-command.
-func cliConfig(f cliFlags, env func(string) string, stderr io.Writer, readOnly bool) (app.Config, error) {
+func cliConfig(f cliFlags, lookup func(string) (string, bool), stderr io.Writer, readOnly bool) (app.Config, error) {
 	dir := f.dir
 	if dir == "" {
 		var err error
@@ -87,7 +87,7 @@ func cliConfig(f cliFlags, env func(string) string, stderr io.Writer, readOnly b
 		}
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	return app.Config{Dir: dir, DataRoot: f.dataDir, Logger: logger, Env: env, ExistingData: true, ReadOnly: readOnly}, nil
+	return app.Config{Dir: dir, DataRoot: f.dataDir, Logger: logger, LookupEnv: lookup, ExistingData: true, ReadOnly: readOnly}, nil
 }
 
 // lockedHelp explains what to do when `ocgo serve` holds the project data,
@@ -118,8 +118,10 @@ func lockedHelp(err error, cmd string, args []string) error {
 	return fmt.Errorf("%w\nAn `ocgo serve` is running on this project. Stop it, or ask it over HTTP (adjust the port, add -u opencode:PASSWORD if set):\n  %s", err, call)
 }
 
-// runCLI runs one sub-command; args[0] is its name.
-func runCLI(args []string, env func(string) string, stdout, stderr io.Writer) error {
+// runCLI runs one sub-command; args[0] is its name. lookup is the
+// environment (os.LookupEnv in main).
+func runCLI(args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) error {
+	env := app.Getenv(lookup)
 	cmd := args[0]
 	f, err := parseCLI(cmd, args[1:], env)
 	if err != nil {
@@ -134,7 +136,7 @@ func runCLI(args []string, env func(string) string, stdout, stderr io.Writer) er
 		return fmt.Errorf("%w: --format must be json or markdown", errUsage)
 	}
 	writes := cmd == "revert" || cmd == "unrevert" || cmd == "import"
-	cfg, err := cliConfig(f, env, stderr, !writes)
+	cfg, err := cliConfig(f, lookup, stderr, !writes)
 	if err != nil {
 		return err
 	}

@@ -36,7 +36,7 @@ func cli(t *testing.T, h *harness, args ...string) (string, string, error) {
 	env := map[string]string{"HOME": home, "XDG_CONFIG_HOME": filepath.Join(home, ".config"), "SHELL": "/bin/sh"}
 	var stdout, stderr bytes.Buffer
 	args = append(args, "--dir", h.dir, "--data-dir", h.data)
-	err := runCLI(args, func(k string) string { return env[k] }, &stdout, &stderr)
+	err := runCLI(args, func(k string) (string, bool) { v, ok := env[k]; return v, ok }, &stdout, &stderr)
 	return stdout.String(), stderr.String(), err
 }
 
@@ -279,7 +279,7 @@ func TestCLILockedWhileServing(t *testing.T) {
 	// Another project has no data: said so, and nothing is created.
 	other, data := t.TempDir(), t.TempDir()
 	var stdout, stderr bytes.Buffer
-	err = runCLI([]string{"sessions", "--dir", other, "--data-dir", data}, func(string) string { return "" }, &stdout, &stderr)
+	err = runCLI([]string{"sessions", "--dir", other, "--data-dir", data}, func(string) (string, bool) { return "", false }, &stdout, &stderr)
 	if ents, _ := os.ReadDir(data); !errors.Is(err, app.ErrNoData) || len(ents) != 0 {
 		t.Errorf("project without data: %v, data root holds %d entries", err, len(ents))
 	}

@@ -85,7 +85,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	case "serve":
 		return serve(args[1:], stdout, stderr)
 	case "sessions", "show", "export", "import", "patches", "diff", "revert", "unrevert":
-		return runCLI(args, os.Getenv, stdout, stderr)
+		return runCLI(args, os.LookupEnv, stdout, stderr)
 	case "auth":
 		return authCommand(args[1:], os.Getenv, stdout)
 	case "help", "-help", "--help":
@@ -168,6 +168,6 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	return app.Serve(ctx, app.Config{
 		Dir: cwd, DataRoot: f.dataDir, Logger: logger, CORS: f.cors, StrictOrigin: f.strictOrigin,
 		Username: os.Getenv("OPENCODE_SERVER_USERNAME"), Password: os.Getenv("OPENCODE_SERVER_PASSWORD"),
-		Env: os.Getenv,
+		LookupEnv: os.LookupEnv,
 	}, app.Listen{Hostname: f.hostname, Port: f.port, AllowHosts: f.hosts, InsecureBind: f.insecureBind}, stdout)
 }

@@ -43,6 +43,7 @@ import (
 
 	"ocgo/provider/fakellm"
 	"ocgo/storage"
+	"ocgo/trace"
 )
 
 var (
@@ -110,6 +111,21 @@ var regressions = map[string][]op{
 		{kind: opRevert, sess: 1, r: 0},
 		{kind: opAgent, sess: 0, calls: []callSpec{{tool: "bash", acts: []bashAct{{kind: 'w', path: "b.txt"}, {kind: 'r', path: "README.md"}}}}},
 		{kind: opRevert, sess: 1, r: 1},
+	},
+	// An unrevert removed the directories d and d/e the user had made
+	// (seed 592251686, shrunk by hand; the printed sequence is in
+	// concurrent): the agent's patch deleted the user's d/e/g.dat, the
+	// revert brought it back, the unrevert deleted it again and removed
+	// the emptied d/e and d, "born after the session's earliest change",
+	// so taken for the agent's. Fixed: each call records the directories
+	// it created (patch part "dirs"), and a revert or unrevert removes
+	// only those of its calls, once emptied.
+	"an unrevert removes the user's directories": {
+		{kind: opAgent, sess: 1, calls: []callSpec{{tool: "write", path: "a.txt", data: "t0\n"}}},
+		{kind: opUserWrite, path: "d/e/g.dat", data: "t1\nt2\n"},
+		{kind: opAgent, sess: 1, calls: []callSpec{{tool: "patch", acts: []bashAct{{path: "d/e/g.dat", r: 0, path2: "sp ace.txt", data: "t3\n"}}}}},
+		{kind: opRevert, sess: 1, r: 0},
+		{kind: opUnrevert, sess: 1},
 	},
 	// A chmod by the user was not a conflict (seed 727313889).
 	"chmod by the user": {
@@ -207,6 +223,19 @@ var concurrent = map[string][]op{
 	"another session's revert during a command that rewrote the same bytes": {
 		{kind: opAgent, sess: 1, calls: []callSpec{{tool: "write", path: "a.txt", data: ""}}},
 		{kind: opOtherDuringBash, sess: 0, r: 669290, calls: []callSpec{{tool: "bash", acts: []bashAct{{kind: 'w', path: "a.txt", data: ""}}}}},
+	},
+	// Seed 592251686 (-revertmodel.len=20), as printed: see "an unrevert
+	// removes the user's directories".
+	"user-made directories emptied by an unrevert": {
+		{kind: opOtherDuringBash, sess: 1, r: 39259, calls: []callSpec{{tool: "bash", acts: []bashAct{{kind: 'r', path: "n\xff.txt"}, {kind: 'w', path: "n\xff.txt", data: ""}}}}},
+		{kind: opUserWrite, path: "d/e/g.dat", data: "te119cb\ntfbcbfa\n"},
+		{kind: opOtherDuringBash, sess: 1, r: 453798, calls: []callSpec{{tool: "bash", acts: []bashAct{{kind: 'm', path: "n\xff.txt", path2: "b.txt"}, {kind: 'm', path: "sp ace.txt", path2: "n\xff.txt"}}}}},
+		{kind: opAgent, sess: 1, calls: []callSpec{
+			{tool: "patch", acts: []bashAct{{path: "d/e/g.dat", r: 0, path2: "sp ace.txt", data: "t660824\n"}}},
+			{tool: "patch", acts: []bashAct{{path: "sp ace.txt", r: 3, path2: "n\xff.txt", data: "td2dc3d\nt104286\n"}, {path: "README.md", r: 3, path2: "sp ace.txt", data: "t8cd644\nt95b940\n"}}},
+		}},
+		{kind: opOtherDuringBash, sess: 0, r: 1010518, calls: []callSpec{{tool: "bash", acts: []bashAct{{kind: 'X', path: "b.txt"}}}}},
+		{kind: opUnrevert, sess: 1},
 	},
 	"another session reverts during a command": {
 		{kind: opAgent, sess: 0, calls: []callSpec{{tool: "write", path: "a.txt", data: "t1\n"}}},
@@ -561,6 +590,10 @@ type mcall struct {
 	callID        string
 	before, after map[string]fstate // only the files it changed
 	step          int               // the step of the prompt that made it
+	// dirs are the directories the call created: the missing parents of
+	// a file the write, edit or patch tool (Add File, Move to) or a
+	// command's "mkdir -p" creates; none for an untraced command.
+	dirs map[string]bool
 }
 
 type msess struct {
@@ -710,6 +743,9 @@ type runner struct {
 	born    map[string]int // each directory on disk: the step it appeared at (-1: before the first)
 	// crashNote says where the last crash operation's server was killed.
 	crashNote string
+	// traced: bash calls are traced (not OCGO_TRACE=0), so the directories
+	// a command makes are recorded as its own.
+	traced bool
 }
 
 // failure is a failed check; kind classifies it for shrinking.
@@ -742,7 +778,6 @@ func runOps(t *testing.T, v variant, ops []op) (*failure, int) {
 			r.apply(o)
 			t1 := time.Now()
 			r.checkDisk()
-			r.noteDirs()
 			r.checkRevertState()
 			if os.Getenv("REVERTMODEL_TIMING") != "" {
 				t.Logf("%s %v check %v", opNames[o.kind], t1.Sub(t0), time.Since(t1))
@@ -808,13 +843,11 @@ func (r *runner) setup() {
 	for i := 0; i < 2; i++ {
 		r.m.sess = append(r.m.sess, &msess{id: r.h.newSession()})
 	}
-	r.born = map[string]int{}
-	r.noteDirs()
+	r.traced = trace.Supported && os.Getenv("OCGO_TRACE") != "0"
 }
 
-// noteDirs records the directories that appeared since the last step and
-// forgets those that are gone.
-func (r *runner) noteDirs() {
+// dirsNow lists the directories on disk (slash paths, .git left out).
+func (r *runner) dirsNow() map[string]bool {
 	now := map[string]bool{}
 	err := filepath.WalkDir(r.h.dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || !d.IsDir() {
@@ -831,34 +864,31 @@ func (r *runner) noteDirs() {
 	if err != nil {
 		r.fail("harness", "scan directories: %v", err)
 	}
-	for d := range r.born {
-		if !now[d] {
-			delete(r.born, d)
-		}
-	}
-	for d := range now {
-		if _, ok := r.born[d]; !ok {
-			r.born[d] = r.step
-		}
-	}
+	return now
 }
 
-// checkEmptiedDirs: a revert or unrevert that deleted files removes the
-// directories it emptied that came into being since the earliest change it
-// involves (the step of the earliest call in ranges), unless the user made
-// them: an empty one left is a failure. Directories that were there before
-// stay (checkDisk checks the user's).
-func (r *runner) checkEmptiedDirs(s *msess, before map[string]fstate, ranges ...map[string]bool) {
-	since := -1
+// checkEmptiedDirs: a revert or unrevert removes exactly the directories
+// that some call it reverts or puts back (those in ranges) created and
+// that it emptied by deleting a file: such a directory left empty is a
+// failure, and so is any other directory of dirsBefore gone. (A directory
+// is the call's only if the call made it: not one that was there, not one
+// the user made, even while the call ran; see mcall.dirs.)
+func (r *runner) checkEmptiedDirs(s *msess, before map[string]fstate, dirsBefore map[string]bool, ranges ...map[string]bool) {
+	made := map[string]bool{}
 	for _, c := range s.calls {
 		for _, rng := range ranges {
-			if rng[c.callID] && (since < 0 || c.step < since) {
-				since = c.step
+			if rng[c.callID] {
+				for d := range c.dirs {
+					made[d] = true
+				}
 			}
 		}
 	}
-	if since < 0 {
-		return
+	now := r.dirsNow()
+	for d := range dirsBefore {
+		if !now[d] && !made[d] {
+			r.fail("directory removed", "%q: removed by the operation, though no call it reverts or puts back made it", d)
+		}
 	}
 	for p, f := range before {
 		if !f.ok {
@@ -867,16 +897,15 @@ func (r *runner) checkEmptiedDirs(s *msess, before map[string]fstate, ranges ...
 		if _, err := os.Lstat(r.abs(p)); err == nil {
 			continue
 		}
-		for d := filepath.ToSlash(filepath.Dir(p)); d != "."; d = filepath.ToSlash(filepath.Dir(d)) {
-			b, ok := r.born[d]
-			if r.m.dirs[d] || !ok || b < since {
-				break
-			}
+		for d := filepath.ToSlash(filepath.Dir(p)); d != "." && made[d]; d = filepath.ToSlash(filepath.Dir(d)) {
 			ents, err := os.ReadDir(r.abs(d))
-			if err != nil || len(ents) > 0 {
+			if err != nil {
+				continue // removed: its parent may be emptied too
+			}
+			if len(ents) > 0 {
 				break
 			}
-			r.fail("empty directory left", "%q: made by the agent (step %d, the reverted changes began at step %d) and emptied by the operation, still there", d, b, since)
+			r.fail("empty directory left", "%q: made by a call the operation reverts or puts back, emptied by it, and still there", d)
 		}
 	}
 }
@@ -1075,7 +1104,24 @@ func (r *runner) newCallID() string {
 
 // plan turns a call into the fake model's turns and the model's
 // prediction of its effect, computed on a scratch copy of the disk.
-func (r *runner) plan(c callSpec, disk map[string]fstate, wait string) (turns []fakellm.Turn, id string, touched []string) {
+func (r *runner) plan(c callSpec, disk map[string]fstate, have map[string]bool, wait string) (turns []fakellm.Turn, id string, touched []string, made map[string]bool) {
+	made = map[string]bool{}
+	// mkdir makes p's missing parents, as writeFile or "mkdir -p" does;
+	// own says whether the call's record will name them.
+	mkdir := func(p string, own bool) {
+		var ds []string
+		for d := filepath.Dir(p); d != "."; d = filepath.Dir(d) {
+			ds = append(ds, d)
+		}
+		for i := len(ds) - 1; i >= 0; i-- {
+			if !have[ds[i]] {
+				have[ds[i]] = true
+				if own {
+					made[ds[i]] = true
+				}
+			}
+		}
+	}
 	get := func(p string) fstate { return disk[p] }
 	set := func(p string, f fstate) {
 		touched = append(touched, p)
@@ -1106,7 +1152,7 @@ func (r *runner) plan(c callSpec, disk map[string]fstate, wait string) (turns []
 		c = callSpec{tool: "write", path: c.path, data: c.data + "\n"}
 	}
 	if c.tool == "patch" {
-		if text, ok := r.patchText(c, get, set); ok {
+		if text, ok := r.patchText(c, get, set, func(p string) { mkdir(p, true) }); ok {
 			id = r.newCallID()
 			turns = append(turns, fakellm.Turn{ToolCalls: []fakellm.ToolCall{{ID: id, Name: "patch", Args: args(map[string]any{"patchText": text})}}})
 			return
@@ -1122,6 +1168,7 @@ func (r *runner) plan(c callSpec, disk map[string]fstate, wait string) (turns []
 			id = r.newCallID()
 			turns = append(turns, fakellm.Turn{ToolCalls: []fakellm.ToolCall{{ID: id, Name: "write", Args: args(map[string]any{"filePath": r.toolPath(c.path), "content": c.data})}}})
 			set(c.path, fstate{ok: true, data: c.data, exec: f.ok && f.exec})
+			mkdir(c.path, true)
 			return
 		}
 		c = callSpec{tool: "bash", acts: []bashAct{{kind: 'w', path: c.path, data: c.data}}}
@@ -1133,10 +1180,12 @@ func (r *runner) plan(c callSpec, disk map[string]fstate, wait string) (turns []
 		case 'w':
 			cmds = append(cmds, shDir(r.toolPath(a.path))+shData(a.data, shQuote(r.toolPath(a.path))))
 			set(a.path, fstate{ok: true, data: a.data, exec: f.ok && f.exec})
+			mkdir(a.path, r.traced)
 		case 'b':
 			data := bigData(a.r)
 			cmds = append(cmds, shDir(r.toolPath(a.path))+"yes "+bigLine+" | head -c "+strconv.Itoa(len(data))+" > "+shQuote(r.toolPath(a.path)))
 			set(a.path, fstate{ok: true, data: data, exec: f.ok && f.exec})
+			mkdir(a.path, r.traced)
 		case 'r':
 			if f.ok {
 				cmds = append(cmds, "rm -f -- "+shQuote(r.toolPath(a.path)))
@@ -1153,6 +1202,7 @@ func (r *runner) plan(c callSpec, disk map[string]fstate, wait string) (turns []
 				cmds = append(cmds, shDir(r.toolPath(a.path2))+"mv -f -- "+shQuote(r.toolPath(a.path))+" "+shQuote(r.toolPath(a.path2)))
 				set(a.path, fstate{})
 				set(a.path2, f)
+				mkdir(a.path2, r.traced)
 			}
 		}
 	}
@@ -1179,7 +1229,7 @@ func bigData(mb int) string {
 // patchText writes a patch for c's operations that apply to the files as
 // they are (add a missing file, update a line, delete, rename with an
 // update), predicting the result; ok is false when none applies.
-func (r *runner) patchText(c callSpec, get func(string) fstate, set func(string, fstate)) (string, bool) {
+func (r *runner) patchText(c callSpec, get func(string) fstate, set func(string, fstate), mkdir func(string)) (string, bool) {
 	var b strings.Builder
 	b.WriteString("*** Begin Patch\n")
 	n := 0
@@ -1197,6 +1247,7 @@ func (r *runner) patchText(c callSpec, get func(string) fstate, set func(string,
 				}
 			}
 			set(a.path, fstate{ok: true, data: a.data})
+			mkdir(a.path)
 			seen[a.path], n = true, n+1
 			continue
 		}
@@ -1218,6 +1269,7 @@ func (r *runner) patchText(c callSpec, get func(string) fstate, set func(string,
 			fmt.Fprintf(&b, "*** Move to: %s\n", r.toolPath(a.path2))
 			set(a.path, fstate{})
 			set(a.path2, out)
+			mkdir(a.path2)
 			seen[a.path2] = true
 		} else {
 			set(a.path, out)
@@ -1260,14 +1312,15 @@ func (r *runner) agent(o op) {
 		gate = newBashGate(r.tb)
 		wait = gate.cmd()
 	}
+	have := r.dirsNow()
 	for _, c := range o.calls {
 		before := map[string]fstate{}
 		for p, f := range disk {
 			before[p] = f
 		}
-		ts, id, touched := r.plan(c, disk, wait)
+		ts, id, touched, made := r.plan(c, disk, have, wait)
 		turns = append(turns, ts...)
-		mc := &mcall{callID: id, before: map[string]fstate{}, after: map[string]fstate{}, step: r.step}
+		mc := &mcall{callID: id, before: map[string]fstate{}, after: map[string]fstate{}, step: r.step, dirs: made}
 		for _, p := range touched {
 			if before[p] != disk[p] {
 				mc.before[p], mc.after[p] = before[p], disk[p]
@@ -1660,6 +1713,7 @@ func (r *runner) revert(o op) {
 	for p := range targets {
 		disk[p] = r.m.get(p)
 	}
+	dirs := r.dirsNow()
 	code, e := r.send(o, s, "/session/"+s.id+"/revert", map[string]any{"messageID": t.msg, "partID": t.part}, &point)
 	if os.Getenv("REVERTMODEL_DEBUG") != "" {
 		fmt.Fprintf(os.Stderr, "revert s%d to %s/%s (point %+v, was %+v): %d %v; targets %v; disk before %v\n", o.sess, t.msg, t.part, point, s.revert, code, e.Data["message"], targets, disk)
@@ -1672,7 +1726,7 @@ func (r *runner) revert(o op) {
 		return
 	}
 	if !isExcluded("emptyDir") {
-		r.checkEmptiedDirs(s, disk, rng, oldRng)
+		r.checkEmptiedDirs(s, disk, dirs, rng, oldRng)
 	}
 	if s.saved == nil {
 		s.saved = map[string]fstate{}
@@ -1697,10 +1751,11 @@ func (r *runner) unrevert(o op) {
 			disk[p] = r.m.get(p)
 		}
 	}
+	dirs := r.dirsNow()
 	code, e := r.send(o, s, "/session/"+s.id+"/unrevert", nil, nil)
 	if r.outcome(fmt.Sprintf("unrevert s%d", o.sess), s, targets, nil, code, e) {
 		if !isExcluded("emptyDir") {
-			r.checkEmptiedDirs(s, disk, rng)
+			r.checkEmptiedDirs(s, disk, dirs, rng)
 		}
 		s.revert, s.saved, s.left = nil, nil, nil
 	}

@@ -55,8 +55,14 @@ type Config struct {
 	Username     string
 	Password     string
 	// Env is the process environment as ocgo sees it; every lookup of a
-	// variable goes through it (nil = os.Getenv).
-	Env          func(string) string
+	// variable goes through it (nil: LookupEnv's values, else os.Getenv).
+	Env func(string) string
+	// LookupEnv is the same environment telling a variable set but empty
+	// from an unset one, as git's variables need (GIT_CONFIG_GLOBAL=""
+	// means no global config): the ignore rules of the watcher and the
+	// snapshots read git's variables through it. nil: from Env, an empty
+	// value counting as unset (main passes os.LookupEnv and leaves Env nil).
+	LookupEnv    func(string) (string, bool)
 	NoTitles     bool // tests: no background title requests to the model
 	ExistingData bool // fail with ErrNoData instead of creating the project's data folder
 	// MCPTimeout overrides the MCP call timeout (tests).
@@ -83,10 +89,27 @@ func (c Config) withDefaults() Config {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
-	if c.Env == nil {
-		c.Env = os.Getenv
+	switch {
+	case c.Env == nil && c.LookupEnv == nil:
+		c.Env, c.LookupEnv = os.Getenv, os.LookupEnv
+	case c.LookupEnv == nil:
+		env := c.Env
+		c.LookupEnv = func(k string) (string, bool) {
+			v := env(k)
+			return v, v != ""
+		}
+	case c.Env == nil:
+		c.Env = Getenv(c.LookupEnv)
 	}
 	return c
+}
+
+// Getenv is lookup's values alone, "" for an unset variable.
+func Getenv(lookup func(string) (string, bool)) func(string) string {
+	return func(k string) string {
+		v, _ := lookup(k)
+		return v
+	}
 }
 
 // App is one wired ocgo instance: store, bus, core and HTTP handler.
@@ -157,7 +180,7 @@ func (a *App) wire(c Config, b *Core) error {
 	events := bus.New()
 	a.bus = events
 	var searcher *search.Service
-	w, err := watcher.New(watcher.Options{Root: proj.Root, Logger: c.Logger, OnChange: func(changes []watcher.Change) {
+	w, err := watcher.New(watcher.Options{Root: proj.Root, Logger: c.Logger, Env: c.LookupEnv, OnChange: func(changes []watcher.Change) {
 		if searcher != nil {
 			searcher.Notify(changes)
 		}

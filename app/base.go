@@ -165,7 +165,7 @@ func openBase(c Config, cl *cleanup) (*Core, error) {
 		}
 		cl.push(b.Store.Close)
 	}
-	if b.Snapshots = openSnapshots(b.Cfg, snapshot.Options{GitDir: gitDir, WorkTree: p.Project.Root, Home: p.Home, Logger: c.Logger, Checkpoint: c.Checkpoint}); b.Snapshots != nil {
+	if b.Snapshots = openSnapshots(b.Cfg, snapshot.Options{GitDir: gitDir, WorkTree: p.Project.Root, Home: p.Home, Env: c.LookupEnv, Logger: c.Logger, Checkpoint: c.Checkpoint}); b.Snapshots != nil {
 		cl.push(b.Snapshots.Close)
 	}
 	return b, nil

@@ -348,13 +348,40 @@ func (c *Root) WriteFile(name string, data []byte, perm fs.FileMode) error {
 	return mapRootErr(c.r.WriteFile(rel, data, perm))
 }
 
-// MkdirAll creates a directory and its parents.
-func (c *Root) MkdirAll(name string, perm fs.FileMode) error {
+// MkdirAll creates a directory and its parents. It returns the directories
+// it created itself (OS paths relative to the root, parents first): one
+// that someone else made in the meantime is not among them, so a caller can
+// later remove exactly what it made.
+func (c *Root) MkdirAll(name string, perm fs.FileMode) ([]string, error) {
 	rel, err := c.checkWrite(name)
 	if err != nil {
-		return &fs.PathError{Op: "mkdir", Path: name, Err: err}
+		return nil, &fs.PathError{Op: "mkdir", Path: name, Err: err}
 	}
-	return mapRootErr(c.r.MkdirAll(rel, perm))
+	if fi, err := c.r.Stat(rel); err == nil && fi.IsDir() {
+		return nil, nil
+	}
+	var missing []string
+	for d := rel; d != "." && d != string(filepath.Separator); d = filepath.Dir(d) {
+		if fi, err := c.r.Stat(d); err == nil && fi.IsDir() {
+			break
+		}
+		missing = append(missing, d)
+	}
+	var made []string
+	for i := len(missing) - 1; i >= 0; i-- {
+		err := c.r.Mkdir(missing[i], perm)
+		switch {
+		case err == nil:
+			made = append(made, missing[i])
+		case errors.Is(err, fs.ErrExist):
+			if fi, serr := c.r.Stat(missing[i]); serr != nil || !fi.IsDir() {
+				return made, mapRootErr(err) // a file in the way
+			}
+		default:
+			return made, mapRootErr(err)
+		}
+	}
+	return made, nil
 }
 
 // Remove removes a file or an empty directory (a symlink itself, never its

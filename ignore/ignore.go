@@ -18,7 +18,10 @@
 //
 // Patterns are go-git's plumbing/format/gitignore patterns; paths are given
 // as components from the repository top (see Repo.Prefix). The package reads
-// files only; it holds no state beyond the values it returns.
+// files only; it holds no state beyond the values it returns. The variables
+// git consults (GIT_CONFIG_*, XDG_CONFIG_HOME, HOME) are read through the Env
+// its callers hand in, never from the process, so ocgo's injected
+// environment decides here as everywhere else.
 package ignore
 
 import (
@@ -36,6 +39,23 @@ import (
 
 // Pattern is one line of an ignore file, matching below its domain.
 type Pattern = gitignore.Pattern
+
+// Env looks a variable up in the environment ocgo was given (app.Config's),
+// telling a variable set but empty from an unset one, as git does for
+// GIT_CONFIG_GLOBAL and GIT_CONFIG_SYSTEM. A nil Env is an empty environment.
+type Env func(name string) (string, bool)
+
+func (e Env) lookup(name string) (string, bool) {
+	if e == nil {
+		return "", false
+	}
+	return e(name)
+}
+
+func (e Env) get(name string) string {
+	v, _ := e.lookup(name)
+	return v
+}
 
 // maxFileSize bounds a pattern file; a larger one is not read.
 const maxFileSize = 4 << 20
@@ -163,9 +183,9 @@ func (r Repo) PrefixComps() []string {
 }
 
 // Outer returns the patterns that reach the directory from outside it:
-// Base(r.CommonDir) then Above.
-func (r Repo) Outer() []Pattern {
-	return append(Base(r.CommonDir), r.Above()...)
+// Base(r.CommonDir, env) then Above.
+func (r Repo) Outer(env Env) []Pattern {
+	return append(Base(r.CommonDir, env), r.Above()...)
 }
 
 // Above returns the patterns of the .gitignore files of the directories from
@@ -183,9 +203,9 @@ func (r Repo) Above() []Pattern {
 
 // Base returns the global excludes patterns followed by commonDir's
 // info/exclude ("" for none), lowest priority first.
-func Base(commonDir string) []Pattern {
+func Base(commonDir string, env Env) []Pattern {
 	var ps []Pattern
-	if f := GlobalExcludesFile(commonDir); f != "" {
+	if f := GlobalExcludesFile(commonDir, env); f != "" {
 		ps = append(ps, ReadFile(f, nil)...)
 	}
 	if commonDir != "" {
@@ -198,12 +218,12 @@ func Base(commonDir string) []Pattern {
 // finds it: core.excludesFile (with ~ expanded), else
 // $XDG_CONFIG_HOME/git/ignore or ~/.config/git/ignore. It is "" when no
 // location can be formed.
-func GlobalExcludesFile(commonDir string) string {
-	home, _ := os.UserHomeDir()
-	if f, ok := CoreOption(commonDir, "excludesfile"); ok {
+func GlobalExcludesFile(commonDir string, env Env) string {
+	home := env.get("HOME")
+	if f, ok := CoreOption(commonDir, "excludesfile", env); ok {
 		return expandHome(f, home)
 	}
-	if x := os.Getenv("XDG_CONFIG_HOME"); x != "" {
+	if x := env.get("XDG_CONFIG_HOME"); x != "" {
 		return filepath.Join(x, "git", "ignore")
 	}
 	if home != "" {
@@ -224,20 +244,20 @@ func expandHome(p, home string) string {
 // the global config ($XDG_CONFIG_HOME/git/config or ~/.config/git/config,
 // then ~/.gitconfig; GIT_CONFIG_GLOBAL replaces both), then commonDir/config
 // when commonDir is not "". Include directives are not followed.
-func CoreOption(commonDir, key string) (string, bool) {
+func CoreOption(commonDir, key string, env Env) (string, bool) {
 	var files []string
-	if !envBool("GIT_CONFIG_NOSYSTEM") {
-		if s, ok := os.LookupEnv("GIT_CONFIG_SYSTEM"); ok {
+	if !envBool(env.get("GIT_CONFIG_NOSYSTEM")) {
+		if s, ok := env.lookup("GIT_CONFIG_SYSTEM"); ok {
 			files = append(files, s) // set but empty: no system config, as in git
 		} else {
 			files = append(files, "/etc/gitconfig")
 		}
 	}
-	if g, ok := os.LookupEnv("GIT_CONFIG_GLOBAL"); ok {
+	if g, ok := env.lookup("GIT_CONFIG_GLOBAL"); ok {
 		files = append(files, g) // set but empty: no global config, as in git
 	} else {
-		home, _ := os.UserHomeDir()
-		if x := os.Getenv("XDG_CONFIG_HOME"); x != "" {
+		home := env.get("HOME")
+		if x := env.get("XDG_CONFIG_HOME"); x != "" {
 			files = append(files, filepath.Join(x, "git", "config"))
 		} else if home != "" {
 			files = append(files, filepath.Join(home, ".config", "git", "config"))
@@ -269,10 +289,10 @@ func CoreOption(commonDir, key string) (string, bool) {
 	return val, found
 }
 
-// envBool reads a boolean environment variable as git does: unset or empty
-// is false, and so are 0, false, no and off.
-func envBool(name string) bool {
-	switch strings.ToLower(os.Getenv(name)) {
+// envBool reads a boolean environment variable's value as git does: unset
+// or empty is false, and so are 0, false, no and off.
+func envBool(v string) bool {
+	switch strings.ToLower(v) {
 	case "", "0", "false", "no", "off":
 		return false
 	}

@@ -95,7 +95,7 @@ var fixture = map[string]string{
 
 // treeFiles lists the files under root as a Tree-driven walk sees them.
 func treeFiles(t *testing.T, root string) []string {
-	tr := NewTree(root)
+	tr := NewTree(root, os.LookupEnv)
 	var out, all []string
 	var walk func(rel string)
 	walk = func(rel string) {
@@ -137,7 +137,7 @@ func treeFiles(t *testing.T, root string) []string {
 
 // stackFiles lists the files under root with flat pattern stacks (Match).
 func stackFiles(t *testing.T, root string) []string {
-	outer, prefix := ForRoot(root)
+	outer, prefix := ForRoot(root, os.LookupEnv)
 	var out []string
 	var walk func(rel string, comps []string, pats []Pattern)
 	walk = func(rel string, comps []string, pats []Pattern) {
@@ -266,5 +266,45 @@ func TestFindRepo(t *testing.T) {
 	}
 	if _, ok := FindRepo(t.TempDir()); ok {
 		t.Error("a plain directory is not a repository")
+	}
+}
+
+// TestEnvIsInjected: git's variables come from the Env handed in, never from
+// the process (whose HOME here holds rules that must not apply).
+func TestEnvIsInjected(t *testing.T) {
+	procHome, home := t.TempDir(), t.TempDir()
+	t.Setenv("HOME", procHome)
+	t.Setenv("XDG_CONFIG_HOME", filepath.Join(procHome, ".config"))
+	t.Setenv("GIT_CONFIG_NOSYSTEM", "1")
+	write(t, procHome, ".config/git/ignore", "*.go\n")
+	write(t, home, ".config/git/ignore", "*.globalbak\n")
+	write(t, home, ".gitconfig", "[core]\n\texcludesFile = ~/my-ignore\n")
+	write(t, home, "my-ignore", "*.mine\n")
+	vars := map[string]string{"HOME": home, "GIT_CONFIG_NOSYSTEM": "1"}
+	env := func(k string) (string, bool) { v, ok := vars[k]; return v, ok }
+
+	matches := func(name string) bool {
+		outer, _ := ForRoot(t.TempDir(), env)
+		return Match(outer, []string{name}, false)
+	}
+	if got := GlobalExcludesFile("", env); got != filepath.Join(home, "my-ignore") {
+		t.Errorf("GlobalExcludesFile = %q, want the injected HOME's core.excludesFile", got)
+	}
+	if !matches("a.mine") || matches("a.go") || matches("a.globalbak") {
+		t.Error("rules of the injected HOME's ~/.gitconfig expected, and only those")
+	}
+	vars["GIT_CONFIG_GLOBAL"] = "" // set but empty: no global config at all
+	if got := GlobalExcludesFile("", env); got != filepath.Join(home, ".config", "git", "ignore") {
+		t.Errorf("with GIT_CONFIG_GLOBAL empty: GlobalExcludesFile = %q", got)
+	}
+	if !matches("a.globalbak") || matches("a.mine") || matches("a.go") {
+		t.Error("with GIT_CONFIG_GLOBAL empty: the injected HOME's default excludes expected")
+	}
+	vars["XDG_CONFIG_HOME"] = filepath.Join(procHome, ".config")
+	if !matches("a.go") || matches("a.globalbak") {
+		t.Error("XDG_CONFIG_HOME from the Env not followed")
+	}
+	if GlobalExcludesFile("", nil) != "" {
+		t.Error("a nil Env is an empty environment: no location can be formed")
 	}
 }

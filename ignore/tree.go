@@ -14,21 +14,22 @@ type Tree struct {
 
 // NewTree returns the rules for the work tree rooted at root, with the
 // outer sources loaded and no directory of its own loaded yet. Outside a
-// repository only the global excludes file applies.
-func NewTree(root string) *Tree {
+// repository only the global excludes file applies. env answers git's
+// variables (see Env).
+func NewTree(root string, env Env) *Tree {
 	t := &Tree{dirs: map[string][]Pattern{}}
-	t.outer, t.prefix = ForRoot(root)
+	t.outer, t.prefix = ForRoot(root, env)
 	return t
 }
 
 // ForRoot returns the patterns reaching the directory root from outside it
 // (Repo.Outer) and root's components from the repository top. Outside a
 // repository only the global excludes file applies, and prefix is nil.
-func ForRoot(root string) (outer []Pattern, prefix []string) {
+func ForRoot(root string, env Env) (outer []Pattern, prefix []string) {
 	if r, ok := FindRepo(root); ok {
-		return r.Outer(), r.PrefixComps()
+		return r.Outer(env), r.PrefixComps()
 	}
-	return Base(""), nil
+	return Base("", env), nil
 }
 
 // Load (re)reads the .gitignore of the directory rel (relative to the root,

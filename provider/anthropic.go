@@ -1,29 +1,31 @@
 package provider
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 
 	"charm.land/fantasy"
-	"github.com/anthropics/anthropic-sdk-go"
-	"github.com/anthropics/anthropic-sdk-go/option"
-	"github.com/anthropics/anthropic-sdk-go/packages/param"
 )
 
 // This file is ocgo's own Anthropic Messages adapter. It replaces
 // charm.land/fantasy/providers/anthropic, which links Bedrock and Vertex
 // support (AWS SDK, gRPC, Google auth, OpenTelemetry: ~290 packages) that
-// ocgo never uses. It builds on the root package of the official SDK only;
-// the SDK does the HTTP and the SSE parsing.
+// ocgo never uses, and then the official SDK, which added 7 MB to the
+// binary for this one streaming call: it writes the request as the
+// Messages API documents it and reads the SSE stream with sseReader.
 
 // ErrObjectUnsupported is returned by the Anthropic adapter's
 // GenerateObject and StreamObject: ocgo never asks for structured output.
@@ -75,7 +77,7 @@ func reasoningMeta(signature, redacted string) fantasy.ProviderMetadata {
 // anthropicModel implements fantasy.LanguageModel over the Messages API.
 type anthropicModel struct {
 	streamOnly
-	messages anthropic.MessageService
+	c anthropicConfig
 }
 
 // streamOnly is what our own adapters (Anthropic, OpenAI Responses) share:
@@ -109,39 +111,36 @@ type anthropicConfig struct {
 	apiKey     string // "" sends no key
 	authToken  string // an OAuth access token, sent as a Bearer token
 	headers    map[string]string
-	client     option.HTTPClient
-	middleware []option.Middleware // Vertex rewrites the request
+	client     httpDoer // nil = http.DefaultClient
+	// vertex: the request goes to Vertex's
+	// <baseURL>/publishers/anthropic/models/<model>:streamRawPredict, the
+	// model leaves the body and anthropic_version "vertex-2023-10-16" joins
+	// it, as Vertex expects.
+	vertex bool
 }
 
-// newAnthropicModel builds the adapter. It deliberately uses
-// anthropic.NewMessageService rather than anthropic.NewClient: the client
-// pulls credentials, base URL and headers from the process environment
-// (ANTHROPIC_API_KEY, ANTHROPIC_AUTH_TOKEN, profiles…), which would break
-// the rule that a provider only ever receives its own key.
+// httpDoer sends one HTTP request (an *http.Client, or the registry's
+// authDoer in front of one).
+type httpDoer interface {
+	Do(*http.Request) (*http.Response, error)
+}
+
+// anthropicVersion is the Messages API version ocgo speaks, as the AI SDK
+// and the official SDKs send it.
+const anthropicVersion = "2023-06-01"
+
+// newAnthropicModel builds the adapter. It speaks the Messages API's wire
+// format itself (see docs/architecture.md, Dependencies: the official SDK
+// added 7 MB to the binary for this one streaming call), and it reads
+// nothing from the process environment: a provider only ever receives its
+// own key.
 func newAnthropicModel(c anthropicConfig) *anthropicModel {
-	opts := []option.RequestOption{
-		option.WithBaseURL(cmp.Or(c.baseURL, "https://api.anthropic.com") + "/"),
-		option.WithMaxRetries(0), // retryModel owns the retry policy
+	if c.client == nil {
+		c.client = http.DefaultClient
 	}
-	if c.client != nil {
-		opts = append(opts, option.WithHTTPClient(c.client))
-	}
-	if c.apiKey != "" {
-		opts = append(opts, option.WithAPIKey(c.apiKey))
-	}
-	if c.authToken != "" {
-		opts = append(opts, option.WithAuthToken(c.authToken))
-	}
-	for k, v := range c.headers {
-		opts = append(opts, option.WithHeader(k, v))
-	}
-	if len(c.middleware) > 0 {
-		opts = append(opts, option.WithMiddleware(c.middleware...))
-	}
-	return &anthropicModel{streamOnly: streamOnly{provider: c.providerID, model: c.modelID}, messages: anthropic.NewMessageService(opts...)}
+	return &anthropicModel{streamOnly: streamOnly{provider: c.providerID, model: c.modelID}, c: c}
 }
 
-// Provider implements fantasy.LanguageModel.
 // Generate implements fantasy.LanguageModel. It drains Stream and
 // assembles the response: streaming has no server-side duration limit
 // for large max_tokens, and it keeps a single wire code path.
@@ -214,13 +213,17 @@ type streamBlock struct {
 // message_stop or stop_reason is an (retryable) incomplete-stream error.
 func (m *anthropicModel) Stream(ctx context.Context, call fantasy.Call) (fantasy.StreamResponse, error) {
 	params, warnings := m.params(call)
-	stream := m.messages.NewStreaming(ctx, params)
+	resp, err := m.send(ctx, params)
 	return func(yield func(fantasy.StreamPart) bool) {
-		defer stream.Close()
+		if err != nil {
+			yield(fantasy.StreamPart{Type: fantasy.StreamPartTypeError, Error: err})
+			return
+		}
+		defer resp.Body.Close()
 		if len(warnings) > 0 && !yield(fantasy.StreamPart{Type: fantasy.StreamPartTypeWarnings, Warnings: warnings}) {
 			return
 		}
-		var msg anthropic.Message // message-level state: id, stop reason, usage
+		var msg anthropicMessage // message-level state: id, stop reason, usage
 		var blocks []*streamBlock
 		block := func(i int64) *streamBlock {
 			if i < 0 || int(i) >= len(blocks) {
@@ -229,13 +232,30 @@ func (m *anthropicModel) Stream(ctx context.Context, call fantasy.Call) (fantasy
 			return blocks[i]
 		}
 		sawStop := false
-		for stream.Next() {
-			ev := stream.Current()
+		sse := newSSEReader(resp.Body)
+		for sse.next() {
+			if sse.ev.name == "error" {
+				yield(fantasy.StreamPart{Type: fantasy.StreamPartTypeError, Error: anthropicAPIError(http.StatusOK, sse.ev.data, resp)})
+				return
+			}
+			var ev anthropicEvent
+			switch sse.ev.name {
+			case "message_start", "message_delta", "message_stop", "content_block_start", "content_block_delta", "content_block_stop":
+				if err := json.Unmarshal(sse.ev.data, &ev); err != nil {
+					yield(fantasy.StreamPart{Type: fantasy.StreamPartTypeError, Error: anthropicError(ctx, err)})
+					return
+				}
+			default: // ping and future event types
+				continue
+			}
 			id := strconv.FormatInt(ev.Index, 10)
 			var part fantasy.StreamPart
 			switch ev.Type {
-			case "message_start", "message_delta":
-				_ = msg.Accumulate(ev)
+			case "message_start":
+				msg = ev.Message
+				continue
+			case "message_delta":
+				msg.accumulate(ev)
 				continue
 			case "message_stop":
 				sawStop = true
@@ -325,14 +345,14 @@ func (m *anthropicModel) Stream(ctx context.Context, call fantasy.Call) (fantasy
 				default:
 					continue
 				}
-			default: // ping and future event types
+			default:
 				continue
 			}
 			if !yield(part) {
 				return
 			}
 		}
-		if err := stream.Err(); err != nil && !errors.Is(err, io.EOF) {
+		if err := sse.err; err != nil {
 			yield(fantasy.StreamPart{Type: fantasy.StreamPartTypeError, Error: anthropicError(ctx, err)})
 			return
 		}
@@ -348,7 +368,7 @@ func (m *anthropicModel) Stream(ctx context.Context, call fantasy.Call) (fantasy
 		yield(fantasy.StreamPart{
 			Type:         fantasy.StreamPartTypeFinish,
 			ID:           msg.ID,
-			FinishReason: anthropicFinish(string(msg.StopReason)),
+			FinishReason: anthropicFinish(msg.StopReason),
 			Usage: fantasy.Usage{
 				InputTokens:         u.InputTokens,
 				OutputTokens:        u.OutputTokens,
@@ -359,6 +379,111 @@ func (m *anthropicModel) Stream(ctx context.Context, call fantasy.Call) (fantasy
 			ProviderMetadata: fantasy.ProviderMetadata{},
 		})
 	}, nil
+}
+
+// anthropicEvent is one Messages stream event; each type fills its fields.
+type anthropicEvent struct {
+	Type         string           `json:"type"`
+	Index        int64            `json:"index"`
+	Message      anthropicMessage `json:"message"` // message_start
+	ContentBlock struct {         // content_block_start
+		Type      string `json:"type"`
+		ID        string `json:"id"`
+		Name      string `json:"name"`
+		Text      string `json:"text"`
+		Thinking  string `json:"thinking"`
+		Signature string `json:"signature"`
+		Data      string `json:"data"`
+	} `json:"content_block"`
+	Delta struct { // content_block_delta and message_delta
+		Type        string `json:"type"`
+		Text        string `json:"text"`
+		Thinking    string `json:"thinking"`
+		Signature   string `json:"signature"`
+		PartialJSON string `json:"partial_json"`
+		StopReason  string `json:"stop_reason"`
+	} `json:"delta"`
+	Usage anthropicDeltaUsage `json:"usage"` // message_delta
+}
+
+// anthropicMessage is what the stream says about the message as a whole.
+type anthropicMessage struct {
+	ID         string `json:"id"`
+	StopReason string `json:"stop_reason"`
+	Usage      struct {
+		InputTokens              int64 `json:"input_tokens"`
+		OutputTokens             int64 `json:"output_tokens"`
+		CacheCreationInputTokens int64 `json:"cache_creation_input_tokens"`
+		CacheReadInputTokens     int64 `json:"cache_read_input_tokens"`
+	} `json:"usage"`
+}
+
+// anthropicDeltaUsage: message_delta's counts are whole-message totals;
+// the ones it leaves out keep message_start's value.
+type anthropicDeltaUsage struct {
+	OutputTokens             int64  `json:"output_tokens"`
+	InputTokens              *int64 `json:"input_tokens"`
+	CacheCreationInputTokens *int64 `json:"cache_creation_input_tokens"`
+	CacheReadInputTokens     *int64 `json:"cache_read_input_tokens"`
+}
+
+// accumulate applies a message_delta: the stop reason and the usage totals.
+func (m *anthropicMessage) accumulate(ev anthropicEvent) {
+	m.StopReason = ev.Delta.StopReason
+	u := ev.Usage
+	m.Usage.OutputTokens = u.OutputTokens
+	for _, f := range []struct {
+		v   *int64
+		dst *int64
+	}{{u.InputTokens, &m.Usage.InputTokens}, {u.CacheCreationInputTokens, &m.Usage.CacheCreationInputTokens},
+		{u.CacheReadInputTokens, &m.Usage.CacheReadInputTokens}} {
+		if f.v != nil {
+			*f.dst = *f.v
+		}
+	}
+}
+
+// send POSTs the request and returns the streaming response, or the
+// error a non-2xx answer (or the transport) gave.
+func (m *anthropicModel) send(ctx context.Context, p anthropicRequest) (*http.Response, error) {
+	url := cmp.Or(m.c.baseURL, "https://api.anthropic.com") + "/v1/messages"
+	if m.c.vertex {
+		url = m.c.baseURL + "/publishers/anthropic/models/" + m.c.modelID + ":streamRawPredict"
+		p.Model, p.AnthropicVersion = "", "vertex-2023-10-16"
+	}
+	body, err := json.Marshal(p)
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set("Anthropic-Version", anthropicVersion)
+	if m.c.apiKey != "" {
+		req.Header.Set("X-Api-Key", m.c.apiKey)
+	}
+	if m.c.authToken != "" {
+		req.Header.Set("Authorization", "Bearer "+m.c.authToken)
+	}
+	for k, v := range m.c.headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := m.c.client.Do(req)
+	if err != nil {
+		return nil, anthropicError(ctx, err)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		defer resp.Body.Close()
+		raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		if err != nil && ctx.Err() != nil {
+			return nil, anthropicError(ctx, err)
+		}
+		return nil, anthropicAPIError(resp.StatusCode, raw, resp)
+	}
+	return resp, nil
 }
 
 func anthropicFinish(reason string) fantasy.FinishReason {
@@ -375,31 +500,118 @@ func anthropicFinish(reason string) fantasy.FinishReason {
 	return fantasy.FinishReasonUnknown
 }
 
+// anthropicRequest is the body of POST /v1/messages.
+type anthropicRequest struct {
+	Model            string               `json:"model,omitempty"`
+	AnthropicVersion string               `json:"anthropic_version,omitempty"` // Vertex only
+	MaxTokens        int64                `json:"max_tokens"`
+	System           []anthropicText      `json:"system,omitempty"`
+	Messages         []anthropicTurn      `json:"messages"`
+	Temperature      *float64             `json:"temperature,omitempty"`
+	TopP             *float64             `json:"top_p,omitempty"`
+	TopK             *int64               `json:"top_k,omitempty"`
+	Thinking         *anthropicThinkingOn `json:"thinking,omitempty"`
+	Tools            []anthropicToolDef   `json:"tools,omitempty"`
+	ToolChoice       *anthropicChoice     `json:"tool_choice,omitempty"`
+	Stream           bool                 `json:"stream"`
+}
+
+// anthropicTurn is one message; its content blocks are the anthropic*
+// block types below, each with its own required fields.
+type anthropicTurn struct {
+	Role    string `json:"role"`
+	Content []any  `json:"content"`
+}
+
+type anthropicText struct {
+	Type string `json:"type"` // "text"
+	Text string `json:"text"`
+}
+
+func textBlock(s string) anthropicText { return anthropicText{Type: "text", Text: s} }
+
+type anthropicSource struct {
+	Type      string `json:"type"` // "base64" or "text"
+	MediaType string `json:"media_type"`
+	Data      string `json:"data"`
+}
+
+type anthropicImage struct {
+	Type   string          `json:"type"` // "image"
+	Source anthropicSource `json:"source"`
+}
+
+func imageBlock(mediaType, b64 string) anthropicImage {
+	return anthropicImage{Type: "image", Source: anthropicSource{Type: "base64", MediaType: mediaType, Data: b64}}
+}
+
+type anthropicDocument struct {
+	Type   string          `json:"type"` // "document"
+	Source anthropicSource `json:"source"`
+	Title  string          `json:"title,omitempty"`
+}
+
+type anthropicThinkingBlock struct {
+	Type      string `json:"type"` // "thinking"
+	Thinking  string `json:"thinking"`
+	Signature string `json:"signature"`
+}
+
+type anthropicRedacted struct {
+	Type string `json:"type"` // "redacted_thinking"
+	Data string `json:"data"`
+}
+
+type anthropicToolUse struct {
+	Type  string          `json:"type"` // "tool_use"
+	ID    string          `json:"id"`
+	Name  string          `json:"name"`
+	Input json.RawMessage `json:"input"`
+}
+
+type anthropicToolResult struct {
+	Type      string `json:"type"` // "tool_result"
+	ToolUseID string `json:"tool_use_id"`
+	Content   []any  `json:"content,omitempty"` // text and image blocks
+	IsError   bool   `json:"is_error,omitempty"`
+}
+
+type anthropicThinkingOn struct {
+	Type         string `json:"type"` // "enabled"
+	BudgetTokens int64  `json:"budget_tokens"`
+}
+
+type anthropicToolDef struct {
+	Name        string         `json:"name"`
+	Description string         `json:"description,omitempty"`
+	InputSchema map[string]any `json:"input_schema"`
+}
+
+type anthropicChoice struct {
+	Type string `json:"type"` // auto, any, none, tool
+	Name string `json:"name,omitempty"`
+}
+
 // params maps a fantasy call onto a Messages request.
-func (m *anthropicModel) params(call fantasy.Call) (anthropic.MessageNewParams, []fantasy.CallWarning) {
+func (m *anthropicModel) params(call fantasy.Call) (anthropicRequest, []fantasy.CallWarning) {
 	system, messages, warnings := anthropicPrompt(call.Prompt)
-	p := anthropic.MessageNewParams{
-		Model:     anthropic.Model(m.model),
-		MaxTokens: defaultMaxTokens,
-		System:    system,
-		Messages:  messages,
+	p := anthropicRequest{
+		Model:       m.model,
+		MaxTokens:   defaultMaxTokens,
+		System:      system,
+		Messages:    messages,
+		Temperature: call.Temperature,
+		TopP:        call.TopP,
+		TopK:        call.TopK,
+		Stream:      true,
 	}
 	if call.MaxOutputTokens != nil && *call.MaxOutputTokens > 0 {
 		p.MaxTokens = *call.MaxOutputTokens
 	}
-	if call.Temperature != nil {
-		p.Temperature = param.NewOpt(*call.Temperature)
-	}
-	if call.TopP != nil {
-		p.TopP = param.NewOpt(*call.TopP)
-	}
-	if call.TopK != nil {
-		p.TopK = param.NewOpt(*call.TopK)
-	}
 	if o, ok := call.ProviderOptions[anthropicMetaKey].(*anthropicCallOptions); ok && o.ThinkingBudget > 0 {
 		// Extended thinking: the budget counts within max_tokens, and the
 		// API refuses a temperature, top_k, or a top_p below 0.95 with it.
-		p.Thinking = anthropic.ThinkingConfigParamOfEnabled(o.ThinkingBudget)
+		p.Thinking = &anthropicThinkingOn{Type: "enabled", BudgetTokens: o.ThinkingBudget}
 		if p.MaxTokens <= o.ThinkingBudget {
 			p.MaxTokens = o.ThinkingBudget + defaultMaxTokens
 		}
@@ -408,9 +620,9 @@ func (m *anthropicModel) params(call fantasy.Call) (anthropic.MessageNewParams, 
 			drop bool
 			opt  func()
 		}{
-			{"Temperature", p.Temperature.Valid(), func() { p.Temperature = param.Opt[float64]{} }},
-			{"TopK", p.TopK.Valid(), func() { p.TopK = param.Opt[int64]{} }},
-			{"TopP", p.TopP.Valid() && p.TopP.Value < 0.95, func() { p.TopP = param.Opt[float64]{} }},
+			{"Temperature", p.Temperature != nil, func() { p.Temperature = nil }},
+			{"TopK", p.TopK != nil, func() { p.TopK = nil }},
+			{"TopP", p.TopP != nil && *p.TopP < 0.95, func() { p.TopP = nil }},
 		} {
 			if d.drop {
 				d.opt()
@@ -433,60 +645,43 @@ func (m *anthropicModel) params(call fantasy.Call) (anthropic.MessageNewParams, 
 			warnings = append(warnings, fantasy.CallWarning{Type: fantasy.CallWarningTypeUnsupportedTool, Tool: t})
 			continue
 		}
-		p.Tools = append(p.Tools, anthropic.ToolUnionParam{OfTool: anthropicTool(ft)})
+		p.Tools = append(p.Tools, anthropicTool(ft))
 	}
 	if call.ToolChoice != nil && len(p.Tools) > 0 {
 		switch c := *call.ToolChoice; c {
 		case fantasy.ToolChoiceAuto:
-			p.ToolChoice.OfAuto = &anthropic.ToolChoiceAutoParam{}
+			p.ToolChoice = &anthropicChoice{Type: "auto"}
 		case fantasy.ToolChoiceRequired:
-			p.ToolChoice.OfAny = &anthropic.ToolChoiceAnyParam{}
+			p.ToolChoice = &anthropicChoice{Type: "any"}
 		case fantasy.ToolChoiceNone:
-			p.ToolChoice.OfNone = &anthropic.ToolChoiceNoneParam{}
+			p.ToolChoice = &anthropicChoice{Type: "none"}
 		default:
-			p.ToolChoice.OfTool = &anthropic.ToolChoiceToolParam{Name: string(c)}
+			p.ToolChoice = &anthropicChoice{Type: "tool", Name: string(c)}
 		}
 	}
 	return p, warnings
 }
 
-func anthropicTool(ft fantasy.FunctionTool) *anthropic.ToolParam {
-	schema := anthropic.ToolInputSchemaParam{Properties: ft.InputSchema["properties"]}
-	switch req := ft.InputSchema["required"].(type) {
-	case []string:
-		schema.Required = req
-	case []any:
-		for _, r := range req {
-			if s, ok := r.(string); ok {
-				schema.Required = append(schema.Required, s)
-			}
-		}
+// anthropicTool declares a function tool; its input schema is the tool's
+// JSON schema with "type": "object", as the API requires.
+func anthropicTool(ft fantasy.FunctionTool) anthropicToolDef {
+	schema := maps.Clone(ft.InputSchema)
+	if schema == nil {
+		schema = map[string]any{}
 	}
-	for k, v := range ft.InputSchema {
-		if k == "type" || k == "properties" || k == "required" {
-			continue
-		}
-		if schema.ExtraFields == nil {
-			schema.ExtraFields = map[string]any{}
-		}
-		schema.ExtraFields[k] = v
-	}
-	tool := &anthropic.ToolParam{Name: ft.Name, InputSchema: schema}
-	if ft.Description != "" {
-		tool.Description = param.NewOpt(ft.Description)
-	}
-	return tool
+	schema["type"] = "object"
+	return anthropicToolDef{Name: ft.Name, Description: ft.Description, InputSchema: schema}
 }
 
 // anthropicPrompt converts the prompt. System messages become system text
 // blocks; tool results go back as tool_result blocks in a user message;
 // consecutive messages of the same side are merged, as the API requires
 // user and assistant turns to alternate.
-func anthropicPrompt(prompt fantasy.Prompt) ([]anthropic.TextBlockParam, []anthropic.MessageParam, []fantasy.CallWarning) {
-	var system []anthropic.TextBlockParam
-	var msgs []anthropic.MessageParam
+func anthropicPrompt(prompt fantasy.Prompt) ([]anthropicText, []anthropicTurn, []fantasy.CallWarning) {
+	var system []anthropicText
+	msgs := []anthropicTurn{}
 	var warnings []fantasy.CallWarning
-	add := func(role anthropic.MessageParamRole, blocks []anthropic.ContentBlockParamUnion) {
+	add := func(role string, blocks []any) {
 		if len(blocks) == 0 {
 			return
 		}
@@ -494,22 +689,22 @@ func anthropicPrompt(prompt fantasy.Prompt) ([]anthropic.TextBlockParam, []anthr
 			msgs[n-1].Content = append(msgs[n-1].Content, blocks...)
 			return
 		}
-		msgs = append(msgs, anthropic.MessageParam{Role: role, Content: blocks})
+		msgs = append(msgs, anthropicTurn{Role: role, Content: blocks})
 	}
 	for _, msg := range prompt {
-		var blocks []anthropic.ContentBlockParamUnion
+		var blocks []any
 		switch msg.Role {
 		case fantasy.MessageRoleSystem:
 			for _, part := range msg.Content {
 				if t, ok := fantasy.AsMessagePart[fantasy.TextPart](part); ok && t.Text != "" {
-					system = append(system, anthropic.TextBlockParam{Text: t.Text})
+					system = append(system, textBlock(t.Text))
 				}
 			}
 		case fantasy.MessageRoleUser:
 			for _, part := range msg.Content {
 				if t, ok := fantasy.AsMessagePart[fantasy.TextPart](part); ok {
 					if t.Text != "" {
-						blocks = append(blocks, anthropic.NewTextBlock(t.Text))
+						blocks = append(blocks, textBlock(t.Text))
 					}
 					continue
 				}
@@ -524,13 +719,13 @@ func anthropicPrompt(prompt fantasy.Prompt) ([]anthropic.TextBlockParam, []anthr
 						Message: "file part media type " + f.MediaType + " not supported"})
 				}
 			}
-			add(anthropic.MessageParamRoleUser, blocks)
+			add("user", blocks)
 		case fantasy.MessageRoleAssistant:
 			for _, part := range msg.Content {
 				switch p := part.(type) {
 				case fantasy.TextPart:
 					if p.Text != "" {
-						blocks = append(blocks, anthropic.NewTextBlock(p.Text))
+						blocks = append(blocks, textBlock(p.Text))
 					}
 				case fantasy.ReasoningPart:
 					if b, ok := anthropicThinking(p); ok {
@@ -540,40 +735,41 @@ func anthropicPrompt(prompt fantasy.Prompt) ([]anthropic.TextBlockParam, []anthr
 					if p.ProviderExecuted {
 						continue
 					}
-					var input any
-					if json.Unmarshal([]byte(p.Input), &input) != nil || input == nil {
-						input = map[string]any{}
+					// The input goes back as the object the model sent;
+					// anything that is not a JSON object becomes {}.
+					input := json.RawMessage(p.Input)
+					var obj map[string]json.RawMessage
+					if json.Unmarshal(input, &obj) != nil || obj == nil {
+						input = json.RawMessage(`{}`)
 					}
-					blocks = append(blocks, anthropic.NewToolUseBlock(p.ToolCallID, input, p.ToolName))
+					blocks = append(blocks, anthropicToolUse{Type: "tool_use", ID: p.ToolCallID, Name: p.ToolName, Input: input})
 				}
 			}
-			add(anthropic.MessageParamRoleAssistant, blocks)
+			add("assistant", blocks)
 		case fantasy.MessageRoleTool:
 			for _, part := range msg.Content {
 				if r, ok := fantasy.AsMessagePart[fantasy.ToolResultPart](part); ok {
-					blocks = append(blocks, anthropicToolResult(r))
+					blocks = append(blocks, anthropicResult(r))
 				}
 			}
-			add(anthropic.MessageParamRoleUser, blocks)
+			add("user", blocks)
 		}
 	}
 	return system, msgs, warnings
 }
 
-func anthropicFile(f fantasy.FilePart) (anthropic.ContentBlockParamUnion, bool) {
+func anthropicFile(f fantasy.FilePart) (any, bool) {
 	switch {
 	case strings.HasPrefix(f.MediaType, "image/"):
-		return anthropic.NewImageBlockBase64(f.MediaType, base64.StdEncoding.EncodeToString(f.Data)), true
+		return imageBlock(f.MediaType, base64.StdEncoding.EncodeToString(f.Data)), true
 	case f.MediaType == "application/pdf":
-		b := anthropic.NewDocumentBlock(anthropic.Base64PDFSourceParam{Data: base64.StdEncoding.EncodeToString(f.Data)})
-		b.OfDocument.Title = param.NewOpt(documentTitle(f.Filename))
-		return b, true
+		return anthropicDocument{Type: "document", Title: documentTitle(f.Filename),
+			Source: anthropicSource{Type: "base64", MediaType: "application/pdf", Data: base64.StdEncoding.EncodeToString(f.Data)}}, true
 	case strings.HasPrefix(f.MediaType, "text/"):
-		b := anthropic.NewDocumentBlock(anthropic.PlainTextSourceParam{Data: string(f.Data)})
-		b.OfDocument.Title = param.NewOpt(documentTitle(f.Filename))
-		return b, true
+		return anthropicDocument{Type: "document", Title: documentTitle(f.Filename),
+			Source: anthropicSource{Type: "text", MediaType: "text/plain", Data: string(f.Data)}}, true
 	}
-	return anthropic.ContentBlockParamUnion{}, false
+	return nil, false
 }
 
 // documentTitle keeps only what the API accepts in a document title
@@ -591,92 +787,86 @@ func documentTitle(name string) string {
 // anthropicThinking replays a reasoning part as a thinking block when it
 // carries an Anthropic signature (or redacted data); the API rejects
 // unsigned thinking, so anything else is dropped.
-func anthropicThinking(p fantasy.ReasoningPart) (anthropic.ContentBlockParamUnion, bool) {
+func anthropicThinking(p fantasy.ReasoningPart) (any, bool) {
 	meta, ok := p.ProviderOptions[anthropicMetaKey].(*anthropicReasoning)
 	switch {
 	case !ok || meta == nil:
-		return anthropic.ContentBlockParamUnion{}, false
+		return nil, false
 	case meta.RedactedData != "":
-		return anthropic.NewRedactedThinkingBlock(meta.RedactedData), true
+		return anthropicRedacted{Type: "redacted_thinking", Data: meta.RedactedData}, true
 	case meta.Signature != "":
-		return anthropic.NewThinkingBlock(meta.Signature, p.Text), true
+		return anthropicThinkingBlock{Type: "thinking", Thinking: p.Text, Signature: meta.Signature}, true
 	}
-	return anthropic.ContentBlockParamUnion{}, false
+	return nil, false
 }
 
-func anthropicToolResult(r fantasy.ToolResultPart) anthropic.ContentBlockParamUnion {
-	block := anthropic.ToolResultBlockParam{ToolUseID: r.ToolCallID}
+func anthropicResult(r fantasy.ToolResultPart) anthropicToolResult {
+	block := anthropicToolResult{Type: "tool_result", ToolUseID: r.ToolCallID}
 	text := func(s string) {
 		if s != "" {
-			block.Content = append(block.Content, anthropic.ToolResultBlockParamContentUnion{OfText: &anthropic.TextBlockParam{Text: s}})
+			block.Content = append(block.Content, textBlock(s))
 		}
 	}
 	switch out := r.Output.(type) {
 	case fantasy.ToolResultOutputContentText:
 		text(out.Text)
 	case fantasy.ToolResultOutputContentError:
-		block.IsError = param.NewOpt(true)
+		block.IsError = true
 		if out.Error != nil {
 			text(out.Error.Error())
 		}
 	case fantasy.ToolResultOutputContentMedia:
 		text(out.Text)
 		if strings.HasPrefix(out.MediaType, "image/") {
-			img := anthropic.NewImageBlockBase64(out.MediaType, out.Data)
-			block.Content = append(block.Content, anthropic.ToolResultBlockParamContentUnion{OfImage: img.OfImage})
+			block.Content = append(block.Content, imageBlock(out.MediaType, out.Data))
 		}
 	}
-	return anthropic.ContentBlockParamUnion{OfToolResult: &block}
+	return block
 }
 
-var anthropicContextRe = regexp.MustCompile(`prompt is too long:\s*(\d+)\s*tokens?\s*>\s*(\d+)\s*maximum`)
+// anthropicContextRe reads the numbers of a context-window overflow
+// (compiled on first use: nothing is built at start).
+var anthropicContextRe = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`prompt is too long:\s*(\d+)\s*tokens?\s*>\s*(\d+)\s*maximum`)
+})
 
-// anthropicError turns an SDK error into a *fantasy.ProviderError that
-// retry.go and Classify understand (status, lower-case response headers,
-// JSON body, transient flag, context-overflow numbers). Cancellation
-// stays errors.Is(err, context.Canceled).
+// anthropicAPIError turns an error answer (a non-2xx response, or an
+// `error` event inside a 200 stream) into a *fantasy.ProviderError that
+// retry.go and Classify understand: status, lower-case response headers,
+// JSON body, transient flag, context-overflow numbers.
+func anthropicAPIError(status int, raw []byte, resp *http.Response) error {
+	body := string(raw)
+	errType, msg := anthropicErrorBody(body)
+	pe := &fantasy.ProviderError{
+		Title:          cmp.Or(fantasy.ErrorTitleForStatusCode(status), "provider request failed"),
+		Message:        cmp.Or(msg, strings.TrimSpace(body), http.StatusText(status)),
+		StatusCode:     status,
+		ResponseBody:   raw,
+		TransientError: fantasy.TransientStreamErrorTypes[errType],
+	}
+	if status == http.StatusOK {
+		pe.Title = cmp.Or(strings.ReplaceAll(errType, "_", " "), "provider stream error")
+	}
+	pe.Cause = fmt.Errorf("anthropic: %d %s: %s", status, cmp.Or(errType, http.StatusText(status)), pe.Message)
+	if resp != nil {
+		fillHTTP(pe, resp.Request, resp)
+	}
+	if mm := anthropicContextRe().FindStringSubmatch(pe.Message); mm != nil {
+		pe.ContextTooLargeErr = true
+		pe.ContextUsedTokens, _ = strconv.Atoi(mm[1])
+		pe.ContextMaxTokens, _ = strconv.Atoi(mm[2])
+	}
+	return pe
+}
+
+// anthropicError wraps a transport or decoding error; cancellation stays
+// errors.Is(err, context.Canceled).
 func anthropicError(ctx context.Context, err error) error {
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		if errors.Is(err, ctxErr) {
 			return err
 		}
 		return errors.Join(ctxErr, err)
-	}
-	var apiErr *anthropic.Error
-	if errors.As(err, &apiErr) {
-		body := apiErr.RawJSON()
-		errType, msg := anthropicErrorBody(body)
-		pe := &fantasy.ProviderError{
-			Title:          cmp.Or(fantasy.ErrorTitleForStatusCode(apiErr.StatusCode), "provider request failed"),
-			Message:        cmp.Or(msg, strings.TrimSpace(body), http.StatusText(apiErr.StatusCode)),
-			Cause:          apiErr,
-			StatusCode:     apiErr.StatusCode,
-			ResponseBody:   []byte(body),
-			TransientError: fantasy.TransientStreamErrorTypes[cmp.Or(errType, string(apiErr.Type()))],
-		}
-		if apiErr.StatusCode == http.StatusOK { // an SSE error event inside a 200 stream
-			pe.Title = cmp.Or(strings.ReplaceAll(errType, "_", " "), "provider stream error")
-		}
-		fillHTTP(pe, apiErr.Request, apiErr.Response)
-		if mm := anthropicContextRe.FindStringSubmatch(pe.Message); mm != nil {
-			pe.ContextTooLargeErr = true
-			pe.ContextUsedTokens, _ = strconv.Atoi(mm[1])
-			pe.ContextMaxTokens, _ = strconv.Atoi(mm[2])
-		}
-		return pe
-	}
-	// An SSE error event the SDK could not decode into an API error.
-	if _, payload, ok := strings.Cut(err.Error(), "received error while streaming:"); ok {
-		payload = strings.TrimSpace(payload)
-		if errType, msg := anthropicErrorBody(payload); errType != "" || msg != "" {
-			return &fantasy.ProviderError{
-				Title:          cmp.Or(strings.ReplaceAll(errType, "_", " "), "provider stream error"),
-				Message:        cmp.Or(msg, payload),
-				Cause:          err,
-				ResponseBody:   []byte(payload),
-				TransientError: fantasy.TransientStreamErrorTypes[errType],
-			}
-		}
 	}
 	return fantasy.WrapTransportError(err)
 }

@@ -1,13 +1,11 @@
 package provider
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -16,7 +14,6 @@ import (
 
 	"charm.land/fantasy"
 	"charm.land/fantasy/providers/openaicompat"
-	"github.com/anthropics/anthropic-sdk-go/option"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/google"
 )
@@ -126,43 +123,6 @@ func vertexCredentials(ctx context.Context, path string) (*google.Credentials, e
 	return nil, fmt.Errorf("credentials of type %q are not supported (use a service account key or gcloud auth application-default login)", head.Type)
 }
 
-// vertexAnthropic rewrites the Anthropic SDK's POST …/v1/messages into
-// Vertex's …/publishers/anthropic/models/<model>:streamRawPredict (or
-// :rawPredict): the model leaves the body and anthropic_version
-// "vertex-2023-10-16" joins it, as Vertex expects.
-func vertexAnthropic(model string) option.Middleware {
-	return func(req *http.Request, next option.MiddlewareNext) (*http.Response, error) {
-		if req.Method != http.MethodPost || !strings.HasSuffix(req.URL.Path, "/v1/messages") || req.Body == nil {
-			return next(req)
-		}
-		raw, err := io.ReadAll(req.Body)
-		_ = req.Body.Close()
-		if err != nil {
-			return nil, err
-		}
-		var body map[string]json.RawMessage
-		if err := json.Unmarshal(raw, &body); err != nil {
-			return nil, err
-		}
-		delete(body, "model")
-		body["anthropic_version"] = json.RawMessage(`"vertex-2023-10-16"`)
-		verb := ":rawPredict"
-		if string(body["stream"]) == "true" {
-			verb = ":streamRawPredict"
-		}
-		out, err := json.Marshal(body)
-		if err != nil {
-			return nil, err
-		}
-		req.URL.Path = strings.TrimSuffix(req.URL.Path, "/v1/messages") + "/publishers/anthropic/models/" + model + verb
-		req.URL.RawPath = ""
-		req.Body = io.NopCloser(bytes.NewReader(out))
-		req.ContentLength = int64(len(out))
-		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(out)), nil }
-		return next(req)
-	}
-}
-
 // vertexModel builds a Vertex model: Claude through the Anthropic adapter
 // at Vertex's rawPredict endpoint, anything else through Vertex's
 // OpenAI-compatible endpoint (model "google/<id>" unless the id names its
@@ -180,7 +140,7 @@ func (r *Registry) vertexModel(ctx context.Context, p Info, modelID string, head
 	doer := &authDoer{client: r.client, hasKey: true, userHeaders: headers}
 	if claude {
 		return newAnthropicModel(anthropicConfig{providerID: p.ID, modelID: modelID, baseURL: base, authToken: token,
-			headers: headers, client: doer, middleware: []option.Middleware{vertexAnthropic(modelID)}}), wireAnthropic, nil
+			headers: headers, client: doer, vertex: true}), wireAnthropic, nil
 	}
 	id := modelID
 	if !strings.Contains(id, "/") {

@@ -131,7 +131,7 @@ func unions() []openapi.Union {
 			{Name: "StepStartPart", Value: storage.PartStepStart, Fields: base, Required: base},
 			{Name: "StepFinishPart", Value: storage.PartStepFinish, Fields: with("cost", "tokens"), Required: with("cost", "tokens")},
 			{Name: "SnapshotPart", Value: storage.PartSnapshot, Fields: with("snapshot"), Required: with("snapshot")},
-			{Name: "PatchPart", Value: storage.PartPatch, Fields: with("hash", "files", "after"), Required: with("hash", "files")},
+			{Name: "PatchPart", Value: storage.PartPatch, Fields: with("hash", "files", "after", "dirs"), Required: with("hash", "files")},
 			{Name: "AgentPart", Value: storage.PartAgent, Fields: with("name", "source"), Required: with("name")},
 		}},
 		{Type: reflect.TypeFor[storage.ToolState](), Name: "ToolState", Discriminator: "status", Variants: []openapi.Variant{

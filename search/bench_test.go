@@ -74,11 +74,11 @@ func goSrcRepo(b *testing.B) string {
 }
 
 func benchService(b *testing.B, root string) *Service {
-	w, err := watcher.New(watcher.Options{Root: root})
+	w, err := watcher.New(watcher.Options{Env: os.LookupEnv, Root: root})
 	if err != nil {
 		b.Fatal(err)
 	}
-	svc, err := New(Options{Root: root, Cwd: root, Watcher: w})
+	svc, err := New(Options{Env: os.LookupEnv, Root: root, Cwd: root, Watcher: w})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -140,14 +140,14 @@ func BenchmarkStatusAfter10Edits(b *testing.B) {
 
 func BenchmarkStatusFull(b *testing.B) {
 	root := goSrcRepo(b)
-	w, err := watcher.New(watcher.Options{Root: root})
+	w, err := watcher.New(watcher.Options{Env: os.LookupEnv, Root: root})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer w.Close()
 	b.ResetTimer()
 	for b.Loop() {
-		svc, err := New(Options{Root: root, Watcher: w})
+		svc, err := New(Options{Env: os.LookupEnv, Root: root, Watcher: w})
 		if err != nil {
 			b.Fatal(err)
 		}

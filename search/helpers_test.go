@@ -60,14 +60,14 @@ func open(t testing.TB, root, cwd string) *Service {
 	t.Helper()
 	var svc *Service
 	ready := make(chan struct{})
-	w, err := watcher.New(watcher.Options{Root: root, Debounce: 15 * time.Millisecond, OnChange: func(c []watcher.Change) {
+	w, err := watcher.New(watcher.Options{Env: os.LookupEnv, Root: root, Debounce: 15 * time.Millisecond, OnChange: func(c []watcher.Change) {
 		<-ready
 		svc.Notify(c)
 	}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err = New(Options{Root: root, Cwd: cwd, Watcher: w, IndexMinFiles: -1})
+	svc, err = New(Options{Env: os.LookupEnv, Root: root, Cwd: cwd, Watcher: w, IndexMinFiles: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

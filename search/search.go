@@ -32,6 +32,7 @@ import (
 
 	"ocgo/confine"
 	"ocgo/diff"
+	"ocgo/ignore"
 	"ocgo/relpath"
 	"ocgo/watcher"
 )
@@ -87,6 +88,9 @@ type Options struct {
 	// IndexMinFiles is the size from which /find keeps a trigram index
 	// (0: DefaultIndexMinFiles; negative: every tree, as tests do).
 	IndexMinFiles int
+	// Env answers git's variables for the ignore rules of the watcher the
+	// service runs when Watcher is nil (see ignore.Env).
+	Env ignore.Env
 }
 
 // Service answers file and search queries for one project.
@@ -152,7 +156,7 @@ func New(opts Options) (*Service, error) {
 	if s.w == nil {
 		ctx, cancel := context.WithCancel(context.Background())
 		s.cancelW = cancel
-		s.w, err = watcher.New(watcher.Options{Root: root, Logger: lg, OnChange: s.Notify})
+		s.w, err = watcher.New(watcher.Options{Root: root, Logger: lg, Env: opts.Env, OnChange: s.Notify})
 		if err != nil {
 			cancel()
 			_ = r.Close()

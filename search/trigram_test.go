@@ -231,11 +231,11 @@ func TestSmallTreeHasNoIndex(t *testing.T) {
 	for i := range 40 {
 		write(t, root, fmt.Sprintf("f%02d.go", i), fmt.Sprintf("package p // %d\n", i))
 	}
-	w, err := watcher.New(watcher.Options{Root: root, Debounce: 15 * time.Millisecond})
+	w, err := watcher.New(watcher.Options{Env: os.LookupEnv, Root: root, Debounce: 15 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(Options{Root: root, Cwd: root, Watcher: w, IndexMinFiles: 50})
+	s, err := New(Options{Env: os.LookupEnv, Root: root, Cwd: root, Watcher: w, IndexMinFiles: 50})
 	if err != nil {
 		t.Fatal(err)
 	}

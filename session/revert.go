@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"ocgo/event"
@@ -358,9 +357,10 @@ type revertJournal struct {
 	// before DiffSet: Next.Diff is computed before the journal now.
 	Files   [][]byte `json:"files,omitempty"`
 	DiffSet bool     `json:"diffSet,omitempty"`
-	// Since (ms) is when the earliest change involved began: a directory
-	// emptied by the revert is removed only if it was made since.
-	Since int64 `json:"since,omitempty"`
+	// Dirs are the directories the calls involved created (root-relative
+	// bytes): a directory the operation empties is removed only if listed.
+	// (A journal of an older ocgo has none: its emptied directories stay.)
+	Dirs [][]byte `json:"dirs,omitempty"`
 }
 
 // journalOp is one file of a journal. Paths are bytes (base64 in JSON):
@@ -424,7 +424,7 @@ func (s *Service) transition(ctx context.Context, sess storage.Session, msgs []s
 			return sess, err
 		}
 	}
-	j := revertJournal{SessionID: sess.ID, Next: nextRV, Since: changesSince(msgs, sess.Revert, next), DiffSet: true}
+	j := revertJournal{SessionID: sess.ID, Next: nextRV, Dirs: dirsMade(msgs, sess.Revert, next), DiffSet: true}
 	if len(states) == 0 {
 		// No file to touch (a revert of a step that changed none): only
 		// the state moves.
@@ -485,13 +485,13 @@ func (s *Service) finish(ctx context.Context, j revertJournal, recovering bool) 
 		}
 		byTree[op.Target] = append(byTree[op.Target], p)
 	}
+	made := make([]string, len(j.Dirs))
+	for i, d := range j.Dirs {
+		made[i] = string(d)
+	}
 	var skipped []string
 	for _, tree := range trees {
-		var since time.Time
-		if j.Since > 0 {
-			since = time.UnixMilli(j.Since)
-		}
-		res, err := snaps.RestoreFiles(ctx, tree, byTree[tree], since)
+		res, err := snaps.RestoreFiles(ctx, tree, byTree[tree], made)
 		// Told even on error: a command running now must not claim
 		// what this restore changed before failing.
 		s.opts.Tracer.Restored(slices.Concat(res.Written, res.Deleted)...)
@@ -741,9 +741,10 @@ func (s *Service) diffOps(ctx context.Context, from string, states []fileState) 
 	return diff.String(), nil
 }
 
-// changesSince is the creation time (ms) of the earliest message holding a
-// patch that the current revert (cur) or the next one reverts; 0 if none.
-func changesSince(msgs []storage.WithParts, cur *storage.Revert, next *revertPlan) int64 {
+// dirsMade lists the directories created by the calls whose patches the
+// current revert (cur) or the next one reverts (each once, in order): the
+// only directories the operation may remove, once it has emptied them.
+func dirsMade(msgs []storage.WithParts, cur *storage.Revert, next *revertPlan) [][]byte {
 	var patches []storage.Part
 	if next != nil {
 		patches = append(patches, next.patches...)
@@ -753,13 +754,15 @@ func changesSince(msgs []storage.WithParts, cur *storage.Revert, next *revertPla
 			patches = append(patches, p.patches...)
 		}
 	}
-	var since int64
-	for _, m := range msgs {
-		for _, p := range patches {
-			if p.MessageID == m.Info.ID && (since == 0 || m.Info.Time.Created < since) {
-				since = m.Info.Time.Created
+	var out [][]byte
+	seen := map[string]bool{}
+	for _, p := range patches {
+		for _, d := range p.Dirs {
+			if !seen[string(d)] {
+				seen[string(d)] = true
+				out = append(out, d)
 			}
 		}
 	}
-	return since
+	return out
 }

@@ -120,8 +120,8 @@ type Snapshots interface {
 	// Overlay is base with paths as they are in from.
 	Overlay(ctx context.Context, base, from string, paths []string) (string, error)
 	// RestoreFiles restores exactly these files, without the size cap,
-	// removing emptied directories born at or after bornSince.
-	RestoreFiles(ctx context.Context, tree string, paths []string, bornSince time.Time) (snapshot.Result, error)
+	// removing the directories it empties that are listed in made.
+	RestoreFiles(ctx context.Context, tree string, paths, made []string) (snapshot.Result, error)
 	// Flush waits until the objects of every returned tree are on disk
 	// and durable (fsynced): called before a record names a tree.
 	Flush() error

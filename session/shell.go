@@ -150,10 +150,10 @@ func (s *Service) Shell(ctx context.Context, id, agent, command string) (storage
 	parts := []storage.Part{part}
 	if before != "" {
 		s.opts.Snapshots.MarkAll()
-		candidates, covers := s.commandFiles(run.Result)
+		candidates, covers, dirs := s.commandFiles(run.Result)
 		rs := &runState{s: s, ctx: context.WithoutCancel(ctx), in: loopInput{sessionID: id}, msg: msg, index: map[string]int{}}
 		before, large = saver.apply(before)
-		rs.recordPatch(before, candidates, large, covers)
+		rs.recordPatch(before, candidates, large, covers, dirs)
 		parts = append(parts, rs.parts...)
 	}
 	done := s.ms()

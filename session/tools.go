@@ -115,11 +115,11 @@ func (st *runState) runTool(c pendingCall, byName map[string]tool.Tool, enabled 
 		switch {
 		case before != "":
 			s.opts.Snapshots.MarkAll()
-			candidates, covers := s.commandFiles(res.Changed)
+			candidates, covers, dirs := s.commandFiles(res.Changed)
 			before, large = env.large.apply(before)
-			st.recordPatch(before, candidates, large, covers)
+			st.recordPatch(before, candidates, large, covers, dirs)
 		case env.before != "":
-			st.recordPatch(env.before, env.edited, nil, nil)
+			st.recordPatch(env.before, env.edited, nil, nil, env.made)
 		}
 	}
 	end := s.ms()
@@ -166,7 +166,15 @@ func (st *runState) runTool(c pendingCall, byName map[string]tool.Tool, enabled 
 // covers, if set, says which changed files the candidates account for (a
 // directory a command renamed covers its files); else only the candidates
 // themselves.
-func (st *runState) recordPatch(before string, candidates []string, skippedBefore map[string]bool, covers func(string) bool) {
+//
+// dirs are the directories the call created (root-relative): for write,
+// edit and patch those the tool made (tool.Env.MadeDirs), for a traced
+// command those its process tree made (trace.Set.Dirs). They are recorded
+// with the part, and a revert of the call removes them once it has emptied
+// them. An untraced command records none: what it made is
+// indistinguishable from what others made during it, and a directory left
+// empty is better than a user's removed.
+func (st *runState) recordPatch(before string, candidates []string, skippedBefore map[string]bool, covers func(string) bool, dirs []string) {
 	s := st.s
 	ctx := context.WithoutCancel(st.ctx)
 	var after string
@@ -216,6 +224,9 @@ func (st *runState) recordPatch(before string, candidates []string, skippedBefor
 	}
 	p := s.newPart(st.in.sessionID, st.msg.ID, storage.PartPatch)
 	p.Hash, p.Files, p.After = before, abs, after
+	for _, d := range dirs {
+		p.Dirs = append(p.Dirs, []byte(d))
+	}
 	if err := st.put(p); err != nil {
 		s.log.Error("Could not write patch part", "err", err)
 	}
@@ -276,6 +287,7 @@ type toolEnv struct {
 	snapshot bool
 	before   string
 	edited   []string
+	made     []string // directories the tool created (root-relative)
 	// large: a bash call's files over the size cap, saved by Editing
 	// before the command changes them.
 	large *largeFiles
@@ -454,6 +466,20 @@ func (e *toolEnv) Edited(path string) {
 	}
 }
 
+// MadeDirs records the directories a write, edit or patch call created.
+func (e *toolEnv) MadeDirs(paths ...string) {
+	if !e.snapshot || e.st == nil {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, p := range paths {
+		if rel, ok := e.s.rootRel(p); ok && !slices.Contains(e.made, rel) {
+			e.made = append(e.made, rel)
+		}
+	}
+}
+
 // rootRel makes an absolute path inside the project root-relative, with
 // slashes.
 func (s *Service) rootRel(p string) (string, bool) {
@@ -585,22 +611,27 @@ func (s *Service) beforeCommand(ctx context.Context) (before string, large map[s
 // commandFiles turns what a traced command changed (tool.Result.Changed)
 // into recordPatch's candidates and cover test; nil candidates (every
 // change in the window) when it is not known.
-func (s *Service) commandFiles(changed func() trace.Set) ([]string, func(string) bool) {
+func (s *Service) commandFiles(changed func() trace.Set) (candidates []string, covers func(string) bool, dirs []string) {
 	if changed == nil {
-		return nil, nil
+		return nil, nil, nil
 	}
 	set := changed()
 	if set.All {
 		s.log.Debug("Attributing every change during the command to it", "why", set.Reason)
-		return nil, nil
+		return nil, nil, nil
+	}
+	for _, d := range set.Dirs {
+		if !slices.Contains(strings.Split(d, "/"), ".git") {
+			dirs = append(dirs, d)
+		}
 	}
 	// The snapshot holds neither the root itself nor anything in .git (and
 	// refuses to be asked about them).
-	candidates := []string{}
+	candidates = []string{}
 	for _, p := range slices.Concat(set.Paths, set.Trees) {
 		if p != "." && !slices.Contains(strings.Split(p, "/"), ".git") {
 			candidates = append(candidates, p)
 		}
 	}
-	return candidates, set.Covers
+	return candidates, set.Covers, dirs
 }

@@ -183,7 +183,7 @@ func report(b *testing.B, cli time.Duration) {
 }
 
 func benchOpen(b *testing.B, work, gitDir string) *Snapshotter {
-	s, err := Open(Options{GitDir: gitDir, WorkTree: work})
+	s, err := Open(Options{Env: os.LookupEnv, GitDir: gitDir, WorkTree: work})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -58,7 +58,7 @@ func write(t testing.TB, root, rel, content string, perm os.FileMode) {
 
 func openSnap(t testing.TB, work string, opts ...func(*Options)) *Snapshotter {
 	t.Helper()
-	o := Options{GitDir: filepath.Join(t.TempDir(), "snapshots"), WorkTree: work}
+	o := Options{Env: os.LookupEnv, GitDir: filepath.Join(t.TempDir(), "snapshots"), WorkTree: work}
 	for _, f := range opts {
 		f(&o)
 	}

@@ -11,11 +11,9 @@ import (
 	"log/slog"
 	"os"
 	"path"
-	"path/filepath"
 	"sort"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
@@ -264,25 +262,33 @@ func (s *Snapshotter) Changed(ctx context.Context, from, to string) ([]string, e
 // touched. Files too large to be snapshotted are never deleted or
 // overwritten; they are reported in Result.Skipped.
 func (s *Snapshotter) Restore(ctx context.Context, tree string, paths []string) (Result, error) {
-	return s.restore(ctx, tree, paths, false, time.Time{})
+	return s.restore(ctx, tree, paths, false, nil)
 }
 
 // RestoreFiles makes each listed file path match tree, like Restore, for a
 // caller that has checked the files' current content against what it
 // expects (a revert): directories are not expanded and the size cap does not
 // apply, so a large file stored with TrackPaths is written or deleted too.
-// A directory emptied by a deletion is removed only if it came into being
-// at or after bornSince (the agent made it): a directory that was there
-// before, empty and so absent from every tree, stays. Where the file system
-// does not record birth times, emptied directories stay.
-func (s *Snapshotter) RestoreFiles(ctx context.Context, tree string, paths []string, bornSince time.Time) (Result, error) {
+// A directory emptied by a deletion is removed only if made lists it
+// (root-relative: the directories the reverted calls created); any other,
+// such as one that was there before, empty and so absent from every tree,
+// stays.
+func (s *Snapshotter) RestoreFiles(ctx context.Context, tree string, paths, made []string) (Result, error) {
 	if paths == nil {
 		paths = []string{}
 	}
-	return s.restore(ctx, tree, paths, true, bornSince)
+	set := map[string]bool{}
+	for _, d := range made {
+		if rel, err := cleanRel(d); err == nil {
+			set[rel] = true
+		}
+	}
+	return s.restore(ctx, tree, paths, true, set)
 }
 
-func (s *Snapshotter) restore(ctx context.Context, tree string, paths []string, exact bool, bornSince time.Time) (Result, error) {
+// restore is Restore, or with exact RestoreFiles (made: the directories it
+// may remove once emptied).
+func (s *Snapshotter) restore(ctx context.Context, tree string, paths []string, exact bool, made map[string]bool) (Result, error) {
 	var res Result
 	th, err := parseHash(tree)
 	if err != nil {
@@ -374,7 +380,7 @@ func (s *Snapshotter) restore(ctx context.Context, tree string, paths []string, 
 		s.marked[rel] = struct{}{}
 		emptied[path.Dir(rel)] = struct{}{}
 	}
-	s.removeEmptied(th, emptied, exact, bornSince)
+	s.removeEmptied(th, emptied, exact, made)
 	for _, w := range writes {
 		if err := ctx.Err(); err != nil {
 			return res, err
@@ -466,22 +472,20 @@ func (s *Snapshotter) nodeAt(rel string) *dirNode {
 }
 
 // removeEmptied removes now-empty directories that tree does not have
-// (with checkBirth, only those born at or after since).
-func (s *Snapshotter) removeEmptied(th plumbing.Hash, dirs map[string]struct{}, checkBirth bool, since time.Time) {
+// (with exact, only those listed in made, whatever tree holds).
+func (s *Snapshotter) removeEmptied(th plumbing.Hash, dirs map[string]struct{}, exact bool, made map[string]bool) {
 	for _, d := range sortedKeys(dirs) {
 		for d != "." && d != "" {
-			// With checkBirth (a revert) the birth time decides: the tree
-			// may have the directory for files another tree of the same
-			// revert deletes (each file goes back to the tree before its
-			// earliest change), and an empty directory the agent made goes.
-			if e, ok, _ := s.lookup(th, d); ok && e.IsTree() && !checkBirth {
+			// With exact (a revert) the record of what the calls made
+			// decides: the tree may have the directory for files another
+			// tree of the same revert deletes (each file goes back to the
+			// tree before its earliest change), and an empty directory the
+			// agent made goes; one it did not make stays.
+			if exact && !made[d] {
 				break
 			}
-			if checkBirth {
-				born, ok := birthTime(filepath.Join(s.work, filepath.FromSlash(d)))
-				if !ok || since.IsZero() || born.Before(since) {
-					break // there before the change: not the agent's to remove
-				}
+			if e, ok, _ := s.lookup(th, d); !exact && ok && e.IsTree() {
+				break
 			}
 			s.at("remove directory", d)
 			if err := s.root.Remove(d); err != nil {

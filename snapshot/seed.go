@@ -39,7 +39,7 @@ func (sc *scan) rehashIndexSeeds() {
 // index's cache-tree so unchanged directories are not re-encoded either
 // (see indexTree).
 func (s *Snapshotter) seedFromIndex() {
-	if v, ok := ignore.CoreOption(s.proj.CommonDir, "autocrlf"); ok && v != "false" {
+	if v, ok := ignore.CoreOption(s.proj.CommonDir, "autocrlf", s.env); ok && v != "false" {
 		return // add would convert line endings; hashes would not match raw bytes
 	}
 	idx, err := s.store.proj.ReadIndex()

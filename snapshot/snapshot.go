@@ -94,8 +94,8 @@ type Options struct {
 	// RescanInterval bounds how long watcher-fed mode trusts the watcher
 	// before a full rescan (default DefaultRescanInterval).
 	RescanInterval time.Duration
-	// Home is the user's home directory, never snapshotted ("" =
-	// os.UserHomeDir; ocgo passes the $HOME of its injected environment).
+	// Home is the user's home directory, never snapshotted ("" = Env's
+	// HOME; ocgo passes the $HOME of its injected environment).
 	Home string
 	// Checkpoint, when set, is called before each change a restore makes
 	// to the work tree (a file's deletion, a directory's removal or
@@ -104,6 +104,9 @@ type Options struct {
 	// that an interrupted revert is finished on the next start
 	// (revertcrash_test.go). nil in production.
 	Checkpoint func(step string)
+	// Env answers git's variables for the ignore rules (see ignore.Env);
+	// nil is an empty environment.
+	Env ignore.Env
 }
 
 // Skip is a path that was not snapshotted or restored, with the reason.
@@ -136,6 +139,7 @@ type Snapshotter struct {
 	lock *fileLock
 
 	proj *projectRepo // nil for non-git projects
+	env  ignore.Env   // git's variables, for the ignore rules and core.autocrlf
 
 	// mu serialises operations and guards everything below.
 	mu          sync.Mutex
@@ -181,8 +185,8 @@ func Open(opts Options) (*Snapshotter, error) {
 		return nil, ErrUnsafeRoot
 	}
 	home := opts.Home
-	if home == "" {
-		home, _ = os.UserHomeDir()
+	if home == "" && opts.Env != nil {
+		home, _ = opts.Env("HOME")
 	}
 	if home != "" && filepath.Clean(home) == work {
 		return nil, ErrUnsafeRoot
@@ -226,6 +230,7 @@ func Open(opts Options) (*Snapshotter, error) {
 		root:    root,
 		lock:    lk,
 		proj:    proj,
+		env:     opts.Env,
 		marked:  map[string]struct{}{},
 
 		checkpoint: opts.Checkpoint,
@@ -235,7 +240,7 @@ func Open(opts Options) (*Snapshotter, error) {
 	if proj != nil {
 		commonDir = proj.CommonDir
 	}
-	s.globalPats = ignore.Base(commonDir)
+	s.globalPats = ignore.Base(commonDir, opts.Env)
 	// The stat cache is loaded by the first Track, under the lock and its
 	// context, so Open never waits for another process.
 	return s, nil

@@ -407,7 +407,7 @@ func TestPersistedStatCacheAvoidsRehash(t *testing.T) {
 		t.Fatal(err)
 	}
 	gd := filepath.Join(t.TempDir(), "snap")
-	s, err := Open(Options{GitDir: gd, WorkTree: work})
+	s, err := Open(Options{Env: os.LookupEnv, GitDir: gd, WorkTree: work})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -432,7 +432,7 @@ func TestPersistedStatCacheAvoidsRehash(t *testing.T) {
 	if err := os.WriteFile(leftover, []byte("half"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s2, err := Open(Options{GitDir: gd, WorkTree: work})
+	s2, err := Open(Options{Env: os.LookupEnv, GitDir: gd, WorkTree: work})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -513,7 +513,7 @@ func TestHelperHoldLock(t *testing.T) {
 	if gd == "" {
 		t.Skip("helper only")
 	}
-	s, err := Open(Options{GitDir: gd, WorkTree: work})
+	s, err := Open(Options{Env: os.LookupEnv, GitDir: gd, WorkTree: work})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -626,7 +626,7 @@ func TestOpenRejects(t *testing.T) {
 	for name, o := range map[string]Options{
 		"relative": {GitDir: "snap", WorkTree: t.TempDir()},
 		"root":     {GitDir: filepath.Join(t.TempDir(), "s"), WorkTree: "/"},
-		"home":     {GitDir: filepath.Join(t.TempDir(), "s"), WorkTree: home},
+		"home":     {GitDir: filepath.Join(t.TempDir(), "s"), WorkTree: home, Env: os.LookupEnv},
 	} {
 		if s, err := Open(o); err == nil {
 			if err := s.Close(); err != nil {
@@ -637,7 +637,7 @@ func TestOpenRejects(t *testing.T) {
 	}
 	work := t.TempDir()
 	runGit(t, work, "init", "-q")
-	if s, err := Open(Options{GitDir: filepath.Join(work, ".git", "snap"), WorkTree: work}); err == nil {
+	if s, err := Open(Options{Env: os.LookupEnv, GitDir: filepath.Join(work, ".git", "snap"), WorkTree: work}); err == nil {
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
 		}

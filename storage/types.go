@@ -198,6 +198,11 @@ type Part struct {
 	// patch part): revert compares it with the files on disk to spot edits
 	// made since, instead of silently discarding them.
 	After string `json:"after,omitempty"`
+	// Dirs are the directories the change created (ocgo's addition),
+	// relative to the project root, as bytes (base64 in JSON: names need
+	// not be UTF-8): a revert removes one of them once it has emptied it,
+	// and no other directory.
+	Dirs [][]byte `json:"dirs,omitempty"`
 
 	// agent
 	Name string `json:"name,omitempty"`
@@ -309,7 +314,8 @@ func (p Part) MarshalJSON() ([]byte, error) {
 			Hash  string   `json:"hash"`
 			Files []string `json:"files"`
 			After string   `json:"after,omitempty"`
-		}{b, p.Hash, files, p.After})
+			Dirs  [][]byte `json:"dirs,omitempty"`
+		}{b, p.Hash, files, p.After, p.Dirs})
 	case PartAgent:
 		return json.Marshal(struct {
 			partBase

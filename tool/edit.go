@@ -93,7 +93,7 @@ func (editTool) Run(ctx context.Context, call Call, env Env) (Result, error) {
 		return Result{}, err
 	}
 	env.Editing(r.abs)
-	if err := writeFile(root, r.rel, []byte(after)); err != nil {
+	if err := writeFile(env, root, r.rel, []byte(after)); err != nil {
 		return Result{}, fsErr(err, in.FilePath)
 	}
 	env.Edited(r.abs)

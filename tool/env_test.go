@@ -22,15 +22,16 @@ type testEnv struct {
 	root *confine.Root
 	path string
 
-	mu      sync.Mutex
-	rules   map[string]map[string]string // kind -> pattern -> action
-	asks    []Permission
-	askErr  error
-	reads   map[string]time.Time
-	edited  []string
-	updates []map[string]any
-	todos   *fileTodos
-	subtask func(SubtaskRequest) (SubtaskResult, error)
+	mu       sync.Mutex
+	rules    map[string]map[string]string // kind -> pattern -> action
+	asks     []Permission
+	askErr   error
+	reads    map[string]time.Time
+	edited   []string
+	madeDirs []string
+	updates  []map[string]any
+	todos    *fileTodos
+	subtask  func(SubtaskRequest) (SubtaskResult, error)
 
 	wOnce sync.Once
 	w     *watcher.Watcher // the file index, started on first use
@@ -114,6 +115,12 @@ func (e *testEnv) Subtask(ctx context.Context, req SubtaskRequest) (SubtaskResul
 
 func (e *testEnv) Editing(...string) {}
 
+func (e *testEnv) MadeDirs(paths ...string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.madeDirs = append(e.madeDirs, paths...)
+}
+
 func (e *testEnv) Edited(path string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -133,7 +140,7 @@ func (e *testEnv) Files(ctx context.Context, dir string) ([]string, error) {
 func (e *testEnv) startIndex() {
 	e.wOnce.Do(func() {
 		// A debounce longer than any test: only Sync makes changes visible.
-		w, err := watcher.New(watcher.Options{Root: e.path, Debounce: time.Hour})
+		w, err := watcher.New(watcher.Options{Env: os.LookupEnv, Root: e.path, Debounce: time.Hour})
 		if err != nil {
 			e.t.Fatal(err)
 		}

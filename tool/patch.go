@@ -314,7 +314,7 @@ func (patchTool) Run(ctx context.Context, call Call, env Env) (Result, error) {
 			err = root.Remove(ch.src.rel)
 			summary = append(summary, "  D "+relTitle(env, ch.src.abs))
 		default:
-			err = writeFile(root, ch.dst.rel, []byte(ch.out))
+			err = writeFile(env, root, ch.dst.rel, []byte(ch.out))
 			if err == nil && ch.dst.rel != ch.src.rel {
 				err = root.Remove(ch.src.rel)
 				env.Edited(ch.src.abs)

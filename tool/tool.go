@@ -204,6 +204,10 @@ type Env interface {
 	Editing(paths ...string)
 	// Edited tells the core a file (absolute path) was written or deleted.
 	Edited(path string)
+	// MadeDirs tells the core the tool created these directories (absolute
+	// paths; not ones that were there already), so that a revert of the call
+	// can remove them once it has emptied them.
+	MadeDirs(paths ...string)
 	// Files lists the project's non-ignored regular files (git's ignore
 	// rules; .git and symlinks left out) at or below dir, an OS path
 	// relative to Root ("." for all), as slash paths relative to Root,
@@ -449,11 +453,19 @@ func assertFresh(env Env, call Call, r resolved, mod time.Time) error {
 	return nil
 }
 
-// writeFile writes content through the root, creating parent directories and
-// keeping the mode of an existing file.
-func writeFile(root *confine.Root, rel string, content []byte) error {
+// writeFile writes content through the root, creating parent directories
+// (told to env.MadeDirs) and keeping the mode of an existing file.
+func writeFile(env Env, root *confine.Root, rel string, content []byte) error {
 	if dir := filepath.Dir(rel); dir != "." {
-		if err := root.MkdirAll(dir, 0o755); err != nil {
+		made, err := root.MkdirAll(dir, 0o755)
+		if len(made) > 0 {
+			abs := make([]string, len(made))
+			for i, d := range made {
+				abs[i] = filepath.Join(root.Name(), d)
+			}
+			env.MadeDirs(abs...)
+		}
+		if err != nil {
 			return err
 		}
 	}

@@ -69,7 +69,7 @@ func (writeTool) Run(ctx context.Context, call Call, env Env) (Result, error) {
 		return Result{}, err
 	}
 	env.Editing(r.abs)
-	if err := writeFile(root, r.rel, []byte(*in.Content)); err != nil {
+	if err := writeFile(env, root, r.rel, []byte(*in.Content)); err != nil {
 		return Result{}, fsErr(err, in.FilePath)
 	}
 	env.Edited(r.abs)

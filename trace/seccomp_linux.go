@@ -44,6 +44,8 @@ type call struct {
 	tree bool
 	// unlink: the call removes a file (unlinkat: unless AT_REMOVEDIR).
 	unlink bool
+	// mkdir: the call creates a directory; rmdir: it removes one.
+	mkdir, rmdir bool
 }
 
 // writeFlags are the open flags that may change a file or create one.
@@ -73,9 +75,9 @@ var calls = func() map[int]call {
 		{unix.SYS_OPENAT2, call{name: "openat2", paths: at(0, 1), follow: true, openHow: true}},
 		{sysCreat, call{name: "creat", paths: p(0), follow: true}},
 		{unix.SYS_TRUNCATE, call{name: "truncate", paths: p(0), follow: true}},
-		{sysMkdir, call{name: "mkdir", paths: p(0)}},
-		{unix.SYS_MKDIRAT, call{name: "mkdirat", paths: at(0, 1)}},
-		{sysRmdir, call{name: "rmdir", paths: p(0)}},
+		{sysMkdir, call{name: "mkdir", paths: p(0), mkdir: true}},
+		{unix.SYS_MKDIRAT, call{name: "mkdirat", paths: at(0, 1), mkdir: true}},
+		{sysRmdir, call{name: "rmdir", paths: p(0), rmdir: true}},
 		{sysUnlink, call{name: "unlink", paths: p(0), unlink: true}},
 		{unix.SYS_UNLINKAT, call{name: "unlinkat", paths: at(0, 1), unlink: true}},
 		{sysRename, call{name: "rename", paths: []pathArg{{-1, 0}, {-1, 1}}, tree: true}},

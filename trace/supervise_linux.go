@@ -5,6 +5,7 @@ package trace
 import (
 	"bytes"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -151,8 +152,11 @@ func (s *supervisor) handle(n *notif) {
 		}
 		emptyPath = fl&unix.AT_EMPTY_PATH != 0
 	}
-	unlinked := c.unlink && !(c.name == "unlinkat" && args[2]&unix.AT_REMOVEDIR != 0)
+	removeDir := c.name == "unlinkat" && args[2]&unix.AT_REMOVEDIR != 0
+	unlinked := c.unlink && !removeDir
+	removeDir = removeDir || c.rmdir
 	var found []string
+	named := make([]string, len(c.paths)) // each path argument resolved ("": none)
 	if c.byFD {
 		target, err := os.Readlink("/proc/" + strconv.Itoa(tid) + "/fd/" + strconv.Itoa(int(int32(args[0]))))
 		switch {
@@ -165,7 +169,7 @@ func (s *supervisor) handle(n *notif) {
 			found = append(found, target)
 		}
 	}
-	for _, pa := range c.paths {
+	for i, pa := range c.paths {
 		path, err := readString(tid, uintptr(args[pa.path]), s.buf[:])
 		if err != nil {
 			widen(c.name + ": " + err.Error())
@@ -183,6 +187,7 @@ func (s *supervisor) handle(n *notif) {
 			return
 		default:
 			found = append(found, abs)
+			named[i] = abs
 		}
 	}
 	// Had the thread died and its id been reused while we read, what we
@@ -191,6 +196,57 @@ func (s *supervisor) handle(n *notif) {
 		if rel, ok := s.t.rel(abs); ok {
 			s.r.add(rel, c.tree, unlinked)
 		}
+	}
+	s.dirs(c, named, removeDir)
+}
+
+// dirs records the directories a call creates or removes (Set.Dirs). The
+// call has not run yet: a directory is the tree's if it does not exist
+// now. (Someone else making it between this check and the call, a window
+// of microseconds, would make it counted as the tree's.)
+func (s *supervisor) dirs(c call, named []string, removeDir bool) {
+	missing := func(abs string) bool {
+		_, err := os.Lstat(abs)
+		return errors.Is(err, fs.ErrNotExist)
+	}
+	switch {
+	case c.mkdir && named[0] != "":
+		if rel, ok := s.t.rel(named[0]); ok && missing(named[0]) {
+			s.r.madeDir(rel)
+		}
+	case removeDir && named[0] != "":
+		if rel, ok := s.t.rel(named[0]); ok {
+			s.r.removedDir(rel)
+		}
+	case c.tree && len(named) == 2 && named[0] != "" && named[1] != "":
+		src, dst := named[0], named[1]
+		fi, err := os.Lstat(src)
+		if err != nil || !fi.IsDir() {
+			return
+		}
+		if rel, ok := s.t.rel(src); ok {
+			s.r.removedDir(rel)
+		}
+		rel, ok := s.t.rel(dst)
+		if !ok || !missing(dst) {
+			return // replacing a directory (or exchanging): not made here
+		}
+		s.r.madeDir(rel)
+		// The directories below move with it; a source outside the
+		// project brings them in (bounded: past the bound they stay
+		// after a revert empties them).
+		n := 0
+		_ = filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || p == src || !d.IsDir() {
+				return nil
+			}
+			if n++; n > maxDirs {
+				return filepath.SkipAll
+			}
+			sub, _ := filepath.Rel(src, p)
+			s.r.madeDir(rel + "/" + filepath.ToSlash(sub))
+			return nil
+		})
 	}
 }
 

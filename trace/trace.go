@@ -69,6 +69,12 @@ type Set struct {
 	// Trees are the paths it renamed (both names): each also covers
 	// everything below it, for a renamed directory. Sorted and unique.
 	Trees []string
+	// Dirs are the directories the command created (mkdir of a path that
+	// did not exist, the new name of a directory it renamed and the
+	// directories below it) that are still directories when Result is
+	// read, minus those it removed or renamed away since. Sorted. Empty
+	// with All: then nothing is known.
+	Dirs []string
 	// All says the tracer could not account for everything the command did:
 	// treat every file changed during the call as the command's.
 	All bool
@@ -176,6 +182,7 @@ type Run struct {
 	root   string
 	mu     sync.Mutex
 	paths  map[string]entry
+	dirs   map[string]bool // directories the tree made (see Set.Dirs)
 	all    bool
 	reason string
 	before func(abs string)
@@ -195,7 +202,7 @@ func (t *Tracer) Start(cmd *exec.Cmd) (*Run, error) {
 // before-snapshot just before the command changes it. Untraced, it is never
 // called.
 func (t *Tracer) StartHook(cmd *exec.Cmd, before func(abs string)) (*Run, error) {
-	r := &Run{paths: map[string]entry{}, before: before, t: t}
+	r := &Run{paths: map[string]entry{}, dirs: map[string]bool{}, before: before, t: t}
 	if t == nil {
 		r.widen("tracing is off")
 		return r, cmd.Start()
@@ -241,9 +248,44 @@ func (r *Run) Result() Set {
 			set.Paths = append(set.Paths, p)
 		}
 	}
+	for d := range r.dirs {
+		if fi, err := os.Lstat(filepath.Join(r.root, filepath.FromSlash(d))); err == nil && fi.IsDir() {
+			set.Dirs = append(set.Dirs, d)
+		}
+	}
 	slices.Sort(set.Paths)
 	slices.Sort(set.Trees)
+	slices.Sort(set.Dirs)
 	return set
+}
+
+// madeDir records that the tree is creating directory rel (it did not exist
+// when the creating call was stopped).
+func (r *Run) madeDir(rel string) {
+	r.mu.Lock()
+	if len(r.dirs) < maxDirs {
+		r.dirs[rel] = true
+	}
+	r.mu.Unlock()
+}
+
+// maxDirs bounds the directories a Run records: past it, the directories a
+// command made stay after a revert empties them.
+const maxDirs = 1 << 16
+
+// removedDir records that the tree is removing (or renaming away) directory
+// rel: it and what lies below it are no longer directories the tree made.
+func (r *Run) removedDir(rel string) {
+	r.mu.Lock()
+	for d := range r.dirs {
+		for up := range relpath.Up(d) {
+			if up == rel {
+				delete(r.dirs, d)
+				break
+			}
+		}
+	}
+	r.mu.Unlock()
 }
 
 func (r *Run) add(rel string, tree, unlinked bool) {

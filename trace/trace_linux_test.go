@@ -447,3 +447,62 @@ func TestStartHookSeesThePathBeforeTheChange(t *testing.T) {
 		t.Errorf("hook called %d times, want once per path (4): %v", calls, seen)
 	}
 }
+
+// TestDirsTheCommandMade: Set.Dirs holds exactly the directories the tree
+// created and left in place: not one that was there, not one the user made
+// while the command ran, not one it removed or renamed away; a directory
+// renamed in brings the directories below it.
+func TestDirsTheCommandMade(t *testing.T) {
+	root := project(t, "had/", "had/x", "gone/", "old/in/deep/")
+	outside := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(outside, "pkg", "lib", "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	script := `
+set -e
+mkdir -p had/new/deeper            # had is not the command's
+mkdir tmp && rmdir tmp             # made, then removed
+mkdir m1 && mv m1 m2               # made, then renamed
+mv old renamed                     # a new name: made, with what lies below
+mv "$OUT/pkg" pkg                  # brought in with what lies below
+rmdir gone
+mkdir -p had/new                   # exists already
+while [ ! -e go ]; do sleep 0.01; done
+mkdir after
+`
+	cmd := exec.Command("/bin/sh", "-c", script)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "OUT="+outside)
+	out := &strings.Builder{}
+	cmd.Stdout, cmd.Stderr = out, out
+	r, err := New(root, nil).Start(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The user makes a directory while the command runs (when the
+	// command waits at the end: then it has made all but "after").
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if _, err := os.Stat(filepath.Join(root, "pkg")); err == nil || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := os.MkdirAll(filepath.Join(root, "user", "dir"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "go"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	got := r.Result()
+	if got.All {
+		t.Fatalf("widened: %s", got.Reason)
+	}
+	want := []string{"after", "had/new", "had/new/deeper", "m2", "pkg", "pkg/lib", "pkg/lib/sub", "renamed", "renamed/in", "renamed/in/deep"}
+	if !slices.Equal(got.Dirs, want) {
+		t.Errorf("dirs %q, want %q", got.Dirs, want)
+	}
+}

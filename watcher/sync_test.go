@@ -16,7 +16,7 @@ import (
 func syncWatcher(t *testing.T, root string) (*Watcher, *recorder) {
 	t.Helper()
 	rec := &recorder{changes: map[string]string{}}
-	w, err := New(Options{Root: root, Debounce: time.Hour, RescanInterval: time.Hour, OnChange: rec.on})
+	w, err := New(Options{Env: os.LookupEnv, Root: root, Debounce: time.Hour, RescanInterval: time.Hour, OnChange: rec.on})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +141,7 @@ func TestSyncWithoutInotify(t *testing.T) {
 	}
 
 	root2 := t.TempDir()
-	w2, err := New(Options{Root: root2})
+	w2, err := New(Options{Env: os.LookupEnv, Root: root2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +189,7 @@ func BenchmarkFirstWalkMonorepo(b *testing.B) {
 		b.Skip("OCGO_MONOREPO not set (bench/monorepo.sh sets it)")
 	}
 	for b.Loop() {
-		w, err := New(Options{Root: dir})
+		w, err := New(Options{Env: os.LookupEnv, Root: dir})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -201,7 +201,7 @@ func BenchmarkFirstWalkMonorepo(b *testing.B) {
 // BenchmarkSync is one Sync of a started watcher with nothing pending.
 func BenchmarkSync(b *testing.B) {
 	root := b.TempDir()
-	w, err := New(Options{Root: root})
+	w, err := New(Options{Env: os.LookupEnv, Root: root})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -65,6 +65,9 @@ type Options struct {
 	// RescanInterval is the period of full rescans used when the inotify
 	// watch limit is reached; default 10s.
 	RescanInterval time.Duration
+	// Env answers git's variables for the ignore rules (see ignore.Env);
+	// nil is an empty environment.
+	Env ignore.Env
 }
 
 // Change is one file-level change, with a root-relative slash-separated path.
@@ -91,6 +94,7 @@ type Watcher struct {
 
 	mu       sync.RWMutex
 	rules    *ignore.Tree
+	env      ignore.Env
 	files    map[string]fileInfo
 	dirs     map[string]bool // true: has an inotify watch
 	sorted   []string        // cached sorted Files(), nil when stale
@@ -146,7 +150,8 @@ func New(opts Options) (*Watcher, error) {
 		debounce: opts.Debounce,
 		rescanIv: opts.RescanInterval,
 		onChange: opts.OnChange,
-		rules:    ignore.NewTree(root),
+		rules:    ignore.NewTree(root, opts.Env),
+		env:      opts.Env,
 		files:    map[string]fileInfo{},
 		dirs:     map[string]bool{},
 		done:     make(chan struct{}),
@@ -574,7 +579,7 @@ func (w *Watcher) rescan(changes map[string]string) {
 	// Every directory is watched again: one replaced since it was watched
 	// is a new inode without a watch.
 	w.dirs = make(map[string]bool, len(oldDirs))
-	w.rules = ignore.NewTree(w.root)
+	w.rules = ignore.NewTree(w.root, w.env)
 	sc := &scan{changes: changes, stat: true, old: old}
 	w.scanDir("", sc)
 	for d, watched := range oldDirs {

@@ -96,7 +96,7 @@ func TestIgnoreMatchesGit(t *testing.T) {
 	want := strings.Fields(git(t, root, "ls-files", "-co", "--exclude-standard"))
 	slices.Sort(want)
 
-	w, err := New(Options{Root: root})
+	w, err := New(Options{Env: os.LookupEnv, Root: root})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +161,7 @@ func (r *recorder) waitFor(t *testing.T, what string, cond func(map[string]strin
 func startWatcher(t *testing.T, root string) (*Watcher, *recorder) {
 	t.Helper()
 	rec := &recorder{changes: map[string]string{}}
-	w, err := New(Options{Root: root, Debounce: 20 * time.Millisecond, OnChange: rec.on})
+	w, err := New(Options{Env: os.LookupEnv, Root: root, Debounce: 20 * time.Millisecond, OnChange: rec.on})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +183,7 @@ func TestFirstWalkWithoutStart(t *testing.T) {
 	root := t.TempDir()
 	write(t, root, "a/b.txt", "x")
 	write(t, root, "c.txt", "y")
-	w, err := New(Options{Root: root})
+	w, err := New(Options{Env: os.LookupEnv, Root: root})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -321,7 +321,7 @@ func TestDegradedRescan(t *testing.T) {
 	root := t.TempDir()
 	write(t, root, "a.txt", "x")
 	rec := &recorder{changes: map[string]string{}}
-	w, err := New(Options{Root: root, Debounce: 10 * time.Millisecond, RescanInterval: 30 * time.Millisecond, OnChange: rec.on})
+	w, err := New(Options{Env: os.LookupEnv, Root: root, Debounce: 10 * time.Millisecond, RescanInterval: 30 * time.Millisecond, OnChange: rec.on})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -358,7 +358,7 @@ func BenchmarkSetupGOROOT(b *testing.B) {
 	src := filepath.Join(strings.TrimSpace(string(out)), "src")
 	b.ResetTimer()
 	for b.Loop() {
-		w, err := New(Options{Root: src})
+		w, err := New(Options{Env: os.LookupEnv, Root: src})
 		if err != nil {
 			b.Fatal(err)
 		}
