@@ -178,6 +178,20 @@ var regressionsCrash = map[string][]op{
 		{kind: opCrash, sess: 1, r: 130815, at: 2},
 		{kind: opCrash, sess: 1, r: -1, at: 9},
 	},
+	// A revert killed after deleting a file the agent created and before
+	// removing the directory the agent made for it, which the deletion
+	// emptied: the recovery found the file already absent, skipped it, and
+	// the empty directory stayed (seed 125290063). Fixed: a file the
+	// interrupted run deleted still goes to RestoreFiles, which counts the
+	// directory of an absent file as emptied.
+	"kill between a deletion and the removal of the directory it emptied": {
+		{kind: opUserWrite, path: "n\xff.txt", data: "\"\xff\xff\"\x00\x00\xff%"},
+		{kind: opAgent, sess: 1, calls: []callSpec{{tool: "bash", acts: []bashAct{{kind: 'w', path: "b.txt", data: "t2924d1\nt9b556c\n"}, {kind: 'm', path: "d/c.txt", path2: "a.txt"}}}, {tool: "patch", acts: []bashAct{{path: "sp ace.txt", r: 0, path2: "a.txt", data: "t8f6ab9\nt359d5d\nt075922\n"}, {path: "b.txt", r: 3, path2: "README.md", data: "tc9b922\ntf5efbc\n"}}}}},
+		{kind: opRevert, sess: 1, r: 838179},
+		{kind: opOtherDuringBash, sess: 1, r: 0, calls: []callSpec{{tool: "bash", acts: []bashAct{{kind: 'r', path: "a.txt"}, {kind: 'w', path: "n\xff.txt", data: "\x00a\n\n"}}}}},
+		{kind: opAgent, sess: 1, calls: []callSpec{{tool: "patch", acts: []bashAct{{path: "d/e/g.dat", r: 7, path2: "n\xff.txt", data: "t39d727\n"}}}, {tool: "edit", path: "d/e/g.dat", r: 7, data: "e6e7b68"}, {tool: "edit", path: "n\xff.txt", r: 5, data: "e55bbd8"}}},
+		{kind: opCrash, sess: 1, r: 679631, at: 7},
+	},
 	// A chmod by the user between two of the reverted calls is someone
 	// else's change (the server refuses, 409); the model compared only the
 	// content (seed 350427057, found by a crash operation that answered).

@@ -472,10 +472,13 @@ func (s *Service) finish(ctx context.Context, j revertJournal, recovering bool) 
 			if !exists {
 				now = ""
 			}
-			if now == op.Want {
+			switch {
+			case now == "" && op.Want == "" && op.From != "":
+				// Deleted by the interrupted run: it still goes to
+				// RestoreFiles, the directory it emptied may remain.
+			case now == op.Want:
 				continue
-			}
-			if now != op.From {
+			case now != op.From:
 				s.log.Warn("Revert journal: file changed since; left as is", "path", p)
 				continue
 			}

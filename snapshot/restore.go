@@ -361,7 +361,13 @@ func (s *Snapshotter) restore(ctx context.Context, tree string, paths []string, 
 		}
 		fi, err := s.root.Lstat(rel)
 		if err != nil {
-			continue // already absent
+			if exact {
+				// Already absent: deleted before (by the run of this
+				// revert a crash cut short, say), so its directory may
+				// be one the revert empties.
+				emptied[path.Dir(rel)] = struct{}{}
+			}
+			continue
 		}
 		if fi.IsDir() {
 			continue // its files are listed on their own; emptied dirs go below
