@@ -251,14 +251,14 @@ func (a *App) wire(c Config, b *Core) error {
 	sessions := session.New(session.Options{
 		Store: store, Bus: events, IDs: ids, Logger: c.Logger, Version: APIVersion,
 		Cwd: proj.Cwd, Root: proj.Root, Shell: c.Env("SHELL"),
-		Config: cfg, Models: models, Snapshots: snapshotsOrNil(snaps), FS: fsRoot, Files: w, ConfigDir: configDir, Home: home, Titles: !c.NoTitles,
-		Environ:    scrub.Environ,
-		Tracer:     tracer,
-		Checkpoint: c.Checkpoint,
+		Config: cfg, Models: models, Snapshots: snapshotsOrNil(snaps), FS: fsRoot, Files: w, Search: searcher, ConfigDir: configDir, Home: home, Titles: !c.NoTitles,
+		Environ: scrub.Environ,
+		Tracer:  tracer,
 		Tools: tool.Registry(tool.Options{Tracer: tracer, Agents: func() []tool.AgentInfo { return subagents(cfg) }, Environ: scrub.Environ, Env: c.Env,
 			AllowPrivateFetch: c.Env("OCGO_WEBFETCH_PRIVATE") == "1"}),
 		MoreTools: mcps,
 		EditHooks: editHooks{format: format.New(format.Options{Config: cfg.Formatter, Dir: proj.Cwd, Root: proj.Root, Environ: scrub.Environ, Logger: c.Logger}), lsp: langs},
+		Checkpoint: c.Checkpoint,
 	})
 	a.sessions = sessions
 	// Let a prune that follows a session delete finish before the shadow

@@ -28,7 +28,7 @@ export ANCHOR=${ANCHOR:-$OUT/anchor}
 rm -rf "$OUT/run"
 mkdir -p "$OUT/run"
 RUN=$OUT/run
-go build -o "$OUT/ocgo" . 
+scripts/build.sh "$OUT/ocgo" # the shipped build (static, stripped)
 go build -o "$OUT/load" ./bench/load
 LOAD=$OUT/load
 

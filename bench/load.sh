@@ -22,7 +22,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-go build -o "$OUT/ocgo" .
+scripts/build.sh "$OUT/ocgo"
 go build -o "$OUT/fakellm" ./tests/fakellm
 go build -o "$OUT/load" ./bench/load
 

@@ -17,7 +17,7 @@ RUNS=${RUNS:-5}
 PORT=${PORT:-4491}
 REPO=$OUT/monorepo-$FILES
 mkdir -p "$OUT"
-go build -o "$OUT/ocgo" .
+scripts/build.sh "$OUT/ocgo"
 go build -o "$OUT/load" ./bench/load
 [ -d "$REPO/.git" ] || go run ./bench/genrepo -out "$REPO" -files "$FILES" -dirs "$DIRS"
 DATA=$OUT/monorepo-data

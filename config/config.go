@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // Config is the merged, validated configuration. It is immutable after Load
@@ -225,7 +226,9 @@ func parsePermission(v any) Permission {
 const Redacted = "[redacted]"
 
 // sensitiveName matches option names that hold credentials.
-var sensitiveName = regexp.MustCompile(`(?i)key|token|secret|password|passwd|credential|auth`)
+var sensitiveName = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)key|token|secret|password|passwd|credential|auth`)
+})
 
 // Public returns what GET /config serves: a deep copy of the merged document
 // with secrets replaced by "[redacted]". Redacted are string values whose
@@ -252,10 +255,14 @@ func (c *Config) Redact(v any) any { return c.redact(v, false) }
 // tokenShape matches well-known credential formats wherever they appear
 // (OpenAI/Anthropic sk-…, GitHub, GitLab, Slack, AWS access key ids,
 // Google API keys, bearer tokens).
-var tokenShape = regexp.MustCompile(`\b(sk-[A-Za-z0-9_-]{8,}|gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|glpat-[A-Za-z0-9_-]{16,}|xox[abprs]-[A-Za-z0-9-]{10,}|AKIA[0-9A-Z]{16}|AIza[0-9A-Za-z_-]{30,})|(?i)bearer\s+[A-Za-z0-9._~+/=-]{8,}`)
+var tokenShape = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`\b(sk-[A-Za-z0-9_-]{8,}|gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|glpat-[A-Za-z0-9_-]{16,}|xox[abprs]-[A-Za-z0-9-]{10,}|AKIA[0-9A-Z]{16}|AIza[0-9A-Za-z_-]{30,})|(?i)bearer\s+[A-Za-z0-9._~+/=-]{8,}`)
+})
 
 // secretFlag matches a command-line flag that takes a credential.
-var secretFlag = regexp.MustCompile(`(?i)^--?[a-z0-9_-]*(key|token|secret|password|passwd|credential|auth)[a-z0-9_-]*$`)
+var secretFlag = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)^--?[a-z0-9_-]*(key|token|secret|password|passwd|credential|auth)[a-z0-9_-]*$`)
+})
 
 func (c *Config) redact(v any, all bool) any {
 	switch x := v.(type) {
@@ -266,7 +273,7 @@ func (c *Config) redact(v any, all bool) any {
 			if _, isMap := e.(map[string]any); isMap && (k == "headers" || k == "environment" || k == "env") {
 				sub = true
 			}
-			if s, isStr := e.(string); isStr && sensitiveName.MatchString(k) && s != "" {
+			if s, isStr := e.(string); isStr && sensitiveName().MatchString(k) && s != "" {
 				out[k] = Redacted
 				continue
 			}
@@ -284,7 +291,7 @@ func (c *Config) redact(v any, all bool) any {
 		}
 		return out
 	case string:
-		if all || c.containsSecret(x) || tokenShape.MatchString(x) {
+		if all || c.containsSecret(x) || tokenShape().MatchString(x) {
 			return Redacted
 		}
 		return redactURL(x)
@@ -304,16 +311,16 @@ func (c *Config) redactArgs(args []any, all bool) []any {
 			continue
 		}
 		if i > 0 {
-			if prev, ok := args[i-1].(string); ok && secretFlag.MatchString(prev) {
+			if prev, ok := args[i-1].(string); ok && secretFlag().MatchString(prev) {
 				out[i] = Redacted
 				continue
 			}
 		}
-		if flag, _, ok := strings.Cut(s, "="); ok && secretFlag.MatchString(flag) {
+		if flag, _, ok := strings.Cut(s, "="); ok && secretFlag().MatchString(flag) {
 			out[i] = flag + "=" + Redacted
 			continue
 		}
-		if k, _, ok := strings.Cut(s, "="); ok && sensitiveName.MatchString(k) && !strings.HasPrefix(k, "-") {
+		if k, _, ok := strings.Cut(s, "="); ok && sensitiveName().MatchString(k) && !strings.HasPrefix(k, "-") {
 			out[i] = k + "=" + Redacted // KEY=value environment assignments
 			continue
 		}
@@ -344,7 +351,7 @@ func redactURL(s string) string {
 	if u.RawQuery != "" {
 		q := u.Query()
 		for k := range q {
-			if sensitiveName.MatchString(k) {
+			if sensitiveName().MatchString(k) {
 				q.Set(k, "redacted")
 				changed = true
 			}
@@ -375,7 +382,7 @@ func collectSecrets(v any, all bool, into map[string]struct{}) {
 	case map[string]any:
 		for k, e := range x {
 			sub := all || k == "headers" || k == "environment" || k == "env"
-			if s, ok := e.(string); ok && (sub || sensitiveName.MatchString(k)) {
+			if s, ok := e.(string); ok && (sub || sensitiveName().MatchString(k)) {
 				if len(s) >= minSecretLen && !strings.Contains(s, "{env:") {
 					into[s] = struct{}{}
 				}

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/tailscale/hujson"
 
@@ -49,8 +50,8 @@ const maxConfigFile = 4 << 20
 const minSecretLen = 4
 
 var (
-	envRef  = regexp.MustCompile(`\{env:([^}]+)\}`)
-	fileRef = regexp.MustCompile(`\{file:([^}]+)\}`)
+	envRef  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\{env:([^}]+)\}`) })
+	fileRef = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\{file:([^}]+)\}`) })
 )
 
 type loader struct {
@@ -274,7 +275,7 @@ func (l *loader) loadFile(p string) (map[string]any, error) {
 // dir resolves relative {file:} references, which only local files may
 // use.
 func (l *loader) parseDoc(b []byte, dir, shown string, files bool) (map[string]any, error) {
-	if !files && fileRef.Match(b) {
+	if !files && fileRef().Match(b) {
 		return nil, &Error{Name: NameConfigInvalid, Path: shown, Message: "{file:} references are not allowed in a remote config"}
 	}
 	text, err := l.substitute(string(b), dir, shown)
@@ -332,8 +333,8 @@ func jsonEscape(s string) string {
 // expanded; ignored on lines commented out with //). Env values are
 // escaped, unlike the original, so a value cannot inject JSON structure.
 func (l *loader) substitute(text, dir, shown string) (string, error) {
-	text = envRef.ReplaceAllStringFunc(text, func(m string) string {
-		name := envRef.FindStringSubmatch(m)[1]
+	text = envRef().ReplaceAllStringFunc(text, func(m string) string {
+		name := envRef().FindStringSubmatch(m)[1]
 		l.envRefs[name] = struct{}{}
 		val := l.env(name)
 		if len(val) >= minSecretLen {
@@ -341,20 +342,20 @@ func (l *loader) substitute(text, dir, shown string) (string, error) {
 		}
 		return jsonEscape(val)
 	})
-	if !fileRef.MatchString(text) {
+	if !fileRef().MatchString(text) {
 		return text, nil
 	}
 	lines := strings.Split(text, "\n")
 	for i, line := range lines {
-		if strings.HasPrefix(strings.TrimSpace(line), "//") || !fileRef.MatchString(line) {
+		if strings.HasPrefix(strings.TrimSpace(line), "//") || !fileRef().MatchString(line) {
 			continue
 		}
 		var ferr error
-		lines[i] = fileRef.ReplaceAllStringFunc(line, func(m string) string {
+		lines[i] = fileRef().ReplaceAllStringFunc(line, func(m string) string {
 			if ferr != nil {
 				return m
 			}
-			ref := fileRef.FindStringSubmatch(m)[1]
+			ref := fileRef().FindStringSubmatch(m)[1]
 			target := ref
 			if strings.HasPrefix(target, "~/") && l.paths.Home != "" {
 				target = filepath.Join(l.paths.Home, target[2:])

@@ -42,6 +42,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -208,12 +209,12 @@ func (b *Builder) JSON() ([]byte, error) {
 	return json.MarshalIndent(doc, "", "  ")
 }
 
-var pathParam = regexp.MustCompile(`/[:*]([^/]+)`)
+var pathParam = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`/[:*]([^/]+)`) })
 
 // convertPath turns "/a/:id/*rest" into "/a/{id}/{rest}" and its parameter names.
 func convertPath(p string) (string, []string) {
 	var names []string
-	out := pathParam.ReplaceAllStringFunc(p, func(m string) string {
+	out := pathParam().ReplaceAllStringFunc(p, func(m string) string {
 		names = append(names, m[2:])
 		return "/{" + m[2:] + "}"
 	})
@@ -344,7 +345,7 @@ var (
 	rawType       = reflect.TypeFor[json.RawMessage]()
 	marshalerType = reflect.TypeFor[json.Marshaler]()
 	textType      = reflect.TypeFor[encoding.TextMarshaler]()
-	validName     = regexp.MustCompile(`[^A-Za-z0-9._-]`)
+	validName     = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[^A-Za-z0-9._-]`) })
 )
 
 // enumOf returns the values of t's OpenAPIEnum method, if any.
@@ -366,7 +367,7 @@ func (g *gen) schema(t reflect.Type) obj {
 	name, named := g.b.names[t]
 	_, isEnum := enumOf(t)
 	if !named && t.Name() != "" && (t.Kind() == reflect.Struct || isEnum) && t != timeType {
-		name, named = validName.ReplaceAllString(t.Name(), "_"), true
+		name, named = validName().ReplaceAllString(t.Name(), "_"), true
 	}
 	if named {
 		return g.component(t, name, func() obj { return g.inline(t) })

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 
 	"charm.land/fantasy"
 )
@@ -24,20 +25,22 @@ func (e *providerError) Unwrap() error { return e.err }
 // keyPatterns match API-key-looking tokens, full or masked the way
 // providers echo them back in 401 messages. Group 1, when present, is a
 // prefix kept in the output.
-var keyPatterns = []*regexp.Regexp{
-	regexp.MustCompile(`(?i)(api key provided:\s*)[^\s.,]+`),
-	regexp.MustCompile(`(?i)(bearer\s+)[A-Za-z0-9._*\-]{6,}`),
-	regexp.MustCompile(`()\b(?:sk|pk|rk)-[A-Za-z0-9_*\-]{6,}`),
-	regexp.MustCompile(`()\b(?:gsk_|xai-)[A-Za-z0-9*]{8,}`),
-	regexp.MustCompile(`()\bAIza[0-9A-Za-z_*\-]{12,}`),
-}
+var keyPatterns = sync.OnceValue(func() []*regexp.Regexp {
+	return []*regexp.Regexp{
+		regexp.MustCompile(`(?i)(api key provided:\s*)[^\s.,]+`),
+		regexp.MustCompile(`(?i)(bearer\s+)[A-Za-z0-9._*\-]{6,}`),
+		regexp.MustCompile(`()\b(?:sk|pk|rk)-[A-Za-z0-9_*\-]{6,}`),
+		regexp.MustCompile(`()\b(?:gsk_|xai-)[A-Za-z0-9*]{8,}`),
+		regexp.MustCompile(`()\bAIza[0-9A-Za-z_*\-]{12,}`),
+	}
+})
 
 // scrub removes secret (when non-empty) and key-like tokens from s.
 func scrub(s, secret string) string {
 	if len(secret) >= 6 {
 		s = strings.ReplaceAll(s, secret, "[redacted]")
 	}
-	for _, re := range keyPatterns {
+	for _, re := range keyPatterns() {
 		s = re.ReplaceAllString(s, "${1}[redacted]")
 	}
 	return s

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"charm.land/fantasy"
 	"github.com/openai/openai-go/v3"
@@ -474,7 +475,9 @@ func responsesStreamError(message, code string) error {
 	}
 }
 
-var responsesContextRe = regexp.MustCompile(`maximum context length (?:is|of) (\d+) tokens.*?(?:resulted in|requested) ~?(\d+) tokens`)
+var responsesContextRe = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`maximum context length (?:is|of) (\d+) tokens.*?(?:resulted in|requested) ~?(\d+) tokens`)
+})
 
 // responsesError turns an SDK error into a *fantasy.ProviderError that
 // retry.go and Classify understand. Cancellation stays errors.Is(err,
@@ -499,7 +502,7 @@ func responsesError(ctx context.Context, err error) error {
 			ResponseBody: fmt.Appendf(nil, `{"error":%s}`, cmp.Or(body, "{}")),
 		}
 		fillHTTP(pe, apiErr.Request, apiErr.Response)
-		if mm := responsesContextRe.FindStringSubmatch(pe.Message); mm != nil {
+		if mm := responsesContextRe().FindStringSubmatch(pe.Message); mm != nil {
 			pe.ContextTooLargeErr = true
 			pe.ContextMaxTokens, _ = strconv.Atoi(mm[1])
 			pe.ContextUsedTokens, _ = strconv.Atoi(mm[2])

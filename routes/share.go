@@ -32,8 +32,8 @@ var (
 	sharePageJS string
 )
 
-// sharePage is the page with its CSP, built once.
-var sharePage, shareCSP = func() ([]byte, string) {
+// sharePage is the page with its CSP, built on the first request for it.
+var sharePage = sync.OnceValues(func() ([]byte, string) {
 	hash := func(s string) string {
 		sum := sha256.Sum256([]byte(s))
 		return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
@@ -43,11 +43,12 @@ var sharePage, shareCSP = func() ([]byte, string) {
 	csp := "default-src 'none'; script-src " + hash(sharePageJS) + "; style-src " + hash(sharePageCSS) +
 		"; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 	return []byte(page), csp
-}()
+})
 
 // shareHeaders are set on every answer under /share/.
 func shareHeaders(h http.Header) {
-	h.Set("Content-Security-Policy", shareCSP)
+	_, csp := sharePage()
+	h.Set("Content-Security-Policy", csp)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Frame-Options", "DENY")
@@ -92,7 +93,8 @@ func (s *Server) sharePageGet(w http.ResponseWriter, r *http.Request, p httprout
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_, _ = w.Write(sharePage)
+	page, _ := sharePage()
+	_, _ = w.Write(page)
 }
 
 // shareData is what the share page shows: the session, its messages (with

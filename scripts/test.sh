@@ -33,7 +33,7 @@ go test -race -short -count=1 -timeout 30m ./... || fail "go test"
 step "go build"
 BUILD=$(mktemp -d)
 trap 'rm -rf "$BUILD"' EXIT
-go build -o "$BUILD/ocgo" . || fail "go build"
+scripts/build.sh "$BUILD/ocgo" || fail "go build (scripts/build.sh)"
 go build -o "$BUILD/fakellm" ./tests/fakellm || fail "go build ./tests/fakellm"
 echo "built $BUILD/ocgo and $BUILD/fakellm"
 

@@ -4,14 +4,17 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"path"
+	"path/filepath"
 	"regexp"
 	"regexp/syntax"
 	"runtime"
+	"slices"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"ocgo/diff"
+	"ocgo/relpath"
 )
 
 // Grep bounds, as the original's rg --max-count=10 plus an overall cap.
@@ -40,6 +43,53 @@ type Match struct {
 	LineNumber     int        `json:"line_number"`
 	AbsoluteOffset int64      `json:"absolute_offset"`
 	Submatches     []Submatch `json:"submatches"`
+}
+
+// LineQuery is a search of the agent's grep tool (Lines).
+type LineQuery struct {
+	Regexp *regexp.Regexp
+	// Dir is the directory searched, at any depth: a path relative to Cwd
+	// ("" or "." for Cwd), slash or OS separated.
+	Dir string
+	// Keep, when set, selects the files to search by their path relative
+	// to Cwd (slash separated).
+	Keep func(rel string) bool
+	// MaxPerFile caps the lines reported per file (0: no cap).
+	MaxPerFile int
+}
+
+// FileLines is one file's matching lines.
+type FileLines struct {
+	Path    string // relative to Cwd, slash separated
+	ModTime int64  // Unix nanoseconds, from the open file that was searched
+	Lines   []Line
+}
+
+// Line is one matching line.
+type Line struct {
+	Number int    // 1-based
+	Text   string // without its "\n" or "\r\n", bytes as in the file
+}
+
+// query is a compiled pattern: the regexp, its syntax tree for the trigram
+// index (nil if it does not parse as Perl syntax) and a literal every
+// match contains (nil: none known) to find candidate lines quickly.
+type query struct {
+	re     *regexp.Regexp
+	parsed *syntax.Regexp
+	lit    []byte
+}
+
+func newQuery(re *regexp.Regexp) query {
+	q := query{re: re}
+	if parsed, err := syntax.Parse(re.String(), syntax.Perl); err == nil {
+		q.parsed = parsed.Simplify()
+		q.lit = requiredLiteral(q.parsed)
+		if bytes.IndexByte(q.lit, '\n') >= 0 {
+			q.lit = nil
+		}
+	}
+	return q
 }
 
 // requiredLiteral returns a literal every match must contain, or nil.
@@ -77,58 +127,159 @@ func (s *Service) Grep(ctx context.Context, pattern string, limit int) ([]Match,
 	if limit <= 0 {
 		limit = DefaultGrepLimit
 	}
-	var lit []byte
-	parsed, err := syntax.Parse(pattern, syntax.Perl)
-	if err == nil {
-		parsed = parsed.Simplify()
-		lit = requiredLiteral(parsed)
-		if bytes.IndexByte(lit, '\n') >= 0 {
-			lit = nil
-		}
-	}
+	q := newQuery(re)
 	var files []string
 	for _, f := range s.w.Files() {
 		if s.underCwd(f) {
 			files = append(files, f)
 		}
 	}
-	if parsed != nil {
-		if narrowed, ok := s.tri.filter(parsed, files); ok {
-			files = narrowed
+	files = s.narrow(q, files)
+	results := make([][]Match, len(files))
+	done, err := s.scan(ctx, files, limit, func(i int, data []byte, _ int64) int {
+		results[i] = s.grepData(files[i], data, q.re, q.lit)
+		return len(results[i])
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Match, 0, min(limit, 64))
+	for _, ms := range results[:done] {
+		for _, m := range ms {
+			if len(out) == limit {
+				return out, nil
+			}
+			out = append(out, m)
 		}
 	}
+	return out, nil
+}
+
+// Lines is the agent's grep tool: every line matching q.Regexp (at most
+// q.MaxPerFile per file) in the non-ignored regular files at or below q.Dir
+// that q.Keep selects, by path. It first catches the watcher up with the
+// disk (watcher.Sync), so a file written before the call is searched with
+// its new content, and the trigram index only narrows what is read (see
+// trigrams), so the answer is that of reading every file now. Files are
+// read as Grep reads them: through the project's root, a directory at a
+// time, never through a symlink, binary files skipped.
+func (s *Service) Lines(ctx context.Context, lq LineQuery) ([]FileLines, error) {
+	dir, err := s.resolve(filepath.ToSlash(lq.Dir))
+	if err != nil {
+		return nil, err
+	}
+	if err := s.w.Sync(ctx); err != nil {
+		return nil, err
+	}
+	q := newQuery(lq.Regexp)
+	files := s.w.RegularFiles(dir)
+	if !s.underCwd(dir) {
+		files = slices.DeleteFunc(files, func(f string) bool { return !s.underCwd(f) })
+	}
+	// Narrow first: Keep then runs on the few files the index leaves.
+	files = s.narrow(q, files)
+	if lq.Keep != nil {
+		files = slices.DeleteFunc(files, func(f string) bool { return !lq.Keep(s.display(f)) })
+	}
+	results := make([]FileLines, len(files))
+	if _, err := s.scan(ctx, files, 0, func(i int, data []byte, mod int64) int {
+		if diff.IsBinary(data) {
+			return 0
+		}
+		var lines []Line
+		candidateLines(data, q.lit, func(n, start, end int) bool {
+			line := bytes.TrimSuffix(data[start:end], []byte{'\r'})
+			if q.re.Match(line) {
+				lines = append(lines, Line{Number: n, Text: string(line)})
+			}
+			return lq.MaxPerFile <= 0 || len(lines) < lq.MaxPerFile
+		})
+		if lines != nil {
+			results[i] = FileLines{Path: s.display(files[i]), ModTime: mod, Lines: lines}
+		}
+		return len(lines)
+	}); err != nil {
+		return nil, err
+	}
+	out := results[:0]
+	for _, r := range results {
+		if r.Lines != nil {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// narrow keeps the files (root-relative, sorted) that can hold a match of
+// q, by the trigram index when it can tell.
+func (s *Service) narrow(q query, files []string) []string {
+	if q.parsed == nil {
+		return files
+	}
+	if narrowed, ok := s.tri.filter(q.parsed, files); ok {
+		return narrowed
+	}
+	return files
+}
+
+// WaitIndex returns once no trigram index build is running, or when ctx
+// ends. Queries never wait for the index; benchmarks and tests do, to
+// measure or exercise the narrowed search.
+func (s *Service) WaitIndex(ctx context.Context) error {
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		s.tri.mu.Lock()
+		building := s.tri.building
+		s.tri.mu.Unlock()
+		if !building {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+// scan reads files (root-relative, sorted) in parallel and calls search
+// with each one's index, content and modification time (at most once per
+// file, from any goroutine); search returns how many matches it found.
+// Work units are runs of files in one directory: the directory is opened
+// once through the project's root and its files relative to it, without
+// following symlinks; files that cannot be read are skipped. With limit
+// > 0 it stops once the files in path order up to some file hold limit
+// matches. It returns how many leading files were all searched (all of
+// them unless it stopped early), or the context's error when ctx ended
+// first.
+func (s *Service) scan(ctx context.Context, files []string, limit int, search func(i int, data []byte, mod int64) int) (int, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-
-	// Work units are runs of files in one directory: the directory is opened
-	// once through os.Root and its files relative to it.
 	type unit struct {
 		dir        string
 		start, end int
 	}
 	var units []unit
 	for i, f := range files {
-		d := path.Dir(f)
-		if d == "." {
-			d = ""
-		}
+		d := relpath.Dir(f)
 		if n := len(units); n > 0 && units[n-1].dir == d {
 			units[n-1].end = i + 1
 			continue
 		}
 		units = append(units, unit{d, i, i + 1})
 	}
-	results := make([][]Match, len(files))
 	done := make([]bool, len(files))
+	counts := make([]int, len(files))
 	var mu sync.Mutex
 	next, emitted, total := 0, 0, 0
-	workers := min(max(runtime.GOMAXPROCS(0), 2), 4)
+	workers := min(max(runtime.GOMAXPROCS(0), 2), 4, len(units))
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			g := grepper{s: s, re: re, lit: lit, buf: make([]byte, 0, 256<<10)}
+			g := grepper{s: s, buf: make([]byte, 0, 256<<10)}
 			for {
 				mu.Lock()
 				u := next
@@ -140,18 +291,20 @@ func (s *Service) Grep(ctx context.Context, pattern string, limit int) ([]Match,
 				un := units[u]
 				dir, err := g.openDir(un.dir)
 				for i := un.start; i < un.end; i++ {
-					var ms []Match
+					n := 0
 					if err == nil && ctx.Err() == nil {
-						ms = g.file(dir, files[i])
+						if data, ok := g.read(dir, relpath.Base(files[i])); ok {
+							n = search(i, data, g.mod)
+						}
 					}
 					mu.Lock()
-					results[i], done[i] = ms, true
+					counts[i], done[i] = n, true
 					// Advance the ordered prefix; stop once it holds enough.
 					for emitted < len(files) && done[emitted] {
-						total += len(results[emitted])
+						total += counts[emitted]
 						emitted++
 					}
-					if total >= limit {
+					if limit > 0 && total >= limit {
 						cancel()
 					}
 					mu.Unlock()
@@ -163,35 +316,17 @@ func (s *Service) Grep(ctx context.Context, pattern string, limit int) ([]Match,
 		}()
 	}
 	wg.Wait()
-	if err := context.Cause(ctx); err != nil && total < limit && emitted < len(files) {
-		return nil, err
+	if err := context.Cause(ctx); err != nil && (limit <= 0 || total < limit) && emitted < len(files) {
+		return 0, err
 	}
-	out := make([]Match, 0, min(total, limit))
-	for i := 0; i < emitted && len(out) < limit; i++ {
-		for _, m := range results[i] {
-			if len(out) == limit {
-				break
-			}
-			out = append(out, m)
-		}
-	}
-	return out, nil
+	return emitted, nil
 }
 
+// grepper reads the files of one worker, reusing its buffer.
 type grepper struct {
 	s   *Service
-	re  *regexp.Regexp
-	lit []byte
 	buf []byte
-}
-
-// file searches one file of an open directory.
-func (g *grepper) file(dir dirHandle, rel string) []Match {
-	data, ok := g.read(dir, path.Base(rel))
-	if !ok {
-		return nil
-	}
-	return g.s.grepData(rel, data, g.re, g.lit)
+	mod int64 // modification time of the file read last (Unix nanoseconds)
 }
 
 func (s *Service) grepData(rel string, data []byte, re *regexp.Regexp, lit []byte) []Match {
@@ -199,35 +334,40 @@ func (s *Service) grepData(rel string, data []byte, re *regexp.Regexp, lit []byt
 		return nil
 	}
 	var out []Match
-	path := Text{Text: s.display(rel)}
-	lineNo, counted := 1, 0 // line number at byte offset counted
-	add := func(start, end int) bool {
-		line := data[start:end]
-		lineNo += bytes.Count(data[counted:start], []byte{'\n'})
-		counted = start
-		m := matchLine(re, line, end < len(data))
+	name := Text{Text: s.display(rel)}
+	candidateLines(data, lit, func(n, start, end int) bool {
+		m := matchLine(re, data[start:end], end < len(data))
 		if m == nil {
-			return false
+			return true
 		}
-		m.Path = path
-		m.LineNumber = lineNo
+		m.Path = name
+		m.LineNumber = n
 		m.AbsoluteOffset = int64(start)
 		out = append(out, *m)
-		return len(out) >= MaxMatchesPerFile
-	}
+		return len(out) < MaxMatchesPerFile
+	})
+	return out
+}
+
+// candidateLines calls fn with the number (1-based) and the bounds of each
+// line of data (without its "\n") that contains lit, every line when lit is
+// nil, until fn returns false. A final "\n" ends the last line; it does not
+// start an empty one.
+func candidateLines(data, lit []byte, fn func(n, start, end int) bool) {
+	lineNo, counted := 1, 0 // line number at byte offset counted
 	pos := 0
 	for pos <= len(data) {
 		var start int
 		if lit != nil {
 			i := bytes.Index(data[pos:], lit)
 			if i < 0 {
-				break
+				return
 			}
 			start = pos + bytes.LastIndexByte(data[pos:pos+i], '\n') + 1
 			pos += i
 		} else {
 			if pos == len(data) {
-				break
+				return
 			}
 			start = pos
 		}
@@ -237,12 +377,13 @@ func (s *Service) grepData(rel string, data []byte, re *regexp.Regexp, lit []byt
 		} else {
 			end += pos
 		}
-		if add(start, end) {
-			break
+		lineNo += bytes.Count(data[counted:start], []byte{'\n'})
+		counted = start
+		if !fn(lineNo, start, end) {
+			return
 		}
 		pos = end + 1
 	}
-	return out
 }
 
 // matchLine matches one line (without its newline); the returned text is

@@ -23,6 +23,7 @@ func (g *grepper) read(d dirHandle, name string) ([]byte, bool) {
 	if err != nil || !fi.Mode().IsRegular() || fi.Size() > maxGrepFileSize {
 		return nil, false
 	}
+	g.mod = fi.ModTime().UnixNano()
 	b, err := io.ReadAll(f)
 	return b, err == nil
 }

@@ -39,6 +39,7 @@ func (g *grepper) read(d dirHandle, name string) ([]byte, bool) {
 	if unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG || st.Nlink > 1 || st.Size > maxGrepFileSize {
 		return nil, false
 	}
+	g.mod = st.Mtim.Nano()
 	need := int(st.Size) + 1
 	if cap(g.buf) < need {
 		g.buf = make([]byte, 0, need+need/4)

@@ -1,6 +1,7 @@
 // Package search answers the file routes of the opencode API: git status,
 // directory listings, file reads, regex search, fuzzy file search and
-// workspace symbols, all in Go over the watcher's file index.
+// workspace symbols, all in Go over the watcher's file index. Its grep engine
+// also serves the agent's grep tool (Lines).
 //
 // Guarantees: no process is ever spawned (no shell, rg, fzf or git), so a
 // query string is only ever data. Every path a caller passes is resolved

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"charm.land/fantasy"
@@ -83,8 +84,8 @@ type CommandInput struct {
 }
 
 var (
-	shellRe = regexp.MustCompile("!`([^`]+)`")
-	fileRe  = regexp.MustCompile(`(?:^|\s)@(\S+)`)
+	shellRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("!`([^`]+)`") })
+	fileRe  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?:^|\s)@(\S+)`) })
 )
 
 // Command expands a slash-command template ($ARGUMENTS, !`cmd` output,
@@ -109,12 +110,12 @@ func (s *Service) Command(ctx context.Context, sessionID string, in CommandInput
 	}
 	providerID, modelID, _ := strings.Cut(model, "/")
 	tmpl := cmd.Template
-	files := fileRe.FindAllStringSubmatch(tmpl, -1)
+	files := fileRe().FindAllStringSubmatch(tmpl, -1)
 	text := strings.Replace(tmpl, "$ARGUMENTS", in.Arguments, 1)
 	var shellErr error
 	view, _ := s.agent(agent)
-	text = shellRe.ReplaceAllStringFunc(text, func(m string) string {
-		sub := shellRe.FindStringSubmatch(m)[1]
+	text = shellRe().ReplaceAllStringFunc(text, func(m string) string {
+		sub := shellRe().FindStringSubmatch(m)[1]
 		// The template's command is a bash command like any other: the
 		// agent's bash permission applies before it runs.
 		if err := s.templatePermission(ctx, sessionID, view, sub); err != nil {

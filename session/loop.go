@@ -540,7 +540,9 @@ func (s *Service) removeMessage(sessionID, messageID string) error {
 
 // overflowRe matches the providers' "your prompt is too long" messages
 // (Anthropic, OpenAI and compatible servers such as llama.cpp, vLLM).
-var overflowRe = regexp.MustCompile(`(?i)prompt is too long|maximum context length|context_length_exceeded|exceeds the context window|context window exceeds|too many tokens`)
+var overflowRe = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)prompt is too long|maximum context length|context_length_exceeded|exceeds the context window|context window exceeds|too many tokens`)
+})
 
 // contextOverflow reports whether a model call failed because the prompt
 // did not fit the context window. Besides the library's own detection it
@@ -555,7 +557,7 @@ func contextOverflow(err error) bool {
 	}
 	if name, data := provider.Classify(err); name == "UnknownError" {
 		msg, _ := data["message"].(string)
-		return overflowRe.MatchString(msg)
+		return overflowRe().MatchString(msg)
 	}
 	return false
 }

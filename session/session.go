@@ -36,6 +36,7 @@ import (
 	"ocgo/confine"
 	"ocgo/event"
 	"ocgo/provider"
+	"ocgo/search"
 	"ocgo/snapshot"
 	"ocgo/storage"
 	"ocgo/tool"
@@ -79,9 +80,13 @@ type Options struct {
 	EditHooks EditHooks
 	FS        *confine.Root // the project directory, for the tools
 	// Files is the project's file index (the watcher), which serves the
-	// glob, grep and list tools and the system prompt's file listing; nil
+	// glob and list tools and the system prompt's file listing; nil
 	// leaves those tools without files.
-	Files     FileIndex
+	Files FileIndex
+	// Search is the project's search engine (search.Service over the same
+	// watcher as Files), which serves the grep tool; nil leaves grep
+	// without files.
+	Search    Searcher
 	Snapshots Snapshots // nil disables snapshots (and so file revert)
 	// Tracer records what /shell commands change (nil: untraced, every
 	// change during the command is attributed to it).
@@ -109,6 +114,12 @@ type FileIndex interface {
 	RegularFiles(dir string) []string
 	// Dirs lists the non-ignored directories, sorted.
 	Dirs() []string
+}
+
+// Searcher is the project's search engine (search.Service).
+type Searcher interface {
+	// Lines answers a grep tool call, caught up with the disk first.
+	Lines(ctx context.Context, q search.LineQuery) ([]search.FileLines, error)
 }
 
 // Snapshots records and restores work-tree states (snapshot.Snapshotter).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"charm.land/fantasy"
@@ -15,7 +16,7 @@ import (
 const titlePrompt = `Write a short title (at most 50 characters) for a coding conversation that starts with the user's message below.
 Answer with the title only: no quotes, no punctuation at the end.`
 
-var thinkRe = regexp.MustCompile(`(?s)<think>.*?</think>`)
+var thinkRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?s)<think>.*?</think>`) })
 
 // generateTitle names a new session after its first message with the
 // small model. It runs in the background, bounded in time, and
@@ -53,7 +54,7 @@ func (s *Service) generateTitle(ctx context.Context, sessionID string, main *pro
 		s.log.Info("Title generation failed", "session", sessionID, "err", err)
 		return
 	}
-	title := strings.TrimSpace(thinkRe.ReplaceAllString(answer.String(), ""))
+	title := strings.TrimSpace(thinkRe().ReplaceAllString(answer.String(), ""))
 	title = strings.Trim(strings.SplitN(title, "\n", 2)[0], "\"' ")
 	if title == "" {
 		return

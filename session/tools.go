@@ -14,6 +14,7 @@ import (
 	"ocgo/config"
 	"ocgo/confine"
 	"ocgo/event"
+	"ocgo/search"
 	"ocgo/storage"
 	"ocgo/tool"
 	"ocgo/trace"
@@ -374,6 +375,16 @@ func (e *toolEnv) FileReadTime(sessionID, path string) (time.Time, bool) {
 func (e *toolEnv) Files(ctx context.Context, dir string) ([]string, error) {
 	files, _, err := e.s.indexed(ctx, dir, false)
 	return files, err
+}
+
+// Grep serves the grep tool from the project's search engine, which syncs
+// with the disk itself; paths are relative to the served directory, as is
+// the search service's Cwd.
+func (e *toolEnv) Grep(ctx context.Context, q search.LineQuery) ([]search.FileLines, error) {
+	if e.s.opts.Search == nil {
+		return nil, errors.New("no search engine")
+	}
+	return e.s.opts.Search.Lines(ctx, q)
 }
 
 // indexed returns the index's regular files (and, with dirs, its

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -22,7 +23,7 @@ import (
 // exec holds the descriptor until its exec closes it (O_CLOEXEC).
 const lockTakeover = 5 * time.Second
 
-var holderPID = regexp.MustCompile(`ocgo pid (\d+)`)
+var holderPID = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`ocgo pid (\d+)`) })
 
 // lockDir takes an exclusive flock on <dir>/ocgo.lock and records the
 // holder's pid in it. The file is never unlinked: removing a lock file that
@@ -80,7 +81,7 @@ func (l *dataLock) Close() error {
 // holderGone reports whether the lock file names a process of this machine
 // that no longer runs (or is a zombie whose files are being released).
 func holderGone(holder string) bool {
-	m := holderPID.FindStringSubmatch(holder)
+	m := holderPID().FindStringSubmatch(holder)
 	if m == nil {
 		return false
 	}

@@ -124,7 +124,7 @@ func OpenFS(dir string, logger *slog.Logger, fsys atomicfile.FS) (*Store, error)
 const dirtyName = "ocgo.dirty"
 
 // tempName matches atomicfile's temp files: "."+base+"."+digits+".tmp".
-var tempName = regexp.MustCompile(`^\..+\.[0-9]+\.tmp$`)
+var tempName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\..+\.[0-9]+\.tmp$`) })
 
 func (s *Store) markDirty() {
 	p := filepath.Join(s.dir, dirtyName)
@@ -151,7 +151,7 @@ func (s *Store) sweepTemps() int {
 		if err != nil {
 			return nil
 		}
-		if !d.IsDir() && tempName.MatchString(d.Name()) && s.fs.Remove(p) == nil {
+		if !d.IsDir() && tempName().MatchString(d.Name()) && s.fs.Remove(p) == nil {
 			n++
 		}
 		return nil

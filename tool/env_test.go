@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"ocgo/confine"
+	"ocgo/search"
 	"ocgo/watcher"
 )
 
@@ -33,8 +34,10 @@ type testEnv struct {
 	todos    *fileTodos
 	subtask  func(SubtaskRequest) (SubtaskResult, error)
 
-	wOnce sync.Once
-	w     *watcher.Watcher // the file index, started on first use
+	wOnce    sync.Once
+	w        *watcher.Watcher // the file index, started on first use
+	search   *search.Service  // the search engine over it
+	indexMin int              // search.Options.IndexMinFiles (0: the default)
 }
 
 func newEnv(t testing.TB) *testEnv {
@@ -137,14 +140,30 @@ func (e *testEnv) Files(ctx context.Context, dir string) ([]string, error) {
 	return e.w.RegularFiles(filepath.ToSlash(dir)), nil
 }
 
+// Grep runs the search engine over the same watcher, as the server does.
+func (e *testEnv) Grep(ctx context.Context, q search.LineQuery) ([]search.FileLines, error) {
+	e.startIndex()
+	return e.search.Lines(ctx, q)
+}
+
 func (e *testEnv) startIndex() {
 	e.wOnce.Do(func() {
 		// A debounce longer than any test: only Sync makes changes visible.
-		w, err := watcher.New(watcher.Options{Env: os.LookupEnv, Root: e.path, Debounce: time.Hour})
+		ready := make(chan struct{})
+		w, err := watcher.New(watcher.Options{Env: os.LookupEnv, Root: e.path, Debounce: time.Hour, OnChange: func(c []watcher.Change) {
+			<-ready
+			e.search.Notify(c)
+		}})
 		if err != nil {
 			e.t.Fatal(err)
 		}
-		e.t.Cleanup(func() { _ = w.Close() })
+		e.search, err = search.New(search.Options{Env: os.LookupEnv, Root: e.path, Watcher: w, IndexMinFiles: e.indexMin})
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		close(ready)
+		// The watcher stops before the search service it feeds.
+		e.t.Cleanup(func() { _ = w.Close(); _ = e.search.Close() })
 		if err := w.Start(context.Background()); err != nil {
 			e.t.Fatal(err)
 		}

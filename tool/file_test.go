@@ -206,14 +206,7 @@ func TestEditPermissions(t *testing.T) {
 
 func TestPathConfinement(t *testing.T) {
 	e := newEnv(t)
-	outside := filepath.Join(filepath.Dir(e.path), "outside")
-	if err := os.Mkdir(outside, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	secret := filepath.Join(outside, "secret.txt")
-	if err := os.WriteFile(secret, []byte("secret\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	outside, secret := e.outsideSecret("secret\n")
 	if err := os.Symlink(outside, filepath.Join(e.path, "link")); err != nil {
 		t.Fatal(err)
 	}

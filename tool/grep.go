@@ -1,17 +1,14 @@
 package tool
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
 
-	"ocgo/confine"
+	"ocgo/search"
 )
 
 type grepTool struct{}
@@ -41,9 +38,10 @@ type grepMatch struct {
 	text string
 }
 
-// maxGrepFile bounds the size of a file grep reads.
-const maxGrepFile = 10 << 20
-
+// Run searches with the project's search engine (Env.Grep: search's
+// reader and trigram index), then orders the matching lines as the
+// original does: most recently modified file first, then by path, at most
+// ResultLimit lines.
 func (grepTool) Run(ctx context.Context, call Call, env Env) (Result, error) {
 	var in grepInput
 	if err := decode(call.Input, &in); err != nil {
@@ -61,30 +59,24 @@ func (grepTool) Run(ctx context.Context, call Call, env Env) (Result, error) {
 		return Result{}, err
 	}
 	root := env.Root()
-	var matches []grepMatch
-	err = eachFile(ctx, env, dir.rel, func(rel string) bool {
-		if !matchInclude(in.Include, rel) {
-			return true
-		}
-		data, mod, ok := readForGrep(root, rel)
-		if !ok || bytes.IndexByte(data[:min(len(data), 8192)], 0) >= 0 || !re.Match(data) {
-			return true
-		}
-		f := found{abs: filepath.Join(env.RootPath(), filepath.FromSlash(rel)), mod: mod}
-		sc := bufio.NewScanner(bytes.NewReader(data))
-		sc.Buffer(make([]byte, 0, 64*1024), len(data)+1)
-		n := 0
-		for sc.Scan() {
-			n++
-			line := strings.TrimSuffix(sc.Text(), "\r")
-			if re.MatchString(line) {
-				matches = append(matches, grepMatch{file: f, line: n, text: line})
-			}
-		}
-		return true
+	files, err := env.Grep(ctx, search.LineQuery{
+		Regexp: re,
+		Dir:    dir.rel,
+		Keep: func(rel string) bool {
+			return !root.Denied(rel) && matchInclude(in.Include, rel)
+		},
+		// One line more than shown is enough to tell the list was cut.
+		MaxPerFile: ResultLimit + 1,
 	})
 	if err != nil {
 		return Result{}, fsErr(err, in.Path)
+	}
+	var matches []grepMatch
+	for _, fl := range files {
+		f := found{abs: filepath.Join(env.RootPath(), filepath.FromSlash(fl.Path)), mod: fl.ModTime}
+		for _, l := range fl.Lines {
+			matches = append(matches, grepMatch{file: f, line: l.Number, text: l.Text})
+		}
 	}
 	sort.SliceStable(matches, func(i, j int) bool {
 		a, b := matches[i].file, matches[j].file
@@ -120,23 +112,4 @@ func (grepTool) Run(ctx context.Context, call Call, env Env) (Result, error) {
 		Output:   strings.Join(out, "\n"),
 		Metadata: map[string]any{"matches": len(matches), "truncated": truncated},
 	}, nil
-}
-
-// readForGrep reads one file through the root (a regular file of at most
-// maxGrepFile bytes) and returns it with its modification time.
-func readForGrep(root *confine.Root, rel string) ([]byte, int64, bool) {
-	f, err := root.Open(filepath.FromSlash(rel))
-	if err != nil {
-		return nil, 0, false
-	}
-	defer func() { _ = f.Close() }()
-	info, err := f.Stat()
-	if err != nil || !info.Mode().IsRegular() || info.Size() > maxGrepFile {
-		return nil, 0, false
-	}
-	data, err := io.ReadAll(io.LimitReader(f, maxGrepFile+1))
-	if err != nil || len(data) > maxGrepFile {
-		return nil, 0, false
-	}
-	return data, info.ModTime().UnixNano(), true
 }

@@ -21,8 +21,8 @@ var skippedElems = map[atom.Atom]bool{
 }
 
 var (
-	spaceRun  = regexp.MustCompile(`[ \t\r\n\f]+`)
-	blankRuns = regexp.MustCompile(`\n{3,}`)
+	spaceRun  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[ \t\r\n\f]+`) })
+	blankRuns = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\n{3,}`) })
 )
 
 // HTMLToText returns the visible text of an HTML document, one block per
@@ -39,7 +39,7 @@ func HTMLToText(src string) string {
 			return
 		}
 		if n.Type == html.TextNode {
-			if t := strings.TrimSpace(spaceRun.ReplaceAllString(n.Data, " ")); t != "" {
+			if t := strings.TrimSpace(spaceRun().ReplaceAllString(n.Data, " ")); t != "" {
 				if b.Len() > 0 && !strings.HasSuffix(b.String(), "\n") {
 					b.WriteByte(' ')
 				}
@@ -54,7 +54,7 @@ func HTMLToText(src string) string {
 		}
 	}
 	walk(doc)
-	return strings.TrimSpace(blankRuns.ReplaceAllString(b.String(), "\n\n"))
+	return strings.TrimSpace(blankRuns().ReplaceAllString(b.String(), "\n\n"))
 }
 
 func isBlock(a atom.Atom) bool {
@@ -86,9 +86,9 @@ func HTMLToMarkdown(src string) string {
 	if err != nil {
 		return src
 	}
-	return strings.TrimSpace(blankLine.ReplaceAllString(out, ""))
+	return strings.TrimSpace(blankLine().ReplaceAllString(out, ""))
 }
 
 // blankLine is a line of only spaces (the converter indents the empty line
 // before a nested list).
-var blankLine = regexp.MustCompile(`(?m)^[ \t]+$`)
+var blankLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?m)^[ \t]+$`) })

@@ -2,7 +2,6 @@ package tool
 
 import (
 	"fmt"
-	"math/rand"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -52,43 +51,13 @@ func TestSearchToolsSeeFreshWrites(t *testing.T) {
 // index with a fresh walk of the disk by git itself (git ls-files -co
 // --exclude-standard), with no wait between the change and the call.
 func TestIndexServedToolsMatchFreshWalk(t *testing.T) {
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git not installed")
-	}
-	home := t.TempDir()
-	t.Setenv("HOME", home)
-	t.Setenv("XDG_CONFIG_HOME", filepath.Join(home, ".config"))
-	t.Setenv("GIT_CONFIG_NOSYSTEM", "1")
-	seed := rand.Int63()
-	if v := os.Getenv("OCGO_SEED"); v != "" {
-		if _, err := fmt.Sscan(v, &seed); err != nil {
-			t.Fatal(err)
-		}
-	}
-	t.Logf("seed %d", seed)
-	rng := rand.New(rand.NewSource(seed))
+	seed, rng := testRand(t)
 	e := newEnv(t)
-	if out, err := exec.Command("git", "-C", e.path, "init", "-q").CombinedOutput(); err != nil {
-		t.Fatalf("git init: %v %s", err, out)
-	}
+	gitRepo(t, e)
 	dirs := []string{"", "a", "a/b", "a/b/c", "build", "d", "d/tmp", "logs", "x y"}
 	names := []string{"f.go", "g.txt", "h.log", "keep.log", "top.txt", "n.bak", "i.go"}
 	ignores := []string{"*.log", "!keep.log", "build/", "/top.txt", "tmp", "*.bak", "c/", "!n.bak", "x y/", "g.*"}
 	randPath := func() string { return filepath.Join(dirs[rng.Intn(len(dirs))], names[rng.Intn(len(names))]) }
-	existing := func() []string {
-		var out []string
-		_ = filepath.WalkDir(e.path, func(p string, d os.DirEntry, err error) error {
-			if d != nil && d.IsDir() && d.Name() == ".git" {
-				return filepath.SkipDir
-			}
-			if err == nil && d.Type().IsRegular() {
-				rel, _ := filepath.Rel(e.path, p)
-				out = append(out, rel)
-			}
-			return nil
-		})
-		return out
-	}
 	var ops []string
 	did := func(f string, a ...any) {
 		ops = append(ops, fmt.Sprintf(f, a...))
@@ -111,18 +80,9 @@ func TestIndexServedToolsMatchFreshWalk(t *testing.T) {
 				e.file(p, b.String())
 				did("write %s %q", p, b.String())
 			case op < 7:
-				if ex := existing(); len(ex) > 0 {
-					p := ex[rng.Intn(len(ex))]
-					_ = os.Remove(filepath.Join(e.path, p))
-					did("rm %s", p)
-				}
+				did("%s", e.removeAny(rng))
 			case op < 8:
-				if ex := existing(); len(ex) > 0 {
-					to, from := randPath(), ex[rng.Intn(len(ex))]
-					_ = os.MkdirAll(filepath.Dir(filepath.Join(e.path, to)), 0o755)
-					_ = os.Rename(filepath.Join(e.path, from), filepath.Join(e.path, to))
-					did("mv %s %s", from, to)
-				}
+				did("%s", e.moveAny(rng, randPath()))
 			case op < 9:
 				d := dirs[1+rng.Intn(len(dirs)-1)]
 				_ = os.RemoveAll(filepath.Join(e.path, d))

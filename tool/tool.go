@@ -16,10 +16,12 @@
 //     group on abort (context cancellation) or timeout.
 //
 // Of ocgo the package imports confine (every file access), childenv (the
-// commands' environment) and trace (what a bash command's process tree
-// wrote). The session core adapts its storage, permission and snapshot
-// machinery and the project's file index (glob, grep and list answer from
-// the watcher's index, never walk the tree) to the Env interface.
+// commands' environment), trace (what a bash command's process tree
+// wrote) and search (the types of grep's search). The session core adapts
+// its storage, permission and snapshot machinery, the project's file index
+// (glob and list answer from the watcher's index, never walk the tree) and
+// the search engine (grep runs on search's, with its trigram index) to the
+// Env interface.
 package tool
 
 import (
@@ -37,6 +39,7 @@ import (
 
 	"ocgo/childenv"
 	"ocgo/confine"
+	"ocgo/search"
 	"ocgo/trace"
 )
 
@@ -212,8 +215,13 @@ type Env interface {
 	// rules; .git and symlinks left out) at or below dir, an OS path
 	// relative to Root ("." for all), as slash paths relative to Root,
 	// sorted. Every change made on disk before the call is in the list
-	// (glob, grep and list must not miss a file just written).
+	// (glob and list must not miss a file just written).
 	Files(ctx context.Context, dir string) ([]string, error)
+	// Grep runs the grep tool's search on the project's search engine
+	// (search.Service.Lines): the files Files would list at or below q.Dir
+	// (relative to Root), caught up with the disk first like Files, with
+	// paths relative to Root.
+	Grep(ctx context.Context, q search.LineQuery) ([]search.FileLines, error)
 }
 
 // Tool is one agent tool.
@@ -370,7 +378,7 @@ func fsErr(err error, display string) error {
 	case errors.Is(err, confine.ErrTooLarge):
 		return fmt.Errorf("%w: %s", ErrTooLarge, display)
 	}
-	if errors.Is(err, confine.ErrOutside) || strings.Contains(err.Error(), "path escapes from parent") {
+	if errors.Is(err, confine.ErrOutside) || errors.Is(err, search.ErrOutside) || strings.Contains(err.Error(), "path escapes from parent") {
 		return fmt.Errorf("%w: %s", ErrOutsideRoot, display)
 	}
 	var pe *fs.PathError
