@@ -256,8 +256,8 @@ func (a *App) wire(c Config, b *Core) error {
 		Tracer:  tracer,
 		Tools: tool.Registry(tool.Options{Tracer: tracer, Agents: func() []tool.AgentInfo { return subagents(cfg) }, Environ: scrub.Environ, Env: c.Env,
 			AllowPrivateFetch: c.Env("OCGO_WEBFETCH_PRIVATE") == "1"}),
-		MoreTools: mcps,
-		EditHooks: editHooks{format: format.New(format.Options{Config: cfg.Formatter, Dir: proj.Cwd, Root: proj.Root, Environ: scrub.Environ, Logger: c.Logger}), lsp: langs},
+		MoreTools:  mcps,
+		EditHooks:  editHooks{format: format.New(format.Options{Config: cfg.Formatter, Dir: proj.Cwd, Root: proj.Root, Environ: scrub.Environ, Logger: c.Logger}), lsp: langs},
 		Checkpoint: c.Checkpoint,
 	})
 	a.sessions = sessions
