@@ -754,7 +754,6 @@ type runner struct {
 	m       *model
 	nextID  int
 	step    int
-	born    map[string]int // each directory on disk: the step it appeared at (-1: before the first)
 	// crashNote says where the last crash operation's server was killed.
 	crashNote string
 	// traced: bash calls are traced (not OCGO_TRACE=0), so the directories
