@@ -2,6 +2,7 @@ package search
 
 import (
 	"bytes"
+	"container/heap"
 	"context"
 	"fmt"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"regexp/syntax"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -56,6 +58,10 @@ type LineQuery struct {
 	Keep func(rel string) bool
 	// MaxPerFile caps the lines reported per file (0: no cap).
 	MaxPerFile int
+	// Newest, when > 0, keeps only the files that hold the first Newest
+	// lines when files are ordered newest first (ModTime descending), then
+	// by path: the grep tool's order and limit.
+	Newest int
 }
 
 // FileLines is one file's matching lines.
@@ -157,7 +163,8 @@ func (s *Service) Grep(ctx context.Context, pattern string, limit int) ([]Match,
 
 // Lines is the agent's grep tool: every line matching q.Regexp (at most
 // q.MaxPerFile per file) in the non-ignored regular files at or below q.Dir
-// that q.Keep selects, by path. It first catches the watcher up with the
+// that q.Keep selects, by path (only the newest files with q.Newest), in
+// path order. It first catches the watcher up with the
 // disk (watcher.Sync), so a file written before the call is searched with
 // its new content, and the trigram index only narrows what is read (see
 // trigrams), so the answer is that of reading every file now. Files are
@@ -181,9 +188,14 @@ func (s *Service) Lines(ctx context.Context, lq LineQuery) ([]FileLines, error) 
 	if lq.Keep != nil {
 		files = slices.DeleteFunc(files, func(f string) bool { return !lq.Keep(s.display(f)) })
 	}
-	results := make([]FileLines, len(files))
+	var mu sync.Mutex
+	kept := newest{limit: lq.Newest}
 	if _, err := s.scan(ctx, files, 0, func(i int, data []byte, mod int64) int {
-		if diff.IsBinary(data) {
+		name := s.display(files[i])
+		mu.Lock()
+		wanted := kept.wanted(mod, name)
+		mu.Unlock()
+		if !wanted || diff.IsBinary(data) {
 			return 0
 		}
 		var lines []Line
@@ -195,19 +207,61 @@ func (s *Service) Lines(ctx context.Context, lq LineQuery) ([]FileLines, error) 
 			return lq.MaxPerFile <= 0 || len(lines) < lq.MaxPerFile
 		})
 		if lines != nil {
-			results[i] = FileLines{Path: s.display(files[i]), ModTime: mod, Lines: lines}
+			mu.Lock()
+			kept.add(FileLines{Path: name, ModTime: mod, Lines: lines})
+			mu.Unlock()
 		}
 		return len(lines)
 	}); err != nil {
 		return nil, err
 	}
-	out := results[:0]
-	for _, r := range results {
-		if r.Lines != nil {
-			out = append(out, r)
-		}
+	slices.SortFunc(kept.files, func(a, b FileLines) int { return strings.Compare(a.Path, b.Path) })
+	return kept.files, nil
+}
+
+// newest collects Lines' files. With a limit it keeps only those that hold
+// the first limit lines when files are ordered newest first, then by path,
+// dropping the others as soon as the better ones hold enough, so a common
+// word in a large tree costs about limit lines of memory, not every match.
+type newest struct {
+	limit int
+	total int         // lines in files
+	files []FileLines // a heap, the last in that order on top (with a limit)
+}
+
+// after reports whether a comes after b: older, or as old and later by path.
+func after(a, b FileLines) bool {
+	if a.ModTime != b.ModTime {
+		return a.ModTime < b.ModTime
 	}
-	return out, nil
+	return a.Path > b.Path
+}
+
+func (n *newest) Len() int           { return len(n.files) }
+func (n *newest) Less(i, j int) bool { return after(n.files[i], n.files[j]) }
+func (n *newest) Swap(i, j int)      { n.files[i], n.files[j] = n.files[j], n.files[i] }
+func (n *newest) Push(x any)         { n.files = append(n.files, x.(FileLines)) }
+func (n *newest) Pop() any {
+	last := n.files[len(n.files)-1]
+	n.files = n.files[:len(n.files)-1]
+	return last
+}
+
+// wanted reports whether a file modified at mod could be kept.
+func (n *newest) wanted(mod int64, path string) bool {
+	return n.limit <= 0 || n.total < n.limit || after(n.files[0], FileLines{Path: path, ModTime: mod})
+}
+
+func (n *newest) add(f FileLines) {
+	n.total += len(f.Lines)
+	if n.limit <= 0 {
+		n.files = append(n.files, f)
+		return
+	}
+	heap.Push(n, f)
+	for n.total-len(n.files[0].Lines) >= n.limit {
+		n.total -= len(heap.Pop(n).(FileLines).Lines)
+	}
 }
 
 // narrow keeps the files (root-relative, sorted) that can hold a match of

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -184,4 +185,46 @@ func waitFor(t *testing.T, cond func() bool) {
 		sleep()
 	}
 	t.Fatal("condition not met in time")
+}
+
+// TestLinesCwdKeepAndCap: the grep tool's search sees only the served
+// directory, with paths relative to it (as Keep sees them), every matching
+// line without its "\r", capped per file, and each file's modification time.
+func TestLinesCwdKeepAndCap(t *testing.T) {
+	root := t.TempDir()
+	write(t, root, "top.go", "needle top\n")
+	write(t, root, "sub/a.go", "needle 1\r\nhay\r\nneedle 2\r\nneedle 3\r\n")
+	write(t, root, "sub/b.txt", "needle b")
+	write(t, root, "sub/deep/c.go", "x needle\n")
+	svc := open(t, root, filepath.Join(root, "sub"))
+	ctx := context.Background()
+	var kept []string
+	got, err := svc.Lines(ctx, LineQuery{Regexp: regexp.MustCompile(`needle \d$`), Keep: func(rel string) bool {
+		kept = append(kept, rel)
+		return strings.HasSuffix(rel, ".go")
+	}, MaxPerFile: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(kept)
+	if fmt.Sprint(kept) != "[a.go b.txt deep/c.go]" {
+		t.Errorf("Keep saw %v", kept)
+	}
+	fi, err := os.Stat(filepath.Join(root, "sub", "a.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []FileLines{{Path: "a.go", ModTime: fi.ModTime().UnixNano(), Lines: []Line{{1, "needle 1"}, {3, "needle 2"}}}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("Lines = %+v, want %+v", got, want)
+	}
+	for _, dir := range []string{"..", "deep/..", "."} {
+		got, err := svc.Lines(ctx, LineQuery{Regexp: regexp.MustCompile("needle"), Dir: dir})
+		if err != nil || len(got) != 3 || got[0].Path != "a.go" || got[2].Path != "deep/c.go" {
+			t.Errorf("Lines in %q: %+v %v, want the served directory's three files", dir, got, err)
+		}
+	}
+	if _, err := svc.Lines(ctx, LineQuery{Regexp: regexp.MustCompile("x"), Dir: "../../x"}); !errors.Is(err, ErrOutside) {
+		t.Errorf("Lines outside the root: %v", err)
+	}
 }

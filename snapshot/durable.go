@@ -87,32 +87,9 @@ func (s *objectStore) syncWritten() error {
 // project's ext4 machine 30 fsyncs took 100–250 ms one by one, 8–18 ms 32
 // at a time). A path gone since (pruned) is fine.
 func fsyncAll(paths []string) error {
-	const workers = 32
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var first error
-	ch := make(chan string)
-	for range min(workers, len(paths)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for p := range ch {
-				if err := fsyncPath(p); err != nil {
-					mu.Lock()
-					if first == nil {
-						first = err
-					}
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-	for _, p := range paths {
-		ch <- p
-	}
-	close(ch)
-	wg.Wait()
-	return first
+	return eachParallel(len(paths), 32, func() func(int) error {
+		return func(i int) error { return fsyncPath(paths[i]) }
+	})
 }
 
 func fsyncPath(p string) error {

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sync"
 	"syscall"
 
 	"github.com/go-git/go-git/v5/plumbing/filemode"
@@ -30,51 +29,34 @@ func (sc *scan) hashAll() error {
 	}
 	s := sc.s
 	bulk := len(sc.jobs) > 64
-	workers := min(4, len(sc.jobs))
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var firstErr error
-	ch := make(chan int)
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			buf := make([]byte, 0, 64<<10)
-			for i := range ch {
-				j := &sc.jobs[i]
-				content, skip := s.readForHash(j.rel, j.e, &buf)
-				if skip != "" {
-					j.skip = skip
-					continue
-				}
-				h, raw := gitrepo.HashObject("blob", content)
-				j.e.hash = h
-				if s.store.has(h) {
-					continue
-				}
-				if bulk {
-					if err := s.store.writeLoose(h, raw); err != nil {
-						mu.Lock()
-						if firstErr == nil {
-							firstErr = fmt.Errorf("snapshot: write object: %w", err)
-						}
-						mu.Unlock()
-					}
-					continue
-				}
-				mu.Lock()
-				sc.objs = append(sc.objs, pendingObject{hash: h, raw: raw})
-				mu.Unlock()
+	err := eachParallel(len(sc.jobs), 4, func() func(int) error {
+		buf := make([]byte, 0, 64<<10)
+		return func(i int) error {
+			j := &sc.jobs[i]
+			content, skip := s.readForHash(j.rel, j.e, &buf)
+			if skip != "" {
+				j.skip = skip
+				return nil
 			}
-		}()
-	}
-	for i := range sc.jobs {
-		ch <- i
-	}
-	close(ch)
-	wg.Wait()
-	if firstErr != nil {
-		return firstErr
+			h, raw := gitrepo.HashObject("blob", content)
+			j.e.hash = h
+			if s.store.has(h) {
+				return nil
+			}
+			if bulk {
+				if err := s.store.writeLoose(h, raw); err != nil {
+					return fmt.Errorf("snapshot: write object: %w", err)
+				}
+				return nil
+			}
+			sc.mu.Lock()
+			sc.objs = append(sc.objs, pendingObject{hash: h, raw: raw})
+			sc.mu.Unlock()
+			return nil
+		}
+	})
+	if err != nil {
+		return err
 	}
 	for _, j := range sc.jobs {
 		if j.skip != "" {

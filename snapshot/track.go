@@ -16,7 +16,7 @@ import (
 
 // scan is the state of one Track call.
 type scan struct {
-	mu       sync.Mutex // guards jobs, skips, suspect during the parallel walk
+	mu       sync.Mutex // guards jobs, skips, suspect during the parallel walk, objs while hashing
 	sem      chan struct{}
 	s        *Snapshotter
 	ctx      context.Context

@@ -3,7 +3,6 @@ package snapshot
 import (
 	"fmt"
 	"log/slog"
-	"sync"
 
 	"github.com/go-git/go-git/v5/plumbing"
 )
@@ -56,32 +55,9 @@ func (s *objectStore) writeBehind(objs []pendingObject) {
 
 // writeNow writes objects synchronously with a few workers.
 func (s *objectStore) writeNow(objs []pendingObject) error {
-	const workers = 4
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var first error
-	ch := make(chan pendingObject)
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for o := range ch {
-				if err := s.writeLoose(o.hash, o.raw); err != nil {
-					mu.Lock()
-					if first == nil {
-						first = err
-					}
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-	for _, o := range objs {
-		ch <- o
-	}
-	close(ch)
-	wg.Wait()
-	return first
+	return eachParallel(len(objs), 4, func() func(int) error {
+		return func(i int) error { return s.writeLoose(objs[i].hash, objs[i].raw) }
+	})
 }
 
 // flush waits for written-behind objects and retries any that failed.

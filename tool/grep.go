@@ -67,6 +67,7 @@ func (grepTool) Run(ctx context.Context, call Call, env Env) (Result, error) {
 		},
 		// One line more than shown is enough to tell the list was cut.
 		MaxPerFile: ResultLimit + 1,
+		Newest:     ResultLimit + 1,
 	})
 	if err != nil {
 		return Result{}, fsErr(err, in.Path)

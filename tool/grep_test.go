@@ -17,10 +17,13 @@ import (
 )
 
 // gitRepo makes e's project a git repository, for git's own list of the
-// files it does not ignore.
+// files it does not ignore (skipped without git, except in CI).
 func gitRepo(t *testing.T, e *testEnv) {
 	t.Helper()
 	if _, err := exec.LookPath("git"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("CI: git not installed (.ci/run must install it)")
+		}
 		t.Skip("git not installed")
 	}
 	home := t.TempDir()

@@ -2,6 +2,7 @@ package tool
 
 import (
 	"os"
+	"runtime"
 	"testing"
 	"time"
 
@@ -47,6 +48,17 @@ func BenchmarkGrepRareMonorepo(b *testing.B) {
 func BenchmarkGrepScanMonorepo(b *testing.B) {
 	e := monoEnv(b)
 	benchTool(b, e, "grep", m{"pattern": `z.x.a.e.o.d`})
+}
+
+// BenchmarkGrepCommonMonorepo greps a word on most lines of every file:
+// only the newest files the tool can show are kept (heapMB: the Go heap's
+// size taken from the OS).
+func BenchmarkGrepCommonMonorepo(b *testing.B) {
+	e := monoEnv(b)
+	benchTool(b, e, "grep", m{"pattern": "return"})
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	b.ReportMetric(float64(ms.HeapSys)/1e6, "heapMB")
 }
 
 // BenchmarkListMonorepo lists the root.
