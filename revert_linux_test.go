@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"ocgo/provider/fakellm"
@@ -214,5 +215,37 @@ func TestRevertKeepsWhatAnUntracedCommandMade(t *testing.T) {
 	}
 	if !isDir(filepath.Join(h.dir, "cmd", "dir")) {
 		t.Error("the revert removed a directory it cannot know the command made")
+	}
+}
+
+// TestUntracedRevertNeverDeletesALargeFile: untraced, a file over the
+// snapshot cap before a command is not in the command's patch, so a revert
+// leaves it as the command made it (README, "Revert guarantees and
+// limits"); it used to be listed as created when the command made it
+// small, and the revert deleted it.
+func TestUntracedRevertNeverDeletesALargeFile(t *testing.T) {
+	fake := fakellm.NewAnthropic(t,
+		fakellm.Turn{ToolCalls: []fakellm.ToolCall{{ID: "b1", Name: "bash", Args: `{"command":"printf 'small\\n' > big.txt && echo new > other.txt","description":"shrink"}`}}},
+		fakellm.Turn{Text: []string{"done"}},
+	)
+	h := newHarness(t, harnessOpts{config: anthropicConfig(fake.URL), env: map[string]string{"ANTHROPIC_API_KEY": "k", "OCGO_TRACE": "0"}})
+	if err := os.WriteFile(filepath.Join(h.dir, "big.txt"), []byte(strings.Repeat("big\n", 5<<18)), 0o644); err != nil { // 5 MiB
+		t.Fatal(err)
+	}
+	sid := h.newSession()
+	var r storage.WithParts
+	h.call("POST", "/session/"+sid+"/message", textPrompt("go"), &r)
+	if read(t, filepath.Join(h.dir, "big.txt")) != "small\n" {
+		t.Fatalf("command: %+v", r.Info.Error)
+	}
+	var sess storage.Session
+	if code := h.call("POST", "/session/"+sid+"/revert", map[string]any{"messageID": r.Info.ID}, &sess); code != 200 {
+		t.Fatalf("revert: %d", code)
+	}
+	if read(t, filepath.Join(h.dir, "other.txt")) != "<missing>" {
+		t.Error("the revert left the command's new file")
+	}
+	if got := read(t, filepath.Join(h.dir, "big.txt")); got != "small\n" {
+		t.Errorf("the revert changed a file it could not have saved: %.20q", got)
 	}
 }

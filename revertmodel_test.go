@@ -1449,6 +1449,9 @@ func (r *runner) agent(o op) {
 				mc.before[p], mc.after[p] = before[p], disk[p]
 			}
 		}
+		if last := ts[len(ts)-1].ToolCalls; !r.traced && last[0].Name == "bash" {
+			r.leaveOutBig(mc)
+		}
 		calls = append(calls, mc)
 	}
 	turns = append(turns, fakellm.Turn{Text: []string{"done"}})
@@ -1549,9 +1552,22 @@ func (r *runner) agent(o op) {
 				}
 			}
 		}
+		r.leaveOutBig(mc)
 	}
 	s.calls = append(s.calls, calls...)
 	r.checkPatches(s, r.messages(s))
+}
+
+// leaveOutBig applies the untraced rule for files over the snapshot cap
+// (4 MiB) before a command: not in its patch, a revert leaves them as the
+// command made them (README, "Revert guarantees and limits").
+func (r *runner) leaveOutBig(mc *mcall) {
+	for p, f := range mc.before {
+		if len(f.data) > 4<<20 {
+			delete(mc.before, p)
+			delete(mc.after, p)
+		}
+	}
 }
 
 func (r *runner) messages(s *msess) []storage.WithParts {

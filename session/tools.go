@@ -201,17 +201,16 @@ func (st *runState) recordPatch(before string, candidates []string, skippedBefor
 	if err != nil || len(files) == 0 {
 		return
 	}
-	if candidates != nil {
-		if covers == nil {
-			covers = func(f string) bool { return slices.Contains(candidates, f) }
-		}
-		// A file over the cap before the call and not saved since (the
-		// tracer's hook failed) is missing from before: listed, a revert
-		// would delete it. Left out, a revert leaves it as the call made it.
-		files = slices.DeleteFunc(files, func(f string) bool { return !covers(f) || skippedBefore[f] })
-		if len(files) == 0 {
-			return
-		}
+	if candidates != nil && covers == nil {
+		covers = func(f string) bool { return slices.Contains(candidates, f) }
+	}
+	// A file over the cap before the call and not saved since (untraced,
+	// or the tracer's hook failed) is missing from before: listed, a
+	// revert would delete it. Left out, a revert leaves it as the call
+	// made it.
+	files = slices.DeleteFunc(files, func(f string) bool { return covers != nil && !covers(f) || skippedBefore[f] })
+	if len(files) == 0 {
+		return
 	}
 	abs := make([]string, len(files))
 	for i, f := range files {
