@@ -225,6 +225,15 @@ var regressionsCrash = map[string][]op{
 		{kind: opAgent, sess: 1, calls: []callSpec{{tool: "patch", acts: []bashAct{{path: "d/e/g.dat", r: 7, path2: "n\xff.txt", data: "t39d727\n"}}}, {tool: "edit", path: "d/e/g.dat", r: 7, data: "e6e7b68"}, {tool: "edit", path: "n\xff.txt", r: 5, data: "e55bbd8"}}},
 		{kind: opCrash, sess: 1, r: 679631, at: 7},
 	},
+	// A revert killed after removing d/e and before removing d, both made
+	// by the agent and emptied: the recovery tried d/e, found it gone and
+	// stopped climbing; d stayed (seed 565346688). Fixed: a directory
+	// already gone does not stop the climb in a revert.
+	"kill between the removals of two emptied directories": {
+		{kind: opAgent, sess: 1, calls: []callSpec{{tool: "edit", path: "b.txt", r: 4, data: "e37c189"}}},
+		{kind: opAgent, sess: 1, calls: []callSpec{{tool: "edit", path: "d/e/g.dat", r: 4, data: "ef81a8e"}}},
+		{kind: opCrash, sess: 1, r: 707301, at: 6},
+	},
 	// Found by a long run with crashes, though no crash is needed: the
 	// user deletes n\xff.txt after the agent's last write; an undo finds
 	// it already absent; a redo leaves it out (back to the saved absent);
