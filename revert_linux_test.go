@@ -83,6 +83,63 @@ func TestRevertRemovesDirectoriesTheAgentMade(t *testing.T) {
 	if read(t, filepath.Join(h.dir, "made", "by", "agent.txt")) != "x\n" || read(t, filepath.Join(h.dir, "keep", "sub", "f")) != "y\n" {
 		t.Error("the unrevert did not put the agent's files back")
 	}
+	// The unrevert made them again for the agent: the next revert removes
+	// them again.
+	if code := h.call("POST", "/session/"+sid+"/revert", map[string]any{"messageID": r.Info.ID}, &sess); code != 200 {
+		t.Fatalf("second revert: %d", code)
+	}
+	for _, d := range []string{"made", "cmd", "keep/sub"} {
+		if _, err := os.Lstat(filepath.Join(h.dir, d)); !os.IsNotExist(err) {
+			t.Errorf("%s: the agent's directory is left by the second revert: %v", d, err)
+		}
+	}
+}
+
+// TestRevertKeepsADirectoryTheUserMadeAgain: the agent writes new/a.txt
+// (making new/); the revert removes it; the user makes new/ again for a
+// file of their own; the unrevert puts a.txt back; the user deletes their
+// file; reverting again deletes a.txt and must leave new/, which is the
+// user's now, not the agent's.
+func TestRevertKeepsADirectoryTheUserMadeAgain(t *testing.T) {
+	fake := fakellm.NewAnthropic(t,
+		fakellm.Turn{ToolCalls: []fakellm.ToolCall{{ID: "w1", Name: "write", Args: `{"filePath":"new/a.txt","content":"agent\n"}`}}},
+		fakellm.Turn{Text: []string{"done"}},
+	)
+	h := anthropicHarness(t, fake, "")
+	sid := h.newSession()
+	var r storage.WithParts
+	h.call("POST", "/session/"+sid+"/message", textPrompt("go"), &r)
+	var sess storage.Session
+	revert := func() {
+		t.Helper()
+		if code := h.call("POST", "/session/"+sid+"/revert", map[string]any{"messageID": r.Info.ID}, &sess); code != 200 {
+			t.Fatalf("revert: %d", code)
+		}
+	}
+	revert()
+	if _, err := os.Lstat(filepath.Join(h.dir, "new")); !os.IsNotExist(err) {
+		t.Fatalf("the first revert left the agent's directory: %v", err)
+	}
+	if err := os.Mkdir(filepath.Join(h.dir, "new"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(h.dir, "new", "mine.txt"), []byte("user\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code := h.call("POST", "/session/"+sid+"/unrevert", nil, &sess); code != 200 {
+		t.Fatalf("unrevert: %d", code)
+	}
+	if err := os.Remove(filepath.Join(h.dir, "new", "mine.txt")); err != nil {
+		t.Fatal(err)
+	}
+	h.restart() // the record holds across a restart
+	revert()
+	if read(t, filepath.Join(h.dir, "new", "a.txt")) != "<missing>" {
+		t.Error("the revert left the agent's file")
+	}
+	if !isDir(filepath.Join(h.dir, "new")) {
+		t.Error("the revert removed new/, which the user made")
+	}
 }
 
 // TestUnrevertKeepsDirectoriesTheUserMade (the revert model's seed

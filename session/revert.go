@@ -361,6 +361,10 @@ type revertJournal struct {
 	// bytes): a directory the operation empties is removed only if listed.
 	// (A journal of an older ocgo has none: its emptied directories stay.)
 	Dirs [][]byte `json:"dirs,omitempty"`
+	// Disown are directories the current revert had removed and someone
+	// else has made again since: they leave the records of the session's
+	// calls (see disownDirs).
+	Disown [][]byte `json:"disown,omitempty"`
 }
 
 // journalOp is one file of a journal. Paths are bytes (base64 in JSON):
@@ -424,7 +428,8 @@ func (s *Service) transition(ctx context.Context, sess storage.Session, msgs []s
 			return sess, err
 		}
 	}
-	j := revertJournal{SessionID: sess.ID, Next: nextRV, Dirs: dirsMade(msgs, sess.Revert, next), DiffSet: true}
+	disown := s.remade(sess.Revert)
+	j := revertJournal{SessionID: sess.ID, Next: nextRV, Dirs: dirsMade(msgs, sess.Revert, next, disown), Disown: disown, DiffSet: true}
 	if len(states) == 0 {
 		// No file to touch (a revert of a step that changed none): only
 		// the state moves.
@@ -474,6 +479,9 @@ func (s *Service) finish(ctx context.Context, j revertJournal, recovering bool) 
 		}
 		byTree[op.Target] = append(byTree[op.Target], p)
 	}
+	if err := s.disownDirs(j.SessionID, j.Disown); err != nil {
+		return storage.Session{}, err
+	}
 	made := make([]string, len(j.Dirs))
 	for i, d := range j.Dirs {
 		made[i] = string(d)
@@ -492,6 +500,16 @@ func (s *Service) finish(ctx context.Context, j revertJournal, recovering bool) 
 		}
 	}
 	next := j.Next
+	if next != nil {
+		// The directories this revert leaves absent: found again at the
+		// next operation, they are someone else's.
+		next.Dirs = nil
+		for _, d := range j.Dirs {
+			if !snaps.IsDir(string(d)) {
+				next.Dirs = append(next.Dirs, d)
+			}
+		}
+	}
 	if next != nil && next.Snapshot != "" && !j.DiffSet {
 		// A journal written before the diff was: computed now, and only
 		// logged when it cannot be (the files are done already).
@@ -721,9 +739,10 @@ func (s *Service) diffOps(ctx context.Context, from string, states []fileState) 
 }
 
 // dirsMade lists the directories created by the calls whose patches the
-// current revert (cur) or the next one reverts (each once, in order): the
-// only directories the operation may remove, once it has emptied them.
-func dirsMade(msgs []storage.WithParts, cur *storage.Revert, next *revertPlan) [][]byte {
+// current revert (cur) or the next one reverts (each once, in order), but
+// those in disown: the only directories the operation may remove, once it
+// has emptied them.
+func dirsMade(msgs []storage.WithParts, cur *storage.Revert, next *revertPlan, disown [][]byte) [][]byte {
 	var patches []storage.Part
 	if next != nil {
 		patches = append(patches, next.patches...)
@@ -735,6 +754,9 @@ func dirsMade(msgs []storage.WithParts, cur *storage.Revert, next *revertPlan) [
 	}
 	var out [][]byte
 	seen := map[string]bool{}
+	for _, d := range disown {
+		seen[string(d)] = true
+	}
 	for _, p := range patches {
 		for _, d := range p.Dirs {
 			if !seen[string(d)] {
@@ -744,4 +766,58 @@ func dirsMade(msgs []storage.WithParts, cur *storage.Revert, next *revertPlan) [
 		}
 	}
 	return out
+}
+
+// remade lists the directories the current revert (cur) left absent that
+// are directories again: someone else made them, since only this
+// session's next operation would have (each such directory a call's
+// record names was removed by the revert, with what the call put in it).
+func (s *Service) remade(cur *storage.Revert) [][]byte {
+	if cur == nil {
+		return nil
+	}
+	var out [][]byte
+	for _, d := range cur.Dirs {
+		if s.opts.Snapshots.IsDir(string(d)) {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// disownDirs takes dirs out of the records of the session's patch parts:
+// the directories there now were made by someone else, so no revert of
+// those calls may remove them. Idempotent (a recovered journal runs it
+// again).
+func (s *Service) disownDirs(sessionID string, dirs [][]byte) error {
+	if len(dirs) == 0 {
+		return nil
+	}
+	gone := map[string]bool{}
+	for _, d := range dirs {
+		gone[string(d)] = true
+	}
+	msgs, err := s.store.Messages(sessionID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, m := range msgs {
+		for _, p := range m.Parts {
+			if p.Type != storage.PartPatch {
+				continue
+			}
+			keep := slices.DeleteFunc(slices.Clone(p.Dirs), func(d []byte) bool { return gone[string(d)] })
+			if len(keep) == len(p.Dirs) {
+				continue
+			}
+			p.Dirs = keep
+			if err := s.store.PutPart(p); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

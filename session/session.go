@@ -127,6 +127,8 @@ type Snapshots interface {
 	// RestoreFiles restores exactly these files, without the size cap,
 	// removing the directories it empties that are listed in made.
 	RestoreFiles(ctx context.Context, tree string, paths, made []string) (snapshot.Result, error)
+	// IsDir reports whether a root-relative path is a directory now.
+	IsDir(path string) bool
 	// Flush waits until the objects of every returned tree are on disk
 	// and durable (fsynced): called before a record names a tree.
 	Flush() error

@@ -83,6 +83,22 @@ func (s *Snapshotter) FileState(ctx context.Context, tree, p string) (string, bo
 
 func stateOf(h plumbing.Hash, m filemode.FileMode) string { return h.String() + " " + m.String() }
 
+// IsDir reports whether the root-relative path names a directory now (not
+// through a symbolic link).
+func (s *Snapshotter) IsDir(p string) bool {
+	rel, err := cleanRel(p)
+	if err != nil {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	fi, err := s.root.Lstat(rel)
+	return err == nil && fi.IsDir()
+}
+
 // CurrentState returns FileState's value for the file at path now (the
 // blob of the link target for a symlink). exists is false when nothing is
 // there.

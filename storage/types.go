@@ -33,6 +33,11 @@ type Revert struct {
 	PartID    string `json:"partID,omitempty"`
 	Snapshot  string `json:"snapshot,omitempty"`
 	Diff      string `json:"diff"` // "" when nothing changed, as opencode sends it
+	// Dirs are the directories the agent's calls made that are absent
+	// while the revert is in effect (ocgo's addition; root-relative
+	// bytes): one found again at the next revert, redo or unrevert was
+	// made by someone else, and no call's record counts it any more.
+	Dirs [][]byte `json:"dirs,omitempty"`
 }
 
 // Message roles.
