@@ -25,6 +25,7 @@ START_ANCHOR=${START_ANCHOR:-$ROOT/../shared/tools/start-anchor.sh}
 [ -f "$START_ANCHOR" ] || START_ANCHOR=/work/shared/tools/start-anchor.sh
 export ANCHOR=${ANCHOR:-$OUT/anchor}
 
+LOAD_START=$(cut -d' ' -f1 /proc/loadavg) # the figures depend on what else runs
 rm -rf "$OUT/run"
 mkdir -p "$OUT/run"
 RUN=$OUT/run
@@ -97,7 +98,10 @@ for s in "${SERVERS[@]}"; do
   start_bg "$s"
   for path in app session config agent; do curl -fs -o /dev/null "$base/$path" || true; done
   sleep 1
-  R[$s,rss]=$($LOAD rss -pid "$PID" | field rss_mb)
+  line=$($LOAD rss -pid "$PID")
+  R[$s,rss]=$(echo "$line" | field rss_mb)
+  R[$s,rssanon]=$(echo "$line" | field anon_mb)
+  R[$s,rssfile]=$(echo "$line" | field file_mb)
   for i in $(seq 1 205); do
     curl -fs -o /dev/null -X POST -H 'Content-Type: application/json' -d "{\"title\":\"bench $i\"}" "$base/session"
   done
@@ -138,11 +142,14 @@ row() { # label metric unit better(lower|higher)
   printf '| %-44s | %12s | %12s | %14s |\n' "$1 ($3)" "${o:--}" "${g:--}" "$ratio"
 }
 echo
-echo "ocgo vs opencode 0.5.29 on loopback ($(nproc) cores, $C clients, $(date -u +%F))"
+echo "ocgo vs opencode 0.5.29 on loopback ($(nproc) cores, $C clients, $(date -u '+%F %H:%M UTC'))"
+echo "load average (1 min) at the start $LOAD_START, at the end $(cut -d' ' -f1 /proc/loadavg); ocgo binary $(awk -v b="$(stat -c %s "$OUT/ocgo")" 'BEGIN{printf "%.1f", b/1e6}') MB"
 printf '| %-44s | %12s | %12s | %14s |\n' metric original ocgo "ocgo vs orig"
 printf '|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..46})" "$(printf -- '-%.0s' {1..14})" "$(printf -- '-%.0s' {1..14})" "$(printf -- '-%.0s' {1..16})"
 row "cold start to first GET /app, median of $RUNS" start ms lower
 row "idle RSS after start + a few requests" rss MB lower
+row "  of which anonymous (heap, stacks, runtime)" rssanon MB lower
+row "  of which file-backed (mostly the binary)" rssfile MB lower
 row "GET /session throughput, 205 sessions" rps205 'req/s' higher
 row "GET /session p50 under load, 205 sessions" p50_205 ms lower
 row "GET /session throughput, 10,000 sessions" rps10k 'req/s' higher

@@ -273,7 +273,10 @@ func cmdRSS(args []string) error {
 	if p.RSSKB == 0 {
 		return errors.New("no VmRSS line")
 	}
-	fmt.Printf("rss_mb=%.1f\n", float64(p.RSSKB)/1024)
+	// Anonymous memory is the heap, stacks and runtime; the rest is
+	// file-backed, mostly the binary's own pages.
+	fmt.Printf("rss_mb=%.1f anon_mb=%.1f file_mb=%.1f\n", float64(p.RSSKB)/1024, float64(p.AnonKB)/1024,
+		float64(p.RSSKB-p.AnonKB)/1024)
 	return nil
 }
 
