@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -12,7 +11,6 @@ import (
 
 	"ocgo/bus"
 	"ocgo/config"
-	"ocgo/ignore"
 	"ocgo/session"
 	"ocgo/snapshot"
 	"ocgo/storage"
@@ -167,7 +165,7 @@ func openBase(c Config, cl *cleanup) (*Core, error) {
 		}
 		cl.push(b.Store.Close)
 	}
-	if b.Snapshots = openSnapshots(b.Cfg, p.Project.Root, p.Home, gitDir, c.LookupEnv, c.Logger); b.Snapshots != nil {
+	if b.Snapshots = openSnapshots(b.Cfg, snapshot.Options{GitDir: gitDir, WorkTree: p.Project.Root, Home: p.Home, Env: c.LookupEnv, Logger: c.Logger, Checkpoint: c.Checkpoint}); b.Snapshots != nil {
 		cl.push(b.Snapshots.Close)
 	}
 	return b, nil
@@ -206,13 +204,13 @@ func (b *Core) Close() error { return b.cl.close() }
 // openSnapshots opens the shadow repository unless the config turns
 // snapshots off; a project that cannot be snapshotted (for example a home
 // directory) runs without them, with a warning.
-func openSnapshots(cfg *config.Config, root, home, gitDir string, env ignore.Env, logger *slog.Logger) *snapshot.Snapshotter {
+func openSnapshots(cfg *config.Config, o snapshot.Options) *snapshot.Snapshotter {
 	if cfg.Snapshot != nil && !*cfg.Snapshot {
 		return nil
 	}
-	s, err := snapshot.Open(snapshot.Options{GitDir: gitDir, WorkTree: root, Home: home, Env: env, Logger: logger})
+	s, err := snapshot.Open(o)
 	if err != nil {
-		logger.Warn("Snapshots disabled: revert will not restore files", "err", err)
+		o.Logger.Warn("Snapshots disabled: revert will not restore files", "err", err)
 		return nil
 	}
 	return s
