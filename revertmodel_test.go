@@ -304,6 +304,21 @@ var concurrent = map[string][]op{
 		{kind: opUserDuringBash, sess: 0, path: "sp ace.txt", data: "", calls: []callSpec{{tool: "bash", acts: []bashAct{{kind: 'w', path: "d/c.txt", data: "tb4a220\n"}}}}},
 		{kind: opOtherDuringBash, sess: 0, r: 990453, calls: []callSpec{{tool: "bash", acts: []bashAct{{kind: 'r', path: "sp ace.txt"}}}}},
 	},
+	// Seed 399411335 (-revertmodel.len=25): s0's command moves the user's
+	// file onto d/e/g.dat; while it runs, s1's revert deletes d/e/g.dat
+	// (it held what s1 left there). The command's patch named d/e/g.dat:
+	// the tracer left out a path ocgo restored after the command's last
+	// change, but not when that change was a rename. Fixed in the tracer
+	// (a rename's path, and what lies below a renamed directory, restored
+	// after it is not the command's).
+	"another session's revert deletes a command's rename target": {
+		{kind: opAgent, sess: 1, calls: []callSpec{
+			{tool: "bash", acts: []bashAct{{kind: 'w', path: "n\xff.txt", data: " $\" \" bb"}, {kind: 'w', path: "d/e/g.dat", data: ""}}},
+			{tool: "bash", acts: []bashAct{{kind: 'x', path: "a.txt"}}},
+		}},
+		{kind: opUserWrite, path: "n\xff.txt", data: ""},
+		{kind: opOtherDuringBash, sess: 0, r: 666731, calls: []callSpec{{tool: "bash", acts: []bashAct{{kind: 'm', path: "n\xff.txt", path2: "d/e/g.dat"}}}}},
+	},
 	"another session reverts during a command": {
 		{kind: opAgent, sess: 0, calls: []callSpec{{tool: "write", path: "a.txt", data: "t1\n"}}},
 		{kind: opOtherDuringBash, sess: 1, r: 1, calls: []callSpec{{tool: "bash", acts: []bashAct{{kind: 'w', path: "b.txt", data: "t2\n"}}}}},
@@ -1408,8 +1423,9 @@ func (r *runner) agent(o op) {
 	s := r.m.sess[o.sess]
 	r.cleanup(s, r.messages(s))
 	disk := map[string]fstate{}
+	start := map[string]fstate{}
 	for p, f := range r.m.disk {
-		disk[p] = f
+		disk[p], start[p] = f, f
 	}
 	var turns []fakellm.Turn
 	var calls []*mcall
@@ -1518,6 +1534,20 @@ func (r *runner) agent(o op) {
 	for p := range r.m.disk {
 		if _, ok := disk[p]; !ok {
 			delete(r.m.disk, p)
+		}
+	}
+	if !r.traced && gate != nil {
+		// Untraced, every file that changed during the command is the
+		// command's (README, "What a command changed"): the user's edit
+		// and the other session's revert too.
+		mc := calls[0]
+		mc.before, mc.after = map[string]fstate{}, map[string]fstate{}
+		for _, m := range []map[string]fstate{start, disk} {
+			for p := range m {
+				if start[p] != disk[p] {
+					mc.before[p], mc.after[p] = start[p], disk[p]
+				}
+			}
 		}
 	}
 	s.calls = append(s.calls, calls...)

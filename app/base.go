@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/user"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -94,13 +95,17 @@ func ResolvePaths(c Config) (Paths, error) {
 	return p, nil
 }
 
-// homeDir is $HOME when absolute, else the OS's idea of it.
+// homeDir is $HOME of the injected environment when absolute, else the
+// user's entry in the OS's user database (never the process's $HOME, which
+// os.UserHomeDir would read behind the injected environment's back).
 func homeDir(env func(string) string) string {
 	if h := env("HOME"); filepath.IsAbs(h) {
 		return h
 	}
-	h, _ := os.UserHomeDir()
-	return h
+	if u, err := user.Current(); err == nil && filepath.IsAbs(u.HomeDir) {
+		return u.HomeDir
+	}
+	return ""
 }
 
 // DataRoot is the default data root, $XDG_DATA_HOME/opencode
