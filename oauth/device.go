@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"ocgo/config"
+	"ocgo/provider"
 )
 
 // DeviceFlow is GitHub's OAuth device flow as opencode's Copilot login runs
@@ -43,16 +44,7 @@ func (f DeviceFlow) Login(ctx context.Context, store *config.AuthStore, provider
 	}
 	sleep := f.Sleep
 	if sleep == nil {
-		sleep = func(ctx context.Context, d time.Duration) error {
-			t := time.NewTimer(d)
-			defer t.Stop()
-			select {
-			case <-t.C:
-				return nil
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		}
+		sleep = provider.Sleep
 	}
 	form := func(u string, v url.Values) (*http.Request, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(v.Encode()))

@@ -77,6 +77,29 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	s.pump(r, sub, write, heartbeat, func(ev bus.Event) ([]byte, bool) {
+		var f []byte
+		if ev.JSON != nil { // encoded once by the bus for every stream
+			buf.Reset()
+			buf.WriteString("data: ")
+			buf.Write(ev.JSON)
+			buf.WriteString("\n\n")
+			f = buf.Bytes()
+		} else {
+			f = frame(ev)
+		}
+		if f == nil {
+			s.log.Error("Could not encode event", "type", ev.Type)
+		}
+		return f, true
+	})
+}
+
+// pump is the loop of every event stream: a heartbeat frame every
+// Options.Heartbeat and, for each event of sub, the frame each makes of it
+// (nil: nothing), until the client leaves or a write fails, the bus ends
+// sub (shut down, or the client fell too far behind), or each says stop.
+func (s *Server) pump(r *http.Request, sub *bus.Subscription, write func([]byte) bool, beat []byte, each func(bus.Event) (frame []byte, more bool)) {
 	tick := time.NewTicker(s.opts.Heartbeat)
 	defer tick.Stop()
 	for {
@@ -84,28 +107,15 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			return
 		case <-tick.C:
-			if !write(heartbeat) {
+			if !write(beat) {
 				return
 			}
 		case ev, ok := <-sub.C:
 			if !ok {
-				return // bus shut down, or this client fell too far behind
+				return
 			}
-			var f []byte
-			if ev.JSON != nil { // encoded once by the bus for every stream
-				buf.Reset()
-				buf.WriteString("data: ")
-				buf.Write(ev.JSON)
-				buf.WriteString("\n\n")
-				f = buf.Bytes()
-			} else {
-				f = frame(ev)
-			}
-			if f == nil {
-				s.log.Error("Could not encode event", "type", ev.Type)
-				continue
-			}
-			if !write(f) {
+			f, more := each(ev)
+			if !more || f != nil && !write(f) {
 				return
 			}
 		}

@@ -15,10 +15,10 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/julienschmidt/httprouter"
 
+	"ocgo/bus"
 	"ocgo/session"
 	"ocgo/storage"
 )
@@ -177,37 +177,20 @@ func (s *Server) shareEventGet(w http.ResponseWriter, r *http.Request, p httprou
 	}
 	sub := s.opts.Bus.Subscribe(sseBuffer)
 	defer sub.Close()
-	sseWrite := startSSE(w)
-	write := func(frame string) bool { return sseWrite([]byte(frame)) }
-	if !write("data: {\"type\":\"server.connected\"}\n\n") {
+	write := startSSE(w)
+	if !write([]byte("data: {\"type\":\"server.connected\"}\n\n")) {
 		return
 	}
-	tick := time.NewTicker(s.opts.Heartbeat)
-	defer tick.Stop()
-	for {
-		select {
-		case <-r.Context().Done():
-			return
-		case <-tick.C:
-			if !write(": heartbeat\n\n") {
-				return
-			}
-		case ev, ok := <-sub.C:
-			if !ok {
-				return
-			}
-			if eventSession(ev.JSON, ev) != sess.ID {
-				continue
-			}
-			if _, err := s.opts.Sessions.SharedSession(p.ByName("token")); err != nil {
-				return // revoked or deleted: the page's next read gets 404
-			}
-			typ, _ := json.Marshal(ev.Type)
-			if !write("data: {\"type\":" + string(typ) + "}\n\n") {
-				return
-			}
+	s.pump(r, sub, write, []byte(": heartbeat\n\n"), func(ev bus.Event) ([]byte, bool) {
+		if eventSession(ev.JSON, ev) != sess.ID {
+			return nil, true
 		}
-	}
+		if _, err := s.opts.Sessions.SharedSession(p.ByName("token")); err != nil {
+			return nil, false // revoked or deleted: the page's next read gets 404
+		}
+		typ, _ := json.Marshal(ev.Type)
+		return []byte("data: {\"type\":" + string(typ) + "}\n\n"), true
+	})
 }
 
 // eventSession returns the session an event is about ("" if none): its

@@ -82,18 +82,7 @@ func (g *IDs) make(prefix string, descending bool) string {
 // bytes. Every ID taken from a request goes through this check before it
 // reaches the disk, so "..", "/" and encoded variants can never form a path.
 func ValidID(prefix, id string) bool {
-	if len(id) <= len(prefix)+1 || len(id) > 64 || !strings.HasPrefix(id, prefix+"_") {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '_', c == '-':
-		default:
-			return false
-		}
-	}
-	return true
+	return len(id) > len(prefix)+1 && strings.HasPrefix(id, prefix+"_") && ValidPartID(id)
 }
 
 // ValidPartID reports whether id may name a part file. Parts are the one

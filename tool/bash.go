@@ -82,16 +82,7 @@ func (t *bashTool) authorize(ctx context.Context, call Call, env Env, command st
 	pieces, subst := SplitCommands(command)
 	root := filepath.Clean(env.RootPath())
 	action := Allow
-	consider := func(text string) {
-		switch env.Permission("bash", text) {
-		case Deny:
-			action = Deny
-		case Ask:
-			if action != Deny {
-				action = Ask
-			}
-		}
-	}
+	consider := func(text string) { action = stricter(action, env.Permission("bash", text)) }
 	if subst {
 		consider(command)
 	}

@@ -279,14 +279,7 @@ func (patchTool) Run(ctx context.Context, call Call, env Env) (Result, error) {
 	for _, ch := range changes {
 		diff.WriteString(unifiedDiff(ch.dst.abs, ch.before, ch.out))
 		for _, p := range []string{ch.src.abs, ch.dst.abs} {
-			switch env.Permission("edit", p) {
-			case Deny:
-				action = Deny
-			case Ask:
-				if action != Deny {
-					action = Ask
-				}
-			}
+			action = stricter(action, env.Permission("edit", p))
 		}
 	}
 	title := fmt.Sprintf("Apply patch to %d files", len(changes))

@@ -138,6 +138,18 @@ const (
 	Deny  = "deny"
 )
 
+// stricter is the stricter of two permission actions (deny, then ask, then
+// allow): a call that needs several answers is decided by the strictest.
+func stricter(a, b string) string {
+	switch {
+	case a == Deny || b == Deny:
+		return Deny
+	case a == Ask || b == Ask:
+		return Ask
+	}
+	return Allow
+}
+
 // Todo is one entry of a session's todo list.
 type Todo struct {
 	Content  string `json:"content"`
