@@ -76,9 +76,7 @@ func (anthropicProto) writeStream(w *sseWriter, req map[string]any, turn Turn, d
 		w.event("content_block_stop", map[string]any{"type": "content_block_stop", "index": idx})
 		idx++
 	}
-	// The scripted failures (Malformed, CloseMidStream, Hang) strike in the
-	// first text block, or after all blocks when there is none.
-	struck := false
+	fl := &faults{turn: turn, w: w, r: r, done: done}
 	for _, b := range turn.blocks() {
 		switch {
 		case b.Thinking != nil:
@@ -107,33 +105,17 @@ func (anthropicProto) writeStream(w *sseWriter, req map[string]any, turn Turn, d
 				"content_block": map[string]any{"type": "text", "text": b.Start}})
 			for i, c := range b.Text {
 				delta(map[string]any{"type": "text_delta", "text": c})
-				if turn.Malformed && i == 0 && !struck {
-					w.raw("event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":" + fmt.Sprint(idx) + ",\"delta\":{\"type\":\"text_del\n\n")
+				if !fl.afterChunk(i, "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":"+fmt.Sprint(idx)+",\"delta\":{\"type\":\"text_del\n\n") {
 					return
 				}
 			}
-			if !struck && len(b.Text) > 0 {
-				struck = true
-				if turn.CloseMidStream {
-					abort()
-				}
-				if turn.Hang {
-					hang(r, done)
-					return
-				}
+			if !fl.afterBlock(len(b.Text)) {
+				return
 			}
 			stop()
 		}
 	}
-	if turn.Malformed {
-		w.raw("event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\n\n")
-		return
-	}
-	if turn.CloseMidStream {
-		abort()
-	}
-	if turn.Hang {
-		hang(r, done)
+	if !fl.atEnd("event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\n\n") {
 		return
 	}
 	if turn.StreamError != "" {

@@ -408,6 +408,59 @@ func abort() {
 	panic(http.ErrAbortHandler)
 }
 
+// faults plays a turn's scripted failures (Malformed, CloseMidStream,
+// Hang) the same way for every protocol: in the first text block with
+// text (Malformed after its first chunk, the others after the block), or
+// after all blocks when there is none. Each protocol writes its own
+// broken frames. A false answer means the stream is over.
+type faults struct {
+	turn   Turn
+	w      *sseWriter
+	r      *http.Request
+	done   <-chan struct{}
+	struck bool
+}
+
+// afterChunk follows text chunk i of a block; broken is the protocol's
+// cut-off chunk frame.
+func (f *faults) afterChunk(i int, broken string) bool {
+	if f.turn.Malformed && i == 0 && !f.struck {
+		f.w.raw(broken)
+		return false
+	}
+	return true
+}
+
+// afterBlock follows a text block of n chunks.
+func (f *faults) afterBlock(n int) bool {
+	if f.struck || n == 0 {
+		return true
+	}
+	f.struck = true
+	return f.strike()
+}
+
+// atEnd follows the last block; broken is the protocol's cut-off final
+// frame.
+func (f *faults) atEnd(broken string) bool {
+	if f.turn.Malformed {
+		f.w.raw(broken)
+		return false
+	}
+	return f.strike()
+}
+
+func (f *faults) strike() bool {
+	if f.turn.CloseMidStream {
+		abort()
+	}
+	if f.turn.Hang {
+		hang(f.r, f.done)
+		return false
+	}
+	return true
+}
+
 // hang blocks until the client goes away or the server closes.
 func hang(r *http.Request, done <-chan struct{}) {
 	select {

@@ -68,7 +68,7 @@ func (openaiProto) writeStream(w *sseWriter, req map[string]any, turn Turn, done
 		})
 	}
 	chunk(map[string]any{"role": "assistant", "content": ""}, nil)
-	struck, tools := false, 0
+	fl, tools := &faults{turn: turn, w: w, r: r, done: done}, 0
 	for _, b := range turn.blocks() {
 		switch {
 		case b.Thinking != nil:
@@ -94,32 +94,16 @@ func (openaiProto) writeStream(w *sseWriter, req map[string]any, turn Turn, done
 			}
 			for i, c := range text {
 				chunk(map[string]any{"content": c}, nil)
-				if turn.Malformed && i == 0 && !struck {
-					w.raw("data: {\"id\":\"chatcmpl-fake01\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"content\n\n")
+				if !fl.afterChunk(i, "data: {\"id\":\"chatcmpl-fake01\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"content\n\n") {
 					return
 				}
 			}
-			if !struck && len(text) > 0 {
-				struck = true
-				if turn.CloseMidStream {
-					abort()
-				}
-				if turn.Hang {
-					hang(r, done)
-					return
-				}
+			if !fl.afterBlock(len(text)) {
+				return
 			}
 		}
 	}
-	if turn.Malformed {
-		w.raw("data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"st\n\n")
-		return
-	}
-	if turn.CloseMidStream {
-		abort()
-	}
-	if turn.Hang {
-		hang(r, done)
+	if !fl.atEnd("data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"st\n\n") {
 		return
 	}
 	if turn.StreamError != "" {

@@ -212,7 +212,7 @@ func (p *responsesProto) writeStream(w *sseWriter, req map[string]any, turn Turn
 	send("response.created", map[string]any{"response": resp("in_progress", []any{}, nil, nil)})
 	send("response.in_progress", map[string]any{"response": resp("in_progress", []any{}, nil, nil)})
 	var output []any
-	idx, fc, struck := 0, 0, false
+	idx, fc, fl := 0, 0, &faults{turn: turn, w: w, r: r, done: done}
 	for _, b := range turn.blocks() {
 		switch {
 		case b.Thinking != nil:
@@ -263,20 +263,12 @@ func (p *responsesProto) writeStream(w *sseWriter, req map[string]any, turn Turn
 				"part": map[string]any{"type": "output_text", "text": "", "annotations": []any{}}})
 			for i, c := range text {
 				send("response.output_text.delta", map[string]any{"item_id": id, "output_index": idx, "content_index": 0, "delta": c, "logprobs": []any{}})
-				if turn.Malformed && i == 0 && !struck {
-					w.raw("event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"delta\":\"\n\n")
+				if !fl.afterChunk(i, "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"delta\":\"\n\n") {
 					return
 				}
 			}
-			if !struck && len(text) > 0 {
-				struck = true
-				if turn.CloseMidStream {
-					abort()
-				}
-				if turn.Hang {
-					hang(r, done)
-					return
-				}
+			if !fl.afterBlock(len(text)) {
+				return
 			}
 			all := strings.Join(text, "")
 			send("response.output_text.done", map[string]any{"item_id": id, "output_index": idx, "content_index": 0, "text": all, "logprobs": []any{}})
@@ -288,15 +280,7 @@ func (p *responsesProto) writeStream(w *sseWriter, req map[string]any, turn Turn
 		}
 		idx++
 	}
-	if turn.Malformed {
-		w.raw("event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{\"id\n\n")
-		return
-	}
-	if turn.CloseMidStream {
-		abort()
-	}
-	if turn.Hang {
-		hang(r, done)
+	if !fl.atEnd("event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{\"id\n\n") {
 		return
 	}
 	if turn.StreamError != "" {
