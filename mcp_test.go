@@ -20,6 +20,10 @@ func TestMain(m *testing.M) {
 		mcptest.Main(mode)
 		return
 	}
+	if spec := os.Getenv(crashChildEnv); spec != "" {
+		crashServe(spec) // a child server of the revert model's crash operation
+		return
+	}
 	os.Exit(m.Run())
 }
 

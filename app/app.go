@@ -76,6 +76,10 @@ type Config struct {
 	// StorageFS is the file system under the session store (tests inject
 	// disk faults with atomicfile/faultfs); nil = the OS's.
 	StorageFS atomicfile.FS
+	// Checkpoint is called at each step of a revert that changes the disk
+	// (session.Options.Checkpoint, snapshot.Options.Checkpoint): tests kill
+	// the process there. nil in production.
+	Checkpoint func(step string)
 
 	remote []config.Remote // auth.json wellknown configs (withWellKnown)
 }
@@ -252,8 +256,9 @@ func (a *App) wire(c Config, b *Core) error {
 		Tracer:  tracer,
 		Tools: tool.Registry(tool.Options{Tracer: tracer, Agents: func() []tool.AgentInfo { return subagents(cfg) }, Environ: scrub.Environ, Env: c.Env,
 			AllowPrivateFetch: c.Env("OCGO_WEBFETCH_PRIVATE") == "1"}),
-		MoreTools: mcps,
-		EditHooks: editHooks{format: format.New(format.Options{Config: cfg.Formatter, Dir: proj.Cwd, Root: proj.Root, Environ: scrub.Environ, Logger: c.Logger}), lsp: langs},
+		MoreTools:  mcps,
+		EditHooks:  editHooks{format: format.New(format.Options{Config: cfg.Formatter, Dir: proj.Cwd, Root: proj.Root, Environ: scrub.Environ, Logger: c.Logger}), lsp: langs},
+		Checkpoint: c.Checkpoint,
 	})
 	a.sessions = sessions
 	// Let a prune that follows a session delete finish before the shadow

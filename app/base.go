@@ -4,15 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
+	"os/user"
 	"path/filepath"
 	"regexp"
 	"strings"
 
 	"ocgo/bus"
 	"ocgo/config"
-	"ocgo/ignore"
 	"ocgo/session"
 	"ocgo/snapshot"
 	"ocgo/storage"
@@ -96,13 +95,17 @@ func ResolvePaths(c Config) (Paths, error) {
 	return p, nil
 }
 
-// homeDir is $HOME when absolute, else the OS's idea of it.
+// homeDir is $HOME of the injected environment when absolute, else the
+// user's entry in the OS's user database (never the process's $HOME, which
+// os.UserHomeDir would read behind the injected environment's back).
 func homeDir(env func(string) string) string {
 	if h := env("HOME"); filepath.IsAbs(h) {
 		return h
 	}
-	h, _ := os.UserHomeDir()
-	return h
+	if u, err := user.Current(); err == nil && filepath.IsAbs(u.HomeDir) {
+		return u.HomeDir
+	}
+	return ""
 }
 
 // DataRoot is the default data root, $XDG_DATA_HOME/opencode
@@ -167,7 +170,7 @@ func openBase(c Config, cl *cleanup) (*Core, error) {
 		}
 		cl.push(b.Store.Close)
 	}
-	if b.Snapshots = openSnapshots(b.Cfg, p.Project.Root, p.Home, gitDir, c.LookupEnv, c.Logger); b.Snapshots != nil {
+	if b.Snapshots = openSnapshots(b.Cfg, snapshot.Options{GitDir: gitDir, WorkTree: p.Project.Root, Home: p.Home, Env: c.LookupEnv, Logger: c.Logger, Checkpoint: c.Checkpoint}); b.Snapshots != nil {
 		cl.push(b.Snapshots.Close)
 	}
 	return b, nil
@@ -206,13 +209,13 @@ func (b *Core) Close() error { return b.cl.close() }
 // openSnapshots opens the shadow repository unless the config turns
 // snapshots off; a project that cannot be snapshotted (for example a home
 // directory) runs without them, with a warning.
-func openSnapshots(cfg *config.Config, root, home, gitDir string, env ignore.Env, logger *slog.Logger) *snapshot.Snapshotter {
+func openSnapshots(cfg *config.Config, o snapshot.Options) *snapshot.Snapshotter {
 	if cfg.Snapshot != nil && !*cfg.Snapshot {
 		return nil
 	}
-	s, err := snapshot.Open(snapshot.Options{GitDir: gitDir, WorkTree: root, Home: home, Env: env, Logger: logger})
+	s, err := snapshot.Open(o)
 	if err != nil {
-		logger.Warn("Snapshots disabled: revert will not restore files", "err", err)
+		o.Logger.Warn("Snapshots disabled: revert will not restore files", "err", err)
 		return nil
 	}
 	return s

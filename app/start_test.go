@@ -59,3 +59,22 @@ func BenchmarkStart(b *testing.B) {
 	}
 	b.ReportMetric(float64(ready.Microseconds())/float64(b.N)/1000, "ms-to-app/op")
 }
+
+// TestHomeDirIgnoresProcessHOME: the home directory comes from the injected
+// environment, else the user database, never from the process's $HOME.
+func TestHomeDirIgnoresProcessHOME(t *testing.T) {
+	proc := t.TempDir()
+	t.Setenv("HOME", proc)
+	if h := homeDir(func(string) string { return "" }); h == proc {
+		t.Errorf("homeDir without HOME in the injected environment = the process's $HOME %q", h)
+	}
+	inj := t.TempDir()
+	if h := homeDir(func(k string) string {
+		if k == "HOME" {
+			return inj
+		}
+		return ""
+	}); h != inj {
+		t.Errorf("homeDir = %q, want the injected %q", h, inj)
+	}
+}

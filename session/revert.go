@@ -441,9 +441,11 @@ func (s *Service) transition(ctx context.Context, sess storage.Session, msgs []s
 	for _, st := range states {
 		j.Ops = append(j.Ops, journalOp{Path: []byte(st.op.path), From: st.now, Target: st.op.target, Want: st.target})
 	}
+	s.at("before the journal")
 	if err := s.store.PutJSON(journalKey(sess.ID), j); err != nil {
 		return sess, err
 	}
+	s.at("journal written")
 	return s.finish(ctx, j, false)
 }
 
@@ -453,6 +455,15 @@ func (s *Service) transition(ctx context.Context, sess storage.Session, msgs []s
 // after a crash) is left and logged.
 func (s *Service) finish(ctx context.Context, j revertJournal, recovering bool) (storage.Session, error) {
 	snaps := s.opts.Snapshots
+	if recovering {
+		paths := make([]string, len(j.Ops))
+		for i, op := range j.Ops {
+			paths[i] = string(op.Path)
+		}
+		if err := snaps.RemoveTemps(paths); err != nil {
+			return storage.Session{}, err
+		}
+	}
 	byTree := map[string][]string{}
 	var trees []string
 	for _, op := range j.Ops {
@@ -466,10 +477,13 @@ func (s *Service) finish(ctx context.Context, j revertJournal, recovering bool) 
 			if !exists {
 				now = ""
 			}
-			if now == op.Want {
+			switch {
+			case now == "" && op.Want == "" && op.From != "":
+				// Deleted by the interrupted run: it still goes to
+				// RestoreFiles, the directory it emptied may remain.
+			case now == op.Want:
 				continue
-			}
-			if now != op.From {
+			case now != op.From:
 				s.log.Warn("Revert journal: file changed since; left as is", "path", p)
 				continue
 			}
@@ -499,6 +513,7 @@ func (s *Service) finish(ctx context.Context, j revertJournal, recovering bool) 
 			skipped = append(skipped, sk.Path+" ("+sk.Reason+")")
 		}
 	}
+	s.at("files restored")
 	next := j.Next
 	if next != nil {
 		// The directories this revert leaves absent: found again at the
@@ -531,15 +546,24 @@ func (s *Service) finish(ctx context.Context, j revertJournal, recovering bool) 
 	if err != nil {
 		return sess, err
 	}
+	s.at("revert state saved")
 	if len(j.Ops) > 0 {
 		if err := s.store.DeleteJSON(journalKey(j.SessionID)); err != nil {
 			return sess, err
 		}
+		s.at("journal removed")
 	}
 	if len(skipped) > 0 {
 		return sess, fmt.Errorf("%w: %s", ErrNotRestored, strings.Join(skipped, ", "))
 	}
 	return sess, nil
+}
+
+// at calls the checkpoint (Options.Checkpoint), if any.
+func (s *Service) at(step string) {
+	if s.opts.Checkpoint != nil {
+		s.opts.Checkpoint(step)
+	}
 }
 
 // ErrNotRestored reports files a revert could not write or delete.

@@ -95,6 +95,12 @@ type Options struct {
 	MaxSteps  int    // per prompt; default 200
 	ConfigDir string // the global config directory (global AGENTS.md)
 	Home      string // the user's home, for ~/ in command templates ("" = os.UserHomeDir)
+	// Checkpoint, when set, is called at each durable step of a revert,
+	// redo or unrevert (before and after its journal is written, once its
+	// files are restored, once session.revert is saved, once the journal
+	// is removed), naming it. Tests kill the process there to check the
+	// recovery (revertcrash_test.go). nil in production.
+	Checkpoint func(step string)
 }
 
 // FileIndex is the project's file index (watcher.Watcher), relative to
@@ -145,6 +151,9 @@ type Snapshots interface {
 	FileState(ctx context.Context, tree, path string) (state string, ok bool, err error)
 	CurrentState(path string) (state string, exists bool, err error)
 	PruneSince(ctx context.Context, keep []string, since time.Time) error
+	// RemoveTemps removes what a restore of paths killed before its
+	// renames left (temp files beside them).
+	RemoveTemps(paths []string) error
 }
 
 // EditHooks act on the files a tool call wrote (absolute paths), before

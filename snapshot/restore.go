@@ -2,7 +2,8 @@ package snapshot
 
 import (
 	"context"
-	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -376,7 +377,13 @@ func (s *Snapshotter) restore(ctx context.Context, tree string, paths []string, 
 		}
 		fi, err := s.root.Lstat(rel)
 		if err != nil {
-			continue // already absent
+			if exact {
+				// Already absent: deleted before (by the run of this
+				// revert a crash cut short, say), so its directory may
+				// be one the revert empties.
+				emptied[path.Dir(rel)] = struct{}{}
+			}
+			continue
 		}
 		if fi.IsDir() {
 			continue // its files are listed on their own; emptied dirs go below
@@ -385,6 +392,7 @@ func (s *Snapshotter) restore(ctx context.Context, tree string, paths []string, 
 			res.Skipped = append(res.Skipped, Skip{Path: rel, Reason: "too large to snapshot; left in place"})
 			continue
 		}
+		s.at("delete", rel)
 		if err := s.root.Remove(rel); err != nil {
 			res.Skipped = append(res.Skipped, Skip{Path: rel, Reason: "cannot delete"})
 			s.log.Warn("Restore: delete failed", slog.String("path", rel), slog.Any("err", err))
@@ -501,12 +509,56 @@ func (s *Snapshotter) removeEmptied(th plumbing.Hash, dirs map[string]struct{}, 
 			if e, ok, _ := s.lookup(th, d); !exact && ok && e.IsTree() {
 				break
 			}
+			s.at("remove directory", d)
 			if err := s.root.Remove(d); err != nil {
 				break // not empty (or not a dir): stop climbing
 			}
 			s.marked[d] = struct{}{}
 			d = path.Dir(d)
 		}
+	}
+}
+
+// tempName is the file restoreFile writes rel's content to before renaming
+// it over rel (so no one ever sees a half-written file): one name per file,
+// so that what a restore killed before the rename left is known
+// (RemoveTemps).
+func tempName(rel string) string {
+	sum := sha256.Sum256([]byte(path.Base(rel)))
+	return path.Join(path.Dir(rel), ".ocgo-tmp-"+hex.EncodeToString(sum[:6]))
+}
+
+// RemoveTemps removes the temp files a restore of paths killed mid-way
+// (SIGKILL, power loss) may have left beside them; a revert's recovery calls
+// it before it finishes the journal.
+func (s *Snapshotter) RemoveTemps(paths []string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	for _, p := range paths {
+		rel, err := cleanRel(p)
+		if err != nil {
+			return err
+		}
+		tmp := tempName(rel)
+		fi, err := s.root.Lstat(tmp)
+		if err != nil || fi.IsDir() {
+			continue
+		}
+		if err := s.root.Remove(tmp); err != nil {
+			return fmt.Errorf("snapshot: remove a temp file: %w", err)
+		}
+		s.marked[tmp] = struct{}{}
+	}
+	return nil
+}
+
+// at calls the checkpoint (Options.Checkpoint) before a change to rel.
+func (s *Snapshotter) at(step, rel string) {
+	if s.checkpoint != nil {
+		s.checkpoint(step + " " + rel)
 	}
 }
 
@@ -529,6 +581,7 @@ func (s *Snapshotter) restoreFile(rel string, e treeEntry, exact bool) (bool, st
 	if err == nil {
 		switch {
 		case fi.IsDir():
+			s.at("remove directory", rel)
 			if err := s.root.Remove(rel); err != nil {
 				return false, "a non-empty directory is in the way", nil
 			}
@@ -556,6 +609,7 @@ func (s *Snapshotter) restoreFile(rel string, e treeEntry, exact bool) (bool, st
 				}
 				explicitPerm = true
 				if err == nil && cur == e.Hash {
+					s.at("chmod", rel)
 					if err := s.root.Chmod(rel, perm); err != nil {
 						return false, "", fmt.Errorf("snapshot: chmod: %w", err)
 					}
@@ -565,11 +619,18 @@ func (s *Snapshotter) restoreFile(rel string, e treeEntry, exact bool) (bool, st
 		}
 	}
 	if dir := path.Dir(rel); dir != "." {
+		if s.checkpoint != nil {
+			if _, err := s.root.Lstat(dir); err != nil {
+				s.at("make directories", dir)
+			}
+		}
 		if err := s.root.MkdirAll(dir, 0o777); err != nil {
 			return false, "parent is not a directory", nil
 		}
 	}
-	tmp := path.Join(path.Dir(rel), ".ocgo-tmp-"+rand.Text()[:12])
+	tmp := tempName(rel)
+	_ = s.root.Remove(tmp) // left by a restore killed before its rename
+	s.at("create the temp file", rel)
 	if e.Mode == filemode.Symlink {
 		if err := s.root.Symlink(string(content), tmp); err != nil {
 			return false, "", fmt.Errorf("snapshot: symlink: %w", err)
@@ -579,6 +640,7 @@ func (s *Snapshotter) restoreFile(rel string, e treeEntry, exact bool) (bool, st
 		if err != nil {
 			return false, "", fmt.Errorf("snapshot: create: %w", err)
 		}
+		s.at("write the temp file", rel)
 		_, err = f.Write(content)
 		if err == nil && explicitPerm {
 			err = f.Chmod(perm)
@@ -591,6 +653,7 @@ func (s *Snapshotter) restoreFile(rel string, e treeEntry, exact bool) (bool, st
 			return false, "", fmt.Errorf("snapshot: write: %w", err)
 		}
 	}
+	s.at("rename the temp file", rel)
 	if err := s.root.Rename(tmp, rel); err != nil {
 		_ = s.root.Remove(tmp)
 		return false, "", fmt.Errorf("snapshot: rename: %w", err)

@@ -97,6 +97,13 @@ type Options struct {
 	// Home is the user's home directory, never snapshotted ("" = Env's
 	// HOME; ocgo passes the $HOME of its injected environment).
 	Home string
+	// Checkpoint, when set, is called before each change a restore makes
+	// to the work tree (a file's deletion, a directory's removal or
+	// creation, a chmod, a temp file's creation, its write, its rename
+	// over the file), naming it. Tests kill the process there to check
+	// that an interrupted revert is finished on the next start
+	// (revertcrash_test.go). nil in production.
+	Checkpoint func(step string)
 	// Env answers git's variables for the ignore rules (see ignore.Env);
 	// nil is an empty environment.
 	Env ignore.Env
@@ -125,6 +132,8 @@ type Snapshotter struct {
 	maxSize int64
 	rescan  time.Duration
 	log     *slog.Logger
+	// checkpoint is Options.Checkpoint (nil: none).
+	checkpoint func(step string)
 
 	root *os.Root // work tree, for confined writes
 	lock *fileLock
@@ -223,6 +232,8 @@ func Open(opts Options) (*Snapshotter, error) {
 		proj:    proj,
 		env:     opts.Env,
 		marked:  map[string]struct{}{},
+
+		checkpoint: opts.Checkpoint,
 	}
 	s.store = newObjectStore(s.objDir, proj, log)
 	commonDir := ""

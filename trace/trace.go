@@ -69,6 +69,9 @@ type Set struct {
 	// Trees are the paths it renamed (both names): each also covers
 	// everything below it, for a renamed directory. Sorted and unique.
 	Trees []string
+	// Except are paths below a tree that ocgo restored (Tracer.Restored)
+	// after the rename: not covered. Sorted.
+	Except []string
 	// Dirs are the directories the command created (mkdir of a path that
 	// did not exist, the new name of a directory it renamed and the
 	// directories below it) that are still directories when Result is
@@ -90,6 +93,9 @@ func (s Set) Covers(rel string) bool {
 	}
 	if _, ok := slices.BinarySearch(s.Paths, rel); ok {
 		return true
+	}
+	if _, ok := slices.BinarySearch(s.Except, rel); ok {
+		return false
 	}
 	for p := range relpath.Up(rel) {
 		if _, ok := slices.BinarySearch(s.Trees, p); ok {
@@ -166,6 +172,27 @@ func (t *Tracer) Restored(paths ...string) {
 // maxRestored bounds the restore log.
 const maxRestored = 1 << 16
 
+// restoredBelow lists the paths ocgo restored below one of trees after the
+// tree's rename (its clock in paths), sorted.
+func (t *Tracer) restoredBelow(trees []string, paths map[string]entry) []string {
+	if t == nil || len(trees) == 0 {
+		return nil
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []string
+	for q, c := range t.restored {
+		for up := range relpath.Up(q) {
+			if e, ok := paths[up]; ok && e.tree && up != q && c > e.at {
+				out = append(out, q)
+				break
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // restoredSince reports whether ocgo restored rel after clock tick at.
 func (t *Tracer) restoredSince(rel string, at uint64) bool {
 	if t == nil {
@@ -229,9 +256,11 @@ func (r *Run) Result() Set {
 	}
 	set := Set{Paths: []string{}, Trees: []string{}}
 	for p, e := range r.paths {
-		if !e.tree && r.t.restoredSince(p, e.at) {
+		if r.t.restoredSince(p, e.at) {
 			// ocgo restored the path after the command last changed
 			// it: what it holds is the restore's, not the command's.
+			// (A restore writes or deletes files: a renamed path it
+			// restored is no directory with more to cover.)
 			continue
 		}
 		if e.unlinked {
@@ -253,6 +282,7 @@ func (r *Run) Result() Set {
 			set.Dirs = append(set.Dirs, d)
 		}
 	}
+	set.Except = r.t.restoredBelow(set.Trees, r.paths)
 	slices.Sort(set.Paths)
 	slices.Sort(set.Trees)
 	slices.Sort(set.Dirs)

@@ -506,3 +506,39 @@ mkdir after
 		t.Errorf("dirs %q, want %q", got.Dirs, want)
 	}
 }
+
+// TestRestoredAfterARename: a path ocgo restores after the command renamed
+// onto it, or below a directory the command renamed, is not the command's
+// (what it holds is the restore's); the rest of the renamed tree is.
+func TestRestoredAfterARename(t *testing.T) {
+	root := project(t, "a", "dir/f", "dir/g")
+	tr := New(root, nil)
+	cmd := exec.Command("/bin/sh", "-c", `mv a b && mv dir dir2 && while [ ! -e go ]; do sleep 0.01; done`)
+	cmd.Dir = root
+	r, err := tr.Start(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for !isDirPath(filepath.Join(root, "dir2")) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	tr.Restored("b", "dir2/f")
+	if err := os.WriteFile(filepath.Join(root, "go"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	got := r.Result()
+	for f, want := range map[string]bool{"a": true, "b": false, "dir2/f": false, "dir2/g": true, "dir/f": true} {
+		if got.Covers(f) != want {
+			t.Errorf("Covers(%q) = %v, want %v (set %+v)", f, !want, want, got)
+		}
+	}
+}
+
+func isDirPath(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.IsDir()
+}
