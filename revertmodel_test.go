@@ -225,6 +225,29 @@ var regressionsCrash = map[string][]op{
 		{kind: opAgent, sess: 1, calls: []callSpec{{tool: "patch", acts: []bashAct{{path: "d/e/g.dat", r: 7, path2: "n\xff.txt", data: "t39d727\n"}}}, {tool: "edit", path: "d/e/g.dat", r: 7, data: "e6e7b68"}, {tool: "edit", path: "n\xff.txt", r: 5, data: "e55bbd8"}}},
 		{kind: opCrash, sess: 1, r: 679631, at: 7},
 	},
+	// A revert killed after removing d/e and before removing d, both made
+	// by the agent and emptied: the recovery tried d/e, found it gone and
+	// stopped climbing; d stayed (seed 565346688). Fixed: a directory
+	// already gone does not stop the climb in a revert.
+	"kill between the removals of two emptied directories": {
+		{kind: opAgent, sess: 1, calls: []callSpec{{tool: "edit", path: "b.txt", r: 4, data: "e37c189"}}},
+		{kind: opAgent, sess: 1, calls: []callSpec{{tool: "edit", path: "d/e/g.dat", r: 4, data: "ef81a8e"}}},
+		{kind: opCrash, sess: 1, r: 707301, at: 6},
+	},
+	// Found by a long run with crashes, though no crash is needed: the
+	// user deletes n\xff.txt after the agent's last write; an undo finds
+	// it already absent; a redo leaves it out (back to the saved absent);
+	// an undo of the agent's last write to it must refuse (it would
+	// resurrect the file the user deleted). The model took the absent
+	// state the first revert left as this session's (seed 878604703).
+	"redo leaves a file out, an undo takes it back in": {
+		{kind: opAgent, sess: 0, calls: []callSpec{{tool: "patch", acts: []bashAct{{path: "n\xff.txt", r: 6, path2: "b.txt", data: "t461c22\n"}}}, {tool: "edit", path: "d/e/g.dat", r: 7, data: "e59dc2e"}, {tool: "edit", path: "n\xff.txt", r: 0, data: "e1c1be2"}}},
+		{kind: opUserDelete, path: "n\xff.txt"},
+		{kind: opAgent, sess: 0, calls: []callSpec{{tool: "write", path: "b.txt", data: "ta448be\nt381ef6\ntd0d305\n"}}},
+		{kind: opRevert, sess: 0, r: 690845},
+		{kind: opRevert, sess: 0, r: 267335},
+		{kind: opRevert, sess: 0, r: 204413},
+	},
 	// A chmod by the user between two of the reverted calls is someone
 	// else's change (the server refuses, 409); the model compared only the
 	// content (seed 350427057, found by a crash operation that answered).
@@ -1905,6 +1928,17 @@ func (r *runner) revert(o op) {
 	}
 	if s.saved == nil {
 		s.saved = map[string]fstate{}
+	}
+	// A file the moved point no longer reverts is back to what the first
+	// revert saved, which may be someone else's state (a file the user
+	// deleted and the revert found absent): not this session's. If it
+	// joins again, it is saved as it is then, and it must hold what the
+	// agent last wrote, as the server checks (seed 878604703).
+	for p := range targets {
+		if _, ok := newFiles[p]; !ok {
+			delete(s.left, p)
+			delete(s.saved, p)
+		}
 	}
 	for p := range newFiles {
 		if _, ok := s.saved[p]; !ok {

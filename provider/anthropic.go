@@ -715,8 +715,7 @@ func anthropicPrompt(prompt fantasy.Prompt) ([]anthropicText, []anthropicTurn, [
 				if b, ok := anthropicFile(f); ok {
 					blocks = append(blocks, b)
 				} else {
-					warnings = append(warnings, fantasy.CallWarning{Type: fantasy.CallWarningTypeOther,
-						Message: "file part media type " + f.MediaType + " not supported"})
+					warnings = append(warnings, unsupportedFile(f))
 				}
 			}
 			add("user", blocks)
@@ -902,4 +901,10 @@ func fillHTTP(pe *fantasy.ProviderError, req *http.Request, resp *http.Response)
 			}
 		}
 	}
+}
+
+// unsupportedFile is the warning for a file part a wire cannot carry (its
+// media type has no block or input type there); the call goes on without it.
+func unsupportedFile(f fantasy.FilePart) fantasy.CallWarning {
+	return fantasy.CallWarning{Type: fantasy.CallWarningTypeOther, Message: "file part media type " + f.MediaType + " not supported"}
 }

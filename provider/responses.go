@@ -257,8 +257,7 @@ func (m *responsesModel) input(prompt fantasy.Prompt, store bool) (responses.Res
 					if part, ok := responsesFile(f); ok {
 						parts = append(parts, part)
 					} else {
-						warnings = append(warnings, fantasy.CallWarning{Type: fantasy.CallWarningTypeOther,
-							Message: "file part media type " + f.MediaType + " not supported"})
+						warnings = append(warnings, unsupportedFile(f))
 					}
 				}
 			}

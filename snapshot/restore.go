@@ -510,8 +510,11 @@ func (s *Snapshotter) removeEmptied(th plumbing.Hash, dirs map[string]struct{}, 
 				break
 			}
 			s.at("remove directory", d)
-			if err := s.root.Remove(d); err != nil {
-				break // not empty (or not a dir): stop climbing
+			// Not empty (or not a dir): stop climbing. Already gone
+			// (removed by the run of this revert a crash cut short): its
+			// parent may be emptied too.
+			if err := s.root.Remove(d); err != nil && !(exact && errors.Is(err, fs.ErrNotExist)) {
+				break
 			}
 			s.marked[d] = struct{}{}
 			d = path.Dir(d)
