@@ -297,7 +297,12 @@ func TestHole2SecretsNeverReachAgentProcesses(t *testing.T) {
 		fakellm.Turn{Text: []string{"done"}},
 		fakellm.Turn{Text: []string{"done"}},
 	)
-	cfg := `{"provider":{"anthropic":{"options":{"baseURL":"` + fake.URL + `"}},
+	// Titles go to a model of their own: a background title request would
+	// otherwise race the prompt for the scripted turns.
+	titles := fakellm.NewAnthropic(t)
+	titles.SetResponder(func(fakellm.Request) fakellm.Turn { return fakellm.Turn{Text: []string{"Probe"}} })
+	cfg := `{"small_model":"titles/haiku","provider":{"anthropic":{"options":{"baseURL":"` + fake.URL + `"}},
+	  "titles":{"npm":"@ai-sdk/anthropic","options":{"baseURL":"` + titles.URL + `"},"models":{"haiku":{}}},
 	  "custom":{"npm":"@ai-sdk/openai-compatible","options":{"baseURL":"http://127.0.0.1:9/v1","apiKey":"{env:MY_CREDS}","headers":{"X-Token":"{file:` + filepath.Join(home, "key.txt") + `}"}},"models":{"m":{}}}},
 	  "command":{"leak":{"template":"look: !` + "`" + `tr '\\0' '\\n' < /proc/$PPID/environ; env; echo PROBE-DONE` + "`" + `"}}}`
 	if err := os.WriteFile(filepath.Join(dir, "opencode.json"), []byte(cfg), 0o644); err != nil {
@@ -339,7 +344,15 @@ func TestHole2SecretsNeverReachAgentProcesses(t *testing.T) {
 			}
 		}
 	}
+	if n := len(fake.Requests()); n != 3 {
+		t.Errorf("%d model requests, want 3 (tool call, its answer, the command)", n)
+	}
 	for _, r := range fake.Requests() {
+		if strings.Contains(string(r.Raw), "Write a short title") {
+			t.Errorf("the title request went to the prompt's model")
+		}
+	}
+	for _, r := range append(fake.Requests(), titles.Requests()...) {
 		for _, c := range canaries {
 			if strings.Contains(string(r.Raw), c) {
 				t.Errorf("canary %q in an LLM request", c)
