@@ -25,6 +25,7 @@ type scan struct {
 	objs     []pendingObject
 	suspect  []*dirNode
 	skips    map[string]string
+	bufs     sync.Pool // getdents buffers of the parallel walk (dirent.Read)
 }
 
 // Track snapshots the work tree and returns the tree hash.

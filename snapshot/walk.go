@@ -14,6 +14,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 
+	"ocgo/dirent"
 	"ocgo/ignore"
 	"ocgo/relpath"
 )
@@ -79,27 +80,28 @@ func (sc *scan) walkDir(pfd int, parent *dirNode, name, rel string, comps []stri
 		return node, nil // vanished, unreadable or no longer a directory: snapshot as empty
 	}
 	defer func() { _ = f.Close() }() // after the subdirectories, which open relative to it
-	ents, err := f.ReadDir(-1)
-	fd := int(f.Fd()) // valid until the deferred Close
+	fd := int(f.Fd())                // valid until the deferred Close
+	buf, _ := sc.bufs.Get().(*[dirent.BufSize]byte)
+	if buf == nil {
+		buf = new([dirent.BufSize]byte)
+	}
+	ents, err := dirent.Read(fd, buf[:])
+	sc.bufs.Put(buf)
 	if err != nil {
 		sc.addSkip(rel+"/", "directory unreadable")
 	}
-	if parent != nil {
-		for _, e := range ents {
-			if e.Name() == ".git" {
-				node.nested = true
-				return node, nil
-			}
-		}
+	if parent != nil && dirent.Nested(ents) {
+		node.nested = true
+		return node, nil
 	}
 	for _, e := range ents {
-		if e.Name() == ".gitignore" && e.Type().IsRegular() {
+		if e.Name == ".gitignore" && e.IsFile && !e.IsLink {
 			own := ignore.ReadGitignore(full, comps)
 			if len(own) > 0 {
 				node.pats = append(pats[:len(pats):len(pats)], own...)
 			}
 		}
-		if e.Name() == ".gitattributes" && s.seeds != nil && e.Type().IsRegular() {
+		if e.Name == ".gitattributes" && s.seeds != nil && e.IsFile && !e.IsLink {
 			if b, err := s.readRegular(relpath.Join(rel, ".gitattributes"), 1<<20); err == nil && attrsRewriteContent(b) {
 				sc.mu.Lock()
 				sc.suspect = append(sc.suspect, node)
@@ -114,14 +116,13 @@ func (sc *scan) walkDir(pfd int, parent *dirNode, name, rel string, comps []stri
 	// copied only for the subdirectories that keep it.
 	ccomps := append(comps[:len(comps):len(comps)], "")
 	for _, e := range ents {
-		n := e.Name()
+		n := e.Name
 		if n == ".git" {
 			continue
 		}
 		ccomps[len(comps)] = n
-		t := e.Type()
 		switch {
-		case t.IsDir():
+		case e.IsDir:
 			cfull := filepath.Join(full, n)
 			if cfull == s.gitDir || ignore.Match(node.pats, ccomps, true) {
 				continue
@@ -143,7 +144,7 @@ func (sc *scan) walkDir(pfd int, parent *dirNode, name, rel string, comps []stri
 				sub.node, sub.err = sc.walkDir(fd, node, sub.name, sub.rel, sub.comps, sub.old, node.pats)
 				done = append(done, sub)
 			}
-		case t.IsRegular() || t&os.ModeSymlink != 0:
+		case e.IsFile:
 			if ignore.Match(node.pats, ccomps, false) {
 				continue
 			}

@@ -38,6 +38,7 @@ import (
 
 	"github.com/fsnotify/fsnotify"
 
+	"ocgo/dirent"
 	"ocgo/ignore"
 	"ocgo/relpath"
 )
@@ -102,7 +103,7 @@ type Watcher struct {
 	sortedD  []string
 	version  uint64
 	degraded bool // watch limit hit: periodic rescans
-	dirBuf   [32 << 10]byte
+	dirBuf   [dirent.BufSize]byte
 
 	scanOnce  sync.Once // the first walk of the tree
 	startOnce sync.Once
@@ -493,13 +494,14 @@ func (w *Watcher) scanDir(rel string, sc *scan) {
 		w.sortedD = nil
 		w.version++
 	}
-	ents, err := readDir(w.abs(rel), w.dirBuf[:])
+	// Below the root, a directory swapped for a symlink is not listed.
+	ents, err := dirent.ReadPath(w.abs(rel), rel != "", w.dirBuf[:])
 	if err != nil && len(ents) == 0 {
 		return
 	}
 	w.rules.Forget(rel)
 	for _, e := range ents {
-		if e.name == ".gitignore" && !e.isDir {
+		if e.Name == ".gitignore" && !e.IsDir {
 			w.rules.Load(rel, w.abs(rel))
 			break
 		}
@@ -510,13 +512,13 @@ func (w *Watcher) scanDir(rel string, sc *scan) {
 	}
 	comps = append(comps, "")
 	for _, e := range ents {
-		name := e.name
+		name := e.Name
 		if name == ".git" {
 			continue
 		}
 		crel := relpath.Join(rel, name)
 		comps[len(comps)-1] = name
-		isDir := e.isDir
+		isDir := e.IsDir
 		if w.rules.Match(crel, comps, isDir) {
 			continue
 		}
@@ -524,7 +526,7 @@ func (w *Watcher) scanDir(rel string, sc *scan) {
 			w.scanDir(crel, sc)
 			continue
 		}
-		if !e.isFile {
+		if !e.IsFile {
 			continue // sockets, fifos, devices: not files git tracks
 		}
 		fi := fileInfo{}
@@ -533,7 +535,7 @@ func (w *Watcher) scanDir(rel string, sc *scan) {
 				fi = fileInfo{size: info.Size(), mtime: info.ModTime().UnixNano(), known: true}
 			}
 		}
-		fi.link = e.isLink
+		fi.link = e.IsLink
 		var old fileInfo
 		var had bool
 		if sc.old != nil {

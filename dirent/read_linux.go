@@ -1,4 +1,4 @@
-package watcher
+package dirent
 
 import (
 	"unsafe"
@@ -6,22 +6,26 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-type dirent struct {
-	name   string
-	isDir  bool
-	isFile bool // regular file or symlink (what git can track)
-	isLink bool // symlink
-}
-
-// readDir lists a directory with raw getdents64 calls into buf, avoiding
-// os.File set-up costs; it falls back to lstat when the type is unknown.
-func readDir(dir string, buf []byte) ([]dirent, error) {
-	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+// ReadPath lists the directory at path; with noFollow its last component
+// must not be a symlink.
+func ReadPath(path string, noFollow bool, buf []byte) ([]Entry, error) {
+	flags := unix.O_RDONLY | unix.O_DIRECTORY | unix.O_CLOEXEC
+	if noFollow {
+		flags |= unix.O_NOFOLLOW
+	}
+	fd, err := unix.Open(path, flags, 0)
 	if err != nil {
 		return nil, err
 	}
 	defer unix.Close(fd)
-	var out []dirent
+	return Read(fd, buf)
+}
+
+// Read lists the open directory fd from its current offset with raw
+// getdents64 calls into buf (avoiding os.File's per-entry costs), falling
+// back to an fstatat without following when the type is unknown.
+func Read(fd int, buf []byte) ([]Entry, error) {
+	var out []Entry
 	for {
 		n, err := unix.Getdents(fd, buf)
 		if err == unix.EINTR {
@@ -62,7 +66,7 @@ func readDir(dir string, buf []byte) ([]dirent, error) {
 					typ = unix.DT_LNK
 				}
 			}
-			out = append(out, dirent{name: name, isDir: typ == unix.DT_DIR, isFile: typ == unix.DT_REG || typ == unix.DT_LNK, isLink: typ == unix.DT_LNK})
+			out = append(out, Entry{Name: name, IsDir: typ == unix.DT_DIR, IsFile: typ == unix.DT_REG || typ == unix.DT_LNK, IsLink: typ == unix.DT_LNK})
 		}
 	}
 }
