@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"ocgo/gittest"
 )
 
 // TestNumstatMatchesGit compares line counts with git on random edits.
@@ -15,8 +17,7 @@ func TestNumstatMatchesGit(t *testing.T) {
 	if _, err := exec.LookPath("git"); err != nil {
 		t.Fatal("git is needed: it is the reference these counts are checked against")
 	}
-	t.Setenv("GIT_CONFIG_NOSYSTEM", "1")
-	t.Setenv("HOME", t.TempDir())
+	gittest.Env(t)
 	dir := t.TempDir()
 	rng := rand.New(rand.NewSource(1))
 	words := []string{"a\n", "b\n", "c\n", "func x() {}\n", "\n", "}\n", "tail"}
@@ -69,8 +70,7 @@ func TestUnifiedAppliesWithGit(t *testing.T) {
 	if _, err := exec.LookPath("git"); err != nil {
 		t.Fatal("git is needed: it is the reference patches are checked against")
 	}
-	t.Setenv("GIT_CONFIG_NOSYSTEM", "1")
-	t.Setenv("HOME", t.TempDir())
+	gittest.Env(t)
 	dir := t.TempDir()
 	rng := rand.New(rand.NewSource(2))
 	words := []string{"a\n", "b\n", "c\n", "d\n", "e\n", "\n", "tail"}

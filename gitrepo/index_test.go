@@ -10,26 +10,13 @@ import (
 	"strings"
 	"testing"
 
+	"ocgo/gittest"
+
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/format/index"
 
 	"ocgo/ignore"
 )
-
-func gitEnv(t *testing.T) {
-	t.Helper()
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git not installed")
-	}
-	home := t.TempDir()
-	t.Setenv("HOME", home)
-	t.Setenv("XDG_CONFIG_HOME", filepath.Join(home, ".config"))
-	t.Setenv("GIT_CONFIG_NOSYSTEM", "1")
-	t.Setenv("GIT_AUTHOR_NAME", "t")
-	t.Setenv("GIT_AUTHOR_EMAIL", "t@example.com")
-	t.Setenv("GIT_COMMITTER_NAME", "t")
-	t.Setenv("GIT_COMMITTER_EMAIL", "t@example.com")
-}
 
 func runGit(t *testing.T, dir string, args ...string) string {
 	t.Helper()
@@ -72,7 +59,7 @@ func repoWithTrees(t *testing.T) string {
 // parseIndex must agree with go-git's decoder entry for entry, on a v3
 // index (intent-to-add, skip-worktree) with a long path.
 func TestParseIndexMatchesGoGit(t *testing.T) {
-	gitEnv(t)
+	gittest.Env(t)
 	work := repoWithTrees(t)
 	long := strings.Repeat("d", 120) + "/" + strings.Repeat("f", 200) + ".txt"
 	write(t, work, long, "long\n")
@@ -154,7 +141,7 @@ func checkTrees(t *testing.T, work string, idx *Index, want int) {
 // The cache-tree gives each directory's tree hash under its full path;
 // a staged change invalidates its directory and those above, not others.
 func TestCacheTree(t *testing.T) {
-	gitEnv(t)
+	gittest.Env(t)
 	work := repoWithTrees(t)
 	r := Open(mustRepo(t, work))
 	t.Cleanup(func() { _ = r.Close() })
@@ -205,7 +192,7 @@ func mustRepo(t *testing.T, work string) ignore.Repo {
 // Objects, commits, trees and HEAD read back as git wrote them, packed or
 // loose.
 func TestReadObjects(t *testing.T) {
-	gitEnv(t)
+	gittest.Env(t)
 	work := repoWithTrees(t)
 	for _, pack := range []bool{false, true} {
 		if pack {

@@ -7,29 +7,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
-)
 
-func gitEnv(t *testing.T) string {
-	t.Helper()
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git not installed")
-	}
-	home := t.TempDir()
-	t.Setenv("HOME", home)
-	t.Setenv("XDG_CONFIG_HOME", filepath.Join(home, ".config"))
-	t.Setenv("GIT_CONFIG_NOSYSTEM", "1")
-	for _, k := range []string{"GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM"} {
-		t.Setenv(k, "") // restores the value after the test
-		if err := os.Unsetenv(k); err != nil {
-			t.Fatal(err)
-		}
-	}
-	t.Setenv("GIT_AUTHOR_NAME", "t")
-	t.Setenv("GIT_AUTHOR_EMAIL", "t@example.com")
-	t.Setenv("GIT_COMMITTER_NAME", "t")
-	t.Setenv("GIT_COMMITTER_EMAIL", "t@example.com")
-	return home
-}
+	"ocgo/gittest"
+)
 
 func git(t *testing.T, dir string, args ...string) string {
 	t.Helper()
@@ -217,7 +197,7 @@ func TestMatchesGit(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			home := gitEnv(t)
+			home := gittest.Env(t)
 			repo := t.TempDir()
 			git(t, repo, "init", "-q")
 			for rel, content := range fixture {
@@ -241,7 +221,7 @@ func TestMatchesGit(t *testing.T) {
 }
 
 func TestSymlinkedGitignoreNotRead(t *testing.T) {
-	home := gitEnv(t)
+	home := gittest.Env(t)
 	repo := t.TempDir()
 	git(t, repo, "init", "-q")
 	write(t, home, "patterns", "*.txt\n")
@@ -256,7 +236,7 @@ func TestSymlinkedGitignoreNotRead(t *testing.T) {
 }
 
 func TestFindRepo(t *testing.T) {
-	gitEnv(t)
+	gittest.Env(t)
 	repo := t.TempDir()
 	git(t, repo, "init", "-q")
 	write(t, repo, "a/b/f", "")

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"ocgo/gittest"
 )
 
 // TestConfinement sends traversal and symlink payloads to every path-taking
@@ -105,7 +107,7 @@ func TestConfinement(t *testing.T) {
 
 func TestListAndRead(t *testing.T) {
 	needGit(t)
-	gitEnv(t)
+	gittest.Env(t)
 	root := t.TempDir()
 	git(t, root, "init", "-q")
 	write(t, root, ".gitignore", "*.log\nbuild/\n")

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"ocgo/gittest"
 )
 
 // expectedStatus asks git: `git diff --numstat HEAD` plus untracked files,
@@ -85,7 +87,7 @@ func TestStatusMatchesGit(t *testing.T) {
 	needGit(t)
 	for _, cwdRel := range []string{"", "pkg"} {
 		t.Run("cwd="+cwdRel, func(t *testing.T) {
-			gitEnv(t)
+			gittest.Env(t)
 			root := t.TempDir()
 			git(t, root, "init", "-q")
 			var big strings.Builder

@@ -6,12 +6,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"ocgo/gittest"
 )
 
 // An index entry whose stat data no longer match the file (same size, new
 // content, new mtime) is not trusted: the file is re-hashed.
 func TestIndexSeedStatMismatchRehashed(t *testing.T) {
-	gitEnv(t)
+	gittest.Env(t)
 	work := t.TempDir()
 	fixture(t, work)
 	runGit(t, work, "init", "-q")
@@ -49,7 +51,7 @@ func TestIndexSeedStatMismatchRehashed(t *testing.T) {
 // A version 4 index (path compression, read through go-git's decoder)
 // seeds the first snapshot as well.
 func TestIndexV4Seeds(t *testing.T) {
-	gitEnv(t)
+	gittest.Env(t)
 	work := t.TempDir()
 	fixture(t, work)
 	runGit(t, work, "init", "-q")
@@ -67,7 +69,7 @@ func TestIndexV4Seeds(t *testing.T) {
 // in one way git's tree for it would hide, and the snapshot must still be
 // what `git add -A` + `git write-tree` gives on a fresh shadow repository.
 func TestCacheTreeOnlyForUnchangedDirs(t *testing.T) {
-	gitEnv(t)
+	gittest.Env(t)
 	work := t.TempDir()
 	dirs := []string{"same", "same/deeper", "ignored", "untracked", "deleted", "chmod", "big", "nested", "racy", "sym"}
 	for _, d := range dirs {

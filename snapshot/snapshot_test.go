@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"ocgo/gittest"
+
 	"ocgo/gitrepo"
 )
 
@@ -58,7 +60,7 @@ func fixture(t testing.TB, root string) {
 }
 
 func TestIgnoreMatchesGitLsFiles(t *testing.T) {
-	gitEnv(t)
+	gittest.Env(t)
 	work := t.TempDir()
 	fixture(t, work)
 	runGit(t, work, "init", "-q")
@@ -75,7 +77,7 @@ func TestIgnoreMatchesGitLsFiles(t *testing.T) {
 }
 
 func TestTreeHashEqualsGitWriteTree(t *testing.T) {
-	gitEnv(t)
+	gittest.Env(t)
 	work := t.TempDir()
 	fixture(t, work)
 	s := openSnap(t, work)
@@ -103,7 +105,7 @@ func TestTreeHashEqualsGitWriteTree(t *testing.T) {
 }
 
 func TestGitProjectSeededAndUntouched(t *testing.T) {
-	gitEnv(t)
+	gittest.Env(t)
 	work := t.TempDir()
 	fixture(t, work)
 	runGit(t, work, "init", "-q")
@@ -185,7 +187,7 @@ func edit(t testing.TB, w string) {
 }
 
 func TestRestoreRoundTrip(t *testing.T) {
-	gitEnv(t)
+	gittest.Env(t)
 	for _, watched := range []bool{false, true} {
 		t.Run(fmt.Sprintf("watched=%v", watched), func(t *testing.T) {
 			work := t.TempDir()
@@ -259,7 +261,7 @@ func TestRestoreRoundTrip(t *testing.T) {
 }
 
 func TestRestoreNeverTouchesUnlisted(t *testing.T) {
-	gitEnv(t)
+	gittest.Env(t)
 	work := t.TempDir()
 	write(t, work, "agent.txt", "v1\n", 0o644)
 	write(t, work, "user.txt", "u1\n", 0o644)
@@ -317,7 +319,7 @@ func TestRestoreNeverTouchesUnlisted(t *testing.T) {
 }
 
 func TestDiffFormat(t *testing.T) {
-	gitEnv(t)
+	gittest.Env(t)
 	work := t.TempDir()
 	write(t, work, "mod.txt", "one\ntwo\nthree\n", 0o644)
 	write(t, work, "gone.txt", "bye\n", 0o644)
@@ -361,7 +363,7 @@ func TestDiffFormat(t *testing.T) {
 }
 
 func TestWatcherFedMatchesFullScan(t *testing.T) {
-	gitEnv(t)
+	gittest.Env(t)
 	work := t.TempDir()
 	fixture(t, work)
 	s := openSnap(t, work)
@@ -399,7 +401,7 @@ func TestWatcherFedMatchesFullScan(t *testing.T) {
 }
 
 func TestPersistedStatCacheAvoidsRehash(t *testing.T) {
-	gitEnv(t)
+	gittest.Env(t)
 	work := t.TempDir()
 	write(t, work, "f.txt", "aaaa\n", 0o644)
 	old := time.Now().Add(-time.Hour)
@@ -454,7 +456,7 @@ func TestPersistedStatCacheAvoidsRehash(t *testing.T) {
 }
 
 func TestTooLargeFilesReportedAndKept(t *testing.T) {
-	gitEnv(t)
+	gittest.Env(t)
 	work := t.TempDir()
 	write(t, work, "small.txt", "s\n", 0o644)
 	s := openSnap(t, work, func(o *Options) { o.MaxFileSize = 100 })
@@ -480,7 +482,7 @@ func TestTooLargeFilesReportedAndKept(t *testing.T) {
 }
 
 func TestPrune(t *testing.T) {
-	gitEnv(t)
+	gittest.Env(t)
 	work := t.TempDir()
 	write(t, work, "f.txt", "one\n", 0o644)
 	s := openSnap(t, work)
@@ -528,7 +530,7 @@ func TestHelperHoldLock(t *testing.T) {
 }
 
 func TestStaleLockRecovery(t *testing.T) {
-	gitEnv(t)
+	gittest.Env(t)
 	work := t.TempDir()
 	write(t, work, "f.txt", "x\n", 0o644)
 	gd := filepath.Join(t.TempDir(), "snap")
@@ -576,7 +578,7 @@ func TestStaleLockRecovery(t *testing.T) {
 }
 
 func TestConcurrentAndIndependent(t *testing.T) {
-	gitEnv(t)
+	gittest.Env(t)
 	w1, w2 := t.TempDir(), t.TempDir()
 	write(t, w1, "a.txt", "1\n", 0o644)
 	write(t, w2, "a.txt", "2\n", 0o644)
@@ -621,7 +623,7 @@ func TestConcurrentAndIndependent(t *testing.T) {
 }
 
 func TestOpenRejects(t *testing.T) {
-	gitEnv(t)
+	gittest.Env(t)
 	home := os.Getenv("HOME")
 	for name, o := range map[string]Options{
 		"relative": {GitDir: "snap", WorkTree: t.TempDir()},
@@ -646,7 +648,7 @@ func TestOpenRejects(t *testing.T) {
 }
 
 func TestNestedRepositoryLeftOut(t *testing.T) {
-	gitEnv(t)
+	gittest.Env(t)
 	work := t.TempDir()
 	write(t, work, "top.txt", "t\n", 0o644)
 	write(t, work, "inner/f.txt", "f\n", 0o644)
@@ -664,7 +666,7 @@ func TestNestedRepositoryLeftOut(t *testing.T) {
 }
 
 func TestDiffPaths(t *testing.T) {
-	gitEnv(t)
+	gittest.Env(t)
 	work := t.TempDir()
 	write(t, work, "a.txt", "a1\n", 0o644)
 	write(t, work, "d/b.txt", "b1\n", 0o644)
@@ -712,7 +714,7 @@ func TestDiffPaths(t *testing.T) {
 }
 
 func TestPruneSinceKeepsTreesHandedOutMeanwhile(t *testing.T) {
-	gitEnv(t)
+	gittest.Env(t)
 	work := t.TempDir()
 	write(t, work, "f.txt", "one\n", 0o644)
 	s := openSnap(t, work)

@@ -14,22 +14,15 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"ocgo/gittest"
 )
 
 // gitRepo makes e's project a git repository, for git's own list of the
 // files it does not ignore (skipped without git, except in CI).
 func gitRepo(t *testing.T, e *testEnv) {
 	t.Helper()
-	if _, err := exec.LookPath("git"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("CI: git not installed (.ci/run must install it)")
-		}
-		t.Skip("git not installed")
-	}
-	home := t.TempDir()
-	for k, v := range map[string]string{"HOME": home, "XDG_CONFIG_HOME": filepath.Join(home, ".config"), "GIT_CONFIG_NOSYSTEM": "1"} {
-		t.Setenv(k, v)
-	}
+	gittest.Env(t)
 	if out, err := exec.Command("git", "-C", e.path, "init", "-q").CombinedOutput(); err != nil {
 		t.Fatalf("git init: %v %s", err, out)
 	}

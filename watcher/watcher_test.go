@@ -11,19 +11,9 @@ import (
 	"sync"
 	"testing"
 	"time"
-)
 
-func gitEnv(t *testing.T) {
-	t.Helper()
-	home := t.TempDir()
-	t.Setenv("HOME", home)
-	t.Setenv("XDG_CONFIG_HOME", filepath.Join(home, ".config"))
-	t.Setenv("GIT_CONFIG_NOSYSTEM", "1")
-	t.Setenv("GIT_AUTHOR_NAME", "t")
-	t.Setenv("GIT_AUTHOR_EMAIL", "t@example.com")
-	t.Setenv("GIT_COMMITTER_NAME", "t")
-	t.Setenv("GIT_COMMITTER_EMAIL", "t@example.com")
-}
+	"ocgo/gittest"
+)
 
 func git(t *testing.T, dir string, args ...string) string {
 	t.Helper()
@@ -49,7 +39,7 @@ func write(t *testing.T, root, rel, content string) {
 
 // TestIgnoreMatchesGit compares the index with git ls-files -co --exclude-standard.
 func TestIgnoreMatchesGit(t *testing.T) {
-	gitEnv(t)
+	gittest.Env(t)
 	if _, err := exec.LookPath("git"); err != nil {
 		t.Skip("git not installed")
 	}
