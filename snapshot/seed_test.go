@@ -13,12 +13,7 @@ import (
 // An index entry whose stat data no longer match the file (same size, new
 // content, new mtime) is not trusted: the file is re-hashed.
 func TestIndexSeedStatMismatchRehashed(t *testing.T) {
-	gittest.Env(t)
-	work := t.TempDir()
-	fixture(t, work)
-	runGit(t, work, "init", "-q")
-	runGit(t, work, "add", "-A")
-	runGit(t, work, "commit", "-qm", "init")
+	work := committedFixture(t)
 	old, err := os.ReadFile(filepath.Join(work, "a.txt"))
 	if err != nil {
 		t.Fatal(err)
@@ -51,12 +46,7 @@ func TestIndexSeedStatMismatchRehashed(t *testing.T) {
 // A version 4 index (path compression, read through go-git's decoder)
 // seeds the first snapshot as well.
 func TestIndexV4Seeds(t *testing.T) {
-	gittest.Env(t)
-	work := t.TempDir()
-	fixture(t, work)
-	runGit(t, work, "init", "-q")
-	runGit(t, work, "add", "-A")
-	runGit(t, work, "commit", "-qm", "init")
+	work := committedFixture(t)
 	runGit(t, work, "update-index", "--index-version", "4")
 	s := openSnap(t, work)
 	if h, head := track(t, s), strings.TrimSpace(runGit(t, work, "rev-parse", "HEAD^{tree}")); h != head {

@@ -20,6 +20,19 @@ import (
 )
 
 // fixture builds a tree exercising nested ignore files and negations.
+// committedFixture is the fixture in a fresh git repository, all of it
+// committed, with git isolated from the machine (gittest.Env).
+func committedFixture(t *testing.T) string {
+	t.Helper()
+	gittest.Env(t)
+	work := t.TempDir()
+	fixture(t, work)
+	runGit(t, work, "init", "-q")
+	runGit(t, work, "add", "-A")
+	runGit(t, work, "commit", "-qm", "init")
+	return work
+}
+
 func fixture(t testing.TB, root string) {
 	t.Helper()
 	files := map[string]string{
@@ -105,12 +118,7 @@ func TestTreeHashEqualsGitWriteTree(t *testing.T) {
 }
 
 func TestGitProjectSeededAndUntouched(t *testing.T) {
-	gittest.Env(t)
-	work := t.TempDir()
-	fixture(t, work)
-	runGit(t, work, "init", "-q")
-	runGit(t, work, "add", "-A")
-	runGit(t, work, "commit", "-qm", "init")
+	work := committedFixture(t)
 	// Give the files an mtime well before the index so seeds are trusted.
 	before := dirDigest(filepath.Join(work, ".git"))
 
