@@ -38,8 +38,6 @@ import (
 	"sync"
 
 	"charm.land/fantasy"
-	"charm.land/fantasy/providers/openai"
-	"charm.land/fantasy/providers/openaicompat"
 
 	"ocgo/config"
 )
@@ -512,7 +510,7 @@ func (r *Registry) Model(ctx context.Context, providerID, modelID string) (*Reso
 		from = "google credentials"
 	} else {
 		var err error
-		if lm, err = r.wireModel(ctx, w, p, providerID, modelID, m, baseURL, key, bearer, headers, doer); err != nil {
+		if lm, err = r.wireModel(w, p, providerID, modelID, m, baseURL, key, bearer, headers, doer); err != nil {
 			return nil, err
 		}
 	}
@@ -523,45 +521,6 @@ func (r *Registry) Model(ctx context.Context, providerID, modelID string) (*Reso
 		LM:    &retryModel{inner: lm, providerID: providerID, policy: r.retry, log: r.log, secret: cmp.Or(key, bearer)},
 		wire:  w,
 	}, nil
-}
-
-// openAIProvider builds the fantasy provider for the OpenAI and
-// OpenAI-compatible wires.
-func (r *Registry) openAIProvider(w wire, p Info, providerID, baseURL, key string, headers map[string]string, doer *authDoer) (fantasy.Provider, error) {
-	var fp fantasy.Provider
-	var err error
-	switch w {
-	case wireOpenAI:
-		opts := []openai.Option{openai.WithHTTPClient(doer), openai.WithName(providerID)}
-		if key != "" {
-			opts = append(opts, openai.WithAPIKey(key))
-		}
-		if baseURL = cmp.Or(baseURL, p.API); baseURL != "" {
-			opts = append(opts, openai.WithBaseURL(baseURL))
-		}
-		if len(headers) > 0 {
-			opts = append(opts, openai.WithHeaders(headers))
-		}
-		fp, err = openai.New(opts...)
-	default:
-		baseURL = cmp.Or(baseURL, p.API, compatBaseURLs[p.NPM])
-		if baseURL == "" {
-			return nil, fmt.Errorf("%w (provider %s has no options.baseURL)", ErrNoProvider, providerID)
-		}
-		opts := []openaicompat.Option{openaicompat.WithHTTPClient(doer), openaicompat.WithName(providerID),
-			openaicompat.WithBaseURL(baseURL)}
-		if key != "" {
-			opts = append(opts, openaicompat.WithAPIKey(key))
-		}
-		if len(headers) > 0 {
-			opts = append(opts, openaicompat.WithHeaders(headers))
-		}
-		fp, err = openaicompat.New(opts...)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("provider %s: %w", providerID, err)
-	}
-	return fp, nil
 }
 
 // authDoer sends provider requests. When the provider has no key it strips
@@ -630,7 +589,7 @@ func (r *Registry) azureBaseURL(providerID, modelID string) (string, error) {
 
 // wireModel builds the language model of a non-Vertex provider for its
 // wire.
-func (r *Registry) wireModel(ctx context.Context, w wire, p Info, providerID, modelID string, m Model, baseURL, key, bearer string,
+func (r *Registry) wireModel(w wire, p Info, providerID, modelID string, m Model, baseURL, key, bearer string,
 	headers map[string]string, doer *authDoer) (fantasy.LanguageModel, error) {
 	var lm fantasy.LanguageModel
 	switch w {
@@ -652,14 +611,15 @@ func (r *Registry) wireModel(ctx context.Context, w wire, p Info, providerID, mo
 			rc.azure, rc.apiVersion = true, r.optString(providerID, "apiVersion")
 		}
 		lm = newResponsesModel(rc)
+	case wireOpenAI:
+		lm = newChatModel(chatConfig{providerID: providerID, modelID: modelID, baseURL: cmp.Or(baseURL, p.API),
+			apiKey: key, headers: headers, client: doer})
 	default:
-		fp, err := r.openAIProvider(w, p, providerID, baseURL, key, headers, doer)
-		if err != nil {
-			return nil, err
+		if baseURL = cmp.Or(baseURL, p.API, compatBaseURLs[p.NPM]); baseURL == "" {
+			return nil, fmt.Errorf("%w (provider %s has no options.baseURL)", ErrNoProvider, providerID)
 		}
-		if lm, err = fp.LanguageModel(ctx, modelID); err != nil {
-			return nil, fmt.Errorf("provider %s: %w", providerID, err)
-		}
+		lm = newChatModel(chatConfig{providerID: providerID, modelID: modelID, baseURL: baseURL,
+			apiKey: key, headers: headers, client: doer, compat: true})
 	}
 	return lm, nil
 }
