@@ -13,7 +13,7 @@ import (
 	"strings"
 	"sync"
 
-	"charm.land/fantasy"
+	"ocgo/llm"
 )
 
 // This file is ocgo's own OpenAI Chat Completions adapter (POST
@@ -39,7 +39,7 @@ type chatCallOptions struct {
 	Store           *bool  `json:"store,omitempty"`
 }
 
-// Options implements fantasy.ProviderOptionsData.
+// Options implements llm.ProviderOptionsData.
 func (*chatCallOptions) Options() {}
 
 // MarshalJSON implements json.Marshaler.
@@ -68,7 +68,7 @@ type chatConfig struct {
 	compat bool
 }
 
-// chatModel implements fantasy.LanguageModel over Chat Completions.
+// chatModel implements llm.LanguageModel over Chat Completions.
 type chatModel struct {
 	streamOnly
 	c chatConfig
@@ -83,8 +83,8 @@ func newChatModel(c chatConfig) *chatModel {
 	return &chatModel{streamOnly: streamOnly{provider: c.providerID, model: c.modelID}, c: c}
 }
 
-// Generate implements fantasy.LanguageModel by draining Stream.
-func (m *chatModel) Generate(ctx context.Context, call fantasy.Call) (*fantasy.Response, error) {
+// Generate implements llm.LanguageModel by draining Stream.
+func (m *chatModel) Generate(ctx context.Context, call llm.Call) (*llm.Response, error) {
 	stream, err := m.Stream(ctx, call)
 	if err != nil {
 		return nil, err
@@ -198,7 +198,7 @@ func chatReasoningModel(id string) bool {
 }
 
 // request maps a fantasy call onto a Chat Completions request.
-func (m *chatModel) request(call fantasy.Call) (chatRequest, []fantasy.CallWarning) {
+func (m *chatModel) request(call llm.Call) (chatRequest, []llm.CallWarning) {
 	messages, warnings := chatPrompt(call.Prompt, m.c.compat)
 	r := chatRequest{
 		Model:            m.model,
@@ -212,12 +212,12 @@ func (m *chatModel) request(call fantasy.Call) (chatRequest, []fantasy.CallWarni
 		StreamOptions:    &chatStreamOptions{IncludeUsage: true},
 	}
 	if call.TopK != nil {
-		warnings = append(warnings, fantasy.CallWarning{Type: fantasy.CallWarningTypeUnsupportedSetting, Setting: "TopK"})
+		warnings = append(warnings, llm.CallWarning{Type: llm.CallWarningTypeUnsupportedSetting, Setting: "TopK"})
 	}
 	unsupported := func(name, why string, set bool, drop func()) {
 		if set {
 			drop()
-			warnings = append(warnings, fantasy.CallWarning{Type: fantasy.CallWarningTypeUnsupportedSetting, Setting: name, Details: why})
+			warnings = append(warnings, llm.CallWarning{Type: llm.CallWarningTypeUnsupportedSetting, Setting: name, Details: why})
 		}
 	}
 	if chatReasoningModel(m.model) {
@@ -235,9 +235,9 @@ func (m *chatModel) request(call fantasy.Call) (chatRequest, []fantasy.CallWarni
 		r.ReasoningEffort, r.Verbosity, r.PromptCacheKey, r.Store = o.ReasoningEffort, o.TextVerbosity, o.PromptCacheKey, o.Store
 	}
 	for _, t := range call.Tools {
-		ft, ok := t.(fantasy.FunctionTool)
+		ft, ok := t.(llm.FunctionTool)
 		if !ok {
-			warnings = append(warnings, fantasy.CallWarning{Type: fantasy.CallWarningTypeUnsupportedTool, Tool: t})
+			warnings = append(warnings, llm.CallWarning{Type: llm.CallWarningTypeUnsupportedTool, Tool: t})
 			continue
 		}
 		var d chatToolDef
@@ -250,7 +250,7 @@ func (m *chatModel) request(call fantasy.Call) (chatRequest, []fantasy.CallWarni
 	}
 	if call.ToolChoice != nil && len(r.Tools) > 0 {
 		switch c := *call.ToolChoice; c {
-		case fantasy.ToolChoiceAuto, fantasy.ToolChoiceNone, fantasy.ToolChoiceRequired:
+		case llm.ToolChoiceAuto, llm.ToolChoiceNone, llm.ToolChoiceRequired:
 			r.ToolChoice = string(c)
 		default:
 			var named chatNamedChoice
@@ -266,18 +266,18 @@ func (m *chatModel) request(call fantasy.Call) (chatRequest, []fantasy.CallWarni
 // sent as a string, else as content parts; an assistant message carries its
 // text and tool calls (and, for compat servers, its reasoning); each tool
 // result is a tool message. Messages left empty are dropped with a warning.
-func chatPrompt(prompt fantasy.Prompt, compat bool) ([]chatMessage, []fantasy.CallWarning) {
+func chatPrompt(prompt llm.Prompt, compat bool) ([]chatMessage, []llm.CallWarning) {
 	var msgs []chatMessage
-	var warnings []fantasy.CallWarning
+	var warnings []llm.CallWarning
 	warn := func(format string, args ...any) {
-		warnings = append(warnings, fantasy.CallWarning{Type: fantasy.CallWarningTypeOther, Message: fmt.Sprintf(format, args...)})
+		warnings = append(warnings, llm.CallWarning{Type: llm.CallWarningTypeOther, Message: fmt.Sprintf(format, args...)})
 	}
 	for _, msg := range prompt {
 		switch msg.Role {
-		case fantasy.MessageRoleSystem:
+		case llm.MessageRoleSystem:
 			var texts []string
 			for _, part := range msg.Content {
-				if t, ok := fantasy.AsMessagePart[fantasy.TextPart](part); ok && strings.TrimSpace(t.Text) != "" {
+				if t, ok := llm.AsMessagePart[llm.TextPart](part); ok && strings.TrimSpace(t.Text) != "" {
 					texts = append(texts, t.Text)
 				}
 			}
@@ -286,14 +286,14 @@ func chatPrompt(prompt fantasy.Prompt, compat bool) ([]chatMessage, []fantasy.Ca
 				continue
 			}
 			msgs = append(msgs, chatMessage{Role: "system", Content: strings.Join(texts, "\n")})
-		case fantasy.MessageRoleUser:
+		case llm.MessageRoleUser:
 			var parts []any
 			for _, part := range msg.Content {
-				if t, ok := fantasy.AsMessagePart[fantasy.TextPart](part); ok {
+				if t, ok := llm.AsMessagePart[llm.TextPart](part); ok {
 					parts = append(parts, chatTextPart{Type: "text", Text: t.Text})
 					continue
 				}
-				f, ok := fantasy.AsMessagePart[fantasy.FilePart](part)
+				f, ok := llm.AsMessagePart[llm.FilePart](part)
 				if !ok {
 					continue
 				}
@@ -315,16 +315,16 @@ func chatPrompt(prompt fantasy.Prompt, compat bool) ([]chatMessage, []fantasy.Ca
 			default:
 				msgs = append(msgs, chatMessage{Role: "user", Content: parts})
 			}
-		case fantasy.MessageRoleAssistant:
+		case llm.MessageRoleAssistant:
 			out := chatMessage{Role: "assistant"}
 			var text strings.Builder
 			hasText := false
 			for _, part := range msg.Content {
 				switch p := part.(type) {
-				case fantasy.TextPart:
+				case llm.TextPart:
 					text.WriteString(p.Text)
 					hasText = true
-				case fantasy.ReasoningPart:
+				case llm.ReasoningPart:
 					if compat {
 						r := p.Text
 						if out.ReasoningContent != nil {
@@ -332,7 +332,7 @@ func chatPrompt(prompt fantasy.Prompt, compat bool) ([]chatMessage, []fantasy.Ca
 						}
 						out.ReasoningContent = &r
 					}
-				case fantasy.ToolCallPart:
+				case llm.ToolCallPart:
 					if p.ProviderExecuted {
 						continue
 					}
@@ -348,25 +348,25 @@ func chatPrompt(prompt fantasy.Prompt, compat bool) ([]chatMessage, []fantasy.Ca
 				continue
 			}
 			msgs = append(msgs, out)
-		case fantasy.MessageRoleTool:
+		case llm.MessageRoleTool:
 			// Tool messages carry text only: media a tool returned follows
 			// all of this turn's tool messages in one user message (a user
 			// message between them would break the call/result pairing).
 			var media []any
 			for _, part := range msg.Content {
-				r, ok := fantasy.AsMessagePart[fantasy.ToolResultPart](part)
+				r, ok := llm.AsMessagePart[llm.ToolResultPart](part)
 				if !ok || r.ProviderExecuted {
 					continue
 				}
 				text := ""
 				switch out := r.Output.(type) {
-				case fantasy.ToolResultOutputContentText:
+				case llm.ToolResultOutputContentText:
 					text = out.Text
-				case fantasy.ToolResultOutputContentError:
+				case llm.ToolResultOutputContentError:
 					if out.Error != nil {
 						text = out.Error.Error()
 					}
-				case fantasy.ToolResultOutputContentMedia:
+				case llm.ToolResultOutputContentMedia:
 					text = cmp.Or(out.Text, "The tool returned "+out.MediaType+" content; see the next user message.")
 					if p, ok := chatMedia(out.MediaType, out.Data); ok {
 						media = append(media, p)
@@ -386,7 +386,7 @@ func chatPrompt(prompt fantasy.Prompt, compat bool) ([]chatMessage, []fantasy.Ca
 
 // chatFile is a user attachment as a content part: images and audio as
 // chatMedia, PDFs as a file part with a data URL, text files as text.
-func chatFile(f fantasy.FilePart, n int) (any, bool) {
+func chatFile(f llm.FilePart, n int) (any, bool) {
 	b64 := base64.StdEncoding.EncodeToString(f.Data)
 	switch {
 	case f.MediaType == "application/pdf":
@@ -501,7 +501,7 @@ type chatCall struct {
 // and the tool-call parts with the whole input come at the end of the
 // stream, in order.
 type chatStream struct {
-	yield           func(fantasy.StreamPart) bool
+	yield           func(llm.StreamPart) bool
 	text, reasoning bool // a block of that kind is open
 	calls           []*chatCall
 	byIndex         map[int64]*chatCall
@@ -514,7 +514,7 @@ func (s *chatStream) endText() bool {
 		return true
 	}
 	s.text = false
-	return s.yield(fantasy.StreamPart{Type: fantasy.StreamPartTypeTextEnd, ID: "0"})
+	return s.yield(llm.StreamPart{Type: llm.StreamPartTypeTextEnd, ID: "0"})
 }
 
 func (s *chatStream) endReasoning() bool {
@@ -522,7 +522,7 @@ func (s *chatStream) endReasoning() bool {
 		return true
 	}
 	s.reasoning = false
-	return s.yield(fantasy.StreamPart{Type: fantasy.StreamPartTypeReasoningEnd, ID: "0"})
+	return s.yield(llm.StreamPart{Type: llm.StreamPartTypeReasoningEnd, ID: "0"})
 }
 
 // endInputs sends tool-input-end for every call still open.
@@ -530,7 +530,7 @@ func (s *chatStream) endInputs() bool {
 	for _, c := range s.calls {
 		if !c.ended {
 			c.ended = true
-			if !s.yield(fantasy.StreamPart{Type: fantasy.StreamPartTypeToolInputEnd, ID: c.id}) {
+			if !s.yield(llm.StreamPart{Type: llm.StreamPartTypeToolInputEnd, ID: c.id}) {
 				return false
 			}
 		}
@@ -552,11 +552,11 @@ func (s *chatStream) chunk(ch *chatChunk) bool {
 			}
 			if !s.reasoning {
 				s.reasoning = true
-				if !s.yield(fantasy.StreamPart{Type: fantasy.StreamPartTypeReasoningStart, ID: "0"}) {
+				if !s.yield(llm.StreamPart{Type: llm.StreamPartTypeReasoningStart, ID: "0"}) {
 					return false
 				}
 			}
-			if !s.yield(fantasy.StreamPart{Type: fantasy.StreamPartTypeReasoningDelta, ID: "0", Delta: r}) {
+			if !s.yield(llm.StreamPart{Type: llm.StreamPartTypeReasoningDelta, ID: "0", Delta: r}) {
 				return false
 			}
 		}
@@ -566,11 +566,11 @@ func (s *chatStream) chunk(ch *chatChunk) bool {
 			}
 			if !s.text {
 				s.text = true
-				if !s.yield(fantasy.StreamPart{Type: fantasy.StreamPartTypeTextStart, ID: "0"}) {
+				if !s.yield(llm.StreamPart{Type: llm.StreamPartTypeTextStart, ID: "0"}) {
 					return false
 				}
 			}
-			if !s.yield(fantasy.StreamPart{Type: fantasy.StreamPartTypeTextDelta, ID: "0", Delta: d.Content}) {
+			if !s.yield(llm.StreamPart{Type: llm.StreamPartTypeTextDelta, ID: "0", Delta: d.Content}) {
 				return false
 			}
 		}
@@ -585,7 +585,7 @@ func (s *chatStream) chunk(ch *chatChunk) bool {
 			if c != nil {
 				c.args.WriteString(tc.Function.Arguments)
 				if !c.ended && tc.Function.Arguments != "" &&
-					!s.yield(fantasy.StreamPart{Type: fantasy.StreamPartTypeToolInputDelta, ID: c.id, Delta: tc.Function.Arguments}) {
+					!s.yield(llm.StreamPart{Type: llm.StreamPartTypeToolInputDelta, ID: c.id, Delta: tc.Function.Arguments}) {
 					return false
 				}
 				continue
@@ -594,7 +594,7 @@ func (s *chatStream) chunk(ch *chatChunk) bool {
 				continue // an empty first delta (Ollama): wait for the name
 			}
 			if tc.Type != "" && tc.Type != "function" {
-				s.yield(fantasy.StreamPart{Type: fantasy.StreamPartTypeError, Error: &fantasy.ProviderError{
+				s.yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: &llm.ProviderError{
 					Title: "invalid provider response", Message: "tool call of type " + strconv.Quote(tc.Type) + ", expected function"}})
 				return false
 			}
@@ -608,11 +608,11 @@ func (s *chatStream) chunk(ch *chatChunk) bool {
 				s.byIndex = map[int64]*chatCall{}
 			}
 			s.byIndex[tc.Index] = c
-			if !s.yield(fantasy.StreamPart{Type: fantasy.StreamPartTypeToolInputStart, ID: c.id, ToolCallName: c.name}) {
+			if !s.yield(llm.StreamPart{Type: llm.StreamPartTypeToolInputStart, ID: c.id, ToolCallName: c.name}) {
 				return false
 			}
 			if tc.Function.Arguments != "" &&
-				!s.yield(fantasy.StreamPart{Type: fantasy.StreamPartTypeToolInputDelta, ID: c.id, Delta: tc.Function.Arguments}) {
+				!s.yield(llm.StreamPart{Type: llm.StreamPartTypeToolInputDelta, ID: c.id, Delta: tc.Function.Arguments}) {
 				return false
 			}
 		}
@@ -635,28 +635,28 @@ func (s *chatStream) end(ctx context.Context) {
 		if strings.TrimSpace(input) == "" {
 			input = "{}"
 		}
-		if !s.yield(fantasy.StreamPart{Type: fantasy.StreamPartTypeToolCall, ID: c.id, ToolCallName: c.name, ToolCallInput: input}) {
+		if !s.yield(llm.StreamPart{Type: llm.StreamPartTypeToolCall, ID: c.id, ToolCallName: c.name, ToolCallInput: input}) {
 			return
 		}
 	}
 	if s.finish == "" && len(s.calls) == 0 {
-		var err error = fantasy.NewIncompleteStreamError()
+		var err error = llm.NewIncompleteStreamError()
 		if ctx.Err() != nil {
 			err = ctx.Err()
 		}
-		s.yield(fantasy.StreamPart{Type: fantasy.StreamPartTypeError, Error: err})
+		s.yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: err})
 		return
 	}
 	reason := chatFinish(s.finish)
 	if len(s.calls) > 0 {
-		reason = fantasy.FinishReasonToolCalls
+		reason = llm.FinishReasonToolCalls
 	}
 	u := s.usage
 	cached := u.PromptTokensDetails.CachedTokens
-	s.yield(fantasy.StreamPart{
-		Type:         fantasy.StreamPartTypeFinish,
+	s.yield(llm.StreamPart{
+		Type:         llm.StreamPartTypeFinish,
 		FinishReason: reason,
-		Usage: fantasy.Usage{
+		Usage: llm.Usage{
 			// prompt_tokens include the cached ones, which are priced apart.
 			InputTokens:     max(u.PromptTokens-cached, 0),
 			OutputTokens:    u.CompletionTokens,
@@ -664,21 +664,21 @@ func (s *chatStream) end(ctx context.Context) {
 			ReasoningTokens: u.CompletionTokensDetails.ReasoningTokens,
 			CacheReadTokens: cached,
 		},
-		ProviderMetadata: fantasy.ProviderMetadata{},
+		ProviderMetadata: llm.ProviderMetadata{},
 	})
 }
 
-// Stream implements fantasy.LanguageModel.
-func (m *chatModel) Stream(ctx context.Context, call fantasy.Call) (fantasy.StreamResponse, error) {
+// Stream implements llm.LanguageModel.
+func (m *chatModel) Stream(ctx context.Context, call llm.Call) (llm.StreamResponse, error) {
 	r, warnings := m.request(call)
 	resp, err := m.send(ctx, r)
-	return func(yield func(fantasy.StreamPart) bool) {
+	return func(yield func(llm.StreamPart) bool) {
 		if err != nil {
-			yield(fantasy.StreamPart{Type: fantasy.StreamPartTypeError, Error: err})
+			yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: err})
 			return
 		}
 		defer resp.Body.Close()
-		if len(warnings) > 0 && !yield(fantasy.StreamPart{Type: fantasy.StreamPartTypeWarnings, Warnings: warnings}) {
+		if len(warnings) > 0 && !yield(llm.StreamPart{Type: llm.StreamPartTypeWarnings, Warnings: warnings}) {
 			return
 		}
 		s := &chatStream{yield: yield}
@@ -690,11 +690,11 @@ func (m *chatModel) Stream(ctx context.Context, call fantasy.Call) (fantasy.Stre
 			}
 			var ch chatChunk
 			if err := json.Unmarshal(data, &ch); err != nil {
-				yield(fantasy.StreamPart{Type: fantasy.StreamPartTypeError, Error: wireError(ctx, err)})
+				yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: wireError(ctx, err)})
 				return
 			}
 			if len(ch.Error) > 0 && string(ch.Error) != "null" {
-				yield(fantasy.StreamPart{Type: fantasy.StreamPartTypeError, Error: openaiStreamError(data)})
+				yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: openaiStreamError(data)})
 				return
 			}
 			if !s.chunk(&ch) {
@@ -702,25 +702,25 @@ func (m *chatModel) Stream(ctx context.Context, call fantasy.Call) (fantasy.Stre
 			}
 		}
 		if err := sse.err; err != nil {
-			yield(fantasy.StreamPart{Type: fantasy.StreamPartTypeError, Error: wireError(ctx, err)})
+			yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: wireError(ctx, err)})
 			return
 		}
 		s.end(ctx)
 	}, nil
 }
 
-func chatFinish(reason string) fantasy.FinishReason {
+func chatFinish(reason string) llm.FinishReason {
 	switch reason {
 	case "stop":
-		return fantasy.FinishReasonStop
+		return llm.FinishReasonStop
 	case "length":
-		return fantasy.FinishReasonLength
+		return llm.FinishReasonLength
 	case "content_filter":
-		return fantasy.FinishReasonContentFilter
+		return llm.FinishReasonContentFilter
 	case "tool_calls", "function_call":
-		return fantasy.FinishReasonToolCalls
+		return llm.FinishReasonToolCalls
 	}
-	return fantasy.FinishReasonUnknown
+	return llm.FinishReasonUnknown
 }
 
 // openaiErrorBody reads an OpenAI-style error body: {"error":{"message",
@@ -765,7 +765,7 @@ var openaiContextRe = sync.OnceValue(func() [3]*regexp.Regexp {
 })
 
 // markContextOverflow sets pe's context-overflow fields from its message.
-func markContextOverflow(pe *fantasy.ProviderError) {
+func markContextOverflow(pe *llm.ProviderError) {
 	re := openaiContextRe()
 	switch {
 	case re[0].MatchString(pe.Message):
@@ -785,13 +785,13 @@ func markContextOverflow(pe *fantasy.ProviderError) {
 }
 
 // openaiAPIError turns a non-2xx answer of an OpenAI-style API into a
-// *fantasy.ProviderError that retry.go and Classify understand: status,
+// *llm.ProviderError that retry.go and Classify understand: status,
 // lower-case response headers (retry-after), the body, context-overflow
 // numbers.
 func openaiAPIError(status int, raw []byte, resp *http.Response) error {
 	msg, _ := openaiErrorBody(raw)
-	pe := &fantasy.ProviderError{
-		Title:        cmp.Or(fantasy.ErrorTitleForStatusCode(status), "provider request failed"),
+	pe := &llm.ProviderError{
+		Title:        cmp.Or(llm.ErrorTitleForStatusCode(status), "provider request failed"),
 		Message:      cmp.Or(msg, strings.TrimSpace(string(raw)), http.StatusText(status)),
 		StatusCode:   status,
 		ResponseBody: raw,
@@ -807,14 +807,14 @@ func openaiAPIError(status int, raw []byte, resp *http.Response) error {
 // server errors and overloads there are transient, as over HTTP.
 func openaiStreamError(data []byte) error {
 	msg, errType := openaiErrorBody(data)
-	pe := &fantasy.ProviderError{
+	pe := &llm.ProviderError{
 		Title:          cmp.Or(strings.ReplaceAll(errType, "_", " "), "provider stream error"),
 		Message:        cmp.Or(msg, "the stream failed"),
 		ResponseBody:   data,
-		TransientError: fantasy.TransientStreamErrorTypes[errType],
+		TransientError: llm.TransientStreamErrorTypes[errType],
 	}
 	markContextOverflow(pe)
 	return pe
 }
 
-var _ fantasy.LanguageModel = (*chatModel)(nil)
+var _ llm.LanguageModel = (*chatModel)(nil)

@@ -7,7 +7,7 @@ import (
 	"io"
 	"net/http"
 
-	"charm.land/fantasy"
+	"ocgo/llm"
 )
 
 // postStream is the one HTTP exchange of ocgo's own wire adapters: it POSTs
@@ -50,5 +50,5 @@ func wireError(ctx context.Context, err error) error {
 		}
 		return errors.Join(ctxErr, err)
 	}
-	return fantasy.WrapTransportError(err)
+	return llm.WrapTransportError(err)
 }
