@@ -197,7 +197,7 @@ func chatReasoningModel(id string) bool {
 	return strings.Contains(id, "gpt-5")
 }
 
-// request maps a fantasy call onto a Chat Completions request.
+// request maps a call onto a Chat Completions request.
 func (m *chatModel) request(call llm.Call) (chatRequest, []llm.CallWarning) {
 	messages, warnings := chatPrompt(call.Prompt, m.c.compat)
 	r := chatRequest{

@@ -1,14 +1,14 @@
 // Package provider resolves LLM providers and models the way opencode
 // 0.5.29 does (models.dev catalog + opencode.json `provider` blocks + keys
-// from env vars and auth.json) and hands out charm.land/fantasy language
-// models that speak the real wire protocols: Anthropic Messages (ocgo's own
-// adapter over the official anthropic-sdk-go root package, so no AWS or
-// gRPC code is linked), OpenAI's Responses API for the openai and azure
-// providers (ocgo's own adapter, which keeps reasoning items across
-// steps), Google Vertex AI (Claude at its rawPredict endpoint, the rest at
-// its OpenAI-compatible endpoint, with Application Default Credentials),
-// OpenAI Chat Completions, and any OpenAI-compatible server by base URL
-// (Ollama, llama.cpp, LM Studio, vLLM, OpenRouter, Groq, DeepSeek…).
+// from env vars and auth.json) and hands out llm.LanguageModels that speak
+// the real wire protocols, each through ocgo's own adapter: Anthropic
+// Messages, OpenAI's Responses API for the openai and azure providers
+// (which keeps reasoning items across steps), OpenAI Chat Completions for
+// @ai-sdk/openai providers and any OpenAI-compatible server by base URL
+// (chat.go), and Google Vertex AI (Claude at its rawPredict endpoint, the
+// rest at its OpenAI-compatible endpoint, with Application Default
+// Credentials). OpenAI-compatible servers are Ollama, llama.cpp, LM Studio,
+// vLLM, OpenRouter, Groq, DeepSeek, GitHub Copilot and the like.
 //
 // Guarantees:
 //   - credentials are looked up on every call (auth.json changes made by
