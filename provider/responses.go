@@ -14,13 +14,14 @@ import (
 	"strings"
 	"sync"
 
-	"charm.land/fantasy"
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 	"github.com/openai/openai-go/v3/packages/param"
 	"github.com/openai/openai-go/v3/packages/ssestream"
 	"github.com/openai/openai-go/v3/responses"
 	"github.com/openai/openai-go/v3/shared"
+
+	"ocgo/llm"
 )
 
 // This file is ocgo's adapter for OpenAI's Responses API (POST /responses),
@@ -46,7 +47,7 @@ type responsesReasoning struct {
 	EncryptedContent string `json:"reasoningEncryptedContent,omitempty"`
 }
 
-// Options implements fantasy.ProviderOptionsData.
+// Options implements llm.ProviderOptionsData.
 func (*responsesReasoning) Options() {}
 
 // MarshalJSON implements json.Marshaler (the plain AI SDK shape).
@@ -74,7 +75,7 @@ type responsesCallOptions struct {
 	Store            *bool  `json:"store,omitempty"`
 }
 
-// Options implements fantasy.ProviderOptionsData.
+// Options implements llm.ProviderOptionsData.
 func (*responsesCallOptions) Options() {}
 
 // MarshalJSON implements json.Marshaler.
@@ -106,7 +107,7 @@ type responsesConfig struct {
 	client     option.HTTPClient
 }
 
-// responsesModel implements fantasy.LanguageModel over the Responses API.
+// responsesModel implements llm.LanguageModel over the Responses API.
 type responsesModel struct {
 	streamOnly
 	reasoning bool
@@ -140,9 +141,9 @@ func newResponsesModel(c responsesConfig) *responsesModel {
 		svc: responses.NewResponseService(opts...)}
 }
 
-// Provider implements fantasy.LanguageModel.
-// Generate implements fantasy.LanguageModel by draining Stream.
-func (m *responsesModel) Generate(ctx context.Context, call fantasy.Call) (*fantasy.Response, error) {
+// Provider implements llm.LanguageModel.
+// Generate implements llm.LanguageModel by draining Stream.
+func (m *responsesModel) Generate(ctx context.Context, call llm.Call) (*llm.Response, error) {
 	stream, err := m.Stream(ctx, call)
 	if err != nil {
 		return nil, err
@@ -151,7 +152,7 @@ func (m *responsesModel) Generate(ctx context.Context, call fantasy.Call) (*fant
 }
 
 // params builds the request body.
-func (m *responsesModel) params(call fantasy.Call) (responses.ResponseNewParams, []fantasy.CallWarning) {
+func (m *responsesModel) params(call llm.Call) (responses.ResponseNewParams, []llm.CallWarning) {
 	o, _ := call.ProviderOptions[responsesOptionsKey].(*responsesCallOptions)
 	if o == nil {
 		o = &responsesCallOptions{}
@@ -191,9 +192,9 @@ func (m *responsesModel) params(call fantasy.Call) (responses.ResponseNewParams,
 		}
 	}
 	for _, t := range call.Tools {
-		ft, ok := t.(fantasy.FunctionTool)
+		ft, ok := t.(llm.FunctionTool)
 		if !ok {
-			warnings = append(warnings, fantasy.CallWarning{Type: fantasy.CallWarningTypeUnsupportedTool, Tool: t})
+			warnings = append(warnings, llm.CallWarning{Type: llm.CallWarningTypeUnsupportedTool, Tool: t})
 			continue
 		}
 		p.Tools = append(p.Tools, responses.ToolUnionParam{OfFunction: &responses.FunctionToolParam{
@@ -203,11 +204,11 @@ func (m *responsesModel) params(call fantasy.Call) (responses.ResponseNewParams,
 	}
 	if len(p.Tools) > 0 && call.ToolChoice != nil {
 		switch *call.ToolChoice {
-		case fantasy.ToolChoiceAuto:
+		case llm.ToolChoiceAuto:
 			p.ToolChoice.OfToolChoiceMode = param.NewOpt(responses.ToolChoiceOptionsAuto)
-		case fantasy.ToolChoiceNone:
+		case llm.ToolChoiceNone:
 			p.ToolChoice.OfToolChoiceMode = param.NewOpt(responses.ToolChoiceOptionsNone)
-		case fantasy.ToolChoiceRequired:
+		case llm.ToolChoiceRequired:
 			p.ToolChoice.OfToolChoiceMode = param.NewOpt(responses.ToolChoiceOptionsRequired)
 		default:
 			p.ToolChoice.OfFunctionTool = &responses.ToolChoiceFunctionParam{Name: string(*call.ToolChoice)}
@@ -220,16 +221,16 @@ func (m *responsesModel) params(call fantasy.Call) (responses.ResponseNewParams,
 // id becomes a reasoning item right where it was produced, before the
 // step's function calls; without storage it must carry its encrypted
 // content (the API cannot look the id up), so one without is left out.
-func (m *responsesModel) input(prompt fantasy.Prompt, store bool) (responses.ResponseInputParam, []fantasy.CallWarning) {
+func (m *responsesModel) input(prompt llm.Prompt, store bool) (responses.ResponseInputParam, []llm.CallWarning) {
 	var in responses.ResponseInputParam
-	var warnings []fantasy.CallWarning
+	var warnings []llm.CallWarning
 	sent := map[string]bool{} // reasoning item ids already in the input
 	for _, msg := range prompt {
 		switch msg.Role {
-		case fantasy.MessageRoleSystem:
+		case llm.MessageRoleSystem:
 			var text strings.Builder
 			for _, c := range msg.Content {
-				if t, ok := fantasy.AsContentType[fantasy.TextPart](c); ok {
+				if t, ok := llm.AsContentType[llm.TextPart](c); ok {
 					text.WriteString(t.Text)
 				}
 			}
@@ -241,16 +242,16 @@ func (m *responsesModel) input(prompt fantasy.Prompt, store bool) (responses.Res
 				role = responses.EasyInputMessageRoleDeveloper
 			}
 			in = append(in, responses.ResponseInputItemParamOfMessage(text.String(), role))
-		case fantasy.MessageRoleUser:
+		case llm.MessageRoleUser:
 			var parts responses.ResponseInputMessageContentListParam
 			for _, c := range msg.Content {
 				switch c.GetType() {
-				case fantasy.ContentTypeText:
-					if t, ok := fantasy.AsContentType[fantasy.TextPart](c); ok {
+				case llm.ContentTypeText:
+					if t, ok := llm.AsContentType[llm.TextPart](c); ok {
 						parts = append(parts, responses.ResponseInputContentUnionParam{OfInputText: &responses.ResponseInputTextParam{Text: t.Text}})
 					}
-				case fantasy.ContentTypeFile:
-					f, ok := fantasy.AsContentType[fantasy.FilePart](c)
+				case llm.ContentTypeFile:
+					f, ok := llm.AsContentType[llm.FilePart](c)
 					if !ok {
 						continue
 					}
@@ -264,15 +265,15 @@ func (m *responsesModel) input(prompt fantasy.Prompt, store bool) (responses.Res
 			if len(parts) > 0 {
 				in = append(in, responses.ResponseInputItemParamOfMessage(parts, responses.EasyInputMessageRoleUser))
 			}
-		case fantasy.MessageRoleAssistant:
+		case llm.MessageRoleAssistant:
 			for _, c := range msg.Content {
 				switch c.GetType() {
-				case fantasy.ContentTypeText:
-					if t, ok := fantasy.AsContentType[fantasy.TextPart](c); ok && t.Text != "" {
+				case llm.ContentTypeText:
+					if t, ok := llm.AsContentType[llm.TextPart](c); ok && t.Text != "" {
 						in = append(in, responses.ResponseInputItemParamOfMessage(t.Text, responses.EasyInputMessageRoleAssistant))
 					}
-				case fantasy.ContentTypeReasoning:
-					r, ok := fantasy.AsContentType[fantasy.ReasoningPart](c)
+				case llm.ContentTypeReasoning:
+					r, ok := llm.AsContentType[llm.ReasoningPart](c)
 					if !ok {
 						continue
 					}
@@ -289,15 +290,15 @@ func (m *responsesModel) input(prompt fantasy.Prompt, store bool) (responses.Res
 						item.EncryptedContent = param.NewOpt(meta.EncryptedContent)
 					}
 					in = append(in, responses.ResponseInputItemUnionParam{OfReasoning: &item})
-				case fantasy.ContentTypeToolCall:
-					if tc, ok := fantasy.AsContentType[fantasy.ToolCallPart](c); ok && !tc.ProviderExecuted {
+				case llm.ContentTypeToolCall:
+					if tc, ok := llm.AsContentType[llm.ToolCallPart](c); ok && !tc.ProviderExecuted {
 						in = append(in, responses.ResponseInputItemParamOfFunctionCall(tc.Input, tc.ToolCallID, tc.ToolName))
 					}
 				}
 			}
-		case fantasy.MessageRoleTool:
+		case llm.MessageRoleTool:
 			for _, c := range msg.Content {
-				r, ok := fantasy.AsContentType[fantasy.ToolResultPart](c)
+				r, ok := llm.AsContentType[llm.ToolResultPart](c)
 				if !ok || r.ProviderExecuted {
 					continue
 				}
@@ -309,22 +310,22 @@ func (m *responsesModel) input(prompt fantasy.Prompt, store bool) (responses.Res
 }
 
 // toolResultText is a tool result as the text a function_call_output takes.
-func toolResultText(out fantasy.ToolResultOutputContent) string {
+func toolResultText(out llm.ToolResultOutputContent) string {
 	switch o := out.(type) {
-	case fantasy.ToolResultOutputContentText:
+	case llm.ToolResultOutputContentText:
 		return o.Text
-	case fantasy.ToolResultOutputContentError:
+	case llm.ToolResultOutputContentError:
 		if o.Error != nil {
 			return o.Error.Error()
 		}
-	case fantasy.ToolResultOutputContentMedia:
+	case llm.ToolResultOutputContentMedia:
 		return cmp.Or(o.Text, "["+o.MediaType+" content]")
 	}
 	return ""
 }
 
 // responsesFile is a user attachment as an input content part.
-func responsesFile(f fantasy.FilePart) (responses.ResponseInputContentUnionParam, bool) {
+func responsesFile(f llm.FilePart) (responses.ResponseInputContentUnionParam, bool) {
 	dataURL := "data:" + f.MediaType + ";base64," + base64.StdEncoding.EncodeToString(f.Data)
 	switch {
 	case strings.HasPrefix(f.MediaType, "image/"):
@@ -339,65 +340,65 @@ func responsesFile(f fantasy.FilePart) (responses.ResponseInputContentUnionParam
 	return responses.ResponseInputContentUnionParam{}, false
 }
 
-// Stream implements fantasy.LanguageModel. Text and reasoning parts carry
+// Stream implements llm.LanguageModel. Text and reasoning parts carry
 // their output item's id, tool calls their call_id; a reasoning item's
 // end carries its metadata (id and encrypted content, read from the
 // item's done event); a stream that ends without response.completed (or
 // .incomplete) is an incomplete-stream error, which retryModel retries.
-func (m *responsesModel) Stream(ctx context.Context, call fantasy.Call) (fantasy.StreamResponse, error) {
+func (m *responsesModel) Stream(ctx context.Context, call llm.Call) (llm.StreamResponse, error) {
 	params, warnings := m.params(call)
 	stream := m.svc.NewStreaming(ctx, params)
-	return func(yield func(fantasy.StreamPart) bool) {
+	return func(yield func(llm.StreamPart) bool) {
 		defer func() { _ = stream.Close() }()
-		if len(warnings) > 0 && !yield(fantasy.StreamPart{Type: fantasy.StreamPartTypeWarnings, Warnings: warnings}) {
+		if len(warnings) > 0 && !yield(llm.StreamPart{Type: llm.StreamPartTypeWarnings, Warnings: warnings}) {
 			return
 		}
 		calls := map[int64]string{} // output index → call_id
 		summaries := map[string]bool{}
-		var usage fantasy.Usage
-		finish, done, hasCalls := fantasy.FinishReasonUnknown, false, false
+		var usage llm.Usage
+		finish, done, hasCalls := llm.FinishReasonUnknown, false, false
 		for stream.Next() {
 			ev := stream.Current()
-			var part fantasy.StreamPart
+			var part llm.StreamPart
 			switch ev.Type {
 			case "response.output_item.added":
 				switch ev.Item.Type {
 				case "reasoning":
-					part = fantasy.StreamPart{Type: fantasy.StreamPartTypeReasoningStart, ID: ev.Item.ID,
+					part = llm.StreamPart{Type: llm.StreamPartTypeReasoningStart, ID: ev.Item.ID,
 						ProviderMetadata: responsesReasoningMeta(ev.Item.ID, ev.Item.EncryptedContent)}
 				case "message":
-					part = fantasy.StreamPart{Type: fantasy.StreamPartTypeTextStart, ID: ev.Item.ID}
+					part = llm.StreamPart{Type: llm.StreamPartTypeTextStart, ID: ev.Item.ID}
 				case "function_call":
 					calls[ev.OutputIndex] = ev.Item.CallID
-					part = fantasy.StreamPart{Type: fantasy.StreamPartTypeToolInputStart, ID: ev.Item.CallID, ToolCallName: ev.Item.Name}
+					part = llm.StreamPart{Type: llm.StreamPartTypeToolInputStart, ID: ev.Item.CallID, ToolCallName: ev.Item.Name}
 				}
 			case "response.reasoning_summary_part.added":
 				if summaries[ev.ItemID] { // a new paragraph of the summary
-					part = fantasy.StreamPart{Type: fantasy.StreamPartTypeReasoningDelta, ID: ev.ItemID, Delta: "\n\n"}
+					part = llm.StreamPart{Type: llm.StreamPartTypeReasoningDelta, ID: ev.ItemID, Delta: "\n\n"}
 				}
 				summaries[ev.ItemID] = true
 			case "response.reasoning_summary_text.delta":
-				part = fantasy.StreamPart{Type: fantasy.StreamPartTypeReasoningDelta, ID: ev.ItemID, Delta: ev.Delta}
+				part = llm.StreamPart{Type: llm.StreamPartTypeReasoningDelta, ID: ev.ItemID, Delta: ev.Delta}
 			case "response.output_text.delta":
-				part = fantasy.StreamPart{Type: fantasy.StreamPartTypeTextDelta, ID: ev.ItemID, Delta: ev.Delta}
+				part = llm.StreamPart{Type: llm.StreamPartTypeTextDelta, ID: ev.ItemID, Delta: ev.Delta}
 			case "response.function_call_arguments.delta":
 				if id, ok := calls[ev.OutputIndex]; ok {
-					part = fantasy.StreamPart{Type: fantasy.StreamPartTypeToolInputDelta, ID: id, Delta: ev.Delta}
+					part = llm.StreamPart{Type: llm.StreamPartTypeToolInputDelta, ID: id, Delta: ev.Delta}
 				}
 			case "response.output_item.done":
 				switch ev.Item.Type {
 				case "reasoning":
-					part = fantasy.StreamPart{Type: fantasy.StreamPartTypeReasoningEnd, ID: ev.Item.ID,
+					part = llm.StreamPart{Type: llm.StreamPartTypeReasoningEnd, ID: ev.Item.ID,
 						ProviderMetadata: responsesReasoningMeta(ev.Item.ID, ev.Item.EncryptedContent)}
 				case "message":
-					part = fantasy.StreamPart{Type: fantasy.StreamPartTypeTextEnd, ID: ev.Item.ID}
+					part = llm.StreamPart{Type: llm.StreamPartTypeTextEnd, ID: ev.Item.ID}
 				case "function_call":
 					delete(calls, ev.OutputIndex)
 					hasCalls = true
-					if !yield(fantasy.StreamPart{Type: fantasy.StreamPartTypeToolInputEnd, ID: ev.Item.CallID}) {
+					if !yield(llm.StreamPart{Type: llm.StreamPartTypeToolInputEnd, ID: ev.Item.CallID}) {
 						return
 					}
-					part = fantasy.StreamPart{Type: fantasy.StreamPartTypeToolCall, ID: ev.Item.CallID,
+					part = llm.StreamPart{Type: llm.StreamPartTypeToolCall, ID: ev.Item.CallID,
 						ToolCallName: ev.Item.Name, ToolCallInput: cmp.Or(ev.Item.Arguments.OfString, "{}")}
 				}
 			case "response.completed", "response.incomplete":
@@ -405,11 +406,11 @@ func (m *responsesModel) Stream(ctx context.Context, call fantasy.Call) (fantasy
 				usage = responsesUsage(ev.Response.Usage)
 				finish = responsesFinish(ev.Response.IncompleteDetails.Reason, hasCalls)
 			case "response.failed":
-				yield(fantasy.StreamPart{Type: fantasy.StreamPartTypeError, Error: responsesStreamError(
+				yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: responsesStreamError(
 					ev.Response.Error.Message, string(ev.Response.Error.Code))})
 				return
 			case "error":
-				yield(fantasy.StreamPart{Type: fantasy.StreamPartTypeError, Error: responsesStreamError(ev.Message, ev.Code)})
+				yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: responsesStreamError(ev.Message, ev.Code)})
 				return
 			}
 			if part.Type != "" && !yield(part) {
@@ -417,60 +418,60 @@ func (m *responsesModel) Stream(ctx context.Context, call fantasy.Call) (fantasy
 			}
 		}
 		if err := stream.Err(); err != nil && !errors.Is(err, io.EOF) {
-			yield(fantasy.StreamPart{Type: fantasy.StreamPartTypeError, Error: responsesError(ctx, err)})
+			yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: responsesError(ctx, err)})
 			return
 		}
 		if !done {
 			err := ctx.Err()
 			if err == nil {
-				err = fantasy.NewIncompleteStreamError()
+				err = llm.NewIncompleteStreamError()
 			}
-			yield(fantasy.StreamPart{Type: fantasy.StreamPartTypeError, Error: err})
+			yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: err})
 			return
 		}
-		yield(fantasy.StreamPart{Type: fantasy.StreamPartTypeFinish, Usage: usage, FinishReason: finish})
+		yield(llm.StreamPart{Type: llm.StreamPartTypeFinish, Usage: usage, FinishReason: finish})
 	}, nil
 }
 
-func responsesReasoningMeta(id, encrypted string) fantasy.ProviderMetadata {
-	return fantasy.ProviderMetadata{responsesMetaKey: &responsesReasoning{ItemID: id, EncryptedContent: encrypted}}
+func responsesReasoningMeta(id, encrypted string) llm.ProviderMetadata {
+	return llm.ProviderMetadata{responsesMetaKey: &responsesReasoning{ItemID: id, EncryptedContent: encrypted}}
 }
 
 // responsesUsage maps the API's usage; input_tokens include cached ones,
 // which fantasy counts apart (Cost prices them separately).
-func responsesUsage(u responses.ResponseUsage) fantasy.Usage {
+func responsesUsage(u responses.ResponseUsage) llm.Usage {
 	cached := u.InputTokensDetails.CachedTokens
-	return fantasy.Usage{
+	return llm.Usage{
 		InputTokens: max(u.InputTokens-cached, 0), OutputTokens: u.OutputTokens,
 		TotalTokens: u.InputTokens + u.OutputTokens, ReasoningTokens: u.OutputTokensDetails.ReasoningTokens,
 		CacheReadTokens: cached,
 	}
 }
 
-func responsesFinish(incomplete string, hasCalls bool) fantasy.FinishReason {
+func responsesFinish(incomplete string, hasCalls bool) llm.FinishReason {
 	switch incomplete {
 	case "":
 		if hasCalls {
-			return fantasy.FinishReasonToolCalls
+			return llm.FinishReasonToolCalls
 		}
-		return fantasy.FinishReasonStop
+		return llm.FinishReasonStop
 	case "max_output_tokens":
-		return fantasy.FinishReasonLength
+		return llm.FinishReasonLength
 	case "content_filter":
-		return fantasy.FinishReasonContentFilter
+		return llm.FinishReasonContentFilter
 	}
-	return fantasy.FinishReasonOther
+	return llm.FinishReasonOther
 }
 
 // responsesStreamError is an error the API reported inside the stream
 // (an "error" event or response.failed); server errors and rate limits
 // there are transient, as over HTTP.
 func responsesStreamError(message, code string) error {
-	return &fantasy.ProviderError{
+	return &llm.ProviderError{
 		Title:          cmp.Or(strings.ReplaceAll(code, "_", " "), "provider stream error"),
 		Message:        cmp.Or(message, code, "the response failed"),
 		ResponseBody:   fmt.Appendf(nil, `{"error":{"message":%q,"code":%q}}`, message, code),
-		TransientError: code == "server_error" || code == "rate_limit_exceeded" || fantasy.TransientStreamErrorTypes[code],
+		TransientError: code == "server_error" || code == "rate_limit_exceeded" || llm.TransientStreamErrorTypes[code],
 	}
 }
 
@@ -478,7 +479,7 @@ var responsesContextRe = sync.OnceValue(func() *regexp.Regexp {
 	return regexp.MustCompile(`maximum context length (?:is|of) (\d+) tokens.*?(?:resulted in|requested) ~?(\d+) tokens`)
 })
 
-// responsesError turns an SDK error into a *fantasy.ProviderError that
+// responsesError turns an SDK error into a *llm.ProviderError that
 // retry.go and Classify understand. Cancellation stays errors.Is(err,
 // context.Canceled).
 func responsesError(ctx context.Context, err error) error {
@@ -491,8 +492,8 @@ func responsesError(ctx context.Context, err error) error {
 	var apiErr *openai.Error
 	if errors.As(err, &apiErr) {
 		body := apiErr.RawJSON()
-		pe := &fantasy.ProviderError{
-			Title:      cmp.Or(fantasy.ErrorTitleForStatusCode(apiErr.StatusCode), "provider request failed"),
+		pe := &llm.ProviderError{
+			Title:      cmp.Or(llm.ErrorTitleForStatusCode(apiErr.StatusCode), "provider request failed"),
 			Message:    cmp.Or(apiErr.Message, strings.TrimSpace(body), http.StatusText(apiErr.StatusCode)),
 			Cause:      apiErr,
 			StatusCode: apiErr.StatusCode,
@@ -514,11 +515,11 @@ func responsesError(ctx context.Context, err error) error {
 			Error struct{ Message, Code, Type string } `json:"error"`
 		}
 		_ = json.Unmarshal(se.Event.Data, &env)
-		return &fantasy.ProviderError{Title: "provider stream error", Message: cmp.Or(env.Error.Message, se.Message),
+		return &llm.ProviderError{Title: "provider stream error", Message: cmp.Or(env.Error.Message, se.Message),
 			Cause: se, ResponseBody: se.Event.Data,
-			TransientError: fantasy.TransientStreamErrorTypes[cmp.Or(env.Error.Type, env.Error.Code)]}
+			TransientError: llm.TransientStreamErrorTypes[cmp.Or(env.Error.Type, env.Error.Code)]}
 	}
-	return fantasy.WrapTransportError(err)
+	return llm.WrapTransportError(err)
 }
 
-var _ fantasy.LanguageModel = (*responsesModel)(nil)
+var _ llm.LanguageModel = (*responsesModel)(nil)
