@@ -73,7 +73,7 @@ func TestResponsesRequest(t *testing.T) {
 		fantasy.Message{Role: fantasy.MessageRoleAssistant, Content: []fantasy.MessagePart{
 			fantasy.ReasoningPart{Text: "hm", ProviderOptions: fantasy.ProviderOptions{responsesMetaKey: meta}},
 			fantasy.ReasoningPart{Text: "hm again", ProviderOptions: fantasy.ProviderOptions{responsesMetaKey: meta}}, // sent once
-			fantasy.ReasoningPart{Text: "no item"},                                                                      // left out
+			fantasy.ReasoningPart{Text: "no item"}, // left out
 			fantasy.TextPart{Text: "running"},
 			fantasy.TextPart{Text: ""}, // left out
 			fantasy.ToolCallPart{ToolCallID: tcs[0].ID, ToolName: tcs[0].ToolCallName, Input: tcs[0].ToolCallInput},
