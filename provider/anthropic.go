@@ -1,14 +1,12 @@
 package provider
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"net/http"
 	"regexp"
@@ -242,7 +240,7 @@ func (m *anthropicModel) Stream(ctx context.Context, call fantasy.Call) (fantasy
 			switch sse.ev.name {
 			case "message_start", "message_delta", "message_stop", "content_block_start", "content_block_delta", "content_block_stop":
 				if err := json.Unmarshal(sse.ev.data, &ev); err != nil {
-					yield(fantasy.StreamPart{Type: fantasy.StreamPartTypeError, Error: anthropicError(ctx, err)})
+					yield(fantasy.StreamPart{Type: fantasy.StreamPartTypeError, Error: transportError(ctx, err)})
 					return
 				}
 			default: // ping and future event types
@@ -353,7 +351,7 @@ func (m *anthropicModel) Stream(ctx context.Context, call fantasy.Call) (fantasy
 			}
 		}
 		if err := sse.err; err != nil {
-			yield(fantasy.StreamPart{Type: fantasy.StreamPartTypeError, Error: anthropicError(ctx, err)})
+			yield(fantasy.StreamPart{Type: fantasy.StreamPartTypeError, Error: transportError(ctx, err)})
 			return
 		}
 		if !sawStop || msg.StopReason == "" {
@@ -451,39 +449,18 @@ func (m *anthropicModel) send(ctx context.Context, p anthropicRequest) (*http.Re
 		url = m.c.baseURL + "/publishers/anthropic/models/" + m.c.modelID + ":streamRawPredict"
 		p.Model, p.AnthropicVersion = "", "vertex-2023-10-16"
 	}
-	body, err := json.Marshal(p)
-	if err != nil {
-		return nil, err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "text/event-stream")
-	req.Header.Set("Anthropic-Version", anthropicVersion)
+	h := http.Header{}
+	h.Set("Anthropic-Version", anthropicVersion)
 	if m.c.apiKey != "" {
-		req.Header.Set("X-Api-Key", m.c.apiKey)
+		h.Set("X-Api-Key", m.c.apiKey)
 	}
 	if m.c.authToken != "" {
-		req.Header.Set("Authorization", "Bearer "+m.c.authToken)
+		h.Set("Authorization", "Bearer "+m.c.authToken)
 	}
 	for k, v := range m.c.headers {
-		req.Header.Set(k, v)
+		h.Set(k, v)
 	}
-	resp, err := m.c.client.Do(req)
-	if err != nil {
-		return nil, anthropicError(ctx, err)
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		defer resp.Body.Close()
-		raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		if err != nil && ctx.Err() != nil {
-			return nil, anthropicError(ctx, err)
-		}
-		return nil, anthropicAPIError(resp.StatusCode, raw, resp)
-	}
-	return resp, nil
+	return postStream(ctx, m.c.client, url, p, h, anthropicAPIError)
 }
 
 func anthropicFinish(reason string) fantasy.FinishReason {
@@ -856,18 +833,6 @@ func anthropicAPIError(status int, raw []byte, resp *http.Response) error {
 		pe.ContextMaxTokens, _ = strconv.Atoi(mm[2])
 	}
 	return pe
-}
-
-// anthropicError wraps a transport or decoding error; cancellation stays
-// errors.Is(err, context.Canceled).
-func anthropicError(ctx context.Context, err error) error {
-	if ctxErr := ctx.Err(); ctxErr != nil {
-		if errors.Is(err, ctxErr) {
-			return err
-		}
-		return errors.Join(ctxErr, err)
-	}
-	return fantasy.WrapTransportError(err)
 }
 
 // anthropicErrorBody reads {"type":"error","error":{"type":…,"message":…}}.
