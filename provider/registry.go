@@ -37,9 +37,10 @@ import (
 	"strings"
 	"sync"
 
-	"charm.land/fantasy"
 	"charm.land/fantasy/providers/openai"
 	"charm.land/fantasy/providers/openaicompat"
+
+	"ocgo/llm"
 
 	"ocgo/config"
 )
@@ -59,7 +60,7 @@ var (
 	ErrAuth = errors.New("provider authentication failed")
 	// ErrOutputLength marks a step that stopped at the output token limit;
 	// the session core wraps it when a stream finishes with
-	// fantasy.FinishReasonLength and Classify maps it to
+	// llm.FinishReasonLength and Classify maps it to
 	// MessageOutputLengthError.
 	ErrOutputLength = errors.New("output length exceeded")
 )
@@ -119,7 +120,7 @@ type Resolved struct {
 	Info  Info
 	Model Model
 	// LM streams one step per Stream call; tools are not executed by it.
-	LM fantasy.LanguageModel
+	LM llm.LanguageModel
 	// wire is the protocol LM speaks (see Prepare).
 	wire wire
 }
@@ -502,7 +503,7 @@ func (r *Registry) Model(ctx context.Context, providerID, modelID string) (*Reso
 	doer := &authDoer{client: r.client, hasKey: key != "" || bearer != "", userHeaders: headers}
 	baseURL := r.optString(providerID, "baseURL")
 
-	var lm fantasy.LanguageModel
+	var lm llm.LanguageModel
 	w := wireOf(p)
 	if isVertex(p) {
 		var err error
@@ -527,8 +528,8 @@ func (r *Registry) Model(ctx context.Context, providerID, modelID string) (*Reso
 
 // openAIProvider builds the fantasy provider for the OpenAI and
 // OpenAI-compatible wires.
-func (r *Registry) openAIProvider(w wire, p Info, providerID, baseURL, key string, headers map[string]string, doer *authDoer) (fantasy.Provider, error) {
-	var fp fantasy.Provider
+func (r *Registry) openAIProvider(w wire, p Info, providerID, baseURL, key string, headers map[string]string, doer *authDoer) (llm.Provider, error) {
+	var fp llm.Provider
 	var err error
 	switch w {
 	case wireOpenAI:
@@ -631,8 +632,8 @@ func (r *Registry) azureBaseURL(providerID, modelID string) (string, error) {
 // wireModel builds the language model of a non-Vertex provider for its
 // wire.
 func (r *Registry) wireModel(ctx context.Context, w wire, p Info, providerID, modelID string, m Model, baseURL, key, bearer string,
-	headers map[string]string, doer *authDoer) (fantasy.LanguageModel, error) {
-	var lm fantasy.LanguageModel
+	headers map[string]string, doer *authDoer) (llm.LanguageModel, error) {
+	var lm llm.LanguageModel
 	switch w {
 	case wireAnthropic:
 		if baseURL = cmp.Or(baseURL, p.API); baseURL != "" {

@@ -14,7 +14,7 @@ import (
 	"strings"
 	"sync"
 
-	"charm.land/fantasy"
+	"ocgo/llm"
 )
 
 // This file is ocgo's own adapter for OpenAI's Responses API (POST
@@ -43,7 +43,7 @@ type responsesReasoning struct {
 	EncryptedContent string `json:"reasoningEncryptedContent,omitempty"`
 }
 
-// Options implements fantasy.ProviderOptionsData.
+// Options implements llm.ProviderOptionsData.
 func (*responsesReasoning) Options() {}
 
 // MarshalJSON implements json.Marshaler (the plain AI SDK shape).
@@ -71,7 +71,7 @@ type responsesCallOptions struct {
 	Store            *bool  `json:"store,omitempty"`
 }
 
-// Options implements fantasy.ProviderOptionsData.
+// Options implements llm.ProviderOptionsData.
 func (*responsesCallOptions) Options() {}
 
 // MarshalJSON implements json.Marshaler.
@@ -103,7 +103,7 @@ type responsesConfig struct {
 	client     httpDoer // nil = http.DefaultClient
 }
 
-// responsesModel implements fantasy.LanguageModel over the Responses API.
+// responsesModel implements llm.LanguageModel over the Responses API.
 type responsesModel struct {
 	streamOnly
 	c responsesConfig
@@ -119,8 +119,8 @@ func newResponsesModel(c responsesConfig) *responsesModel {
 	return &responsesModel{streamOnly: streamOnly{provider: c.providerID, model: c.modelID}, c: c}
 }
 
-// Generate implements fantasy.LanguageModel by draining Stream.
-func (m *responsesModel) Generate(ctx context.Context, call fantasy.Call) (*fantasy.Response, error) {
+// Generate implements llm.LanguageModel by draining Stream.
+func (m *responsesModel) Generate(ctx context.Context, call llm.Call) (*llm.Response, error) {
 	stream, err := m.Stream(ctx, call)
 	if err != nil {
 		return nil, err
@@ -219,7 +219,7 @@ type responsesFunctionOutput struct {
 }
 
 // params maps a fantasy call onto a Responses request.
-func (m *responsesModel) params(call fantasy.Call) (responsesRequest, []fantasy.CallWarning) {
+func (m *responsesModel) params(call llm.Call) (responsesRequest, []llm.CallWarning) {
 	o, _ := call.ProviderOptions[responsesOptionsKey].(*responsesCallOptions)
 	if o == nil {
 		o = &responsesCallOptions{}
@@ -245,9 +245,9 @@ func (m *responsesModel) params(call fantasy.Call) (responsesRequest, []fantasy.
 		}
 	}
 	for _, t := range call.Tools {
-		ft, ok := t.(fantasy.FunctionTool)
+		ft, ok := t.(llm.FunctionTool)
 		if !ok {
-			warnings = append(warnings, fantasy.CallWarning{Type: fantasy.CallWarningTypeUnsupportedTool, Tool: t})
+			warnings = append(warnings, llm.CallWarning{Type: llm.CallWarningTypeUnsupportedTool, Tool: t})
 			continue
 		}
 		schema := ft.InputSchema
@@ -259,7 +259,7 @@ func (m *responsesModel) params(call fantasy.Call) (responsesRequest, []fantasy.
 	}
 	if len(p.Tools) > 0 && call.ToolChoice != nil {
 		switch c := *call.ToolChoice; c {
-		case fantasy.ToolChoiceAuto, fantasy.ToolChoiceNone, fantasy.ToolChoiceRequired:
+		case llm.ToolChoiceAuto, llm.ToolChoiceNone, llm.ToolChoiceRequired:
 			p.ToolChoice = string(c)
 		default:
 			p.ToolChoice = responsesToolChoice{Type: "function", Name: string(c)}
@@ -272,16 +272,16 @@ func (m *responsesModel) params(call fantasy.Call) (responsesRequest, []fantasy.
 // id becomes a reasoning item right where it was produced, before the
 // step's function calls; without storage it must carry its encrypted
 // content (the API cannot look the id up), so one without is left out.
-func (m *responsesModel) input(prompt fantasy.Prompt, store bool) ([]any, []fantasy.CallWarning) {
+func (m *responsesModel) input(prompt llm.Prompt, store bool) ([]any, []llm.CallWarning) {
 	in := []any{}
-	var warnings []fantasy.CallWarning
+	var warnings []llm.CallWarning
 	sent := map[string]bool{} // reasoning item ids already in the input
 	for _, msg := range prompt {
 		switch msg.Role {
-		case fantasy.MessageRoleSystem:
+		case llm.MessageRoleSystem:
 			var text strings.Builder
 			for _, c := range msg.Content {
-				if t, ok := fantasy.AsMessagePart[fantasy.TextPart](c); ok {
+				if t, ok := llm.AsMessagePart[llm.TextPart](c); ok {
 					text.WriteString(t.Text)
 				}
 			}
@@ -293,14 +293,14 @@ func (m *responsesModel) input(prompt fantasy.Prompt, store bool) ([]any, []fant
 				role = "developer"
 			}
 			in = append(in, responsesMessage{Role: role, Content: text.String()})
-		case fantasy.MessageRoleUser:
+		case llm.MessageRoleUser:
 			var parts []any
 			for _, c := range msg.Content {
-				if t, ok := fantasy.AsMessagePart[fantasy.TextPart](c); ok {
+				if t, ok := llm.AsMessagePart[llm.TextPart](c); ok {
 					parts = append(parts, responsesInputText{Type: "input_text", Text: t.Text})
 					continue
 				}
-				f, ok := fantasy.AsMessagePart[fantasy.FilePart](c)
+				f, ok := llm.AsMessagePart[llm.FilePart](c)
 				if !ok {
 					continue
 				}
@@ -313,21 +313,21 @@ func (m *responsesModel) input(prompt fantasy.Prompt, store bool) ([]any, []fant
 			if len(parts) > 0 {
 				in = append(in, responsesMessage{Role: "user", Content: parts})
 			}
-		case fantasy.MessageRoleAssistant:
+		case llm.MessageRoleAssistant:
 			for _, c := range msg.Content {
-				if t, ok := fantasy.AsMessagePart[fantasy.TextPart](c); ok && t.Text != "" {
+				if t, ok := llm.AsMessagePart[llm.TextPart](c); ok && t.Text != "" {
 					in = append(in, responsesMessage{Role: "assistant", Content: t.Text})
-				} else if r, ok := fantasy.AsMessagePart[fantasy.ReasoningPart](c); ok {
+				} else if r, ok := llm.AsMessagePart[llm.ReasoningPart](c); ok {
 					if item, ok := responsesReasoningInput(r, store, sent); ok {
 						in = append(in, item)
 					}
-				} else if tc, ok := fantasy.AsMessagePart[fantasy.ToolCallPart](c); ok && !tc.ProviderExecuted {
+				} else if tc, ok := llm.AsMessagePart[llm.ToolCallPart](c); ok && !tc.ProviderExecuted {
 					in = append(in, responsesFunctionCall{Type: "function_call", CallID: tc.ToolCallID, Name: tc.ToolName, Arguments: tc.Input})
 				}
 			}
-		case fantasy.MessageRoleTool:
+		case llm.MessageRoleTool:
 			for _, c := range msg.Content {
-				r, ok := fantasy.AsMessagePart[fantasy.ToolResultPart](c)
+				r, ok := llm.AsMessagePart[llm.ToolResultPart](c)
 				if !ok || r.ProviderExecuted {
 					continue
 				}
@@ -341,7 +341,7 @@ func (m *responsesModel) input(prompt fantasy.Prompt, store bool) ([]any, []fant
 // responsesReasoningInput is a reasoning part sent back as its reasoning
 // item, once per item id (sent records them). Without storage the item
 // must carry its encrypted content: the API cannot look the id up.
-func responsesReasoningInput(r fantasy.ReasoningPart, store bool, sent map[string]bool) (responsesReasoningItem, bool) {
+func responsesReasoningInput(r llm.ReasoningPart, store bool, sent map[string]bool) (responsesReasoningItem, bool) {
 	meta, _ := r.ProviderOptions[responsesMetaKey].(*responsesReasoning)
 	if meta == nil || meta.ItemID == "" || sent[meta.ItemID] || (!store && meta.EncryptedContent == "") {
 		return responsesReasoningItem{}, false
@@ -356,15 +356,15 @@ func responsesReasoningInput(r fantasy.ReasoningPart, store bool, sent map[strin
 }
 
 // toolResultText is a tool result as the text a function_call_output takes.
-func toolResultText(out fantasy.ToolResultOutputContent) string {
+func toolResultText(out llm.ToolResultOutputContent) string {
 	switch o := out.(type) {
-	case fantasy.ToolResultOutputContentText:
+	case llm.ToolResultOutputContentText:
 		return o.Text
-	case fantasy.ToolResultOutputContentError:
+	case llm.ToolResultOutputContentError:
 		if o.Error != nil {
 			return o.Error.Error()
 		}
-	case fantasy.ToolResultOutputContentMedia:
+	case llm.ToolResultOutputContentMedia:
 		return cmp.Or(o.Text, "["+o.MediaType+" content]")
 	}
 	return ""
@@ -372,7 +372,7 @@ func toolResultText(out fantasy.ToolResultOutputContent) string {
 
 // responsesFile is a user attachment as an input content part: images and
 // PDFs as data URLs, text inline.
-func responsesFile(f fantasy.FilePart) (any, bool) {
+func responsesFile(f llm.FilePart) (any, bool) {
 	dataURL := "data:" + f.MediaType + ";base64," + base64.StdEncoding.EncodeToString(f.Data)
 	switch {
 	case strings.HasPrefix(f.MediaType, "image/"):
@@ -445,27 +445,27 @@ type responsesUsage struct {
 	} `json:"output_tokens_details"`
 }
 
-// Stream implements fantasy.LanguageModel. Text and reasoning parts carry
+// Stream implements llm.LanguageModel. Text and reasoning parts carry
 // their output item's id, tool calls their call_id; a reasoning item's
 // end carries its metadata (id and encrypted content, read from the
 // item's done event); a stream that ends without response.completed (or
 // .incomplete) is an incomplete-stream error, which retryModel retries.
-func (m *responsesModel) Stream(ctx context.Context, call fantasy.Call) (fantasy.StreamResponse, error) {
+func (m *responsesModel) Stream(ctx context.Context, call llm.Call) (llm.StreamResponse, error) {
 	params, warnings := m.params(call)
 	resp, err := m.send(ctx, params)
-	return func(yield func(fantasy.StreamPart) bool) {
+	return func(yield func(llm.StreamPart) bool) {
 		if err != nil {
-			yield(fantasy.StreamPart{Type: fantasy.StreamPartTypeError, Error: err})
+			yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: err})
 			return
 		}
 		defer resp.Body.Close()
-		if len(warnings) > 0 && !yield(fantasy.StreamPart{Type: fantasy.StreamPartTypeWarnings, Warnings: warnings}) {
+		if len(warnings) > 0 && !yield(llm.StreamPart{Type: llm.StreamPartTypeWarnings, Warnings: warnings}) {
 			return
 		}
 		calls := map[int64]string{} // output index → call_id
 		summaries := map[string]bool{}
-		var usage fantasy.Usage
-		finish, done, hasCalls := fantasy.FinishReasonUnknown, false, false
+		var usage llm.Usage
+		finish, done, hasCalls := llm.FinishReasonUnknown, false, false
 		sse := newSSEReader(resp.Body)
 		for sse.next() {
 			if string(sse.ev.data) == "[DONE]" {
@@ -473,7 +473,7 @@ func (m *responsesModel) Stream(ctx context.Context, call fantasy.Call) (fantasy
 			}
 			var ev responsesEvent
 			if err := json.Unmarshal(sse.ev.data, &ev); err != nil {
-				yield(fantasy.StreamPart{Type: fantasy.StreamPartTypeError, Error: transportError(ctx, err)})
+				yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: transportError(ctx, err)})
 				return
 			}
 			if ev.Type == "error" || ev.Error != nil || sse.ev.name == "error" {
@@ -483,49 +483,49 @@ func (m *responsesModel) Stream(ctx context.Context, call fantasy.Call) (fantasy
 				if ev.Error != nil {
 					e = *ev.Error
 				}
-				yield(fantasy.StreamPart{Type: fantasy.StreamPartTypeError, Error: responsesStreamError(e, sse.ev.data)})
+				yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: responsesStreamError(e, sse.ev.data)})
 				return
 			}
-			var part fantasy.StreamPart
+			var part llm.StreamPart
 			switch ev.Type {
 			case "response.output_item.added":
 				switch ev.Item.Type {
 				case "reasoning":
-					part = fantasy.StreamPart{Type: fantasy.StreamPartTypeReasoningStart, ID: ev.Item.ID,
+					part = llm.StreamPart{Type: llm.StreamPartTypeReasoningStart, ID: ev.Item.ID,
 						ProviderMetadata: responsesReasoningMeta(ev.Item.ID, ev.Item.EncryptedContent)}
 				case "message":
-					part = fantasy.StreamPart{Type: fantasy.StreamPartTypeTextStart, ID: ev.Item.ID}
+					part = llm.StreamPart{Type: llm.StreamPartTypeTextStart, ID: ev.Item.ID}
 				case "function_call":
 					calls[ev.OutputIndex] = ev.Item.CallID
-					part = fantasy.StreamPart{Type: fantasy.StreamPartTypeToolInputStart, ID: ev.Item.CallID, ToolCallName: ev.Item.Name}
+					part = llm.StreamPart{Type: llm.StreamPartTypeToolInputStart, ID: ev.Item.CallID, ToolCallName: ev.Item.Name}
 				}
 			case "response.reasoning_summary_part.added":
 				if summaries[ev.ItemID] { // a new paragraph of the summary
-					part = fantasy.StreamPart{Type: fantasy.StreamPartTypeReasoningDelta, ID: ev.ItemID, Delta: "\n\n"}
+					part = llm.StreamPart{Type: llm.StreamPartTypeReasoningDelta, ID: ev.ItemID, Delta: "\n\n"}
 				}
 				summaries[ev.ItemID] = true
 			case "response.reasoning_summary_text.delta":
-				part = fantasy.StreamPart{Type: fantasy.StreamPartTypeReasoningDelta, ID: ev.ItemID, Delta: ev.Delta}
+				part = llm.StreamPart{Type: llm.StreamPartTypeReasoningDelta, ID: ev.ItemID, Delta: ev.Delta}
 			case "response.output_text.delta":
-				part = fantasy.StreamPart{Type: fantasy.StreamPartTypeTextDelta, ID: ev.ItemID, Delta: ev.Delta}
+				part = llm.StreamPart{Type: llm.StreamPartTypeTextDelta, ID: ev.ItemID, Delta: ev.Delta}
 			case "response.function_call_arguments.delta":
 				if id, ok := calls[ev.OutputIndex]; ok {
-					part = fantasy.StreamPart{Type: fantasy.StreamPartTypeToolInputDelta, ID: id, Delta: ev.Delta}
+					part = llm.StreamPart{Type: llm.StreamPartTypeToolInputDelta, ID: id, Delta: ev.Delta}
 				}
 			case "response.output_item.done":
 				switch ev.Item.Type {
 				case "reasoning":
-					part = fantasy.StreamPart{Type: fantasy.StreamPartTypeReasoningEnd, ID: ev.Item.ID,
+					part = llm.StreamPart{Type: llm.StreamPartTypeReasoningEnd, ID: ev.Item.ID,
 						ProviderMetadata: responsesReasoningMeta(ev.Item.ID, ev.Item.EncryptedContent)}
 				case "message":
-					part = fantasy.StreamPart{Type: fantasy.StreamPartTypeTextEnd, ID: ev.Item.ID}
+					part = llm.StreamPart{Type: llm.StreamPartTypeTextEnd, ID: ev.Item.ID}
 				case "function_call":
 					delete(calls, ev.OutputIndex)
 					hasCalls = true
-					if !yield(fantasy.StreamPart{Type: fantasy.StreamPartTypeToolInputEnd, ID: ev.Item.CallID}) {
+					if !yield(llm.StreamPart{Type: llm.StreamPartTypeToolInputEnd, ID: ev.Item.CallID}) {
 						return
 					}
-					part = fantasy.StreamPart{Type: fantasy.StreamPartTypeToolCall, ID: ev.Item.CallID,
+					part = llm.StreamPart{Type: llm.StreamPartTypeToolCall, ID: ev.Item.CallID,
 						ToolCallName: ev.Item.Name, ToolCallInput: cmp.Or(ev.Item.Arguments, "{}")}
 				}
 			case "response.completed", "response.incomplete":
@@ -533,7 +533,7 @@ func (m *responsesModel) Stream(ctx context.Context, call fantasy.Call) (fantasy
 				usage = ev.Response.Usage.fantasy()
 				finish = responsesFinish(ev.Response.IncompleteDetails.Reason, hasCalls)
 			case "response.failed":
-				yield(fantasy.StreamPart{Type: fantasy.StreamPartTypeError, Error: responsesStreamError(ev.Response.Error, sse.ev.data)})
+				yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: responsesStreamError(ev.Response.Error, sse.ev.data)})
 				return
 			}
 			if part.Type != "" && !yield(part) {
@@ -541,18 +541,18 @@ func (m *responsesModel) Stream(ctx context.Context, call fantasy.Call) (fantasy
 			}
 		}
 		if err := sse.err; err != nil {
-			yield(fantasy.StreamPart{Type: fantasy.StreamPartTypeError, Error: transportError(ctx, err)})
+			yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: transportError(ctx, err)})
 			return
 		}
 		if !done {
 			err := ctx.Err()
 			if err == nil {
-				err = fantasy.NewIncompleteStreamError()
+				err = llm.NewIncompleteStreamError()
 			}
-			yield(fantasy.StreamPart{Type: fantasy.StreamPartTypeError, Error: err})
+			yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: err})
 			return
 		}
-		yield(fantasy.StreamPart{Type: fantasy.StreamPartTypeFinish, Usage: usage, FinishReason: finish})
+		yield(llm.StreamPart{Type: llm.StreamPartTypeFinish, Usage: usage, FinishReason: finish})
 	}, nil
 }
 
@@ -576,34 +576,34 @@ func (m *responsesModel) send(ctx context.Context, p responsesRequest) (*http.Re
 	return postStream(ctx, m.c.client, u, p, h, responsesAPIError)
 }
 
-func responsesReasoningMeta(id, encrypted string) fantasy.ProviderMetadata {
-	return fantasy.ProviderMetadata{responsesMetaKey: &responsesReasoning{ItemID: id, EncryptedContent: encrypted}}
+func responsesReasoningMeta(id, encrypted string) llm.ProviderMetadata {
+	return llm.ProviderMetadata{responsesMetaKey: &responsesReasoning{ItemID: id, EncryptedContent: encrypted}}
 }
 
 // fantasy maps the API's usage; input_tokens include cached ones, which
 // fantasy counts apart (Cost prices them separately).
-func (u responsesUsage) fantasy() fantasy.Usage {
+func (u responsesUsage) fantasy() llm.Usage {
 	cached := u.InputTokensDetails.CachedTokens
-	return fantasy.Usage{
+	return llm.Usage{
 		InputTokens: max(u.InputTokens-cached, 0), OutputTokens: u.OutputTokens,
 		TotalTokens: u.InputTokens + u.OutputTokens, ReasoningTokens: u.OutputTokensDetails.ReasoningTokens,
 		CacheReadTokens: cached,
 	}
 }
 
-func responsesFinish(incomplete string, hasCalls bool) fantasy.FinishReason {
+func responsesFinish(incomplete string, hasCalls bool) llm.FinishReason {
 	switch incomplete {
 	case "":
 		if hasCalls {
-			return fantasy.FinishReasonToolCalls
+			return llm.FinishReasonToolCalls
 		}
-		return fantasy.FinishReasonStop
+		return llm.FinishReasonStop
 	case "max_output_tokens":
-		return fantasy.FinishReasonLength
+		return llm.FinishReasonLength
 	case "content_filter":
-		return fantasy.FinishReasonContentFilter
+		return llm.FinishReasonContentFilter
 	}
-	return fantasy.FinishReasonOther
+	return llm.FinishReasonOther
 }
 
 // responsesStreamError is an error the API reported inside the stream
@@ -613,12 +613,12 @@ func responsesFinish(incomplete string, hasCalls bool) fantasy.FinishReason {
 func responsesStreamError(e responsesErrorObject, raw []byte) error {
 	code := string(e.Code)
 	kind := cmp.Or(code, e.Type)
-	return &fantasy.ProviderError{
+	return &llm.ProviderError{
 		Title:        cmp.Or(strings.ReplaceAll(kind, "_", " "), "provider stream error"),
 		Message:      cmp.Or(e.Message, kind, "the response failed"),
 		ResponseBody: raw,
-		TransientError: code == "rate_limit_exceeded" || fantasy.TransientStreamErrorTypes[code] ||
-			fantasy.TransientStreamErrorTypes[e.Type],
+		TransientError: code == "rate_limit_exceeded" || llm.TransientStreamErrorTypes[code] ||
+			llm.TransientStreamErrorTypes[e.Type],
 	}
 }
 
@@ -626,7 +626,7 @@ var responsesContextRe = sync.OnceValue(func() *regexp.Regexp {
 	return regexp.MustCompile(`maximum context length (?:is|of) (\d+) tokens.*?(?:resulted in|requested) ~?(\d+) tokens`)
 })
 
-// responsesAPIError turns a non-2xx answer into a *fantasy.ProviderError
+// responsesAPIError turns a non-2xx answer into a *llm.ProviderError
 // that retry.go and Classify understand: status, the body's message,
 // lower-case response headers, context-overflow numbers.
 func responsesAPIError(status int, raw []byte, resp *http.Response) error {
@@ -634,8 +634,8 @@ func responsesAPIError(status int, raw []byte, resp *http.Response) error {
 		Error responsesErrorObject `json:"error"`
 	}
 	_ = json.Unmarshal(raw, &env)
-	pe := &fantasy.ProviderError{
-		Title:        cmp.Or(fantasy.ErrorTitleForStatusCode(status), "provider request failed"),
+	pe := &llm.ProviderError{
+		Title:        cmp.Or(llm.ErrorTitleForStatusCode(status), "provider request failed"),
 		Message:      cmp.Or(env.Error.Message, strings.TrimSpace(string(raw)), http.StatusText(status)),
 		StatusCode:   status,
 		ResponseBody: raw,
@@ -650,4 +650,4 @@ func responsesAPIError(status int, raw []byte, resp *http.Response) error {
 	return pe
 }
 
-var _ fantasy.LanguageModel = (*responsesModel)(nil)
+var _ llm.LanguageModel = (*responsesModel)(nil)

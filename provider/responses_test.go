@@ -11,8 +11,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"charm.land/fantasy"
-
+	"ocgo/llm"
 	"ocgo/provider/fakellm"
 )
 
@@ -47,15 +46,15 @@ func TestResponsesRequest(t *testing.T) {
 	s, res, _ := setup(t, responsesWire,
 		fakellm.Turn{Reasoning: []string{"hm"}, ToolCalls: []fakellm.ToolCall{{ID: "call_1", Name: "bash", Args: `{"command":"ls"}`}}},
 		fakellm.Turn{Text: []string{"ok"}})
-	call := fantasy.Call{Prompt: fantasy.Prompt{fantasy.NewSystemMessage("be brief"), fantasy.NewUserMessage("list")},
-		Tools: []fantasy.Tool{fantasy.FunctionTool{Name: "bash", Description: "run a command", InputSchema: map[string]any{
+	call := llm.Call{Prompt: llm.Prompt{llm.NewSystemMessage("be brief"), llm.NewUserMessage("list")},
+		Tools: []llm.Tool{llm.FunctionTool{Name: "bash", Description: "run a command", InputSchema: map[string]any{
 			"type": "object", "properties": map[string]any{"command": map[string]any{"type": "string"}}}}}}
 	res.Prepare(&call, Settings{Options: map[string]any{"reasoningEffort": "high", "reasoningSummary": "auto",
 		"textVerbosity": "low", "promptCacheKey": "ses_1"}})
 	parts := collect(t, context.Background(), res.LM, call)
-	var reasoning fantasy.StreamPart
+	var reasoning llm.StreamPart
 	for _, p := range parts {
-		if p.Type == fantasy.StreamPartTypeReasoningEnd {
+		if p.Type == llm.StreamPartTypeReasoningEnd {
 			reasoning = p
 		}
 	}
@@ -63,35 +62,35 @@ func TestResponsesRequest(t *testing.T) {
 	if meta == nil || meta.ItemID != "rs_fake001" || meta.EncryptedContent != "gAAAAAfake-encrypted-001" {
 		t.Fatalf("reasoning end metadata %+v (parts %+v)", meta, parts)
 	}
-	tcs := ofType(parts, fantasy.StreamPartTypeToolCall)
+	tcs := ofType(parts, llm.StreamPartTypeToolCall)
 	if len(tcs) != 1 {
 		t.Fatalf("tool calls %+v", parts)
 	}
 	maxTokens := int64(1000)
 	call.MaxOutputTokens = &maxTokens
 	call.Prompt = append(call.Prompt,
-		fantasy.Message{Role: fantasy.MessageRoleAssistant, Content: []fantasy.MessagePart{
-			fantasy.ReasoningPart{Text: "hm", ProviderOptions: fantasy.ProviderOptions{responsesMetaKey: meta}},
-			fantasy.ReasoningPart{Text: "hm again", ProviderOptions: fantasy.ProviderOptions{responsesMetaKey: meta}}, // sent once
-			fantasy.ReasoningPart{Text: "no item"}, // left out
-			fantasy.TextPart{Text: "running"},
-			fantasy.TextPart{Text: ""}, // left out
-			fantasy.ToolCallPart{ToolCallID: tcs[0].ID, ToolName: tcs[0].ToolCallName, Input: tcs[0].ToolCallInput},
+		llm.Message{Role: llm.MessageRoleAssistant, Content: []llm.MessagePart{
+			llm.ReasoningPart{Text: "hm", ProviderOptions: llm.ProviderOptions{responsesMetaKey: meta}},
+			llm.ReasoningPart{Text: "hm again", ProviderOptions: llm.ProviderOptions{responsesMetaKey: meta}}, // sent once
+			llm.ReasoningPart{Text: "no item"}, // left out
+			llm.TextPart{Text: "running"},
+			llm.TextPart{Text: ""}, // left out
+			llm.ToolCallPart{ToolCallID: tcs[0].ID, ToolName: tcs[0].ToolCallName, Input: tcs[0].ToolCallInput},
 		}},
-		fantasy.Message{Role: fantasy.MessageRoleTool, Content: []fantasy.MessagePart{
-			fantasy.ToolResultPart{ToolCallID: "call_1", Output: fantasy.ToolResultOutputContentError{Error: errors.New("exit 1")}},
+		llm.Message{Role: llm.MessageRoleTool, Content: []llm.MessagePart{
+			llm.ToolResultPart{ToolCallID: "call_1", Output: llm.ToolResultOutputContentError{Error: errors.New("exit 1")}},
 		}},
-		fantasy.Message{Role: fantasy.MessageRoleUser, Content: []fantasy.MessagePart{
-			fantasy.TextPart{Text: "and these"},
-			fantasy.FilePart{Filename: "a.png", MediaType: "image/png", Data: []byte("PNG")},
-			fantasy.FilePart{Filename: "b.pdf", MediaType: "application/pdf", Data: []byte("%PDF")},
-			fantasy.FilePart{Filename: "c.txt", MediaType: "text/plain", Data: []byte("plain text")},
-			fantasy.FilePart{Filename: "d.zip", MediaType: "application/zip", Data: []byte("PK")}, // a warning
+		llm.Message{Role: llm.MessageRoleUser, Content: []llm.MessagePart{
+			llm.TextPart{Text: "and these"},
+			llm.FilePart{Filename: "a.png", MediaType: "image/png", Data: []byte("PNG")},
+			llm.FilePart{Filename: "b.pdf", MediaType: "application/pdf", Data: []byte("%PDF")},
+			llm.FilePart{Filename: "c.txt", MediaType: "text/plain", Data: []byte("plain text")},
+			llm.FilePart{Filename: "d.zip", MediaType: "application/zip", Data: []byte("PK")}, // a warning
 		}})
-	name := fantasy.ToolChoice("bash")
+	name := llm.ToolChoice("bash")
 	call.ToolChoice = &name
 	parts = collect(t, context.Background(), res.LM, call)
-	if w := ofType(parts, fantasy.StreamPartTypeWarnings); len(w) != 1 || len(w[0].Warnings) != 1 ||
+	if w := ofType(parts, llm.StreamPartTypeWarnings); len(w) != 1 || len(w[0].Warnings) != 1 ||
 		!strings.Contains(w[0].Warnings[0].Message, "application/zip") {
 		t.Errorf("warnings %+v", w)
 	}
@@ -130,17 +129,17 @@ func TestResponsesRequest(t *testing.T) {
 func TestResponsesRequestPlainModel(t *testing.T) {
 	s, res, _ := setup(t, wireCases[1], fakellm.Turn{Text: []string{"ok"}})
 	temp, topP := 0.5, 0.9
-	call := fantasy.Call{Temperature: &temp, TopP: &topP, Prompt: fantasy.Prompt{
-		fantasy.NewSystemMessage("sys"),
-		fantasy.NewUserMessage("hi"),
-		{Role: fantasy.MessageRoleAssistant, Content: []fantasy.MessagePart{
-			fantasy.ToolCallPart{ToolCallID: "call_9", ToolName: "read", Input: `{}`},
-			fantasy.ToolCallPart{ToolCallID: "call_x", ToolName: "web", Input: `{}`, ProviderExecuted: true}, // not sent
+	call := llm.Call{Temperature: &temp, TopP: &topP, Prompt: llm.Prompt{
+		llm.NewSystemMessage("sys"),
+		llm.NewUserMessage("hi"),
+		{Role: llm.MessageRoleAssistant, Content: []llm.MessagePart{
+			llm.ToolCallPart{ToolCallID: "call_9", ToolName: "read", Input: `{}`},
+			llm.ToolCallPart{ToolCallID: "call_x", ToolName: "web", Input: `{}`, ProviderExecuted: true}, // not sent
 		}},
-		{Role: fantasy.MessageRoleTool, Content: []fantasy.MessagePart{
-			fantasy.ToolResultPart{ToolCallID: "call_9", Output: fantasy.ToolResultOutputContentMedia{MediaType: "image/png", Data: "UE5H"}},
+		{Role: llm.MessageRoleTool, Content: []llm.MessagePart{
+			llm.ToolResultPart{ToolCallID: "call_9", Output: llm.ToolResultOutputContentMedia{MediaType: "image/png", Data: "UE5H"}},
 		}},
-	}, Tools: []fantasy.Tool{fantasy.FunctionTool{Name: "read", InputSchema: map[string]any{"type": "object"}}}}
+	}, Tools: []llm.Tool{llm.FunctionTool{Name: "read", InputSchema: map[string]any{"type": "object"}}}}
 	res.Prepare(&call, Settings{Temperature: &temp, TopP: &topP, Options: map[string]any{"store": true, "reasoningEffort": "low"}})
 	parts := collect(t, context.Background(), res.LM, call)
 	finish(t, parts)
@@ -165,21 +164,21 @@ func TestResponsesStreamEnds(t *testing.T) {
 	call := userCall("q")
 	res.Prepare(&call, Settings{Options: map[string]any{"reasoningSummary": "detailed"}})
 	parts := collect(t, context.Background(), res.LM, call)
-	if got := joined(parts, fantasy.StreamPartTypeReasoningDelta); got != "ab" {
+	if got := joined(parts, llm.StreamPartTypeReasoningDelta); got != "ab" {
 		t.Errorf("reasoning %q", got)
 	}
 	f := finish(t, parts)
-	if f.FinishReason != fantasy.FinishReasonLength {
+	if f.FinishReason != llm.FinishReasonLength {
 		t.Errorf("finish %q", f.FinishReason)
 	}
 	if u := f.Usage; u.InputTokens != 10 || u.CacheReadTokens != 5 || u.OutputTokens != 50 || u.ReasoningTokens != 40 || u.TotalTokens != 65 {
 		t.Errorf("usage %+v", u)
 	}
 	// The ids: text and reasoning parts carry their output item's id.
-	if s := ofType(parts, fantasy.StreamPartTypeTextStart); len(s) != 1 || !strings.HasPrefix(s[0].ID, "msg_") {
+	if s := ofType(parts, llm.StreamPartTypeTextStart); len(s) != 1 || !strings.HasPrefix(s[0].ID, "msg_") {
 		t.Errorf("text start %+v", s)
 	}
-	if s := ofType(parts, fantasy.StreamPartTypeReasoningStart); len(s) != 1 || s[0].ID != "rs_fake001" {
+	if s := ofType(parts, llm.StreamPartTypeReasoningStart); len(s) != 1 || s[0].ID != "rs_fake001" {
 		t.Errorf("reasoning start %+v", s)
 	}
 }
@@ -233,34 +232,34 @@ func TestResponsesStreamEvents(t *testing.T) {
 			`{"type":"response.output_item.done","output_index":2,"item":{"type":"function_call","id":"fc_2","call_id":"call_2","name":"pwd","arguments":""}}`,
 			completed))
 		parts := collect(t, context.Background(), res.LM, userCall("q"))
-		if got := joined(parts, fantasy.StreamPartTypeReasoningDelta); got != "one\n\ntwo" {
+		if got := joined(parts, llm.StreamPartTypeReasoningDelta); got != "one\n\ntwo" {
 			t.Errorf("reasoning %q", got)
 		}
-		end := ofType(parts, fantasy.StreamPartTypeReasoningEnd)
+		end := ofType(parts, llm.StreamPartTypeReasoningEnd)
 		if meta, _ := end[0].ProviderMetadata[responsesMetaKey].(*responsesReasoning); meta == nil || meta.ItemID != "rs_1" || meta.EncryptedContent != "enc" {
 			t.Errorf("reasoning end %+v", end)
 		}
 		var deltas []string
-		for _, p := range ofType(parts, fantasy.StreamPartTypeToolInputDelta) {
+		for _, p := range ofType(parts, llm.StreamPartTypeToolInputDelta) {
 			deltas = append(deltas, p.ID+":"+p.Delta)
 		}
 		if strings.Join(deltas, " ") != `call_1:{"a" call_1::1}` {
 			t.Errorf("tool input deltas %q", deltas)
 		}
-		tcs := ofType(parts, fantasy.StreamPartTypeToolCall)
+		tcs := ofType(parts, llm.StreamPartTypeToolCall)
 		if len(tcs) != 2 || tcs[0].ToolCallInput != `{"a":1}` || tcs[1].ID != "call_2" || tcs[1].ToolCallName != "pwd" || tcs[1].ToolCallInput != "{}" {
 			t.Errorf("tool calls %+v", tcs)
 		}
-		if ends := ofType(parts, fantasy.StreamPartTypeToolInputEnd); len(ends) != 2 {
+		if ends := ofType(parts, llm.StreamPartTypeToolInputEnd); len(ends) != 2 {
 			t.Errorf("tool input ends %+v", ends)
 		}
-		if f := finish(t, parts); f.FinishReason != fantasy.FinishReasonToolCalls || f.Usage.InputTokens != 3 || f.Usage.TotalTokens != 5 {
+		if f := finish(t, parts); f.FinishReason != llm.FinishReasonToolCalls || f.Usage.InputTokens != 3 || f.Usage.TotalTokens != 5 {
 			t.Errorf("finish %+v", f)
 		}
 	})
 	t.Run("content-filter", func(t *testing.T) {
 		res, _, _ := rawResponses(t, sse(`{"type":"response.incomplete","response":{"status":"incomplete","incomplete_details":{"reason":"content_filter"}}}`))
-		if f := finish(t, collect(t, context.Background(), res.LM, userCall("q"))); f.FinishReason != fantasy.FinishReasonContentFilter {
+		if f := finish(t, collect(t, context.Background(), res.LM, userCall("q"))); f.FinishReason != llm.FinishReasonContentFilter {
 			t.Errorf("finish %q", f.FinishReason)
 		}
 	})
@@ -291,10 +290,10 @@ func TestResponsesStreamEvents(t *testing.T) {
 				`{"type":"response.output_text.delta","item_id":"msg_1","output_index":0,"delta":"fine"}`,
 				`{"type":"response.output_item.done","output_index":0,"item":{"type":"message","id":"msg_1"}}`, completed))
 		parts := collect(t, context.Background(), res.LM, userCall("q"))
-		if got := joined(parts, fantasy.StreamPartTypeTextDelta); got != "fine" || n.Load() != 2 {
+		if got := joined(parts, llm.StreamPartTypeTextDelta); got != "fine" || n.Load() != 2 {
 			t.Errorf("text %q after %d requests", got, n.Load())
 		}
-		if s := ofType(parts, fantasy.StreamPartTypeTextEnd); len(s) != 1 || s[0].ID != "msg_1" {
+		if s := ofType(parts, llm.StreamPartTypeTextEnd); len(s) != 1 || s[0].ID != "msg_1" {
 			t.Errorf("text end %+v", s)
 		}
 	})
@@ -306,7 +305,7 @@ func TestResponsesStreamEvents(t *testing.T) {
 func TestResponsesHTTPErrors(t *testing.T) {
 	_, res, _ := setup(t, responsesWire, fakellm.Turn{Status: 400})
 	err := lastErr(t, collect(t, context.Background(), res.LM, userCall("q")))
-	var pe *fantasy.ProviderError
+	var pe *llm.ProviderError
 	if !errors.As(err, &pe) || pe.StatusCode != 400 || !pe.IsContextTooLarge() || pe.ContextMaxTokens != 128000 || pe.ContextUsedTokens != 130000 {
 		t.Fatalf("err %#v", err)
 	}

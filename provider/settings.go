@@ -5,9 +5,10 @@ import (
 	"maps"
 	"strings"
 
-	"charm.land/fantasy"
 	"charm.land/fantasy/providers/openai"
 	"charm.land/fantasy/providers/openaicompat"
+
+	"ocgo/llm"
 )
 
 // Model families whose requests differ. The family is read from the model
@@ -103,17 +104,17 @@ func (r *Resolved) Settings(sessionID string, temperature, topP *float64, agentO
 // temperature only for models that accept one, tool_choice auto when tools
 // are offered, and the options as the wire's provider options (unknown
 // option keys are ignored).
-func (r *Resolved) Prepare(call *fantasy.Call, s Settings) {
+func (r *Resolved) Prepare(call *llm.Call, s Settings) {
 	call.Temperature, call.TopP = nil, s.TopP
 	if r.Model.Temperature {
 		call.Temperature = s.Temperature
 	}
 	if len(call.Tools) > 0 {
-		auto := fantasy.ToolChoiceAuto
+		auto := llm.ToolChoiceAuto
 		call.ToolChoice = &auto
 	}
 	if call.ProviderOptions == nil {
-		call.ProviderOptions = fantasy.ProviderOptions{}
+		call.ProviderOptions = llm.ProviderOptions{}
 	}
 	str := func(k string) *string {
 		if v, ok := s.Options[k].(string); ok && v != "" {
@@ -186,7 +187,7 @@ type anthropicCallOptions struct {
 	ThinkingBudget int64 `json:"thinking_budget"`
 }
 
-// Options implements fantasy.ProviderOptionsData.
+// Options implements llm.ProviderOptionsData.
 func (*anthropicCallOptions) Options() {}
 
 // MarshalJSON implements json.Marshaler.
@@ -210,14 +211,14 @@ func (o *anthropicCallOptions) UnmarshalJSON(data []byte) error {
 // which carries a reasoning model's thoughts into the next step. Both the
 // metadata shape ocgo stores and the original's are read. ok is false
 // when there is nothing to send.
-func ReasoningPart(text string, meta map[string]any) (fantasy.ReasoningPart, bool) {
+func ReasoningPart(text string, meta map[string]any) (llm.ReasoningPart, bool) {
 	if o, _ := meta[responsesMetaKey].(map[string]any); o != nil {
 		id, _ := o["itemId"].(string)
 		enc, _ := o["reasoningEncryptedContent"].(string)
 		if id == "" {
-			return fantasy.ReasoningPart{}, false
+			return llm.ReasoningPart{}, false
 		}
-		return fantasy.ReasoningPart{Text: text, ProviderOptions: fantasy.ProviderOptions{
+		return llm.ReasoningPart{Text: text, ProviderOptions: llm.ProviderOptions{
 			responsesMetaKey: &responsesReasoning{ItemID: id, EncryptedContent: enc},
 		}}, true
 	}
@@ -231,9 +232,9 @@ func ReasoningPart(text string, meta map[string]any) (fantasy.ReasoningPart, boo
 		red, _ = a["redactedData"].(string)
 	}
 	if sig == "" && red == "" {
-		return fantasy.ReasoningPart{}, false
+		return llm.ReasoningPart{}, false
 	}
-	return fantasy.ReasoningPart{Text: text, ProviderOptions: fantasy.ProviderOptions{
+	return llm.ReasoningPart{Text: text, ProviderOptions: llm.ProviderOptions{
 		anthropicMetaKey: &anthropicReasoning{Signature: sig, RedactedData: red},
 	}}, true
 }

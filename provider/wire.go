@@ -8,7 +8,7 @@ import (
 	"io"
 	"net/http"
 
-	"charm.land/fantasy"
+	"ocgo/llm"
 )
 
 // This file is what ocgo's own wire adapters (Anthropic Messages, OpenAI
@@ -23,7 +23,7 @@ const maxErrorBody = 1 << 20
 // postStream POSTs body as JSON to url with the given headers and returns
 // the streaming response, whose body the caller closes. A non-2xx answer
 // is read (up to maxErrorBody) and handed to apiError, which builds the
-// adapter's *fantasy.ProviderError; a transport failure goes through
+// adapter's *llm.ProviderError; a transport failure goes through
 // transportError.
 func postStream(ctx context.Context, client httpDoer, url string, body any, header http.Header,
 	apiError func(status int, raw []byte, resp *http.Response) error) (*http.Response, error) {
@@ -65,5 +65,5 @@ func transportError(ctx context.Context, err error) error {
 		}
 		return errors.Join(ctxErr, err)
 	}
-	return fantasy.WrapTransportError(err)
+	return llm.WrapTransportError(err)
 }
