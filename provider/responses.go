@@ -174,11 +174,6 @@ type responsesMessage struct {
 	Content any    `json:"content"`
 }
 
-type responsesInputText struct {
-	Type string `json:"type"` // "input_text"
-	Text string `json:"text"`
-}
-
 type responsesInputImage struct {
 	Type     string `json:"type"` // "input_image"
 	ImageURL string `json:"image_url"`
@@ -194,15 +189,10 @@ type responsesInputFile struct {
 // responsesReasoningItem is an earlier step's reasoning, sent back.
 // Summary is always present (the API requires the field).
 type responsesReasoningItem struct {
-	Type             string             `json:"type"` // "reasoning"
-	ID               string             `json:"id"`
-	Summary          []responsesSummary `json:"summary"`
-	EncryptedContent string             `json:"encrypted_content,omitempty"`
-}
-
-type responsesSummary struct {
-	Type string `json:"type"` // "summary_text"
-	Text string `json:"text"`
+	Type             string      `json:"type"` // "reasoning"
+	ID               string      `json:"id"`
+	Summary          []typedText `json:"summary"`
+	EncryptedContent string      `json:"encrypted_content,omitempty"`
 }
 
 type responsesFunctionCall struct {
@@ -297,7 +287,7 @@ func (m *responsesModel) input(prompt llm.Prompt, store bool) ([]any, []llm.Call
 			var parts []any
 			for _, c := range msg.Content {
 				if t, ok := llm.AsMessagePart[llm.TextPart](c); ok {
-					parts = append(parts, responsesInputText{Type: "input_text", Text: t.Text})
+					parts = append(parts, typedText{Type: "input_text", Text: t.Text})
 					continue
 				}
 				f, ok := llm.AsMessagePart[llm.FilePart](c)
@@ -347,10 +337,10 @@ func responsesReasoningInput(r llm.ReasoningPart, store bool, sent map[string]bo
 		return responsesReasoningItem{}, false
 	}
 	sent[meta.ItemID] = true
-	item := responsesReasoningItem{Type: "reasoning", ID: meta.ItemID, Summary: []responsesSummary{},
+	item := responsesReasoningItem{Type: "reasoning", ID: meta.ItemID, Summary: []typedText{},
 		EncryptedContent: meta.EncryptedContent}
 	if r.Text != "" {
-		item.Summary = append(item.Summary, responsesSummary{Type: "summary_text", Text: r.Text})
+		item.Summary = append(item.Summary, typedText{Type: "summary_text", Text: r.Text})
 	}
 	return item, true
 }
@@ -380,7 +370,7 @@ func responsesFile(f llm.FilePart) (any, bool) {
 	case f.MediaType == "application/pdf":
 		return responsesInputFile{Type: "input_file", Filename: cmp.Or(f.Filename, "file.pdf"), FileData: dataURL}, true
 	case strings.HasPrefix(f.MediaType, "text/"):
-		return responsesInputText{Type: "input_text", Text: string(f.Data)}, true
+		return typedText{Type: "input_text", Text: string(f.Data)}, true
 	}
 	return nil, false
 }

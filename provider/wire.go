@@ -17,6 +17,13 @@ import (
 // wrapping transport and decoding failures. The SSE stream itself is read
 // by sseReader (sse.go).
 
+// typedText is a wire block of a type and a text: Anthropic's text block,
+// the Responses API's input_text part and reasoning summary_text.
+type typedText struct {
+	Type string `json:"type"`
+	Text string `json:"text"`
+}
+
 // maxErrorBody bounds how much of an error answer is read.
 const maxErrorBody = 1 << 20
 
