@@ -240,7 +240,7 @@ func (m *anthropicModel) Stream(ctx context.Context, call llm.Call) (llm.StreamR
 			switch sse.ev.name {
 			case "message_start", "message_delta", "message_stop", "content_block_start", "content_block_delta", "content_block_stop":
 				if err := json.Unmarshal(sse.ev.data, &ev); err != nil {
-					yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: transportError(ctx, err)})
+					yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: wireError(ctx, err)})
 					return
 				}
 			default: // ping and future event types
@@ -351,7 +351,7 @@ func (m *anthropicModel) Stream(ctx context.Context, call llm.Call) (llm.StreamR
 			}
 		}
 		if err := sse.err; err != nil {
-			yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: transportError(ctx, err)})
+			yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: wireError(ctx, err)})
 			return
 		}
 		if !sawStop || msg.StopReason == "" {
@@ -449,18 +449,22 @@ func (m *anthropicModel) send(ctx context.Context, p anthropicRequest) (*http.Re
 		url = m.c.baseURL + "/publishers/anthropic/models/" + m.c.modelID + ":streamRawPredict"
 		p.Model, p.AnthropicVersion = "", "vertex-2023-10-16"
 	}
-	h := http.Header{}
-	h.Set("Anthropic-Version", anthropicVersion)
-	if m.c.apiKey != "" {
-		h.Set("X-Api-Key", m.c.apiKey)
+	body, err := json.Marshal(p)
+	if err != nil {
+		return nil, err
 	}
-	if m.c.authToken != "" {
-		h.Set("Authorization", "Bearer "+m.c.authToken)
-	}
-	for k, v := range m.c.headers {
-		h.Set(k, v)
-	}
-	return postStream(ctx, m.c.client, url, p, h, anthropicAPIError)
+	return postStream(ctx, m.c.client, url, body, func(h http.Header) {
+		h.Set("Anthropic-Version", anthropicVersion)
+		if m.c.apiKey != "" {
+			h.Set("X-Api-Key", m.c.apiKey)
+		}
+		if m.c.authToken != "" {
+			h.Set("Authorization", "Bearer "+m.c.authToken)
+		}
+		for k, v := range m.c.headers {
+			h.Set(k, v)
+		}
+	}, anthropicAPIError)
 }
 
 func anthropicFinish(reason string) llm.FinishReason {

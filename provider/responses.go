@@ -463,7 +463,7 @@ func (m *responsesModel) Stream(ctx context.Context, call llm.Call) (llm.StreamR
 			}
 			var ev responsesEvent
 			if err := json.Unmarshal(sse.ev.data, &ev); err != nil {
-				yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: transportError(ctx, err)})
+				yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: wireError(ctx, err)})
 				return
 			}
 			if ev.Type == "error" || ev.Error != nil || sse.ev.name == "error" {
@@ -531,7 +531,7 @@ func (m *responsesModel) Stream(ctx context.Context, call llm.Call) (llm.StreamR
 			}
 		}
 		if err := sse.err; err != nil {
-			yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: transportError(ctx, err)})
+			yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: wireError(ctx, err)})
 			return
 		}
 		if !done {
@@ -550,20 +550,24 @@ func (m *responsesModel) Stream(ctx context.Context, call llm.Call) (llm.StreamR
 // api-version and the key in an api-key header).
 func (m *responsesModel) send(ctx context.Context, p responsesRequest) (*http.Response, error) {
 	u := strings.TrimRight(cmp.Or(m.c.baseURL, "https://api.openai.com/v1"), "/") + "/responses"
-	h := http.Header{}
-	switch {
-	case m.c.azure:
+	if m.c.azure {
 		u += "?api-version=" + url.QueryEscape(cmp.Or(m.c.apiVersion, "v1"))
-		if m.c.apiKey != "" {
+	}
+	body, err := json.Marshal(p)
+	if err != nil {
+		return nil, err
+	}
+	return postStream(ctx, m.c.client, u, body, func(h http.Header) {
+		switch {
+		case m.c.azure && m.c.apiKey != "":
 			h.Set("Api-Key", m.c.apiKey)
+		case !m.c.azure && m.c.apiKey != "":
+			h.Set("Authorization", "Bearer "+m.c.apiKey)
 		}
-	case m.c.apiKey != "":
-		h.Set("Authorization", "Bearer "+m.c.apiKey)
-	}
-	for k, v := range m.c.headers {
-		h.Set(k, v)
-	}
-	return postStream(ctx, m.c.client, u, p, h, responsesAPIError)
+		for k, v := range m.c.headers {
+			h.Set(k, v)
+		}
+	}, responsesAPIError)
 }
 
 func responsesReasoningMeta(id, encrypted string) llm.ProviderMetadata {

@@ -3,19 +3,12 @@ package provider
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 
 	"ocgo/llm"
 )
-
-// This file is what ocgo's own wire adapters (Anthropic Messages, OpenAI
-// Responses) share around their one streaming POST: sending the JSON
-// request, turning a non-2xx answer into the adapter's error, and
-// wrapping transport and decoding failures. The SSE stream itself is read
-// by sseReader (sse.go).
 
 // typedText is a wire block of a type and a text: Anthropic's text block,
 // the Responses API's input_text part and reasoning summary_text.
@@ -24,48 +17,40 @@ type typedText struct {
 	Text string `json:"text"`
 }
 
-// maxErrorBody bounds how much of an error answer is read.
-const maxErrorBody = 1 << 20
-
-// postStream POSTs body as JSON to url with the given headers and returns
-// the streaming response, whose body the caller closes. A non-2xx answer
-// is read (up to maxErrorBody) and handed to apiError, which builds the
-// adapter's *llm.ProviderError; a transport failure goes through
-// transportError.
-func postStream(ctx context.Context, client httpDoer, url string, body any, header http.Header,
-	apiError func(status int, raw []byte, resp *http.Response) error) (*http.Response, error) {
-	b, err := json.Marshal(body)
+// postStream is the one HTTP exchange of ocgo's own wire adapters: it POSTs
+// body (JSON) to url, asking for an event stream, with the headers header
+// sets, and returns the response to read the stream from. A non-2xx answer
+// becomes apiErr(status, body, response) (the body read up to 1 MB); a
+// transport failure goes through wireError.
+func postStream(ctx context.Context, client httpDoer, url string, body []byte, header func(http.Header),
+	apiErr func(status int, body []byte, resp *http.Response) error) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(b))
-	if err != nil {
-		return nil, err
-	}
-	for k, v := range header {
-		req.Header[k] = v
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "text/event-stream")
+	header(req.Header)
 	resp, err := client.Do(req)
 	if err != nil {
-		return nil, transportError(ctx, err)
+		return nil, wireError(ctx, err)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		defer resp.Body.Close()
-		raw, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 		if err != nil && ctx.Err() != nil {
-			return nil, transportError(ctx, err)
+			return nil, wireError(ctx, err)
 		}
-		return nil, apiError(resp.StatusCode, raw, resp)
+		return nil, apiErr(resp.StatusCode, raw, resp)
 	}
 	return resp, nil
 }
 
-// transportError wraps a transport or decoding error (a dropped
-// connection becomes fantasy's retryable transport error); cancellation
-// stays errors.Is(err, context.Canceled).
-func transportError(ctx context.Context, err error) error {
+// wireError wraps a transport or decoding error of a wire adapter:
+// cancellation stays errors.Is(err, context.Canceled), and transient
+// transport failures (a stream cut off, HTTP/2 resets) become retryable
+// provider errors.
+func wireError(ctx context.Context, err error) error {
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		if errors.Is(err, ctxErr) {
 			return err
