@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -24,7 +23,6 @@ import (
 // ocgo never uses, and then the official SDK, which added 7 MB to the
 // binary for this one streaming call: it writes the request as the
 // Messages API documents it and reads the SSE stream with sseReader.
-
 
 // anthropicMetaKey is the provider key under which reasoning metadata
 // travels in llm.ProviderMetadata / ProviderOptions.
