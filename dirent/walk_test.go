@@ -40,9 +40,10 @@ func openRoot(t *testing.T, dir string) *os.Root {
 
 // record is a walk that descends everywhere and notes each hook call.
 type record struct {
-	mu     sync.Mutex
-	events []string
-	files  []string
+	mu      sync.Mutex
+	events  []string
+	files   []string
+	onEnter func(rel string)
 }
 
 func (r *record) note(s string) { r.mu.Lock(); r.events = append(r.events, s); r.mu.Unlock() }
@@ -50,7 +51,12 @@ func (r *record) note(s string) { r.mu.Lock(); r.events = append(r.events, s); r
 func (r *record) walker(parallel int, list func(d *dirent.Dir[string])) *dirent.Walker[string] {
 	return &dirent.Walker[string]{
 		Parallel: parallel,
-		Enter:    func(rel, val string) { r.note("enter " + rel) },
+		Enter: func(rel, val string) {
+			r.note("enter " + rel)
+			if r.onEnter != nil {
+				r.onEnter(rel)
+			}
+		},
 		List: func(d *dirent.Dir[string], val string) {
 			if val != d.Rel {
 				r.note("state " + val + " for " + d.Rel)
@@ -78,20 +84,27 @@ func (r *record) walker(parallel int, list func(d *dirent.Dir[string])) *dirent.
 	}
 }
 
-// TestWalkOrderOfHooks: each directory is entered before it is listed (the
-// watcher's watch comes before the listing), left after all of its
-// subdirectories, with their states in Descend order; every file is found,
+// TestWalkOrderOfHooks: each directory is entered before it is read (a file
+// created by the watcher's Enter, where it adds its watch, is in the
+// listing), left after all of its subdirectories; every file is found,
 // sequentially and in parallel.
 func TestWalkOrderOfHooks(t *testing.T) {
 	dir := t.TempDir()
 	mk(t, dir, "a.txt", "x/b.txt", "x/y/c.txt", "x/y/z/d.txt", "w/e.txt", "v/f.txt")
 	for _, parallel := range []int{0, 3} {
-		var r record
+		r := record{onEnter: func(rel string) {
+			if rel == "x/y" {
+				mk(t, dir, "x/y/born.txt")
+			}
+		}}
 		if err := r.walker(parallel, nil).Walk(context.Background(), openRoot(t, dir), "", ""); err != nil {
 			t.Fatal(err)
 		}
+		if err := os.Remove(filepath.Join(dir, "x/y/born.txt")); err != nil {
+			t.Fatal(err)
+		}
 		slices.Sort(r.files)
-		if want := []string{"a.txt", "v/f.txt", "w/e.txt", "x/b.txt", "x/y/c.txt", "x/y/z/d.txt"}; !slices.Equal(r.files, want) {
+		if want := []string{"a.txt", "v/f.txt", "w/e.txt", "x/b.txt", "x/y/born.txt", "x/y/c.txt", "x/y/z/d.txt"}; !slices.Equal(r.files, want) {
 			t.Fatalf("parallel %d: files %v, want %v", parallel, r.files, want)
 		}
 		pos := map[string]int{}
