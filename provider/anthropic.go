@@ -1,14 +1,12 @@
 package provider
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"net/http"
 	"regexp"
@@ -17,7 +15,7 @@ import (
 	"sync"
 	"unicode"
 
-	"charm.land/fantasy"
+	"ocgo/llm"
 )
 
 // This file is ocgo's own Anthropic Messages adapter. It replaces
@@ -32,7 +30,7 @@ import (
 var ErrObjectUnsupported = errors.New("structured object generation is not supported by the anthropic adapter")
 
 // anthropicMetaKey is the provider key under which reasoning metadata
-// travels in fantasy.ProviderMetadata / ProviderOptions.
+// travels in llm.ProviderMetadata / ProviderOptions.
 const anthropicMetaKey = "anthropic"
 
 // defaultMaxTokens is sent when the call sets no MaxOutputTokens; the
@@ -50,31 +48,31 @@ type anthropicReasoning struct {
 
 const anthropicReasoningType = "anthropic.reasoning_metadata"
 
-// Options implements fantasy.ProviderOptionsData.
+// Options implements llm.ProviderOptionsData.
 func (*anthropicReasoning) Options() {}
 
 // MarshalJSON implements json.Marshaler with fantasy's type wrapper.
 func (m anthropicReasoning) MarshalJSON() ([]byte, error) {
 	type plain anthropicReasoning
-	return fantasy.MarshalProviderType(anthropicReasoningType, plain(m))
+	return llm.MarshalProviderType(anthropicReasoningType, plain(m))
 }
 
 // UnmarshalJSON implements json.Unmarshaler (payload without the wrapper).
 func (m *anthropicReasoning) UnmarshalJSON(data []byte) error {
 	type plain anthropicReasoning
 	var p plain
-	if err := fantasy.UnmarshalProviderType(data, &p); err != nil {
+	if err := llm.UnmarshalProviderType(data, &p); err != nil {
 		return err
 	}
 	*m = anthropicReasoning(p)
 	return nil
 }
 
-func reasoningMeta(signature, redacted string) fantasy.ProviderMetadata {
-	return fantasy.ProviderMetadata{anthropicMetaKey: &anthropicReasoning{Signature: signature, RedactedData: redacted}}
+func reasoningMeta(signature, redacted string) llm.ProviderMetadata {
+	return llm.ProviderMetadata{anthropicMetaKey: &anthropicReasoning{Signature: signature, RedactedData: redacted}}
 }
 
-// anthropicModel implements fantasy.LanguageModel over the Messages API.
+// anthropicModel implements llm.LanguageModel over the Messages API.
 type anthropicModel struct {
 	streamOnly
 	c anthropicConfig
@@ -87,19 +85,19 @@ type streamOnly struct {
 	provider, model string
 }
 
-// Provider implements fantasy.LanguageModel.
+// Provider implements llm.LanguageModel.
 func (m streamOnly) Provider() string { return m.provider }
 
-// Model implements fantasy.LanguageModel.
+// Model implements llm.LanguageModel.
 func (m streamOnly) Model() string { return m.model }
 
-// GenerateObject implements fantasy.LanguageModel; not supported.
-func (streamOnly) GenerateObject(context.Context, fantasy.ObjectCall) (*fantasy.ObjectResponse, error) {
+// GenerateObject implements llm.LanguageModel; not supported.
+func (streamOnly) GenerateObject(context.Context, llm.ObjectCall) (*llm.ObjectResponse, error) {
 	return nil, ErrObjectUnsupported
 }
 
-// StreamObject implements fantasy.LanguageModel; not supported.
-func (streamOnly) StreamObject(context.Context, fantasy.ObjectCall) (fantasy.ObjectStreamResponse, error) {
+// StreamObject implements llm.LanguageModel; not supported.
+func (streamOnly) StreamObject(context.Context, llm.ObjectCall) (llm.ObjectStreamResponse, error) {
 	return nil, ErrObjectUnsupported
 }
 
@@ -141,10 +139,10 @@ func newAnthropicModel(c anthropicConfig) *anthropicModel {
 	return &anthropicModel{streamOnly: streamOnly{provider: c.providerID, model: c.modelID}, c: c}
 }
 
-// Generate implements fantasy.LanguageModel. It drains Stream and
+// Generate implements llm.LanguageModel. It drains Stream and
 // assembles the response: streaming has no server-side duration limit
 // for large max_tokens, and it keeps a single wire code path.
-func (m *anthropicModel) Generate(ctx context.Context, call fantasy.Call) (*fantasy.Response, error) {
+func (m *anthropicModel) Generate(ctx context.Context, call llm.Call) (*llm.Response, error) {
 	stream, err := m.Stream(ctx, call)
 	if err != nil {
 		return nil, err
@@ -154,42 +152,42 @@ func (m *anthropicModel) Generate(ctx context.Context, call fantasy.Call) (*fant
 
 // collectStream drains a stream into the response Generate returns (the
 // adapters have one wire code path: streaming).
-func collectStream(stream fantasy.StreamResponse) (*fantasy.Response, error) {
-	resp := &fantasy.Response{ProviderMetadata: fantasy.ProviderMetadata{}}
+func collectStream(stream llm.StreamResponse) (*llm.Response, error) {
+	resp := &llm.Response{ProviderMetadata: llm.ProviderMetadata{}}
 	type open struct {
 		text      strings.Builder
 		reasoning bool
-		meta      fantasy.ProviderMetadata
+		meta      llm.ProviderMetadata
 	}
 	blocks := map[string]*open{}
 	for part := range stream {
 		switch part.Type {
-		case fantasy.StreamPartTypeWarnings:
+		case llm.StreamPartTypeWarnings:
 			resp.Warnings = append(resp.Warnings, part.Warnings...)
-		case fantasy.StreamPartTypeTextStart, fantasy.StreamPartTypeReasoningStart:
-			blocks[part.ID] = &open{reasoning: part.Type == fantasy.StreamPartTypeReasoningStart, meta: part.ProviderMetadata}
-		case fantasy.StreamPartTypeTextDelta, fantasy.StreamPartTypeReasoningDelta:
+		case llm.StreamPartTypeTextStart, llm.StreamPartTypeReasoningStart:
+			blocks[part.ID] = &open{reasoning: part.Type == llm.StreamPartTypeReasoningStart, meta: part.ProviderMetadata}
+		case llm.StreamPartTypeTextDelta, llm.StreamPartTypeReasoningDelta:
 			if b := blocks[part.ID]; b != nil {
 				b.text.WriteString(part.Delta)
 			}
-		case fantasy.StreamPartTypeTextEnd:
+		case llm.StreamPartTypeTextEnd:
 			if b := blocks[part.ID]; b != nil {
-				resp.Content = append(resp.Content, fantasy.TextContent{Text: b.text.String()})
+				resp.Content = append(resp.Content, llm.TextContent{Text: b.text.String()})
 			}
-		case fantasy.StreamPartTypeReasoningEnd:
+		case llm.StreamPartTypeReasoningEnd:
 			if b := blocks[part.ID]; b != nil {
 				meta := part.ProviderMetadata
 				if meta == nil {
 					meta = b.meta
 				}
-				resp.Content = append(resp.Content, fantasy.ReasoningContent{Text: b.text.String(), ProviderMetadata: meta})
+				resp.Content = append(resp.Content, llm.ReasoningContent{Text: b.text.String(), ProviderMetadata: meta})
 			}
-		case fantasy.StreamPartTypeToolCall:
-			resp.Content = append(resp.Content, fantasy.ToolCallContent{ToolCallID: part.ID,
+		case llm.StreamPartTypeToolCall:
+			resp.Content = append(resp.Content, llm.ToolCallContent{ToolCallID: part.ID,
 				ToolName: part.ToolCallName, Input: part.ToolCallInput})
-		case fantasy.StreamPartTypeFinish:
+		case llm.StreamPartTypeFinish:
 			resp.FinishReason, resp.Usage = part.FinishReason, part.Usage
-		case fantasy.StreamPartTypeError:
+		case llm.StreamPartTypeError:
 			return nil, part.Error
 		}
 	}
@@ -206,21 +204,21 @@ type streamBlock struct {
 	data      string
 }
 
-// Stream implements fantasy.LanguageModel. Parts follow fantasy's
+// Stream implements llm.LanguageModel. Parts follow fantasy's
 // Anthropic provider: text/reasoning blocks carry their block index as ID,
 // tool calls their tool_use id; the tool_call part with the whole input
 // JSON comes at content_block_stop; a stream that ends without
 // message_stop or stop_reason is an (retryable) incomplete-stream error.
-func (m *anthropicModel) Stream(ctx context.Context, call fantasy.Call) (fantasy.StreamResponse, error) {
+func (m *anthropicModel) Stream(ctx context.Context, call llm.Call) (llm.StreamResponse, error) {
 	params, warnings := m.params(call)
 	resp, err := m.send(ctx, params)
-	return func(yield func(fantasy.StreamPart) bool) {
+	return func(yield func(llm.StreamPart) bool) {
 		if err != nil {
-			yield(fantasy.StreamPart{Type: fantasy.StreamPartTypeError, Error: err})
+			yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: err})
 			return
 		}
 		defer resp.Body.Close()
-		if len(warnings) > 0 && !yield(fantasy.StreamPart{Type: fantasy.StreamPartTypeWarnings, Warnings: warnings}) {
+		if len(warnings) > 0 && !yield(llm.StreamPart{Type: llm.StreamPartTypeWarnings, Warnings: warnings}) {
 			return
 		}
 		var msg anthropicMessage // message-level state: id, stop reason, usage
@@ -235,21 +233,21 @@ func (m *anthropicModel) Stream(ctx context.Context, call fantasy.Call) (fantasy
 		sse := newSSEReader(resp.Body)
 		for sse.next() {
 			if sse.ev.name == "error" {
-				yield(fantasy.StreamPart{Type: fantasy.StreamPartTypeError, Error: anthropicAPIError(http.StatusOK, sse.ev.data, resp)})
+				yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: anthropicAPIError(http.StatusOK, sse.ev.data, resp)})
 				return
 			}
 			var ev anthropicEvent
 			switch sse.ev.name {
 			case "message_start", "message_delta", "message_stop", "content_block_start", "content_block_delta", "content_block_stop":
 				if err := json.Unmarshal(sse.ev.data, &ev); err != nil {
-					yield(fantasy.StreamPart{Type: fantasy.StreamPartTypeError, Error: anthropicError(ctx, err)})
+					yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: wireError(ctx, err)})
 					return
 				}
 			default: // ping and future event types
 				continue
 			}
 			id := strconv.FormatInt(ev.Index, 10)
-			var part fantasy.StreamPart
+			var part llm.StreamPart
 			switch ev.Type {
 			case "message_start":
 				msg = ev.Message
@@ -274,29 +272,29 @@ func (m *anthropicModel) Stream(ctx context.Context, call fantasy.Call) (fantasy
 				}
 				switch cb.Type {
 				case "text":
-					part = fantasy.StreamPart{Type: fantasy.StreamPartTypeTextStart, ID: id}
+					part = llm.StreamPart{Type: llm.StreamPartTypeTextStart, ID: id}
 				case "thinking":
-					part = fantasy.StreamPart{Type: fantasy.StreamPartTypeReasoningStart, ID: id}
+					part = llm.StreamPart{Type: llm.StreamPartTypeReasoningStart, ID: id}
 				case "redacted_thinking":
-					part = fantasy.StreamPart{Type: fantasy.StreamPartTypeReasoningStart, ID: id,
+					part = llm.StreamPart{Type: llm.StreamPartTypeReasoningStart, ID: id,
 						ProviderMetadata: reasoningMeta("", cb.Data)}
 				case "tool_use":
-					part = fantasy.StreamPart{Type: fantasy.StreamPartTypeToolInputStart, ID: cb.ID, ToolCallName: cb.Name}
+					part = llm.StreamPart{Type: llm.StreamPartTypeToolInputStart, ID: cb.ID, ToolCallName: cb.Name}
 				default:
 					continue
 				}
 				// The block's start may already carry text or thinking: it is
 				// the first delta, not to be dropped.
 				first := cb.Text
-				deltaType := fantasy.StreamPartTypeTextDelta
+				deltaType := llm.StreamPartTypeTextDelta
 				if cb.Type == "thinking" {
-					first, deltaType = cb.Thinking, fantasy.StreamPartTypeReasoningDelta
+					first, deltaType = cb.Thinking, llm.StreamPartTypeReasoningDelta
 				}
 				if first != "" && (cb.Type == "text" || cb.Type == "thinking") {
 					if !yield(part) {
 						return
 					}
-					part = fantasy.StreamPart{Type: deltaType, ID: id, Delta: first}
+					part = llm.StreamPart{Type: deltaType, ID: id, Delta: first}
 				}
 			case "content_block_delta":
 				b := block(ev.Index)
@@ -306,16 +304,16 @@ func (m *anthropicModel) Stream(ctx context.Context, call fantasy.Call) (fantasy
 				d := ev.Delta
 				switch d.Type {
 				case "text_delta":
-					part = fantasy.StreamPart{Type: fantasy.StreamPartTypeTextDelta, ID: id, Delta: d.Text}
+					part = llm.StreamPart{Type: llm.StreamPartTypeTextDelta, ID: id, Delta: d.Text}
 				case "thinking_delta":
-					part = fantasy.StreamPart{Type: fantasy.StreamPartTypeReasoningDelta, ID: id, Delta: d.Thinking}
+					part = llm.StreamPart{Type: llm.StreamPartTypeReasoningDelta, ID: id, Delta: d.Thinking}
 				case "signature_delta":
 					b.signature.WriteString(d.Signature)
-					part = fantasy.StreamPart{Type: fantasy.StreamPartTypeReasoningDelta, ID: id,
+					part = llm.StreamPart{Type: llm.StreamPartTypeReasoningDelta, ID: id,
 						ProviderMetadata: reasoningMeta(d.Signature, "")}
 				case "input_json_delta":
 					b.input.WriteString(d.PartialJSON)
-					part = fantasy.StreamPart{Type: fantasy.StreamPartTypeToolInputDelta, ID: b.id, ToolCallInput: d.PartialJSON}
+					part = llm.StreamPart{Type: llm.StreamPartTypeToolInputDelta, ID: b.id, ToolCallInput: d.PartialJSON}
 				default:
 					continue
 				}
@@ -326,22 +324,22 @@ func (m *anthropicModel) Stream(ctx context.Context, call fantasy.Call) (fantasy
 				}
 				switch b.typ {
 				case "text":
-					part = fantasy.StreamPart{Type: fantasy.StreamPartTypeTextEnd, ID: id}
+					part = llm.StreamPart{Type: llm.StreamPartTypeTextEnd, ID: id}
 				case "thinking":
-					part = fantasy.StreamPart{Type: fantasy.StreamPartTypeReasoningEnd, ID: id,
+					part = llm.StreamPart{Type: llm.StreamPartTypeReasoningEnd, ID: id,
 						ProviderMetadata: reasoningMeta(b.signature.String(), "")}
 				case "redacted_thinking":
-					part = fantasy.StreamPart{Type: fantasy.StreamPartTypeReasoningEnd, ID: id,
+					part = llm.StreamPart{Type: llm.StreamPartTypeReasoningEnd, ID: id,
 						ProviderMetadata: reasoningMeta("", b.data)}
 				case "tool_use":
-					if !yield(fantasy.StreamPart{Type: fantasy.StreamPartTypeToolInputEnd, ID: b.id}) {
+					if !yield(llm.StreamPart{Type: llm.StreamPartTypeToolInputEnd, ID: b.id}) {
 						return
 					}
 					input := b.input.String()
 					if strings.TrimSpace(input) == "" {
 						input = "{}"
 					}
-					part = fantasy.StreamPart{Type: fantasy.StreamPartTypeToolCall, ID: b.id, ToolCallName: b.name, ToolCallInput: input}
+					part = llm.StreamPart{Type: llm.StreamPartTypeToolCall, ID: b.id, ToolCallName: b.name, ToolCallInput: input}
 				default:
 					continue
 				}
@@ -353,30 +351,30 @@ func (m *anthropicModel) Stream(ctx context.Context, call fantasy.Call) (fantasy
 			}
 		}
 		if err := sse.err; err != nil {
-			yield(fantasy.StreamPart{Type: fantasy.StreamPartTypeError, Error: anthropicError(ctx, err)})
+			yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: wireError(ctx, err)})
 			return
 		}
 		if !sawStop || msg.StopReason == "" {
-			var err error = fantasy.NewIncompleteStreamError()
+			var err error = llm.NewIncompleteStreamError()
 			if ctx.Err() != nil {
 				err = ctx.Err()
 			}
-			yield(fantasy.StreamPart{Type: fantasy.StreamPartTypeError, Error: err})
+			yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: err})
 			return
 		}
 		u := msg.Usage
-		yield(fantasy.StreamPart{
-			Type:         fantasy.StreamPartTypeFinish,
+		yield(llm.StreamPart{
+			Type:         llm.StreamPartTypeFinish,
 			ID:           msg.ID,
 			FinishReason: anthropicFinish(msg.StopReason),
-			Usage: fantasy.Usage{
+			Usage: llm.Usage{
 				InputTokens:         u.InputTokens,
 				OutputTokens:        u.OutputTokens,
 				TotalTokens:         u.InputTokens + u.OutputTokens,
 				CacheCreationTokens: u.CacheCreationInputTokens,
 				CacheReadTokens:     u.CacheReadInputTokens,
 			},
-			ProviderMetadata: fantasy.ProviderMetadata{},
+			ProviderMetadata: llm.ProviderMetadata{},
 		})
 	}, nil
 }
@@ -455,49 +453,32 @@ func (m *anthropicModel) send(ctx context.Context, p anthropicRequest) (*http.Re
 	if err != nil {
 		return nil, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "text/event-stream")
-	req.Header.Set("Anthropic-Version", anthropicVersion)
-	if m.c.apiKey != "" {
-		req.Header.Set("X-Api-Key", m.c.apiKey)
-	}
-	if m.c.authToken != "" {
-		req.Header.Set("Authorization", "Bearer "+m.c.authToken)
-	}
-	for k, v := range m.c.headers {
-		req.Header.Set(k, v)
-	}
-	resp, err := m.c.client.Do(req)
-	if err != nil {
-		return nil, anthropicError(ctx, err)
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		defer resp.Body.Close()
-		raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		if err != nil && ctx.Err() != nil {
-			return nil, anthropicError(ctx, err)
+	return postStream(ctx, m.c.client, url, body, func(h http.Header) {
+		h.Set("Anthropic-Version", anthropicVersion)
+		if m.c.apiKey != "" {
+			h.Set("X-Api-Key", m.c.apiKey)
 		}
-		return nil, anthropicAPIError(resp.StatusCode, raw, resp)
-	}
-	return resp, nil
+		if m.c.authToken != "" {
+			h.Set("Authorization", "Bearer "+m.c.authToken)
+		}
+		for k, v := range m.c.headers {
+			h.Set(k, v)
+		}
+	}, anthropicAPIError)
 }
 
-func anthropicFinish(reason string) fantasy.FinishReason {
+func anthropicFinish(reason string) llm.FinishReason {
 	switch reason {
 	case "end_turn", "pause_turn", "stop_sequence":
-		return fantasy.FinishReasonStop
+		return llm.FinishReasonStop
 	case "max_tokens", "model_context_window_exceeded":
-		return fantasy.FinishReasonLength
+		return llm.FinishReasonLength
 	case "tool_use":
-		return fantasy.FinishReasonToolCalls
+		return llm.FinishReasonToolCalls
 	case "refusal":
-		return fantasy.FinishReasonContentFilter
+		return llm.FinishReasonContentFilter
 	}
-	return fantasy.FinishReasonUnknown
+	return llm.FinishReasonUnknown
 }
 
 // anthropicRequest is the body of POST /v1/messages.
@@ -523,10 +504,7 @@ type anthropicTurn struct {
 	Content []any  `json:"content"`
 }
 
-type anthropicText struct {
-	Type string `json:"type"` // "text"
-	Text string `json:"text"`
-}
+type anthropicText = typedText // "type": "text"
 
 func textBlock(s string) anthropicText { return anthropicText{Type: "text", Text: s} }
 
@@ -593,7 +571,7 @@ type anthropicChoice struct {
 }
 
 // params maps a fantasy call onto a Messages request.
-func (m *anthropicModel) params(call fantasy.Call) (anthropicRequest, []fantasy.CallWarning) {
+func (m *anthropicModel) params(call llm.Call) (anthropicRequest, []llm.CallWarning) {
 	system, messages, warnings := anthropicPrompt(call.Prompt)
 	p := anthropicRequest{
 		Model:       m.model,
@@ -626,7 +604,7 @@ func (m *anthropicModel) params(call fantasy.Call) (anthropicRequest, []fantasy.
 		} {
 			if d.drop {
 				d.opt()
-				warnings = append(warnings, fantasy.CallWarning{Type: fantasy.CallWarningTypeUnsupportedSetting, Setting: d.name,
+				warnings = append(warnings, llm.CallWarning{Type: llm.CallWarningTypeUnsupportedSetting, Setting: d.name,
 					Message: d.name + " is not accepted with extended thinking"})
 			}
 		}
@@ -636,24 +614,24 @@ func (m *anthropicModel) params(call fantasy.Call) (anthropicRequest, []fantasy.
 		set  bool
 	}{{"PresencePenalty", call.PresencePenalty != nil}, {"FrequencyPenalty", call.FrequencyPenalty != nil}} {
 		if s.set {
-			warnings = append(warnings, fantasy.CallWarning{Type: fantasy.CallWarningTypeUnsupportedSetting, Setting: s.name})
+			warnings = append(warnings, llm.CallWarning{Type: llm.CallWarningTypeUnsupportedSetting, Setting: s.name})
 		}
 	}
 	for _, t := range call.Tools {
-		ft, ok := t.(fantasy.FunctionTool)
+		ft, ok := t.(llm.FunctionTool)
 		if !ok {
-			warnings = append(warnings, fantasy.CallWarning{Type: fantasy.CallWarningTypeUnsupportedTool, Tool: t})
+			warnings = append(warnings, llm.CallWarning{Type: llm.CallWarningTypeUnsupportedTool, Tool: t})
 			continue
 		}
 		p.Tools = append(p.Tools, anthropicTool(ft))
 	}
 	if call.ToolChoice != nil && len(p.Tools) > 0 {
 		switch c := *call.ToolChoice; c {
-		case fantasy.ToolChoiceAuto:
+		case llm.ToolChoiceAuto:
 			p.ToolChoice = &anthropicChoice{Type: "auto"}
-		case fantasy.ToolChoiceRequired:
+		case llm.ToolChoiceRequired:
 			p.ToolChoice = &anthropicChoice{Type: "any"}
-		case fantasy.ToolChoiceNone:
+		case llm.ToolChoiceNone:
 			p.ToolChoice = &anthropicChoice{Type: "none"}
 		default:
 			p.ToolChoice = &anthropicChoice{Type: "tool", Name: string(c)}
@@ -664,7 +642,7 @@ func (m *anthropicModel) params(call fantasy.Call) (anthropicRequest, []fantasy.
 
 // anthropicTool declares a function tool; its input schema is the tool's
 // JSON schema with "type": "object", as the API requires.
-func anthropicTool(ft fantasy.FunctionTool) anthropicToolDef {
+func anthropicTool(ft llm.FunctionTool) anthropicToolDef {
 	schema := maps.Clone(ft.InputSchema)
 	if schema == nil {
 		schema = map[string]any{}
@@ -677,10 +655,10 @@ func anthropicTool(ft fantasy.FunctionTool) anthropicToolDef {
 // blocks; tool results go back as tool_result blocks in a user message;
 // consecutive messages of the same side are merged, as the API requires
 // user and assistant turns to alternate.
-func anthropicPrompt(prompt fantasy.Prompt) ([]anthropicText, []anthropicTurn, []fantasy.CallWarning) {
+func anthropicPrompt(prompt llm.Prompt) ([]anthropicText, []anthropicTurn, []llm.CallWarning) {
 	var system []anthropicText
 	msgs := []anthropicTurn{}
-	var warnings []fantasy.CallWarning
+	var warnings []llm.CallWarning
 	add := func(role string, blocks []any) {
 		if len(blocks) == 0 {
 			return
@@ -694,21 +672,21 @@ func anthropicPrompt(prompt fantasy.Prompt) ([]anthropicText, []anthropicTurn, [
 	for _, msg := range prompt {
 		var blocks []any
 		switch msg.Role {
-		case fantasy.MessageRoleSystem:
+		case llm.MessageRoleSystem:
 			for _, part := range msg.Content {
-				if t, ok := fantasy.AsMessagePart[fantasy.TextPart](part); ok && t.Text != "" {
+				if t, ok := llm.AsMessagePart[llm.TextPart](part); ok && t.Text != "" {
 					system = append(system, textBlock(t.Text))
 				}
 			}
-		case fantasy.MessageRoleUser:
+		case llm.MessageRoleUser:
 			for _, part := range msg.Content {
-				if t, ok := fantasy.AsMessagePart[fantasy.TextPart](part); ok {
+				if t, ok := llm.AsMessagePart[llm.TextPart](part); ok {
 					if t.Text != "" {
 						blocks = append(blocks, textBlock(t.Text))
 					}
 					continue
 				}
-				f, ok := fantasy.AsMessagePart[fantasy.FilePart](part)
+				f, ok := llm.AsMessagePart[llm.FilePart](part)
 				if !ok {
 					continue
 				}
@@ -719,18 +697,18 @@ func anthropicPrompt(prompt fantasy.Prompt) ([]anthropicText, []anthropicTurn, [
 				}
 			}
 			add("user", blocks)
-		case fantasy.MessageRoleAssistant:
+		case llm.MessageRoleAssistant:
 			for _, part := range msg.Content {
 				switch p := part.(type) {
-				case fantasy.TextPart:
+				case llm.TextPart:
 					if p.Text != "" {
 						blocks = append(blocks, textBlock(p.Text))
 					}
-				case fantasy.ReasoningPart:
+				case llm.ReasoningPart:
 					if b, ok := anthropicThinking(p); ok {
 						blocks = append(blocks, b)
 					}
-				case fantasy.ToolCallPart:
+				case llm.ToolCallPart:
 					if p.ProviderExecuted {
 						continue
 					}
@@ -745,9 +723,9 @@ func anthropicPrompt(prompt fantasy.Prompt) ([]anthropicText, []anthropicTurn, [
 				}
 			}
 			add("assistant", blocks)
-		case fantasy.MessageRoleTool:
+		case llm.MessageRoleTool:
 			for _, part := range msg.Content {
-				if r, ok := fantasy.AsMessagePart[fantasy.ToolResultPart](part); ok {
+				if r, ok := llm.AsMessagePart[llm.ToolResultPart](part); ok {
 					blocks = append(blocks, anthropicResult(r))
 				}
 			}
@@ -757,7 +735,7 @@ func anthropicPrompt(prompt fantasy.Prompt) ([]anthropicText, []anthropicTurn, [
 	return system, msgs, warnings
 }
 
-func anthropicFile(f fantasy.FilePart) (any, bool) {
+func anthropicFile(f llm.FilePart) (any, bool) {
 	switch {
 	case strings.HasPrefix(f.MediaType, "image/"):
 		return imageBlock(f.MediaType, base64.StdEncoding.EncodeToString(f.Data)), true
@@ -786,7 +764,7 @@ func documentTitle(name string) string {
 // anthropicThinking replays a reasoning part as a thinking block when it
 // carries an Anthropic signature (or redacted data); the API rejects
 // unsigned thinking, so anything else is dropped.
-func anthropicThinking(p fantasy.ReasoningPart) (any, bool) {
+func anthropicThinking(p llm.ReasoningPart) (any, bool) {
 	meta, ok := p.ProviderOptions[anthropicMetaKey].(*anthropicReasoning)
 	switch {
 	case !ok || meta == nil:
@@ -799,7 +777,7 @@ func anthropicThinking(p fantasy.ReasoningPart) (any, bool) {
 	return nil, false
 }
 
-func anthropicResult(r fantasy.ToolResultPart) anthropicToolResult {
+func anthropicResult(r llm.ToolResultPart) anthropicToolResult {
 	block := anthropicToolResult{Type: "tool_result", ToolUseID: r.ToolCallID}
 	text := func(s string) {
 		if s != "" {
@@ -807,14 +785,14 @@ func anthropicResult(r fantasy.ToolResultPart) anthropicToolResult {
 		}
 	}
 	switch out := r.Output.(type) {
-	case fantasy.ToolResultOutputContentText:
+	case llm.ToolResultOutputContentText:
 		text(out.Text)
-	case fantasy.ToolResultOutputContentError:
+	case llm.ToolResultOutputContentError:
 		block.IsError = true
 		if out.Error != nil {
 			text(out.Error.Error())
 		}
-	case fantasy.ToolResultOutputContentMedia:
+	case llm.ToolResultOutputContentMedia:
 		text(out.Text)
 		if strings.HasPrefix(out.MediaType, "image/") {
 			block.Content = append(block.Content, imageBlock(out.MediaType, out.Data))
@@ -830,18 +808,18 @@ var anthropicContextRe = sync.OnceValue(func() *regexp.Regexp {
 })
 
 // anthropicAPIError turns an error answer (a non-2xx response, or an
-// `error` event inside a 200 stream) into a *fantasy.ProviderError that
+// `error` event inside a 200 stream) into a *llm.ProviderError that
 // retry.go and Classify understand: status, lower-case response headers,
 // JSON body, transient flag, context-overflow numbers.
 func anthropicAPIError(status int, raw []byte, resp *http.Response) error {
 	body := string(raw)
 	errType, msg := anthropicErrorBody(body)
-	pe := &fantasy.ProviderError{
-		Title:          cmp.Or(fantasy.ErrorTitleForStatusCode(status), "provider request failed"),
+	pe := &llm.ProviderError{
+		Title:          cmp.Or(llm.ErrorTitleForStatusCode(status), "provider request failed"),
 		Message:        cmp.Or(msg, strings.TrimSpace(body), http.StatusText(status)),
 		StatusCode:     status,
 		ResponseBody:   raw,
-		TransientError: fantasy.TransientStreamErrorTypes[errType],
+		TransientError: llm.TransientStreamErrorTypes[errType],
 	}
 	if status == http.StatusOK {
 		pe.Title = cmp.Or(strings.ReplaceAll(errType, "_", " "), "provider stream error")
@@ -858,18 +836,6 @@ func anthropicAPIError(status int, raw []byte, resp *http.Response) error {
 	return pe
 }
 
-// anthropicError wraps a transport or decoding error; cancellation stays
-// errors.Is(err, context.Canceled).
-func anthropicError(ctx context.Context, err error) error {
-	if ctxErr := ctx.Err(); ctxErr != nil {
-		if errors.Is(err, ctxErr) {
-			return err
-		}
-		return errors.Join(ctxErr, err)
-	}
-	return fantasy.WrapTransportError(err)
-}
-
 // anthropicErrorBody reads {"type":"error","error":{"type":…,"message":…}}.
 func anthropicErrorBody(body string) (errType, message string) {
 	var env struct {
@@ -884,12 +850,12 @@ func anthropicErrorBody(body string) (errType, message string) {
 	return env.Error.Type, env.Error.Message
 }
 
-var _ fantasy.LanguageModel = (*anthropicModel)(nil)
+var _ llm.LanguageModel = (*anthropicModel)(nil)
 
 // fillHTTP copies an SDK error's request URL and response headers (the last
 // value of each, lower-case names) into pe: the retry policy reads
 // retry-after there. Either may be nil.
-func fillHTTP(pe *fantasy.ProviderError, req *http.Request, resp *http.Response) {
+func fillHTTP(pe *llm.ProviderError, req *http.Request, resp *http.Response) {
 	if req != nil {
 		pe.URL = req.URL.String()
 	}
@@ -905,6 +871,6 @@ func fillHTTP(pe *fantasy.ProviderError, req *http.Request, resp *http.Response)
 
 // unsupportedFile is the warning for a file part a wire cannot carry (its
 // media type has no block or input type there); the call goes on without it.
-func unsupportedFile(f fantasy.FilePart) fantasy.CallWarning {
-	return fantasy.CallWarning{Type: fantasy.CallWarningTypeOther, Message: "file part media type " + f.MediaType + " not supported"}
+func unsupportedFile(f llm.FilePart) llm.CallWarning {
+	return llm.CallWarning{Type: llm.CallWarningTypeOther, Message: "file part media type " + f.MediaType + " not supported"}
 }

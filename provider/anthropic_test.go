@@ -13,7 +13,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"charm.land/fantasy"
+	"ocgo/llm"
 
 	"ocgo/config"
 	"ocgo/provider/fakellm"
@@ -27,33 +27,33 @@ func TestAnthropicRequest(t *testing.T) {
 	s, res, _ := setup(t, anthropicWire, fakellm.Turn{Text: []string{"ok"}})
 	png := []byte("\x89PNG fake")
 	temp, topP := 0.3, 0.9
-	call := fantasy.Call{
+	call := llm.Call{
 		Temperature: &temp,
 		TopP:        &topP,
-		Prompt: fantasy.Prompt{
-			fantasy.NewSystemMessage("system one"),
-			fantasy.NewSystemMessage("system two"),
-			{Role: fantasy.MessageRoleUser, Content: []fantasy.MessagePart{
-				fantasy.TextPart{Text: "look"},
-				fantasy.TextPart{Text: ""}, // dropped: the API rejects empty text blocks
-				fantasy.FilePart{Filename: "shot.png", MediaType: "image/png", Data: png},
-				fantasy.FilePart{Filename: "spec v1.pdf", MediaType: "application/pdf", Data: []byte("%PDF")},
+		Prompt: llm.Prompt{
+			llm.NewSystemMessage("system one"),
+			llm.NewSystemMessage("system two"),
+			{Role: llm.MessageRoleUser, Content: []llm.MessagePart{
+				llm.TextPart{Text: "look"},
+				llm.TextPart{Text: ""}, // dropped: the API rejects empty text blocks
+				llm.FilePart{Filename: "shot.png", MediaType: "image/png", Data: png},
+				llm.FilePart{Filename: "spec v1.pdf", MediaType: "application/pdf", Data: []byte("%PDF")},
 			}},
-			{Role: fantasy.MessageRoleAssistant, Content: []fantasy.MessagePart{
-				fantasy.ReasoningPart{Text: "hmm", ProviderOptions: fantasy.ProviderOptions{
+			{Role: llm.MessageRoleAssistant, Content: []llm.MessagePart{
+				llm.ReasoningPart{Text: "hmm", ProviderOptions: llm.ProviderOptions{
 					"anthropic": &anthropicReasoning{Signature: fakellm.Signature}}},
-				fantasy.ReasoningPart{Text: "unsigned"}, // dropped
-				fantasy.TextPart{Text: "running"},
-				fantasy.ToolCallPart{ToolCallID: "toolu_1", ToolName: "bash", Input: `{"command":"ls"}`},
-				fantasy.ToolCallPart{ToolCallID: "toolu_2", ToolName: "read", Input: `not json`},
+				llm.ReasoningPart{Text: "unsigned"}, // dropped
+				llm.TextPart{Text: "running"},
+				llm.ToolCallPart{ToolCallID: "toolu_1", ToolName: "bash", Input: `{"command":"ls"}`},
+				llm.ToolCallPart{ToolCallID: "toolu_2", ToolName: "read", Input: `not json`},
 			}},
-			{Role: fantasy.MessageRoleTool, Content: []fantasy.MessagePart{
-				fantasy.ToolResultPart{ToolCallID: "toolu_1", Output: fantasy.ToolResultOutputContentText{Text: "a.go"}},
-				fantasy.ToolResultPart{ToolCallID: "toolu_2", Output: fantasy.ToolResultOutputContentError{Error: errors.New("no such file")}},
+			{Role: llm.MessageRoleTool, Content: []llm.MessagePart{
+				llm.ToolResultPart{ToolCallID: "toolu_1", Output: llm.ToolResultOutputContentText{Text: "a.go"}},
+				llm.ToolResultPart{ToolCallID: "toolu_2", Output: llm.ToolResultOutputContentError{Error: errors.New("no such file")}},
 			}},
-			fantasy.NewUserMessage("and now?"),
+			llm.NewUserMessage("and now?"),
 		},
-		Tools: []fantasy.Tool{fantasy.FunctionTool{Name: "bash", Description: "run a command", InputSchema: map[string]any{
+		Tools: []llm.Tool{llm.FunctionTool{Name: "bash", Description: "run a command", InputSchema: map[string]any{
 			"type":                 "object",
 			"properties":           map[string]any{"command": map[string]any{"type": "string"}},
 			"required":             []any{"command"},
@@ -61,7 +61,7 @@ func TestAnthropicRequest(t *testing.T) {
 		}}},
 	}
 	parts := collect(t, context.Background(), res.LM, call)
-	if got := joined(parts, fantasy.StreamPartTypeTextDelta); got != "ok" {
+	if got := joined(parts, llm.StreamPartTypeTextDelta); got != "ok" {
 		t.Fatalf("text %q: %+v", got, parts)
 	}
 	req := s.Requests()[0]
@@ -175,7 +175,7 @@ func TestAnthropicStreamParts(t *testing.T) {
 	if !slices.Equal(slices.Compact(got), slices.Compact(want)) {
 		t.Fatalf("parts\n got %v\nwant %v", got, want)
 	}
-	end := ofType(parts, fantasy.StreamPartTypeReasoningEnd)[0]
+	end := ofType(parts, llm.StreamPartTypeReasoningEnd)[0]
 	meta, ok := end.ProviderMetadata["anthropic"].(*anthropicReasoning)
 	if !ok || meta.Signature != "sig-xyz" {
 		t.Errorf("reasoning end metadata %#v", end.ProviderMetadata)
@@ -184,12 +184,12 @@ func TestAnthropicStreamParts(t *testing.T) {
 	if string(raw) != `{"anthropic":{"type":"anthropic.reasoning_metadata","data":{"signature":"sig-xyz","redacted_data":""}}}` {
 		t.Errorf("stored metadata shape %s", raw)
 	}
-	tc := ofType(parts, fantasy.StreamPartTypeToolCall)[0]
+	tc := ofType(parts, llm.StreamPartTypeToolCall)[0]
 	if tc.ToolCallName != "read" || tc.ToolCallInput != `{"filePath":"a"}` {
 		t.Errorf("tool call %+v", tc)
 	}
 	f := finish(t, parts)
-	if f.FinishReason != fantasy.FinishReasonToolCalls || f.Usage != (fantasy.Usage{InputTokens: 10, OutputTokens: 4,
+	if f.FinishReason != llm.FinishReasonToolCalls || f.Usage != (llm.Usage{InputTokens: 10, OutputTokens: 4,
 		TotalTokens: 14, CacheReadTokens: 3, CacheCreationTokens: 2}) {
 		t.Errorf("finish %+v", f)
 	}
@@ -197,7 +197,7 @@ func TestAnthropicStreamParts(t *testing.T) {
 
 func TestAnthropicFinishLength(t *testing.T) {
 	_, res, _ := setup(t, anthropicWire, fakellm.Turn{Text: []string{"cut"}, StopReason: "max_tokens"})
-	if f := finish(t, collect(t, context.Background(), res.LM, userCall("x"))); f.FinishReason != fantasy.FinishReasonLength {
+	if f := finish(t, collect(t, context.Background(), res.LM, userCall("x"))); f.FinishReason != llm.FinishReasonLength {
 		t.Errorf("finish %q", f.FinishReason)
 	}
 }
@@ -206,12 +206,12 @@ func TestAnthropicGenerate(t *testing.T) {
 	s, res, _ := setup(t, anthropicWire, fakellm.Turn{Reasoning: []string{"r"}, Text: []string{"Fix ", "title"},
 		ToolCalls: []fakellm.ToolCall{{ID: "toolu_1", Name: "ls", Args: `{}`}}, Usage: fakellm.Usage{Input: 7, Output: 3}})
 	maxOut := int64(100)
-	resp, err := res.LM.Generate(context.Background(), fantasy.Call{Prompt: userCall("x").Prompt, MaxOutputTokens: &maxOut})
+	resp, err := res.LM.Generate(context.Background(), llm.Call{Prompt: userCall("x").Prompt, MaxOutputTokens: &maxOut})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if resp.Content.Text() != "Fix title" || resp.Content.ReasoningText() != "r" || len(resp.Content.ToolCalls()) != 1 ||
-		resp.FinishReason != fantasy.FinishReasonToolCalls || resp.Usage.InputTokens != 7 {
+		resp.FinishReason != llm.FinishReasonToolCalls || resp.Usage.InputTokens != 7 {
 		t.Errorf("response %+v", resp)
 	}
 	if got := s.Requests()[0].Body["max_tokens"]; got != float64(100) {
@@ -223,7 +223,7 @@ func TestAnthropicGenerate(t *testing.T) {
 	} else if name, _ := Classify(err); name != "ProviderAuthError" {
 		t.Errorf("Classify(%v) = %s", err, name)
 	}
-	if _, err := res.LM.GenerateObject(context.Background(), fantasy.ObjectCall{}); !errors.Is(err, ErrObjectUnsupported) {
+	if _, err := res.LM.GenerateObject(context.Background(), llm.ObjectCall{}); !errors.Is(err, ErrObjectUnsupported) {
 		t.Errorf("GenerateObject err %v", err)
 	}
 }
@@ -233,7 +233,7 @@ func TestAnthropicHTTPErrors(t *testing.T) {
 		_, res, _ := setup(t, anthropicWire, fakellm.Turn{Status: 429, RetryAfter: "7"}, fakellm.Turn{Status: 429},
 			fakellm.Turn{Status: 400})
 		err := lastErr(t, collect(t, context.Background(), res.LM, userCall("x")))
-		var pe *fantasy.ProviderError
+		var pe *llm.ProviderError
 		if !errors.As(err, &pe) || pe.StatusCode != 400 {
 			t.Fatalf("err %v", err)
 		}
@@ -244,14 +244,14 @@ func TestAnthropicHTTPErrors(t *testing.T) {
 	t.Run("context overflow", func(t *testing.T) {
 		_, res, _ := setup(t, anthropicWire, fakellm.Turn{Status: 400, ErrorMessage: "prompt is too long: 210000 tokens > 200000 maximum"})
 		err := lastErr(t, collect(t, context.Background(), res.LM, userCall("x")))
-		var pe *fantasy.ProviderError
+		var pe *llm.ProviderError
 		if !IsContextOverflow(err) || !errors.As(err, &pe) || pe.ContextUsedTokens != 210000 || pe.ContextMaxTokens != 200000 {
 			t.Errorf("err %v", err)
 		}
 	})
 	t.Run("retry-after lower-case", func(t *testing.T) {
 		_, res, rec := setup(t, anthropicWire, fakellm.Turn{Status: 529, RetryAfter: "3"}, fakellm.Turn{Text: []string{"ok"}})
-		if got := joined(collect(t, context.Background(), res.LM, userCall("x")), fantasy.StreamPartTypeTextDelta); got != "ok" {
+		if got := joined(collect(t, context.Background(), res.LM, userCall("x")), llm.StreamPartTypeTextDelta); got != "ok" {
 			t.Fatalf("text %q", got)
 		}
 		if d := rec.got(); len(d) != 1 || d[0].Seconds() != 3 {
@@ -281,7 +281,7 @@ func TestAnthropicStreamErrorEvent(t *testing.T) {
 	if n.Load() != 2 || len(rec.got()) != 1 {
 		t.Errorf("requests %d, retries %v", n.Load(), rec.got())
 	}
-	var pe *fantasy.ProviderError
+	var pe *llm.ProviderError
 	if !errors.As(err, &pe) || pe.TransientError || pe.Title != "invalid request error" {
 		t.Fatalf("err %#v", err)
 	}

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"sync"
 
-	"charm.land/fantasy"
+	"ocgo/llm"
 )
 
 // providerError tags an error with the provider it came from.
@@ -49,7 +49,7 @@ func scrub(s, secret string) string {
 // IsContextOverflow reports whether err says the prompt exceeded the
 // model's context window (useful to trigger compaction).
 func IsContextOverflow(err error) bool {
-	var pe *fantasy.ProviderError
+	var pe *llm.ProviderError
 	return errors.As(err, &pe) && pe.IsContextTooLarge()
 }
 
@@ -73,7 +73,7 @@ func Classify(err error) (name string, data map[string]any) {
 		return "MessageOutputLengthError", map[string]any{}
 	}
 	msg := scrub(message(err), "")
-	var pe *fantasy.ProviderError
+	var pe *llm.ProviderError
 	if errors.Is(err, ErrAuth) ||
 		(errors.As(err, &pe) && (pe.StatusCode == http.StatusUnauthorized || pe.StatusCode == http.StatusForbidden || pe.AuthError)) {
 		return "ProviderAuthError", map[string]any{"providerID": providerID, "message": msg}
@@ -84,7 +84,7 @@ func Classify(err error) (name string, data map[string]any) {
 // message extracts the most useful human text from err: the provider's
 // own error.message from the JSON body when there is one.
 func message(err error) string {
-	var pe *fantasy.ProviderError
+	var pe *llm.ProviderError
 	if errors.As(err, &pe) {
 		body := pe.ResponseBody
 		if i := bytes.Index(body, []byte("\r\n\r\n")); i >= 0 {
@@ -114,7 +114,7 @@ func message(err error) string {
 // Cost returns the USD price of usage for m (prices are per million
 // tokens). fantasy reports InputTokens without cache reads/writes for both
 // Anthropic and OpenAI, so the four counters are priced separately.
-func Cost(m Model, u fantasy.Usage) float64 {
+func Cost(m Model, u llm.Usage) float64 {
 	return (float64(u.InputTokens)*m.Cost.Input +
 		float64(u.OutputTokens)*m.Cost.Output +
 		float64(u.CacheReadTokens)*m.Cost.CacheRead +

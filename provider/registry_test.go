@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"charm.land/fantasy"
+	"ocgo/llm"
 
 	"ocgo/config"
 	"ocgo/provider/fakellm"
@@ -185,7 +185,7 @@ func TestOllamaConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	parts := collect(t, context.Background(), res.LM, userCall("hello"))
-	if got := joined(parts, fantasy.StreamPartTypeTextDelta); got != "hi from llama" {
+	if got := joined(parts, llm.StreamPartTypeTextDelta); got != "hi from llama" {
 		t.Fatalf("text %q", got)
 	}
 	req := s.Requests()[0]
@@ -199,7 +199,7 @@ func TestOllamaConfig(t *testing.T) {
 
 func TestCost(t *testing.T) {
 	m := Model{Cost: Pricing{Input: 3, Output: 15, CacheRead: 0.3, CacheWrite: 3.75}}
-	u := fantasy.Usage{InputTokens: 1_000_000, OutputTokens: 100_000, CacheReadTokens: 2_000_000, CacheCreationTokens: 400_000}
+	u := llm.Usage{InputTokens: 1_000_000, OutputTokens: 100_000, CacheReadTokens: 2_000_000, CacheCreationTokens: 400_000}
 	want := 3 + 1.5 + 0.6 + 1.5
 	if got := Cost(m, u); math.Abs(got-want) > 1e-9 {
 		t.Errorf("Cost = %v, want %v", got, want)
@@ -250,7 +250,7 @@ func TestOAuthAccessTokenIsSentAsBearer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.LM.Generate(context.Background(), fantasy.Call{Prompt: fantasy.Prompt{fantasy.NewUserMessage("hi")}}); err != nil {
+	if _, err := r.LM.Generate(context.Background(), llm.Call{Prompt: llm.Prompt{llm.NewUserMessage("hi")}}); err != nil {
 		t.Fatal(err)
 	}
 	h := fake.Requests()[0].Header

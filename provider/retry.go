@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"charm.land/fantasy"
+	"ocgo/llm"
 )
 
 // RetryPolicy configures retries of failed model calls.
@@ -68,7 +68,7 @@ func (p RetryPolicy) delay(attempt int, err error) time.Duration {
 // retryAfter reads retry-after-ms / retry-after (seconds or HTTP date)
 // from a provider error's response headers, case-insensitively.
 func retryAfter(err error) (time.Duration, bool) {
-	var pe *fantasy.ProviderError
+	var pe *llm.ProviderError
 	if !errors.As(err, &pe) {
 		return 0, false
 	}
@@ -101,17 +101,17 @@ func retryable(err error) bool {
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
 	}
-	var pe *fantasy.ProviderError
+	var pe *llm.ProviderError
 	if errors.As(err, &pe) {
 		return pe.IsRetryable()
 	}
-	return fantasy.IsTransportError(err)
+	return llm.IsTransportError(err)
 }
 
 // retryModel wraps a fantasy model with retries, provider-id tagging and
 // secret scrubbing of errors.
 type retryModel struct {
-	inner      fantasy.LanguageModel
+	inner      llm.LanguageModel
 	providerID string
 	policy     RetryPolicy
 	log        *slog.Logger
@@ -125,7 +125,7 @@ func (m *retryModel) wrap(err error) error {
 	if err == nil {
 		return nil
 	}
-	var pe *fantasy.ProviderError
+	var pe *llm.ProviderError
 	if errors.As(err, &pe) {
 		// The request dump contains the auth headers: never keep it.
 		pe.RequestBody = nil
@@ -146,8 +146,8 @@ func (m *retryModel) waitRetry(ctx context.Context, attempt int, err error) bool
 	return m.policy.sleep(ctx, d) == nil
 }
 
-// Generate implements fantasy.LanguageModel with retries.
-func (m *retryModel) Generate(ctx context.Context, call fantasy.Call) (*fantasy.Response, error) {
+// Generate implements llm.LanguageModel with retries.
+func (m *retryModel) Generate(ctx context.Context, call llm.Call) (*llm.Response, error) {
 	for attempt := 1; ; attempt++ {
 		resp, err := m.inner.Generate(ctx, call)
 		if err == nil {
@@ -159,35 +159,35 @@ func (m *retryModel) Generate(ctx context.Context, call fantasy.Call) (*fantasy.
 	}
 }
 
-// Stream implements fantasy.LanguageModel. A failed attempt is retried only
+// Stream implements llm.LanguageModel. A failed attempt is retried only
 // while nothing but warnings has been produced, so the caller never sees
 // a part twice. Error parts carry errors that Classify understands.
-func (m *retryModel) Stream(ctx context.Context, call fantasy.Call) (fantasy.StreamResponse, error) {
+func (m *retryModel) Stream(ctx context.Context, call llm.Call) (llm.StreamResponse, error) {
 	first, err := m.inner.Stream(ctx, call)
 	if err != nil {
 		return nil, m.wrap(err)
 	}
-	return func(yield func(fantasy.StreamPart) bool) {
+	return func(yield func(llm.StreamPart) bool) {
 		stream := first
 		for attempt := 1; ; attempt++ {
 			if stream == nil {
 				s, err := m.inner.Stream(ctx, call)
 				if err != nil {
-					yield(fantasy.StreamPart{Type: fantasy.StreamPartTypeError, Error: m.wrap(err)})
+					yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: m.wrap(err)})
 					return
 				}
 				stream = s
 			}
-			var held []fantasy.StreamPart
+			var held []llm.StreamPart
 			committed := false
 			var failure error
 			for part := range stream {
 				if !committed {
-					if part.Type == fantasy.StreamPartTypeWarnings {
+					if part.Type == llm.StreamPartTypeWarnings {
 						held = append(held, part)
 						continue
 					}
-					if part.Type == fantasy.StreamPartTypeError {
+					if part.Type == llm.StreamPartTypeError {
 						failure = part.Error
 						break
 					}
@@ -198,14 +198,17 @@ func (m *retryModel) Stream(ctx context.Context, call fantasy.Call) (fantasy.Str
 						}
 					}
 				}
-				if part.Type == fantasy.StreamPartTypeError {
+				if part.Type == llm.StreamPartTypeError {
 					part.Error = m.wrap(part.Error)
 				}
 				if !yield(part) {
 					return
 				}
 			}
-			if committed || failure == nil {
+			if committed {
+				return
+			}
+			if failure == nil {
 				for _, h := range held { // warnings-only stream
 					if !yield(h) {
 						return
@@ -222,7 +225,7 @@ func (m *retryModel) Stream(ctx context.Context, call fantasy.Call) (fantasy.Str
 				if ctx.Err() != nil && !errors.Is(failure, context.Canceled) && retryable(failure) {
 					failure = errors.Join(ctx.Err(), failure)
 				}
-				yield(fantasy.StreamPart{Type: fantasy.StreamPartTypeError, Error: m.wrap(failure)})
+				yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: m.wrap(failure)})
 				return
 			}
 			stream = nil
@@ -230,8 +233,8 @@ func (m *retryModel) Stream(ctx context.Context, call fantasy.Call) (fantasy.Str
 	}, nil
 }
 
-// GenerateObject implements fantasy.LanguageModel (no retries).
-func (m *retryModel) GenerateObject(ctx context.Context, call fantasy.ObjectCall) (*fantasy.ObjectResponse, error) {
+// GenerateObject implements llm.LanguageModel (no retries).
+func (m *retryModel) GenerateObject(ctx context.Context, call llm.ObjectCall) (*llm.ObjectResponse, error) {
 	resp, err := m.inner.GenerateObject(ctx, call)
 	if err != nil {
 		return nil, m.wrap(err)
@@ -239,8 +242,8 @@ func (m *retryModel) GenerateObject(ctx context.Context, call fantasy.ObjectCall
 	return resp, nil
 }
 
-// StreamObject implements fantasy.LanguageModel (no retries).
-func (m *retryModel) StreamObject(ctx context.Context, call fantasy.ObjectCall) (fantasy.ObjectStreamResponse, error) {
+// StreamObject implements llm.LanguageModel (no retries).
+func (m *retryModel) StreamObject(ctx context.Context, call llm.ObjectCall) (llm.ObjectStreamResponse, error) {
 	s, err := m.inner.StreamObject(ctx, call)
 	if err != nil {
 		return nil, m.wrap(err)

@@ -5,9 +5,7 @@ import (
 	"maps"
 	"strings"
 
-	"charm.land/fantasy"
-	"charm.land/fantasy/providers/openai"
-	"charm.land/fantasy/providers/openaicompat"
+	"ocgo/llm"
 )
 
 // Model families whose requests differ. The family is read from the model
@@ -103,17 +101,17 @@ func (r *Resolved) Settings(sessionID string, temperature, topP *float64, agentO
 // temperature only for models that accept one, tool_choice auto when tools
 // are offered, and the options as the wire's provider options (unknown
 // option keys are ignored).
-func (r *Resolved) Prepare(call *fantasy.Call, s Settings) {
+func (r *Resolved) Prepare(call *llm.Call, s Settings) {
 	call.Temperature, call.TopP = nil, s.TopP
 	if r.Model.Temperature {
 		call.Temperature = s.Temperature
 	}
 	if len(call.Tools) > 0 {
-		auto := fantasy.ToolChoiceAuto
+		auto := llm.ToolChoiceAuto
 		call.ToolChoice = &auto
 	}
 	if call.ProviderOptions == nil {
-		call.ProviderOptions = fantasy.ProviderOptions{}
+		call.ProviderOptions = llm.ProviderOptions{}
 	}
 	str := func(k string) *string {
 		if v, ok := s.Options[k].(string); ok && v != "" {
@@ -134,23 +132,23 @@ func (r *Resolved) Prepare(call *fantasy.Call, s Settings) {
 			o.Store = &b
 		}
 		call.ProviderOptions[responsesOptionsKey] = o
-	case wireOpenAI:
-		o := &openai.ProviderOptions{TextVerbosity: str("textVerbosity"), PromptCacheKey: str("promptCacheKey")}
+	case wireOpenAI, wireCompat:
+		o := &chatCallOptions{}
 		if e := str("reasoningEffort"); e != nil {
-			eff := openai.ReasoningEffort(*e)
-			o.ReasoningEffort = &eff
+			o.ReasoningEffort = *e
 		}
-		if b, ok := s.Options["store"].(bool); ok {
-			o.Store = &b
+		if r.wire == wireOpenAI { // OpenAI's own fields; compatible servers may refuse them
+			if v := str("textVerbosity"); v != nil {
+				o.TextVerbosity = *v
+			}
+			if k := str("promptCacheKey"); k != nil {
+				o.PromptCacheKey = *k
+			}
+			if b, ok := s.Options["store"].(bool); ok {
+				o.Store = &b
+			}
 		}
-		call.ProviderOptions[openai.Name] = o
-	case wireCompat:
-		o := &openaicompat.ProviderOptions{}
-		if e := str("reasoningEffort"); e != nil {
-			eff := openai.ReasoningEffort(*e)
-			o.ReasoningEffort = &eff
-		}
-		call.ProviderOptions[r.Info.ID] = o
+		call.ProviderOptions[chatOptionsKey] = o
 	case wireAnthropic:
 		if budget := thinkingBudget(s.Options["thinking"]); budget > 0 {
 			call.ProviderOptions[anthropicMetaKey] = &anthropicCallOptions{ThinkingBudget: budget}
@@ -186,7 +184,7 @@ type anthropicCallOptions struct {
 	ThinkingBudget int64 `json:"thinking_budget"`
 }
 
-// Options implements fantasy.ProviderOptionsData.
+// Options implements llm.ProviderOptionsData.
 func (*anthropicCallOptions) Options() {}
 
 // MarshalJSON implements json.Marshaler.
@@ -210,14 +208,14 @@ func (o *anthropicCallOptions) UnmarshalJSON(data []byte) error {
 // which carries a reasoning model's thoughts into the next step. Both the
 // metadata shape ocgo stores and the original's are read. ok is false
 // when there is nothing to send.
-func ReasoningPart(text string, meta map[string]any) (fantasy.ReasoningPart, bool) {
+func ReasoningPart(text string, meta map[string]any) (llm.ReasoningPart, bool) {
 	if o, _ := meta[responsesMetaKey].(map[string]any); o != nil {
 		id, _ := o["itemId"].(string)
 		enc, _ := o["reasoningEncryptedContent"].(string)
 		if id == "" {
-			return fantasy.ReasoningPart{}, false
+			return llm.ReasoningPart{}, false
 		}
-		return fantasy.ReasoningPart{Text: text, ProviderOptions: fantasy.ProviderOptions{
+		return llm.ReasoningPart{Text: text, ProviderOptions: llm.ProviderOptions{
 			responsesMetaKey: &responsesReasoning{ItemID: id, EncryptedContent: enc},
 		}}, true
 	}
@@ -231,9 +229,9 @@ func ReasoningPart(text string, meta map[string]any) (fantasy.ReasoningPart, boo
 		red, _ = a["redactedData"].(string)
 	}
 	if sig == "" && red == "" {
-		return fantasy.ReasoningPart{}, false
+		return llm.ReasoningPart{}, false
 	}
-	return fantasy.ReasoningPart{Text: text, ProviderOptions: fantasy.ProviderOptions{
+	return llm.ReasoningPart{Text: text, ProviderOptions: llm.ProviderOptions{
 		anthropicMetaKey: &anthropicReasoning{Signature: sig, RedactedData: red},
 	}}, true
 }

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"charm.land/fantasy"
+	"ocgo/llm"
 
 	"ocgo/config"
 	"ocgo/provider/fakellm"
@@ -85,27 +85,27 @@ func setup(t *testing.T, wc wireCase, turns ...fakellm.Turn) (*fakellm.Server, *
 	return s, res, rec
 }
 
-func userCall(text string) fantasy.Call {
-	return fantasy.Call{Prompt: fantasy.Prompt{
-		fantasy.NewSystemMessage("you are a test"),
-		fantasy.NewUserMessage(text),
+func userCall(text string) llm.Call {
+	return llm.Call{Prompt: llm.Prompt{
+		llm.NewSystemMessage("you are a test"),
+		llm.NewUserMessage(text),
 	}}
 }
 
-func collect(t *testing.T, ctx context.Context, lm fantasy.LanguageModel, call fantasy.Call) []fantasy.StreamPart {
+func collect(t *testing.T, ctx context.Context, lm llm.LanguageModel, call llm.Call) []llm.StreamPart {
 	t.Helper()
 	stream, err := lm.Stream(ctx, call)
 	if err != nil {
 		t.Fatalf("Stream: %v", err)
 	}
-	var parts []fantasy.StreamPart
+	var parts []llm.StreamPart
 	for p := range stream {
 		parts = append(parts, p)
 	}
 	return parts
 }
 
-func joined(parts []fantasy.StreamPart, typ fantasy.StreamPartType) string {
+func joined(parts []llm.StreamPart, typ llm.StreamPartType) string {
 	var b strings.Builder
 	for _, p := range parts {
 		if p.Type == typ {
@@ -115,8 +115,8 @@ func joined(parts []fantasy.StreamPart, typ fantasy.StreamPartType) string {
 	return b.String()
 }
 
-func ofType(parts []fantasy.StreamPart, typ fantasy.StreamPartType) []fantasy.StreamPart {
-	var out []fantasy.StreamPart
+func ofType(parts []llm.StreamPart, typ llm.StreamPartType) []llm.StreamPart {
+	var out []llm.StreamPart
 	for _, p := range parts {
 		if p.Type == typ {
 			out = append(out, p)
@@ -125,18 +125,18 @@ func ofType(parts []fantasy.StreamPart, typ fantasy.StreamPartType) []fantasy.St
 	return out
 }
 
-func lastErr(t *testing.T, parts []fantasy.StreamPart) error {
+func lastErr(t *testing.T, parts []llm.StreamPart) error {
 	t.Helper()
-	errs := ofType(parts, fantasy.StreamPartTypeError)
-	if len(errs) != 1 || parts[len(parts)-1].Type != fantasy.StreamPartTypeError {
+	errs := ofType(parts, llm.StreamPartTypeError)
+	if len(errs) != 1 || parts[len(parts)-1].Type != llm.StreamPartTypeError {
 		t.Fatalf("want exactly one trailing error part, got %+v", parts)
 	}
 	return errs[0].Error
 }
 
-func finish(t *testing.T, parts []fantasy.StreamPart) fantasy.StreamPart {
+func finish(t *testing.T, parts []llm.StreamPart) llm.StreamPart {
 	t.Helper()
-	f := ofType(parts, fantasy.StreamPartTypeFinish)
+	f := ofType(parts, llm.StreamPartTypeFinish)
 	if len(f) != 1 {
 		t.Fatalf("want one finish part, got %+v", parts)
 	}
@@ -149,11 +149,11 @@ func TestStreamText(t *testing.T) {
 			s, res, _ := setup(t, wc, fakellm.Turn{Text: []string{"Hello", ", ", "world"},
 				Usage: fakellm.Usage{Input: 120, Output: 7, CacheRead: 30}})
 			parts := collect(t, context.Background(), res.LM, userCall("hi"))
-			if got := joined(parts, fantasy.StreamPartTypeTextDelta); got != "Hello, world" {
+			if got := joined(parts, llm.StreamPartTypeTextDelta); got != "Hello, world" {
 				t.Fatalf("text = %q", got)
 			}
 			f := finish(t, parts)
-			if f.FinishReason != fantasy.FinishReasonStop {
+			if f.FinishReason != llm.FinishReasonStop {
 				t.Errorf("finish reason %q", f.FinishReason)
 			}
 			if f.Usage.InputTokens != 120 || f.Usage.OutputTokens != 7 || f.Usage.CacheReadTokens != 30 {
@@ -186,13 +186,13 @@ func TestStreamReasoning(t *testing.T) {
 			_, res, _ := setup(t, wc, fakellm.Turn{Reasoning: []string{"Let me ", "think."}, Text: []string{"42"},
 				Usage: fakellm.Usage{Input: 5, Output: 9}})
 			parts := collect(t, context.Background(), res.LM, userCall("q"))
-			if got := joined(parts, fantasy.StreamPartTypeReasoningDelta); got != "Let me think." {
+			if got := joined(parts, llm.StreamPartTypeReasoningDelta); got != "Let me think." {
 				t.Fatalf("reasoning = %q (%+v)", got, parts)
 			}
-			if len(ofType(parts, fantasy.StreamPartTypeReasoningStart)) != 1 || len(ofType(parts, fantasy.StreamPartTypeReasoningEnd)) != 1 {
+			if len(ofType(parts, llm.StreamPartTypeReasoningStart)) != 1 || len(ofType(parts, llm.StreamPartTypeReasoningEnd)) != 1 {
 				t.Errorf("want one reasoning start/end: %+v", parts)
 			}
-			if got := joined(parts, fantasy.StreamPartTypeTextDelta); got != "42" {
+			if got := joined(parts, llm.StreamPartTypeTextDelta); got != "42" {
 				t.Errorf("text = %q", got)
 			}
 			finish(t, parts)
@@ -214,7 +214,7 @@ func TestStreamToolCalls(t *testing.T) {
 				)
 				call := userCall("run it")
 				parts := collect(t, context.Background(), res.LM, call)
-				tcs := ofType(parts, fantasy.StreamPartTypeToolCall)
+				tcs := ofType(parts, llm.StreamPartTypeToolCall)
 				if len(tcs) != n {
 					t.Fatalf("tool calls = %d: %+v", len(tcs), parts)
 				}
@@ -229,24 +229,24 @@ func TestStreamToolCalls(t *testing.T) {
 						t.Errorf("args %d = %s", i, tc.ToolCallInput)
 					}
 				}
-				if len(ofType(parts, fantasy.StreamPartTypeToolInputStart)) != n {
+				if len(ofType(parts, llm.StreamPartTypeToolInputStart)) != n {
 					t.Errorf("tool input starts: %+v", parts)
 				}
-				if f := finish(t, parts); f.FinishReason != fantasy.FinishReasonToolCalls {
+				if f := finish(t, parts); f.FinishReason != llm.FinishReasonToolCalls {
 					t.Errorf("finish = %q", f.FinishReason)
 				}
 
 				// Second step: send the assistant turn and the tool results back.
-				assistant := fantasy.Message{Role: fantasy.MessageRoleAssistant, Content: []fantasy.MessagePart{fantasy.TextPart{Text: "Running."}}}
-				results := fantasy.Message{Role: fantasy.MessageRoleTool}
+				assistant := llm.Message{Role: llm.MessageRoleAssistant, Content: []llm.MessagePart{llm.TextPart{Text: "Running."}}}
+				results := llm.Message{Role: llm.MessageRoleTool}
 				for _, tc := range tcs {
-					assistant.Content = append(assistant.Content, fantasy.ToolCallPart{ToolCallID: tc.ID, ToolName: tc.ToolCallName, Input: tc.ToolCallInput})
-					results.Content = append(results.Content, fantasy.ToolResultPart{ToolCallID: tc.ID,
-						Output: fantasy.ToolResultOutputContentText{Text: "output of " + tc.ID}})
+					assistant.Content = append(assistant.Content, llm.ToolCallPart{ToolCallID: tc.ID, ToolName: tc.ToolCallName, Input: tc.ToolCallInput})
+					results.Content = append(results.Content, llm.ToolResultPart{ToolCallID: tc.ID,
+						Output: llm.ToolResultOutputContentText{Text: "output of " + tc.ID}})
 				}
 				call.Prompt = append(call.Prompt, assistant, results)
 				parts = collect(t, context.Background(), res.LM, call)
-				if got := joined(parts, fantasy.StreamPartTypeTextDelta); got != "done" {
+				if got := joined(parts, llm.StreamPartTypeTextDelta); got != "done" {
 					t.Fatalf("second step text %q", got)
 				}
 				reqs := s.Requests()
@@ -302,10 +302,10 @@ func TestStreamErrors(t *testing.T) {
 		t.Run(wc.name+"/429-then-success", func(t *testing.T) {
 			s, res, rec := setup(t, wc, fakellm.Turn{Status: 429, RetryAfter: "2"}, fakellm.Turn{Text: []string{"ok"}})
 			parts := collect(t, context.Background(), res.LM, userCall("hi"))
-			if got := joined(parts, fantasy.StreamPartTypeTextDelta); got != "ok" {
+			if got := joined(parts, llm.StreamPartTypeTextDelta); got != "ok" {
 				t.Fatalf("text %q parts %+v", got, parts)
 			}
-			if len(ofType(parts, fantasy.StreamPartTypeError)) != 0 {
+			if len(ofType(parts, llm.StreamPartTypeError)) != 0 {
 				t.Errorf("error part leaked")
 			}
 			if d := rec.got(); len(d) != 1 || d[0] != 2*time.Second {
@@ -332,7 +332,7 @@ func TestStreamErrors(t *testing.T) {
 			s, res, _ := setup(t, wc, fakellm.Turn{Text: []string{"par", "tial"}, Malformed: true})
 			parts := collect(t, context.Background(), res.LM, userCall("hi"))
 			err := lastErr(t, parts)
-			if got := joined(parts, fantasy.StreamPartTypeTextDelta); got != "par" {
+			if got := joined(parts, llm.StreamPartTypeTextDelta); got != "par" {
 				t.Errorf("text before the broken frame = %q", got)
 			}
 			if name, _ := Classify(err); name != "UnknownError" {
@@ -347,7 +347,7 @@ func TestStreamErrors(t *testing.T) {
 			s, res, _ := setup(t, wc, fakellm.Turn{CloseMidStream: true}, fakellm.Turn{Text: []string{"a", "b"}, CloseMidStream: true})
 			parts := collect(t, context.Background(), res.LM, userCall("hi"))
 			err := lastErr(t, parts)
-			if got := joined(parts, fantasy.StreamPartTypeTextDelta); got != "ab" {
+			if got := joined(parts, llm.StreamPartTypeTextDelta); got != "ab" {
 				t.Errorf("text = %q", got)
 			}
 			if n := len(s.Requests()); n != 2 {
@@ -365,10 +365,10 @@ func TestStreamErrors(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var parts []fantasy.StreamPart
+			var parts []llm.StreamPart
 			for p := range stream {
 				parts = append(parts, p)
-				if p.Type == fantasy.StreamPartTypeTextDelta {
+				if p.Type == llm.StreamPartTypeTextDelta {
 					cancel()
 				}
 			}
@@ -388,8 +388,8 @@ func TestClassify(t *testing.T) {
 		{context.Canceled, "MessageAbortedError"},
 		{&providerError{id: "x", err: errors.Join(errors.New("read"), context.Canceled)}, "MessageAbortedError"},
 		{ErrOutputLength, "MessageOutputLengthError"},
-		{&providerError{id: "anthropic", err: &fantasy.ProviderError{StatusCode: 403, Message: "forbidden"}}, "ProviderAuthError"},
-		{&fantasy.ProviderError{StatusCode: 400, Message: "Incorrect API key provided: sk-abc123456789. x"}, "UnknownError"},
+		{&providerError{id: "anthropic", err: &llm.ProviderError{StatusCode: 403, Message: "forbidden"}}, "ProviderAuthError"},
+		{&llm.ProviderError{StatusCode: 400, Message: "Incorrect API key provided: sk-abc123456789. x"}, "UnknownError"},
 		{errors.New("boom"), "UnknownError"},
 	}
 	for _, c := range cases {

@@ -12,10 +12,10 @@ import (
 	"strings"
 	"sync"
 
-	"charm.land/fantasy"
-	"charm.land/fantasy/providers/openaicompat"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/google"
+
+	"ocgo/llm"
 )
 
 // Google Vertex AI: Claude models through Anthropic's Messages protocol
@@ -127,7 +127,7 @@ func vertexCredentials(ctx context.Context, path string) (*google.Credentials, e
 // at Vertex's rawPredict endpoint, anything else through Vertex's
 // OpenAI-compatible endpoint (model "google/<id>" unless the id names its
 // publisher). Both send the access token as a Bearer token.
-func (r *Registry) vertexModel(ctx context.Context, p Info, modelID string, headers map[string]string) (fantasy.LanguageModel, wire, error) {
+func (r *Registry) vertexModel(ctx context.Context, p Info, modelID string, headers map[string]string) (llm.LanguageModel, wire, error) {
 	claude := Family(modelID) == FamilyAnthropic
 	base, err := r.vertexBase(p.ID, claude)
 	if err != nil {
@@ -146,11 +146,6 @@ func (r *Registry) vertexModel(ctx context.Context, p Info, modelID string, head
 	if !strings.Contains(id, "/") {
 		id = "google/" + id
 	}
-	fp, err := openaicompat.New(openaicompat.WithHTTPClient(doer), openaicompat.WithName(p.ID),
-		openaicompat.WithBaseURL(base+"/endpoints/openapi"), openaicompat.WithAPIKey(token), openaicompat.WithHeaders(headers))
-	if err != nil {
-		return nil, 0, err
-	}
-	lm, err := fp.LanguageModel(ctx, id)
-	return lm, wireCompat, err
+	return newChatModel(chatConfig{providerID: p.ID, modelID: id, baseURL: base + "/endpoints/openapi", apiKey: token,
+		headers: headers, client: doer, compat: true}), wireCompat, nil
 }

@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"charm.land/fantasy"
+	"ocgo/llm"
 
 	"ocgo/config"
 	"ocgo/provider"
@@ -45,7 +45,7 @@ func (s *Service) Summarize(ctx context.Context, sessionID, providerID, modelID 
 func (s *Service) summarize(ctx context.Context, sessionID string, agent agentView, model *provider.Resolved) (storage.WithParts, error) {
 	return s.runLoop(ctx, loopInput{
 		sessionID: sessionID, agent: agent, model: model, summary: true,
-		extra: []fantasy.Message{fantasy.NewUserMessage(summaryRequest)},
+		extra: []llm.Message{llm.NewUserMessage(summaryRequest)},
 	})
 }
 

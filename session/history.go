@@ -5,7 +5,7 @@ import (
 	"net/url"
 	"strings"
 
-	"charm.land/fantasy"
+	"ocgo/llm"
 
 	"ocgo/provider"
 	"ocgo/storage"
@@ -16,7 +16,7 @@ import (
 // have not had their turn, without assistant messages that failed or were
 // aborted, and with the current assistant message's parts so far
 // (current/parts). userID is the user message the run answers.
-func (s *Service) history(sessionID, userID, current string, parts []storage.Part) ([]fantasy.Message, error) {
+func (s *Service) history(sessionID, userID, current string, parts []storage.Part) ([]llm.Message, error) {
 	msgs, err := s.store.Messages(sessionID)
 	if err != nil {
 		return nil, err
@@ -37,7 +37,7 @@ func (s *Service) history(sessionID, userID, current string, parts []storage.Par
 			}
 		}
 	}
-	var out []fantasy.Message
+	var out []llm.Message
 	for i, m := range msgs[start:] {
 		if i == 1 && late != nil {
 			if um, ok := userMessage(late.Parts); ok {
@@ -70,27 +70,27 @@ func (s *Service) history(sessionID, userID, current string, parts []storage.Par
 	}
 	// A history that starts at a summary starts with an assistant turn,
 	// which some providers refuse: ask for it first.
-	if len(out) > 0 && out[0].Role == fantasy.MessageRoleAssistant {
-		out = append([]fantasy.Message{fantasy.NewUserMessage(summaryQuestion)}, out...)
+	if len(out) > 0 && out[0].Role == llm.MessageRoleAssistant {
+		out = append([]llm.Message{llm.NewUserMessage(summaryQuestion)}, out...)
 	}
 	return out, nil
 }
 
-func userMessage(parts []storage.Part) (fantasy.Message, bool) {
-	var content []fantasy.MessagePart
+func userMessage(parts []storage.Part) (llm.Message, bool) {
+	var content []llm.MessagePart
 	for _, p := range parts {
 		switch p.Type {
 		case storage.PartText:
 			if p.Text != "" {
-				content = append(content, fantasy.TextPart{Text: p.Text})
+				content = append(content, llm.TextPart{Text: p.Text})
 			}
 		case storage.PartFile:
 			if data, mime, ok := decodeDataURL(p.URL); ok && !isTextMime(mime) {
-				content = append(content, fantasy.FilePart{Filename: p.Filename, Data: data, MediaType: mime})
+				content = append(content, llm.FilePart{Filename: p.Filename, Data: data, MediaType: mime})
 			}
 		}
 	}
-	return fantasy.Message{Role: fantasy.MessageRoleUser, Content: content}, len(content) > 0
+	return llm.Message{Role: llm.MessageRoleUser, Content: content}, len(content) > 0
 }
 
 // decodeDataURL decodes a data: URL (base64 or percent-encoded) into its
@@ -122,15 +122,15 @@ func decodeDataURL(u string) ([]byte, string, bool) {
 // assistantMessages splits an assistant message at its step boundaries:
 // each step becomes an assistant message (text, reasoning, tool calls)
 // followed by a tool message with the results of its calls.
-func assistantMessages(parts []storage.Part) []fantasy.Message {
-	var out []fantasy.Message
-	var content, results []fantasy.MessagePart
+func assistantMessages(parts []storage.Part) []llm.Message {
+	var out []llm.Message
+	var content, results []llm.MessagePart
 	flush := func() {
 		if len(content) > 0 {
-			out = append(out, fantasy.Message{Role: fantasy.MessageRoleAssistant, Content: content})
+			out = append(out, llm.Message{Role: llm.MessageRoleAssistant, Content: content})
 		}
 		if len(results) > 0 {
-			out = append(out, fantasy.Message{Role: fantasy.MessageRoleTool, Content: results})
+			out = append(out, llm.Message{Role: llm.MessageRoleTool, Content: results})
 		}
 		content, results = nil, nil
 	}
@@ -140,7 +140,7 @@ func assistantMessages(parts []storage.Part) []fantasy.Message {
 			flush()
 		case storage.PartText:
 			if p.Text != "" {
-				content = append(content, fantasy.TextPart{Text: p.Text})
+				content = append(content, llm.TextPart{Text: p.Text})
 			}
 		case storage.PartReasoning:
 			// Signed thinking goes back so a tool loop with extended
@@ -156,12 +156,12 @@ func assistantMessages(parts []storage.Part) []fantasy.Message {
 			if input == "" {
 				input = "{}"
 			}
-			content = append(content, fantasy.ToolCallPart{ToolCallID: p.CallID, ToolName: p.Tool, Input: input})
-			var output fantasy.ToolResultOutputContent = fantasy.ToolResultOutputContentText{Text: p.State.Output}
+			content = append(content, llm.ToolCallPart{ToolCallID: p.CallID, ToolName: p.Tool, Input: input})
+			var output llm.ToolResultOutputContent = llm.ToolResultOutputContentText{Text: p.State.Output}
 			if p.State.Status == storage.ToolError {
-				output = fantasy.ToolResultOutputContentError{Error: errorText(p.State.Error)}
+				output = llm.ToolResultOutputContentError{Error: errorText(p.State.Error)}
 			}
-			results = append(results, fantasy.ToolResultPart{ToolCallID: p.CallID, Output: output})
+			results = append(results, llm.ToolResultPart{ToolCallID: p.CallID, Output: output})
 		}
 	}
 	flush()
@@ -175,11 +175,11 @@ func (e textError) Error() string { return string(e) }
 func errorText(s string) error { return textError(s) }
 
 // systemMessages are the system prompt entries as model messages.
-func systemMessages(system []string) []fantasy.Message {
-	var out []fantasy.Message
+func systemMessages(system []string) []llm.Message {
+	var out []llm.Message
 	for _, s := range system {
 		if s != "" {
-			out = append(out, fantasy.NewSystemMessage(s))
+			out = append(out, llm.NewSystemMessage(s))
 		}
 	}
 	return out

@@ -11,7 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"charm.land/fantasy"
+	"ocgo/llm"
 
 	"ocgo/event"
 	"ocgo/provider"
@@ -28,7 +28,7 @@ type loopInput struct {
 	system    string
 	tools     map[string]bool
 	summary   bool // a /summarize run: no tools, summary message
-	extra     []fantasy.Message
+	extra     []llm.Message
 	// compactOnOverflow: when the provider refuses the very first request
 	// as too long, runLoop removes the empty answer and returns
 	// errOverflow so the caller can compact and retry.
@@ -103,10 +103,10 @@ func (st *runState) steps() error {
 		if err != nil {
 			return err
 		}
-		prompt := append(fantasy.Prompt{}, systemMessages(st.msg.System)...)
+		prompt := append(llm.Prompt{}, systemMessages(st.msg.System)...)
 		prompt = append(prompt, withReminder(history, reminder)...)
 		prompt = append(prompt, in.extra...)
-		call := fantasy.Call{Prompt: prompt}
+		call := llm.Call{Prompt: prompt}
 		maxOut := in.model.Model.Limit.Output
 		if maxOut <= 0 || maxOut > 32000 {
 			maxOut = 32000
@@ -114,7 +114,7 @@ func (st *runState) steps() error {
 		call.MaxOutputTokens = &maxOut
 		for _, t := range tools {
 			info := t.Info()
-			call.Tools = append(call.Tools, fantasy.FunctionTool{Name: info.Name, Description: info.Description, InputSchema: info.Schema()})
+			call.Tools = append(call.Tools, llm.FunctionTool{Name: info.Name, Description: info.Description, InputSchema: info.Schema()})
 		}
 		in.model.Prepare(&call, settings)
 		if err := st.put(s.newPart(in.sessionID, st.msg.ID, storage.PartStepStart)); err != nil {
@@ -135,7 +135,7 @@ func (st *runState) steps() error {
 		if err := context.Cause(st.ctx); st.ctx.Err() != nil {
 			return err
 		}
-		if finish == fantasy.FinishReasonLength {
+		if finish == llm.FinishReasonLength {
 			return provider.ErrOutputLength
 		}
 		if len(calls) == 0 || st.rejected.Load() {
@@ -147,16 +147,16 @@ func (st *runState) steps() error {
 
 // stream runs one model step and records its parts; it returns the tool
 // calls the model made, its finish reason and its usage.
-func (st *runState) stream(call fantasy.Call) ([]pendingCall, fantasy.FinishReason, fantasy.Usage, error) {
+func (st *runState) stream(call llm.Call) ([]pendingCall, llm.FinishReason, llm.Usage, error) {
 	s, in := st.s, st.in
 	resp, err := in.model.LM.Stream(st.ctx, call)
 	if err != nil {
-		return nil, "", fantasy.Usage{}, err
+		return nil, "", llm.Usage{}, err
 	}
 	var (
 		calls  []pendingCall
-		finish fantasy.FinishReason
-		usage  fantasy.Usage
+		finish llm.FinishReason
+		usage  llm.Usage
 		texts  = map[string]*coalescer{} // blockKey → text/reasoning part
 		tools  = map[string]int{}        // tool call id → index in calls
 	)
@@ -168,22 +168,22 @@ func (st *runState) stream(call fantasy.Call) ([]pendingCall, fantasy.FinishReas
 	}()
 	for ev := range resp {
 		switch ev.Type {
-		case fantasy.StreamPartTypeTextStart, fantasy.StreamPartTypeReasoningStart:
+		case llm.StreamPartTypeTextStart, llm.StreamPartTypeReasoningStart:
 			key := blockKey(ev)
 			typ := storage.PartText
-			if ev.Type == fantasy.StreamPartTypeReasoningStart {
+			if ev.Type == llm.StreamPartTypeReasoningStart {
 				typ = storage.PartReasoning
 			}
 			p := s.newPart(in.sessionID, st.msg.ID, typ)
 			p.Time = &storage.PartTime{Start: s.ms()}
 			texts[key] = newCoalescer(st, p)
 			all = append(all, texts[key])
-		case fantasy.StreamPartTypeTextDelta, fantasy.StreamPartTypeReasoningDelta:
+		case llm.StreamPartTypeTextDelta, llm.StreamPartTypeReasoningDelta:
 			key := blockKey(ev)
 			c := texts[key]
 			if c == nil {
 				typ := storage.PartText
-				if ev.Type == fantasy.StreamPartTypeReasoningDelta {
+				if ev.Type == llm.StreamPartTypeReasoningDelta {
 					typ = storage.PartReasoning
 				}
 				p := s.newPart(in.sessionID, st.msg.ID, typ)
@@ -193,33 +193,33 @@ func (st *runState) stream(call fantasy.Call) ([]pendingCall, fantasy.FinishReas
 				all = append(all, c)
 			}
 			if err := c.add(ev.Delta, ev.ProviderMetadata); err != nil {
-				return nil, "", fantasy.Usage{}, err
+				return nil, "", llm.Usage{}, err
 			}
-		case fantasy.StreamPartTypeTextEnd, fantasy.StreamPartTypeReasoningEnd:
+		case llm.StreamPartTypeTextEnd, llm.StreamPartTypeReasoningEnd:
 			key := blockKey(ev)
 			if c := texts[key]; c != nil {
 				if err := c.end(ev.ProviderMetadata); err != nil {
-					return nil, "", fantasy.Usage{}, err
+					return nil, "", llm.Usage{}, err
 				}
 				delete(texts, key)
 			}
-		case fantasy.StreamPartTypeToolInputStart:
+		case llm.StreamPartTypeToolInputStart:
 			p := s.newPart(in.sessionID, st.msg.ID, storage.PartTool)
 			p.CallID, p.Tool = ev.ID, ev.ToolCallName
 			p.State = &storage.ToolState{Status: storage.ToolPending}
 			if err := st.put(p); err != nil {
-				return nil, "", fantasy.Usage{}, err
+				return nil, "", llm.Usage{}, err
 			}
 			tools[ev.ID] = len(calls)
 			calls = append(calls, pendingCall{partID: p.ID, callID: ev.ID, name: ev.ToolCallName})
-		case fantasy.StreamPartTypeToolCall:
+		case llm.StreamPartTypeToolCall:
 			i, ok := tools[ev.ID]
 			if !ok {
 				p := s.newPart(in.sessionID, st.msg.ID, storage.PartTool)
 				p.CallID, p.Tool = ev.ID, ev.ToolCallName
 				p.State = &storage.ToolState{Status: storage.ToolPending}
 				if err := st.put(p); err != nil {
-					return nil, "", fantasy.Usage{}, err
+					return nil, "", llm.Usage{}, err
 				}
 				i = len(calls)
 				tools[ev.ID] = i
@@ -227,22 +227,22 @@ func (st *runState) stream(call fantasy.Call) ([]pendingCall, fantasy.FinishReas
 			}
 			calls[i].input = ev.ToolCallInput
 			calls[i].ready = true
-		case fantasy.StreamPartTypeFinish:
+		case llm.StreamPartTypeFinish:
 			finish, usage = ev.FinishReason, ev.Usage
-		case fantasy.StreamPartTypeError:
+		case llm.StreamPartTypeError:
 			for _, c := range texts {
 				_ = c.end(nil)
 			}
-			return nil, "", fantasy.Usage{}, ev.Error
+			return nil, "", llm.Usage{}, ev.Error
 		}
 	}
 	for _, c := range texts { // a stream that ended without text_end
 		if err := c.end(nil); err != nil {
-			return nil, "", fantasy.Usage{}, err
+			return nil, "", llm.Usage{}, err
 		}
 	}
 	if err := st.ctx.Err(); err != nil {
-		return nil, "", fantasy.Usage{}, context.Cause(st.ctx)
+		return nil, "", llm.Usage{}, context.Cause(st.ctx)
 	}
 	var ready []pendingCall
 	for _, c := range calls {
@@ -260,7 +260,7 @@ func (st *runState) stream(call fantasy.Call) ([]pendingCall, fantasy.FinishReas
 
 // finishStep writes the step-finish part with the step's usage and adds
 // its cost to the message.
-func (st *runState) finishStep(usage fantasy.Usage) error {
+func (st *runState) finishStep(usage llm.Usage) error {
 	s, in := st.s, st.in
 	cost := provider.Cost(in.model.Model, usage)
 	tokens := storage.Tokens{Input: usage.InputTokens, Output: usage.OutputTokens, Reasoning: usage.ReasoningTokens,
@@ -399,9 +399,9 @@ type coalescer struct {
 // the two kinds independently (fantasy's OpenAI-compatible provider calls
 // both "0" and ends the reasoning only after the text began), so the kind
 // is part of the key.
-func blockKey(ev fantasy.StreamPart) string {
+func blockKey(ev llm.StreamPart) string {
 	switch ev.Type {
-	case fantasy.StreamPartTypeReasoningStart, fantasy.StreamPartTypeReasoningDelta, fantasy.StreamPartTypeReasoningEnd:
+	case llm.StreamPartTypeReasoningStart, llm.StreamPartTypeReasoningDelta, llm.StreamPartTypeReasoningEnd:
 		return "reasoning:" + ev.ID
 	}
 	return "text:" + ev.ID
@@ -424,7 +424,7 @@ func interval(n int) time.Duration {
 	return time.Second
 }
 
-func (c *coalescer) add(delta string, meta fantasy.ProviderMetadata) error {
+func (c *coalescer) add(delta string, meta llm.ProviderMetadata) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.err != nil {
@@ -461,7 +461,7 @@ func (c *coalescer) tick() {
 	}
 }
 
-func (c *coalescer) setMeta(meta fantasy.ProviderMetadata) {
+func (c *coalescer) setMeta(meta llm.ProviderMetadata) {
 	if c.part.Type != storage.PartReasoning || len(meta) == 0 {
 		return
 	}
@@ -483,7 +483,7 @@ func (c *coalescer) flush() error {
 }
 
 // end writes the final version and stops the timer.
-func (c *coalescer) end(meta fantasy.ProviderMetadata) error {
+func (c *coalescer) end(meta llm.ProviderMetadata) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {

@@ -9,7 +9,7 @@ import (
 	"runtime"
 	"strings"
 
-	"charm.land/fantasy"
+	"ocgo/llm"
 
 	"ocgo/confine"
 	"ocgo/provider"
@@ -115,14 +115,14 @@ func (s *Service) reminder(in loopInput) string {
 }
 
 // withReminder appends text to the last user message of the prompt.
-func withReminder(msgs []fantasy.Message, text string) []fantasy.Message {
+func withReminder(msgs []llm.Message, text string) []llm.Message {
 	if text == "" {
 		return msgs
 	}
 	for i := len(msgs) - 1; i >= 0; i-- {
-		if msgs[i].Role == fantasy.MessageRoleUser {
+		if msgs[i].Role == llm.MessageRoleUser {
 			m := msgs[i]
-			m.Content = append(append([]fantasy.MessagePart{}, m.Content...), fantasy.TextPart{Text: text})
+			m.Content = append(append([]llm.MessagePart{}, m.Content...), llm.TextPart{Text: text})
 			msgs[i] = m
 			break
 		}

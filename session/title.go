@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"charm.land/fantasy"
+	"ocgo/llm"
 
 	"ocgo/provider"
 	"ocgo/storage"
@@ -35,17 +35,17 @@ func (s *Service) generateTitle(ctx context.Context, sessionID string, main *pro
 	maxOut := int64(100)
 	// Streamed like every other model call, so any provider that serves
 	// the chat serves titles too.
-	resp, err := model.LM.Stream(ctx, fantasy.Call{
-		Prompt:          fantasy.Prompt{fantasy.NewSystemMessage(titlePrompt), fantasy.NewUserMessage(text.String())},
+	resp, err := model.LM.Stream(ctx, llm.Call{
+		Prompt:          llm.Prompt{llm.NewSystemMessage(titlePrompt), llm.NewUserMessage(text.String())},
 		MaxOutputTokens: &maxOut,
 	})
 	var answer strings.Builder
 	if err == nil {
 		for ev := range resp {
 			switch ev.Type {
-			case fantasy.StreamPartTypeTextDelta:
+			case llm.StreamPartTypeTextDelta:
 				answer.WriteString(ev.Delta)
-			case fantasy.StreamPartTypeError:
+			case llm.StreamPartTypeError:
 				err = ev.Error
 			}
 		}
