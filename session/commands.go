@@ -137,18 +137,8 @@ func (s *Service) Command(ctx context.Context, sessionID string, in CommandInput
 		s.log.Info("Command template shell step failed", "command", in.Command, "err", shellErr)
 	}
 	parts := []InputPart{{Type: storage.PartText, Text: text}}
-	home := s.opts.Home
-	if home == "" {
-		home, _ = os.UserHomeDir()
-	}
 	for _, f := range files {
-		p := f[1]
-		if rest, ok := strings.CutPrefix(p, "~/"); ok {
-			p = filepath.Join(home, rest)
-		}
-		if !filepath.IsAbs(p) {
-			p = filepath.Join(s.opts.Cwd, p)
-		}
+		p := templateFile(f[1], s.opts.Home, s.opts.Cwd)
 		if _, err := os.Stat(p); err != nil {
 			continue
 		}
@@ -161,6 +151,19 @@ func (s *Service) Command(ctx context.Context, sessionID string, in CommandInput
 		parts = append(parts, InputPart{Type: storage.PartFile, Mime: "text/plain", Filename: filepath.Base(p), URL: "file://" + p})
 	}
 	return s.Prompt(ctx, sessionID, PromptInput{MessageID: in.MessageID, Agent: agent, ProviderID: providerID, ModelID: modelID, Parts: parts})
+}
+
+// templateFile is the file a command template's @ reference names: "~/"
+// is the injected home (Options.Home; without one it is a name like any
+// other, never the process's $HOME), and a relative name is below cwd.
+func templateFile(ref, home, cwd string) string {
+	if rest, ok := strings.CutPrefix(ref, "~/"); ok && home != "" {
+		return filepath.Join(home, rest)
+	}
+	if filepath.IsAbs(ref) {
+		return ref
+	}
+	return filepath.Join(cwd, ref)
 }
 
 func firstNonEmpty(vs ...string) string {
