@@ -25,7 +25,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"slices"
 	"sync"
 	"time"
@@ -221,7 +220,7 @@ func New(opts Options) *Service {
 		opts.Shell = "bash"
 	}
 	if opts.Environ == nil {
-		opts.Environ = childenv.New(os.Environ(), nil, nil).Environ
+		opts.Environ = childenv.Default
 	}
 	bg, stopBg := context.WithCancel(context.Background())
 	return &Service{

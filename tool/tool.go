@@ -304,7 +304,7 @@ func Registry(opts Options) []Tool {
 		opts.Shell = defaultShell(opts.Env("SHELL"))
 	}
 	if opts.Environ == nil {
-		opts.Environ = childenv.New(os.Environ(), nil, nil).Environ
+		opts.Environ = childenv.Default
 	}
 	if opts.HTTPClient == nil {
 		opts.HTTPClient = fetchClient(opts.AllowPrivateFetch)
