@@ -1,14 +1,12 @@
 package provider
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"net/http"
 	"regexp"
@@ -242,7 +240,7 @@ func (m *anthropicModel) Stream(ctx context.Context, call llm.Call) (llm.StreamR
 			switch sse.ev.name {
 			case "message_start", "message_delta", "message_stop", "content_block_start", "content_block_delta", "content_block_stop":
 				if err := json.Unmarshal(sse.ev.data, &ev); err != nil {
-					yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: anthropicError(ctx, err)})
+					yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: wireError(ctx, err)})
 					return
 				}
 			default: // ping and future event types
@@ -353,7 +351,7 @@ func (m *anthropicModel) Stream(ctx context.Context, call llm.Call) (llm.StreamR
 			}
 		}
 		if err := sse.err; err != nil {
-			yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: anthropicError(ctx, err)})
+			yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: wireError(ctx, err)})
 			return
 		}
 		if !sawStop || msg.StopReason == "" {
@@ -455,35 +453,18 @@ func (m *anthropicModel) send(ctx context.Context, p anthropicRequest) (*http.Re
 	if err != nil {
 		return nil, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "text/event-stream")
-	req.Header.Set("Anthropic-Version", anthropicVersion)
-	if m.c.apiKey != "" {
-		req.Header.Set("X-Api-Key", m.c.apiKey)
-	}
-	if m.c.authToken != "" {
-		req.Header.Set("Authorization", "Bearer "+m.c.authToken)
-	}
-	for k, v := range m.c.headers {
-		req.Header.Set(k, v)
-	}
-	resp, err := m.c.client.Do(req)
-	if err != nil {
-		return nil, anthropicError(ctx, err)
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		defer resp.Body.Close()
-		raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		if err != nil && ctx.Err() != nil {
-			return nil, anthropicError(ctx, err)
+	return postStream(ctx, m.c.client, url, body, func(h http.Header) {
+		h.Set("Anthropic-Version", anthropicVersion)
+		if m.c.apiKey != "" {
+			h.Set("X-Api-Key", m.c.apiKey)
 		}
-		return nil, anthropicAPIError(resp.StatusCode, raw, resp)
-	}
-	return resp, nil
+		if m.c.authToken != "" {
+			h.Set("Authorization", "Bearer "+m.c.authToken)
+		}
+		for k, v := range m.c.headers {
+			h.Set(k, v)
+		}
+	}, anthropicAPIError)
 }
 
 func anthropicFinish(reason string) llm.FinishReason {
@@ -856,18 +837,6 @@ func anthropicAPIError(status int, raw []byte, resp *http.Response) error {
 		pe.ContextMaxTokens, _ = strconv.Atoi(mm[2])
 	}
 	return pe
-}
-
-// anthropicError wraps a transport or decoding error; cancellation stays
-// errors.Is(err, context.Canceled).
-func anthropicError(ctx context.Context, err error) error {
-	if ctxErr := ctx.Err(); ctxErr != nil {
-		if errors.Is(err, ctxErr) {
-			return err
-		}
-		return errors.Join(ctxErr, err)
-	}
-	return llm.WrapTransportError(err)
 }
 
 // anthropicErrorBody reads {"type":"error","error":{"type":…,"message":…}}.

@@ -1,14 +1,14 @@
 // Package provider resolves LLM providers and models the way opencode
 // 0.5.29 does (models.dev catalog + opencode.json `provider` blocks + keys
-// from env vars and auth.json) and hands out charm.land/fantasy language
-// models that speak the real wire protocols: Anthropic Messages (ocgo's own
-// adapter over the official anthropic-sdk-go root package, so no AWS or
-// gRPC code is linked), OpenAI's Responses API for the openai and azure
-// providers (ocgo's own adapter, which keeps reasoning items across
-// steps), Google Vertex AI (Claude at its rawPredict endpoint, the rest at
-// its OpenAI-compatible endpoint, with Application Default Credentials),
-// OpenAI Chat Completions, and any OpenAI-compatible server by base URL
-// (Ollama, llama.cpp, LM Studio, vLLM, OpenRouter, Groq, DeepSeek…).
+// from env vars and auth.json) and hands out llm.LanguageModels that speak
+// the real wire protocols, each through ocgo's own adapter: Anthropic
+// Messages, OpenAI's Responses API for the openai and azure providers
+// (which keeps reasoning items across steps), OpenAI Chat Completions for
+// @ai-sdk/openai providers and any OpenAI-compatible server by base URL
+// (chat.go), and Google Vertex AI (Claude at its rawPredict endpoint, the
+// rest at its OpenAI-compatible endpoint, with Application Default
+// Credentials). OpenAI-compatible servers are Ollama, llama.cpp, LM Studio,
+// vLLM, OpenRouter, Groq, DeepSeek, GitHub Copilot and the like.
 //
 // Guarantees:
 //   - credentials are looked up on every call (auth.json changes made by
@@ -37,12 +37,8 @@ import (
 	"strings"
 	"sync"
 
-	"charm.land/fantasy/providers/openai"
-	"charm.land/fantasy/providers/openaicompat"
-
-	"ocgo/llm"
-
 	"ocgo/config"
+	"ocgo/llm"
 )
 
 // Sentinel errors. Wrapped with %w; test with errors.Is.
@@ -513,7 +509,7 @@ func (r *Registry) Model(ctx context.Context, providerID, modelID string) (*Reso
 		from = "google credentials"
 	} else {
 		var err error
-		if lm, err = r.wireModel(ctx, w, p, providerID, modelID, m, baseURL, key, bearer, headers, doer); err != nil {
+		if lm, err = r.wireModel(w, p, providerID, modelID, m, baseURL, key, bearer, headers, doer); err != nil {
 			return nil, err
 		}
 	}
@@ -524,45 +520,6 @@ func (r *Registry) Model(ctx context.Context, providerID, modelID string) (*Reso
 		LM:    &retryModel{inner: lm, providerID: providerID, policy: r.retry, log: r.log, secret: cmp.Or(key, bearer)},
 		wire:  w,
 	}, nil
-}
-
-// openAIProvider builds the fantasy provider for the OpenAI and
-// OpenAI-compatible wires.
-func (r *Registry) openAIProvider(w wire, p Info, providerID, baseURL, key string, headers map[string]string, doer *authDoer) (llm.Provider, error) {
-	var fp llm.Provider
-	var err error
-	switch w {
-	case wireOpenAI:
-		opts := []openai.Option{openai.WithHTTPClient(doer), openai.WithName(providerID)}
-		if key != "" {
-			opts = append(opts, openai.WithAPIKey(key))
-		}
-		if baseURL = cmp.Or(baseURL, p.API); baseURL != "" {
-			opts = append(opts, openai.WithBaseURL(baseURL))
-		}
-		if len(headers) > 0 {
-			opts = append(opts, openai.WithHeaders(headers))
-		}
-		fp, err = openai.New(opts...)
-	default:
-		baseURL = cmp.Or(baseURL, p.API, compatBaseURLs[p.NPM])
-		if baseURL == "" {
-			return nil, fmt.Errorf("%w (provider %s has no options.baseURL)", ErrNoProvider, providerID)
-		}
-		opts := []openaicompat.Option{openaicompat.WithHTTPClient(doer), openaicompat.WithName(providerID),
-			openaicompat.WithBaseURL(baseURL)}
-		if key != "" {
-			opts = append(opts, openaicompat.WithAPIKey(key))
-		}
-		if len(headers) > 0 {
-			opts = append(opts, openaicompat.WithHeaders(headers))
-		}
-		fp, err = openaicompat.New(opts...)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("provider %s: %w", providerID, err)
-	}
-	return fp, nil
 }
 
 // authDoer sends provider requests. When the provider has no key it strips
@@ -631,7 +588,7 @@ func (r *Registry) azureBaseURL(providerID, modelID string) (string, error) {
 
 // wireModel builds the language model of a non-Vertex provider for its
 // wire.
-func (r *Registry) wireModel(ctx context.Context, w wire, p Info, providerID, modelID string, m Model, baseURL, key, bearer string,
+func (r *Registry) wireModel(w wire, p Info, providerID, modelID string, m Model, baseURL, key, bearer string,
 	headers map[string]string, doer *authDoer) (llm.LanguageModel, error) {
 	var lm llm.LanguageModel
 	switch w {
@@ -653,14 +610,15 @@ func (r *Registry) wireModel(ctx context.Context, w wire, p Info, providerID, mo
 			rc.azure, rc.apiVersion = true, r.optString(providerID, "apiVersion")
 		}
 		lm = newResponsesModel(rc)
+	case wireOpenAI:
+		lm = newChatModel(chatConfig{providerID: providerID, modelID: modelID, baseURL: cmp.Or(baseURL, p.API),
+			apiKey: key, headers: headers, client: doer})
 	default:
-		fp, err := r.openAIProvider(w, p, providerID, baseURL, key, headers, doer)
-		if err != nil {
-			return nil, err
+		if baseURL = cmp.Or(baseURL, p.API, compatBaseURLs[p.NPM]); baseURL == "" {
+			return nil, fmt.Errorf("%w (provider %s has no options.baseURL)", ErrNoProvider, providerID)
 		}
-		if lm, err = fp.LanguageModel(ctx, modelID); err != nil {
-			return nil, fmt.Errorf("provider %s: %w", providerID, err)
-		}
+		lm = newChatModel(chatConfig{providerID: providerID, modelID: modelID, baseURL: baseURL,
+			apiKey: key, headers: headers, client: doer, compat: true})
 	}
 	return lm, nil
 }

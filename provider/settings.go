@@ -5,9 +5,6 @@ import (
 	"maps"
 	"strings"
 
-	"charm.land/fantasy/providers/openai"
-	"charm.land/fantasy/providers/openaicompat"
-
 	"ocgo/llm"
 )
 
@@ -135,23 +132,23 @@ func (r *Resolved) Prepare(call *llm.Call, s Settings) {
 			o.Store = &b
 		}
 		call.ProviderOptions[responsesOptionsKey] = o
-	case wireOpenAI:
-		o := &openai.ProviderOptions{TextVerbosity: str("textVerbosity"), PromptCacheKey: str("promptCacheKey")}
+	case wireOpenAI, wireCompat:
+		o := &chatCallOptions{}
 		if e := str("reasoningEffort"); e != nil {
-			eff := openai.ReasoningEffort(*e)
-			o.ReasoningEffort = &eff
+			o.ReasoningEffort = *e
 		}
-		if b, ok := s.Options["store"].(bool); ok {
-			o.Store = &b
+		if r.wire == wireOpenAI { // OpenAI's own fields; compatible servers may refuse them
+			if v := str("textVerbosity"); v != nil {
+				o.TextVerbosity = *v
+			}
+			if k := str("promptCacheKey"); k != nil {
+				o.PromptCacheKey = *k
+			}
+			if b, ok := s.Options["store"].(bool); ok {
+				o.Store = &b
+			}
 		}
-		call.ProviderOptions[openai.Name] = o
-	case wireCompat:
-		o := &openaicompat.ProviderOptions{}
-		if e := str("reasoningEffort"); e != nil {
-			eff := openai.ReasoningEffort(*e)
-			o.ReasoningEffort = &eff
-		}
-		call.ProviderOptions[r.Info.ID] = o
+		call.ProviderOptions[chatOptionsKey] = o
 	case wireAnthropic:
 		if budget := thinkingBudget(s.Options["thinking"]); budget > 0 {
 			call.ProviderOptions[anthropicMetaKey] = &anthropicCallOptions{ThinkingBudget: budget}

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync"
 
-	"charm.land/fantasy/providers/openaicompat"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/google"
 
@@ -147,11 +146,6 @@ func (r *Registry) vertexModel(ctx context.Context, p Info, modelID string, head
 	if !strings.Contains(id, "/") {
 		id = "google/" + id
 	}
-	fp, err := openaicompat.New(openaicompat.WithHTTPClient(doer), openaicompat.WithName(p.ID),
-		openaicompat.WithBaseURL(base+"/endpoints/openapi"), openaicompat.WithAPIKey(token), openaicompat.WithHeaders(headers))
-	if err != nil {
-		return nil, 0, err
-	}
-	lm, err := fp.LanguageModel(ctx, id)
-	return lm, wireCompat, err
+	return newChatModel(chatConfig{providerID: p.ID, modelID: id, baseURL: base + "/endpoints/openapi", apiKey: token,
+		headers: headers, client: doer, compat: true}), wireCompat, nil
 }
