@@ -130,15 +130,6 @@ func (s *Server) sessionChat(r *http.Request, p httprouter.Params, in *session.P
 }
 
 func (s *Server) sessionCommand(r *http.Request, p httprouter.Params, in *session.CommandInput) (any, error) {
-	if in.Command == "" {
-		return nil, badRequest("command", "command is required")
-	}
-	if in.MessageID != "" && !storage.ValidID(storage.PrefixMessage, in.MessageID) {
-		return nil, badRequest("messageID", "messageID must start with \"msg_\"")
-	}
-	if _, err := s.opts.Sessions.Get(p.ByName("id")); err != nil {
-		return nil, err
-	}
 	return s.opts.Sessions.Command(r.Context(), p.ByName("id"), *in)
 }
 

@@ -83,6 +83,17 @@ type CommandInput struct {
 	Command   string `json:"command"`
 }
 
+// Validate checks the input before anything runs or is written.
+func (in *CommandInput) Validate() error {
+	if in.Command == "" {
+		return fmt.Errorf("%w: command is required", ErrInvalid)
+	}
+	if in.MessageID != "" && !storage.ValidID(storage.PrefixMessage, in.MessageID) {
+		return fmt.Errorf("%w: messageID must start with \"msg_\" and hold only letters, digits, '_' and '-'", ErrInvalid)
+	}
+	return nil
+}
+
 var (
 	shellRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("!`([^`]+)`") })
 	fileRe  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?:^|\s)@(\S+)`) })
@@ -91,6 +102,9 @@ var (
 // Command expands a slash-command template ($ARGUMENTS, !`cmd` output,
 // @file attachments) and sends it as a prompt.
 func (s *Service) Command(ctx context.Context, sessionID string, in CommandInput) (storage.WithParts, error) {
+	if err := in.Validate(); err != nil {
+		return storage.WithParts{}, err
+	}
 	if s.opts.Config == nil {
 		return storage.WithParts{}, fmt.Errorf("%w: command %q does not exist", ErrNotFound, in.Command)
 	}
