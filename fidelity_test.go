@@ -49,6 +49,11 @@ func TestMidStreamErrorsAreStoredOnTheMessage(t *testing.T) {
 	}{
 		{"anthropic", func(t *testing.T, turns ...fakellm.Turn) *fakellm.Server { return fakellm.NewAnthropic(t, turns...) }, anthropicConfig, map[string]string{"ANTHROPIC_API_KEY": "k"}, textPrompt},
 		{"openai", func(t *testing.T, turns ...fakellm.Turn) *fakellm.Server { return fakellm.NewOpenAI(t, turns...) }, ollamaConfig, nil, ollamaPrompt},
+		{"responses", func(t *testing.T, turns ...fakellm.Turn) *fakellm.Server { return fakellm.NewResponses(t, turns...) },
+			func(url string) string {
+				return `{"provider":{"openai":{"options":{"baseURL":"` + url + `","apiKey":"k"}}}}`
+			}, nil,
+			func(text string) map[string]any { return modelPrompt("openai", "gpt-4.1", text) }},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			// A mid-stream failure is final for this request; the retry

@@ -504,10 +504,7 @@ type anthropicTurn struct {
 	Content []any  `json:"content"`
 }
 
-type anthropicText struct {
-	Type string `json:"type"` // "text"
-	Text string `json:"text"`
-}
+type anthropicText = typedText // "type": "text"
 
 func textBlock(s string) anthropicText { return anthropicText{Type: "text", Text: s} }
 

@@ -5,36 +5,32 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
+	"maps"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 
-	"github.com/openai/openai-go/v3"
-	"github.com/openai/openai-go/v3/option"
-	"github.com/openai/openai-go/v3/packages/param"
-	"github.com/openai/openai-go/v3/packages/ssestream"
-	"github.com/openai/openai-go/v3/responses"
-	"github.com/openai/openai-go/v3/shared"
-
 	"ocgo/llm"
 )
 
-// This file is ocgo's adapter for OpenAI's Responses API (POST /responses),
-// which opencode uses for the openai and azure providers. fantasy has a
-// Responses model, but it leaves reasoning items out of the history it
-// sends and reads a reasoning item's encrypted content only from the event
-// that opens the item (the API sends it when the item is done), so every
-// step of a tool loop would start its reasoning from scratch. This adapter
-// keeps each step's reasoning item (its id and encrypted content, asked for
-// with include=reasoning.encrypted_content since nothing is stored at
-// OpenAI: store=false) and sends it back before the step's function calls.
-// It builds on openai-go's responses package, already linked through
-// fantasy: the SDK does the HTTP and the SSE parsing.
+// This file is ocgo's own adapter for OpenAI's Responses API (POST
+// /responses), which opencode uses for the openai and azure providers. It
+// writes the request as the API documents it and reads the typed SSE
+// events with sseReader, like the Anthropic adapter (openai-go, whose
+// types it used before, added about 7.8 MB to the binary).
+//
+// fantasy's Responses model leaves reasoning items out of the history it
+// sends and reads a reasoning item's encrypted content only from the
+// event that opens the item (the API sends it when the item is done), so
+// every step of a tool loop would start its reasoning from scratch. This
+// adapter keeps each step's reasoning item (its id and encrypted content,
+// asked for with include=reasoning.encrypted_content since nothing is
+// stored at OpenAI: store=false) and sends it back before the step's
+// function calls.
 
 // responsesMetaKey is the provider key of Responses reasoning metadata, the
 // AI SDK's ("openai"), so a reasoning part opencode stored replays too.
@@ -97,51 +93,32 @@ type responsesConfig struct {
 	// no temperature/top_p, system prompt as a developer message,
 	// reasoning settings and items.
 	reasoning bool
-	baseURL   string // ends before "/responses"
+	baseURL   string // ends before "/responses"; "" is api.openai.com/v1
 	apiKey    string // "" sends no key
 	// azure sends the key in an api-key header (not as a Bearer token)
 	// and adds ?api-version= to every request.
 	azure      bool
 	apiVersion string
 	headers    map[string]string
-	client     option.HTTPClient
+	client     httpDoer // nil = http.DefaultClient
 }
 
 // responsesModel implements llm.LanguageModel over the Responses API.
 type responsesModel struct {
 	streamOnly
-	reasoning bool
-	svc       responses.ResponseService
+	c responsesConfig
 }
 
-// newResponsesModel builds the adapter. Like the Anthropic adapter it
-// uses the service constructor, not openai.NewClient, which would read
-// OPENAI_API_KEY and OPENAI_BASE_URL from the process environment.
+// newResponsesModel builds the adapter. It reads nothing from the process
+// environment (no OPENAI_API_KEY or OPENAI_BASE_URL): a provider only
+// ever receives its own key.
 func newResponsesModel(c responsesConfig) *responsesModel {
-	opts := []option.RequestOption{
-		option.WithBaseURL(cmp.Or(c.baseURL, "https://api.openai.com/v1")),
-		option.WithMaxRetries(0), // retryModel owns the retry policy
+	if c.client == nil {
+		c.client = http.DefaultClient
 	}
-	if c.client != nil {
-		opts = append(opts, option.WithHTTPClient(c.client))
-	}
-	switch {
-	case c.azure:
-		if c.apiKey != "" {
-			opts = append(opts, option.WithHeader("api-key", c.apiKey))
-		}
-		opts = append(opts, option.WithQuery("api-version", cmp.Or(c.apiVersion, "v1")))
-	case c.apiKey != "":
-		opts = append(opts, option.WithAPIKey(c.apiKey))
-	}
-	for k, v := range c.headers {
-		opts = append(opts, option.WithHeader(k, v))
-	}
-	return &responsesModel{streamOnly: streamOnly{provider: c.providerID, model: c.modelID}, reasoning: c.reasoning,
-		svc: responses.NewResponseService(opts...)}
+	return &responsesModel{streamOnly: streamOnly{provider: c.providerID, model: c.modelID}, c: c}
 }
 
-// Provider implements llm.LanguageModel.
 // Generate implements llm.LanguageModel by draining Stream.
 func (m *responsesModel) Generate(ctx context.Context, call llm.Call) (*llm.Response, error) {
 	stream, err := m.Stream(ctx, call)
@@ -151,44 +128,110 @@ func (m *responsesModel) Generate(ctx context.Context, call llm.Call) (*llm.Resp
 	return collectStream(stream)
 }
 
-// params builds the request body.
-func (m *responsesModel) params(call llm.Call) (responses.ResponseNewParams, []llm.CallWarning) {
+// responsesRequest is the body of POST /responses.
+type responsesRequest struct {
+	Model           string                `json:"model"`
+	Input           []any                 `json:"input"` // the responses* item types below
+	Stream          bool                  `json:"stream"`
+	Store           bool                  `json:"store"`
+	MaxOutputTokens *int64                `json:"max_output_tokens,omitempty"`
+	Temperature     *float64              `json:"temperature,omitempty"`
+	TopP            *float64              `json:"top_p,omitempty"`
+	PromptCacheKey  string                `json:"prompt_cache_key,omitempty"`
+	Text            *responsesTextOptions `json:"text,omitempty"`
+	Reasoning       *responsesReasoningOn `json:"reasoning,omitempty"`
+	Include         []string              `json:"include,omitempty"`
+	Tools           []responsesTool       `json:"tools,omitempty"`
+	ToolChoice      any                   `json:"tool_choice,omitempty"` // "auto", "none", "required" or a responsesToolChoice
+}
+
+type responsesTextOptions struct {
+	Verbosity string `json:"verbosity"` // low, medium, high
+}
+
+type responsesReasoningOn struct {
+	Effort  string `json:"effort,omitempty"`  // minimal, low, medium, high
+	Summary string `json:"summary,omitempty"` // auto, concise, detailed
+}
+
+type responsesTool struct {
+	Type        string         `json:"type"` // "function"
+	Name        string         `json:"name"`
+	Description string         `json:"description"`
+	Parameters  map[string]any `json:"parameters"`
+	Strict      bool           `json:"strict"`
+}
+
+type responsesToolChoice struct {
+	Type string `json:"type"` // "function"
+	Name string `json:"name"`
+}
+
+// responsesMessage is a message item (no "type": the API's easy input
+// message); Content is a string or a list of input content parts.
+type responsesMessage struct {
+	Role    string `json:"role"` // system, developer, user, assistant
+	Content any    `json:"content"`
+}
+
+type responsesInputImage struct {
+	Type     string `json:"type"` // "input_image"
+	ImageURL string `json:"image_url"`
+	Detail   string `json:"detail"`
+}
+
+type responsesInputFile struct {
+	Type     string `json:"type"` // "input_file"
+	Filename string `json:"filename"`
+	FileData string `json:"file_data"`
+}
+
+// responsesReasoningItem is an earlier step's reasoning, sent back.
+// Summary is always present (the API requires the field).
+type responsesReasoningItem struct {
+	Type             string      `json:"type"` // "reasoning"
+	ID               string      `json:"id"`
+	Summary          []typedText `json:"summary"`
+	EncryptedContent string      `json:"encrypted_content,omitempty"`
+}
+
+type responsesFunctionCall struct {
+	Type      string `json:"type"` // "function_call"
+	CallID    string `json:"call_id"`
+	Name      string `json:"name"`
+	Arguments string `json:"arguments"`
+}
+
+type responsesFunctionOutput struct {
+	Type   string `json:"type"` // "function_call_output"
+	CallID string `json:"call_id"`
+	Output string `json:"output"`
+}
+
+// params maps a fantasy call onto a Responses request.
+func (m *responsesModel) params(call llm.Call) (responsesRequest, []llm.CallWarning) {
 	o, _ := call.ProviderOptions[responsesOptionsKey].(*responsesCallOptions)
 	if o == nil {
 		o = &responsesCallOptions{}
 	}
 	store := o.Store != nil && *o.Store
-	p := responses.ResponseNewParams{Model: m.model, Store: param.NewOpt(store)}
 	input, warnings := m.input(call.Prompt, store)
-	p.Input = responses.ResponseNewParamsInputUnion{OfInputItemList: input}
-	if call.MaxOutputTokens != nil {
-		p.MaxOutputTokens = param.NewOpt(*call.MaxOutputTokens)
-	}
-	if !m.reasoning { // reasoning models refuse sampling settings
-		if call.Temperature != nil {
-			p.Temperature = param.NewOpt(*call.Temperature)
-		}
-		if call.TopP != nil {
-			p.TopP = param.NewOpt(*call.TopP)
-		}
-	}
-	if o.PromptCacheKey != "" {
-		p.PromptCacheKey = param.NewOpt(o.PromptCacheKey)
+	p := responsesRequest{Model: m.model, Input: input, Stream: true, Store: store,
+		MaxOutputTokens: call.MaxOutputTokens, PromptCacheKey: o.PromptCacheKey}
+	if !m.c.reasoning { // reasoning models refuse sampling settings
+		p.Temperature, p.TopP = call.Temperature, call.TopP
 	}
 	if o.TextVerbosity != "" {
-		p.Text.Verbosity = responses.ResponseTextConfigVerbosity(o.TextVerbosity)
+		p.Text = &responsesTextOptions{Verbosity: o.TextVerbosity}
 	}
-	if m.reasoning {
-		if o.ReasoningEffort != "" {
-			p.Reasoning.Effort = shared.ReasoningEffort(o.ReasoningEffort)
-		}
-		if o.ReasoningSummary != "" {
-			p.Reasoning.Summary = shared.ReasoningSummary(o.ReasoningSummary)
+	if m.c.reasoning {
+		if o.ReasoningEffort != "" || o.ReasoningSummary != "" {
+			p.Reasoning = &responsesReasoningOn{Effort: o.ReasoningEffort, Summary: o.ReasoningSummary}
 		}
 		if !store {
 			// Without storage the next step can only send the reasoning
 			// back if the API hands out its encrypted form.
-			p.Include = []responses.ResponseIncludable{responses.ResponseIncludableReasoningEncryptedContent}
+			p.Include = []string{"reasoning.encrypted_content"}
 		}
 	}
 	for _, t := range call.Tools {
@@ -197,21 +240,19 @@ func (m *responsesModel) params(call llm.Call) (responses.ResponseNewParams, []l
 			warnings = append(warnings, llm.CallWarning{Type: llm.CallWarningTypeUnsupportedTool, Tool: t})
 			continue
 		}
-		p.Tools = append(p.Tools, responses.ToolUnionParam{OfFunction: &responses.FunctionToolParam{
-			Name: ft.Name, Description: param.NewOpt(ft.Description), Parameters: ft.InputSchema,
-			Strict: param.NewOpt(false),
-		}})
+		schema := ft.InputSchema
+		if schema == nil {
+			schema = map[string]any{"type": "object", "properties": map[string]any{}}
+		}
+		p.Tools = append(p.Tools, responsesTool{Type: "function", Name: ft.Name, Description: ft.Description,
+			Parameters: maps.Clone(schema)})
 	}
 	if len(p.Tools) > 0 && call.ToolChoice != nil {
-		switch *call.ToolChoice {
-		case llm.ToolChoiceAuto:
-			p.ToolChoice.OfToolChoiceMode = param.NewOpt(responses.ToolChoiceOptionsAuto)
-		case llm.ToolChoiceNone:
-			p.ToolChoice.OfToolChoiceMode = param.NewOpt(responses.ToolChoiceOptionsNone)
-		case llm.ToolChoiceRequired:
-			p.ToolChoice.OfToolChoiceMode = param.NewOpt(responses.ToolChoiceOptionsRequired)
+		switch c := *call.ToolChoice; c {
+		case llm.ToolChoiceAuto, llm.ToolChoiceNone, llm.ToolChoiceRequired:
+			p.ToolChoice = string(c)
 		default:
-			p.ToolChoice.OfFunctionTool = &responses.ToolChoiceFunctionParam{Name: string(*call.ToolChoice)}
+			p.ToolChoice = responsesToolChoice{Type: "function", Name: string(c)}
 		}
 	}
 	return p, warnings
@@ -221,8 +262,8 @@ func (m *responsesModel) params(call llm.Call) (responses.ResponseNewParams, []l
 // id becomes a reasoning item right where it was produced, before the
 // step's function calls; without storage it must carry its encrypted
 // content (the API cannot look the id up), so one without is left out.
-func (m *responsesModel) input(prompt llm.Prompt, store bool) (responses.ResponseInputParam, []llm.CallWarning) {
-	var in responses.ResponseInputParam
+func (m *responsesModel) input(prompt llm.Prompt, store bool) ([]any, []llm.CallWarning) {
+	in := []any{}
 	var warnings []llm.CallWarning
 	sent := map[string]bool{} // reasoning item ids already in the input
 	for _, msg := range prompt {
@@ -230,83 +271,78 @@ func (m *responsesModel) input(prompt llm.Prompt, store bool) (responses.Respons
 		case llm.MessageRoleSystem:
 			var text strings.Builder
 			for _, c := range msg.Content {
-				if t, ok := llm.AsContentType[llm.TextPart](c); ok {
+				if t, ok := llm.AsMessagePart[llm.TextPart](c); ok {
 					text.WriteString(t.Text)
 				}
 			}
 			if text.Len() == 0 {
 				continue
 			}
-			role := responses.EasyInputMessageRoleSystem
-			if m.reasoning {
-				role = responses.EasyInputMessageRoleDeveloper
+			role := "system"
+			if m.c.reasoning {
+				role = "developer"
 			}
-			in = append(in, responses.ResponseInputItemParamOfMessage(text.String(), role))
+			in = append(in, responsesMessage{Role: role, Content: text.String()})
 		case llm.MessageRoleUser:
-			var parts responses.ResponseInputMessageContentListParam
+			var parts []any
 			for _, c := range msg.Content {
-				switch c.GetType() {
-				case llm.ContentTypeText:
-					if t, ok := llm.AsContentType[llm.TextPart](c); ok {
-						parts = append(parts, responses.ResponseInputContentUnionParam{OfInputText: &responses.ResponseInputTextParam{Text: t.Text}})
-					}
-				case llm.ContentTypeFile:
-					f, ok := llm.AsContentType[llm.FilePart](c)
-					if !ok {
-						continue
-					}
-					if part, ok := responsesFile(f); ok {
-						parts = append(parts, part)
-					} else {
-						warnings = append(warnings, unsupportedFile(f))
-					}
+				if t, ok := llm.AsMessagePart[llm.TextPart](c); ok {
+					parts = append(parts, typedText{Type: "input_text", Text: t.Text})
+					continue
+				}
+				f, ok := llm.AsMessagePart[llm.FilePart](c)
+				if !ok {
+					continue
+				}
+				if part, ok := responsesFile(f); ok {
+					parts = append(parts, part)
+				} else {
+					warnings = append(warnings, unsupportedFile(f))
 				}
 			}
 			if len(parts) > 0 {
-				in = append(in, responses.ResponseInputItemParamOfMessage(parts, responses.EasyInputMessageRoleUser))
+				in = append(in, responsesMessage{Role: "user", Content: parts})
 			}
 		case llm.MessageRoleAssistant:
 			for _, c := range msg.Content {
-				switch c.GetType() {
-				case llm.ContentTypeText:
-					if t, ok := llm.AsContentType[llm.TextPart](c); ok && t.Text != "" {
-						in = append(in, responses.ResponseInputItemParamOfMessage(t.Text, responses.EasyInputMessageRoleAssistant))
+				if t, ok := llm.AsMessagePart[llm.TextPart](c); ok && t.Text != "" {
+					in = append(in, responsesMessage{Role: "assistant", Content: t.Text})
+				} else if r, ok := llm.AsMessagePart[llm.ReasoningPart](c); ok {
+					if item, ok := responsesReasoningInput(r, store, sent); ok {
+						in = append(in, item)
 					}
-				case llm.ContentTypeReasoning:
-					r, ok := llm.AsContentType[llm.ReasoningPart](c)
-					if !ok {
-						continue
-					}
-					meta, _ := r.ProviderOptions[responsesMetaKey].(*responsesReasoning)
-					if meta == nil || meta.ItemID == "" || sent[meta.ItemID] || (!store && meta.EncryptedContent == "") {
-						continue
-					}
-					sent[meta.ItemID] = true
-					item := responses.ResponseReasoningItemParam{ID: meta.ItemID, Summary: []responses.ResponseReasoningItemSummaryParam{}}
-					if r.Text != "" {
-						item.Summary = append(item.Summary, responses.ResponseReasoningItemSummaryParam{Text: r.Text})
-					}
-					if meta.EncryptedContent != "" {
-						item.EncryptedContent = param.NewOpt(meta.EncryptedContent)
-					}
-					in = append(in, responses.ResponseInputItemUnionParam{OfReasoning: &item})
-				case llm.ContentTypeToolCall:
-					if tc, ok := llm.AsContentType[llm.ToolCallPart](c); ok && !tc.ProviderExecuted {
-						in = append(in, responses.ResponseInputItemParamOfFunctionCall(tc.Input, tc.ToolCallID, tc.ToolName))
-					}
+				} else if tc, ok := llm.AsMessagePart[llm.ToolCallPart](c); ok && !tc.ProviderExecuted {
+					in = append(in, responsesFunctionCall{Type: "function_call", CallID: tc.ToolCallID, Name: tc.ToolName, Arguments: tc.Input})
 				}
 			}
 		case llm.MessageRoleTool:
 			for _, c := range msg.Content {
-				r, ok := llm.AsContentType[llm.ToolResultPart](c)
+				r, ok := llm.AsMessagePart[llm.ToolResultPart](c)
 				if !ok || r.ProviderExecuted {
 					continue
 				}
-				in = append(in, responses.ResponseInputItemParamOfFunctionCallOutput(r.ToolCallID, toolResultText(r.Output)))
+				in = append(in, responsesFunctionOutput{Type: "function_call_output", CallID: r.ToolCallID, Output: toolResultText(r.Output)})
 			}
 		}
 	}
 	return in, warnings
+}
+
+// responsesReasoningInput is a reasoning part sent back as its reasoning
+// item, once per item id (sent records them). Without storage the item
+// must carry its encrypted content: the API cannot look the id up.
+func responsesReasoningInput(r llm.ReasoningPart, store bool, sent map[string]bool) (responsesReasoningItem, bool) {
+	meta, _ := r.ProviderOptions[responsesMetaKey].(*responsesReasoning)
+	if meta == nil || meta.ItemID == "" || sent[meta.ItemID] || (!store && meta.EncryptedContent == "") {
+		return responsesReasoningItem{}, false
+	}
+	sent[meta.ItemID] = true
+	item := responsesReasoningItem{Type: "reasoning", ID: meta.ItemID, Summary: []typedText{},
+		EncryptedContent: meta.EncryptedContent}
+	if r.Text != "" {
+		item.Summary = append(item.Summary, typedText{Type: "summary_text", Text: r.Text})
+	}
+	return item, true
 }
 
 // toolResultText is a tool result as the text a function_call_output takes.
@@ -324,20 +360,79 @@ func toolResultText(out llm.ToolResultOutputContent) string {
 	return ""
 }
 
-// responsesFile is a user attachment as an input content part.
-func responsesFile(f llm.FilePart) (responses.ResponseInputContentUnionParam, bool) {
+// responsesFile is a user attachment as an input content part: images and
+// PDFs as data URLs, text inline.
+func responsesFile(f llm.FilePart) (any, bool) {
 	dataURL := "data:" + f.MediaType + ";base64," + base64.StdEncoding.EncodeToString(f.Data)
 	switch {
 	case strings.HasPrefix(f.MediaType, "image/"):
-		return responses.ResponseInputContentUnionParam{OfInputImage: &responses.ResponseInputImageParam{
-			ImageURL: param.NewOpt(dataURL), Detail: responses.ResponseInputImageDetailAuto}}, true
+		return responsesInputImage{Type: "input_image", ImageURL: dataURL, Detail: "auto"}, true
 	case f.MediaType == "application/pdf":
-		return responses.ResponseInputContentUnionParam{OfInputFile: &responses.ResponseInputFileParam{
-			Filename: param.NewOpt(cmp.Or(f.Filename, "file.pdf")), FileData: param.NewOpt(dataURL)}}, true
+		return responsesInputFile{Type: "input_file", Filename: cmp.Or(f.Filename, "file.pdf"), FileData: dataURL}, true
 	case strings.HasPrefix(f.MediaType, "text/"):
-		return responses.ResponseInputContentUnionParam{OfInputText: &responses.ResponseInputTextParam{Text: string(f.Data)}}, true
+		return typedText{Type: "input_text", Text: string(f.Data)}, true
 	}
-	return responses.ResponseInputContentUnionParam{}, false
+	return nil, false
+}
+
+// responsesEvent is one streamed event; each type fills its fields.
+type responsesEvent struct {
+	Type        string   `json:"type"`
+	OutputIndex int64    `json:"output_index"`
+	ItemID      string   `json:"item_id"`
+	Delta       string   `json:"delta"`
+	Item        struct { // output_item.added and .done
+		Type             string `json:"type"` // reasoning, message, function_call
+		ID               string `json:"id"`
+		CallID           string `json:"call_id"`
+		Name             string `json:"name"`
+		Arguments        string `json:"arguments"`
+		EncryptedContent string `json:"encrypted_content"`
+	} `json:"item"`
+	Response struct { // response.completed, .incomplete, .failed
+		Usage             responsesUsage `json:"usage"`
+		IncompleteDetails struct {
+			Reason string `json:"reason"`
+		} `json:"incomplete_details"`
+		Error responsesErrorObject `json:"error"`
+	} `json:"response"`
+	// The "error" event has code and message at the top; an error
+	// object in a data frame (as some servers send it) sits in error.
+	Code    jsonText              `json:"code"`
+	Message string                `json:"message"`
+	Error   *responsesErrorObject `json:"error"`
+}
+
+type responsesErrorObject struct {
+	Message string   `json:"message"`
+	Code    jsonText `json:"code"`
+	Type    string   `json:"type"`
+}
+
+// jsonText reads a JSON string, number or null as text (error codes come
+// as "server_error", "401" or 401).
+type jsonText string
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (t *jsonText) UnmarshalJSON(b []byte) error {
+	var s string
+	if json.Unmarshal(b, &s) == nil {
+		*t = jsonText(s)
+	} else if string(b) != "null" {
+		*t = jsonText(b)
+	}
+	return nil
+}
+
+type responsesUsage struct {
+	InputTokens        int64 `json:"input_tokens"`
+	OutputTokens       int64 `json:"output_tokens"`
+	InputTokensDetails struct {
+		CachedTokens int64 `json:"cached_tokens"`
+	} `json:"input_tokens_details"`
+	OutputTokensDetails struct {
+		ReasoningTokens int64 `json:"reasoning_tokens"`
+	} `json:"output_tokens_details"`
 }
 
 // Stream implements llm.LanguageModel. Text and reasoning parts carry
@@ -347,9 +442,13 @@ func responsesFile(f llm.FilePart) (responses.ResponseInputContentUnionParam, bo
 // .incomplete) is an incomplete-stream error, which retryModel retries.
 func (m *responsesModel) Stream(ctx context.Context, call llm.Call) (llm.StreamResponse, error) {
 	params, warnings := m.params(call)
-	stream := m.svc.NewStreaming(ctx, params)
+	resp, err := m.send(ctx, params)
 	return func(yield func(llm.StreamPart) bool) {
-		defer func() { _ = stream.Close() }()
+		if err != nil {
+			yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: err})
+			return
+		}
+		defer resp.Body.Close()
 		if len(warnings) > 0 && !yield(llm.StreamPart{Type: llm.StreamPartTypeWarnings, Warnings: warnings}) {
 			return
 		}
@@ -357,8 +456,26 @@ func (m *responsesModel) Stream(ctx context.Context, call llm.Call) (llm.StreamR
 		summaries := map[string]bool{}
 		var usage llm.Usage
 		finish, done, hasCalls := llm.FinishReasonUnknown, false, false
-		for stream.Next() {
-			ev := stream.Current()
+		sse := newSSEReader(resp.Body)
+		for sse.next() {
+			if string(sse.ev.data) == "[DONE]" {
+				continue
+			}
+			var ev responsesEvent
+			if err := json.Unmarshal(sse.ev.data, &ev); err != nil {
+				yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: wireError(ctx, err)})
+				return
+			}
+			if ev.Type == "error" || ev.Error != nil || sse.ev.name == "error" {
+				// The error event (code and message at the top), or an
+				// error object in a data frame, as some servers send it.
+				e := responsesErrorObject{Message: ev.Message, Code: ev.Code}
+				if ev.Error != nil {
+					e = *ev.Error
+				}
+				yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: responsesStreamError(e, sse.ev.data)})
+				return
+			}
 			var part llm.StreamPart
 			switch ev.Type {
 			case "response.output_item.added":
@@ -399,26 +516,22 @@ func (m *responsesModel) Stream(ctx context.Context, call llm.Call) (llm.StreamR
 						return
 					}
 					part = llm.StreamPart{Type: llm.StreamPartTypeToolCall, ID: ev.Item.CallID,
-						ToolCallName: ev.Item.Name, ToolCallInput: cmp.Or(ev.Item.Arguments.OfString, "{}")}
+						ToolCallName: ev.Item.Name, ToolCallInput: cmp.Or(ev.Item.Arguments, "{}")}
 				}
 			case "response.completed", "response.incomplete":
 				done = true
-				usage = responsesUsage(ev.Response.Usage)
+				usage = ev.Response.Usage.fantasy()
 				finish = responsesFinish(ev.Response.IncompleteDetails.Reason, hasCalls)
 			case "response.failed":
-				yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: responsesStreamError(
-					ev.Response.Error.Message, string(ev.Response.Error.Code))})
-				return
-			case "error":
-				yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: responsesStreamError(ev.Message, ev.Code)})
+				yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: responsesStreamError(ev.Response.Error, sse.ev.data)})
 				return
 			}
 			if part.Type != "" && !yield(part) {
 				return
 			}
 		}
-		if err := stream.Err(); err != nil && !errors.Is(err, io.EOF) {
-			yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: responsesError(ctx, err)})
+		if err := sse.err; err != nil {
+			yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: wireError(ctx, err)})
 			return
 		}
 		if !done {
@@ -433,13 +546,37 @@ func (m *responsesModel) Stream(ctx context.Context, call llm.Call) (llm.StreamR
 	}, nil
 }
 
+// send POSTs the request to <baseURL>/responses (Azure: with its
+// api-version and the key in an api-key header).
+func (m *responsesModel) send(ctx context.Context, p responsesRequest) (*http.Response, error) {
+	u := strings.TrimRight(cmp.Or(m.c.baseURL, "https://api.openai.com/v1"), "/") + "/responses"
+	if m.c.azure {
+		u += "?api-version=" + url.QueryEscape(cmp.Or(m.c.apiVersion, "v1"))
+	}
+	body, err := json.Marshal(p)
+	if err != nil {
+		return nil, err
+	}
+	return postStream(ctx, m.c.client, u, body, func(h http.Header) {
+		switch {
+		case m.c.azure && m.c.apiKey != "":
+			h.Set("Api-Key", m.c.apiKey)
+		case !m.c.azure && m.c.apiKey != "":
+			h.Set("Authorization", "Bearer "+m.c.apiKey)
+		}
+		for k, v := range m.c.headers {
+			h.Set(k, v)
+		}
+	}, responsesAPIError)
+}
+
 func responsesReasoningMeta(id, encrypted string) llm.ProviderMetadata {
 	return llm.ProviderMetadata{responsesMetaKey: &responsesReasoning{ItemID: id, EncryptedContent: encrypted}}
 }
 
-// responsesUsage maps the API's usage; input_tokens include cached ones,
-// which fantasy counts apart (Cost prices them separately).
-func responsesUsage(u responses.ResponseUsage) llm.Usage {
+// fantasy maps the API's usage; input_tokens include cached ones, which
+// fantasy counts apart (Cost prices them separately).
+func (u responsesUsage) fantasy() llm.Usage {
 	cached := u.InputTokensDetails.CachedTokens
 	return llm.Usage{
 		InputTokens: max(u.InputTokens-cached, 0), OutputTokens: u.OutputTokens,
@@ -464,14 +601,18 @@ func responsesFinish(incomplete string, hasCalls bool) llm.FinishReason {
 }
 
 // responsesStreamError is an error the API reported inside the stream
-// (an "error" event or response.failed); server errors and rate limits
-// there are transient, as over HTTP.
-func responsesStreamError(message, code string) error {
+// (an "error" event, response.failed, or an error object in a data
+// frame; raw is the frame's data, kept as the response body); server
+// errors and rate limits there are transient, as over HTTP.
+func responsesStreamError(e responsesErrorObject, raw []byte) error {
+	code := string(e.Code)
+	kind := cmp.Or(code, e.Type)
 	return &llm.ProviderError{
-		Title:          cmp.Or(strings.ReplaceAll(code, "_", " "), "provider stream error"),
-		Message:        cmp.Or(message, code, "the response failed"),
-		ResponseBody:   fmt.Appendf(nil, `{"error":{"message":%q,"code":%q}}`, message, code),
-		TransientError: code == "server_error" || code == "rate_limit_exceeded" || llm.TransientStreamErrorTypes[code],
+		Title:        cmp.Or(strings.ReplaceAll(kind, "_", " "), "provider stream error"),
+		Message:      cmp.Or(e.Message, kind, "the response failed"),
+		ResponseBody: raw,
+		TransientError: code == "rate_limit_exceeded" || llm.TransientStreamErrorTypes[code] ||
+			llm.TransientStreamErrorTypes[e.Type],
 	}
 }
 
@@ -479,47 +620,28 @@ var responsesContextRe = sync.OnceValue(func() *regexp.Regexp {
 	return regexp.MustCompile(`maximum context length (?:is|of) (\d+) tokens.*?(?:resulted in|requested) ~?(\d+) tokens`)
 })
 
-// responsesError turns an SDK error into a *llm.ProviderError that
-// retry.go and Classify understand. Cancellation stays errors.Is(err,
-// context.Canceled).
-func responsesError(ctx context.Context, err error) error {
-	if ctxErr := ctx.Err(); ctxErr != nil {
-		if errors.Is(err, ctxErr) {
-			return err
-		}
-		return errors.Join(ctxErr, err)
+// responsesAPIError turns a non-2xx answer into a *llm.ProviderError
+// that retry.go and Classify understand: status, the body's message,
+// lower-case response headers, context-overflow numbers.
+func responsesAPIError(status int, raw []byte, resp *http.Response) error {
+	var env struct {
+		Error responsesErrorObject `json:"error"`
 	}
-	var apiErr *openai.Error
-	if errors.As(err, &apiErr) {
-		body := apiErr.RawJSON()
-		pe := &llm.ProviderError{
-			Title:      cmp.Or(llm.ErrorTitleForStatusCode(apiErr.StatusCode), "provider request failed"),
-			Message:    cmp.Or(apiErr.Message, strings.TrimSpace(body), http.StatusText(apiErr.StatusCode)),
-			Cause:      apiErr,
-			StatusCode: apiErr.StatusCode,
-			// Wrapped in an error envelope so Classify reads the message
-			// (the SDK's raw JSON is the inner error object).
-			ResponseBody: fmt.Appendf(nil, `{"error":%s}`, cmp.Or(body, "{}")),
-		}
-		fillHTTP(pe, apiErr.Request, apiErr.Response)
-		if mm := responsesContextRe().FindStringSubmatch(pe.Message); mm != nil {
-			pe.ContextTooLargeErr = true
-			pe.ContextMaxTokens, _ = strconv.Atoi(mm[1])
-			pe.ContextUsedTokens, _ = strconv.Atoi(mm[2])
-		}
-		return pe
+	_ = json.Unmarshal(raw, &env)
+	pe := &llm.ProviderError{
+		Title:        cmp.Or(llm.ErrorTitleForStatusCode(status), "provider request failed"),
+		Message:      cmp.Or(env.Error.Message, strings.TrimSpace(string(raw)), http.StatusText(status)),
+		StatusCode:   status,
+		ResponseBody: raw,
 	}
-	var se *ssestream.StreamError
-	if errors.As(err, &se) {
-		var env struct {
-			Error struct{ Message, Code, Type string } `json:"error"`
-		}
-		_ = json.Unmarshal(se.Event.Data, &env)
-		return &llm.ProviderError{Title: "provider stream error", Message: cmp.Or(env.Error.Message, se.Message),
-			Cause: se, ResponseBody: se.Event.Data,
-			TransientError: llm.TransientStreamErrorTypes[cmp.Or(env.Error.Type, env.Error.Code)]}
+	pe.Cause = fmt.Errorf("openai responses: %d %s: %s", status, cmp.Or(string(env.Error.Code), http.StatusText(status)), pe.Message)
+	fillHTTP(pe, resp.Request, resp)
+	if mm := responsesContextRe().FindStringSubmatch(pe.Message); mm != nil {
+		pe.ContextTooLargeErr = true
+		pe.ContextMaxTokens, _ = strconv.Atoi(mm[1])
+		pe.ContextUsedTokens, _ = strconv.Atoi(mm[2])
 	}
-	return llm.WrapTransportError(err)
+	return pe
 }
 
 var _ llm.LanguageModel = (*responsesModel)(nil)

@@ -205,7 +205,10 @@ func (m *retryModel) Stream(ctx context.Context, call llm.Call) (llm.StreamRespo
 					return
 				}
 			}
-			if committed || failure == nil {
+			if committed {
+				return
+			}
+			if failure == nil {
 				for _, h := range held { // warnings-only stream
 					if !yield(h) {
 						return

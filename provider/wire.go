@@ -10,6 +10,13 @@ import (
 	"ocgo/llm"
 )
 
+// typedText is a wire block of a type and a text: Anthropic's text block,
+// the Responses API's input_text part and reasoning summary_text.
+type typedText struct {
+	Type string `json:"type"`
+	Text string `json:"text"`
+}
+
 // postStream is the one HTTP exchange of ocgo's own wire adapters: it POSTs
 // body (JSON) to url, asking for an event stream, with the headers header
 // sets, and returns the response to read the stream from. A non-2xx answer
