@@ -7,6 +7,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -66,17 +67,21 @@ func (s *Server) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Access log (A6): method, path without the query, status,
 		// duration, remote address; never headers, credentials or bodies.
-		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-		w = sw
-		defer func() {
-			level := slog.LevelInfo
-			if r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodOptions {
-				level = slog.LevelDebug
-			}
-			s.log.Log(r.Context(), level, "Request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
-				"ms", time.Since(start).Milliseconds(), "remote", r.RemoteAddr)
-		}()
+		// Reads are logged at debug level, changes at info. A request
+		// whose line the logger would drop is not timed or wrapped.
+		level := slog.LevelInfo
+		if r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodOptions {
+			level = slog.LevelDebug
+		}
+		if s.log.Enabled(r.Context(), level) {
+			start := time.Now()
+			sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+			w = sw
+			defer func() {
+				s.log.Log(r.Context(), level, "Request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
+					"ms", time.Since(start).Milliseconds(), "remote", r.RemoteAddr)
+			}()
+		}
 		defer func() {
 			if v := recover(); v != nil {
 				if v == http.ErrAbortHandler {
@@ -86,13 +91,13 @@ func (s *Server) guard(next http.Handler) http.Handler {
 				s.writeError(w, r, newError(http.StatusInternalServerError, "UnknownError", "internal error"))
 			}
 		}()
-		h := w.Header()
 		// An API, never a page: no sniffing, no framing, nothing loaded,
 		// nothing cached (answers may carry session contents).
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
-		h.Set("Cache-Control", "no-store")
+		h := w.Header()
+		h["X-Content-Type-Options"] = hdrNoSniff
+		h["X-Frame-Options"] = hdrDeny
+		h["Content-Security-Policy"] = hdrCSP
+		h["Cache-Control"] = hdrNoStore
 		if !s.hostAllowed(r.Host) {
 			s.writeError(w, r, newError(http.StatusForbidden, "ForbiddenError", "host not allowed"))
 			return
@@ -123,6 +128,19 @@ func (s *Server) guard(next http.Handler) http.Handler {
 		inner.ServeHTTP(w, r)
 	})
 }
+
+// Header values every answer carries, built once and assigned under their
+// canonical keys, so a request pays no key canonicalisation or slice
+// allocation for them. Sharing the slices is safe: nothing changes a header
+// value in place (Header.Set replaces the slice, Header.Add appends to a
+// full one, which copies).
+var (
+	hdrNoSniff      = []string{"nosniff"}
+	hdrDeny         = []string{"DENY"}
+	hdrCSP          = []string{"default-src 'none'; frame-ancestors 'none'"}
+	hdrNoStore      = []string{"no-store"}
+	contentTypeJSON = []string{"application/json"}
+)
 
 // statusWriter records the status for the access log; Unwrap keeps
 // http.ResponseController (flush, deadlines) working through it.
@@ -191,7 +209,9 @@ func (s *Server) hostAllowed(hostport string) bool {
 	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
 		return true
 	}
-	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+	// netip parses without allocating; a zone (fe80::1%eth0) is refused
+	// as net.ParseIP refuses it.
+	if ip, err := netip.ParseAddr(host); err == nil && ip.Zone() == "" && ip.IsLoopback() {
 		return true
 	}
 	for _, h := range s.opts.AllowedHosts {

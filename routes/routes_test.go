@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -121,6 +122,9 @@ func TestGuards(t *testing.T) {
 		{"localhost host", "GET", "/session", "", "", map[string]string{"Host": "localhost:4096"}, 200, ""},
 		{"ipv6 loopback host", "GET", "/session", "", "", map[string]string{"Host": "[::1]:4096"}, 200, ""},
 		{"rebinding host", "GET", "/session", "", "", map[string]string{"Host": "evil.example:4096"}, 403, "ForbiddenError"},
+		{"ipv4-mapped loopback host", "GET", "/session", "", "", map[string]string{"Host": "[::ffff:127.0.0.1]:4096"}, 200, ""},
+		{"octal loopback host", "GET", "/session", "", "", map[string]string{"Host": "0177.0.0.1:4096"}, 403, "ForbiddenError"},
+		{"short loopback host", "GET", "/session", "", "", map[string]string{"Host": "127.1"}, 403, "ForbiddenError"},
 		{"rebinding host on write", "POST", "/session", "application/json", "{}", map[string]string{"Host": "attacker.test"}, 403, "ForbiddenError"},
 		{"text/plain body", "POST", "/session", "text/plain", "{}", nil, 415, "UnsupportedMediaTypeError"},
 		{"form body to shell", "POST", "/session/ses_x/shell", "application/x-www-form-urlencoded", "agent=build&command=id", nil, 415, "UnsupportedMediaTypeError"},
@@ -607,5 +611,56 @@ func TestEventStreamHeartbeatSurvivesNvimParser(t *testing.T) {
 	got := strings.Join(types, " ")
 	if !strings.HasPrefix(got, "server.connected storage.write") || !strings.HasSuffix(got, "file.edited") {
 		t.Fatalf("events as opencode.nvim sees them: %s", got)
+	}
+}
+
+// TestHostAllowedNames checks the Host allow-list on names an HTTP client
+// may not send as written (Go's client drops an address's zone).
+func TestHostAllowedNames(t *testing.T) {
+	s := New(Options{AllowedHosts: []string{"box.lan"}})
+	for host, want := range map[string]bool{
+		"127.0.0.1:4096": true, "127.0.0.2": true, "[::1]:4096": true, "::1": true, "[::ffff:127.0.0.1]:80": true,
+		"LOCALHOST": true, "localhost.:4096": true, "app.localhost": true, "box.lan:4096": true, "BOX.LAN": true,
+		"[::1%lo]:4096": false, "[fe80::1%eth0]:4096": false, "0177.0.0.1": false, "127.1": false, "2130706433": false,
+		"10.0.0.1": false, "evil.example": false, "localhost.evil.example": false, "": false,
+	} {
+		if got := s.hostAllowed(host); got != want {
+			t.Errorf("hostAllowed(%q) = %v, want %v", host, got, want)
+		}
+	}
+}
+
+// TestJSONAnswersCarryTheirLength: a JSON answer, cached (GET /session) or
+// encoded per request (an error), says its Content-Length, as the original
+// does, instead of being sent in chunks.
+func TestJSONAnswersCarryTheirLength(t *testing.T) {
+	f := newFixture(t, nil)
+	for i := range 40 { // a list longer than net/http's 2 KB chunking threshold
+		if r := f.do(t, "POST", "/session", "application/json", fmt.Sprintf(`{"title":"session %d"}`, i), nil); r.status != 200 {
+			t.Fatalf("create: %d %s", r.status, r.body)
+		}
+	}
+	for _, path := range []string{"/session", "/session/ses_missing"} {
+		res, err := http.Get(f.http.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(res.Body)
+		_ = res.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.TransferEncoding) != 0 || res.ContentLength != int64(len(body)) ||
+			res.Header.Get("Content-Length") != strconv.Itoa(len(body)) {
+			t.Errorf("GET %s: Transfer-Encoding %v, Content-Length %q, body %d bytes", path, res.TransferEncoding,
+				res.Header.Get("Content-Length"), len(body))
+		}
+		if path == "/session" && (res.StatusCode != 200 || len(body) < 2048) {
+			t.Errorf("GET /session: %d, %d bytes", res.StatusCode, len(body))
+		}
+		if res.Header.Get("Content-Type") != "application/json" || res.Header.Get("X-Content-Type-Options") != "nosniff" ||
+			res.Header.Get("Cache-Control") != "no-store" {
+			t.Errorf("GET %s: headers %v", path, res.Header)
+		}
 	}
 }

@@ -198,7 +198,9 @@ func (s *Server) adapt(rt route) httprouter.Handle {
 		limit = defaultBodyLimit
 	}
 	return func(w http.ResponseWriter, r *http.Request, p httprouter.Params) {
-		r.Body = http.MaxBytesReader(w, r.Body, limit)
+		if r.Body != http.NoBody { // a request without a body has nothing to limit
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
+		}
 		if rt.sideEffect {
 			if err := s.crossOriginGET(r); err != nil {
 				s.writeError(w, r, err)

@@ -16,6 +16,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
@@ -28,6 +29,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -136,52 +138,62 @@ func oneStart(url string, argv []string, timeout time.Duration) (float64, error)
 }
 
 // cmdHit sends n GETs to url over c keep-alive clients and reports
-// throughput and latency percentiles. Every answer must be 200.
+// throughput and latency percentiles. Every answer must be a complete 200.
+// With -pid it also reports the CPU time the server process spent per
+// request, beside the generator's own: both share the machine's cores.
 func cmdHit(args []string) error {
 	fs := flag.NewFlagSet("hit", flag.ExitOnError)
 	url := fs.String("url", "", "URL to GET")
 	c := fs.Int("c", 8, "concurrent keep-alive clients")
 	n := fs.Int("n", 2000, "total requests")
 	warm := fs.Int("warm", 20, "requests sent first and not counted")
+	pid := fs.Int("pid", 0, "server process id: report its CPU time per request")
+	timeout := fs.Duration("timeout", 5*time.Minute, "give up on the whole run after this")
+	cpuprofile := fs.String("cpuprofile", "", "write the load generator's own CPU profile here")
 	_ = fs.Parse(args)
 	if *url == "" || *c < 1 || *n < 1 {
 		return errors.New("hit needs -url, -c >= 1 and -n >= 1")
 	}
-	tr := &http.Transport{MaxIdleConnsPerHost: *c, MaxConnsPerHost: *c, DisableCompression: true}
-	client := &http.Client{Transport: tr, Timeout: 60 * time.Second}
-	get := func() (time.Duration, int, error) {
-		t := time.Now()
-		resp, err := client.Get(*url)
+	deadline := time.Now().Add(*timeout)
+	clients := make([]*hitClient, *c)
+	for i := range clients {
+		hc, err := newHitClient(*url, deadline)
 		if err != nil {
-			return 0, 0, err
+			return err
 		}
-		nb, err := io.Copy(io.Discard, resp.Body)
-		_ = resp.Body.Close()
-		if err != nil {
-			return 0, 0, err
-		}
-		if resp.StatusCode != http.StatusOK {
-			return 0, 0, fmt.Errorf("GET %s: status %d", *url, resp.StatusCode)
-		}
-		return time.Since(t), int(nb), nil
+		clients[i] = hc
+		defer hc.close()
 	}
 	var firstLat time.Duration
 	var bodyBytes int
 	for i := 0; i < *warm; i++ {
-		d, nb, err := get()
+		t := time.Now()
+		nb, err := clients[0].get()
+		if err != nil {
+			return fmt.Errorf("GET %s: %w", *url, err)
+		}
+		if i == 0 {
+			firstLat, bodyBytes = time.Since(t), nb
+		}
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
 		if err != nil {
 			return err
 		}
-		if i == 0 {
-			firstLat, bodyBytes = d, nb
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
 		}
+		defer func() { pprof.StopCPUProfile(); _ = f.Close() }()
 	}
 	lat := make([]time.Duration, *n)
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	var firstErr atomic.Value
+	srv0 := procCPU(*pid)
+	gen0 := selfCPU()
 	t0 := time.Now()
-	for w := 0; w < *c; w++ {
+	for _, hc := range clients {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -190,25 +202,67 @@ func cmdHit(args []string) error {
 				if i >= int64(*n) {
 					return
 				}
-				d, _, err := get()
-				if err != nil {
-					firstErr.CompareAndSwap(nil, err)
+				t := time.Now()
+				if _, err := hc.get(); err != nil {
+					firstErr.CompareAndSwap(nil, fmt.Errorf("GET %s: %w", *url, err))
 					return
 				}
-				lat[i] = d
+				lat[i] = time.Since(t)
 			}
 		}()
 	}
 	wg.Wait()
 	elapsed := time.Since(t0)
+	gen := selfCPU() - gen0
+	srv := procCPU(*pid) - srv0
 	if err, ok := firstErr.Load().(error); ok {
 		return err
 	}
 	slices.Sort(lat)
 	pct := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000 }
-	fmt.Printf("rps=%.0f p50_ms=%.2f p99_ms=%.2f first_ms=%.2f bytes=%d n=%d c=%d\n",
-		float64(*n)/elapsed.Seconds(), pct(0.5), pct(0.99), float64(firstLat.Microseconds())/1000, bodyBytes, *n, *c)
+	perReq := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e3 / float64(*n) }
+	fmt.Printf("rps=%.0f p50_ms=%.2f p99_ms=%.2f first_ms=%.2f bytes=%d n=%d c=%d gen_cpu_us=%.1f",
+		float64(*n)/elapsed.Seconds(), pct(0.5), pct(0.99), float64(firstLat.Microseconds())/1000, bodyBytes, *n, *c, perReq(gen))
+	if *pid != 0 {
+		fmt.Printf(" srv_cpu_us=%.1f", perReq(srv))
+	}
+	fmt.Println()
 	return nil
+}
+
+// selfCPU is this process's user + system CPU time.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// procCPU is process pid's user + system CPU time (0 for pid 0 or when
+// /proc cannot tell).
+func procCPU(pid int) time.Duration {
+	if pid == 0 {
+		return 0
+	}
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command's closing parenthesis: state is the 3rd
+	// field of the line, utime and stime the 14th and 15th, in clock ticks
+	// (100 per second on Linux).
+	i := bytes.LastIndexByte(data, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(data[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * 10 * time.Millisecond
 }
 
 // cmdSeed writes n session files into dir the way opencode 0.5.x lays them

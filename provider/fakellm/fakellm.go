@@ -115,6 +115,15 @@ type Turn struct {
 	// ({"type":"error","error":{"type":"overloaded_error",...}}), OpenAI's
 	// data frame holding an error object. The value is the message.
 	StreamError string
+
+	// ReasoningField is the Chat Completions delta field the reasoning
+	// goes in: "reasoning_content" by default (DeepSeek, vLLM, llama.cpp),
+	// "reasoning" as OpenRouter and Groq send it.
+	ReasoningField string
+	// SameToolIndex streams every Chat Completions tool call at index 0,
+	// told apart by its id only, as some servers and gateways stream
+	// parallel calls.
+	SameToolIndex bool
 }
 
 // blocks returns the turn's content as blocks.

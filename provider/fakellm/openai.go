@@ -72,18 +72,26 @@ func (openaiProto) writeStream(w *sseWriter, req map[string]any, turn Turn, done
 	for _, b := range turn.blocks() {
 		switch {
 		case b.Thinking != nil:
+			field := turn.ReasoningField
+			if field == "" {
+				field = "reasoning_content"
+			}
 			for _, c := range b.Thinking {
-				chunk(map[string]any{"reasoning_content": c}, nil)
+				chunk(map[string]any{field: c}, nil)
 			}
 		case b.Tool != nil:
 			tc := b.Tool
+			index := tools
+			if turn.SameToolIndex {
+				index = 0
+			}
 			chunk(map[string]any{"tool_calls": []any{map[string]any{
-				"index": tools, "id": tc.ID, "type": "function",
+				"index": index, "id": tc.ID, "type": "function",
 				"function": map[string]any{"name": tc.Name, "arguments": ""},
 			}}}, nil)
 			for _, piece := range splitArgs(tc.Args) {
 				chunk(map[string]any{"tool_calls": []any{map[string]any{
-					"index": tools, "function": map[string]any{"arguments": piece},
+					"index": index, "function": map[string]any{"arguments": piece},
 				}}}, nil)
 			}
 			tools++
