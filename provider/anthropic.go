@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -24,10 +23,6 @@ import (
 // ocgo never uses, and then the official SDK, which added 7 MB to the
 // binary for this one streaming call: it writes the request as the
 // Messages API documents it and reads the SSE stream with sseReader.
-
-// ErrObjectUnsupported is returned by the Anthropic adapter's
-// GenerateObject and StreamObject: ocgo never asks for structured output.
-var ErrObjectUnsupported = errors.New("structured object generation is not supported by the anthropic adapter")
 
 // anthropicMetaKey is the provider key under which reasoning metadata
 // travels in llm.ProviderMetadata / ProviderOptions.
@@ -79,8 +74,7 @@ type anthropicModel struct {
 }
 
 // streamOnly is what our own adapters (Anthropic, OpenAI Responses) share:
-// their names, and no structured-object calls. Each implements Stream, and
-// Generate by draining it.
+// their names. Each implements Stream, and Generate by draining it.
 type streamOnly struct {
 	provider, model string
 }
@@ -90,16 +84,6 @@ func (m streamOnly) Provider() string { return m.provider }
 
 // Model implements llm.LanguageModel.
 func (m streamOnly) Model() string { return m.model }
-
-// GenerateObject implements llm.LanguageModel; not supported.
-func (streamOnly) GenerateObject(context.Context, llm.ObjectCall) (*llm.ObjectResponse, error) {
-	return nil, ErrObjectUnsupported
-}
-
-// StreamObject implements llm.LanguageModel; not supported.
-func (streamOnly) StreamObject(context.Context, llm.ObjectCall) (llm.ObjectStreamResponse, error) {
-	return nil, ErrObjectUnsupported
-}
 
 // anthropicConfig is what the registry resolved for one model.
 type anthropicConfig struct {
@@ -570,7 +554,7 @@ type anthropicChoice struct {
 	Name string `json:"name,omitempty"`
 }
 
-// params maps a fantasy call onto a Messages request.
+// params maps an llm.Call onto a Messages request.
 func (m *anthropicModel) params(call llm.Call) (anthropicRequest, []llm.CallWarning) {
 	system, messages, warnings := anthropicPrompt(call.Prompt)
 	p := anthropicRequest{

@@ -112,8 +112,8 @@ func message(err error) string {
 }
 
 // Cost returns the USD price of usage for m (prices are per million
-// tokens). fantasy reports InputTokens without cache reads/writes for both
-// Anthropic and OpenAI, so the four counters are priced separately.
+// tokens). The adapters report InputTokens without cache reads and writes
+// (llm.Usage), so the four counters are priced separately.
 func Cost(m Model, u llm.Usage) float64 {
 	return (float64(u.InputTokens)*m.Cost.Input +
 		float64(u.OutputTokens)*m.Cost.Output +

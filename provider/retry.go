@@ -108,7 +108,7 @@ func retryable(err error) bool {
 	return llm.IsTransportError(err)
 }
 
-// retryModel wraps a fantasy model with retries, provider-id tagging and
+// retryModel wraps a model with retries, provider-id tagging and
 // secret scrubbing of errors.
 type retryModel struct {
 	inner      llm.LanguageModel
@@ -197,7 +197,6 @@ func (m *retryModel) Stream(ctx context.Context, call llm.Call) (llm.StreamRespo
 							return
 						}
 					}
-					held = nil // sent: not again at the end
 				}
 				if part.Type == llm.StreamPartTypeError {
 					part.Error = m.wrap(part.Error)
@@ -232,22 +231,4 @@ func (m *retryModel) Stream(ctx context.Context, call llm.Call) (llm.StreamRespo
 			stream = nil
 		}
 	}, nil
-}
-
-// GenerateObject implements llm.LanguageModel (no retries).
-func (m *retryModel) GenerateObject(ctx context.Context, call llm.ObjectCall) (*llm.ObjectResponse, error) {
-	resp, err := m.inner.GenerateObject(ctx, call)
-	if err != nil {
-		return nil, m.wrap(err)
-	}
-	return resp, nil
-}
-
-// StreamObject implements llm.LanguageModel (no retries).
-func (m *retryModel) StreamObject(ctx context.Context, call llm.ObjectCall) (llm.ObjectStreamResponse, error) {
-	s, err := m.inner.StreamObject(ctx, call)
-	if err != nil {
-		return nil, m.wrap(err)
-	}
-	return s, nil
 }
