@@ -326,7 +326,11 @@ func chatPrompt(prompt llm.Prompt, compat bool) ([]chatMessage, []llm.CallWarnin
 					text.WriteString(p.Text)
 					hasText = true
 				case llm.ReasoningPart:
-					if compat {
+					// Another wire's reasoning (a signed Anthropic thinking
+					// block, a Responses reasoning item) means nothing here.
+					_, anthropic := p.ProviderOptions[anthropicMetaKey]
+					_, responses := p.ProviderOptions[responsesMetaKey]
+					if compat && !anthropic && !responses {
 						r := p.Text
 						if out.ReasoningContent != nil {
 							r = *out.ReasoningContent + r
@@ -626,9 +630,15 @@ func (s *chatStream) chunk(ch *chatChunk) bool {
 
 // end closes the open blocks, hands out the tool calls and the finish
 // part. A stream that ended without a finish reason and without tool calls
-// was cut off: an (retryable) incomplete-stream error.
+// was cut off, and one that ended with finish reason "error" failed: both
+// are retryable errors.
 func (s *chatStream) end(ctx context.Context) {
 	if !s.endReasoning() || !s.endText() || !s.endInputs() {
+		return
+	}
+	if s.finish == "error" { // OpenRouter's, when the model failed mid-answer
+		s.yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: &llm.ProviderError{Title: "provider stream error",
+			Message: "the provider ended the answer with an error", TransientError: true}})
 		return
 	}
 	for _, c := range s.calls {
@@ -726,9 +736,9 @@ func chatFinish(reason string) llm.FinishReason {
 
 // openaiErrorBody reads an OpenAI-style error body: {"error":{"message",
 // "type","code"}}, and what compatible servers send instead: {"error":
-// "text"} (Ollama), {"message":…}, or a one-element list of the first
-// (Google).
-func openaiErrorBody(raw []byte) (message, errType string) {
+// "text"} (Ollama), {"message":…}, a one-element list of the first
+// (Google), or a numeric code that is an HTTP status (OpenRouter).
+func openaiErrorBody(raw []byte) (message, errType string, status int) {
 	raw = bytes.TrimSpace(raw)
 	var list []json.RawMessage
 	if json.Unmarshal(raw, &list) == nil && len(list) > 0 {
@@ -739,10 +749,10 @@ func openaiErrorBody(raw []byte) (message, errType string) {
 		Message string          `json:"message"`
 	}
 	if json.Unmarshal(raw, &env) != nil {
-		return "", ""
+		return "", "", 0
 	}
 	if s := jsonString(env.Error); s != "" {
-		return s, ""
+		return s, "", 0
 	}
 	var e struct {
 		Message string          `json:"message"`
@@ -750,7 +760,8 @@ func openaiErrorBody(raw []byte) (message, errType string) {
 		Code    json.RawMessage `json:"code"`
 	}
 	_ = json.Unmarshal(env.Error, &e)
-	return cmp.Or(e.Message, env.Message), cmp.Or(e.Type, jsonString(e.Code))
+	_ = json.Unmarshal(e.Code, &status)
+	return cmp.Or(e.Message, env.Message), cmp.Or(e.Type, jsonString(e.Code)), status
 }
 
 // openaiContextRe reads the numbers of a context-window overflow as
@@ -790,7 +801,7 @@ func markContextOverflow(pe *llm.ProviderError) {
 // lower-case response headers (retry-after), the body, context-overflow
 // numbers.
 func openaiAPIError(status int, raw []byte, resp *http.Response) error {
-	msg, _ := openaiErrorBody(raw)
+	msg, _, _ := openaiErrorBody(raw)
 	pe := &llm.ProviderError{
 		Title:        cmp.Or(llm.ErrorTitleForStatusCode(status), "provider request failed"),
 		Message:      cmp.Or(msg, strings.TrimSpace(string(raw)), http.StatusText(status)),
@@ -805,14 +816,16 @@ func openaiAPIError(status int, raw []byte, resp *http.Response) error {
 }
 
 // openaiStreamError is the error object a server sent inside a 200 stream;
-// server errors and overloads there are transient, as over HTTP.
+// server errors, overloads and rate limits there are transient, as over
+// HTTP.
 func openaiStreamError(data []byte) error {
-	msg, errType := openaiErrorBody(data)
+	msg, errType, status := openaiErrorBody(data)
 	pe := &llm.ProviderError{
-		Title:          cmp.Or(strings.ReplaceAll(errType, "_", " "), "provider stream error"),
-		Message:        cmp.Or(msg, "the stream failed"),
-		ResponseBody:   data,
-		TransientError: llm.TransientStreamErrorTypes[errType],
+		Title:        cmp.Or(strings.ReplaceAll(errType, "_", " "), "provider stream error"),
+		Message:      cmp.Or(msg, "the stream failed"),
+		ResponseBody: data,
+		TransientError: llm.TransientStreamErrorTypes[errType] || status == http.StatusRequestTimeout ||
+			status == http.StatusTooManyRequests || status >= http.StatusInternalServerError,
 	}
 	markContextOverflow(pe)
 	return pe

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"ocgo/config"
@@ -83,6 +84,8 @@ func TestChatRequest(t *testing.T) {
 			}},
 			{Role: llm.MessageRoleAssistant, Content: []llm.MessagePart{
 				llm.ReasoningPart{Text: "thinking it over"},
+				llm.ReasoningPart{Text: "Claude's", ProviderOptions: llm.ProviderOptions{ // not for this server
+					anthropicMetaKey: &anthropicReasoning{Signature: fakellm.Signature}}},
 				llm.TextPart{Text: "running "},
 				llm.ToolCallPart{ToolCallID: "call_1", ToolName: "bash", Input: `{"command":"ls"}`},
 				llm.TextPart{Text: "both"},
@@ -457,5 +460,41 @@ func TestChatMistral(t *testing.T) {
 	}
 	if r := s.Requests()[0]; r.Rejected != "" || r.Body["stream_options"] != nil {
 		t.Errorf("request %s: %s", r.Rejected, r.Raw)
+	}
+}
+
+// TestChatOpenRouterStreamErrors: OpenRouter sends keep-alive comments, and
+// reports a failure after the 200 as a chunk with an error whose code is an
+// HTTP status, and finish reason "error". A 5xx there is transient, so
+// before any content the step is tried again.
+func TestChatOpenRouterStreamErrors(t *testing.T) {
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		fmt.Fprint(w, ": OPENROUTER PROCESSING\n\n")
+		switch n.Add(1) {
+		case 1:
+			fmt.Fprint(w, `data: {"id":"gen-1","object":"chat.completion.chunk","error":{"code":502,"message":"Provider disconnected"},`+
+				`"choices":[{"index":0,"delta":{"content":""},"finish_reason":"error"}]}`+"\n\n")
+		case 2:
+			fmt.Fprint(w, `data: {"choices":[{"index":0,"delta":{"content":"ok"},"finish_reason":null}]}`+"\n\n"+
+				`data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`+"\n\ndata: [DONE]\n\n")
+		case 3:
+			fmt.Fprint(w, `data: {"choices":[{"index":0,"delta":{"content":"par"},"finish_reason":null}]}`+"\n\n"+
+				`data: {"choices":[{"index":0,"delta":{},"finish_reason":"error"}]}`+"\n\ndata: [DONE]\n\n")
+		}
+	}))
+	t.Cleanup(srv.Close)
+	wc := compatWire
+	wc.newFake = func(fakellm.T, ...fakellm.Turn) *fakellm.Server { return &fakellm.Server{URL: srv.URL + "/v1"} }
+	_, res, rec := setup(t, wc)
+	parts := collect(t, context.Background(), res.LM, userCall("x"))
+	if got := joined(parts, llm.StreamPartTypeTextDelta); got != "ok" || n.Load() != 2 || len(rec.got()) != 1 {
+		t.Fatalf("text %q after %d requests (delays %v): %+v", got, n.Load(), rec.got(), parts)
+	}
+	err := lastErr(t, collect(t, context.Background(), res.LM, userCall("x")))
+	var pe *llm.ProviderError
+	if !errors.As(err, &pe) || !pe.TransientError || !strings.Contains(pe.Message, "ended the answer with an error") {
+		t.Errorf("finish_reason error: %v", err)
 	}
 }
