@@ -117,7 +117,7 @@ type chatStreamOptions struct {
 }
 
 // chatMessage is one message. Content is a string, or a list of the
-// chat*Part types below for a user message with attachments; an assistant
+// chat*Part types below (typedText for text) for a user message with attachments; an assistant
 // message that only calls tools has none.
 type chatMessage struct {
 	Role             string         `json:"role"`
@@ -125,11 +125,6 @@ type chatMessage struct {
 	ToolCalls        []chatToolCall `json:"tool_calls,omitempty"`
 	ToolCallID       string         `json:"tool_call_id,omitempty"`
 	ReasoningContent *string        `json:"reasoning_content,omitempty"`
-}
-
-type chatTextPart struct {
-	Type string `json:"type"` // "text"
-	Text string `json:"text"`
 }
 
 type chatImagePart struct {
@@ -290,7 +285,7 @@ func chatPrompt(prompt llm.Prompt, compat bool) ([]chatMessage, []llm.CallWarnin
 			var parts []any
 			for _, part := range msg.Content {
 				if t, ok := llm.AsMessagePart[llm.TextPart](part); ok {
-					parts = append(parts, chatTextPart{Type: "text", Text: t.Text})
+					parts = append(parts, typedText{Type: "text", Text: t.Text})
 					continue
 				}
 				f, ok := llm.AsMessagePart[llm.FilePart](part)
@@ -307,7 +302,7 @@ func chatPrompt(prompt llm.Prompt, compat bool) ([]chatMessage, []llm.CallWarnin
 			case len(parts) == 0:
 				warn("dropping an empty user message")
 			case len(parts) == 1 && len(msg.Content) == 1:
-				if t, ok := parts[0].(chatTextPart); ok {
+				if t, ok := parts[0].(typedText); ok {
 					msgs = append(msgs, chatMessage{Role: "user", Content: t.Text})
 					continue
 				}
@@ -396,7 +391,7 @@ func chatFile(f llm.FilePart, n int) (any, bool) {
 		p.File.FileData = "data:application/pdf;base64," + b64
 		return p, true
 	case strings.HasPrefix(f.MediaType, "text/"):
-		return chatTextPart{Type: "text", Text: string(f.Data)}, true
+		return typedText{Type: "text", Text: string(f.Data)}, true
 	}
 	return chatMedia(f.MediaType, b64)
 }

@@ -197,7 +197,6 @@ func (m *retryModel) Stream(ctx context.Context, call llm.Call) (llm.StreamRespo
 							return
 						}
 					}
-					held = nil // sent: not again at the end
 				}
 				if part.Type == llm.StreamPartTypeError {
 					part.Error = m.wrap(part.Error)
