@@ -101,8 +101,7 @@ type anthropicConfig struct {
 	vertex bool
 }
 
-// httpDoer sends one HTTP request (an *http.Client, or the registry's
-// authDoer in front of one).
+// httpDoer sends one HTTP request (the registry's *http.Client).
 type httpDoer interface {
 	Do(*http.Request) (*http.Response, error)
 }

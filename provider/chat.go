@@ -66,6 +66,9 @@ type chatConfig struct {
 	// with thinking models, such as Kimi's, want it on tool-call turns);
 	// OpenAI would refuse the field.
 	compat bool
+	// usageUnasked: the server reports usage in the last chunk by itself
+	// and refuses stream_options (Mistral answers 422), so none is sent.
+	usageUnasked bool
 }
 
 // chatModel implements llm.LanguageModel over Chat Completions.
@@ -205,6 +208,9 @@ func (m *chatModel) request(call llm.Call) (chatRequest, []llm.CallWarning) {
 		PresencePenalty:  call.PresencePenalty,
 		Stream:           true,
 		StreamOptions:    &chatStreamOptions{IncludeUsage: true},
+	}
+	if m.c.usageUnasked {
+		r.StreamOptions = nil
 	}
 	if call.TopK != nil {
 		warnings = append(warnings, llm.CallWarning{Type: llm.CallWarningTypeUnsupportedSetting, Setting: "TopK"})

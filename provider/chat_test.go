@@ -434,3 +434,28 @@ func TestChatCopilot(t *testing.T) {
 		t.Errorf("headers %v", h)
 	}
 }
+
+// TestChatMistral: Mistral refuses stream_options and reports usage
+// unasked; a step there still gets its usage.
+func TestChatMistral(t *testing.T) {
+	s := fakellm.NewMistral(t, fakellm.Turn{Text: []string{"Bonjour"}, Usage: fakellm.Usage{Input: 12, Output: 3}})
+	reg, err := NewRegistry(Source{Config: map[string]config.ProviderConfig{
+		"mistral": {Options: map[string]any{"baseURL": s.URL, "apiKey": testKey}}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := reg.Model(context.Background(), "mistral", "devstral-medium-2507")
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := collect(t, context.Background(), res.LM, userCall("salut"))
+	if got := joined(parts, llm.StreamPartTypeTextDelta); got != "Bonjour" {
+		t.Fatalf("text %q: %+v", got, parts)
+	}
+	if f := finish(t, parts); f.Usage.InputTokens != 12 || f.Usage.OutputTokens != 3 || f.FinishReason != llm.FinishReasonStop {
+		t.Errorf("finish %+v", f)
+	}
+	if r := s.Requests()[0]; r.Rejected != "" || r.Body["stream_options"] != nil {
+		t.Errorf("request %s: %s", r.Rejected, r.Raw)
+	}
+}

@@ -137,15 +137,14 @@ func (r *Registry) vertexModel(ctx context.Context, p Info, modelID string, head
 	if err != nil {
 		return nil, 0, err
 	}
-	doer := &authDoer{client: r.client, hasKey: true, userHeaders: headers}
 	if claude {
 		return newAnthropicModel(anthropicConfig{providerID: p.ID, modelID: modelID, baseURL: base, authToken: token,
-			headers: headers, client: doer, vertex: true}), wireAnthropic, nil
+			headers: headers, client: r.client, vertex: true}), wireAnthropic, nil
 	}
 	id := modelID
 	if !strings.Contains(id, "/") {
 		id = "google/" + id
 	}
 	return newChatModel(chatConfig{providerID: p.ID, modelID: id, baseURL: base + "/endpoints/openapi", apiKey: token,
-		headers: headers, client: doer, compat: true}), wireCompat, nil
+		headers: headers, client: r.client, compat: true}), wireCompat, nil
 }

@@ -3,6 +3,7 @@ package fakellm
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 )
@@ -140,7 +141,12 @@ func emptyText(v any) string {
 	return ""
 }
 
-func (openaiProto) validate(req map[string]any) ([]byte, string) {
+func (p openaiProto) validate(req map[string]any) ([]byte, string) {
+	if p.mistral {
+		if body, msg := mistralExtra(req); body != nil {
+			return body, msg
+		}
+	}
 	msg, param := openaiCheck(req)
 	if msg == "" {
 		return nil, ""
@@ -187,4 +193,44 @@ func openaiCheck(req map[string]any) (string, string) {
 		return "An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'. The following tool_call_ids did not have response messages: " + strings.Join(open, ", "), fmt.Sprintf("messages.[%d].role", len(msgs))
 	}
 	return "", ""
+}
+
+// mistralFields are the request fields Mistral's chat completions accept
+// (its API refuses any other with a 422).
+var mistralFields = []string{"model", "messages", "temperature", "top_p", "max_tokens", "stream", "stop",
+	"random_seed", "response_format", "tools", "tool_choice", "presence_penalty", "frequency_penalty", "n",
+	"prediction", "parallel_tool_calls", "prompt_mode", "safe_prompt"}
+
+// mistralExtra is Mistral's answer to a request with a field it does not
+// know, or nil.
+func mistralExtra(req map[string]any) ([]byte, string) {
+	var extra []string
+	for k := range req {
+		if !slices.Contains(mistralFields, k) {
+			extra = append(extra, k)
+		}
+	}
+	if len(extra) == 0 {
+		return nil, ""
+	}
+	slices.Sort(extra)
+	var detail []any
+	for _, k := range extra {
+		detail = append(detail, map[string]any{"type": "extra_forbidden", "loc": []any{"body", k},
+			"msg": "Extra inputs are not permitted", "input": req[k]})
+	}
+	body, _ := json.Marshal(map[string]any{"object": "error", "message": map[string]any{"detail": detail},
+		"type": "invalid_request_error", "param": nil, "code": nil})
+	return body, "Extra inputs are not permitted: " + strings.Join(extra, ", ")
+}
+
+// refusalStatus is implemented by a protocol whose API refuses an invalid
+// request with another status than 400.
+type refusalStatus interface{ refusalStatus() int }
+
+func (p openaiProto) refusalStatus() int {
+	if p.mistral {
+		return http.StatusUnprocessableEntity
+	}
+	return http.StatusBadRequest
 }
