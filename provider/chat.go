@@ -62,13 +62,14 @@ type chatConfig struct {
 	headers             map[string]string
 	client              httpDoer // nil = http.DefaultClient
 	// compat: an OpenAI-compatible server rather than OpenAI's API. The
-	// reasoning of earlier steps goes back as reasoning_content (servers
-	// with thinking models, such as Kimi's, want it on tool-call turns);
-	// OpenAI would refuse the field.
+	// reasoning of earlier tool-calling steps goes back as
+	// reasoning_content (DeepSeek's and Kimi's thinking modes refuse a
+	// history without it); OpenAI would refuse the field.
 	compat bool
-	// usageUnasked: the server reports usage in the last chunk by itself
-	// and refuses stream_options (Mistral answers 422), so none is sent.
-	usageUnasked bool
+	// mistral: Mistral's API, which refuses fields it does not know (422)
+	// and reports usage in the last chunk unasked: no stream_options and
+	// no reasoning_content are sent.
+	mistral bool
 }
 
 // chatModel implements llm.LanguageModel over Chat Completions.
@@ -197,7 +198,7 @@ func chatReasoningModel(id string) bool {
 
 // request maps a call onto a Chat Completions request.
 func (m *chatModel) request(call llm.Call) (chatRequest, []llm.CallWarning) {
-	messages, warnings := chatPrompt(call.Prompt, m.c.compat)
+	messages, warnings := chatPrompt(call.Prompt, m.c.compat && !m.c.mistral)
 	r := chatRequest{
 		Model:            m.model,
 		Messages:         messages,
@@ -209,7 +210,7 @@ func (m *chatModel) request(call llm.Call) (chatRequest, []llm.CallWarning) {
 		Stream:           true,
 		StreamOptions:    &chatStreamOptions{IncludeUsage: true},
 	}
-	if m.c.usageUnasked {
+	if m.c.mistral {
 		r.StreamOptions = nil
 	}
 	if call.TopK != nil {
@@ -265,9 +266,10 @@ func (m *chatModel) request(call llm.Call) (chatRequest, []llm.CallWarning) {
 // chatPrompt converts the prompt. Each system message becomes one system
 // message (its texts joined by newlines); a user message of one text is
 // sent as a string, else as content parts; an assistant message carries its
-// text and tool calls (and, for compat servers, its reasoning); each tool
-// result is a tool message. Messages left empty are dropped with a warning.
-func chatPrompt(prompt llm.Prompt, compat bool) ([]chatMessage, []llm.CallWarning) {
+// text and tool calls (and, when reasoning is set, the reasoning of a
+// tool-calling step); each tool result is a tool message. Messages left
+// empty are dropped with a warning.
+func chatPrompt(prompt llm.Prompt, reasoning bool) ([]chatMessage, []llm.CallWarning) {
 	var msgs []chatMessage
 	var warnings []llm.CallWarning
 	warn := func(format string, args ...any) {
@@ -330,7 +332,7 @@ func chatPrompt(prompt llm.Prompt, compat bool) ([]chatMessage, []llm.CallWarnin
 					// block, a Responses reasoning item) means nothing here.
 					_, anthropic := p.ProviderOptions[anthropicMetaKey]
 					_, responses := p.ProviderOptions[responsesMetaKey]
-					if compat && !anthropic && !responses {
+					if reasoning && !anthropic && !responses {
 						r := p.Text
 						if out.ReasoningContent != nil {
 							r = *out.ReasoningContent + r
@@ -344,6 +346,11 @@ func chatPrompt(prompt llm.Prompt, compat bool) ([]chatMessage, []llm.CallWarnin
 					out.ToolCalls = append(out.ToolCalls, chatToolCall{ID: p.ToolCallID, Type: "function",
 						Function: chatFunction{Name: p.ToolName, Arguments: cmp.Or(p.Input, "{}")}})
 				}
+			}
+			if len(out.ToolCalls) == 0 {
+				// Only a tool-calling step's reasoning is wanted back
+				// (DeepSeek, Kimi); elsewhere servers ignore or drop it.
+				out.ReasoningContent = nil
 			}
 			if hasText && (text.Len() > 0 || len(out.ToolCalls) == 0) {
 				out.Content = text.String()

@@ -217,8 +217,14 @@ func TestChatReasoningModelsAndOptions(t *testing.T) {
 	}
 	store := true
 	opts := map[string]any{"reasoningEffort": "high", "textVerbosity": "low", "promptCacheKey": "ses_1", "store": store}
-	prompt := llm.Prompt{llm.NewUserMessage("q"), {Role: llm.MessageRoleAssistant, Content: []llm.MessagePart{
-		llm.ReasoningPart{Text: "earlier thoughts"}, llm.TextPart{Text: "earlier answer"}}}, llm.NewUserMessage("more")}
+	prompt := llm.Prompt{llm.NewUserMessage("q"),
+		{Role: llm.MessageRoleAssistant, Content: []llm.MessagePart{llm.ReasoningPart{Text: "earlier thoughts"},
+			llm.ToolCallPart{ToolCallID: "call_1", ToolName: "ls", Input: "{}"}}},
+		{Role: llm.MessageRoleTool, Content: []llm.MessagePart{llm.ToolResultPart{ToolCallID: "call_1",
+			Output: llm.ToolResultOutputContentText{Text: "a.go"}}}},
+		{Role: llm.MessageRoleAssistant, Content: []llm.MessagePart{llm.ReasoningPart{Text: "no tools, not wanted back"},
+			llm.TextPart{Text: "earlier answer"}}},
+		llm.NewUserMessage("more")}
 	for _, c := range []struct{ provider, model string }{{"gw", "gpt-5"}, {"gw", "gpt-4.1"}, {"local", compatWire.model}} {
 		res, err := reg.Model(context.Background(), c.provider, c.model)
 		if err != nil {
@@ -257,9 +263,13 @@ func TestChatReasoningModelsAndOptions(t *testing.T) {
 				t.Errorf("request %d (%s): %s = %s, want %s", i, reqs[i].Body["model"], k, got, v)
 			}
 		}
-		// The assistant's reasoning goes back to compatible servers only.
+		// A tool-calling step's reasoning goes back to compatible servers
+		// only; a step without tool calls keeps its reasoning.
 		if got := strings.Contains(string(reqs[i].Raw), `"reasoning_content":"earlier thoughts"`); got != (i == 2) {
 			t.Errorf("request %d reasoning_content sent: %v: %s", i, got, reqs[i].Raw)
+		}
+		if strings.Contains(string(reqs[i].Raw), "not wanted back") {
+			t.Errorf("request %d: reasoning of a step without tool calls sent: %s", i, reqs[i].Raw)
 		}
 	}
 }
@@ -451,7 +461,16 @@ func TestChatMistral(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	parts := collect(t, context.Background(), res.LM, userCall("salut"))
+	// A history with another server's reasoning (the session switched
+	// models): Mistral would refuse reasoning_content.
+	call := userCall("salut")
+	call.Prompt = append(call.Prompt,
+		llm.Message{Role: llm.MessageRoleAssistant, Content: []llm.MessagePart{llm.ReasoningPart{Text: "hmm"},
+			llm.ToolCallPart{ToolCallID: "abcdefghi", ToolName: "ls", Input: "{}"}}},
+		llm.Message{Role: llm.MessageRoleTool, Content: []llm.MessagePart{llm.ToolResultPart{ToolCallID: "abcdefghi",
+			Output: llm.ToolResultOutputContentText{Text: "a.go"}}}},
+		llm.NewUserMessage("et alors ?"))
+	parts := collect(t, context.Background(), res.LM, call)
 	if got := joined(parts, llm.StreamPartTypeTextDelta); got != "Bonjour" {
 		t.Fatalf("text %q: %+v", got, parts)
 	}

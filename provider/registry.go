@@ -596,7 +596,7 @@ func (r *Registry) wireModel(w wire, p Info, providerID, modelID string, m Model
 			return nil, fmt.Errorf("%w (provider %s has no options.baseURL)", ErrNoProvider, providerID)
 		}
 		lm = newChatModel(chatConfig{providerID: providerID, modelID: modelID, baseURL: baseURL,
-			apiKey: key, headers: headers, client: r.client, compat: true, usageUnasked: p.NPM == "@ai-sdk/mistral"})
+			apiKey: key, headers: headers, client: r.client, compat: true, mistral: p.NPM == "@ai-sdk/mistral"})
 	}
 	return lm, nil
 }

@@ -206,9 +206,16 @@ func (o *anthropicCallOptions) UnmarshalJSON(data []byte) error {
 // thinking is on; and an OpenAI Responses reasoning item (its id and
 // encrypted content, {"openai":{"itemId","reasoningEncryptedContent"}}),
 // which carries a reasoning model's thoughts into the next step. Both the
-// metadata shape ocgo stores and the original's are read. ok is false
-// when there is nothing to send.
+// metadata shape ocgo stores and the original's are read. Reasoning without
+// either (an OpenAI-compatible server's reasoning_content) comes back as it
+// is: the Chat Completions wire returns it with the step's tool calls, as
+// DeepSeek's and Kimi's thinking modes require, and the other wires leave it
+// out. ok is false when there is nothing to send.
 func ReasoningPart(text string, meta map[string]any) (llm.ReasoningPart, bool) {
+	_, signed := meta[anthropicMetaKey]
+	if _, item := meta[responsesMetaKey]; !signed && !item {
+		return llm.ReasoningPart{Text: text}, text != ""
+	}
 	if o, _ := meta[responsesMetaKey].(map[string]any); o != nil {
 		id, _ := o["itemId"].(string)
 		enc, _ := o["reasoningEncryptedContent"].(string)

@@ -16,8 +16,19 @@ func NewOpenAI(t T, turns ...Turn) *Server {
 	return newServer(t, openaiProto{}, turns)
 }
 
-// openaiProto speaks Chat Completions; mistral makes it Mistral's dialect.
-type openaiProto struct{ mistral bool }
+// openaiProto speaks Chat Completions; mistral and deepseek make it
+// those services' dialects.
+type openaiProto struct{ mistral, deepseek bool }
+
+// NewDeepSeek starts a fake of DeepSeek's Chat Completions API in thinking
+// mode (its default): reasoning streams as reasoning_content, and an
+// assistant message that called tools must carry its reasoning_content in
+// every later request, else the request is refused (400) as DeepSeek
+// refuses it.
+func NewDeepSeek(t T, turns ...Turn) *Server {
+	t.Helper()
+	return newServer(t, openaiProto{deepseek: true}, turns)
+}
 
 // NewMistral starts a fake of Mistral's Chat Completions API
 // (https://api.mistral.ai/v1/chat/completions). It differs from OpenAI's
