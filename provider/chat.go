@@ -54,6 +54,34 @@ func (o *chatCallOptions) UnmarshalJSON(data []byte) error {
 	return json.Unmarshal(data, (*plain)(o))
 }
 
+// chatMetaKey is the provider key of the metadata the adapter puts on a
+// reasoning block: the delta field the server streamed it in.
+const chatMetaKey = "openai-compatible"
+
+// chatReasoning is that metadata, {"field":"reasoning_content"} or
+// {"field":"reasoning"}. Only reasoning a server streamed as
+// reasoning_content goes back to it, in that field: DeepSeek's and Kimi's
+// thinking modes refuse a history without it, while Groq (which streams
+// "reasoning") refuses the field.
+type chatReasoning struct {
+	Field string `json:"field"`
+}
+
+// Options implements llm.ProviderOptionsData.
+func (*chatReasoning) Options() {}
+
+// MarshalJSON implements json.Marshaler.
+func (m chatReasoning) MarshalJSON() ([]byte, error) {
+	type plain chatReasoning
+	return json.Marshal(plain(m))
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (m *chatReasoning) UnmarshalJSON(data []byte) error {
+	type plain chatReasoning
+	return json.Unmarshal(data, (*plain)(m))
+}
+
 // chatConfig is what the registry resolved for one model.
 type chatConfig struct {
 	providerID, modelID string
@@ -63,13 +91,14 @@ type chatConfig struct {
 	client              httpDoer // nil = http.DefaultClient
 	// compat: an OpenAI-compatible server rather than OpenAI's API. The
 	// reasoning of earlier tool-calling steps goes back as
-	// reasoning_content (DeepSeek's and Kimi's thinking modes refuse a
-	// history without it); OpenAI would refuse the field.
+	// reasoning_content (see chatReasoning); OpenAI would refuse the field.
 	compat bool
-	// mistral: Mistral's API, which refuses fields it does not know (422)
-	// and reports usage in the last chunk unasked: no stream_options and
-	// no reasoning_content are sent.
-	mistral bool
+	// strict: the server refuses fields it does not know (Groq, Mistral):
+	// no reasoning_content is sent.
+	strict bool
+	// noStreamOptions: the server refuses stream_options and reports usage
+	// in the last chunk unasked (Mistral).
+	noStreamOptions bool
 }
 
 // chatModel implements llm.LanguageModel over Chat Completions.
@@ -198,7 +227,7 @@ func chatReasoningModel(id string) bool {
 
 // request maps a call onto a Chat Completions request.
 func (m *chatModel) request(call llm.Call) (chatRequest, []llm.CallWarning) {
-	messages, warnings := chatPrompt(call.Prompt, m.c.compat && !m.c.mistral)
+	messages, warnings := chatPrompt(call.Prompt, m.c.compat && !m.c.strict)
 	r := chatRequest{
 		Model:            m.model,
 		Messages:         messages,
@@ -210,7 +239,7 @@ func (m *chatModel) request(call llm.Call) (chatRequest, []llm.CallWarning) {
 		Stream:           true,
 		StreamOptions:    &chatStreamOptions{IncludeUsage: true},
 	}
-	if m.c.mistral {
+	if m.c.noStreamOptions {
 		r.StreamOptions = nil
 	}
 	if call.TopK != nil {
@@ -328,11 +357,9 @@ func chatPrompt(prompt llm.Prompt, reasoning bool) ([]chatMessage, []llm.CallWar
 					text.WriteString(p.Text)
 					hasText = true
 				case llm.ReasoningPart:
-					// Another wire's reasoning (a signed Anthropic thinking
-					// block, a Responses reasoning item) means nothing here.
-					_, anthropic := p.ProviderOptions[anthropicMetaKey]
-					_, responses := p.ProviderOptions[responsesMetaKey]
-					if reasoning && !anthropic && !responses {
+					// Only what a server streamed as reasoning_content
+					// (not another wire's signed thinking or items).
+					if meta, _ := p.ProviderOptions[chatMetaKey].(*chatReasoning); reasoning && meta != nil && meta.Field == "reasoning_content" {
 						r := p.Text
 						if out.ReasoningContent != nil {
 							r = *out.ReasoningContent + r
@@ -514,7 +541,8 @@ type chatCall struct {
 // stream, in order.
 type chatStream struct {
 	yield           func(llm.StreamPart) bool
-	text, reasoning bool // a block of that kind is open
+	text, reasoning bool   // a block of that kind is open
+	field           string // the delta field the open reasoning came in
 	calls           []*chatCall
 	byIndex         map[int64]*chatCall
 	finish          string
@@ -534,7 +562,8 @@ func (s *chatStream) endReasoning() bool {
 		return true
 	}
 	s.reasoning = false
-	return s.yield(llm.StreamPart{Type: llm.StreamPartTypeReasoningEnd, ID: "0"})
+	return s.yield(llm.StreamPart{Type: llm.StreamPartTypeReasoningEnd, ID: "0",
+		ProviderMetadata: llm.ProviderMetadata{chatMetaKey: &chatReasoning{Field: s.field}}})
 }
 
 // endInputs sends tool-input-end for every call still open.
@@ -558,12 +587,16 @@ func (s *chatStream) chunk(ch *chatChunk) bool {
 	}
 	for _, choice := range ch.Choices {
 		d := &choice.Delta
-		if r := cmp.Or(jsonString(d.ReasoningContent), jsonString(d.Reasoning)); r != "" {
+		r, field := jsonString(d.ReasoningContent), "reasoning_content"
+		if r == "" {
+			r, field = jsonString(d.Reasoning), "reasoning"
+		}
+		if r != "" {
 			if !s.endText() {
 				return false
 			}
 			if !s.reasoning {
-				s.reasoning = true
+				s.reasoning, s.field = true, field
 				if !s.yield(llm.StreamPart{Type: llm.StreamPartTypeReasoningStart, ID: "0"}) {
 					return false
 				}

@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -83,9 +84,14 @@ func TestChatRequest(t *testing.T) {
 				llm.FilePart{MediaType: "application/zip", Data: []byte("PK")}, // not sent: a warning
 			}},
 			{Role: llm.MessageRoleAssistant, Content: []llm.MessagePart{
-				llm.ReasoningPart{Text: "thinking it over"},
-				llm.ReasoningPart{Text: "Claude's", ProviderOptions: llm.ProviderOptions{ // not for this server
+				llm.ReasoningPart{Text: "thinking it over", ProviderOptions: llm.ProviderOptions{
+					chatMetaKey: &chatReasoning{Field: "reasoning_content"}}},
+				// Not sent: Claude's signed thinking, reasoning that came in
+				// another field, reasoning of unknown origin.
+				llm.ReasoningPart{Text: "Claude's", ProviderOptions: llm.ProviderOptions{
 					anthropicMetaKey: &anthropicReasoning{Signature: fakellm.Signature}}},
+				llm.ReasoningPart{Text: "Groq's", ProviderOptions: llm.ProviderOptions{chatMetaKey: &chatReasoning{Field: "reasoning"}}},
+				llm.ReasoningPart{Text: "unknown"},
 				llm.TextPart{Text: "running "},
 				llm.ToolCallPart{ToolCallID: "call_1", ToolName: "bash", Input: `{"command":"ls"}`},
 				llm.TextPart{Text: "both"},
@@ -218,11 +224,13 @@ func TestChatReasoningModelsAndOptions(t *testing.T) {
 	store := true
 	opts := map[string]any{"reasoningEffort": "high", "textVerbosity": "low", "promptCacheKey": "ses_1", "store": store}
 	prompt := llm.Prompt{llm.NewUserMessage("q"),
-		{Role: llm.MessageRoleAssistant, Content: []llm.MessagePart{llm.ReasoningPart{Text: "earlier thoughts"},
+		{Role: llm.MessageRoleAssistant, Content: []llm.MessagePart{llm.ReasoningPart{Text: "earlier thoughts",
+			ProviderOptions: llm.ProviderOptions{chatMetaKey: &chatReasoning{Field: "reasoning_content"}}},
 			llm.ToolCallPart{ToolCallID: "call_1", ToolName: "ls", Input: "{}"}}},
 		{Role: llm.MessageRoleTool, Content: []llm.MessagePart{llm.ToolResultPart{ToolCallID: "call_1",
 			Output: llm.ToolResultOutputContentText{Text: "a.go"}}}},
-		{Role: llm.MessageRoleAssistant, Content: []llm.MessagePart{llm.ReasoningPart{Text: "no tools, not wanted back"},
+		{Role: llm.MessageRoleAssistant, Content: []llm.MessagePart{llm.ReasoningPart{Text: "no tools, not wanted back",
+			ProviderOptions: llm.ProviderOptions{chatMetaKey: &chatReasoning{Field: "reasoning_content"}}},
 			llm.TextPart{Text: "earlier answer"}}},
 		llm.NewUserMessage("more")}
 	for _, c := range []struct{ provider, model string }{{"gw", "gpt-5"}, {"gw", "gpt-4.1"}, {"local", compatWire.model}} {
@@ -310,6 +318,11 @@ func TestChatStreamParts(t *testing.T) {
 			}
 			if r := joined(parts, llm.StreamPartTypeReasoningDelta); r != "thinking" {
 				t.Errorf("reasoning %q", r)
+			}
+			// The field it came in is kept with it, as the session stores it.
+			raw, _ := json.Marshal(ofType(parts, llm.StreamPartTypeReasoningEnd)[0].ProviderMetadata)
+			if want := `{"openai-compatible":{"field":"` + cmp.Or(c.field, "reasoning_content") + `"}}`; string(raw) != want {
+				t.Errorf("reasoning metadata %s, want %s", raw, want)
 			}
 			tcs := ofType(parts, llm.StreamPartTypeToolCall)
 			if tcs[0].ToolCallName != "read" || tcs[0].ToolCallInput != `{"filePath":"a.go","offset":1}` ||
@@ -465,7 +478,8 @@ func TestChatMistral(t *testing.T) {
 	// models): Mistral would refuse reasoning_content.
 	call := userCall("salut")
 	call.Prompt = append(call.Prompt,
-		llm.Message{Role: llm.MessageRoleAssistant, Content: []llm.MessagePart{llm.ReasoningPart{Text: "hmm"},
+		llm.Message{Role: llm.MessageRoleAssistant, Content: []llm.MessagePart{llm.ReasoningPart{Text: "hmm",
+			ProviderOptions: llm.ProviderOptions{chatMetaKey: &chatReasoning{Field: "reasoning_content"}}},
 			llm.ToolCallPart{ToolCallID: "abcdefghi", ToolName: "ls", Input: "{}"}}},
 		llm.Message{Role: llm.MessageRoleTool, Content: []llm.MessagePart{llm.ToolResultPart{ToolCallID: "abcdefghi",
 			Output: llm.ToolResultOutputContentText{Text: "a.go"}}}},
@@ -515,5 +529,32 @@ func TestChatOpenRouterStreamErrors(t *testing.T) {
 	var pe *llm.ProviderError
 	if !errors.As(err, &pe) || !pe.TransientError || !strings.Contains(pe.Message, "ended the answer with an error") {
 		t.Errorf("finish_reason error: %v", err)
+	}
+}
+
+// TestChatGroqGetsNoReasoningBack: Groq refuses reasoning_content on an
+// assistant message (400), even reasoning that came from another server.
+func TestChatGroqGetsNoReasoningBack(t *testing.T) {
+	s := fakellm.NewOpenAI(t, fakellm.Turn{Text: []string{"ok"}})
+	reg, err := NewRegistry(Source{Config: map[string]config.ProviderConfig{
+		"groq": {Options: map[string]any{"baseURL": s.URL, "apiKey": testKey}}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := reg.Model(context.Background(), "groq", "qwen/qwen3-32b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := userCall("x")
+	call.Prompt = append(call.Prompt,
+		llm.Message{Role: llm.MessageRoleAssistant, Content: []llm.MessagePart{llm.ReasoningPart{Text: "hmm",
+			ProviderOptions: llm.ProviderOptions{chatMetaKey: &chatReasoning{Field: "reasoning_content"}}},
+			llm.ToolCallPart{ToolCallID: "call_1", ToolName: "ls", Input: "{}"}}},
+		llm.Message{Role: llm.MessageRoleTool, Content: []llm.MessagePart{llm.ToolResultPart{ToolCallID: "call_1",
+			Output: llm.ToolResultOutputContentText{Text: "a.go"}}}},
+		llm.NewUserMessage("and?"))
+	collect(t, context.Background(), res.LM, call)
+	if r := s.Requests()[0]; r.Rejected != "" || strings.Contains(string(r.Raw), "reasoning_content") {
+		t.Errorf("request %s: %s", r.Rejected, r.Raw)
 	}
 }

@@ -596,7 +596,8 @@ func (r *Registry) wireModel(w wire, p Info, providerID, modelID string, m Model
 			return nil, fmt.Errorf("%w (provider %s has no options.baseURL)", ErrNoProvider, providerID)
 		}
 		lm = newChatModel(chatConfig{providerID: providerID, modelID: modelID, baseURL: baseURL,
-			apiKey: key, headers: headers, client: r.client, compat: true, mistral: p.NPM == "@ai-sdk/mistral"})
+			apiKey: key, headers: headers, client: r.client, compat: true,
+			strict: p.NPM == "@ai-sdk/groq" || p.NPM == "@ai-sdk/mistral", noStreamOptions: p.NPM == "@ai-sdk/mistral"})
 	}
 	return lm, nil
 }
