@@ -88,7 +88,7 @@ type chatConfig struct {
 	baseURL             string // ends before "/chat/completions"
 	apiKey              string // sent as a Bearer token; "" sends none
 	headers             map[string]string
-	client              httpDoer // nil = http.DefaultClient
+	client              httpDoer
 	// compat: an OpenAI-compatible server rather than OpenAI's API. The
 	// reasoning of earlier tool-calling steps goes back as
 	// reasoning_content (see chatReasoning); OpenAI would refuse the field.
@@ -101,7 +101,7 @@ type chatConfig struct {
 	noStreamOptions bool
 }
 
-// chatModel implements llm.LanguageModel over Chat Completions.
+// chatModel is the wireModel of Chat Completions.
 type chatModel struct {
 	streamOnly
 	c chatConfig
@@ -110,19 +110,7 @@ type chatModel struct {
 // newChatModel builds the adapter. It reads nothing from the process
 // environment: a provider only ever receives its own key.
 func newChatModel(c chatConfig) *chatModel {
-	if c.client == nil {
-		c.client = http.DefaultClient
-	}
 	return &chatModel{streamOnly: streamOnly{provider: c.providerID, model: c.modelID}, c: c}
-}
-
-// Generate implements llm.LanguageModel by draining Stream.
-func (m *chatModel) Generate(ctx context.Context, call llm.Call) (*llm.Response, error) {
-	stream, err := m.Stream(ctx, call)
-	if err != nil {
-		return nil, err
-	}
-	return collectStream(stream)
 }
 
 // chatRequest is the body of POST /chat/completions.
@@ -871,4 +859,4 @@ func openaiStreamError(data []byte) error {
 	return pe
 }
 
-var _ llm.LanguageModel = (*chatModel)(nil)
+var _ wireModel = (*chatModel)(nil)

@@ -498,7 +498,7 @@ func (r *Registry) Model(ctx context.Context, providerID, modelID string) (*Reso
 	}
 	baseURL := r.optString(providerID, "baseURL")
 
-	var lm llm.LanguageModel
+	var lm wireModel
 	w := wireOf(p)
 	if isVertex(p) {
 		var err error
@@ -567,8 +567,8 @@ func (r *Registry) azureBaseURL(providerID, modelID string) (string, error) {
 // wireModel builds the language model of a non-Vertex provider for its
 // wire.
 func (r *Registry) wireModel(w wire, p Info, providerID, modelID string, m Model, baseURL, key, bearer string,
-	headers map[string]string) (llm.LanguageModel, error) {
-	var lm llm.LanguageModel
+	headers map[string]string) (wireModel, error) {
+	var lm wireModel
 	switch w {
 	case wireAnthropic:
 		if baseURL = cmp.Or(baseURL, p.API); baseURL != "" {

@@ -100,7 +100,7 @@ type responsesConfig struct {
 	azure      bool
 	apiVersion string
 	headers    map[string]string
-	client     httpDoer // nil = http.DefaultClient
+	client     httpDoer
 }
 
 // responsesModel implements llm.LanguageModel over the Responses API.
@@ -113,19 +113,7 @@ type responsesModel struct {
 // environment (no OPENAI_API_KEY or OPENAI_BASE_URL): a provider only
 // ever receives its own key.
 func newResponsesModel(c responsesConfig) *responsesModel {
-	if c.client == nil {
-		c.client = http.DefaultClient
-	}
 	return &responsesModel{streamOnly: streamOnly{provider: c.providerID, model: c.modelID}, c: c}
-}
-
-// Generate implements llm.LanguageModel by draining Stream.
-func (m *responsesModel) Generate(ctx context.Context, call llm.Call) (*llm.Response, error) {
-	stream, err := m.Stream(ctx, call)
-	if err != nil {
-		return nil, err
-	}
-	return collectStream(stream)
 }
 
 // responsesRequest is the body of POST /responses.
@@ -644,4 +632,4 @@ func responsesAPIError(status int, raw []byte, resp *http.Response) error {
 	return pe
 }
 
-var _ llm.LanguageModel = (*responsesModel)(nil)
+var _ wireModel = (*responsesModel)(nil)
