@@ -824,7 +824,8 @@ func markContextOverflow(pe *llm.ProviderError) {
 	pe.ContextTooLargeErr = true
 }
 
-// openaiAPIError turns a non-2xx answer of an OpenAI-style API into a
+// openaiAPIError (the Chat Completions and the Responses adapters' error
+// mapper) turns a non-2xx answer of an OpenAI-style API into a
 // *llm.ProviderError that retry.go and Classify understand: status,
 // lower-case response headers (retry-after), the body, context-overflow
 // numbers.
