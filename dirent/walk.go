@@ -159,7 +159,9 @@ func (w *Walker[T]) dir(ctx context.Context, sem chan struct{}, fd int, rel stri
 // of its own when the walk is parallel and a slot is free, else at once.
 // Call it only from List, for a name of d's listing.
 func (d *Dir[T]) Descend(name string, val T) {
-	d.subs = append(d.subs, val)
+	if d.w.Leave != nil {
+		d.subs = append(d.subs, val)
+	}
 	rel := name
 	if d.Rel != "" {
 		rel = d.Rel + "/" + name

@@ -108,10 +108,18 @@ func retryable(err error) bool {
 	return llm.IsTransportError(err)
 }
 
+// wireModel is what each wire adapter implements: one streaming call.
+// retryModel makes an llm.LanguageModel of it (Generate drains Stream).
+type wireModel interface {
+	Stream(context.Context, llm.Call) (llm.StreamResponse, error)
+	Provider() string
+	Model() string
+}
+
 // retryModel wraps a model with retries, provider-id tagging and
 // secret scrubbing of errors.
 type retryModel struct {
-	inner      llm.LanguageModel
+	inner      wireModel
 	providerID string
 	policy     RetryPolicy
 	log        *slog.Logger
@@ -146,17 +154,15 @@ func (m *retryModel) waitRetry(ctx context.Context, attempt int, err error) bool
 	return m.policy.sleep(ctx, d) == nil
 }
 
-// Generate implements llm.LanguageModel with retries.
+// Generate implements llm.LanguageModel by draining Stream (with its
+// retries): the adapters have one wire code path, streaming, which has no
+// server-side duration limit for large max_tokens.
 func (m *retryModel) Generate(ctx context.Context, call llm.Call) (*llm.Response, error) {
-	for attempt := 1; ; attempt++ {
-		resp, err := m.inner.Generate(ctx, call)
-		if err == nil {
-			return resp, nil
-		}
-		if !m.waitRetry(ctx, attempt, err) {
-			return nil, m.wrap(err)
-		}
+	stream, err := m.Stream(ctx, call)
+	if err != nil {
+		return nil, err
 	}
+	return collectStream(stream)
 }
 
 // Stream implements llm.LanguageModel. A failed attempt is retried only

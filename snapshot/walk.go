@@ -296,7 +296,7 @@ func (sc *scan) reconcile(n *dirNode, name string) error {
 	rel := relpath.Join(n.rel, name)
 	full := filepath.Join(s.work, filepath.FromSlash(rel))
 	for k := range sc.skips {
-		if k == rel || strings.HasPrefix(k, rel+"/") {
+		if relpath.Under(rel, k) {
 			delete(sc.skips, k)
 		}
 	}
