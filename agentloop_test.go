@@ -627,6 +627,17 @@ func TestCommandTemplateWithArgumentsAndFile(t *testing.T) {
 	if code := h.call("POST", "/session/"+sid+"/command", map[string]any{"command": "nope", "arguments": ""}, nil); code < 400 {
 		t.Errorf("unknown command: %d", code)
 	}
+	// A bad input is refused before anything runs: no template shell step,
+	// no model request, no message.
+	for _, in := range []map[string]any{{"command": "", "arguments": "x"}, {"command": "review", "arguments": "x", "messageID": "nope"}} {
+		if code := h.call("POST", "/session/"+sid+"/command", in, nil); code != 400 {
+			t.Errorf("command input %v: %d, want 400", in, code)
+		}
+	}
+	h.call("GET", "/session/"+sid+"/message", nil, &msgs)
+	if len(fake.Requests()) != 1 || len(msgs) != 2 {
+		t.Errorf("a refused command reached the model or the store: %d requests, %d messages", len(fake.Requests()), len(msgs))
+	}
 }
 
 func TestTitleGeneratedWithTheSmallModel(t *testing.T) {

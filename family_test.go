@@ -79,6 +79,8 @@ func TestRequestBodiesPerModelFamily(t *testing.T) {
 				fake = fakellm.NewResponses(t, fakellm.Turn{Text: []string{"ok"}})
 			case "azure":
 				fake = fakellm.NewAzure(t, "k", fakellm.Turn{Text: []string{"ok"}})
+			case "mistral":
+				fake = fakellm.NewMistral(t, fakellm.Turn{Text: []string{"ok"}})
 			default:
 				fake = fakellm.NewOpenAI(t, fakellm.Turn{Text: []string{"ok"}})
 			}

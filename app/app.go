@@ -29,6 +29,7 @@ import (
 	"ocgo/lsp"
 	"ocgo/mcp"
 	"ocgo/provider"
+	"ocgo/relpath"
 	"ocgo/routes"
 	"ocgo/search"
 	"ocgo/session"
@@ -378,8 +379,7 @@ func newMCP(cfg *config.Config, dir string, events *bus.Bus, logger *slog.Logger
 // of "*" in it is honoured by the watcher, search, the tools and snapshots,
 // the one ignore mechanism they share. Direct reads are refused by confine.
 func hideDataFolder(root, dataRoot string) error {
-	rel, err := filepath.Rel(root, dataRoot)
-	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || rel == "." {
+	if rel, ok := relpath.Within(root, dataRoot); !ok || rel == "." {
 		return nil
 	}
 	p := filepath.Join(dataRoot, ".gitignore")

@@ -20,6 +20,7 @@
 package childenv
 
 import (
+	"os"
 	"strings"
 )
 
@@ -45,6 +46,12 @@ func New(base []string, names []string, values func() []string) *Scrubber {
 	}
 	return s
 }
+
+// Default is the agent processes' environment where no Scrubber is wired
+// in (a package used on its own, in tests): the server's environment
+// without the variables whose names always hold a credential. app wires
+// a Scrubber that also drops the config's and auth.json's secrets.
+func Default() []string { return New(os.Environ(), nil, nil).Environ() }
 
 // SecretName reports whether a variable name always holds a credential.
 func SecretName(name string) bool {

@@ -137,7 +137,7 @@ func (c *Root) Denied(rel string) bool {
 		}
 	}
 	for _, d := range c.deny {
-		if d == "." || rel == d || strings.HasPrefix(rel, d+"/") {
+		if relpath.Under(d, rel) {
 			return true
 		}
 	}

@@ -1,13 +1,17 @@
-// Package dirent lists one directory of the project tree; it is the one
-// directory reader under both walks of the tree (the watcher's index and
-// the snapshotter's stat scan, see docs/architecture.md).
+// Package dirent reads the project tree: Read lists one directory, and
+// Walker is the one walk of the tree, under both the watcher's index and the
+// snapshotter's stat scan (docs/architecture.md, One walk of the tree). The
+// walk is here, beside the reader, because walking is listing applied
+// recursively and both users need the same guarantees from it; what each
+// does with a directory is its own, through the walk's hooks.
 //
 // Guarantees: an entry's kind comes from the directory itself (d_type, or
 // an lstat relative to the open directory when the file system does not say),
 // so a symlink is reported as a symlink and never followed; "." and ".."
-// are left out; a directory is opened with O_NOFOLLOW when asked, so one
-// swapped for a symlink is not listed. Listing from an open descriptor lets a
-// walk open each directory by one name relative to its open parent.
+// are left out. A walk opens every directory relative to its open parent
+// with O_NOFOLLOW, from the top of an os.Root, so a directory swapped for a
+// symlink is not listed and nothing outside the root is; a file's stat is
+// read relative to its open directory, without following.
 package dirent
 
 // Entry is one name in a directory.

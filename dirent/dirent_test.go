@@ -22,7 +22,12 @@ func TestReadKindsWithoutFollowing(t *testing.T) {
 	if err := os.Symlink(outside, filepath.Join(dir, "ld")); err != nil {
 		t.Fatal(err)
 	}
-	ents, err := dirent.ReadPath(dir, true, make([]byte, dirent.BufSize))
+	top, err := os.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer top.Close()
+	ents, err := dirent.Read(int(top.Fd()), make([]byte, dirent.BufSize))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,10 +42,6 @@ func TestReadKindsWithoutFollowing(t *testing.T) {
 	}
 	if dirent.Nested(ents) {
 		t.Fatal("no .git, reported nested")
-	}
-	// The same symlink opened as a directory: refused with noFollow.
-	if _, err := dirent.ReadPath(filepath.Join(dir, "ld"), true, make([]byte, dirent.BufSize)); err == nil {
-		t.Fatal("listed a directory through a symlink")
 	}
 	if err := os.WriteFile(filepath.Join(dir, "d", ".git"), []byte("gitdir: elsewhere\n"), 0o644); err != nil {
 		t.Fatal(err)

@@ -6,21 +6,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// ReadPath lists the directory at path; with noFollow its last component
-// must not be a symlink.
-func ReadPath(path string, noFollow bool, buf []byte) ([]Entry, error) {
-	flags := unix.O_RDONLY | unix.O_DIRECTORY | unix.O_CLOEXEC
-	if noFollow {
-		flags |= unix.O_NOFOLLOW
-	}
-	fd, err := unix.Open(path, flags, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer unix.Close(fd)
-	return Read(fd, buf)
-}
-
 // Read lists the open directory fd from its current offset with raw
 // getdents64 calls into buf (avoiding os.File's per-entry costs), falling
 // back to an fstatat without following when the type is unknown.

@@ -8,21 +8,6 @@ import (
 	"syscall"
 )
 
-// ReadPath lists the directory at path; with noFollow its last component
-// must not be a symlink.
-func ReadPath(path string, noFollow bool, _ []byte) ([]Entry, error) {
-	flags := os.O_RDONLY | syscall.O_DIRECTORY
-	if noFollow {
-		flags |= syscall.O_NOFOLLOW
-	}
-	f, err := os.OpenFile(path, flags, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return list(f)
-}
-
 // Read lists the open directory fd (a duplicate is read, fd stays open).
 func Read(fd int, _ []byte) ([]Entry, error) {
 	d, err := syscall.Dup(fd)

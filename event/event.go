@@ -1,6 +1,6 @@
 // Package event declares every event ocgo sends on GET /event: one struct
 // per type, holding the event's properties, with its wire name. The core
-// publishes these values as they are (bus.Emit) and /doc describes the
+// publishes these values as they are (bus.Publish) and /doc describes the
 // same types (All), so what is sent and what is documented cannot drift
 // apart.
 package event

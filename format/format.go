@@ -30,6 +30,7 @@ import (
 	"syscall"
 	"time"
 
+	"ocgo/childenv"
 	"ocgo/config"
 )
 
@@ -43,7 +44,7 @@ type Options struct {
 	// files (package.json, pyproject.toml, .clang-format) are looked up
 	// from there up to Root.
 	Dir, Root string
-	// Environ returns the base environment; default os.Environ.
+	// Environ returns the base environment; default childenv.Default.
 	Environ func() []string
 	Timeout time.Duration
 	// LookPath finds programs; default exec.LookPath.
@@ -81,7 +82,7 @@ type Service struct {
 // New builds the formatter set from the built-ins and the config.
 func New(opts Options) *Service {
 	if opts.Environ == nil {
-		opts.Environ = os.Environ
+		opts.Environ = childenv.Default
 	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout

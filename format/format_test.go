@@ -87,3 +87,26 @@ func TestTimeoutKillsTheFormatter(t *testing.T) {
 		t.Errorf("the killed formatter wrote: %q", b)
 	}
 }
+
+// A formatter started without an environment wired in gets childenv's
+// default: the server's environment less its credential variables.
+func TestDefaultEnvironmentHasNoKeys(t *testing.T) {
+	t.Setenv("OCGO_FORMAT_TEST_API_KEY", "sekrit-format-key")
+	t.Setenv("OCGO_FORMAT_TEST_PLAIN", "plain-value")
+	dir := t.TempDir()
+	p := filepath.Join(dir, "a.txt")
+	if err := os.WriteFile(p, []byte("x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := map[string]config.FormatterConfig{"envdump": {Command: []string{"sh", "-c", `env > "$1"`, "sh", "$FILE"}, Extensions: []string{".txt"}}}
+	if res := New(Options{Dir: dir, Config: cfg}).Format(context.Background(), p); len(res) != 1 || res[0].Error != "" {
+		t.Fatalf("runs: %+v", res)
+	}
+	env, _ := os.ReadFile(p)
+	if !strings.Contains(string(env), "OCGO_FORMAT_TEST_PLAIN=plain-value") {
+		t.Fatalf("formatter's environment lacks the plain variable:\n%s", env)
+	}
+	if strings.Contains(string(env), "sekrit-format-key") {
+		t.Errorf("formatter saw an API key")
+	}
+}

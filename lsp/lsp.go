@@ -35,6 +35,7 @@ import (
 	"syscall"
 	"time"
 
+	"ocgo/childenv"
 	"ocgo/config"
 	"ocgo/search"
 )
@@ -52,7 +53,7 @@ type Options struct {
 	// Root is the project root; a server's root is the nearest directory
 	// with one of its markers between the file and Root, else Root.
 	Root string
-	// Environ returns the base environment; default os.Environ.
+	// Environ returns the base environment; default childenv.Default.
 	Environ func() []string
 	// LookPath finds programs; default exec.LookPath.
 	LookPath        func(string) (string, error)
@@ -114,7 +115,7 @@ type Service struct {
 // New builds the service; no server starts before Touch.
 func New(opts Options) *Service {
 	if opts.Environ == nil {
-		opts.Environ = os.Environ
+		opts.Environ = childenv.Default
 	}
 	if opts.LookPath == nil {
 		opts.LookPath = exec.LookPath

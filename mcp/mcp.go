@@ -28,7 +28,6 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
-	"os"
 	"os/exec"
 	"regexp"
 	"slices"
@@ -40,6 +39,7 @@ import (
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"ocgo/childenv"
 	"ocgo/config"
 	"ocgo/tool"
 )
@@ -71,7 +71,7 @@ type Options struct {
 	// Dir is the working directory of local servers (the project).
 	Dir string
 	// Environ returns the base environment of local servers; default
-	// os.Environ.
+	// childenv.Default.
 	Environ func() []string
 	Logger  *slog.Logger
 	// OnError reports a server that failed to start, to connect, or that
@@ -121,7 +121,7 @@ func New(opts Options) *Manager {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.Environ == nil {
-		opts.Environ = os.Environ
+		opts.Environ = childenv.Default
 	}
 	if opts.ConnectTimeout <= 0 {
 		opts.ConnectTimeout = DefaultConnectTimeout

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -24,10 +23,6 @@ import (
 // ocgo never uses, and then the official SDK, which added 7 MB to the
 // binary for this one streaming call: it writes the request as the
 // Messages API documents it and reads the SSE stream with sseReader.
-
-// ErrObjectUnsupported is returned by the Anthropic adapter's
-// GenerateObject and StreamObject: ocgo never asks for structured output.
-var ErrObjectUnsupported = errors.New("structured object generation is not supported by the anthropic adapter")
 
 // anthropicMetaKey is the provider key under which reasoning metadata
 // travels in llm.ProviderMetadata / ProviderOptions.
@@ -72,15 +67,14 @@ func reasoningMeta(signature, redacted string) llm.ProviderMetadata {
 	return llm.ProviderMetadata{anthropicMetaKey: &anthropicReasoning{Signature: signature, RedactedData: redacted}}
 }
 
-// anthropicModel implements llm.LanguageModel over the Messages API.
+// anthropicModel is the wireModel of the Messages API.
 type anthropicModel struct {
 	streamOnly
 	c anthropicConfig
 }
 
-// streamOnly is what our own adapters (Anthropic, OpenAI Responses) share:
-// their names, and no structured-object calls. Each implements Stream, and
-// Generate by draining it.
+// streamOnly is what the wire adapters (anthropic.go, responses.go,
+// chat.go) share: their names. Each implements Stream (a wireModel).
 type streamOnly struct {
 	provider, model string
 }
@@ -91,16 +85,6 @@ func (m streamOnly) Provider() string { return m.provider }
 // Model implements llm.LanguageModel.
 func (m streamOnly) Model() string { return m.model }
 
-// GenerateObject implements llm.LanguageModel; not supported.
-func (streamOnly) GenerateObject(context.Context, llm.ObjectCall) (*llm.ObjectResponse, error) {
-	return nil, ErrObjectUnsupported
-}
-
-// StreamObject implements llm.LanguageModel; not supported.
-func (streamOnly) StreamObject(context.Context, llm.ObjectCall) (llm.ObjectStreamResponse, error) {
-	return nil, ErrObjectUnsupported
-}
-
 // anthropicConfig is what the registry resolved for one model.
 type anthropicConfig struct {
 	providerID string
@@ -109,7 +93,7 @@ type anthropicConfig struct {
 	apiKey     string // "" sends no key
 	authToken  string // an OAuth access token, sent as a Bearer token
 	headers    map[string]string
-	client     httpDoer // nil = http.DefaultClient
+	client     httpDoer
 	// vertex: the request goes to Vertex's
 	// <baseURL>/publishers/anthropic/models/<model>:streamRawPredict, the
 	// model leaves the body and anthropic_version "vertex-2023-10-16" joins
@@ -117,8 +101,7 @@ type anthropicConfig struct {
 	vertex bool
 }
 
-// httpDoer sends one HTTP request (an *http.Client, or the registry's
-// authDoer in front of one).
+// httpDoer sends one HTTP request (the registry's *http.Client).
 type httpDoer interface {
 	Do(*http.Request) (*http.Response, error)
 }
@@ -133,21 +116,7 @@ const anthropicVersion = "2023-06-01"
 // nothing from the process environment: a provider only ever receives its
 // own key.
 func newAnthropicModel(c anthropicConfig) *anthropicModel {
-	if c.client == nil {
-		c.client = http.DefaultClient
-	}
 	return &anthropicModel{streamOnly: streamOnly{provider: c.providerID, model: c.modelID}, c: c}
-}
-
-// Generate implements llm.LanguageModel. It drains Stream and
-// assembles the response: streaming has no server-side duration limit
-// for large max_tokens, and it keeps a single wire code path.
-func (m *anthropicModel) Generate(ctx context.Context, call llm.Call) (*llm.Response, error) {
-	stream, err := m.Stream(ctx, call)
-	if err != nil {
-		return nil, err
-	}
-	return collectStream(stream)
 }
 
 // collectStream drains a stream into the response Generate returns (the
@@ -570,7 +539,7 @@ type anthropicChoice struct {
 	Name string `json:"name,omitempty"`
 }
 
-// params maps a fantasy call onto a Messages request.
+// params maps an llm.Call onto a Messages request.
 func (m *anthropicModel) params(call llm.Call) (anthropicRequest, []llm.CallWarning) {
 	system, messages, warnings := anthropicPrompt(call.Prompt)
 	p := anthropicRequest{
@@ -850,7 +819,7 @@ func anthropicErrorBody(body string) (errType, message string) {
 	return env.Error.Type, env.Error.Message
 }
 
-var _ llm.LanguageModel = (*anthropicModel)(nil)
+var _ wireModel = (*anthropicModel)(nil)
 
 // fillHTTP copies an SDK error's request URL and response headers (the last
 // value of each, lower-case names) into pe: the retry policy reads

@@ -223,9 +223,6 @@ func TestAnthropicGenerate(t *testing.T) {
 	} else if name, _ := Classify(err); name != "ProviderAuthError" {
 		t.Errorf("Classify(%v) = %s", err, name)
 	}
-	if _, err := res.LM.GenerateObject(context.Background(), llm.ObjectCall{}); !errors.Is(err, ErrObjectUnsupported) {
-		t.Errorf("GenerateObject err %v", err)
-	}
 }
 
 func TestAnthropicHTTPErrors(t *testing.T) {

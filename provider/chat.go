@@ -8,10 +8,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 
 	"ocgo/llm"
 )
@@ -54,21 +52,54 @@ func (o *chatCallOptions) UnmarshalJSON(data []byte) error {
 	return json.Unmarshal(data, (*plain)(o))
 }
 
+// chatMetaKey is the provider key of the metadata the adapter puts on a
+// reasoning block: the delta field the server streamed it in.
+const chatMetaKey = "openai-compatible"
+
+// chatReasoning is that metadata, {"field":"reasoning_content"} or
+// {"field":"reasoning"}. Only reasoning a server streamed as
+// reasoning_content goes back to it, in that field: DeepSeek's and Kimi's
+// thinking modes refuse a history without it, while Groq (which streams
+// "reasoning") refuses the field.
+type chatReasoning struct {
+	Field string `json:"field"`
+}
+
+// Options implements llm.ProviderOptionsData.
+func (*chatReasoning) Options() {}
+
+// MarshalJSON implements json.Marshaler.
+func (m chatReasoning) MarshalJSON() ([]byte, error) {
+	type plain chatReasoning
+	return json.Marshal(plain(m))
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (m *chatReasoning) UnmarshalJSON(data []byte) error {
+	type plain chatReasoning
+	return json.Unmarshal(data, (*plain)(m))
+}
+
 // chatConfig is what the registry resolved for one model.
 type chatConfig struct {
 	providerID, modelID string
 	baseURL             string // ends before "/chat/completions"
 	apiKey              string // sent as a Bearer token; "" sends none
 	headers             map[string]string
-	client              httpDoer // nil = http.DefaultClient
+	client              httpDoer
 	// compat: an OpenAI-compatible server rather than OpenAI's API. The
-	// reasoning of earlier steps goes back as reasoning_content (servers
-	// with thinking models, such as Kimi's, want it on tool-call turns);
-	// OpenAI would refuse the field.
+	// reasoning of earlier tool-calling steps goes back as
+	// reasoning_content (see chatReasoning); OpenAI would refuse the field.
 	compat bool
+	// strict: the server refuses fields it does not know (Groq, Mistral):
+	// no reasoning_content is sent.
+	strict bool
+	// noStreamOptions: the server refuses stream_options and reports usage
+	// in the last chunk unasked (Mistral).
+	noStreamOptions bool
 }
 
-// chatModel implements llm.LanguageModel over Chat Completions.
+// chatModel is the wireModel of Chat Completions.
 type chatModel struct {
 	streamOnly
 	c chatConfig
@@ -77,19 +108,7 @@ type chatModel struct {
 // newChatModel builds the adapter. It reads nothing from the process
 // environment: a provider only ever receives its own key.
 func newChatModel(c chatConfig) *chatModel {
-	if c.client == nil {
-		c.client = http.DefaultClient
-	}
 	return &chatModel{streamOnly: streamOnly{provider: c.providerID, model: c.modelID}, c: c}
-}
-
-// Generate implements llm.LanguageModel by draining Stream.
-func (m *chatModel) Generate(ctx context.Context, call llm.Call) (*llm.Response, error) {
-	stream, err := m.Stream(ctx, call)
-	if err != nil {
-		return nil, err
-	}
-	return collectStream(stream)
 }
 
 // chatRequest is the body of POST /chat/completions.
@@ -117,7 +136,7 @@ type chatStreamOptions struct {
 }
 
 // chatMessage is one message. Content is a string, or a list of the
-// chat*Part types below for a user message with attachments; an assistant
+// chat*Part types below (typedText for text) for a user message with attachments; an assistant
 // message that only calls tools has none.
 type chatMessage struct {
 	Role             string         `json:"role"`
@@ -125,11 +144,6 @@ type chatMessage struct {
 	ToolCalls        []chatToolCall `json:"tool_calls,omitempty"`
 	ToolCallID       string         `json:"tool_call_id,omitempty"`
 	ReasoningContent *string        `json:"reasoning_content,omitempty"`
-}
-
-type chatTextPart struct {
-	Type string `json:"type"` // "text"
-	Text string `json:"text"`
 }
 
 type chatImagePart struct {
@@ -199,7 +213,7 @@ func chatReasoningModel(id string) bool {
 
 // request maps a call onto a Chat Completions request.
 func (m *chatModel) request(call llm.Call) (chatRequest, []llm.CallWarning) {
-	messages, warnings := chatPrompt(call.Prompt, m.c.compat)
+	messages, warnings := chatPrompt(call.Prompt, m.c.compat && !m.c.strict)
 	r := chatRequest{
 		Model:            m.model,
 		Messages:         messages,
@@ -210,6 +224,9 @@ func (m *chatModel) request(call llm.Call) (chatRequest, []llm.CallWarning) {
 		PresencePenalty:  call.PresencePenalty,
 		Stream:           true,
 		StreamOptions:    &chatStreamOptions{IncludeUsage: true},
+	}
+	if m.c.noStreamOptions {
+		r.StreamOptions = nil
 	}
 	if call.TopK != nil {
 		warnings = append(warnings, llm.CallWarning{Type: llm.CallWarningTypeUnsupportedSetting, Setting: "TopK"})
@@ -264,9 +281,10 @@ func (m *chatModel) request(call llm.Call) (chatRequest, []llm.CallWarning) {
 // chatPrompt converts the prompt. Each system message becomes one system
 // message (its texts joined by newlines); a user message of one text is
 // sent as a string, else as content parts; an assistant message carries its
-// text and tool calls (and, for compat servers, its reasoning); each tool
-// result is a tool message. Messages left empty are dropped with a warning.
-func chatPrompt(prompt llm.Prompt, compat bool) ([]chatMessage, []llm.CallWarning) {
+// text and tool calls (and, when reasoning is set, the reasoning of a
+// tool-calling step); each tool result is a tool message. Messages left
+// empty are dropped with a warning.
+func chatPrompt(prompt llm.Prompt, reasoning bool) ([]chatMessage, []llm.CallWarning) {
 	var msgs []chatMessage
 	var warnings []llm.CallWarning
 	warn := func(format string, args ...any) {
@@ -290,7 +308,7 @@ func chatPrompt(prompt llm.Prompt, compat bool) ([]chatMessage, []llm.CallWarnin
 			var parts []any
 			for _, part := range msg.Content {
 				if t, ok := llm.AsMessagePart[llm.TextPart](part); ok {
-					parts = append(parts, chatTextPart{Type: "text", Text: t.Text})
+					parts = append(parts, typedText{Type: "text", Text: t.Text})
 					continue
 				}
 				f, ok := llm.AsMessagePart[llm.FilePart](part)
@@ -307,7 +325,7 @@ func chatPrompt(prompt llm.Prompt, compat bool) ([]chatMessage, []llm.CallWarnin
 			case len(parts) == 0:
 				warn("dropping an empty user message")
 			case len(parts) == 1 && len(msg.Content) == 1:
-				if t, ok := parts[0].(chatTextPart); ok {
+				if t, ok := parts[0].(typedText); ok {
 					msgs = append(msgs, chatMessage{Role: "user", Content: t.Text})
 					continue
 				}
@@ -325,7 +343,9 @@ func chatPrompt(prompt llm.Prompt, compat bool) ([]chatMessage, []llm.CallWarnin
 					text.WriteString(p.Text)
 					hasText = true
 				case llm.ReasoningPart:
-					if compat {
+					// Only what a server streamed as reasoning_content
+					// (not another wire's signed thinking or items).
+					if meta, _ := p.ProviderOptions[chatMetaKey].(*chatReasoning); reasoning && meta != nil && meta.Field == "reasoning_content" {
 						r := p.Text
 						if out.ReasoningContent != nil {
 							r = *out.ReasoningContent + r
@@ -339,6 +359,11 @@ func chatPrompt(prompt llm.Prompt, compat bool) ([]chatMessage, []llm.CallWarnin
 					out.ToolCalls = append(out.ToolCalls, chatToolCall{ID: p.ToolCallID, Type: "function",
 						Function: chatFunction{Name: p.ToolName, Arguments: cmp.Or(p.Input, "{}")}})
 				}
+			}
+			if len(out.ToolCalls) == 0 {
+				// Only a tool-calling step's reasoning is wanted back
+				// (DeepSeek, Kimi); elsewhere servers ignore or drop it.
+				out.ReasoningContent = nil
 			}
 			if hasText && (text.Len() > 0 || len(out.ToolCalls) == 0) {
 				out.Content = text.String()
@@ -396,7 +421,7 @@ func chatFile(f llm.FilePart, n int) (any, bool) {
 		p.File.FileData = "data:application/pdf;base64," + b64
 		return p, true
 	case strings.HasPrefix(f.MediaType, "text/"):
-		return chatTextPart{Type: "text", Text: string(f.Data)}, true
+		return typedText{Type: "text", Text: string(f.Data)}, true
 	}
 	return chatMedia(f.MediaType, b64)
 }
@@ -502,7 +527,8 @@ type chatCall struct {
 // stream, in order.
 type chatStream struct {
 	yield           func(llm.StreamPart) bool
-	text, reasoning bool // a block of that kind is open
+	text, reasoning bool   // a block of that kind is open
+	field           string // the delta field the open reasoning came in
 	calls           []*chatCall
 	byIndex         map[int64]*chatCall
 	finish          string
@@ -522,7 +548,8 @@ func (s *chatStream) endReasoning() bool {
 		return true
 	}
 	s.reasoning = false
-	return s.yield(llm.StreamPart{Type: llm.StreamPartTypeReasoningEnd, ID: "0"})
+	return s.yield(llm.StreamPart{Type: llm.StreamPartTypeReasoningEnd, ID: "0",
+		ProviderMetadata: llm.ProviderMetadata{chatMetaKey: &chatReasoning{Field: s.field}}})
 }
 
 // endInputs sends tool-input-end for every call still open.
@@ -546,12 +573,16 @@ func (s *chatStream) chunk(ch *chatChunk) bool {
 	}
 	for _, choice := range ch.Choices {
 		d := &choice.Delta
-		if r := cmp.Or(jsonString(d.ReasoningContent), jsonString(d.Reasoning)); r != "" {
+		r, field := jsonString(d.ReasoningContent), "reasoning_content"
+		if r == "" {
+			r, field = jsonString(d.Reasoning), "reasoning"
+		}
+		if r != "" {
 			if !s.endText() {
 				return false
 			}
 			if !s.reasoning {
-				s.reasoning = true
+				s.reasoning, s.field = true, field
 				if !s.yield(llm.StreamPart{Type: llm.StreamPartTypeReasoningStart, ID: "0"}) {
 					return false
 				}
@@ -625,9 +656,15 @@ func (s *chatStream) chunk(ch *chatChunk) bool {
 
 // end closes the open blocks, hands out the tool calls and the finish
 // part. A stream that ended without a finish reason and without tool calls
-// was cut off: an (retryable) incomplete-stream error.
+// was cut off, and one that ended with finish reason "error" failed: both
+// are retryable errors.
 func (s *chatStream) end(ctx context.Context) {
 	if !s.endReasoning() || !s.endText() || !s.endInputs() {
+		return
+	}
+	if s.finish == "error" { // OpenRouter's, when the model failed mid-answer
+		s.yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: &llm.ProviderError{Title: "provider stream error",
+			Message: "the provider ended the answer with an error", TransientError: true}})
 		return
 	}
 	for _, c := range s.calls {
@@ -723,98 +760,20 @@ func chatFinish(reason string) llm.FinishReason {
 	return llm.FinishReasonUnknown
 }
 
-// openaiErrorBody reads an OpenAI-style error body: {"error":{"message",
-// "type","code"}}, and what compatible servers send instead: {"error":
-// "text"} (Ollama), {"message":…}, or a one-element list of the first
-// (Google).
-func openaiErrorBody(raw []byte) (message, errType string) {
-	raw = bytes.TrimSpace(raw)
-	var list []json.RawMessage
-	if json.Unmarshal(raw, &list) == nil && len(list) > 0 {
-		raw = list[0]
-	}
-	var env struct {
-		Error   json.RawMessage `json:"error"`
-		Message string          `json:"message"`
-	}
-	if json.Unmarshal(raw, &env) != nil {
-		return "", ""
-	}
-	if s := jsonString(env.Error); s != "" {
-		return s, ""
-	}
-	var e struct {
-		Message string          `json:"message"`
-		Type    string          `json:"type"`
-		Code    json.RawMessage `json:"code"`
-	}
-	_ = json.Unmarshal(env.Error, &e)
-	return cmp.Or(e.Message, env.Message), cmp.Or(e.Type, jsonString(e.Code))
-}
-
-// openaiContextRe reads the numbers of a context-window overflow as
-// OpenAI words it ("maximum context length is N tokens … resulted in M
-// tokens"), Alibaba's Qwen ("Range of input length should be [1, N]") and
-// Vercel's gateway ("Input too long: M input tokens, limit is N").
-var openaiContextRe = sync.OnceValue(func() [3]*regexp.Regexp {
-	return [3]*regexp.Regexp{
-		regexp.MustCompile(`maximum context length (?:is|of) (\d+) tokens.*?(?:resulted in|requested) ~?(\d+) tokens`),
-		regexp.MustCompile(`Range of input length should be \[\d+,\s*(\d+)\]`),
-		regexp.MustCompile(`Input too long:\s*(\d+)\s*input tokens,\s*limit is\s*(\d+)`),
-	}
-})
-
-// markContextOverflow sets pe's context-overflow fields from its message.
-func markContextOverflow(pe *llm.ProviderError) {
-	re := openaiContextRe()
-	switch {
-	case re[0].MatchString(pe.Message):
-		mm := re[0].FindStringSubmatch(pe.Message)
-		pe.ContextMaxTokens, _ = strconv.Atoi(mm[1])
-		pe.ContextUsedTokens, _ = strconv.Atoi(mm[2])
-	case re[1].MatchString(pe.Message):
-		pe.ContextMaxTokens, _ = strconv.Atoi(re[1].FindStringSubmatch(pe.Message)[1])
-	case re[2].MatchString(pe.Message):
-		mm := re[2].FindStringSubmatch(pe.Message)
-		pe.ContextUsedTokens, _ = strconv.Atoi(mm[1])
-		pe.ContextMaxTokens, _ = strconv.Atoi(mm[2])
-	default:
-		return
-	}
-	pe.ContextTooLargeErr = true
-}
-
-// openaiAPIError turns a non-2xx answer of an OpenAI-style API into a
-// *llm.ProviderError that retry.go and Classify understand: status,
-// lower-case response headers (retry-after), the body, context-overflow
-// numbers.
-func openaiAPIError(status int, raw []byte, resp *http.Response) error {
-	msg, _ := openaiErrorBody(raw)
-	pe := &llm.ProviderError{
-		Title:        cmp.Or(llm.ErrorTitleForStatusCode(status), "provider request failed"),
-		Message:      cmp.Or(msg, strings.TrimSpace(string(raw)), http.StatusText(status)),
-		StatusCode:   status,
-		ResponseBody: raw,
-	}
-	if resp != nil {
-		fillHTTP(pe, resp.Request, resp)
-	}
-	markContextOverflow(pe)
-	return pe
-}
-
 // openaiStreamError is the error object a server sent inside a 200 stream;
-// server errors and overloads there are transient, as over HTTP.
+// server errors, overloads and rate limits there are transient, as over
+// HTTP.
 func openaiStreamError(data []byte) error {
-	msg, errType := openaiErrorBody(data)
+	msg, errType, status := openaiErrorBody(data)
 	pe := &llm.ProviderError{
-		Title:          cmp.Or(strings.ReplaceAll(errType, "_", " "), "provider stream error"),
-		Message:        cmp.Or(msg, "the stream failed"),
-		ResponseBody:   data,
-		TransientError: llm.TransientStreamErrorTypes[errType],
+		Title:        cmp.Or(strings.ReplaceAll(errType, "_", " "), "provider stream error"),
+		Message:      cmp.Or(msg, "the stream failed"),
+		ResponseBody: data,
+		TransientError: llm.TransientStreamErrorTypes[errType] || status == http.StatusRequestTimeout ||
+			status == http.StatusTooManyRequests || status >= http.StatusInternalServerError,
 	}
 	markContextOverflow(pe)
 	return pe
 }
 
-var _ llm.LanguageModel = (*chatModel)(nil)
+var _ wireModel = (*chatModel)(nil)

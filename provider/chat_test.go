@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -11,6 +12,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"ocgo/config"
@@ -82,7 +84,14 @@ func TestChatRequest(t *testing.T) {
 				llm.FilePart{MediaType: "application/zip", Data: []byte("PK")}, // not sent: a warning
 			}},
 			{Role: llm.MessageRoleAssistant, Content: []llm.MessagePart{
-				llm.ReasoningPart{Text: "thinking it over"},
+				llm.ReasoningPart{Text: "thinking it over", ProviderOptions: llm.ProviderOptions{
+					chatMetaKey: &chatReasoning{Field: "reasoning_content"}}},
+				// Not sent: Claude's signed thinking, reasoning that came in
+				// another field, reasoning of unknown origin.
+				llm.ReasoningPart{Text: "Claude's", ProviderOptions: llm.ProviderOptions{
+					anthropicMetaKey: &anthropicReasoning{Signature: fakellm.Signature}}},
+				llm.ReasoningPart{Text: "Groq's", ProviderOptions: llm.ProviderOptions{chatMetaKey: &chatReasoning{Field: "reasoning"}}},
+				llm.ReasoningPart{Text: "unknown"},
 				llm.TextPart{Text: "running "},
 				llm.ToolCallPart{ToolCallID: "call_1", ToolName: "bash", Input: `{"command":"ls"}`},
 				llm.TextPart{Text: "both"},
@@ -214,8 +223,16 @@ func TestChatReasoningModelsAndOptions(t *testing.T) {
 	}
 	store := true
 	opts := map[string]any{"reasoningEffort": "high", "textVerbosity": "low", "promptCacheKey": "ses_1", "store": store}
-	prompt := llm.Prompt{llm.NewUserMessage("q"), {Role: llm.MessageRoleAssistant, Content: []llm.MessagePart{
-		llm.ReasoningPart{Text: "earlier thoughts"}, llm.TextPart{Text: "earlier answer"}}}, llm.NewUserMessage("more")}
+	prompt := llm.Prompt{llm.NewUserMessage("q"),
+		{Role: llm.MessageRoleAssistant, Content: []llm.MessagePart{llm.ReasoningPart{Text: "earlier thoughts",
+			ProviderOptions: llm.ProviderOptions{chatMetaKey: &chatReasoning{Field: "reasoning_content"}}},
+			llm.ToolCallPart{ToolCallID: "call_1", ToolName: "ls", Input: "{}"}}},
+		{Role: llm.MessageRoleTool, Content: []llm.MessagePart{llm.ToolResultPart{ToolCallID: "call_1",
+			Output: llm.ToolResultOutputContentText{Text: "a.go"}}}},
+		{Role: llm.MessageRoleAssistant, Content: []llm.MessagePart{llm.ReasoningPart{Text: "no tools, not wanted back",
+			ProviderOptions: llm.ProviderOptions{chatMetaKey: &chatReasoning{Field: "reasoning_content"}}},
+			llm.TextPart{Text: "earlier answer"}}},
+		llm.NewUserMessage("more")}
 	for _, c := range []struct{ provider, model string }{{"gw", "gpt-5"}, {"gw", "gpt-4.1"}, {"local", compatWire.model}} {
 		res, err := reg.Model(context.Background(), c.provider, c.model)
 		if err != nil {
@@ -254,9 +271,13 @@ func TestChatReasoningModelsAndOptions(t *testing.T) {
 				t.Errorf("request %d (%s): %s = %s, want %s", i, reqs[i].Body["model"], k, got, v)
 			}
 		}
-		// The assistant's reasoning goes back to compatible servers only.
+		// A tool-calling step's reasoning goes back to compatible servers
+		// only; a step without tool calls keeps its reasoning.
 		if got := strings.Contains(string(reqs[i].Raw), `"reasoning_content":"earlier thoughts"`); got != (i == 2) {
 			t.Errorf("request %d reasoning_content sent: %v: %s", i, got, reqs[i].Raw)
+		}
+		if strings.Contains(string(reqs[i].Raw), "not wanted back") {
+			t.Errorf("request %d: reasoning of a step without tool calls sent: %s", i, reqs[i].Raw)
 		}
 	}
 }
@@ -297,6 +318,11 @@ func TestChatStreamParts(t *testing.T) {
 			}
 			if r := joined(parts, llm.StreamPartTypeReasoningDelta); r != "thinking" {
 				t.Errorf("reasoning %q", r)
+			}
+			// The field it came in is kept with it, as the session stores it.
+			raw, _ := json.Marshal(ofType(parts, llm.StreamPartTypeReasoningEnd)[0].ProviderMetadata)
+			if want := `{"openai-compatible":{"field":"` + cmp.Or(c.field, "reasoning_content") + `"}}`; string(raw) != want {
+				t.Errorf("reasoning metadata %s, want %s", raw, want)
 			}
 			tcs := ofType(parts, llm.StreamPartTypeToolCall)
 			if tcs[0].ToolCallName != "read" || tcs[0].ToolCallInput != `{"filePath":"a.go","offset":1}` ||
@@ -432,5 +458,103 @@ func TestChatCopilot(t *testing.T) {
 	if h.Get("Authorization") != "Bearer tid=copilot-access" || h.Get("Editor-Version") != "vscode/9.9.9" ||
 		h.Get("Copilot-Integration-Id") != "vscode-chat" || h.Get("User-Agent") != CopilotHeaders["User-Agent"] {
 		t.Errorf("headers %v", h)
+	}
+}
+
+// TestChatMistral: Mistral refuses stream_options and reports usage
+// unasked; a step there still gets its usage.
+func TestChatMistral(t *testing.T) {
+	s := fakellm.NewMistral(t, fakellm.Turn{Text: []string{"Bonjour"}, Usage: fakellm.Usage{Input: 12, Output: 3}})
+	reg, err := NewRegistry(Source{Config: map[string]config.ProviderConfig{
+		"mistral": {Options: map[string]any{"baseURL": s.URL, "apiKey": testKey}}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := reg.Model(context.Background(), "mistral", "devstral-medium-2507")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A history with another server's reasoning (the session switched
+	// models): Mistral would refuse reasoning_content.
+	call := userCall("salut")
+	call.Prompt = append(call.Prompt,
+		llm.Message{Role: llm.MessageRoleAssistant, Content: []llm.MessagePart{llm.ReasoningPart{Text: "hmm",
+			ProviderOptions: llm.ProviderOptions{chatMetaKey: &chatReasoning{Field: "reasoning_content"}}},
+			llm.ToolCallPart{ToolCallID: "abcdefghi", ToolName: "ls", Input: "{}"}}},
+		llm.Message{Role: llm.MessageRoleTool, Content: []llm.MessagePart{llm.ToolResultPart{ToolCallID: "abcdefghi",
+			Output: llm.ToolResultOutputContentText{Text: "a.go"}}}},
+		llm.NewUserMessage("et alors ?"))
+	parts := collect(t, context.Background(), res.LM, call)
+	if got := joined(parts, llm.StreamPartTypeTextDelta); got != "Bonjour" {
+		t.Fatalf("text %q: %+v", got, parts)
+	}
+	if f := finish(t, parts); f.Usage.InputTokens != 12 || f.Usage.OutputTokens != 3 || f.FinishReason != llm.FinishReasonStop {
+		t.Errorf("finish %+v", f)
+	}
+	if r := s.Requests()[0]; r.Rejected != "" || r.Body["stream_options"] != nil {
+		t.Errorf("request %s: %s", r.Rejected, r.Raw)
+	}
+}
+
+// TestChatOpenRouterStreamErrors: OpenRouter sends keep-alive comments, and
+// reports a failure after the 200 as a chunk with an error whose code is an
+// HTTP status, and finish reason "error". A 5xx there is transient, so
+// before any content the step is tried again.
+func TestChatOpenRouterStreamErrors(t *testing.T) {
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		fmt.Fprint(w, ": OPENROUTER PROCESSING\n\n")
+		switch n.Add(1) {
+		case 1:
+			fmt.Fprint(w, `data: {"id":"gen-1","object":"chat.completion.chunk","error":{"code":502,"message":"Provider disconnected"},`+
+				`"choices":[{"index":0,"delta":{"content":""},"finish_reason":"error"}]}`+"\n\n")
+		case 2:
+			fmt.Fprint(w, `data: {"choices":[{"index":0,"delta":{"content":"ok"},"finish_reason":null}]}`+"\n\n"+
+				`data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`+"\n\ndata: [DONE]\n\n")
+		case 3:
+			fmt.Fprint(w, `data: {"choices":[{"index":0,"delta":{"content":"par"},"finish_reason":null}]}`+"\n\n"+
+				`data: {"choices":[{"index":0,"delta":{},"finish_reason":"error"}]}`+"\n\ndata: [DONE]\n\n")
+		}
+	}))
+	t.Cleanup(srv.Close)
+	wc := compatWire
+	wc.newFake = func(fakellm.T, ...fakellm.Turn) *fakellm.Server { return &fakellm.Server{URL: srv.URL + "/v1"} }
+	_, res, rec := setup(t, wc)
+	parts := collect(t, context.Background(), res.LM, userCall("x"))
+	if got := joined(parts, llm.StreamPartTypeTextDelta); got != "ok" || n.Load() != 2 || len(rec.got()) != 1 {
+		t.Fatalf("text %q after %d requests (delays %v): %+v", got, n.Load(), rec.got(), parts)
+	}
+	err := lastErr(t, collect(t, context.Background(), res.LM, userCall("x")))
+	var pe *llm.ProviderError
+	if !errors.As(err, &pe) || !pe.TransientError || !strings.Contains(pe.Message, "ended the answer with an error") {
+		t.Errorf("finish_reason error: %v", err)
+	}
+}
+
+// TestChatGroqGetsNoReasoningBack: Groq refuses reasoning_content on an
+// assistant message (400), even reasoning that came from another server.
+func TestChatGroqGetsNoReasoningBack(t *testing.T) {
+	s := fakellm.NewOpenAI(t, fakellm.Turn{Text: []string{"ok"}})
+	reg, err := NewRegistry(Source{Config: map[string]config.ProviderConfig{
+		"groq": {Options: map[string]any{"baseURL": s.URL, "apiKey": testKey}}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := reg.Model(context.Background(), "groq", "qwen/qwen3-32b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := userCall("x")
+	call.Prompt = append(call.Prompt,
+		llm.Message{Role: llm.MessageRoleAssistant, Content: []llm.MessagePart{llm.ReasoningPart{Text: "hmm",
+			ProviderOptions: llm.ProviderOptions{chatMetaKey: &chatReasoning{Field: "reasoning_content"}}},
+			llm.ToolCallPart{ToolCallID: "call_1", ToolName: "ls", Input: "{}"}}},
+		llm.Message{Role: llm.MessageRoleTool, Content: []llm.MessagePart{llm.ToolResultPart{ToolCallID: "call_1",
+			Output: llm.ToolResultOutputContentText{Text: "a.go"}}}},
+		llm.NewUserMessage("and?"))
+	collect(t, context.Background(), res.LM, call)
+	if r := s.Requests()[0]; r.Rejected != "" || strings.Contains(string(r.Raw), "reasoning_content") {
+		t.Errorf("request %s: %s", r.Rejected, r.Raw)
 	}
 }

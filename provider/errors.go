@@ -2,11 +2,13 @@ package provider
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -112,11 +114,93 @@ func message(err error) string {
 }
 
 // Cost returns the USD price of usage for m (prices are per million
-// tokens). fantasy reports InputTokens without cache reads/writes for both
-// Anthropic and OpenAI, so the four counters are priced separately.
+// tokens). The adapters report InputTokens without cache reads and writes
+// (llm.Usage), so the four counters are priced separately.
 func Cost(m Model, u llm.Usage) float64 {
 	return (float64(u.InputTokens)*m.Cost.Input +
 		float64(u.OutputTokens)*m.Cost.Output +
 		float64(u.CacheReadTokens)*m.Cost.CacheRead +
 		float64(u.CacheCreationTokens)*m.Cost.CacheWrite) / 1_000_000
+}
+
+// openaiErrorBody reads an OpenAI-style error body: {"error":{"message",
+// "type","code"}}, and what compatible servers send instead: {"error":
+// "text"} (Ollama), {"message":…}, a one-element list of the first
+// (Google), or a numeric code that is an HTTP status (OpenRouter).
+func openaiErrorBody(raw []byte) (message, errType string, status int) {
+	raw = bytes.TrimSpace(raw)
+	var list []json.RawMessage
+	if json.Unmarshal(raw, &list) == nil && len(list) > 0 {
+		raw = list[0]
+	}
+	var env struct {
+		Error   json.RawMessage `json:"error"`
+		Message string          `json:"message"`
+	}
+	if json.Unmarshal(raw, &env) != nil {
+		return "", "", 0
+	}
+	if s := jsonString(env.Error); s != "" {
+		return s, "", 0
+	}
+	var e struct {
+		Message string          `json:"message"`
+		Type    string          `json:"type"`
+		Code    json.RawMessage `json:"code"`
+	}
+	_ = json.Unmarshal(env.Error, &e)
+	_ = json.Unmarshal(e.Code, &status)
+	return cmp.Or(e.Message, env.Message), cmp.Or(e.Type, jsonString(e.Code)), status
+}
+
+// openaiContextRe reads the numbers of a context-window overflow as
+// OpenAI words it ("maximum context length is N tokens … resulted in M
+// tokens"), Alibaba's Qwen ("Range of input length should be [1, N]") and
+// Vercel's gateway ("Input too long: M input tokens, limit is N").
+var openaiContextRe = sync.OnceValue(func() [3]*regexp.Regexp {
+	return [3]*regexp.Regexp{
+		regexp.MustCompile(`maximum context length (?:is|of) (\d+) tokens.*?(?:resulted in|requested) ~?(\d+) tokens`),
+		regexp.MustCompile(`Range of input length should be \[\d+,\s*(\d+)\]`),
+		regexp.MustCompile(`Input too long:\s*(\d+)\s*input tokens,\s*limit is\s*(\d+)`),
+	}
+})
+
+// markContextOverflow sets pe's context-overflow fields from its message.
+func markContextOverflow(pe *llm.ProviderError) {
+	re := openaiContextRe()
+	switch {
+	case re[0].MatchString(pe.Message):
+		mm := re[0].FindStringSubmatch(pe.Message)
+		pe.ContextMaxTokens, _ = strconv.Atoi(mm[1])
+		pe.ContextUsedTokens, _ = strconv.Atoi(mm[2])
+	case re[1].MatchString(pe.Message):
+		pe.ContextMaxTokens, _ = strconv.Atoi(re[1].FindStringSubmatch(pe.Message)[1])
+	case re[2].MatchString(pe.Message):
+		mm := re[2].FindStringSubmatch(pe.Message)
+		pe.ContextUsedTokens, _ = strconv.Atoi(mm[1])
+		pe.ContextMaxTokens, _ = strconv.Atoi(mm[2])
+	default:
+		return
+	}
+	pe.ContextTooLargeErr = true
+}
+
+// openaiAPIError (the Chat Completions and the Responses adapters' error
+// mapper) turns a non-2xx answer of an OpenAI-style API into a
+// *llm.ProviderError that retry.go and Classify understand: status,
+// lower-case response headers (retry-after), the body, context-overflow
+// numbers.
+func openaiAPIError(status int, raw []byte, resp *http.Response) error {
+	msg, _, _ := openaiErrorBody(raw)
+	pe := &llm.ProviderError{
+		Title:        cmp.Or(llm.ErrorTitleForStatusCode(status), "provider request failed"),
+		Message:      cmp.Or(msg, strings.TrimSpace(string(raw)), http.StatusText(status)),
+		StatusCode:   status,
+		ResponseBody: raw,
+	}
+	if resp != nil {
+		fillHTTP(pe, resp.Request, resp)
+	}
+	markContextOverflow(pe)
+	return pe
 }

@@ -15,9 +15,9 @@
 //     PUT /auth/:id take effect without a restart) and never appear in Info,
 //     in logs, or in errors returned by the models (request dumps are dropped
 //     and key text is redacted);
-//   - a provider without its own key never receives another provider's key
-//     (the SDKs' implicit OPENAI_API_KEY/ANTHROPIC_API_KEY fallback is
-//     stripped);
+//   - a provider without its own key never receives another provider's key:
+//     the adapters read nothing from the process environment and send only
+//     the key the registry resolved for that provider;
 //   - models returned by Registry.Model retry 408/409/429/5xx and transient
 //     stream failures with capped exponential backoff honouring
 //     Retry-After, but only before the first content part reached the
@@ -496,10 +496,9 @@ func (r *Registry) Model(ctx context.Context, providerID, modelID string) (*Reso
 			}
 		}
 	}
-	doer := &authDoer{client: r.client, hasKey: key != "" || bearer != "", userHeaders: headers}
 	baseURL := r.optString(providerID, "baseURL")
 
-	var lm llm.LanguageModel
+	var lm wireModel
 	w := wireOf(p)
 	if isVertex(p) {
 		var err error
@@ -509,7 +508,7 @@ func (r *Registry) Model(ctx context.Context, providerID, modelID string) (*Reso
 		from = "google credentials"
 	} else {
 		var err error
-		if lm, err = r.wireModel(w, p, providerID, modelID, m, baseURL, key, bearer, headers, doer); err != nil {
+		if lm, err = r.wireModel(w, p, providerID, modelID, m, baseURL, key, bearer, headers); err != nil {
 			return nil, err
 		}
 	}
@@ -520,27 +519,6 @@ func (r *Registry) Model(ctx context.Context, providerID, modelID string) (*Reso
 		LM:    &retryModel{inner: lm, providerID: providerID, policy: r.retry, log: r.log, secret: cmp.Or(key, bearer)},
 		wire:  w,
 	}, nil
-}
-
-// authDoer sends provider requests. When the provider has no key it strips
-// the credentials the SDKs would otherwise pick up from the process
-// environment (OPENAI_API_KEY, ANTHROPIC_API_KEY), so an OpenAI key is never
-// sent to, say, a local Ollama or a third-party gateway.
-type authDoer struct {
-	client      *http.Client
-	hasKey      bool
-	userHeaders map[string]string
-}
-
-func (d *authDoer) Do(req *http.Request) (*http.Response, error) {
-	if !d.hasKey {
-		for _, h := range []string{"Authorization", "X-Api-Key"} {
-			if !hasFold(d.userHeaders, h) {
-				req.Header.Del(h)
-			}
-		}
-	}
-	return d.client.Do(req)
 }
 
 // hasFold reports whether m has key, compared case-insensitively.
@@ -589,8 +567,8 @@ func (r *Registry) azureBaseURL(providerID, modelID string) (string, error) {
 // wireModel builds the language model of a non-Vertex provider for its
 // wire.
 func (r *Registry) wireModel(w wire, p Info, providerID, modelID string, m Model, baseURL, key, bearer string,
-	headers map[string]string, doer *authDoer) (llm.LanguageModel, error) {
-	var lm llm.LanguageModel
+	headers map[string]string) (wireModel, error) {
+	var lm wireModel
 	switch w {
 	case wireAnthropic:
 		if baseURL = cmp.Or(baseURL, p.API); baseURL != "" {
@@ -598,10 +576,10 @@ func (r *Registry) wireModel(w wire, p Info, providerID, modelID string, m Model
 			baseURL = strings.TrimSuffix(strings.TrimRight(baseURL, "/"), "/v1")
 		}
 		lm = newAnthropicModel(anthropicConfig{providerID: providerID, modelID: modelID, baseURL: baseURL,
-			apiKey: key, authToken: bearer, headers: headers, client: doer})
+			apiKey: key, authToken: bearer, headers: headers, client: r.client})
 	case wireResponses:
 		rc := responsesConfig{providerID: providerID, modelID: modelID, reasoning: m.Reasoning,
-			baseURL: cmp.Or(baseURL, p.API), apiKey: key, headers: headers, client: doer}
+			baseURL: cmp.Or(baseURL, p.API), apiKey: key, headers: headers, client: r.client}
 		if p.ID == "azure" || p.NPM == "@ai-sdk/azure" {
 			var err error
 			if rc.baseURL, err = r.azureBaseURL(providerID, modelID); err != nil {
@@ -612,13 +590,14 @@ func (r *Registry) wireModel(w wire, p Info, providerID, modelID string, m Model
 		lm = newResponsesModel(rc)
 	case wireOpenAI:
 		lm = newChatModel(chatConfig{providerID: providerID, modelID: modelID, baseURL: cmp.Or(baseURL, p.API),
-			apiKey: key, headers: headers, client: doer})
+			apiKey: key, headers: headers, client: r.client})
 	default:
 		if baseURL = cmp.Or(baseURL, p.API, compatBaseURLs[p.NPM]); baseURL == "" {
 			return nil, fmt.Errorf("%w (provider %s has no options.baseURL)", ErrNoProvider, providerID)
 		}
 		lm = newChatModel(chatConfig{providerID: providerID, modelID: modelID, baseURL: baseURL,
-			apiKey: key, headers: headers, client: doer, compat: true})
+			apiKey: key, headers: headers, client: r.client, compat: true,
+			strict: p.NPM == "@ai-sdk/groq" || p.NPM == "@ai-sdk/mistral", noStreamOptions: p.NPM == "@ai-sdk/mistral"})
 	}
 	return lm, nil
 }

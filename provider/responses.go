@@ -5,14 +5,10 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"maps"
 	"net/http"
 	"net/url"
-	"regexp"
-	"strconv"
 	"strings"
-	"sync"
 
 	"ocgo/llm"
 )
@@ -100,7 +96,7 @@ type responsesConfig struct {
 	azure      bool
 	apiVersion string
 	headers    map[string]string
-	client     httpDoer // nil = http.DefaultClient
+	client     httpDoer
 }
 
 // responsesModel implements llm.LanguageModel over the Responses API.
@@ -113,19 +109,7 @@ type responsesModel struct {
 // environment (no OPENAI_API_KEY or OPENAI_BASE_URL): a provider only
 // ever receives its own key.
 func newResponsesModel(c responsesConfig) *responsesModel {
-	if c.client == nil {
-		c.client = http.DefaultClient
-	}
 	return &responsesModel{streamOnly: streamOnly{provider: c.providerID, model: c.modelID}, c: c}
-}
-
-// Generate implements llm.LanguageModel by draining Stream.
-func (m *responsesModel) Generate(ctx context.Context, call llm.Call) (*llm.Response, error) {
-	stream, err := m.Stream(ctx, call)
-	if err != nil {
-		return nil, err
-	}
-	return collectStream(stream)
 }
 
 // responsesRequest is the body of POST /responses.
@@ -567,7 +551,7 @@ func (m *responsesModel) send(ctx context.Context, p responsesRequest) (*http.Re
 		for k, v := range m.c.headers {
 			h.Set(k, v)
 		}
-	}, responsesAPIError)
+	}, openaiAPIError)
 }
 
 func responsesReasoningMeta(id, encrypted string) llm.ProviderMetadata {
@@ -616,32 +600,4 @@ func responsesStreamError(e responsesErrorObject, raw []byte) error {
 	}
 }
 
-var responsesContextRe = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`maximum context length (?:is|of) (\d+) tokens.*?(?:resulted in|requested) ~?(\d+) tokens`)
-})
-
-// responsesAPIError turns a non-2xx answer into a *llm.ProviderError
-// that retry.go and Classify understand: status, the body's message,
-// lower-case response headers, context-overflow numbers.
-func responsesAPIError(status int, raw []byte, resp *http.Response) error {
-	var env struct {
-		Error responsesErrorObject `json:"error"`
-	}
-	_ = json.Unmarshal(raw, &env)
-	pe := &llm.ProviderError{
-		Title:        cmp.Or(llm.ErrorTitleForStatusCode(status), "provider request failed"),
-		Message:      cmp.Or(env.Error.Message, strings.TrimSpace(string(raw)), http.StatusText(status)),
-		StatusCode:   status,
-		ResponseBody: raw,
-	}
-	pe.Cause = fmt.Errorf("openai responses: %d %s: %s", status, cmp.Or(string(env.Error.Code), http.StatusText(status)), pe.Message)
-	fillHTTP(pe, resp.Request, resp)
-	if mm := responsesContextRe().FindStringSubmatch(pe.Message); mm != nil {
-		pe.ContextTooLargeErr = true
-		pe.ContextMaxTokens, _ = strconv.Atoi(mm[1])
-		pe.ContextUsedTokens, _ = strconv.Atoi(mm[2])
-	}
-	return pe
-}
-
-var _ llm.LanguageModel = (*responsesModel)(nil)
+var _ wireModel = (*responsesModel)(nil)

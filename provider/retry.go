@@ -108,10 +108,18 @@ func retryable(err error) bool {
 	return llm.IsTransportError(err)
 }
 
-// retryModel wraps a fantasy model with retries, provider-id tagging and
+// wireModel is what each wire adapter implements: one streaming call.
+// retryModel makes an llm.LanguageModel of it (Generate drains Stream).
+type wireModel interface {
+	Stream(context.Context, llm.Call) (llm.StreamResponse, error)
+	Provider() string
+	Model() string
+}
+
+// retryModel wraps a model with retries, provider-id tagging and
 // secret scrubbing of errors.
 type retryModel struct {
-	inner      llm.LanguageModel
+	inner      wireModel
 	providerID string
 	policy     RetryPolicy
 	log        *slog.Logger
@@ -146,17 +154,15 @@ func (m *retryModel) waitRetry(ctx context.Context, attempt int, err error) bool
 	return m.policy.sleep(ctx, d) == nil
 }
 
-// Generate implements llm.LanguageModel with retries.
+// Generate implements llm.LanguageModel by draining Stream (with its
+// retries): the adapters have one wire code path, streaming, which has no
+// server-side duration limit for large max_tokens.
 func (m *retryModel) Generate(ctx context.Context, call llm.Call) (*llm.Response, error) {
-	for attempt := 1; ; attempt++ {
-		resp, err := m.inner.Generate(ctx, call)
-		if err == nil {
-			return resp, nil
-		}
-		if !m.waitRetry(ctx, attempt, err) {
-			return nil, m.wrap(err)
-		}
+	stream, err := m.Stream(ctx, call)
+	if err != nil {
+		return nil, err
 	}
+	return collectStream(stream)
 }
 
 // Stream implements llm.LanguageModel. A failed attempt is retried only
@@ -197,7 +203,6 @@ func (m *retryModel) Stream(ctx context.Context, call llm.Call) (llm.StreamRespo
 							return
 						}
 					}
-					held = nil // sent: not again at the end
 				}
 				if part.Type == llm.StreamPartTypeError {
 					part.Error = m.wrap(part.Error)
@@ -232,22 +237,4 @@ func (m *retryModel) Stream(ctx context.Context, call llm.Call) (llm.StreamRespo
 			stream = nil
 		}
 	}, nil
-}
-
-// GenerateObject implements llm.LanguageModel (no retries).
-func (m *retryModel) GenerateObject(ctx context.Context, call llm.ObjectCall) (*llm.ObjectResponse, error) {
-	resp, err := m.inner.GenerateObject(ctx, call)
-	if err != nil {
-		return nil, m.wrap(err)
-	}
-	return resp, nil
-}
-
-// StreamObject implements llm.LanguageModel (no retries).
-func (m *retryModel) StreamObject(ctx context.Context, call llm.ObjectCall) (llm.ObjectStreamResponse, error) {
-	s, err := m.inner.StreamObject(ctx, call)
-	if err != nil {
-		return nil, m.wrap(err)
-	}
-	return s, nil
 }

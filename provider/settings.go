@@ -206,9 +206,18 @@ func (o *anthropicCallOptions) UnmarshalJSON(data []byte) error {
 // thinking is on; and an OpenAI Responses reasoning item (its id and
 // encrypted content, {"openai":{"itemId","reasoningEncryptedContent"}}),
 // which carries a reasoning model's thoughts into the next step. Both the
-// metadata shape ocgo stores and the original's are read. ok is false
-// when there is nothing to send.
+// metadata shape ocgo stores and the original's are read. And reasoning an
+// OpenAI-compatible server streamed as reasoning_content
+// ({"openai-compatible":{"field":"reasoning_content"}}): the Chat
+// Completions wire returns it with the step's tool calls, as DeepSeek's and
+// Kimi's thinking modes require. Each wire leaves out the others'. ok is
+// false when there is nothing to send.
 func ReasoningPart(text string, meta map[string]any) (llm.ReasoningPart, bool) {
+	if c, _ := meta[chatMetaKey].(map[string]any); c != nil {
+		field, _ := c["field"].(string)
+		return llm.ReasoningPart{Text: text, ProviderOptions: llm.ProviderOptions{
+			chatMetaKey: &chatReasoning{Field: field}}}, field == "reasoning_content"
+	}
 	if o, _ := meta[responsesMetaKey].(map[string]any); o != nil {
 		id, _ := o["itemId"].(string)
 		enc, _ := o["reasoningEncryptedContent"].(string)
@@ -220,7 +229,7 @@ func ReasoningPart(text string, meta map[string]any) (llm.ReasoningPart, bool) {
 		}}, true
 	}
 	a, _ := meta[anthropicMetaKey].(map[string]any)
-	if d, ok := a["data"].(map[string]any); ok { // fantasy's typed wrapper
+	if d, ok := a["data"].(map[string]any); ok { // the typed wrapper (llm.MarshalProviderType)
 		a = d
 	}
 	sig, _ := a["signature"].(string)

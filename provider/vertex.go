@@ -14,8 +14,6 @@ import (
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/google"
-
-	"ocgo/llm"
 )
 
 // Google Vertex AI: Claude models through Anthropic's Messages protocol
@@ -127,7 +125,7 @@ func vertexCredentials(ctx context.Context, path string) (*google.Credentials, e
 // at Vertex's rawPredict endpoint, anything else through Vertex's
 // OpenAI-compatible endpoint (model "google/<id>" unless the id names its
 // publisher). Both send the access token as a Bearer token.
-func (r *Registry) vertexModel(ctx context.Context, p Info, modelID string, headers map[string]string) (llm.LanguageModel, wire, error) {
+func (r *Registry) vertexModel(ctx context.Context, p Info, modelID string, headers map[string]string) (wireModel, wire, error) {
 	claude := Family(modelID) == FamilyAnthropic
 	base, err := r.vertexBase(p.ID, claude)
 	if err != nil {
@@ -137,15 +135,14 @@ func (r *Registry) vertexModel(ctx context.Context, p Info, modelID string, head
 	if err != nil {
 		return nil, 0, err
 	}
-	doer := &authDoer{client: r.client, hasKey: true, userHeaders: headers}
 	if claude {
 		return newAnthropicModel(anthropicConfig{providerID: p.ID, modelID: modelID, baseURL: base, authToken: token,
-			headers: headers, client: doer, vertex: true}), wireAnthropic, nil
+			headers: headers, client: r.client, vertex: true}), wireAnthropic, nil
 	}
 	id := modelID
 	if !strings.Contains(id, "/") {
 		id = "google/" + id
 	}
 	return newChatModel(chatConfig{providerID: p.ID, modelID: id, baseURL: base + "/endpoints/openapi", apiKey: token,
-		headers: headers, client: doer, compat: true}), wireCompat, nil
+		headers: headers, client: r.client, compat: true}), wireCompat, nil
 }

@@ -26,6 +26,15 @@ func In(base, p string) bool {
 	return ok
 }
 
+// Under reports whether the root-relative slash path p is dir or lies
+// below it; dir "" or "." is the root, which holds every path.
+func Under(dir, p string) bool {
+	if dir == "" || dir == "." || p == dir {
+		return true
+	}
+	return len(p) > len(dir) && p[len(dir)] == '/' && strings.HasPrefix(p, dir)
+}
+
 // Join joins a root-relative slash directory ("" for the root) and a name.
 func Join(dir, name string) string {
 	if dir == "" {

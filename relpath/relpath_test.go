@@ -27,6 +27,29 @@ func TestWithin(t *testing.T) {
 	}
 }
 
+func TestUnder(t *testing.T) {
+	cases := []struct {
+		dir, p string
+		want   bool
+	}{
+		{"", "a/b", true},
+		{".", "a", true},
+		{"a", "a", true},
+		{"a", "a/b/c", true},
+		{"a/b", "a/b/c", true},
+		{"a", "ab", false},
+		{"a", "ab/c", false},
+		{"a/b", "a", false},
+		{"a/b", "a/bc", false},
+		{"a", "", false},
+	}
+	for _, c := range cases {
+		if got := Under(c.dir, c.p); got != c.want {
+			t.Errorf("Under(%q, %q) = %v, want %v", c.dir, c.p, got, c.want)
+		}
+	}
+}
+
 func TestJoinAndOS(t *testing.T) {
 	if Join("", "a") != "a" || Join("a/b", "c") != "a/b/c" {
 		t.Error("Join")

@@ -3,7 +3,6 @@ package routes
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -50,11 +49,7 @@ func (b *logBody) validate() error {
 }
 
 // logPost writes a client's log entry into ocgo's own logger.
-func (s *Server) logPost(r *http.Request, _ httprouter.Params) (any, error) {
-	var b logBody
-	if err := decode(r, &b, false); err != nil {
-		return nil, err
-	}
+func (s *Server) logPost(r *http.Request, _ httprouter.Params, b *logBody) (any, error) {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(strings.ToUpper(b.Level)))
 	attrs := []any{"component", "client", "service", b.Service}
@@ -105,17 +100,10 @@ func (s *Server) commandList(*http.Request, httprouter.Params) (any, error) {
 }
 
 // authSet stores credentials; the body is never echoed or logged.
-func (s *Server) authSet(r *http.Request, p httprouter.Params) (any, error) {
+func (s *Server) authSet(_ *http.Request, p httprouter.Params, data json.RawMessage) (any, error) {
 	c, err := s.configs()
 	if err != nil {
 		return nil, err
-	}
-	data, err := io.ReadAll(r.Body)
-	if err != nil {
-		return nil, err
-	}
-	if !json.Valid(data) {
-		return nil, badRequest("", "request body must be a JSON Auth object")
 	}
 	if err := c.SetAuth(p.ByName("id"), data); err != nil {
 		return nil, err

@@ -56,7 +56,7 @@ func (s *Server) buildDoc() ([]byte, error) {
 	for _, rt := range s.routes {
 		op := openapi.Operation{
 			Method: rt.method, Path: rt.path, ID: rt.id, Summary: rt.summary,
-			Body: rt.body, BodyOptional: rt.bodyOptional, Response: rt.resp, ResponseOneOf: rt.respOneOf,
+			Body: rt.in.t, BodyOptional: rt.bodyOptional, Response: rt.resp, ResponseOneOf: rt.respOneOf,
 			Errors: []int{401, 403, 500}, NoContent: rt.noContent, Produces: rt.produces,
 		}
 		if rt.stream != nil {

@@ -23,11 +23,7 @@ func (b *forkBody) validate() error {
 	return nil
 }
 
-func (s *Server) sessionFork(r *http.Request, p httprouter.Params) (any, error) {
-	var b forkBody
-	if err := decode(r, &b, true); err != nil {
-		return nil, err
-	}
+func (s *Server) sessionFork(r *http.Request, p httprouter.Params, b *forkBody) (any, error) {
 	return s.opts.Sessions.Fork(r.Context(), p.ByName("id"), b.MessageID)
 }
 
@@ -57,11 +53,7 @@ type promptAsyncBody struct {
 	} `json:"model,omitempty"`
 }
 
-func (s *Server) sessionPromptAsync(r *http.Request, p httprouter.Params) (any, error) {
-	var b promptAsyncBody
-	if err := decode(r, &b, false); err != nil {
-		return nil, err
-	}
+func (s *Server) sessionPromptAsync(r *http.Request, p httprouter.Params, b *promptAsyncBody) (any, error) {
 	in := b.PromptInput
 	if b.Model != nil && in.ProviderID == "" && in.ModelID == "" {
 		in.ProviderID, in.ModelID = b.Model.ProviderID, b.Model.ModelID
@@ -73,11 +65,7 @@ func (s *Server) sessionExport(r *http.Request, p httprouter.Params) (any, error
 	return s.opts.Sessions.Export(r.Context(), p.ByName("id"))
 }
 
-func (s *Server) sessionImport(r *http.Request, _ httprouter.Params) (any, error) {
-	var doc session.Export
-	if err := decode(r, &doc, false); err != nil {
-		return nil, err
-	}
+func (s *Server) sessionImport(r *http.Request, _ httprouter.Params, doc *session.Export) (any, error) {
 	newIDs := false
 	switch r.URL.Query().Get("newIDs") {
 	case "", "false":
@@ -86,5 +74,5 @@ func (s *Server) sessionImport(r *http.Request, _ httprouter.Params) (any, error
 	default:
 		return nil, badRequest("newIDs", "newIDs must be true or false")
 	}
-	return s.opts.Sessions.Import(r.Context(), doc, newIDs)
+	return s.opts.Sessions.Import(r.Context(), *doc, newIDs)
 }

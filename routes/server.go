@@ -175,10 +175,13 @@ type route struct {
 	noContent    bool             // answers 204 with no body (the handler's value is ignored)
 	exact        bool             // a fixed path beside a parameter route, matched first
 	// raw writes its own answer of media type produces (the share page).
-	raw          func(http.ResponseWriter, *http.Request, httprouter.Params)
-	produces     string
-	body         reflect.Type // request body type, nil when none
-	bodyOptional bool
+	raw      func(http.ResponseWriter, *http.Request, httprouter.Params)
+	produces string
+	// in is instead of handle for a route that reads a request body: the
+	// body's type, which /doc documents, and the handler it is handed to
+	// (takes, reads).
+	in           input
+	bodyOptional bool // in: an empty body is allowed (a zero value, or nil raw JSON)
 	resp         reflect.Type
 	respOneOf    []reflect.Type // instead of resp: the answer is one of these
 }
@@ -210,7 +213,13 @@ func (s *Server) adapt(rt route) httprouter.Handle {
 				return
 			}
 		}
-		v, err := rt.handle(r, p)
+		var v any
+		var err error
+		if rt.in.t != nil {
+			v, err = rt.in.serve(r, p, rt.bodyOptional)
+		} else {
+			v, err = rt.handle(r, p)
+		}
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -223,33 +232,84 @@ func (s *Server) adapt(rt route) httprouter.Handle {
 	}
 }
 
-// validator is implemented by request bodies that check themselves.
-type validator interface{ validate() error }
+// input is a route's request body: its type and the handler that takes it.
+// The type comes from the handler's own signature (takes) or is named once
+// beside it (reads), so the body that is read and the one /doc documents
+// cannot differ.
+type input struct {
+	t    reflect.Type
+	raw  bool // hand the handler the JSON as it came (reads)
+	call func(r *http.Request, p httprouter.Params, body any) (any, error)
+}
 
-// decode reads a JSON body into v. An empty body is allowed only when
-// optional; unknown fields are ignored, as opencode's validator does.
-func decode(r *http.Request, v any, optional bool) error {
+// takes makes the input of a handler that receives its request body
+// decoded into a B and validated (B's validate method, when it has one).
+func takes[B any](h func(*http.Request, httprouter.Params, *B) (any, error)) input {
+	return input{t: reflect.TypeFor[B](), call: func(r *http.Request, p httprouter.Params, b any) (any, error) {
+		return h(r, p, b.(*B))
+	}}
+}
+
+// reads makes the input of a handler that receives its request body as
+// raw JSON (nil when an optional body is empty) and parses it itself: a
+// body forwarded as it came (the TUI's) or parsed by its owner with its
+// own errors (auth.json's). B is what /doc documents.
+func reads[B any](h func(*http.Request, httprouter.Params, json.RawMessage) (any, error)) input {
+	return input{t: reflect.TypeFor[B](), raw: true, call: func(r *http.Request, p httprouter.Params, b any) (any, error) {
+		return h(r, p, b.(json.RawMessage))
+	}}
+}
+
+// serve reads the request body and calls the input's handler with it. An
+// empty body is allowed only when optional (the handler gets a zero value,
+// or nil raw JSON); unknown fields are ignored, as opencode's validator
+// does. A takes body is decoded into a new value of its type and checked
+// by its validate method when it has one; a reads body is checked to be
+// JSON and, when its documented type has a validate method, decoded into
+// one and checked the same way, then handed on as it came.
+func (in input) serve(r *http.Request, p httprouter.Params, optional bool) (any, error) {
 	data, err := io.ReadAll(r.Body)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if len(data) == 0 {
 		if !optional {
-			return badRequest("", "request body is required")
+			return nil, badRequest("", "request body is required")
 		}
-	} else if err := json.Unmarshal(data, v); err != nil {
+		if in.raw {
+			return in.call(r, p, json.RawMessage(nil))
+		}
+		return in.call(r, p, reflect.New(in.t).Interface())
+	}
+	b := reflect.New(in.t).Interface()
+	_, checks := b.(validator)
+	if in.raw && !checks {
+		if !json.Valid(data) {
+			return nil, badRequest("", "malformed JSON in request body")
+		}
+		return in.call(r, p, json.RawMessage(data))
+	}
+	if err := json.Unmarshal(data, b); err != nil {
 		var syn *json.SyntaxError
 		var typ *json.UnmarshalTypeError
 		if errors.As(err, &syn) || errors.As(err, &typ) {
-			return err
+			return nil, err
 		}
-		return badRequest("", "malformed JSON in request body")
+		return nil, badRequest("", "malformed JSON in request body")
 	}
-	if val, ok := v.(validator); ok {
-		return val.validate()
+	if checks {
+		if err := b.(validator).validate(); err != nil {
+			return nil, err
+		}
 	}
-	return nil
+	if in.raw {
+		return in.call(r, p, json.RawMessage(data))
+	}
+	return in.call(r, p, b)
 }
+
+// validator is implemented by request bodies that check themselves.
+type validator interface{ validate() error }
 
 // RouteInfo describes one row of the route table, for tests that must
 // cover every route (the attack suite) and for documentation.
@@ -266,7 +326,7 @@ func (s *Server) Routes() []RouteInfo {
 	out := make([]RouteInfo, 0, len(s.routes))
 	for _, rt := range s.routes {
 		out = append(out, RouteInfo{Method: rt.method, Path: rt.path, Query: rt.query, OptQuery: rt.optQuery,
-			Body: rt.body != nil || rt.bodyOptional, Stream: rt.stream != nil || rt.raw != nil})
+			Body: rt.in.t != nil || rt.bodyOptional, Stream: rt.stream != nil || rt.raw != nil})
 	}
 	return out
 }

@@ -54,11 +54,7 @@ func (s *Server) sessionChildren(_ *http.Request, p httprouter.Params) (any, err
 	return s.opts.Sessions.Children(p.ByName("id"))
 }
 
-func (s *Server) sessionCreate(r *http.Request, _ httprouter.Params) (any, error) {
-	var b createBody
-	if err := decode(r, &b, true); err != nil {
-		return nil, err
-	}
+func (s *Server) sessionCreate(r *http.Request, _ httprouter.Params, b *createBody) (any, error) {
 	sess, err := s.opts.Sessions.Create(r.Context(), b.ParentID, b.Title)
 	if err == nil && b.ParentID == "" && s.opts.Sessions.ShareMode() == "auto" {
 		return s.opts.Sessions.Share(sess.ID, shareBase(r))
@@ -73,11 +69,7 @@ func (s *Server) sessionDelete(_ *http.Request, p httprouter.Params) (any, error
 	return true, nil
 }
 
-func (s *Server) sessionUpdate(r *http.Request, p httprouter.Params) (any, error) {
-	var b updateBody
-	if err := decode(r, &b, true); err != nil {
-		return nil, err
-	}
+func (s *Server) sessionUpdate(r *http.Request, p httprouter.Params, b *updateBody) (any, error) {
 	return s.opts.Sessions.Update(p.ByName("id"), func(sess *storage.Session) {
 		if b.Title != nil {
 			sess.Title = *b.Title
@@ -100,11 +92,7 @@ func (s *Server) sessionMessage(_ *http.Request, p httprouter.Params) (any, erro
 	return s.opts.Sessions.Message(p.ByName("id"), p.ByName("messageID"))
 }
 
-func (s *Server) sessionShell(r *http.Request, p httprouter.Params) (any, error) {
-	var b shellBody
-	if err := decode(r, &b, false); err != nil {
-		return nil, err
-	}
+func (s *Server) sessionShell(r *http.Request, p httprouter.Params, b *shellBody) (any, error) {
 	return s.opts.Sessions.Shell(r.Context(), p.ByName("id"), b.Agent, b.Command)
 }
 
@@ -120,11 +108,7 @@ func (b *permissionBody) validate() error {
 	return badRequest("response", "response must be one of once, always, reject")
 }
 
-func (s *Server) permissionRespond(r *http.Request, p httprouter.Params) (any, error) {
-	var b permissionBody
-	if err := decode(r, &b, false); err != nil {
-		return nil, err
-	}
+func (s *Server) permissionRespond(r *http.Request, p httprouter.Params, b *permissionBody) (any, error) {
 	if _, err := s.opts.Sessions.Get(p.ByName("id")); err != nil {
 		return nil, err
 	}
@@ -141,29 +125,12 @@ func (s *Server) permissionList(_ *http.Request, p httprouter.Params) (any, erro
 	return s.opts.Sessions.Pending(p.ByName("id")), nil
 }
 
-func (s *Server) sessionChat(r *http.Request, p httprouter.Params) (any, error) {
-	var in session.PromptInput
-	if err := decode(r, &in, false); err != nil {
-		return nil, err
-	}
-	return s.opts.Sessions.Prompt(r.Context(), p.ByName("id"), in)
+func (s *Server) sessionChat(r *http.Request, p httprouter.Params, in *session.PromptInput) (any, error) {
+	return s.opts.Sessions.Prompt(r.Context(), p.ByName("id"), *in)
 }
 
-func (s *Server) sessionCommand(r *http.Request, p httprouter.Params) (any, error) {
-	var in session.CommandInput
-	if err := decode(r, &in, false); err != nil {
-		return nil, err
-	}
-	if in.Command == "" {
-		return nil, badRequest("command", "command is required")
-	}
-	if in.MessageID != "" && !storage.ValidID(storage.PrefixMessage, in.MessageID) {
-		return nil, badRequest("messageID", "messageID must start with \"msg_\"")
-	}
-	if _, err := s.opts.Sessions.Get(p.ByName("id")); err != nil {
-		return nil, err
-	}
-	return s.opts.Sessions.Command(r.Context(), p.ByName("id"), in)
+func (s *Server) sessionCommand(r *http.Request, p httprouter.Params, in *session.CommandInput) (any, error) {
+	return s.opts.Sessions.Command(r.Context(), p.ByName("id"), *in)
 }
 
 type summarizeBody struct {
@@ -181,11 +148,7 @@ func (b *summarizeBody) validate() error {
 	return nil
 }
 
-func (s *Server) sessionSummarize(r *http.Request, p httprouter.Params) (any, error) {
-	var b summarizeBody
-	if err := decode(r, &b, false); err != nil {
-		return nil, err
-	}
+func (s *Server) sessionSummarize(r *http.Request, p httprouter.Params, b *summarizeBody) (any, error) {
 	res, err := s.opts.Sessions.Summarize(r.Context(), p.ByName("id"), b.ProviderID, b.ModelID)
 	if err != nil {
 		return nil, err
@@ -212,11 +175,7 @@ func (b *initBody) validate() error {
 	return nil
 }
 
-func (s *Server) sessionInit(r *http.Request, p httprouter.Params) (any, error) {
-	var b initBody
-	if err := decode(r, &b, false); err != nil {
-		return nil, err
-	}
+func (s *Server) sessionInit(r *http.Request, p httprouter.Params, b *initBody) (any, error) {
 	if err := s.opts.Sessions.Init(r.Context(), p.ByName("id"), b.MessageID, b.ProviderID, b.ModelID, s.opts.InitApp); err != nil {
 		return nil, err
 	}
@@ -238,11 +197,7 @@ func (b *revertBody) validate() error {
 	return nil
 }
 
-func (s *Server) sessionRevert(r *http.Request, p httprouter.Params) (any, error) {
-	var b revertBody
-	if err := decode(r, &b, false); err != nil {
-		return nil, err
-	}
+func (s *Server) sessionRevert(r *http.Request, p httprouter.Params, b *revertBody) (any, error) {
 	return s.opts.Sessions.Revert(r.Context(), p.ByName("id"), b.MessageID, b.PartID)
 }
 

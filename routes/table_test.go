@@ -27,7 +27,7 @@ func TestEveryRouteIsTyped(t *testing.T) {
 		if rt.resp == nil && len(rt.respOneOf) == 0 && rt.stream == nil && rt.produces == "" && !rt.noContent {
 			t.Errorf("%s (%s) has no response type", name, rt.id)
 		}
-		if rt.method != "GET" && rt.body == nil && !noBody[rt.id] {
+		if rt.method != "GET" && rt.in.t == nil && !noBody[rt.id] {
 			t.Errorf("%s (%s) declares no request body type", name, rt.id)
 		}
 	}

@@ -3,7 +3,6 @@ package routes
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"sync"
 	"time"
@@ -31,25 +30,22 @@ type tuiToastBody struct {
 	Variant string `json:"variant"`
 }
 
-func validateAppend(raw json.RawMessage) error {
-	var b tuiAppendBody
-	if err := json.Unmarshal(raw, &b); err != nil || b.Text == "" {
+func (b *tuiAppendBody) validate() error {
+	if b.Text == "" {
 		return badRequest("text", "text is required")
 	}
 	return nil
 }
 
-func validateExecute(raw json.RawMessage) error {
-	var b tuiExecuteBody
-	if err := json.Unmarshal(raw, &b); err != nil || b.Command == "" {
+func (b *tuiExecuteBody) validate() error {
+	if b.Command == "" {
 		return badRequest("command", "command is required")
 	}
 	return nil
 }
 
-func validateToast(raw json.RawMessage) error {
-	var b tuiToastBody
-	if err := json.Unmarshal(raw, &b); err != nil || b.Message == "" {
+func (b *tuiToastBody) validate() error {
+	if b.Message == "" {
 		return badRequest("message", "message is required")
 	}
 	switch b.Variant {
@@ -173,25 +169,13 @@ func (q *tuiQueue) respond(body json.RawMessage) bool {
 	return true
 }
 
-func (s *Server) tuiCall(check func(json.RawMessage) error) func(*http.Request, httprouter.Params) (any, error) {
-	return func(r *http.Request, _ httprouter.Params) (any, error) {
-		data, err := io.ReadAll(r.Body)
-		if err != nil {
-			return nil, err
-		}
-		if len(data) == 0 {
-			data = []byte("{}")
-		}
-		if !json.Valid(data) {
-			return nil, badRequest("", "malformed JSON in request body")
-		}
-		if check != nil {
-			if err := check(data); err != nil {
-				return nil, err
-			}
-		}
-		return s.tui.call(r.Context(), tuiRequest{Path: r.URL.Path, Body: data}, s.opts.TUITimeout)
+// tuiForward hands a /tui/* request's body, as it came ({} when empty), to
+// the attached TUI and answers with the TUI's reply.
+func (s *Server) tuiForward(r *http.Request, _ httprouter.Params, data json.RawMessage) (any, error) {
+	if data == nil {
+		data = json.RawMessage("{}")
 	}
+	return s.tui.call(r.Context(), tuiRequest{Path: r.URL.Path, Body: data}, s.opts.TUITimeout)
 }
 
 func (s *Server) tuiNext(r *http.Request, _ httprouter.Params) (any, error) {
@@ -202,16 +186,9 @@ func (s *Server) tuiNext(r *http.Request, _ httprouter.Params) (any, error) {
 	return req, nil
 }
 
-func (s *Server) tuiResponse(r *http.Request, _ httprouter.Params) (any, error) {
-	data, err := io.ReadAll(r.Body)
-	if err != nil {
-		return nil, err
-	}
-	if len(data) == 0 {
-		data = []byte("true")
-	}
-	if !json.Valid(data) {
-		return nil, badRequest("", "malformed JSON in request body")
+func (s *Server) tuiResponse(_ *http.Request, _ httprouter.Params, data json.RawMessage) (any, error) {
+	if data == nil {
+		data = json.RawMessage("true")
 	}
 	s.tui.respond(data)
 	return true, nil

@@ -128,8 +128,8 @@ func New(opts Options) (*Service, error) {
 	if cwd, err = filepath.Abs(cwd); err != nil {
 		return nil, fmt.Errorf("search: cwd: %w", err)
 	}
-	rel, err := filepath.Rel(root, cwd)
-	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+	rel, ok := relpath.Within(root, cwd)
+	if !ok {
 		return nil, fmt.Errorf("search: cwd: %w", ErrOutside)
 	}
 	if rel == "." {
@@ -208,14 +208,12 @@ func (s *Service) resolve(p string) (string, error) {
 	}
 	var rel string
 	if filepath.IsAbs(p) {
-		c := filepath.Clean(p)
-		switch {
-		case c == s.root:
-			rel = ""
-		case strings.HasPrefix(c, s.root+string(filepath.Separator)):
-			rel = filepath.ToSlash(c[len(s.root)+1:])
-		default:
+		r, ok := relpath.Within(s.root, filepath.Clean(p))
+		if !ok {
 			return "", ErrOutside
+		}
+		if rel = filepath.ToSlash(r); rel == "." {
+			rel = ""
 		}
 	} else {
 		rel = path.Clean(path.Join(s.cwdRel, filepath.ToSlash(p)))
@@ -281,7 +279,7 @@ func (s *Service) display(rel string) string {
 
 // underCwd reports whether the root-relative rel is inside Cwd.
 func (s *Service) underCwd(rel string) bool {
-	return s.cwdRel == "" || rel == s.cwdRel || strings.HasPrefix(rel, s.cwdRel+"/")
+	return relpath.Under(s.cwdRel, rel)
 }
 
 // Stat reports whether rel names a directory (symlinks inside the project

@@ -83,6 +83,17 @@ type CommandInput struct {
 	Command   string `json:"command"`
 }
 
+// Validate checks the input before anything runs or is written.
+func (in *CommandInput) Validate() error {
+	if in.Command == "" {
+		return fmt.Errorf("%w: command is required", ErrInvalid)
+	}
+	if in.MessageID != "" && !storage.ValidID(storage.PrefixMessage, in.MessageID) {
+		return fmt.Errorf("%w: messageID must start with \"msg_\" and hold only letters, digits, '_' and '-'", ErrInvalid)
+	}
+	return nil
+}
+
 var (
 	shellRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("!`([^`]+)`") })
 	fileRe  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?:^|\s)@(\S+)`) })
@@ -91,6 +102,9 @@ var (
 // Command expands a slash-command template ($ARGUMENTS, !`cmd` output,
 // @file attachments) and sends it as a prompt.
 func (s *Service) Command(ctx context.Context, sessionID string, in CommandInput) (storage.WithParts, error) {
+	if err := in.Validate(); err != nil {
+		return storage.WithParts{}, err
+	}
 	if s.opts.Config == nil {
 		return storage.WithParts{}, fmt.Errorf("%w: command %q does not exist", ErrNotFound, in.Command)
 	}
@@ -137,18 +151,8 @@ func (s *Service) Command(ctx context.Context, sessionID string, in CommandInput
 		s.log.Info("Command template shell step failed", "command", in.Command, "err", shellErr)
 	}
 	parts := []InputPart{{Type: storage.PartText, Text: text}}
-	home := s.opts.Home
-	if home == "" {
-		home, _ = os.UserHomeDir()
-	}
 	for _, f := range files {
-		p := f[1]
-		if rest, ok := strings.CutPrefix(p, "~/"); ok {
-			p = filepath.Join(home, rest)
-		}
-		if !filepath.IsAbs(p) {
-			p = filepath.Join(s.opts.Cwd, p)
-		}
+		p := templateFile(f[1], s.opts.Home, s.opts.Cwd)
 		if _, err := os.Stat(p); err != nil {
 			continue
 		}
@@ -161,6 +165,19 @@ func (s *Service) Command(ctx context.Context, sessionID string, in CommandInput
 		parts = append(parts, InputPart{Type: storage.PartFile, Mime: "text/plain", Filename: filepath.Base(p), URL: "file://" + p})
 	}
 	return s.Prompt(ctx, sessionID, PromptInput{MessageID: in.MessageID, Agent: agent, ProviderID: providerID, ModelID: modelID, Parts: parts})
+}
+
+// templateFile is the file a command template's @ reference names: "~/"
+// is the injected home (Options.Home; without one it is a name like any
+// other, never the process's $HOME), and a relative name is below cwd.
+func templateFile(ref, home, cwd string) string {
+	if rest, ok := strings.CutPrefix(ref, "~/"); ok && home != "" {
+		return filepath.Join(home, rest)
+	}
+	if filepath.IsAbs(ref) {
+		return ref
+	}
+	return filepath.Join(cwd, ref)
 }
 
 func firstNonEmpty(vs ...string) string {

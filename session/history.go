@@ -143,8 +143,9 @@ func assistantMessages(parts []storage.Part) []llm.Message {
 				content = append(content, llm.TextPart{Text: p.Text})
 			}
 		case storage.PartReasoning:
-			// Signed thinking goes back so a tool loop with extended
-			// thinking is accepted; unsigned reasoning is not replayed.
+			// Reasoning goes back so a tool loop with thinking is
+			// accepted; each wire sends only what its API takes
+			// (provider.ReasoningPart).
 			if r, ok := provider.ReasoningPart(p.Text, p.Metadata); ok {
 				content = append(content, r)
 			}

@@ -2,8 +2,9 @@ package session
 
 import (
 	"context"
-	"strings"
 	"sync"
+
+	"ocgo/relpath"
 )
 
 // largeFiles saves, for one shell command (the bash tool, /shell), the
@@ -33,7 +34,7 @@ func (l *largeFiles) before(rel string) {
 	defer l.mu.Unlock()
 	var rels []string
 	for p := range l.large {
-		if _, done := l.saved[p]; !done && (p == rel || strings.HasPrefix(p, rel+"/") || rel == ".") {
+		if _, done := l.saved[p]; !done && relpath.Under(rel, p) {
 			rels = append(rels, p)
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"ocgo/provider"
+	"ocgo/relpath"
 	"ocgo/storage"
 	"ocgo/tool"
 )
@@ -333,19 +334,21 @@ func isTextMime(mime string) bool {
 	return strings.HasPrefix(mime, "text/")
 }
 
+var errOutsideProject = errors.New("path is outside the project")
+
 // relPath turns an absolute or relative path into one relative to the
 // project, refusing anything outside it.
 func (s *Service) relPath(p string) (string, error) {
 	if filepath.IsAbs(p) {
-		r, err := filepath.Rel(s.opts.Cwd, p)
-		if err != nil {
-			return "", err
+		r, ok := relpath.Within(s.opts.Cwd, p)
+		if !ok {
+			return "", errOutsideProject
 		}
-		p = r
+		return r, nil
 	}
 	p = filepath.Clean(p)
-	if p == ".." || strings.HasPrefix(p, "../") || filepath.IsAbs(p) {
-		return "", errors.New("path is outside the project")
+	if !filepath.IsLocal(p) {
+		return "", errOutsideProject
 	}
 	return p, nil
 }

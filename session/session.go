@@ -25,7 +25,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"slices"
 	"sync"
 	"time"
@@ -94,7 +93,7 @@ type Options struct {
 	Titles    bool   // generate titles for new sessions with the small model
 	MaxSteps  int    // per prompt; default 200
 	ConfigDir string // the global config directory (global AGENTS.md)
-	Home      string // the user's home, for ~/ in command templates ("" = os.UserHomeDir)
+	Home      string // the user's home, for ~/ in command templates ("": not expanded)
 	// Checkpoint, when set, is called at each durable step of a revert,
 	// redo or unrevert (before and after its journal is written, once its
 	// files are restored, once session.revert is saved, once the journal
@@ -221,7 +220,7 @@ func New(opts Options) *Service {
 		opts.Shell = "bash"
 	}
 	if opts.Environ == nil {
-		opts.Environ = childenv.New(os.Environ(), nil, nil).Environ
+		opts.Environ = childenv.Default
 	}
 	bg, stopBg := context.WithCancel(context.Background())
 	return &Service{

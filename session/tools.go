@@ -14,6 +14,7 @@ import (
 	"ocgo/config"
 	"ocgo/confine"
 	"ocgo/event"
+	"ocgo/relpath"
 	"ocgo/search"
 	"ocgo/storage"
 	"ocgo/tool"
@@ -493,11 +494,8 @@ func (e *toolEnv) MadeDirs(paths ...string) {
 // rootRel makes an absolute path inside the project root-relative, with
 // slashes.
 func (s *Service) rootRel(p string) (string, bool) {
-	rel, err := filepath.Rel(s.opts.Root, p)
-	if err != nil || !filepath.IsLocal(rel) {
-		return "", false
-	}
-	return filepath.ToSlash(rel), true
+	rel, ok := relpath.Within(s.opts.Root, p)
+	return filepath.ToSlash(rel), ok
 }
 
 // todoStore keeps todo lists on disk at storage/todo/<sessionID>.json.

@@ -11,7 +11,6 @@ import (
 	fdiff "github.com/go-git/go-git/v5/plumbing/format/diff"
 
 	linediff "ocgo/diff"
-	"ocgo/relpath"
 )
 
 // Diff returns a unified, git-style diff from tree from to tree to (to ==
@@ -25,22 +24,12 @@ func (s *Snapshotter) Diff(ctx context.Context, from, to string) (string, error)
 // DiffPaths is Diff limited to the given work-tree-relative paths (a
 // directory stands for every file below it). No paths means an empty diff.
 func (s *Snapshotter) DiffPaths(ctx context.Context, from, to string, paths []string) (string, error) {
-	want := map[string]struct{}{}
 	for _, p := range paths {
-		rel, err := cleanRel(p)
-		if err != nil {
+		if _, err := cleanRel(p); err != nil {
 			return "", err
 		}
-		want[rel] = struct{}{}
 	}
-	return s.diff(ctx, from, to, func(p string) bool {
-		for q := range relpath.Up(p) {
-			if _, ok := want[q]; ok {
-				return true
-			}
-		}
-		return false
-	})
+	return s.diff(ctx, from, to, pathFilter(paths))
 }
 
 func (s *Snapshotter) diff(ctx context.Context, from, to string, keep func(string) bool) (string, error) {

@@ -81,9 +81,13 @@ func (s *Snapshotter) readForHash(rel string, e *fileEntry, buf *[]byte) ([]byte
 		}
 		return []byte(t), ""
 	}
-	// Every component with O_NOFOLLOW (os.Root), non-blocking, and only a
-	// regular file with a single link: a FIFO never stalls a snapshot and a
-	// hard link to an outside file is not copied into the shadow repository.
+	// Confined to the work tree (os.Root: no component leads outside it;
+	// it does resolve a symlink that stays inside, even the last component's
+	// with O_NOFOLLOW, so a file swapped for such a link after the walk's
+	// fstatat is read through it: another file of the project, never one
+	// outside), non-blocking, and only a regular file with a single link: a
+	// FIFO never stalls a snapshot and a hard link to an outside file is not
+	// copied into the shadow repository.
 	f, err := s.root.OpenFile(relpath.OS(rel), os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, "unreadable"

@@ -177,7 +177,12 @@ func (s *objectStore) has(h plumbing.Hash) bool {
 	return s.proj != nil && s.proj.Has(h)
 }
 
-// writeLoose writes one raw object as a loose file unless it exists.
+// writeLoose writes one raw object as a loose file unless it exists. It is
+// an atomic replace of its own rather than atomicfile.WriteNoSync because
+// it streams the zlib output into the temp file, names it tmp_obj_* as git
+// does (so git's gc and Prune sweep a crash's leftovers), creates each
+// fan-out directory once, and leaves the fsyncs to Flush, which batches
+// them for every object a snapshot wrote.
 func (s *objectStore) writeLoose(h plumbing.Hash, raw []byte) error {
 	p := s.loosePath(h)
 	if _, err := os.Lstat(p); err == nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 
+	"ocgo/dirent"
 	"ocgo/gitrepo"
 	"ocgo/ignore"
 )
@@ -17,7 +18,6 @@ import (
 // scan is the state of one Track call.
 type scan struct {
 	mu       sync.Mutex // guards jobs, skips, suspect during the parallel walk, objs while hashing
-	sem      chan struct{}
 	s        *Snapshotter
 	ctx      context.Context
 	racyFrom int64
@@ -25,7 +25,7 @@ type scan struct {
 	objs     []pendingObject
 	suspect  []*dirNode
 	skips    map[string]string
-	bufs     sync.Pool // getdents buffers of the parallel walk (dirent.Read)
+	walker   *dirent.Walker[*visit] // the one walk of the tree, built on first use
 }
 
 // Track snapshots the work tree and returns the tree hash.
@@ -86,7 +86,7 @@ func (s *Snapshotter) track(ctx context.Context) (plumbing.Hash, error) {
 	start := time.Now()
 	// Timestamps may be coarse (down to seconds on some filesystems): an
 	// mtime in the last two seconds is not trusted by the next scan.
-	sc := &scan{s: s, ctx: ctx, sem: make(chan struct{}, 3), racyFrom: start.Truncate(time.Second).Add(-time.Second).UnixNano()}
+	sc := &scan{s: s, ctx: ctx, racyFrom: start.Truncate(time.Second).Add(-time.Second).UnixNano()}
 	full := s.tree == nil || !s.watched || s.markAll || start.Sub(s.lastFull) >= s.rescan
 	if !s.loaded {
 		s.loaded = true
@@ -98,7 +98,7 @@ func (s *Snapshotter) track(ctx context.Context) (plumbing.Hash, error) {
 	if full {
 		sc.skips = map[string]string{}
 		pats, comps := s.rootPatterns()
-		root, err := sc.walkDir(-1, nil, "", "", comps, s.tree, pats)
+		root, err := sc.walkDir(nil, "", "", comps, s.tree, pats)
 		if err != nil {
 			return plumbing.ZeroHash, err
 		}

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -46,18 +45,13 @@ func (n *dirNode) markDirty() {
 	}
 }
 
-// walkDir builds the node for one directory, reusing old's cache entries.
-//
-// pfd is the parent directory's open descriptor, or -1 to open rel from the
-// work tree's root. Opening each directory by one name relative to its open parent,
-// and statting files relative to their open directory, costs one system
-// call per file where a path from the root would cost one per component.
-func (sc *scan) walkDir(pfd int, parent *dirNode, name, rel string, comps []string, old *dirNode, pats []ignore.Pattern) (*dirNode, error) {
-	if err := sc.ctx.Err(); err != nil {
-		return nil, err
-	}
-	s := sc.s
-	full := filepath.Join(s.work, filepath.FromSlash(rel))
+// visit is the walk's state of one directory (dirent.Walker): the node it
+// builds and the previous scan's node it reuses cache entries from.
+type visit struct {
+	node, old *dirNode
+}
+
+func newVisit(parent *dirNode, name, rel string, comps []string, old *dirNode, pats []ignore.Pattern) *visit {
 	node := &dirNode{parent: parent, name: name, rel: rel, comps: comps, pats: pats,
 		files: map[string]*fileEntry{}, dirs: map[string]*dirNode{}}
 	if old == nil {
@@ -65,34 +59,43 @@ func (sc *scan) walkDir(pfd int, parent *dirNode, name, rel string, comps []stri
 	} else {
 		node.tree = old.tree
 	}
-	// Through the work tree's os.Root or relative to the parent opened so,
-	// every component opened with O_NOFOLLOW: a directory swapped for a
-	// symlink never lets content from outside the project into the shadow
-	// repository.
-	var f *os.File
-	var err error
-	if pfd >= 0 {
-		f, err = openDirAt(pfd, name, full)
-	} else {
-		f, err = s.root.OpenFile(relpath.OS(rel), os.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NOFOLLOW, 0)
+	return &visit{node: node, old: old}
+}
+
+// walkDir builds the node for the directory rel and everything below it,
+// reusing old's cache entries, through the one walk of the tree
+// (dirent.Walker): rel opened through the work tree's os.Root, each
+// directory below relative to its open parent, every component with
+// O_NOFOLLOW, so a directory swapped for a symlink never lets content from
+// outside the project into the shadow repository; files statted relative
+// to their open directory (one fstatat each); subdirectories on up to three
+// more goroutines. A directory that vanished, is unreadable or is no longer
+// a directory is snapshotted as empty.
+func (sc *scan) walkDir(parent *dirNode, name, rel string, comps []string, old *dirNode, pats []ignore.Pattern) (*dirNode, error) {
+	if sc.walker == nil {
+		sc.walker = &dirent.Walker[*visit]{List: sc.list, Leave: sc.leave, Parallel: 3}
 	}
-	if err != nil {
-		return node, nil // vanished, unreadable or no longer a directory: snapshot as empty
+	v := newVisit(parent, name, rel, comps, old, pats)
+	if err := sc.walker.Walk(sc.ctx, sc.s.root, rel, v); err != nil {
+		return nil, err
 	}
-	defer func() { _ = f.Close() }() // after the subdirectories, which open relative to it
-	fd := int(f.Fd())                // valid until the deferred Close
-	buf, _ := sc.bufs.Get().(*[dirent.BufSize]byte)
-	if buf == nil {
-		buf = new([dirent.BufSize]byte)
-	}
-	ents, err := dirent.Read(fd, buf[:])
-	sc.bufs.Put(buf)
-	if err != nil {
+	return v.node, nil
+}
+
+// list records one directory's files and descends into its subdirectories
+// (dirent.Walker.List).
+func (sc *scan) list(d *dirent.Dir[*visit], v *visit) {
+	s := sc.s
+	node, old := v.node, v.old
+	rel, comps, pats := node.rel, node.comps, node.pats
+	full := filepath.Join(s.work, filepath.FromSlash(rel))
+	ents := d.Entries
+	if d.Err != nil {
 		sc.addSkip(rel+"/", "directory unreadable")
 	}
-	if parent != nil && dirent.Nested(ents) {
+	if node.parent != nil && dirent.Nested(ents) {
 		node.nested = true
-		return node, nil
+		return
 	}
 	for _, e := range ents {
 		if e.Name == ".gitignore" && e.IsFile && !e.IsLink {
@@ -109,9 +112,6 @@ func (sc *scan) walkDir(pfd int, parent *dirNode, name, rel string, comps []stri
 			}
 		}
 	}
-	var wg sync.WaitGroup
-	subs := make(chan subdir, len(ents))
-	var done []subdir
 	// The components of an entry, for ignore matching: one slice for all,
 	// copied only for the subdirectories that keep it.
 	ccomps := append(comps[:len(comps):len(comps)], "")
@@ -123,32 +123,19 @@ func (sc *scan) walkDir(pfd int, parent *dirNode, name, rel string, comps []stri
 		ccomps[len(comps)] = n
 		switch {
 		case e.IsDir:
-			cfull := filepath.Join(full, n)
-			if cfull == s.gitDir || ignore.Match(node.pats, ccomps, true) {
+			if filepath.Join(full, n) == s.gitDir || ignore.Match(node.pats, ccomps, true) {
 				continue
 			}
 			var oc *dirNode
 			if old != nil {
 				oc = old.dirs[n]
 			}
-			sub := subdir{name: n, rel: relpath.Join(rel, n), comps: slices.Clone(ccomps), old: oc}
-			select {
-			case sc.sem <- struct{}{}:
-				wg.Add(1)
-				go func() {
-					defer func() { <-sc.sem; wg.Done() }()
-					sub.node, sub.err = sc.walkDir(fd, node, sub.name, sub.rel, sub.comps, sub.old, node.pats)
-					subs <- sub
-				}()
-			default:
-				sub.node, sub.err = sc.walkDir(fd, node, sub.name, sub.rel, sub.comps, sub.old, node.pats)
-				done = append(done, sub)
-			}
+			d.Descend(n, newVisit(node, n, relpath.Join(rel, n), slices.Clone(ccomps), oc, node.pats))
 		case e.IsFile:
 			if ignore.Match(node.pats, ccomps, false) {
 				continue
 			}
-			st, err := statAt(fd, n)
+			in, err := d.Stat(n)
 			if err != nil {
 				continue
 			}
@@ -156,27 +143,29 @@ func (sc *scan) walkDir(pfd int, parent *dirNode, name, rel string, comps []stri
 			if old != nil {
 				oe = old.files[n]
 			}
-			sc.considerFile(node, n, relpath.Join(rel, n), st, oe)
+			sc.considerFile(node, n, relpath.Join(rel, n), statOfInfo(in), oe)
 		}
 	}
-	wg.Wait()
-	close(subs)
-	for sub := range subs {
-		done = append(done, sub)
+}
+
+// leave takes in the subdirectories walked below one directory
+// (dirent.Walker.Leave): nested repositories and empty directories are left
+// out, as git leaves them.
+func (sc *scan) leave(v *visit, subs []*visit) {
+	node, old := v.node, v.old
+	if node.nested {
+		return
 	}
-	for _, sub := range done {
-		if sub.err != nil {
-			return nil, sub.err
-		}
+	for _, sub := range subs {
 		child := sub.node
 		if child.nested {
-			sc.addSkip(sub.rel+"/", "nested git repository")
+			sc.addSkip(child.rel+"/", "nested git repository")
 			continue
 		}
 		if len(child.files) == 0 && len(child.dirs) == 0 {
 			continue
 		}
-		node.dirs[sub.name] = child
+		node.dirs[child.name] = child
 		if sub.old == nil || child.dirty {
 			node.dirty = true
 		}
@@ -184,18 +173,9 @@ func (sc *scan) walkDir(pfd int, parent *dirNode, name, rel string, comps []stri
 	if old != nil && (len(old.files) != len(node.files) || len(old.dirs) != len(node.dirs)) {
 		node.dirty = true
 	}
-	if old == nil && s.seedTrees != nil {
+	if old == nil && sc.s.seedTrees != nil {
 		sc.indexTree(node)
 	}
-	return node, nil
-}
-
-type subdir struct {
-	name, rel string
-	comps     []string
-	old       *dirNode
-	node      *dirNode
-	err       error
 }
 
 func (sc *scan) addSkip(p, reason string) {
@@ -299,7 +279,7 @@ func (sc *scan) updatePath(p string) error {
 func (sc *scan) rewalk(n *dirNode) error {
 	if n.parent == nil {
 		pats, comps := sc.s.rootPatterns()
-		root, err := sc.walkDir(-1, nil, "", "", comps, n, pats)
+		root, err := sc.walkDir(nil, "", "", comps, n, pats)
 		if err != nil {
 			return err
 		}
@@ -316,7 +296,7 @@ func (sc *scan) reconcile(n *dirNode, name string) error {
 	rel := relpath.Join(n.rel, name)
 	full := filepath.Join(s.work, filepath.FromSlash(rel))
 	for k := range sc.skips {
-		if k == rel || strings.HasPrefix(k, rel+"/") {
+		if relpath.Under(rel, k) {
 			delete(sc.skips, k)
 		}
 	}
@@ -335,7 +315,7 @@ func (sc *scan) reconcile(n *dirNode, name string) error {
 			delete(n.dirs, name)
 			return nil
 		}
-		child, err := sc.walkDir(-1, n, name, rel, ccomps, n.dirs[name], n.pats)
+		child, err := sc.walkDir(n, name, rel, ccomps, n.dirs[name], n.pats)
 		if err != nil {
 			return err
 		}

@@ -32,6 +32,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -187,36 +188,49 @@ func (s *Store) markMigrated() {
 }
 
 func (s *Store) loadSessions() error {
-	dir := filepath.Join(s.root, "session", "info")
-	entries, err := os.ReadDir(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
+	sessions, err := loadDir(s, filepath.Join(s.root, "session", "info"), func(v *Session) string { return v.ID })
 	if err != nil {
 		return err
 	}
-	for _, e := range entries {
-		name := e.Name()
-		if e.IsDir() || !strings.HasSuffix(name, ".json") {
-			continue
-		}
-		id := strings.TrimSuffix(name, ".json")
-		var sess Session
-		if err := s.readJSON(filepath.Join(dir, name), &sess); err != nil {
-			continue
-		}
-		if sess.ID != id {
-			s.quarantine(filepath.Join(dir, name), "id does not match file name")
-			continue
-		}
-		s.sessions[id] = sess
-	}
+	maps.Copy(s.sessions, sessions)
 	s.sorted = make([]Session, 0, len(s.sessions))
 	for _, v := range s.sessions {
 		s.sorted = append(s.sorted, v)
 	}
 	slices.SortFunc(s.sorted, newer)
 	return nil
+}
+
+// loadDir reads every <id>.json file of dir into a map by id. A file that
+// does not decode, or whose id (idOf) is not its name, is quarantined and
+// left out, so one bad file never hides the others. A missing dir holds
+// nothing.
+func loadDir[T any](s *Store, dir string, idOf func(*T) string) (map[string]T, error) {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return map[string]T{}, nil
+	}
+	if err != nil {
+		return map[string]T{}, err
+	}
+	out := make(map[string]T, len(entries))
+	for _, e := range entries {
+		id, ok := strings.CutSuffix(e.Name(), ".json")
+		if e.IsDir() || !ok {
+			continue
+		}
+		path := filepath.Join(dir, e.Name())
+		var v T
+		if err := s.readJSON(path, &v); err != nil {
+			continue
+		}
+		if idOf(&v) != id {
+			s.quarantine(path, "id does not match file name")
+			continue
+		}
+		out[id] = v
+	}
+	return out, nil
 }
 
 // readJSON decodes path into v. A file that does not decode is quarantined
@@ -418,49 +432,13 @@ func (s *Store) conv(sessionID string) *conversation {
 	if c, ok := s.convs[sessionID]; ok {
 		return c
 	}
-	c := &conversation{msgs: map[string]Message{}, parts: map[string]map[string]Part{}}
-	mdir := filepath.Join(s.root, "session", "message", sessionID)
-	entries, _ := os.ReadDir(mdir)
-	for _, e := range entries {
-		name := e.Name()
-		if e.IsDir() || !strings.HasSuffix(name, ".json") {
-			continue
-		}
-		var m Message
-		if err := s.readJSON(filepath.Join(mdir, name), &m); err != nil {
-			continue
-		}
-		if m.ID != strings.TrimSuffix(name, ".json") {
-			s.quarantine(filepath.Join(mdir, name), "id does not match file name")
-			continue
-		}
-		c.msgs[m.ID] = m
-		c.parts[m.ID] = s.loadParts(sessionID, m.ID)
+	msgs, _ := loadDir(s, filepath.Join(s.root, "session", "message", sessionID), func(m *Message) string { return m.ID })
+	c := &conversation{msgs: msgs, parts: make(map[string]map[string]Part, len(msgs))}
+	for id := range msgs {
+		c.parts[id], _ = loadDir(s, filepath.Join(s.root, "session", "part", sessionID, id), func(p *Part) string { return p.ID })
 	}
 	s.convs[sessionID] = c
 	return c
-}
-
-func (s *Store) loadParts(sessionID, messageID string) map[string]Part {
-	out := map[string]Part{}
-	pdir := filepath.Join(s.root, "session", "part", sessionID, messageID)
-	entries, _ := os.ReadDir(pdir)
-	for _, e := range entries {
-		name := e.Name()
-		if e.IsDir() || !strings.HasSuffix(name, ".json") {
-			continue
-		}
-		var p Part
-		if err := s.readJSON(filepath.Join(pdir, name), &p); err != nil {
-			continue
-		}
-		if p.ID != strings.TrimSuffix(name, ".json") {
-			s.quarantine(filepath.Join(pdir, name), "id does not match file name")
-			continue
-		}
-		out[p.ID] = p
-	}
-	return out
 }
 
 func sortedParts(m map[string]Part) []Part {

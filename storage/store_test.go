@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -159,6 +160,66 @@ func TestCorruptFilesAreQuarantinedAndOthersStillList(t *testing.T) {
 	left, _ := filepath.Glob(filepath.Join(info, "*.json"))
 	if len(left) != 1 {
 		t.Fatalf("%d files left in info, want 1", len(left))
+	}
+}
+
+// Messages and parts load as sessions do: a file that does not decode, or
+// whose id is not its name, is quarantined and the others still list.
+func TestBadMessageAndPartFilesAreQuarantined(t *testing.T) {
+	s, dir := openTemp(t)
+	ids := NewIDs(nil)
+	sid := ids.Descending(PrefixSession)
+	mid := ids.Ascending(PrefixMessage)
+	pid := ids.Ascending(PrefixPart)
+	if err := s.PutSession(Session{ID: sid, Title: "t", Version: "x", Time: SessionTime{Created: 1, Updated: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutMessage(Message{ID: mid, SessionID: sid, Role: RoleUser}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutPart(Part{ID: pid, SessionID: sid, MessageID: mid, Type: PartText, Text: "hi"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st := filepath.Join(dir, "storage", "session")
+	bad := map[string]string{
+		filepath.Join(st, "message", sid, ids.Ascending(PrefixMessage)+".json"): `{"id":"msg_someone_else","sessionID":"` + sid + `","role":"user"}`,
+		filepath.Join(st, "part", sid, mid, ids.Ascending(PrefixPart)+".json"):  `{"id":"prt_someone_else","sessionID":"` + sid + `","messageID":"` + mid + `","type":"text","text":"x"}`,
+		filepath.Join(st, "part", sid, mid, ids.Ascending(PrefixPart)+".json"):  `{"id":`,
+	}
+	for p, data := range bad {
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s2, err := Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	msgs, err := s2.Messages(sid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != 1 || msgs[0].Info.ID != mid || len(msgs[0].Parts) != 1 || msgs[0].Parts[0].ID != pid {
+		t.Fatalf("messages: %+v", msgs)
+	}
+	for p := range bad {
+		if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s still in the store: %v", p, err)
+		}
+	}
+	var quarantined []string
+	_ = filepath.WalkDir(filepath.Join(dir, "quarantine"), func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			quarantined = append(quarantined, p)
+		}
+		return nil
+	})
+	if len(quarantined) != len(bad) {
+		t.Errorf("quarantined %v, want the %d bad files", quarantined, len(bad))
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"ocgo/relpath"
 	"ocgo/trace"
 )
 
@@ -161,8 +162,7 @@ func argInside(root, arg string) bool {
 	if !filepath.IsAbs(p) {
 		p = filepath.Join(root, p)
 	}
-	rel, err := filepath.Rel(root, filepath.Clean(p))
-	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+	return relpath.In(root, filepath.Clean(p))
 }
 
 // SplitCommands splits a command line into simple commands at &&, ||, ;, |,

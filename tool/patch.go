@@ -221,10 +221,12 @@ type patchChange struct {
 	before, out string
 }
 
+type patchInput struct {
+	PatchText string `json:"patchText"`
+}
+
 func (patchTool) Run(ctx context.Context, call Call, env Env) (Result, error) {
-	var in struct {
-		PatchText string `json:"patchText"`
-	}
+	var in patchInput
 	if err := decode(call.Input, &in); err != nil {
 		return Result{}, err
 	}

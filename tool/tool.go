@@ -39,6 +39,7 @@ import (
 
 	"ocgo/childenv"
 	"ocgo/confine"
+	"ocgo/relpath"
 	"ocgo/search"
 	"ocgo/trace"
 )
@@ -303,7 +304,7 @@ func Registry(opts Options) []Tool {
 		opts.Shell = defaultShell(opts.Env("SHELL"))
 	}
 	if opts.Environ == nil {
-		opts.Environ = childenv.New(os.Environ(), nil, nil).Environ
+		opts.Environ = childenv.Default
 	}
 	if opts.HTTPClient == nil {
 		opts.HTTPClient = fetchClient(opts.AllowPrivateFetch)
@@ -365,8 +366,8 @@ func resolvePath(env Env, p string) (resolved, error) {
 	} else {
 		abs = filepath.Join(root, p)
 	}
-	rel, err := filepath.Rel(root, abs)
-	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+	rel, ok := relpath.Within(root, abs)
+	if !ok {
 		return resolved{}, fmt.Errorf("%w: %s", ErrOutsideRoot, p)
 	}
 	return resolved{rel: rel, abs: abs}, nil

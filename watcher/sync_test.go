@@ -188,14 +188,18 @@ func BenchmarkFirstWalkMonorepo(b *testing.B) {
 	if dir == "" {
 		b.Skip("OCGO_MONOREPO not set (bench/monorepo.sh sets it)")
 	}
+	var cpu time.Duration
 	for b.Loop() {
+		c0 := cpuTime()
 		w, err := New(Options{Env: os.LookupEnv, Root: dir})
 		if err != nil {
 			b.Fatal(err)
 		}
 		b.ReportMetric(float64(len(w.Files())), "files")
+		cpu += cpuTime() - c0
 		_ = w.Close()
 	}
+	b.ReportMetric(float64(cpu)/1e6/float64(b.N), "cpu-ms/op")
 }
 
 // BenchmarkSync is one Sync of a started watcher with nothing pending.

@@ -102,8 +102,8 @@ type Watcher struct {
 	regular  []string        // sorted regular files (no symlinks), built with sorted
 	sortedD  []string
 	version  uint64
-	degraded bool // watch limit hit: periodic rescans
-	dirBuf   [dirent.BufSize]byte
+	degraded bool                 // watch limit hit: periodic rescans
+	walker   *dirent.Walker[wdir] // the one walk of the tree, sequential
 
 	scanOnce  sync.Once // the first walk of the tree
 	startOnce sync.Once
@@ -160,6 +160,7 @@ func New(opts Options) (*Watcher, error) {
 		waiters:  map[string]chan struct{}{},
 		syncReq:  make(chan chan struct{}),
 	}
+	w.walker = &dirent.Walker[wdir]{Enter: w.enterDir, List: w.listDir}
 	if w.debounce <= 0 {
 		w.debounce = 75 * time.Millisecond
 	}
@@ -487,31 +488,62 @@ type scan struct {
 	old     map[string]fileInfo // rescans: the index before the walk
 }
 
-// scanDir indexes the directory rel and everything below it (w.mu held).
+// wdir is the walk's state of one directory (dirent.Walker): the scan it
+// belongs to and the directory's path components, with one spare slot at
+// the end for an entry's name.
+type wdir struct {
+	sc    *scan
+	comps []string
+}
+
+// scanDir indexes the directory rel and everything below it (w.mu held),
+// through the one walk of the tree (dirent.Walker): every directory is
+// opened relative to its open parent from the project's os.Root with
+// O_NOFOLLOW, so no component at any depth is followed through a symlink.
+// Sequential: the index and the rules are not safe for concurrent
+// mutation, and w.mu is held.
 func (w *Watcher) scanDir(rel string, sc *scan) {
+	var comps []string
+	if rel != "" {
+		comps = strings.Split(rel, "/")
+	}
+	v := wdir{sc: sc, comps: append(comps, "")}
+	root, err := os.OpenRoot(w.root)
+	if err != nil {
+		w.enterDir(rel, v) // the root vanished: the directory is known, not listed
+		return
+	}
+	defer func() { _ = root.Close() }()
+	_ = w.walker.Walk(context.Background(), root, rel, v) // never cancelled
+}
+
+// enterDir watches a directory before it is listed (dirent.Walker.Enter),
+// so a file created in it meanwhile is reported by the watch.
+func (w *Watcher) enterDir(rel string, _ wdir) {
 	if !w.dirs[rel] {
 		w.dirs[rel] = w.addWatch(rel)
 		w.sortedD = nil
 		w.version++
 	}
-	// Below the root, a directory swapped for a symlink is not listed.
-	ents, err := dirent.ReadPath(w.abs(rel), rel != "", w.dirBuf[:])
-	if err != nil && len(ents) == 0 {
+}
+
+// listDir indexes one directory's files and descends into its
+// subdirectories that the rules keep (dirent.Walker.List). Nested
+// repositories stay in the index; only .git is left out.
+func (w *Watcher) listDir(d *dirent.Dir[wdir], v wdir) {
+	rel, sc := d.Rel, v.sc
+	if d.Err != nil && len(d.Entries) == 0 {
 		return
 	}
 	w.rules.Forget(rel)
-	for _, e := range ents {
+	for _, e := range d.Entries {
 		if e.Name == ".gitignore" && !e.IsDir {
 			w.rules.Load(rel, w.abs(rel))
 			break
 		}
 	}
-	var comps []string
-	if rel != "" {
-		comps = strings.Split(rel, "/")
-	}
-	comps = append(comps, "")
-	for _, e := range ents {
+	comps := v.comps
+	for _, e := range d.Entries {
 		name := e.Name
 		if name == ".git" {
 			continue
@@ -523,7 +555,7 @@ func (w *Watcher) scanDir(rel string, sc *scan) {
 			continue
 		}
 		if isDir {
-			w.scanDir(crel, sc)
+			d.Descend(name, wdir{sc: sc, comps: append(comps[:len(comps):len(comps)], "")})
 			continue
 		}
 		if !e.IsFile {
@@ -531,8 +563,8 @@ func (w *Watcher) scanDir(rel string, sc *scan) {
 		}
 		fi := fileInfo{}
 		if sc.stat {
-			if info, err := os.Lstat(w.abs(crel)); err == nil {
-				fi = fileInfo{size: info.Size(), mtime: info.ModTime().UnixNano(), known: true}
+			if in, err := d.Stat(name); err == nil {
+				fi = fileInfo{size: in.Size, mtime: in.Mtime, known: true}
 			}
 		}
 		fi.link = e.IsLink

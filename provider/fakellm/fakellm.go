@@ -326,8 +326,12 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		s.reqs = append(s.reqs, req)
 		s.mu.Unlock()
 		s.t.Logf("fakellm: request %s rejected as the real API would: %s", r.URL.Path, msg)
+		status := http.StatusBadRequest
+		if rs, ok := s.proto.(refusalStatus); ok {
+			status = rs.refusalStatus()
+		}
 		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusBadRequest)
+		w.WriteHeader(status)
 		_, _ = w.Write(errBody)
 		return
 	}

@@ -16,7 +16,29 @@ func NewOpenAI(t T, turns ...Turn) *Server {
 	return newServer(t, openaiProto{}, turns)
 }
 
-type openaiProto struct{}
+// openaiProto speaks Chat Completions; mistral and deepseek make it
+// those services' dialects.
+type openaiProto struct{ mistral, deepseek bool }
+
+// NewDeepSeek starts a fake of DeepSeek's Chat Completions API in thinking
+// mode (its default): reasoning streams as reasoning_content, and an
+// assistant message that called tools must carry its reasoning_content in
+// every later request, else the request is refused (400) as DeepSeek
+// refuses it.
+func NewDeepSeek(t T, turns ...Turn) *Server {
+	t.Helper()
+	return newServer(t, openaiProto{deepseek: true}, turns)
+}
+
+// NewMistral starts a fake of Mistral's Chat Completions API
+// (https://api.mistral.ai/v1/chat/completions). It differs from OpenAI's
+// where a client can trip: it refuses fields it does not know, such as
+// stream_options, with a 422 (a pydantic "extra_forbidden" detail), and it
+// reports usage in the stream's last chunk without being asked.
+func NewMistral(t T, turns ...Turn) *Server {
+	t.Helper()
+	return newServer(t, openaiProto{mistral: true}, turns)
+}
 
 func (openaiProto) path() string { return "/chat/completions" }
 
@@ -55,7 +77,7 @@ func (openaiProto) writeError(w http.ResponseWriter, r *http.Request, turn Turn)
 	_, _ = w.Write(body)
 }
 
-func (openaiProto) writeStream(w *sseWriter, req map[string]any, turn Turn, done <-chan struct{}, r *http.Request) {
+func (p openaiProto) writeStream(w *sseWriter, req map[string]any, turn Turn, done <-chan struct{}, r *http.Request) {
 	model, _ := req["model"].(string)
 	if model == "" {
 		model = "gpt-fake"
@@ -129,18 +151,28 @@ func (openaiProto) writeStream(w *sseWriter, req map[string]any, turn Turn, done
 			reason = "tool_calls"
 		}
 	}
-	chunk(map[string]any{}, reason)
+	usage := map[string]any{
+		"prompt_tokens":             turn.Usage.Input + turn.Usage.CacheRead,
+		"completion_tokens":         turn.Usage.Output,
+		"total_tokens":              turn.Usage.Input + turn.Usage.CacheRead + turn.Usage.Output,
+		"prompt_tokens_details":     map[string]any{"cached_tokens": turn.Usage.CacheRead},
+		"completion_tokens_details": map[string]any{"reasoning_tokens": turn.Usage.Reasoning},
+	}
+	if p.mistral {
+		delete(usage, "completion_tokens_details")
+		w.event("", map[string]any{
+			"id": "cmpl-fake01", "object": "chat.completion.chunk", "created": 1735689600, "model": model,
+			"choices": []any{map[string]any{"index": 0, "delta": map[string]any{"content": ""}, "finish_reason": reason}},
+			"usage":   usage,
+		})
+	} else {
+		chunk(map[string]any{}, reason)
+	}
 	if opts, _ := req["stream_options"].(map[string]any); opts["include_usage"] == true {
 		w.event("", map[string]any{
 			"id": "chatcmpl-fake01", "object": "chat.completion.chunk", "created": 1735689600,
 			"model": model, "system_fingerprint": "fp_fake", "choices": []any{},
-			"usage": map[string]any{
-				"prompt_tokens":             turn.Usage.Input + turn.Usage.CacheRead,
-				"completion_tokens":         turn.Usage.Output,
-				"total_tokens":              turn.Usage.Input + turn.Usage.CacheRead + turn.Usage.Output,
-				"prompt_tokens_details":     map[string]any{"cached_tokens": turn.Usage.CacheRead},
-				"completion_tokens_details": map[string]any{"reasoning_tokens": turn.Usage.Reasoning},
-			},
+			"usage": usage,
 		})
 	}
 	w.raw("data: [DONE]\n\n")

@@ -3,6 +3,7 @@ package fakellm
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 )
@@ -140,7 +141,19 @@ func emptyText(v any) string {
 	return ""
 }
 
-func (openaiProto) validate(req map[string]any) ([]byte, string) {
+func (p openaiProto) validate(req map[string]any) ([]byte, string) {
+	if p.mistral {
+		if body, msg := mistralExtra(req); body != nil {
+			return body, msg
+		}
+	}
+	if p.deepseek {
+		if msg := deepseekReasoningCheck(req); msg != "" {
+			body, _ := json.Marshal(map[string]any{"error": map[string]any{"message": msg,
+				"type": "invalid_request_error", "param": nil, "code": "invalid_request_error"}})
+			return body, msg
+		}
+	}
 	msg, param := openaiCheck(req)
 	if msg == "" {
 		return nil, ""
@@ -187,4 +200,75 @@ func openaiCheck(req map[string]any) (string, string) {
 		return "An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'. The following tool_call_ids did not have response messages: " + strings.Join(open, ", "), fmt.Sprintf("messages.[%d].role", len(msgs))
 	}
 	return "", ""
+}
+
+// mistralFields are the request fields Mistral's chat completions accept
+// (its API refuses any other with a 422).
+var mistralFields = []string{"model", "messages", "temperature", "top_p", "max_tokens", "stream", "stop",
+	"random_seed", "response_format", "tools", "tool_choice", "presence_penalty", "frequency_penalty", "n",
+	"prediction", "parallel_tool_calls", "prompt_mode", "safe_prompt"}
+
+// mistralMessageFields are the fields of a message Mistral accepts.
+var mistralMessageFields = []string{"role", "content", "tool_calls", "tool_call_id", "name", "prefix"}
+
+// mistralExtra is Mistral's answer to a request with a field it does not
+// know (in the body or in a message), or nil.
+func mistralExtra(req map[string]any) ([]byte, string) {
+	var extra []string
+	for k := range req {
+		if !slices.Contains(mistralFields, k) {
+			extra = append(extra, k)
+		}
+	}
+	msgs, _ := req["messages"].([]any)
+	for i, raw := range msgs {
+		m, _ := raw.(map[string]any)
+		for k := range m {
+			if !slices.Contains(mistralMessageFields, k) {
+				extra = append(extra, fmt.Sprintf("messages.%d.%s", i, k))
+			}
+		}
+	}
+	if len(extra) == 0 {
+		return nil, ""
+	}
+	slices.Sort(extra)
+	var detail []any
+	for _, k := range extra {
+		loc := []any{"body"}
+		for _, p := range strings.Split(k, ".") {
+			loc = append(loc, p)
+		}
+		detail = append(detail, map[string]any{"type": "extra_forbidden", "loc": loc,
+			"msg": "Extra inputs are not permitted", "input": req[k]})
+	}
+	body, _ := json.Marshal(map[string]any{"object": "error", "message": map[string]any{"detail": detail},
+		"type": "invalid_request_error", "param": nil, "code": nil})
+	return body, "Extra inputs are not permitted: " + strings.Join(extra, ", ")
+}
+
+// refusalStatus is implemented by a protocol whose API refuses an invalid
+// request with another status than 400.
+type refusalStatus interface{ refusalStatus() int }
+
+func (p openaiProto) refusalStatus() int {
+	if p.mistral {
+		return http.StatusUnprocessableEntity
+	}
+	return http.StatusBadRequest
+}
+
+// deepseekReasoningCheck is DeepSeek's answer to a history in which an
+// assistant message with tool calls lacks its reasoning_content, or "".
+func deepseekReasoningCheck(req map[string]any) string {
+	msgs, _ := req["messages"].([]any)
+	for _, raw := range msgs {
+		m, _ := raw.(map[string]any)
+		if calls, _ := m["tool_calls"].([]any); m["role"] == "assistant" && len(calls) > 0 {
+			if _, ok := m["reasoning_content"].(string); !ok {
+				return "The reasoning_content in the thinking mode must be passed back to the API."
+			}
+		}
+	}
+	return ""
 }

@@ -1,0 +1,305 @@
+package llm
+
+import "encoding/json"
+
+// Call is one request to a model.
+type Call struct {
+	Prompt           Prompt
+	MaxOutputTokens  *int64
+	Temperature      *float64
+	TopP             *float64
+	TopK             *int64
+	PresencePenalty  *float64
+	FrequencyPenalty *float64
+	Tools            []Tool
+	// ToolChoice nil leaves the choice to the provider's default.
+	ToolChoice *ToolChoice
+	// ProviderOptions are keyed by the provider's name.
+	ProviderOptions ProviderOptions
+}
+
+// Prompt is the conversation sent: system, user, assistant and tool
+// messages in order.
+type Prompt []Message
+
+// MessageRole is who speaks a message.
+type MessageRole string
+
+// The roles of a prompt's messages.
+const (
+	MessageRoleSystem    MessageRole = "system"
+	MessageRoleUser      MessageRole = "user"
+	MessageRoleAssistant MessageRole = "assistant"
+	// MessageRoleTool carries the results of the assistant's tool calls.
+	MessageRoleTool MessageRole = "tool"
+)
+
+// Message is one message of a prompt.
+type Message struct {
+	Role            MessageRole
+	Content         []MessagePart
+	ProviderOptions ProviderOptions
+}
+
+// NewUserMessage is a user message of the prompt text followed by files.
+func NewUserMessage(prompt string, files ...FilePart) Message {
+	content := make([]MessagePart, 0, 1+len(files))
+	content = append(content, TextPart{Text: prompt})
+	for _, f := range files {
+		content = append(content, f)
+	}
+	return Message{Role: MessageRoleUser, Content: content}
+}
+
+// NewSystemMessage is a system message of one text part per prompt.
+func NewSystemMessage(prompts ...string) Message {
+	content := make([]MessagePart, 0, len(prompts))
+	for _, p := range prompts {
+		content = append(content, TextPart{Text: p})
+	}
+	return Message{Role: MessageRoleSystem, Content: content}
+}
+
+// ContentType names the kind of a message part or of answer content.
+type ContentType string
+
+// The kinds of message parts and answer content.
+const (
+	ContentTypeText       ContentType = "text"
+	ContentTypeReasoning  ContentType = "reasoning"
+	ContentTypeFile       ContentType = "file"
+	ContentTypeToolCall   ContentType = "tool-call"
+	ContentTypeToolResult ContentType = "tool-result"
+)
+
+// Content is anything that says its kind: message parts and the content
+// of a Response.
+type Content interface {
+	GetType() ContentType
+}
+
+// MessagePart is one part of a message's content: TextPart, ReasoningPart,
+// FilePart, ToolCallPart or ToolResultPart.
+type MessagePart interface {
+	Content
+	Options() ProviderOptions
+}
+
+// AsContentType returns c as a T, also when c holds a non-nil *T.
+func AsContentType[T Content](c Content) (T, bool) { return as[T](c) }
+
+// AsMessagePart returns p as a T, also when p holds a non-nil *T.
+func AsMessagePart[T MessagePart](p MessagePart) (T, bool) { return as[T](p) }
+
+func as[T any](v any) (T, bool) {
+	switch x := v.(type) {
+	case T:
+		return x, true
+	case *T:
+		if x != nil {
+			return *x, true
+		}
+	}
+	var zero T
+	return zero, false
+}
+
+// TextPart is text of any role.
+type TextPart struct {
+	Text            string
+	ProviderOptions ProviderOptions
+}
+
+// GetType implements Content.
+func (TextPart) GetType() ContentType { return ContentTypeText }
+
+// Options implements MessagePart.
+func (p TextPart) Options() ProviderOptions { return p.ProviderOptions }
+
+// ReasoningPart is an assistant's reasoning sent back; its provider
+// options carry what the provider needs to accept it (a signature, an item
+// id, encrypted content).
+type ReasoningPart struct {
+	Text            string
+	ProviderOptions ProviderOptions
+}
+
+// GetType implements Content.
+func (ReasoningPart) GetType() ContentType { return ContentTypeReasoning }
+
+// Options implements MessagePart.
+func (p ReasoningPart) Options() ProviderOptions { return p.ProviderOptions }
+
+// FilePart is a file attached to a message (an image, a PDF).
+type FilePart struct {
+	Filename        string
+	Data            []byte
+	MediaType       string
+	ProviderOptions ProviderOptions
+}
+
+// GetType implements Content.
+func (FilePart) GetType() ContentType { return ContentTypeFile }
+
+// Options implements MessagePart.
+func (p FilePart) Options() ProviderOptions { return p.ProviderOptions }
+
+// ToolCallPart is a tool call the assistant made, sent back in the history.
+type ToolCallPart struct {
+	ToolCallID string
+	ToolName   string
+	// Input is the call's arguments as the text of a JSON object.
+	Input string
+	// ProviderExecuted marks a call the provider ran itself.
+	ProviderExecuted bool
+	ProviderOptions  ProviderOptions
+}
+
+// GetType implements Content.
+func (ToolCallPart) GetType() ContentType { return ContentTypeToolCall }
+
+// Options implements MessagePart.
+func (p ToolCallPart) Options() ProviderOptions { return p.ProviderOptions }
+
+// ToolResultPart is the result of a tool call, in a MessageRoleTool message.
+type ToolResultPart struct {
+	ToolCallID       string
+	Output           ToolResultOutputContent
+	ProviderExecuted bool
+	ProviderOptions  ProviderOptions
+}
+
+// GetType implements Content.
+func (ToolResultPart) GetType() ContentType { return ContentTypeToolResult }
+
+// Options implements MessagePart.
+func (p ToolResultPart) Options() ProviderOptions { return p.ProviderOptions }
+
+// ToolResultContentType names the kind of a tool result's output.
+type ToolResultContentType string
+
+// The kinds of tool result output.
+const (
+	ToolResultContentTypeText  ToolResultContentType = "text"
+	ToolResultContentTypeError ToolResultContentType = "error"
+	ToolResultContentTypeMedia ToolResultContentType = "media"
+)
+
+// ToolResultOutputContent is a tool result's output:
+// ToolResultOutputContentText, ToolResultOutputContentError or
+// ToolResultOutputContentMedia.
+type ToolResultOutputContent interface {
+	GetType() ToolResultContentType
+}
+
+// ToolResultOutputContentText is a tool's text output.
+type ToolResultOutputContentText struct {
+	Text string
+}
+
+// GetType implements ToolResultOutputContent.
+func (ToolResultOutputContentText) GetType() ToolResultContentType {
+	return ToolResultContentTypeText
+}
+
+// ToolResultOutputContentError is a failed tool call's error.
+type ToolResultOutputContentError struct {
+	Error error
+}
+
+// GetType implements ToolResultOutputContent.
+func (ToolResultOutputContentError) GetType() ToolResultContentType {
+	return ToolResultContentTypeError
+}
+
+// ToolResultOutputContentMedia is a tool's media output (an image),
+// base64-encoded, with optional text.
+type ToolResultOutputContentMedia struct {
+	Data      string
+	MediaType string
+	Text      string
+}
+
+// GetType implements ToolResultOutputContent.
+func (ToolResultOutputContentMedia) GetType() ToolResultContentType {
+	return ToolResultContentTypeMedia
+}
+
+// ToolType names the kind of a tool offered to a model.
+type ToolType string
+
+// ToolTypeFunction is a tool the caller runs: FunctionTool.
+const ToolTypeFunction ToolType = "function"
+
+// Tool is a tool offered to a model. ocgo's tools are all FunctionTools;
+// an adapter reports any other kind as an unsupported-tool warning.
+type Tool interface {
+	GetType() ToolType
+	GetName() string
+}
+
+// FunctionTool is a tool the caller runs, described by a JSON Schema.
+type FunctionTool struct {
+	Name        string
+	Description string
+	// InputSchema is the JSON Schema of the tool's arguments.
+	InputSchema     map[string]any
+	ProviderOptions ProviderOptions
+}
+
+// GetType implements Tool.
+func (FunctionTool) GetType() ToolType { return ToolTypeFunction }
+
+// GetName implements Tool.
+func (t FunctionTool) GetName() string { return t.Name }
+
+// ToolChoice says whether and how the model must call tools.
+type ToolChoice string
+
+// The tool choices ocgo sends.
+const (
+	ToolChoiceNone     ToolChoice = "none"
+	ToolChoiceAuto     ToolChoice = "auto"
+	ToolChoiceRequired ToolChoice = "required"
+)
+
+// ProviderOptionsData is one provider's data in ProviderOptions or
+// ProviderMetadata, defined by its adapter. It encodes itself wrapped with
+// its type name (MarshalProviderType), which is how reasoning metadata is
+// stored with a session's parts.
+type ProviderOptionsData interface {
+	// Options marks the implementations.
+	Options()
+	json.Marshaler
+	json.Unmarshaler
+}
+
+// ProviderOptions is provider-specific input, keyed by provider name.
+type ProviderOptions map[string]ProviderOptionsData
+
+// ProviderMetadata is provider-specific output (a reasoning block's
+// signature, a Responses item id), keyed by provider name.
+type ProviderMetadata map[string]ProviderOptionsData
+
+// typedData is the stored form of one ProviderOptionsData.
+type typedData struct {
+	Type string          `json:"type"`
+	Data json.RawMessage `json:"data"`
+}
+
+// MarshalProviderType encodes data as {"type": typeID, "data": data}. A
+// MarshalJSON method calls it on a copy of its receiver whose type has no
+// methods ("type plain T"), so the encoding does not recurse.
+func MarshalProviderType[T any](typeID string, data T) ([]byte, error) {
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(typedData{Type: typeID, Data: raw})
+}
+
+// UnmarshalProviderType decodes the "data" payload of a typed wrapper into
+// target (a method-less copy of the receiver's type, as for marshalling).
+func UnmarshalProviderType[T any](data []byte, target *T) error {
+	return json.Unmarshal(data, target)
+}

@@ -1,0 +1,190 @@
+package llm
+
+import (
+	"context"
+	"iter"
+	"strings"
+)
+
+// LanguageModel is one model of one provider, reached through its wire
+// adapter.
+type LanguageModel interface {
+	// Stream sends the call and returns the answer as it arrives. An error
+	// before the stream starts is returned; one after it is a part of type
+	// StreamPartTypeError, the last part of the stream.
+	Stream(context.Context, Call) (StreamResponse, error)
+	// Generate sends the call and returns the whole answer.
+	Generate(context.Context, Call) (*Response, error)
+	Provider() string
+	Model() string
+}
+
+// StreamResponse is an answer as it streams in.
+type StreamResponse = iter.Seq[StreamPart]
+
+// StreamPartType names the kind of a StreamPart.
+type StreamPartType string
+
+// The kinds of stream parts. Text and reasoning come as a start, deltas
+// and an end sharing an ID; a tool call as an input start, input deltas,
+// an input end and the whole call (StreamPartTypeToolCall).
+const (
+	StreamPartTypeWarnings       StreamPartType = "warnings"
+	StreamPartTypeTextStart      StreamPartType = "text_start"
+	StreamPartTypeTextDelta      StreamPartType = "text_delta"
+	StreamPartTypeTextEnd        StreamPartType = "text_end"
+	StreamPartTypeReasoningStart StreamPartType = "reasoning_start"
+	StreamPartTypeReasoningDelta StreamPartType = "reasoning_delta"
+	StreamPartTypeReasoningEnd   StreamPartType = "reasoning_end"
+	StreamPartTypeToolInputStart StreamPartType = "tool_input_start"
+	StreamPartTypeToolInputDelta StreamPartType = "tool_input_delta"
+	StreamPartTypeToolInputEnd   StreamPartType = "tool_input_end"
+	StreamPartTypeToolCall       StreamPartType = "tool_call"
+	StreamPartTypeFinish         StreamPartType = "finish"
+	StreamPartTypeError          StreamPartType = "error"
+)
+
+// StreamPart is one event of a streamed answer; which fields are set
+// depends on Type.
+type StreamPart struct {
+	Type StreamPartType
+	// ID ties a text or reasoning block's start, deltas and end together,
+	// and is a tool call's id.
+	ID            string
+	ToolCallName  string
+	ToolCallInput string
+	Delta         string
+	// ProviderExecuted marks a tool call the provider ran itself.
+	ProviderExecuted bool
+	// Usage and FinishReason come with StreamPartTypeFinish.
+	Usage        Usage
+	FinishReason FinishReason
+	// Error comes with StreamPartTypeError.
+	Error    error
+	Warnings []CallWarning
+	// ProviderMetadata comes with a block's end (a reasoning signature).
+	ProviderMetadata ProviderMetadata
+}
+
+// Response is a whole answer (Generate).
+type Response struct {
+	Content          ResponseContent
+	FinishReason     FinishReason
+	Usage            Usage
+	Warnings         []CallWarning
+	ProviderMetadata ProviderMetadata
+}
+
+// ResponseContent is an answer's content in order: TextContent,
+// ReasoningContent and ToolCallContent.
+type ResponseContent []Content
+
+// Text is the first text content's text.
+func (r ResponseContent) Text() string {
+	for _, c := range r {
+		if t, ok := AsContentType[TextContent](c); ok {
+			return t.Text
+		}
+	}
+	return ""
+}
+
+// ReasoningText is the text of every reasoning content, joined.
+func (r ResponseContent) ReasoningText() string {
+	var b strings.Builder
+	for _, c := range r {
+		if t, ok := AsContentType[ReasoningContent](c); ok {
+			b.WriteString(t.Text)
+		}
+	}
+	return b.String()
+}
+
+// ToolCalls are the answer's tool calls.
+func (r ResponseContent) ToolCalls() []ToolCallContent {
+	var out []ToolCallContent
+	for _, c := range r {
+		if t, ok := AsContentType[ToolCallContent](c); ok {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// TextContent is text the model wrote.
+type TextContent struct {
+	Text             string
+	ProviderMetadata ProviderMetadata
+}
+
+// GetType implements Content.
+func (TextContent) GetType() ContentType { return ContentTypeText }
+
+// ReasoningContent is reasoning the model wrote.
+type ReasoningContent struct {
+	Text             string
+	ProviderMetadata ProviderMetadata
+}
+
+// GetType implements Content.
+func (ReasoningContent) GetType() ContentType { return ContentTypeReasoning }
+
+// ToolCallContent is a tool call the model made.
+type ToolCallContent struct {
+	ToolCallID string
+	ToolName   string
+	// Input is the call's arguments as the text of a JSON object.
+	Input            string
+	ProviderExecuted bool
+	ProviderMetadata ProviderMetadata
+}
+
+// GetType implements Content.
+func (ToolCallContent) GetType() ContentType { return ContentTypeToolCall }
+
+// Usage counts a call's tokens. InputTokens excludes cache reads and
+// writes, which are counted apart (they are priced apart).
+type Usage struct {
+	InputTokens         int64
+	OutputTokens        int64
+	TotalTokens         int64
+	ReasoningTokens     int64
+	CacheCreationTokens int64
+	CacheReadTokens     int64
+}
+
+// FinishReason is why the model stopped.
+type FinishReason string
+
+// The finish reasons.
+const (
+	FinishReasonStop          FinishReason = "stop"
+	FinishReasonLength        FinishReason = "length"
+	FinishReasonContentFilter FinishReason = "content-filter"
+	FinishReasonToolCalls     FinishReason = "tool-calls"
+	FinishReasonError         FinishReason = "error"
+	FinishReasonOther         FinishReason = "other"
+	// FinishReasonUnknown: the provider sent none.
+	FinishReasonUnknown FinishReason = "unknown"
+)
+
+// CallWarningType names the kind of a CallWarning.
+type CallWarningType string
+
+// The kinds of call warnings.
+const (
+	CallWarningTypeUnsupportedSetting CallWarningType = "unsupported-setting"
+	CallWarningTypeUnsupportedTool    CallWarningType = "unsupported-tool"
+	CallWarningTypeOther              CallWarningType = "other"
+)
+
+// CallWarning is something of the call the adapter left out or changed
+// (a setting the model does not take, a tool kind it cannot send); the
+// call goes on without it.
+type CallWarning struct {
+	Type    CallWarningType
+	Setting string
+	Tool    Tool
+	Details string
+	Message string
+}
