@@ -189,6 +189,6 @@ if [ "$SNAP" != 0 ]; then
   row "first snapshot, ${SNAP_FILES:-?}-file git project, mean of $SNAP_RUNS" snapfirst ms lower
   row "snapshot after a 3-file edit, mean of $SNAP_RUNS" snap3 ms lower
   echo "snapshot rows: the original's column is its own git commands (init with GIT_DIR and GIT_WORK_TREE, then"
-  echo "git --git-dir G add . && git --git-dir G write-tree) on the same tree: a copy of Go $(go env GOVERSION)'s src, committed;"
+  echo "git --git-dir G add . && git --git-dir G write-tree) on the same tree: a copy of $(go env GOVERSION)'s src, committed;"
   echo "its first-snapshot figure is one run, the 3-file edit the median of 5; ocgo's 3-file edit is watcher-fed (MarkChanged)"
 fi
