@@ -16,7 +16,7 @@
 //
 // Provider data (ProviderOptions on the way in, ProviderMetadata on the way
 // out) is opaque here: each adapter defines its own ProviderOptionsData
-// types, keyed by its provider's name. Reasoning metadata is stored with the
-// session's parts as JSON, wrapped with a type name (MarshalProviderType),
-// in the shape fantasy wrote, so parts written before still read back.
+// types, keyed by its provider's name, and reads back what it stored with a
+// session's parts (the Anthropic adapter keeps the shape fantasy wrote, so
+// parts written before still read back).
 package llm

@@ -2,7 +2,6 @@ package llm
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -99,40 +98,6 @@ func TestProviderErrorRetryable(t *testing.T) {
 	}
 	if got := (&ProviderError{Title: ErrorTitleForStatusCode(429), Message: "slow down"}).Error(); got != "too many requests: slow down" {
 		t.Errorf("Error() %q", got)
-	}
-}
-
-type meta struct {
-	Signature string `json:"signature"`
-}
-
-func (*meta) Options() {}
-
-func (m meta) MarshalJSON() ([]byte, error) {
-	type plain meta
-	return MarshalProviderType("test.meta", plain(m))
-}
-
-func (m *meta) UnmarshalJSON(data []byte) error {
-	type plain meta
-	var p plain
-	if err := UnmarshalProviderType(data, &p); err != nil {
-		return err
-	}
-	*m = meta(p)
-	return nil
-}
-
-// Provider data is stored wrapped with its type name: the shape of the
-// reasoning metadata in a session's part files.
-func TestProviderMetadataStoredShape(t *testing.T) {
-	raw, err := json.Marshal(ProviderMetadata{"p": &meta{Signature: "s"}})
-	if err != nil || string(raw) != `{"p":{"type":"test.meta","data":{"signature":"s"}}}` {
-		t.Fatalf("%s %v", raw, err)
-	}
-	var back meta
-	if err := json.Unmarshal([]byte(`{"signature":"t"}`), &back); err != nil || back.Signature != "t" {
-		t.Fatalf("%+v %v", back, err)
 	}
 }
 

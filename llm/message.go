@@ -1,7 +1,5 @@
 package llm
 
-import "encoding/json"
-
 // Call is one request to a model.
 type Call struct {
 	Prompt           Prompt
@@ -264,14 +262,12 @@ const (
 )
 
 // ProviderOptionsData is one provider's data in ProviderOptions or
-// ProviderMetadata, defined by its adapter. It encodes itself wrapped with
-// its type name (MarshalProviderType), which is how reasoning metadata is
-// stored with a session's parts.
+// ProviderMetadata, defined by its adapter. It is stored with a session's
+// parts as whatever JSON its type encodes to; the adapter that defines it
+// is the one that reads it back.
 type ProviderOptionsData interface {
 	// Options marks the implementations.
 	Options()
-	json.Marshaler
-	json.Unmarshaler
 }
 
 // ProviderOptions is provider-specific input, keyed by provider name.
@@ -280,26 +276,3 @@ type ProviderOptions map[string]ProviderOptionsData
 // ProviderMetadata is provider-specific output (a reasoning block's
 // signature, a Responses item id), keyed by provider name.
 type ProviderMetadata map[string]ProviderOptionsData
-
-// typedData is the stored form of one ProviderOptionsData.
-type typedData struct {
-	Type string          `json:"type"`
-	Data json.RawMessage `json:"data"`
-}
-
-// MarshalProviderType encodes data as {"type": typeID, "data": data}. A
-// MarshalJSON method calls it on a copy of its receiver whose type has no
-// methods ("type plain T"), so the encoding does not recurse.
-func MarshalProviderType[T any](typeID string, data T) ([]byte, error) {
-	raw, err := json.Marshal(data)
-	if err != nil {
-		return nil, err
-	}
-	return json.Marshal(typedData{Type: typeID, Data: raw})
-}
-
-// UnmarshalProviderType decodes the "data" payload of a typed wrapper into
-// target (a method-less copy of the receiver's type, as for marshalling).
-func UnmarshalProviderType[T any](data []byte, target *T) error {
-	return json.Unmarshal(data, target)
-}

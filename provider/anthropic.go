@@ -46,21 +46,15 @@ const anthropicReasoningType = "anthropic.reasoning_metadata"
 // Options implements llm.ProviderOptionsData.
 func (*anthropicReasoning) Options() {}
 
-// MarshalJSON implements json.Marshaler with fantasy's type wrapper.
+// MarshalJSON implements json.Marshaler with fantasy's type wrapper,
+// {"type": anthropicReasoningType, "data": {...}}; ReasoningPart reads it
+// back (and the unwrapped form).
 func (m anthropicReasoning) MarshalJSON() ([]byte, error) {
-	type plain anthropicReasoning
-	return llm.MarshalProviderType(anthropicReasoningType, plain(m))
-}
-
-// UnmarshalJSON implements json.Unmarshaler (payload without the wrapper).
-func (m *anthropicReasoning) UnmarshalJSON(data []byte) error {
-	type plain anthropicReasoning
-	var p plain
-	if err := llm.UnmarshalProviderType(data, &p); err != nil {
-		return err
-	}
-	*m = anthropicReasoning(p)
-	return nil
+	type plain anthropicReasoning // no methods: the inner encoding does not recurse
+	return json.Marshal(struct {
+		Type string `json:"type"`
+		Data plain  `json:"data"`
+	}{anthropicReasoningType, plain(m)})
 }
 
 func reasoningMeta(signature, redacted string) llm.ProviderMetadata {

@@ -40,18 +40,6 @@ type chatCallOptions struct {
 // Options implements llm.ProviderOptionsData.
 func (*chatCallOptions) Options() {}
 
-// MarshalJSON implements json.Marshaler.
-func (o chatCallOptions) MarshalJSON() ([]byte, error) {
-	type plain chatCallOptions
-	return json.Marshal(plain(o))
-}
-
-// UnmarshalJSON implements json.Unmarshaler.
-func (o *chatCallOptions) UnmarshalJSON(data []byte) error {
-	type plain chatCallOptions
-	return json.Unmarshal(data, (*plain)(o))
-}
-
 // chatMetaKey is the provider key of the metadata the adapter puts on a
 // reasoning block: the delta field the server streamed it in.
 const chatMetaKey = "openai-compatible"
@@ -67,18 +55,6 @@ type chatReasoning struct {
 
 // Options implements llm.ProviderOptionsData.
 func (*chatReasoning) Options() {}
-
-// MarshalJSON implements json.Marshaler.
-func (m chatReasoning) MarshalJSON() ([]byte, error) {
-	type plain chatReasoning
-	return json.Marshal(plain(m))
-}
-
-// UnmarshalJSON implements json.Unmarshaler.
-func (m *chatReasoning) UnmarshalJSON(data []byte) error {
-	type plain chatReasoning
-	return json.Unmarshal(data, (*plain)(m))
-}
 
 // chatConfig is what the registry resolved for one model.
 type chatConfig struct {

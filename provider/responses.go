@@ -42,18 +42,6 @@ type responsesReasoning struct {
 // Options implements llm.ProviderOptionsData.
 func (*responsesReasoning) Options() {}
 
-// MarshalJSON implements json.Marshaler (the plain AI SDK shape).
-func (m responsesReasoning) MarshalJSON() ([]byte, error) {
-	type plain responsesReasoning
-	return json.Marshal(plain(m))
-}
-
-// UnmarshalJSON implements json.Unmarshaler.
-func (m *responsesReasoning) UnmarshalJSON(data []byte) error {
-	type plain responsesReasoning
-	return json.Unmarshal(data, (*plain)(m))
-}
-
 // responsesOptionsKey carries responsesCallOptions in a call's
 // ProviderOptions (Prepare sets it).
 const responsesOptionsKey = "ocgo.responses"
@@ -69,18 +57,6 @@ type responsesCallOptions struct {
 
 // Options implements llm.ProviderOptionsData.
 func (*responsesCallOptions) Options() {}
-
-// MarshalJSON implements json.Marshaler.
-func (o responsesCallOptions) MarshalJSON() ([]byte, error) {
-	type plain responsesCallOptions
-	return json.Marshal(plain(o))
-}
-
-// UnmarshalJSON implements json.Unmarshaler.
-func (o *responsesCallOptions) UnmarshalJSON(data []byte) error {
-	type plain responsesCallOptions
-	return json.Unmarshal(data, (*plain)(o))
-}
 
 // responsesConfig is what the registry resolved for one model.
 type responsesConfig struct {

@@ -187,18 +187,6 @@ type anthropicCallOptions struct {
 // Options implements llm.ProviderOptionsData.
 func (*anthropicCallOptions) Options() {}
 
-// MarshalJSON implements json.Marshaler.
-func (o anthropicCallOptions) MarshalJSON() ([]byte, error) {
-	type plain anthropicCallOptions
-	return json.Marshal(plain(o))
-}
-
-// UnmarshalJSON implements json.Unmarshaler.
-func (o *anthropicCallOptions) UnmarshalJSON(data []byte) error {
-	type plain anthropicCallOptions
-	return json.Unmarshal(data, (*plain)(o))
-}
-
 // ReasoningPart rebuilds a stored reasoning part for the next request.
 // Only reasoning the API can check is worth sending back: an Anthropic
 // thinking block with its signature (or a redacted block's data), which
