@@ -167,179 +167,172 @@ type streamBlock struct {
 	data      string
 }
 
-// Stream implements llm.LanguageModel. Parts follow fantasy's
-// Anthropic provider: text/reasoning blocks carry their block index as ID,
+// Stream implements llm.LanguageModel. Text/reasoning blocks carry their
+// block index as ID (the IDs parts stored before used),
 // tool calls their tool_use id; the tool_call part with the whole input
 // JSON comes at content_block_stop; a stream that ends without
 // message_stop or stop_reason is an (retryable) incomplete-stream error.
 func (m *anthropicModel) Stream(ctx context.Context, call llm.Call) (llm.StreamResponse, error) {
 	params, warnings := m.params(call)
 	resp, err := m.send(ctx, params)
-	return func(yield func(llm.StreamPart) bool) {
-		if err != nil {
-			yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: err})
-			return
+	return sseStream(ctx, resp, err, warnings, func(yield func(llm.StreamPart) bool) wireDecoder {
+		return &anthropicStream{yield: yield, resp: resp}
+	}), nil
+}
+
+// anthropicStream turns Messages events into stream parts.
+type anthropicStream struct {
+	yield   func(llm.StreamPart) bool
+	resp    *http.Response   // for an error event's request id
+	msg     anthropicMessage // message-level state: id, stop reason, usage
+	blocks  []*streamBlock   // by content block index
+	sawStop bool
+}
+
+func (s *anthropicStream) block(i int64) *streamBlock {
+	if i < 0 || int(i) >= len(s.blocks) {
+		return nil
+	}
+	return s.blocks[i]
+}
+
+func (s *anthropicStream) event(ctx context.Context, raw sseEvent) step {
+	if raw.name == "error" {
+		s.yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: anthropicAPIError(http.StatusOK, raw.data, s.resp)})
+		return stepStop
+	}
+	var ev anthropicEvent
+	switch raw.name {
+	case "message_start", "message_delta", "message_stop", "content_block_start", "content_block_delta", "content_block_stop":
+		if err := json.Unmarshal(raw.data, &ev); err != nil {
+			s.yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: wireError(ctx, err)})
+			return stepStop
 		}
-		defer resp.Body.Close()
-		if len(warnings) > 0 && !yield(llm.StreamPart{Type: llm.StreamPartTypeWarnings, Warnings: warnings}) {
-			return
+	default: // ping and future event types
+		return stepNext
+	}
+	id := strconv.FormatInt(ev.Index, 10)
+	var part llm.StreamPart
+	switch ev.Type {
+	case "message_start":
+		s.msg = ev.Message
+		return stepNext
+	case "message_delta":
+		s.msg.accumulate(ev)
+		return stepNext
+	case "message_stop":
+		s.sawStop = true
+		return stepNext
+	case "content_block_start":
+		cb := ev.ContentBlock
+		for int64(len(s.blocks)) < ev.Index {
+			s.blocks = append(s.blocks, nil)
 		}
-		var msg anthropicMessage // message-level state: id, stop reason, usage
-		var blocks []*streamBlock
-		block := func(i int64) *streamBlock {
-			if i < 0 || int(i) >= len(blocks) {
-				return nil
-			}
-			return blocks[i]
+		b := &streamBlock{typ: cb.Type, id: cb.ID, name: cb.Name, data: cb.Data}
+		b.signature.WriteString(cb.Signature)
+		if int64(len(s.blocks)) == ev.Index {
+			s.blocks = append(s.blocks, b)
+		} else {
+			s.blocks[ev.Index] = b
 		}
-		sawStop := false
-		sse := newSSEReader(resp.Body)
-		for sse.next() {
-			if sse.ev.name == "error" {
-				yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: anthropicAPIError(http.StatusOK, sse.ev.data, resp)})
-				return
-			}
-			var ev anthropicEvent
-			switch sse.ev.name {
-			case "message_start", "message_delta", "message_stop", "content_block_start", "content_block_delta", "content_block_stop":
-				if err := json.Unmarshal(sse.ev.data, &ev); err != nil {
-					yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: wireError(ctx, err)})
-					return
-				}
-			default: // ping and future event types
-				continue
-			}
-			id := strconv.FormatInt(ev.Index, 10)
-			var part llm.StreamPart
-			switch ev.Type {
-			case "message_start":
-				msg = ev.Message
-				continue
-			case "message_delta":
-				msg.accumulate(ev)
-				continue
-			case "message_stop":
-				sawStop = true
-				continue
-			case "content_block_start":
-				cb := ev.ContentBlock
-				for int64(len(blocks)) < ev.Index {
-					blocks = append(blocks, nil)
-				}
-				b := &streamBlock{typ: cb.Type, id: cb.ID, name: cb.Name, data: cb.Data}
-				b.signature.WriteString(cb.Signature)
-				if int64(len(blocks)) == ev.Index {
-					blocks = append(blocks, b)
-				} else {
-					blocks[ev.Index] = b
-				}
-				switch cb.Type {
-				case "text":
-					part = llm.StreamPart{Type: llm.StreamPartTypeTextStart, ID: id}
-				case "thinking":
-					part = llm.StreamPart{Type: llm.StreamPartTypeReasoningStart, ID: id}
-				case "redacted_thinking":
-					part = llm.StreamPart{Type: llm.StreamPartTypeReasoningStart, ID: id,
-						ProviderMetadata: reasoningMeta("", cb.Data)}
-				case "tool_use":
-					part = llm.StreamPart{Type: llm.StreamPartTypeToolInputStart, ID: cb.ID, ToolCallName: cb.Name}
-				default:
-					continue
-				}
-				// The block's start may already carry text or thinking: it is
-				// the first delta, not to be dropped.
-				first := cb.Text
-				deltaType := llm.StreamPartTypeTextDelta
-				if cb.Type == "thinking" {
-					first, deltaType = cb.Thinking, llm.StreamPartTypeReasoningDelta
-				}
-				if first != "" && (cb.Type == "text" || cb.Type == "thinking") {
-					if !yield(part) {
-						return
-					}
-					part = llm.StreamPart{Type: deltaType, ID: id, Delta: first}
-				}
-			case "content_block_delta":
-				b := block(ev.Index)
-				if b == nil {
-					continue
-				}
-				d := ev.Delta
-				switch d.Type {
-				case "text_delta":
-					part = llm.StreamPart{Type: llm.StreamPartTypeTextDelta, ID: id, Delta: d.Text}
-				case "thinking_delta":
-					part = llm.StreamPart{Type: llm.StreamPartTypeReasoningDelta, ID: id, Delta: d.Thinking}
-				case "signature_delta":
-					b.signature.WriteString(d.Signature)
-					part = llm.StreamPart{Type: llm.StreamPartTypeReasoningDelta, ID: id,
-						ProviderMetadata: reasoningMeta(d.Signature, "")}
-				case "input_json_delta":
-					b.input.WriteString(d.PartialJSON)
-					part = llm.StreamPart{Type: llm.StreamPartTypeToolInputDelta, ID: b.id, ToolCallInput: d.PartialJSON}
-				default:
-					continue
-				}
-			case "content_block_stop":
-				b := block(ev.Index)
-				if b == nil {
-					continue
-				}
-				switch b.typ {
-				case "text":
-					part = llm.StreamPart{Type: llm.StreamPartTypeTextEnd, ID: id}
-				case "thinking":
-					part = llm.StreamPart{Type: llm.StreamPartTypeReasoningEnd, ID: id,
-						ProviderMetadata: reasoningMeta(b.signature.String(), "")}
-				case "redacted_thinking":
-					part = llm.StreamPart{Type: llm.StreamPartTypeReasoningEnd, ID: id,
-						ProviderMetadata: reasoningMeta("", b.data)}
-				case "tool_use":
-					if !yield(llm.StreamPart{Type: llm.StreamPartTypeToolInputEnd, ID: b.id}) {
-						return
-					}
-					input := b.input.String()
-					if strings.TrimSpace(input) == "" {
-						input = "{}"
-					}
-					part = llm.StreamPart{Type: llm.StreamPartTypeToolCall, ID: b.id, ToolCallName: b.name, ToolCallInput: input}
-				default:
-					continue
-				}
-			default:
-				continue
-			}
-			if !yield(part) {
-				return
-			}
+		switch cb.Type {
+		case "text":
+			part = llm.StreamPart{Type: llm.StreamPartTypeTextStart, ID: id}
+		case "thinking":
+			part = llm.StreamPart{Type: llm.StreamPartTypeReasoningStart, ID: id}
+		case "redacted_thinking":
+			part = llm.StreamPart{Type: llm.StreamPartTypeReasoningStart, ID: id,
+				ProviderMetadata: reasoningMeta("", cb.Data)}
+		case "tool_use":
+			part = llm.StreamPart{Type: llm.StreamPartTypeToolInputStart, ID: cb.ID, ToolCallName: cb.Name}
+		default:
+			return stepNext
 		}
-		if err := sse.err; err != nil {
-			yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: wireError(ctx, err)})
-			return
+		// The block's start may already carry text or thinking: it is
+		// the first delta, not to be dropped.
+		first := cb.Text
+		deltaType := llm.StreamPartTypeTextDelta
+		if cb.Type == "thinking" {
+			first, deltaType = cb.Thinking, llm.StreamPartTypeReasoningDelta
 		}
-		if !sawStop || msg.StopReason == "" {
-			var err error = llm.NewIncompleteStreamError()
-			if ctx.Err() != nil {
-				err = ctx.Err()
+		if first != "" && (cb.Type == "text" || cb.Type == "thinking") {
+			if !s.yield(part) {
+				return stepStop
 			}
-			yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: err})
-			return
+			part = llm.StreamPart{Type: deltaType, ID: id, Delta: first}
 		}
-		u := msg.Usage
-		yield(llm.StreamPart{
-			Type:         llm.StreamPartTypeFinish,
-			ID:           msg.ID,
-			FinishReason: anthropicFinish(msg.StopReason),
-			Usage: llm.Usage{
-				InputTokens:         u.InputTokens,
-				OutputTokens:        u.OutputTokens,
-				TotalTokens:         u.InputTokens + u.OutputTokens,
-				CacheCreationTokens: u.CacheCreationInputTokens,
-				CacheReadTokens:     u.CacheReadInputTokens,
-			},
-			ProviderMetadata: llm.ProviderMetadata{},
-		})
-	}, nil
+	case "content_block_delta":
+		b := s.block(ev.Index)
+		if b == nil {
+			return stepNext
+		}
+		d := ev.Delta
+		switch d.Type {
+		case "text_delta":
+			part = llm.StreamPart{Type: llm.StreamPartTypeTextDelta, ID: id, Delta: d.Text}
+		case "thinking_delta":
+			part = llm.StreamPart{Type: llm.StreamPartTypeReasoningDelta, ID: id, Delta: d.Thinking}
+		case "signature_delta":
+			b.signature.WriteString(d.Signature)
+			part = llm.StreamPart{Type: llm.StreamPartTypeReasoningDelta, ID: id,
+				ProviderMetadata: reasoningMeta(d.Signature, "")}
+		case "input_json_delta":
+			b.input.WriteString(d.PartialJSON)
+			part = llm.StreamPart{Type: llm.StreamPartTypeToolInputDelta, ID: b.id, ToolCallInput: d.PartialJSON}
+		default:
+			return stepNext
+		}
+	case "content_block_stop":
+		b := s.block(ev.Index)
+		if b == nil {
+			return stepNext
+		}
+		switch b.typ {
+		case "text":
+			part = llm.StreamPart{Type: llm.StreamPartTypeTextEnd, ID: id}
+		case "thinking":
+			part = llm.StreamPart{Type: llm.StreamPartTypeReasoningEnd, ID: id,
+				ProviderMetadata: reasoningMeta(b.signature.String(), "")}
+		case "redacted_thinking":
+			part = llm.StreamPart{Type: llm.StreamPartTypeReasoningEnd, ID: id,
+				ProviderMetadata: reasoningMeta("", b.data)}
+		case "tool_use":
+			if !s.yield(llm.StreamPart{Type: llm.StreamPartTypeToolInputEnd, ID: b.id}) {
+				return stepStop
+			}
+			input := b.input.String()
+			if strings.TrimSpace(input) == "" {
+				input = "{}"
+			}
+			part = llm.StreamPart{Type: llm.StreamPartTypeToolCall, ID: b.id, ToolCallName: b.name, ToolCallInput: input}
+		default:
+			return stepNext
+		}
+	default:
+		return stepNext
+	}
+	return stepOf(s.yield(part))
+}
+
+func (s *anthropicStream) end(ctx context.Context) {
+	if !s.sawStop || s.msg.StopReason == "" {
+		s.yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: cutOff(ctx)})
+		return
+	}
+	u := s.msg.Usage
+	s.yield(llm.StreamPart{
+		Type:         llm.StreamPartTypeFinish,
+		ID:           s.msg.ID,
+		FinishReason: anthropicFinish(s.msg.StopReason),
+		Usage: llm.Usage{
+			InputTokens:         u.InputTokens,
+			OutputTokens:        u.OutputTokens,
+			TotalTokens:         u.InputTokens + u.OutputTokens,
+			CacheCreationTokens: u.CacheCreationInputTokens,
+			CacheReadTokens:     u.CacheReadInputTokens,
+		},
+		ProviderMetadata: llm.ProviderMetadata{},
+	})
 }
 
 // anthropicEvent is one Messages stream event; each type fills its fields.

@@ -653,11 +653,7 @@ func (s *chatStream) end(ctx context.Context) {
 		}
 	}
 	if s.finish == "" && len(s.calls) == 0 {
-		var err error = llm.NewIncompleteStreamError()
-		if ctx.Err() != nil {
-			err = ctx.Err()
-		}
-		s.yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: err})
+		s.yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: cutOff(ctx)})
 		return
 	}
 	reason := chatFinish(s.finish)
@@ -685,41 +681,28 @@ func (s *chatStream) end(ctx context.Context) {
 func (m *chatModel) Stream(ctx context.Context, call llm.Call) (llm.StreamResponse, error) {
 	r, warnings := m.request(call)
 	resp, err := m.send(ctx, r)
-	return func(yield func(llm.StreamPart) bool) {
-		if err != nil {
-			yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: err})
-			return
-		}
-		defer resp.Body.Close()
-		if len(warnings) > 0 && !yield(llm.StreamPart{Type: llm.StreamPartTypeWarnings, Warnings: warnings}) {
-			return
-		}
-		s := &chatStream{yield: yield}
-		sse := newSSEReader(resp.Body)
-		for sse.next() {
-			data := bytes.TrimSpace(sse.ev.data)
-			if string(data) == "[DONE]" {
-				break
-			}
-			var ch chatChunk
-			if err := json.Unmarshal(data, &ch); err != nil {
-				yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: wireError(ctx, err)})
-				return
-			}
-			if len(ch.Error) > 0 && string(ch.Error) != "null" {
-				yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: openaiStreamError(data)})
-				return
-			}
-			if !s.chunk(&ch) {
-				return
-			}
-		}
-		if err := sse.err; err != nil {
-			yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: wireError(ctx, err)})
-			return
-		}
-		s.end(ctx)
-	}, nil
+	return sseStream(ctx, resp, err, warnings, func(yield func(llm.StreamPart) bool) wireDecoder {
+		return &chatStream{yield: yield}
+	}), nil
+}
+
+// event decodes one chunk; "[DONE]" ends the stream, and so does an error
+// object in a chunk (OpenRouter's, mid-stream).
+func (s *chatStream) event(ctx context.Context, ev sseEvent) step {
+	data := bytes.TrimSpace(ev.data)
+	if string(data) == "[DONE]" {
+		return stepDone
+	}
+	var ch chatChunk
+	if err := json.Unmarshal(data, &ch); err != nil {
+		s.yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: wireError(ctx, err)})
+		return stepStop
+	}
+	if len(ch.Error) > 0 && string(ch.Error) != "null" {
+		s.yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: openaiStreamError(data)})
+		return stepStop
+	}
+	return stepOf(s.chunk(&ch))
 }
 
 func chatFinish(reason string) llm.FinishReason {
@@ -752,4 +735,7 @@ func openaiStreamError(data []byte) error {
 	return pe
 }
 
-var _ wireModel = (*chatModel)(nil)
+var (
+	_ wireModel   = (*chatModel)(nil)
+	_ wireDecoder = (*chatStream)(nil)
+)

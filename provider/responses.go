@@ -403,107 +403,106 @@ type responsesUsage struct {
 func (m *responsesModel) Stream(ctx context.Context, call llm.Call) (llm.StreamResponse, error) {
 	params, warnings := m.params(call)
 	resp, err := m.send(ctx, params)
-	return func(yield func(llm.StreamPart) bool) {
-		if err != nil {
-			yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: err})
-			return
+	return sseStream(ctx, resp, err, warnings, func(yield func(llm.StreamPart) bool) wireDecoder {
+		return &responsesStream{yield: yield, calls: map[int64]string{}, summaries: map[string]bool{},
+			finish: llm.FinishReasonUnknown}
+	}), nil
+}
+
+// responsesStream turns Responses events into stream parts.
+type responsesStream struct {
+	yield     func(llm.StreamPart) bool
+	calls     map[int64]string // output index → call_id
+	summaries map[string]bool  // reasoning items whose summary has begun
+	usage     llm.Usage
+	finish    llm.FinishReason
+	done      bool // response.completed or .incomplete came
+	hasCalls  bool
+}
+
+var _ wireDecoder = (*responsesStream)(nil)
+
+func (s *responsesStream) event(ctx context.Context, raw sseEvent) step {
+	if string(raw.data) == "[DONE]" {
+		return stepNext
+	}
+	var ev responsesEvent
+	if err := json.Unmarshal(raw.data, &ev); err != nil {
+		s.yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: wireError(ctx, err)})
+		return stepStop
+	}
+	if ev.Type == "error" || ev.Error != nil || raw.name == "error" {
+		// The error event (code and message at the top), or an
+		// error object in a data frame, as some servers send it.
+		e := responsesErrorObject{Message: ev.Message, Code: ev.Code}
+		if ev.Error != nil {
+			e = *ev.Error
 		}
-		defer resp.Body.Close()
-		if len(warnings) > 0 && !yield(llm.StreamPart{Type: llm.StreamPartTypeWarnings, Warnings: warnings}) {
-			return
+		s.yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: responsesStreamError(e, raw.data)})
+		return stepStop
+	}
+	var part llm.StreamPart
+	switch ev.Type {
+	case "response.output_item.added":
+		switch ev.Item.Type {
+		case "reasoning":
+			part = llm.StreamPart{Type: llm.StreamPartTypeReasoningStart, ID: ev.Item.ID,
+				ProviderMetadata: responsesReasoningMeta(ev.Item.ID, ev.Item.EncryptedContent)}
+		case "message":
+			part = llm.StreamPart{Type: llm.StreamPartTypeTextStart, ID: ev.Item.ID}
+		case "function_call":
+			s.calls[ev.OutputIndex] = ev.Item.CallID
+			part = llm.StreamPart{Type: llm.StreamPartTypeToolInputStart, ID: ev.Item.CallID, ToolCallName: ev.Item.Name}
 		}
-		calls := map[int64]string{} // output index → call_id
-		summaries := map[string]bool{}
-		var usage llm.Usage
-		finish, done, hasCalls := llm.FinishReasonUnknown, false, false
-		sse := newSSEReader(resp.Body)
-		for sse.next() {
-			if string(sse.ev.data) == "[DONE]" {
-				continue
-			}
-			var ev responsesEvent
-			if err := json.Unmarshal(sse.ev.data, &ev); err != nil {
-				yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: wireError(ctx, err)})
-				return
-			}
-			if ev.Type == "error" || ev.Error != nil || sse.ev.name == "error" {
-				// The error event (code and message at the top), or an
-				// error object in a data frame, as some servers send it.
-				e := responsesErrorObject{Message: ev.Message, Code: ev.Code}
-				if ev.Error != nil {
-					e = *ev.Error
-				}
-				yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: responsesStreamError(e, sse.ev.data)})
-				return
-			}
-			var part llm.StreamPart
-			switch ev.Type {
-			case "response.output_item.added":
-				switch ev.Item.Type {
-				case "reasoning":
-					part = llm.StreamPart{Type: llm.StreamPartTypeReasoningStart, ID: ev.Item.ID,
-						ProviderMetadata: responsesReasoningMeta(ev.Item.ID, ev.Item.EncryptedContent)}
-				case "message":
-					part = llm.StreamPart{Type: llm.StreamPartTypeTextStart, ID: ev.Item.ID}
-				case "function_call":
-					calls[ev.OutputIndex] = ev.Item.CallID
-					part = llm.StreamPart{Type: llm.StreamPartTypeToolInputStart, ID: ev.Item.CallID, ToolCallName: ev.Item.Name}
-				}
-			case "response.reasoning_summary_part.added":
-				if summaries[ev.ItemID] { // a new paragraph of the summary
-					part = llm.StreamPart{Type: llm.StreamPartTypeReasoningDelta, ID: ev.ItemID, Delta: "\n\n"}
-				}
-				summaries[ev.ItemID] = true
-			case "response.reasoning_summary_text.delta":
-				part = llm.StreamPart{Type: llm.StreamPartTypeReasoningDelta, ID: ev.ItemID, Delta: ev.Delta}
-			case "response.output_text.delta":
-				part = llm.StreamPart{Type: llm.StreamPartTypeTextDelta, ID: ev.ItemID, Delta: ev.Delta}
-			case "response.function_call_arguments.delta":
-				if id, ok := calls[ev.OutputIndex]; ok {
-					part = llm.StreamPart{Type: llm.StreamPartTypeToolInputDelta, ID: id, Delta: ev.Delta}
-				}
-			case "response.output_item.done":
-				switch ev.Item.Type {
-				case "reasoning":
-					part = llm.StreamPart{Type: llm.StreamPartTypeReasoningEnd, ID: ev.Item.ID,
-						ProviderMetadata: responsesReasoningMeta(ev.Item.ID, ev.Item.EncryptedContent)}
-				case "message":
-					part = llm.StreamPart{Type: llm.StreamPartTypeTextEnd, ID: ev.Item.ID}
-				case "function_call":
-					delete(calls, ev.OutputIndex)
-					hasCalls = true
-					if !yield(llm.StreamPart{Type: llm.StreamPartTypeToolInputEnd, ID: ev.Item.CallID}) {
-						return
-					}
-					part = llm.StreamPart{Type: llm.StreamPartTypeToolCall, ID: ev.Item.CallID,
-						ToolCallName: ev.Item.Name, ToolCallInput: cmp.Or(ev.Item.Arguments, "{}")}
-				}
-			case "response.completed", "response.incomplete":
-				done = true
-				usage = ev.Response.Usage.fantasy()
-				finish = responsesFinish(ev.Response.IncompleteDetails.Reason, hasCalls)
-			case "response.failed":
-				yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: responsesStreamError(ev.Response.Error, sse.ev.data)})
-				return
-			}
-			if part.Type != "" && !yield(part) {
-				return
-			}
+	case "response.reasoning_summary_part.added":
+		if s.summaries[ev.ItemID] { // a new paragraph of the summary
+			part = llm.StreamPart{Type: llm.StreamPartTypeReasoningDelta, ID: ev.ItemID, Delta: "\n\n"}
 		}
-		if err := sse.err; err != nil {
-			yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: wireError(ctx, err)})
-			return
+		s.summaries[ev.ItemID] = true
+	case "response.reasoning_summary_text.delta":
+		part = llm.StreamPart{Type: llm.StreamPartTypeReasoningDelta, ID: ev.ItemID, Delta: ev.Delta}
+	case "response.output_text.delta":
+		part = llm.StreamPart{Type: llm.StreamPartTypeTextDelta, ID: ev.ItemID, Delta: ev.Delta}
+	case "response.function_call_arguments.delta":
+		if id, ok := s.calls[ev.OutputIndex]; ok {
+			part = llm.StreamPart{Type: llm.StreamPartTypeToolInputDelta, ID: id, Delta: ev.Delta}
 		}
-		if !done {
-			err := ctx.Err()
-			if err == nil {
-				err = llm.NewIncompleteStreamError()
+	case "response.output_item.done":
+		switch ev.Item.Type {
+		case "reasoning":
+			part = llm.StreamPart{Type: llm.StreamPartTypeReasoningEnd, ID: ev.Item.ID,
+				ProviderMetadata: responsesReasoningMeta(ev.Item.ID, ev.Item.EncryptedContent)}
+		case "message":
+			part = llm.StreamPart{Type: llm.StreamPartTypeTextEnd, ID: ev.Item.ID}
+		case "function_call":
+			delete(s.calls, ev.OutputIndex)
+			s.hasCalls = true
+			if !s.yield(llm.StreamPart{Type: llm.StreamPartTypeToolInputEnd, ID: ev.Item.CallID}) {
+				return stepStop
 			}
-			yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: err})
-			return
+			part = llm.StreamPart{Type: llm.StreamPartTypeToolCall, ID: ev.Item.CallID,
+				ToolCallName: ev.Item.Name, ToolCallInput: cmp.Or(ev.Item.Arguments, "{}")}
 		}
-		yield(llm.StreamPart{Type: llm.StreamPartTypeFinish, Usage: usage, FinishReason: finish})
-	}, nil
+	case "response.completed", "response.incomplete":
+		s.done = true
+		s.usage = ev.Response.Usage.llm()
+		s.finish = responsesFinish(ev.Response.IncompleteDetails.Reason, s.hasCalls)
+	case "response.failed":
+		s.yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: responsesStreamError(ev.Response.Error, raw.data)})
+		return stepStop
+	}
+	if part.Type != "" && !s.yield(part) {
+		return stepStop
+	}
+	return stepNext
+}
+
+func (s *responsesStream) end(ctx context.Context) {
+	if !s.done {
+		s.yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: cutOff(ctx)})
+		return
+	}
+	s.yield(llm.StreamPart{Type: llm.StreamPartTypeFinish, Usage: s.usage, FinishReason: s.finish})
 }
 
 // send POSTs the request to <baseURL>/responses (Azure: with its
@@ -536,7 +535,7 @@ func responsesReasoningMeta(id, encrypted string) llm.ProviderMetadata {
 
 // fantasy maps the API's usage; input_tokens include cached ones, which
 // fantasy counts apart (Cost prices them separately).
-func (u responsesUsage) fantasy() llm.Usage {
+func (u responsesUsage) llm() llm.Usage {
 	cached := u.InputTokensDetails.CachedTokens
 	return llm.Usage{
 		InputTokens: max(u.InputTokens-cached, 0), OutputTokens: u.OutputTokens,

@@ -59,3 +59,75 @@ func wireError(ctx context.Context, err error) error {
 	}
 	return llm.WrapTransportError(err)
 }
+
+// step is what a wireDecoder says after one event.
+type step int
+
+const (
+	stepNext step = iota // read the next event
+	stepDone             // the wire said the stream is complete ([DONE]): read no further, end
+	stepStop             // an error part went out, or the consumer stopped: nothing more
+)
+
+// wireDecoder turns one wire's server-sent events into stream parts,
+// yielding them through the function it was made with.
+type wireDecoder interface {
+	// event handles one event.
+	event(ctx context.Context, ev sseEvent) step
+	// end runs once the events are read: it yields what is still open, then
+	// the finish part, or an error when the wire never said it finished.
+	end(ctx context.Context)
+}
+
+// sseStream is the one stream read of ocgo's wire adapters, around the
+// decoder of each wire: postStream's error as the stream's only part, the
+// call's warnings first, the body read as server-sent events and closed at
+// the end, a read error as the last part.
+func sseStream(ctx context.Context, resp *http.Response, err error, warnings []llm.CallWarning,
+	decoder func(yield func(llm.StreamPart) bool) wireDecoder) llm.StreamResponse {
+	return func(yield func(llm.StreamPart) bool) {
+		if err != nil {
+			yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: err})
+			return
+		}
+		defer resp.Body.Close()
+		if len(warnings) > 0 && !yield(llm.StreamPart{Type: llm.StreamPartTypeWarnings, Warnings: warnings}) {
+			return
+		}
+		d := decoder(yield)
+		sse := newSSEReader(resp.Body)
+	read:
+		for sse.next() {
+			switch d.event(ctx, sse.ev) {
+			case stepStop:
+				return
+			case stepDone:
+				break read
+			}
+		}
+		if err := sse.err; err != nil {
+			yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: wireError(ctx, err)})
+			return
+		}
+		d.end(ctx)
+	}
+}
+
+// cutOff is the error of a stream that ended before the wire said it
+// finished: the context's error when the call was cancelled, else an
+// incomplete-stream error, which retryModel retries.
+func cutOff(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return llm.NewIncompleteStreamError()
+}
+
+// stepOf is the step after a yield or a handler that reports whether the
+// stream goes on.
+func stepOf(more bool) step {
+	if more {
+		return stepNext
+	}
+	return stepStop
+}
