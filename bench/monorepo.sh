@@ -16,6 +16,7 @@ DIRS=${DIRS:-2000}
 RUNS=${RUNS:-5}
 PORT=${PORT:-4491}
 REPO=$OUT/monorepo-$FILES
+command -v rg >/dev/null || { echo "bench/monorepo.sh: rg (ripgrep) is needed for the /find comparison: apt-get install ripgrep" >&2; exit 1; }
 mkdir -p "$OUT"
 scripts/build.sh "$OUT/ocgo"
 go build -o "$OUT/load" ./bench/load

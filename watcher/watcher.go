@@ -33,6 +33,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -107,7 +108,7 @@ type Watcher struct {
 
 	scanOnce  sync.Once // the first walk of the tree
 	startOnce sync.Once
-	started   bool          // Start has run (w.mu)
+	started   atomic.Bool   // Start has run (set after syncDir; no w.mu: the first walk may hold it)
 	loopExit  chan struct{} // closed when the event loop has returned
 	flushMu   sync.Mutex    // one batch at a time, whoever flushes
 	closeOnce sync.Once
@@ -288,9 +289,7 @@ func (w *Watcher) Start(ctx context.Context) error {
 	w.startOnce.Do(func() {
 		err = nil
 		w.startSync()
-		w.mu.Lock()
-		w.started = true
-		w.mu.Unlock()
+		w.started.Store(true)
 		w.wg.Add(1)
 		go func() {
 			w.scanned()
@@ -354,8 +353,9 @@ func (w *Watcher) Sync(ctx context.Context) error {
 		return ErrClosed
 	default:
 	}
+	started := w.started.Load()
 	w.mu.RLock()
-	started, degraded := w.started, w.degraded
+	degraded := w.degraded
 	w.mu.RUnlock()
 	if !started {
 		w.flush(nil, true)

@@ -184,6 +184,40 @@ func TestFirstWalkWithoutStart(t *testing.T) {
 	}
 }
 
+// TestStartDoesNotWaitForFirstWalk: the server starts the watcher while
+// another part may already be waiting for the first walk, which holds the
+// index lock (on a 100,000-file tree for about 400 ms): Start must not
+// wait for it, and the watcher works once the walk is done.
+func TestStartDoesNotWaitForFirstWalk(t *testing.T) {
+	root := t.TempDir()
+	write(t, root, "a.txt", "x")
+	w, err := New(Options{Env: os.LookupEnv, Root: root, Debounce: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	w.mu.Lock() // a first walk in progress
+	started := make(chan error, 1)
+	go func() { started <- w.Start(context.Background()) }()
+	select {
+	case err := <-started:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		w.mu.Unlock()
+		t.Fatal("Start waited for the index lock")
+	}
+	w.mu.Unlock()
+	write(t, root, "b.txt", "y")
+	if err := w.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.Files(); !slices.Equal(got, []string{"a.txt", "b.txt"}) {
+		t.Fatalf("Files() = %v", got)
+	}
+}
+
 func TestAtomicSave(t *testing.T) {
 	root := t.TempDir()
 	write(t, root, "a.txt", "one")
