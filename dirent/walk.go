@@ -5,6 +5,7 @@ package dirent
 import (
 	"context"
 	"os"
+	"path"
 	"strings"
 	"sync"
 
@@ -121,6 +122,75 @@ func openBelow(dirfd int, rel string) (int, error) {
 		cur = next
 	}
 	return cur, nil
+}
+
+// OpenFile opens the file rel (slash-separated) below root for reading,
+// non-blocking, without following a symlink in any component, the last
+// one included (os.Root resolves a symlink that stays inside the root
+// even with O_NOFOLLOW). A symlink where a component or the file should
+// be fails with ELOOP or ENOTDIR.
+func OpenFile(root *os.Root, rel string) (*os.File, error) {
+	var f *os.File
+	err := atParent(root, rel, func(dirfd int, name string) error {
+		return ignoringEINTR(func() error {
+			fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+			if err == nil {
+				f = os.NewFile(uintptr(fd), rel)
+			}
+			return err
+		})
+	})
+	return f, err
+}
+
+// Readlink reads the symlink rel (slash-separated) below root, following
+// no symlink on the way to it: a link's target is never read through a
+// directory swapped for a link to somewhere else.
+func Readlink(root *os.Root, rel string) (string, error) {
+	var target string
+	err := atParent(root, rel, func(dirfd int, name string) error {
+		buf := make([]byte, 256)
+		for {
+			n, err := unix.Readlinkat(dirfd, name, buf)
+			if err == unix.EINTR {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if n < len(buf) {
+				target = string(buf[:n])
+				return nil
+			}
+			buf = make([]byte, 2*len(buf))
+		}
+	})
+	return target, err
+}
+
+// atParent opens rel's directory below root component by component
+// without following a symlink and calls fn with it and rel's last name.
+func atParent(root *os.Root, rel string, fn func(dirfd int, name string) error) error {
+	dir, name := path.Split(rel)
+	if name == "" || name == "." || name == ".." {
+		return &os.PathError{Op: "open", Path: rel, Err: unix.EINVAL}
+	}
+	top, err := root.Open(".")
+	if err != nil {
+		return err
+	}
+	defer func() { _ = top.Close() }()
+	dirfd := int(top.Fd())
+	if dir = strings.TrimSuffix(dir, "/"); dir != "" {
+		if dirfd, err = openBelow(dirfd, dir); err != nil {
+			return &os.PathError{Op: "open", Path: rel, Err: err}
+		}
+		defer func() { _ = unix.Close(dirfd) }()
+	}
+	if err := fn(dirfd, name); err != nil {
+		return &os.PathError{Op: "open", Path: rel, Err: err}
+	}
+	return nil
 }
 
 // openDirAt opens the directory name inside the open directory dirfd

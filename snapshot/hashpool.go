@@ -1,15 +1,16 @@
 package snapshot
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"syscall"
 
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 
+	"ocgo/dirent"
 	"ocgo/gitrepo"
 	"ocgo/relpath"
 )
@@ -73,27 +74,47 @@ func (sc *scan) hashAll() error {
 // readForHash returns a file's content as git would store it (the link
 // target for symlinks) or a reason to leave it out.
 func (s *Snapshotter) readForHash(rel string, e *fileEntry, buf *[]byte) ([]byte, string) {
-	full := filepath.Join(s.work, filepath.FromSlash(rel))
 	if e.mode == filemode.Symlink {
-		t, err := os.Readlink(full)
+		t, err := dirent.Readlink(s.root, rel)
 		if err != nil {
 			return nil, "unreadable"
 		}
 		return []byte(t), ""
 	}
-	// Confined to the work tree (os.Root: no component leads outside it;
-	// it does resolve a symlink that stays inside, even the last component's
-	// with O_NOFOLLOW, so a file swapped for such a link after the walk's
-	// fstatat is read through it: another file of the project, never one
-	// outside), non-blocking, and only a regular file with a single link: a
-	// FIFO never stalls a snapshot and a hard link to an outside file is not
-	// copied into the shadow repository.
+	// Confined to the work tree (os.Root: no component leads outside it),
+	// non-blocking, and only a regular file with a single link: a FIFO never
+	// stalls a snapshot and a hard link to an outside file is not copied
+	// into the shadow repository.
 	f, err := s.root.OpenFile(relpath.OS(rel), os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, "unreadable"
 	}
-	defer f.Close()
-	if why := notPlain(f); why != "" {
+	defer func() { _ = f.Close() }()
+	fi, why := plainStat(f)
+	if why == "" && !e.sameInode(inodeOf(fi)) {
+		// Not the file the walk's fstatat saw: os.Root resolves a symlink
+		// that stays inside the root, even the last component's with
+		// O_NOFOLLOW, so a file swapped for such a link since the walk
+		// would be read through it, another file's content under this
+		// path. Look again without following any link.
+		e.racy = true
+		g, err := dirent.OpenFile(s.root, rel)
+		if errors.Is(err, syscall.ELOOP) {
+			t, err := dirent.Readlink(s.root, rel) // the path is a symlink now
+			if err != nil {
+				return nil, "unreadable"
+			}
+			e.mode = filemode.Symlink
+			return []byte(t), ""
+		}
+		if err != nil {
+			return nil, "unreadable"
+		}
+		defer func() { _ = g.Close() }()
+		f = g
+		_, why = plainStat(f)
+	}
+	if why != "" {
 		return nil, why
 	}
 	b := (*buf)[:0]

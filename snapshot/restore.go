@@ -18,6 +18,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 
+	"ocgo/dirent"
 	"ocgo/gitrepo"
 	"ocgo/relpath"
 )
@@ -135,14 +136,17 @@ func (s *Snapshotter) CurrentState(p string) (string, bool, error) {
 func (s *Snapshotter) currentBlob(rel string, fi os.FileInfo) (plumbing.Hash, error) {
 	var content []byte
 	switch {
+	// No symlink is followed on the way (os.Root would follow one that
+	// stays inside the project): a path swapped for a link since the lstat
+	// is not hashed as the file the link leads to.
 	case fi.Mode()&os.ModeSymlink != 0:
-		t, err := s.root.Readlink(rel)
+		t, err := dirent.Readlink(s.root, rel)
 		if err != nil {
 			return plumbing.ZeroHash, fmt.Errorf("snapshot: readlink: %w", err)
 		}
 		content = []byte(t)
 	case fi.Mode().IsRegular():
-		f, err := s.root.OpenFile(rel, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+		f, err := dirent.OpenFile(s.root, rel)
 		if err != nil {
 			return plumbing.ZeroHash, fmt.Errorf("snapshot: open: %w", err)
 		}

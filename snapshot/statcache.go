@@ -26,15 +26,24 @@ type fileEntry struct {
 	fromIndex bool // hash taken from the project's index (size/ino truncated)
 }
 
+// sameInode reports whether ino is the entry's inode (only its low 32 bits
+// when the entry came from the project's index, which truncates them).
+func (e *fileEntry) sameInode(ino uint64) bool {
+	if e.fromIndex {
+		return uint32(e.ino) == uint32(ino)
+	}
+	return e.ino == ino
+}
+
 // matches reports whether a fresh stat equals the cached one.
 func (e *fileEntry) matches(n *fileEntry) bool {
 	if e.racy || e.mode != n.mode || e.mtime != n.mtime {
 		return false
 	}
 	if e.fromIndex {
-		return uint32(e.size) == uint32(n.size) && uint32(e.ino) == uint32(n.ino)
+		return uint32(e.size) == uint32(n.size) && e.sameInode(n.ino)
 	}
-	return e.size == n.size && e.ino == n.ino
+	return e.size == n.size && e.sameInode(n.ino)
 }
 
 // persistBehind persists the stat cache once the current operation has

@@ -342,16 +342,22 @@ func (sc *scan) reconcile(n *dirNode, name string) error {
 // notPlain says why an opened file is not snapshotted ("" when it is a
 // regular file with one link).
 func notPlain(f *os.File) string {
+	_, why := plainStat(f)
+	return why
+}
+
+// plainStat is notPlain with the open file's stat.
+func plainStat(f *os.File) (os.FileInfo, string) {
 	fi, err := f.Stat()
 	switch {
 	case err != nil:
-		return "unreadable"
+		return nil, "unreadable"
 	case !fi.Mode().IsRegular():
-		return "not a regular file"
+		return fi, "not a regular file"
 	case linkCount(fi) > 1:
-		return "several hard links"
+		return fi, "several hard links"
 	}
-	return ""
+	return fi, ""
 }
 
 // readRegular reads a small regular file of the work tree, confined.
