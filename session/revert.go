@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -200,11 +199,10 @@ func (s *Service) patchFiles(ctx context.Context, p storage.Part) ([]string, err
 	var out []string
 	lossy := false
 	for _, f := range p.Files {
-		rel, err := filepath.Rel(s.opts.Root, f)
-		if err != nil || !filepath.IsLocal(rel) {
+		rel, ok := s.rootRel(f)
+		if !ok {
 			continue
 		}
-		rel = filepath.ToSlash(rel)
 		lossy = lossy || strings.ContainsRune(rel, utf8.RuneError)
 		out = append(out, rel)
 	}
