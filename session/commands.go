@@ -88,8 +88,10 @@ func (in *CommandInput) Validate() error {
 	if in.Command == "" {
 		return fmt.Errorf("%w: command is required", ErrInvalid)
 	}
-	if in.MessageID != "" && !storage.ValidID(storage.PrefixMessage, in.MessageID) {
-		return fmt.Errorf("%w: messageID must start with \"msg_\" and hold only letters, digits, '_' and '-'", ErrInvalid)
+	if in.MessageID != "" {
+		if err := checkMessageID(in.MessageID); err != nil {
+			return err
+		}
 	}
 	return nil
 }

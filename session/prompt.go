@@ -43,10 +43,21 @@ type InputPart struct {
 	Name      string          `json:"name,omitempty"`
 }
 
+// checkMessageID is the one check of a message ID a client names (one to
+// give a new message, or the message a revert goes back to).
+func checkMessageID(id string) error {
+	if !storage.ValidID(storage.PrefixMessage, id) {
+		return fmt.Errorf("%w: messageID must start with \"msg_\" and hold only letters, digits, '_' and '-'", ErrInvalid)
+	}
+	return nil
+}
+
 // Validate checks the input before anything is written.
 func (in *PromptInput) Validate() error {
-	if in.MessageID != "" && !storage.ValidID(storage.PrefixMessage, in.MessageID) {
-		return fmt.Errorf("%w: messageID must start with \"msg_\" and hold only letters, digits, '_' and '-'", ErrInvalid)
+	if in.MessageID != "" {
+		if err := checkMessageID(in.MessageID); err != nil {
+			return err
+		}
 	}
 	if len(in.Parts) == 0 {
 		return fmt.Errorf("%w: parts must hold at least one part", ErrInvalid)
