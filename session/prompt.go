@@ -350,18 +350,14 @@ var errOutsideProject = errors.New("path is outside the project")
 // relPath turns an absolute or relative path into one relative to the
 // project, refusing anything outside it.
 func (s *Service) relPath(p string) (string, error) {
-	if filepath.IsAbs(p) {
-		r, ok := relpath.Within(s.opts.Cwd, p)
-		if !ok {
-			return "", errOutsideProject
-		}
-		return r, nil
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(s.opts.Cwd, p)
 	}
-	p = filepath.Clean(p)
-	if !filepath.IsLocal(p) {
+	r, ok := relpath.Within(s.opts.Cwd, p)
+	if !ok {
 		return "", errOutsideProject
 	}
-	return p, nil
+	return r, nil
 }
 
 func (s *Service) toolByName(name string) tool.Tool {
