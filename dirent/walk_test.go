@@ -28,9 +28,9 @@ func mk(t *testing.T, root string, files ...string) {
 	}
 }
 
-func openRoot(t *testing.T, dir string) *os.Root {
+func openRoot(t *testing.T, dir string) *dirent.Root {
 	t.Helper()
-	r, err := os.OpenRoot(dir)
+	r, err := dirent.OpenRoot(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -268,7 +268,7 @@ func (sc *scan) updatePath(p string) error {
 	}
 	// Make sure n is still a real directory (not replaced by a symlink).
 	if n.parent != nil {
-		fi, err := s.root.Lstat(relpath.OS(n.rel))
+		fi, err := s.root.Lstat(n.rel)
 		if err != nil || !fi.IsDir() {
 			return sc.reconcile(n.parent, n.name)
 		}
@@ -301,7 +301,7 @@ func (sc *scan) reconcile(n *dirNode, name string) error {
 		}
 	}
 	n.markDirty()
-	fi, err := s.root.Lstat(relpath.OS(rel))
+	fi, err := s.root.Lstat(rel)
 	if err != nil || name == ".git" {
 		delete(n.files, name)
 		delete(n.dirs, name)
@@ -362,7 +362,7 @@ func plainStat(f *os.File) (os.FileInfo, string) {
 
 // readRegular reads a small regular file of the work tree, confined.
 func (s *Snapshotter) readRegular(rel string, max int64) ([]byte, error) {
-	f, err := s.root.OpenFile(relpath.OS(rel), os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	f, err := s.root.OpenFile(rel, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err
 	}

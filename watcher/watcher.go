@@ -508,7 +508,7 @@ func (w *Watcher) scanDir(rel string, sc *scan) {
 		comps = strings.Split(rel, "/")
 	}
 	v := wdir{sc: sc, comps: append(comps, "")}
-	root, err := os.OpenRoot(w.root)
+	root, err := dirent.OpenRoot(w.root)
 	if err != nil {
 		w.enterDir(rel, v) // the root vanished: the directory is known, not listed
 		return
