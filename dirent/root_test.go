@@ -170,3 +170,49 @@ func TestWalkTwiceWithOneRoot(t *testing.T) {
 		}
 	}
 }
+
+// Dir.Open reads a file of the directory the walk listed, even when that
+// directory was swapped for a link meanwhile (a .gitignore must not come
+// from another directory, or from outside the tree), and never a link.
+func TestDirOpenReadsTheListedDirectory(t *testing.T) {
+	dir, outside := t.TempDir(), t.TempDir()
+	mk(t, dir, "d/.gitignore")
+	if err := os.WriteFile(filepath.Join(outside, ".gitignore"), []byte("outside"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(outside, ".gitignore"), filepath.Join(dir, "d", "link")); err != nil {
+		t.Fatal(err)
+	}
+	var got, link string
+	w := &dirent.Walker[string]{List: func(d *dirent.Dir[string], _ string) {
+		if d.Rel == "" {
+			d.Descend("d", "")
+			return
+		}
+		// Listed; now d is swapped for a link to outside.
+		if err := os.Rename(filepath.Join(dir, "d"), filepath.Join(dir, "d.old")); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(outside, filepath.Join(dir, "d")); err != nil {
+			t.Fatal(err)
+		}
+		f, err := d.Open(".gitignore")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(f)
+		_ = f.Close()
+		got = string(b)
+		if f, err := d.Open("link"); err == nil {
+			b, _ := io.ReadAll(f)
+			_ = f.Close()
+			link = string(b)
+		}
+	}}
+	if err := w.Walk(context.Background(), openRoot(t, dir), "", ""); err != nil {
+		t.Fatal(err)
+	}
+	if got != "d/.gitignore" || link != "" {
+		t.Fatalf("read %q and through the link %q; want the listed directory's file and nothing through a link", got, link)
+	}
+}

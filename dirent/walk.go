@@ -4,6 +4,7 @@ package dirent
 
 import (
 	"context"
+	"os"
 	"strings"
 	"sync"
 
@@ -199,6 +200,29 @@ func (w *Walker[T]) child(ctx context.Context, sem chan struct{}, pfd int, name,
 	}
 	defer func() { _ = unix.Close(fd) }()
 	return w.dir(ctx, sem, fd, rel, val)
+}
+
+// Open opens the entry name of d for reading, non-blocking, without
+// following a link (a link there fails with ELOOP): a file of the directory
+// the walk listed, whatever is swapped above it meanwhile.
+func (d *Dir[T]) Open(name string) (*os.File, error) {
+	var fd int
+	err := ignoringEINTR(func() error {
+		var e error
+		fd, e = unix.Openat(d.Fd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+		return e
+	})
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: relJoin(d.Rel, name), Err: err}
+	}
+	return os.NewFile(uintptr(fd), relJoin(d.Rel, name)), nil
+}
+
+func relJoin(dir, name string) string {
+	if dir == "" {
+		return name
+	}
+	return dir + "/" + name
 }
 
 // Info is what an lstat of one entry relative to its open directory says.

@@ -538,7 +538,11 @@ func (w *Watcher) listDir(d *dirent.Dir[wdir], v wdir) {
 	w.rules.Forget(rel)
 	for _, e := range d.Entries {
 		if e.Name == ".gitignore" && !e.IsDir {
-			w.rules.Load(rel, w.abs(rel))
+			f, _ := d.Open(e.Name) // nil when it is a link or unreadable: no rules
+			w.rules.Load(rel, f)
+			if f != nil {
+				_ = f.Close()
+			}
 			break
 		}
 	}
