@@ -352,7 +352,7 @@ func restoreSwapRun(t *testing.T, seed uint64) string {
 		_, err = s.Restore(context.Background(), t1, targets)
 	}
 	if err != nil {
-		log = append(log, "restore: "+err.Error()) // refusing is allowed; the trees are checked all the same
+		seq += "; restore: " + err.Error() // refusing is allowed; the trees are checked all the same
 	}
 	afterWork, afterOut := state(t, work), state(t, outside)
 	if d := diffStates(beforeOut, afterOut); len(d) > 0 {
