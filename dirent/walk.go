@@ -23,10 +23,13 @@ import (
 // What a walk does at each directory is the caller's, through three hooks;
 // T is the state the caller keeps per directory.
 type Walker[T any] struct {
-	// Enter is called for each directory before it is opened and listed,
-	// also when it then cannot be: the watcher adds its inotify watch here,
-	// so a file created while the directory is listed is reported by the
-	// watch if the listing misses it. May be nil.
+	// Enter is called for each directory once it is open and before it is
+	// listed (also when it is there but cannot be opened, for lack of
+	// permission; not when it is gone or is no directory, a link
+	// included): the watcher adds its inotify watch here, so a file
+	// created while the directory is listed is reported by the watch if
+	// the listing misses it, and a directory swapped for a link before the
+	// open is never watched through it. May be nil.
 	Enter func(rel string, val T)
 	// List receives the listing of the open directory and decides what to
 	// do with each entry: Dir.Descend walks a subdirectory ("descend into
@@ -73,12 +76,10 @@ func (w *Walker[T]) Walk(ctx context.Context, root *Root, rel string, val T) err
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if w.Enter != nil {
-		w.Enter(rel, val)
-	}
 	// A descriptor of its own, even for the top: a listing reads from the
 	// descriptor's offset.
 	fd, err := openBelow(root.fd, rel)
+	w.enter(err, rel, val)
 	if err != nil {
 		return nil
 	}
@@ -191,15 +192,22 @@ func (w *Walker[T]) child(ctx context.Context, sem chan struct{}, pfd int, name,
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if w.Enter != nil {
-		w.Enter(rel, val)
-	}
 	fd, err := openDirAt(pfd, name)
+	w.enter(err, rel, val)
 	if err != nil {
 		return nil
 	}
 	defer func() { _ = unix.Close(fd) }()
 	return w.dir(ctx, sem, fd, rel, val)
+}
+
+// enter calls Enter for a directory whose open returned err: when it
+// opened, or is there but unreadable; not when it is gone or not a
+// directory (a link among them: ELOOP or ENOTDIR with O_NOFOLLOW).
+func (w *Walker[T]) enter(err error, rel string, val T) {
+	if w.Enter != nil && err != unix.ENOENT && err != unix.ELOOP && err != unix.ENOTDIR {
+		w.Enter(rel, val)
+	}
 }
 
 // Open opens the entry name of d for reading, non-blocking, without
