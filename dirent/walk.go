@@ -9,6 +9,8 @@ import (
 	"sync"
 
 	"golang.org/x/sys/unix"
+
+	"ocgo/relpath"
 )
 
 // Walker is the one recursion over the project tree, shared by the
@@ -159,10 +161,7 @@ func (d *Dir[T]) Descend(name string, val T) {
 	if d.w.Leave != nil {
 		d.subs = append(d.subs, val)
 	}
-	rel := name
-	if d.Rel != "" {
-		rel = d.Rel + "/" + name
-	}
+	rel := relpath.Join(d.Rel, name)
 	select {
 	case d.sem <- struct{}{}: // a nil sem (sequential walk) is never ready
 		d.wg.Add(1)
@@ -221,16 +220,9 @@ func (d *Dir[T]) Open(name string) (*os.File, error) {
 		return e
 	})
 	if err != nil {
-		return nil, &os.PathError{Op: "open", Path: relJoin(d.Rel, name), Err: err}
+		return nil, &os.PathError{Op: "open", Path: relpath.Join(d.Rel, name), Err: err}
 	}
-	return os.NewFile(uintptr(fd), relJoin(d.Rel, name)), nil
-}
-
-func relJoin(dir, name string) string {
-	if dir == "" {
-		return name
-	}
-	return dir + "/" + name
+	return os.NewFile(uintptr(fd), relpath.Join(d.Rel, name)), nil
 }
 
 // Info is what an lstat of one entry relative to its open directory says.
