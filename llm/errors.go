@@ -17,7 +17,6 @@ type ProviderError struct {
 	Message string
 	Cause   error
 
-	URL        string
 	StatusCode int
 	// RequestBody is never kept past the retry layer (it may hold
 	// credentials).

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"maps"
 	"net/http"
 	"regexp"
@@ -780,10 +779,7 @@ func anthropicAPIError(status int, raw []byte, resp *http.Response) error {
 	if status == http.StatusOK {
 		pe.Title = cmp.Or(strings.ReplaceAll(errType, "_", " "), "provider stream error")
 	}
-	pe.Cause = fmt.Errorf("anthropic: %d %s: %s", status, cmp.Or(errType, http.StatusText(status)), pe.Message)
-	if resp != nil {
-		fillHTTP(pe, resp.Request, resp)
-	}
+	fillHTTP(pe, resp)
 	if mm := anthropicContextRe().FindStringSubmatch(pe.Message); mm != nil {
 		pe.ContextTooLargeErr = true
 		pe.ContextUsedTokens, _ = strconv.Atoi(mm[1])
@@ -808,13 +804,9 @@ func anthropicErrorBody(body string) (errType, message string) {
 
 var _ wireModel = (*anthropicModel)(nil)
 
-// fillHTTP copies an SDK error's request URL and response headers (the last
-// value of each, lower-case names) into pe: the retry policy reads
-// retry-after there. Either may be nil.
-func fillHTTP(pe *llm.ProviderError, req *http.Request, resp *http.Response) {
-	if req != nil {
-		pe.URL = req.URL.String()
-	}
+// fillHTTP copies the response headers (the last value of each, lower-case
+// names) into pe: the retry policy reads retry-after there. resp may be nil.
+func fillHTTP(pe *llm.ProviderError, resp *http.Response) {
 	if resp != nil {
 		pe.ResponseHeaders = make(map[string]string, len(resp.Header))
 		for k, v := range resp.Header {

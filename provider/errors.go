@@ -198,9 +198,7 @@ func openaiAPIError(status int, raw []byte, resp *http.Response) error {
 		StatusCode:   status,
 		ResponseBody: raw,
 	}
-	if resp != nil {
-		fillHTTP(pe, resp.Request, resp)
-	}
+	fillHTTP(pe, resp)
 	markContextOverflow(pe)
 	return pe
 }

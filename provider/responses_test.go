@@ -309,8 +309,8 @@ func TestResponsesHTTPErrors(t *testing.T) {
 	if !errors.As(err, &pe) || pe.StatusCode != 400 || !pe.IsContextTooLarge() || pe.ContextMaxTokens != 128000 || pe.ContextUsedTokens != 130000 {
 		t.Fatalf("err %#v", err)
 	}
-	if pe.ResponseHeaders["x-request-id"] != "req_fake0001" || !strings.HasSuffix(pe.URL, "/v1/responses") {
-		t.Errorf("headers %v url %q", pe.ResponseHeaders, pe.URL)
+	if pe.ResponseHeaders["x-request-id"] != "req_fake0001" {
+		t.Errorf("headers %v", pe.ResponseHeaders)
 	}
 	if !IsContextOverflow(err) {
 		t.Errorf("not a context overflow")
