@@ -66,11 +66,17 @@ func (e *ProviderError) IsRetryable() bool {
 			break
 		}
 	}
-	switch e.StatusCode {
+	return RetryableStatus(e.StatusCode)
+}
+
+// RetryableStatus reports whether an HTTP status says another attempt may
+// succeed: 408, 409, 429 or 5xx.
+func RetryableStatus(status int) bool {
+	switch status {
 	case http.StatusRequestTimeout, http.StatusConflict, http.StatusTooManyRequests:
 		return true
 	}
-	return e.StatusCode >= http.StatusInternalServerError
+	return status >= http.StatusInternalServerError
 }
 
 // IsContextTooLarge reports whether the prompt exceeded the model's context
@@ -88,6 +94,8 @@ var TransientStreamErrorTypes = map[string]bool{
 	"overloaded_error": true,
 	"api_error":        true,
 	"rate_limit_error": true,
+	// OpenAI's Responses stream names a rate limit by this code.
+	"rate_limit_exceeded": true,
 }
 
 // The message fragments of HTTP/2 stream resets and connection errors.

@@ -7,10 +7,8 @@ import (
 	"encoding/json"
 	"maps"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"unicode"
 
 	"ocgo/llm"
@@ -197,7 +195,7 @@ func (s *anthropicStream) block(i int64) *streamBlock {
 
 func (s *anthropicStream) event(ctx context.Context, raw sseEvent) step {
 	if raw.name == "error" {
-		s.yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: anthropicAPIError(http.StatusOK, raw.data, s.resp)})
+		s.yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: streamError(errorBody(raw.data), raw.data, s.resp)})
 		return stepStop
 	}
 	var ev anthropicEvent
@@ -419,7 +417,7 @@ func (m *anthropicModel) send(ctx context.Context, p anthropicRequest) (*http.Re
 		for k, v := range m.c.headers {
 			h.Set(k, v)
 		}
-	}, anthropicAPIError)
+	})
 }
 
 func anthropicFinish(reason string) llm.FinishReason {
@@ -756,66 +754,7 @@ func anthropicResult(r llm.ToolResultPart) anthropicToolResult {
 	return block
 }
 
-// anthropicContextRe reads the numbers of a context-window overflow
-// (compiled on first use: nothing is built at start).
-var anthropicContextRe = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`prompt is too long:\s*(\d+)\s*tokens?\s*>\s*(\d+)\s*maximum`)
-})
-
-// anthropicAPIError turns an error answer (a non-2xx response, or an
-// `error` event inside a 200 stream) into a *llm.ProviderError that
-// retry.go and Classify understand: status, lower-case response headers,
-// JSON body, transient flag, context-overflow numbers.
-func anthropicAPIError(status int, raw []byte, resp *http.Response) error {
-	body := string(raw)
-	errType, msg := anthropicErrorBody(body)
-	pe := &llm.ProviderError{
-		Title:          cmp.Or(llm.ErrorTitleForStatusCode(status), "provider request failed"),
-		Message:        cmp.Or(msg, strings.TrimSpace(body), http.StatusText(status)),
-		StatusCode:     status,
-		ResponseBody:   raw,
-		TransientError: llm.TransientStreamErrorTypes[errType],
-	}
-	if status == http.StatusOK {
-		pe.Title = cmp.Or(strings.ReplaceAll(errType, "_", " "), "provider stream error")
-	}
-	fillHTTP(pe, resp)
-	if mm := anthropicContextRe().FindStringSubmatch(pe.Message); mm != nil {
-		pe.ContextTooLargeErr = true
-		pe.ContextUsedTokens, _ = strconv.Atoi(mm[1])
-		pe.ContextMaxTokens, _ = strconv.Atoi(mm[2])
-	}
-	return pe
-}
-
-// anthropicErrorBody reads {"type":"error","error":{"type":…,"message":…}}.
-func anthropicErrorBody(body string) (errType, message string) {
-	var env struct {
-		Error struct {
-			Type    string `json:"type"`
-			Message string `json:"message"`
-		} `json:"error"`
-	}
-	if json.Unmarshal([]byte(body), &env) != nil {
-		return "", ""
-	}
-	return env.Error.Type, env.Error.Message
-}
-
 var _ wireModel = (*anthropicModel)(nil)
-
-// fillHTTP copies the response headers (the last value of each, lower-case
-// names) into pe: the retry policy reads retry-after there. resp may be nil.
-func fillHTTP(pe *llm.ProviderError, resp *http.Response) {
-	if resp != nil {
-		pe.ResponseHeaders = make(map[string]string, len(resp.Header))
-		for k, v := range resp.Header {
-			if len(v) > 0 {
-				pe.ResponseHeaders[strings.ToLower(k)] = v[len(v)-1]
-			}
-		}
-	}
-}
 
 // unsupportedFile is the warning for a file part a wire cannot carry (its
 // media type has no block or input type there); the call goes on without it.

@@ -90,3 +90,22 @@ func TestErrorsNeverCarryTheKey(t *testing.T) {
 		}
 	})
 }
+
+// TestStreamErrorTransient: an error object inside a stream is transient
+// by its type or code, or by a numeric code that is a retryable HTTP
+// status (409 among them, as over HTTP).
+func TestStreamErrorTransient(t *testing.T) {
+	for body, want := range map[string]bool{
+		`{"error":{"code":409,"message":"conflict"}}`:                                 true,
+		`{"error":{"code":502,"message":"Provider disconnected"}}`:                    true,
+		`{"error":{"code":400,"message":"bad"}}`:                                      false,
+		`{"error":{"message":"slow","type":"requests","code":"rate_limit_exceeded"}}`: true,
+		`{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`: true,
+		`{"type":"error","error":{"type":"invalid_request_error","message":"nope"}}`:  false,
+	} {
+		var pe *llm.ProviderError
+		if err := streamError(errorBody([]byte(body)), []byte(body), nil); !errors.As(err, &pe) || pe.IsRetryable() != want {
+			t.Errorf("%s: retryable %v, want %v", body, pe.IsRetryable(), want)
+		}
+	}
+}
