@@ -11,16 +11,13 @@ import (
 // ProviderError is a failed model call: an HTTP error answer, an error
 // event inside a stream, or a transport failure. The retries decide with
 // IsRetryable, compaction with IsContextTooLarge, and the error mapping
-// reads StatusCode, AuthError and the provider's message in ResponseBody.
+// reads StatusCode, AuthError and the provider's message (Message).
 type ProviderError struct {
 	Title   string
 	Message string
 	Cause   error
 
 	StatusCode int
-	// RequestBody is never kept past the retry layer (it may hold
-	// credentials).
-	RequestBody []byte
 	// ResponseHeaders are keyed by lower-case name.
 	ResponseHeaders map[string]string
 	ResponseBody    []byte

@@ -110,50 +110,6 @@ func newAnthropicModel(c anthropicConfig) *anthropicModel {
 	return &anthropicModel{streamOnly: streamOnly{provider: c.providerID, model: c.modelID}, c: c}
 }
 
-// collectStream drains a stream into the response Generate returns (the
-// adapters have one wire code path: streaming).
-func collectStream(stream llm.StreamResponse) (*llm.Response, error) {
-	resp := &llm.Response{ProviderMetadata: llm.ProviderMetadata{}}
-	type open struct {
-		text      strings.Builder
-		reasoning bool
-		meta      llm.ProviderMetadata
-	}
-	blocks := map[string]*open{}
-	for part := range stream {
-		switch part.Type {
-		case llm.StreamPartTypeWarnings:
-			resp.Warnings = append(resp.Warnings, part.Warnings...)
-		case llm.StreamPartTypeTextStart, llm.StreamPartTypeReasoningStart:
-			blocks[part.ID] = &open{reasoning: part.Type == llm.StreamPartTypeReasoningStart, meta: part.ProviderMetadata}
-		case llm.StreamPartTypeTextDelta, llm.StreamPartTypeReasoningDelta:
-			if b := blocks[part.ID]; b != nil {
-				b.text.WriteString(part.Delta)
-			}
-		case llm.StreamPartTypeTextEnd:
-			if b := blocks[part.ID]; b != nil {
-				resp.Content = append(resp.Content, llm.TextContent{Text: b.text.String()})
-			}
-		case llm.StreamPartTypeReasoningEnd:
-			if b := blocks[part.ID]; b != nil {
-				meta := part.ProviderMetadata
-				if meta == nil {
-					meta = b.meta
-				}
-				resp.Content = append(resp.Content, llm.ReasoningContent{Text: b.text.String(), ProviderMetadata: meta})
-			}
-		case llm.StreamPartTypeToolCall:
-			resp.Content = append(resp.Content, llm.ToolCallContent{ToolCallID: part.ID,
-				ToolName: part.ToolCallName, Input: part.ToolCallInput})
-		case llm.StreamPartTypeFinish:
-			resp.FinishReason, resp.Usage = part.FinishReason, part.Usage
-		case llm.StreamPartTypeError:
-			return nil, part.Error
-		}
-	}
-	return resp, nil
-}
-
 // streamBlock is what the adapter keeps of one content block while it
 // streams (text and thinking are forwarded, not kept).
 type streamBlock struct {
@@ -164,17 +120,17 @@ type streamBlock struct {
 	data      string
 }
 
-// Stream implements llm.LanguageModel. Text/reasoning blocks carry their
+// Stream implements wireModel. Text/reasoning blocks carry their
 // block index as ID (the IDs parts stored before used),
 // tool calls their tool_use id; the tool_call part with the whole input
 // JSON comes at content_block_stop; a stream that ends without
 // message_stop or stop_reason is an (retryable) incomplete-stream error.
-func (m *anthropicModel) Stream(ctx context.Context, call llm.Call) (llm.StreamResponse, error) {
+func (m *anthropicModel) Stream(ctx context.Context, call llm.Call) llm.StreamResponse {
 	params, warnings := m.params(call)
 	resp, err := m.send(ctx, params)
 	return sseStream(ctx, resp, err, warnings, func(yield func(llm.StreamPart) bool) wireDecoder {
 		return &anthropicStream{yield: yield, resp: resp}
-	}), nil
+	})
 }
 
 // anthropicStream turns Messages events into stream parts.

@@ -677,13 +677,13 @@ func (s *chatStream) end(ctx context.Context) {
 	})
 }
 
-// Stream implements llm.LanguageModel.
-func (m *chatModel) Stream(ctx context.Context, call llm.Call) (llm.StreamResponse, error) {
+// Stream implements wireModel.
+func (m *chatModel) Stream(ctx context.Context, call llm.Call) llm.StreamResponse {
 	r, warnings := m.request(call)
 	resp, err := m.send(ctx, r)
 	return sseStream(ctx, resp, err, warnings, func(yield func(llm.StreamPart) bool) wireDecoder {
 		return &chatStream{yield: yield}
-	}), nil
+	})
 }
 
 // event decodes one chunk; "[DONE]" ends the stream, and so does an error

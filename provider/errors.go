@@ -83,32 +83,12 @@ func Classify(err error) (name string, data map[string]any) {
 	return "UnknownError", map[string]any{"message": msg}
 }
 
-// message extracts the most useful human text from err: the provider's
-// own error.message from the JSON body when there is one.
+// message is the provider's own message of err (the adapters put the
+// error body's message in ProviderError.Message), else err's text.
 func message(err error) string {
 	var pe *llm.ProviderError
-	if errors.As(err, &pe) {
-		body := pe.ResponseBody
-		if i := bytes.Index(body, []byte("\r\n\r\n")); i >= 0 {
-			body = body[i+4:]
-		}
-		var env struct {
-			Error struct {
-				Message string `json:"message"`
-			} `json:"error"`
-			Message string `json:"message"`
-		}
-		if json.Unmarshal(bytes.TrimSpace(body), &env) == nil {
-			if env.Error.Message != "" {
-				return env.Error.Message
-			}
-			if env.Message != "" {
-				return env.Message
-			}
-		}
-		if pe.Message != "" {
-			return pe.Message
-		}
+	if errors.As(err, &pe) && pe.Message != "" {
+		return pe.Message
 	}
 	return err.Error()
 }

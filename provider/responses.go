@@ -399,18 +399,18 @@ type responsesUsage struct {
 	} `json:"output_tokens_details"`
 }
 
-// Stream implements llm.LanguageModel. Text and reasoning parts carry
+// Stream implements wireModel. Text and reasoning parts carry
 // their output item's id, tool calls their call_id; a reasoning item's
 // end carries its metadata (id and encrypted content, read from the
 // item's done event); a stream that ends without response.completed (or
 // .incomplete) is an incomplete-stream error, which retryModel retries.
-func (m *responsesModel) Stream(ctx context.Context, call llm.Call) (llm.StreamResponse, error) {
+func (m *responsesModel) Stream(ctx context.Context, call llm.Call) llm.StreamResponse {
 	params, warnings := m.params(call)
 	resp, err := m.send(ctx, params)
 	return sseStream(ctx, resp, err, warnings, func(yield func(llm.StreamPart) bool) wireDecoder {
 		return &responsesStream{yield: yield, calls: map[int64]string{}, summaries: map[string]bool{},
 			finish: llm.FinishReasonUnknown}
-	}), nil
+	})
 }
 
 // responsesStream turns Responses events into stream parts.
