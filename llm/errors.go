@@ -11,17 +11,13 @@ import (
 // ProviderError is a failed model call: an HTTP error answer, an error
 // event inside a stream, or a transport failure. The retries decide with
 // IsRetryable, compaction with IsContextTooLarge, and the error mapping
-// reads StatusCode, AuthError and the provider's message in ResponseBody.
+// reads StatusCode, AuthError and the provider's message (Message).
 type ProviderError struct {
 	Title   string
 	Message string
 	Cause   error
 
-	URL        string
 	StatusCode int
-	// RequestBody is never kept past the retry layer (it may hold
-	// credentials).
-	RequestBody []byte
 	// ResponseHeaders are keyed by lower-case name.
 	ResponseHeaders map[string]string
 	ResponseBody    []byte
@@ -67,11 +63,17 @@ func (e *ProviderError) IsRetryable() bool {
 			break
 		}
 	}
-	switch e.StatusCode {
+	return RetryableStatus(e.StatusCode)
+}
+
+// RetryableStatus reports whether an HTTP status says another attempt may
+// succeed: 408, 409, 429 or 5xx.
+func RetryableStatus(status int) bool {
+	switch status {
 	case http.StatusRequestTimeout, http.StatusConflict, http.StatusTooManyRequests:
 		return true
 	}
-	return e.StatusCode >= http.StatusInternalServerError
+	return status >= http.StatusInternalServerError
 }
 
 // IsContextTooLarge reports whether the prompt exceeded the model's context
@@ -89,6 +91,8 @@ var TransientStreamErrorTypes = map[string]bool{
 	"overloaded_error": true,
 	"api_error":        true,
 	"rate_limit_error": true,
+	// OpenAI's Responses stream names a rate limit by this code.
+	"rate_limit_exceeded": true,
 }
 
 // The message fragments of HTTP/2 stream resets and connection errors.

@@ -101,21 +101,16 @@ func TestProviderErrorRetryable(t *testing.T) {
 	}
 }
 
-func TestAsContentTypeAndResponse(t *testing.T) {
+func TestAsMessagePart(t *testing.T) {
 	var part MessagePart = &TextPart{Text: "p"}
 	if tp, ok := AsMessagePart[TextPart](part); !ok || tp.Text != "p" {
 		t.Error("a *TextPart is a TextPart")
 	}
-	if _, ok := AsContentType[FilePart](part); ok {
+	if _, ok := AsMessagePart[FilePart](part); ok {
 		t.Error("a TextPart is no FilePart")
 	}
-	if _, ok := AsContentType[TextPart](nil); ok {
+	if _, ok := AsMessagePart[TextPart](nil); ok {
 		t.Error("nil is nothing")
-	}
-	r := ResponseContent{ReasoningContent{Text: "a"}, TextContent{Text: "one"}, ReasoningContent{Text: "b"},
-		TextContent{Text: "two"}, ToolCallContent{ToolCallID: "c1"}}
-	if r.Text() != "one" || r.ReasoningText() != "ab" || len(r.ToolCalls()) != 1 || r.ToolCalls()[0].ToolCallID != "c1" {
-		t.Errorf("%q %q %v", r.Text(), r.ReasoningText(), r.ToolCalls())
 	}
 	m := NewUserMessage("hi", FilePart{MediaType: "image/png"})
 	if m.Role != MessageRoleUser || len(m.Content) != 2 || m.Content[1].GetType() != ContentTypeFile {

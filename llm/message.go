@@ -58,10 +58,10 @@ func NewSystemMessage(prompts ...string) Message {
 	return Message{Role: MessageRoleSystem, Content: content}
 }
 
-// ContentType names the kind of a message part or of answer content.
+// ContentType names the kind of a message part.
 type ContentType string
 
-// The kinds of message parts and answer content.
+// The kinds of message parts.
 const (
 	ContentTypeText       ContentType = "text"
 	ContentTypeReasoning  ContentType = "reasoning"
@@ -70,8 +70,7 @@ const (
 	ContentTypeToolResult ContentType = "tool-result"
 )
 
-// Content is anything that says its kind: message parts and the content
-// of a Response.
+// Content is anything that says its kind: the message parts.
 type Content interface {
 	GetType() ContentType
 }
@@ -82,9 +81,6 @@ type MessagePart interface {
 	Content
 	Options() ProviderOptions
 }
-
-// AsContentType returns c as a T, also when c holds a non-nil *T.
-func AsContentType[T Content](c Content) (T, bool) { return as[T](c) }
 
 // AsMessagePart returns p as a T, also when p holds a non-nil *T.
 func AsMessagePart[T MessagePart](p MessagePart) (T, bool) { return as[T](p) }

@@ -3,7 +3,6 @@ package llm
 import (
 	"context"
 	"iter"
-	"strings"
 )
 
 // LanguageModel is one model of one provider, reached through its wire
@@ -13,8 +12,6 @@ type LanguageModel interface {
 	// before the stream starts is returned; one after it is a part of type
 	// StreamPartTypeError, the last part of the stream.
 	Stream(context.Context, Call) (StreamResponse, error)
-	// Generate sends the call and returns the whole answer.
-	Generate(context.Context, Call) (*Response, error)
 	Provider() string
 	Model() string
 }
@@ -65,82 +62,6 @@ type StreamPart struct {
 	// ProviderMetadata comes with a block's end (a reasoning signature).
 	ProviderMetadata ProviderMetadata
 }
-
-// Response is a whole answer (Generate).
-type Response struct {
-	Content          ResponseContent
-	FinishReason     FinishReason
-	Usage            Usage
-	Warnings         []CallWarning
-	ProviderMetadata ProviderMetadata
-}
-
-// ResponseContent is an answer's content in order: TextContent,
-// ReasoningContent and ToolCallContent.
-type ResponseContent []Content
-
-// Text is the first text content's text.
-func (r ResponseContent) Text() string {
-	for _, c := range r {
-		if t, ok := AsContentType[TextContent](c); ok {
-			return t.Text
-		}
-	}
-	return ""
-}
-
-// ReasoningText is the text of every reasoning content, joined.
-func (r ResponseContent) ReasoningText() string {
-	var b strings.Builder
-	for _, c := range r {
-		if t, ok := AsContentType[ReasoningContent](c); ok {
-			b.WriteString(t.Text)
-		}
-	}
-	return b.String()
-}
-
-// ToolCalls are the answer's tool calls.
-func (r ResponseContent) ToolCalls() []ToolCallContent {
-	var out []ToolCallContent
-	for _, c := range r {
-		if t, ok := AsContentType[ToolCallContent](c); ok {
-			out = append(out, t)
-		}
-	}
-	return out
-}
-
-// TextContent is text the model wrote.
-type TextContent struct {
-	Text             string
-	ProviderMetadata ProviderMetadata
-}
-
-// GetType implements Content.
-func (TextContent) GetType() ContentType { return ContentTypeText }
-
-// ReasoningContent is reasoning the model wrote.
-type ReasoningContent struct {
-	Text             string
-	ProviderMetadata ProviderMetadata
-}
-
-// GetType implements Content.
-func (ReasoningContent) GetType() ContentType { return ContentTypeReasoning }
-
-// ToolCallContent is a tool call the model made.
-type ToolCallContent struct {
-	ToolCallID string
-	ToolName   string
-	// Input is the call's arguments as the text of a JSON object.
-	Input            string
-	ProviderExecuted bool
-	ProviderMetadata ProviderMetadata
-}
-
-// GetType implements Content.
-func (ToolCallContent) GetType() ContentType { return ContentTypeToolCall }
 
 // Usage counts a call's tokens. InputTokens excludes cache reads and
 // writes, which are counted apart (they are priced apart).

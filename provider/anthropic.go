@@ -5,13 +5,10 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"maps"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"unicode"
 
 	"ocgo/llm"
@@ -113,50 +110,6 @@ func newAnthropicModel(c anthropicConfig) *anthropicModel {
 	return &anthropicModel{streamOnly: streamOnly{provider: c.providerID, model: c.modelID}, c: c}
 }
 
-// collectStream drains a stream into the response Generate returns (the
-// adapters have one wire code path: streaming).
-func collectStream(stream llm.StreamResponse) (*llm.Response, error) {
-	resp := &llm.Response{ProviderMetadata: llm.ProviderMetadata{}}
-	type open struct {
-		text      strings.Builder
-		reasoning bool
-		meta      llm.ProviderMetadata
-	}
-	blocks := map[string]*open{}
-	for part := range stream {
-		switch part.Type {
-		case llm.StreamPartTypeWarnings:
-			resp.Warnings = append(resp.Warnings, part.Warnings...)
-		case llm.StreamPartTypeTextStart, llm.StreamPartTypeReasoningStart:
-			blocks[part.ID] = &open{reasoning: part.Type == llm.StreamPartTypeReasoningStart, meta: part.ProviderMetadata}
-		case llm.StreamPartTypeTextDelta, llm.StreamPartTypeReasoningDelta:
-			if b := blocks[part.ID]; b != nil {
-				b.text.WriteString(part.Delta)
-			}
-		case llm.StreamPartTypeTextEnd:
-			if b := blocks[part.ID]; b != nil {
-				resp.Content = append(resp.Content, llm.TextContent{Text: b.text.String()})
-			}
-		case llm.StreamPartTypeReasoningEnd:
-			if b := blocks[part.ID]; b != nil {
-				meta := part.ProviderMetadata
-				if meta == nil {
-					meta = b.meta
-				}
-				resp.Content = append(resp.Content, llm.ReasoningContent{Text: b.text.String(), ProviderMetadata: meta})
-			}
-		case llm.StreamPartTypeToolCall:
-			resp.Content = append(resp.Content, llm.ToolCallContent{ToolCallID: part.ID,
-				ToolName: part.ToolCallName, Input: part.ToolCallInput})
-		case llm.StreamPartTypeFinish:
-			resp.FinishReason, resp.Usage = part.FinishReason, part.Usage
-		case llm.StreamPartTypeError:
-			return nil, part.Error
-		}
-	}
-	return resp, nil
-}
-
 // streamBlock is what the adapter keeps of one content block while it
 // streams (text and thinking are forwarded, not kept).
 type streamBlock struct {
@@ -167,17 +120,17 @@ type streamBlock struct {
 	data      string
 }
 
-// Stream implements llm.LanguageModel. Text/reasoning blocks carry their
+// Stream implements wireModel. Text/reasoning blocks carry their
 // block index as ID (the IDs parts stored before used),
 // tool calls their tool_use id; the tool_call part with the whole input
 // JSON comes at content_block_stop; a stream that ends without
 // message_stop or stop_reason is an (retryable) incomplete-stream error.
-func (m *anthropicModel) Stream(ctx context.Context, call llm.Call) (llm.StreamResponse, error) {
+func (m *anthropicModel) Stream(ctx context.Context, call llm.Call) llm.StreamResponse {
 	params, warnings := m.params(call)
 	resp, err := m.send(ctx, params)
 	return sseStream(ctx, resp, err, warnings, func(yield func(llm.StreamPart) bool) wireDecoder {
 		return &anthropicStream{yield: yield, resp: resp}
-	}), nil
+	})
 }
 
 // anthropicStream turns Messages events into stream parts.
@@ -198,7 +151,7 @@ func (s *anthropicStream) block(i int64) *streamBlock {
 
 func (s *anthropicStream) event(ctx context.Context, raw sseEvent) step {
 	if raw.name == "error" {
-		s.yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: anthropicAPIError(http.StatusOK, raw.data, s.resp)})
+		s.yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: streamError(errorBody(raw.data), raw.data, s.resp)})
 		return stepStop
 	}
 	var ev anthropicEvent
@@ -420,7 +373,7 @@ func (m *anthropicModel) send(ctx context.Context, p anthropicRequest) (*http.Re
 		for k, v := range m.c.headers {
 			h.Set(k, v)
 		}
-	}, anthropicAPIError)
+	})
 }
 
 func anthropicFinish(reason string) llm.FinishReason {
@@ -757,73 +710,7 @@ func anthropicResult(r llm.ToolResultPart) anthropicToolResult {
 	return block
 }
 
-// anthropicContextRe reads the numbers of a context-window overflow
-// (compiled on first use: nothing is built at start).
-var anthropicContextRe = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`prompt is too long:\s*(\d+)\s*tokens?\s*>\s*(\d+)\s*maximum`)
-})
-
-// anthropicAPIError turns an error answer (a non-2xx response, or an
-// `error` event inside a 200 stream) into a *llm.ProviderError that
-// retry.go and Classify understand: status, lower-case response headers,
-// JSON body, transient flag, context-overflow numbers.
-func anthropicAPIError(status int, raw []byte, resp *http.Response) error {
-	body := string(raw)
-	errType, msg := anthropicErrorBody(body)
-	pe := &llm.ProviderError{
-		Title:          cmp.Or(llm.ErrorTitleForStatusCode(status), "provider request failed"),
-		Message:        cmp.Or(msg, strings.TrimSpace(body), http.StatusText(status)),
-		StatusCode:     status,
-		ResponseBody:   raw,
-		TransientError: llm.TransientStreamErrorTypes[errType],
-	}
-	if status == http.StatusOK {
-		pe.Title = cmp.Or(strings.ReplaceAll(errType, "_", " "), "provider stream error")
-	}
-	pe.Cause = fmt.Errorf("anthropic: %d %s: %s", status, cmp.Or(errType, http.StatusText(status)), pe.Message)
-	if resp != nil {
-		fillHTTP(pe, resp.Request, resp)
-	}
-	if mm := anthropicContextRe().FindStringSubmatch(pe.Message); mm != nil {
-		pe.ContextTooLargeErr = true
-		pe.ContextUsedTokens, _ = strconv.Atoi(mm[1])
-		pe.ContextMaxTokens, _ = strconv.Atoi(mm[2])
-	}
-	return pe
-}
-
-// anthropicErrorBody reads {"type":"error","error":{"type":…,"message":…}}.
-func anthropicErrorBody(body string) (errType, message string) {
-	var env struct {
-		Error struct {
-			Type    string `json:"type"`
-			Message string `json:"message"`
-		} `json:"error"`
-	}
-	if json.Unmarshal([]byte(body), &env) != nil {
-		return "", ""
-	}
-	return env.Error.Type, env.Error.Message
-}
-
 var _ wireModel = (*anthropicModel)(nil)
-
-// fillHTTP copies an SDK error's request URL and response headers (the last
-// value of each, lower-case names) into pe: the retry policy reads
-// retry-after there. Either may be nil.
-func fillHTTP(pe *llm.ProviderError, req *http.Request, resp *http.Response) {
-	if req != nil {
-		pe.URL = req.URL.String()
-	}
-	if resp != nil {
-		pe.ResponseHeaders = make(map[string]string, len(resp.Header))
-		for k, v := range resp.Header {
-			if len(v) > 0 {
-				pe.ResponseHeaders[strings.ToLower(k)] = v[len(v)-1]
-			}
-		}
-	}
-}
 
 // unsupportedFile is the warning for a file part a wire cannot carry (its
 // media type has no block or input type there); the call goes on without it.

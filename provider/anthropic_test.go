@@ -202,26 +202,23 @@ func TestAnthropicFinishLength(t *testing.T) {
 	}
 }
 
-func TestAnthropicGenerate(t *testing.T) {
+func TestAnthropicWholeAnswer(t *testing.T) {
 	s, res, _ := setup(t, anthropicWire, fakellm.Turn{Reasoning: []string{"r"}, Text: []string{"Fix ", "title"},
 		ToolCalls: []fakellm.ToolCall{{ID: "toolu_1", Name: "ls", Args: `{}`}}, Usage: fakellm.Usage{Input: 7, Output: 3}})
 	maxOut := int64(100)
-	resp, err := res.LM.Generate(context.Background(), llm.Call{Prompt: userCall("x").Prompt, MaxOutputTokens: &maxOut})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.Content.Text() != "Fix title" || resp.Content.ReasoningText() != "r" || len(resp.Content.ToolCalls()) != 1 ||
-		resp.FinishReason != llm.FinishReasonToolCalls || resp.Usage.InputTokens != 7 {
-		t.Errorf("response %+v", resp)
+	a := drain(t, res.LM, llm.Call{Prompt: userCall("x").Prompt, MaxOutputTokens: &maxOut})
+	if a.err != nil || a.text != "Fix title" || a.reasoning != "r" || len(a.calls) != 1 ||
+		a.finish.FinishReason != llm.FinishReasonToolCalls || a.finish.Usage.InputTokens != 7 {
+		t.Errorf("answer %+v", a)
 	}
 	if got := s.Requests()[0].Body["max_tokens"]; got != float64(100) {
 		t.Errorf("max_tokens %v", got)
 	}
 	s.Push(fakellm.Turn{Status: 401})
-	if _, err := res.LM.Generate(context.Background(), userCall("x")); err == nil {
-		t.Error("Generate must return the 401")
-	} else if name, _ := Classify(err); name != "ProviderAuthError" {
-		t.Errorf("Classify(%v) = %s", err, name)
+	if a := drain(t, res.LM, userCall("x")); a.err == nil {
+		t.Error("the stream must end with the 401")
+	} else if name, _ := Classify(a.err); name != "ProviderAuthError" {
+		t.Errorf("Classify(%v) = %s", a.err, name)
 	}
 }
 
@@ -234,7 +231,7 @@ func TestAnthropicHTTPErrors(t *testing.T) {
 		if !errors.As(err, &pe) || pe.StatusCode != 400 {
 			t.Fatalf("err %v", err)
 		}
-		if pe.ResponseHeaders["request-id"] != "req_fake0001" || pe.Message != "invalid request" || pe.RequestBody != nil {
+		if pe.ResponseHeaders["request-id"] != "req_fake0001" || pe.Message != "invalid request" {
 			t.Errorf("provider error %+v", pe)
 		}
 	})

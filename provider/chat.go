@@ -437,7 +437,7 @@ func (m *chatModel) send(ctx context.Context, r chatRequest) (*http.Response, er
 		for k, v := range m.c.headers {
 			h.Set(k, v)
 		}
-	}, openaiAPIError)
+	})
 }
 
 // chatChunk is one streamed chunk, or the error object a server sends in
@@ -677,13 +677,13 @@ func (s *chatStream) end(ctx context.Context) {
 	})
 }
 
-// Stream implements llm.LanguageModel.
-func (m *chatModel) Stream(ctx context.Context, call llm.Call) (llm.StreamResponse, error) {
+// Stream implements wireModel.
+func (m *chatModel) Stream(ctx context.Context, call llm.Call) llm.StreamResponse {
 	r, warnings := m.request(call)
 	resp, err := m.send(ctx, r)
 	return sseStream(ctx, resp, err, warnings, func(yield func(llm.StreamPart) bool) wireDecoder {
 		return &chatStream{yield: yield}
-	}), nil
+	})
 }
 
 // event decodes one chunk; "[DONE]" ends the stream, and so does an error
@@ -699,7 +699,7 @@ func (s *chatStream) event(ctx context.Context, ev sseEvent) step {
 		return stepStop
 	}
 	if len(ch.Error) > 0 && string(ch.Error) != "null" {
-		s.yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: openaiStreamError(data)})
+		s.yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: streamError(errorBody(data), data, nil)})
 		return stepStop
 	}
 	return stepOf(s.chunk(&ch))
@@ -717,22 +717,6 @@ func chatFinish(reason string) llm.FinishReason {
 		return llm.FinishReasonToolCalls
 	}
 	return llm.FinishReasonUnknown
-}
-
-// openaiStreamError is the error object a server sent inside a 200 stream;
-// server errors, overloads and rate limits there are transient, as over
-// HTTP.
-func openaiStreamError(data []byte) error {
-	msg, errType, status := openaiErrorBody(data)
-	pe := &llm.ProviderError{
-		Title:        cmp.Or(strings.ReplaceAll(errType, "_", " "), "provider stream error"),
-		Message:      cmp.Or(msg, "the stream failed"),
-		ResponseBody: data,
-		TransientError: llm.TransientStreamErrorTypes[errType] || status == http.StatusRequestTimeout ||
-			status == http.StatusTooManyRequests || status >= http.StatusInternalServerError,
-	}
-	markContextOverflow(pe)
-	return pe
 }
 
 var (

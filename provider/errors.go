@@ -83,32 +83,12 @@ func Classify(err error) (name string, data map[string]any) {
 	return "UnknownError", map[string]any{"message": msg}
 }
 
-// message extracts the most useful human text from err: the provider's
-// own error.message from the JSON body when there is one.
+// message is the provider's own message of err (the adapters put the
+// error body's message in ProviderError.Message), else err's text.
 func message(err error) string {
 	var pe *llm.ProviderError
-	if errors.As(err, &pe) {
-		body := pe.ResponseBody
-		if i := bytes.Index(body, []byte("\r\n\r\n")); i >= 0 {
-			body = body[i+4:]
-		}
-		var env struct {
-			Error struct {
-				Message string `json:"message"`
-			} `json:"error"`
-			Message string `json:"message"`
-		}
-		if json.Unmarshal(bytes.TrimSpace(body), &env) == nil {
-			if env.Error.Message != "" {
-				return env.Error.Message
-			}
-			if env.Message != "" {
-				return env.Message
-			}
-		}
-		if pe.Message != "" {
-			return pe.Message
-		}
+	if errors.As(err, &pe) && pe.Message != "" {
+		return pe.Message
 	}
 	return err.Error()
 }
@@ -123,11 +103,23 @@ func Cost(m Model, u llm.Usage) float64 {
 		float64(u.CacheCreationTokens)*m.Cost.CacheWrite) / 1_000_000
 }
 
-// openaiErrorBody reads an OpenAI-style error body: {"error":{"message",
-// "type","code"}}, and what compatible servers send instead: {"error":
-// "text"} (Ollama), {"message":…}, a one-element list of the first
-// (Google), or a numeric code that is an HTTP status (OpenRouter).
-func openaiErrorBody(raw []byte) (message, errType string, status int) {
+// errorInfo is what a provider's error object says.
+type errorInfo struct {
+	message   string
+	typ, code string // the error's type and its code when that is text
+	status    int    // a numeric code that is an HTTP status (OpenRouter)
+}
+
+// kind is the error's type, else its code ("invalid_request_error",
+// "server_error").
+func (e errorInfo) kind() string { return cmp.Or(e.typ, e.code) }
+
+// errorBody reads an error body or an error event's data: Anthropic's
+// {"type":"error","error":{"type","message"}}, OpenAI's {"error":
+// {"message","type","code"}}, and what compatible servers send instead:
+// {"error":"text"} (Ollama), {"message":…}, a one-element list of the
+// first (Google), or a numeric code that is an HTTP status (OpenRouter).
+func errorBody(raw []byte) errorInfo {
 	raw = bytes.TrimSpace(raw)
 	var list []json.RawMessage
 	if json.Unmarshal(raw, &list) == nil && len(list) > 0 {
@@ -138,10 +130,10 @@ func openaiErrorBody(raw []byte) (message, errType string, status int) {
 		Message string          `json:"message"`
 	}
 	if json.Unmarshal(raw, &env) != nil {
-		return "", "", 0
+		return errorInfo{}
 	}
 	if s := jsonString(env.Error); s != "" {
-		return s, "", 0
+		return errorInfo{message: s}
 	}
 	var e struct {
 		Message string          `json:"message"`
@@ -149,58 +141,100 @@ func openaiErrorBody(raw []byte) (message, errType string, status int) {
 		Code    json.RawMessage `json:"code"`
 	}
 	_ = json.Unmarshal(env.Error, &e)
-	_ = json.Unmarshal(e.Code, &status)
-	return cmp.Or(e.Message, env.Message), cmp.Or(e.Type, jsonString(e.Code)), status
+	info := errorInfo{message: cmp.Or(e.Message, env.Message), typ: e.Type, code: jsonString(e.Code)}
+	_ = json.Unmarshal(e.Code, &info.status)
+	return info
 }
 
-// openaiContextRe reads the numbers of a context-window overflow as
-// OpenAI words it ("maximum context length is N tokens … resulted in M
-// tokens"), Alibaba's Qwen ("Range of input length should be [1, N]") and
-// Vercel's gateway ("Input too long: M input tokens, limit is N").
-var openaiContextRe = sync.OnceValue(func() [3]*regexp.Regexp {
-	return [3]*regexp.Regexp{
-		regexp.MustCompile(`maximum context length (?:is|of) (\d+) tokens.*?(?:resulted in|requested) ~?(\d+) tokens`),
-		regexp.MustCompile(`Range of input length should be \[\d+,\s*(\d+)\]`),
-		regexp.MustCompile(`Input too long:\s*(\d+)\s*input tokens,\s*limit is\s*(\d+)`),
+// contextPatterns read the numbers of a context-window overflow as
+// Anthropic words it ("prompt is too long: M tokens > N maximum"), OpenAI
+// ("maximum context length is N tokens … resulted in M tokens"), Alibaba's
+// Qwen ("Range of input length should be [1, N]") and Vercel's gateway
+// ("Input too long: M input tokens, limit is N"); used and max are the
+// submatch indexes of the counts (0: not given). Compiled on first use.
+var contextPatterns = sync.OnceValue(func() []contextPattern {
+	return []contextPattern{
+		{regexp.MustCompile(`prompt is too long:\s*(\d+)\s*tokens?\s*>\s*(\d+)\s*maximum`), 1, 2},
+		{regexp.MustCompile(`maximum context length (?:is|of) (\d+) tokens.*?(?:resulted in|requested) ~?(\d+) tokens`), 2, 1},
+		{regexp.MustCompile(`Range of input length should be \[\d+,\s*(\d+)\]`), 0, 1},
+		{regexp.MustCompile(`Input too long:\s*(\d+)\s*input tokens,\s*limit is\s*(\d+)`), 1, 2},
 	}
 })
 
-// markContextOverflow sets pe's context-overflow fields from its message.
-func markContextOverflow(pe *llm.ProviderError) {
-	re := openaiContextRe()
-	switch {
-	case re[0].MatchString(pe.Message):
-		mm := re[0].FindStringSubmatch(pe.Message)
-		pe.ContextMaxTokens, _ = strconv.Atoi(mm[1])
-		pe.ContextUsedTokens, _ = strconv.Atoi(mm[2])
-	case re[1].MatchString(pe.Message):
-		pe.ContextMaxTokens, _ = strconv.Atoi(re[1].FindStringSubmatch(pe.Message)[1])
-	case re[2].MatchString(pe.Message):
-		mm := re[2].FindStringSubmatch(pe.Message)
-		pe.ContextUsedTokens, _ = strconv.Atoi(mm[1])
-		pe.ContextMaxTokens, _ = strconv.Atoi(mm[2])
-	default:
-		return
-	}
-	pe.ContextTooLargeErr = true
+type contextPattern struct {
+	re        *regexp.Regexp
+	used, max int
 }
 
-// openaiAPIError (the Chat Completions and the Responses adapters' error
-// mapper) turns a non-2xx answer of an OpenAI-style API into a
-// *llm.ProviderError that retry.go and Classify understand: status,
-// lower-case response headers (retry-after), the body, context-overflow
-// numbers.
-func openaiAPIError(status int, raw []byte, resp *http.Response) error {
-	msg, _, _ := openaiErrorBody(raw)
+// markContextOverflow sets pe's context-overflow fields from its message,
+// or from the error code OpenAI gives an overflow (its Responses stream
+// says so in words no pattern reads).
+func markContextOverflow(pe *llm.ProviderError, code string) {
+	for _, p := range contextPatterns() {
+		mm := p.re.FindStringSubmatch(pe.Message)
+		if mm == nil {
+			continue
+		}
+		if p.used > 0 {
+			pe.ContextUsedTokens, _ = strconv.Atoi(mm[p.used])
+		}
+		if p.max > 0 {
+			pe.ContextMaxTokens, _ = strconv.Atoi(mm[p.max])
+		}
+		pe.ContextTooLargeErr = true
+		return
+	}
+	if code == "context_length_exceeded" {
+		pe.ContextTooLargeErr = true
+	}
+}
+
+// httpError is the error of a non-2xx answer, on every wire: a
+// *llm.ProviderError that retry.go and Classify understand, with the
+// status, the provider's message, lower-case response headers
+// (retry-after), the body and a context overflow's numbers.
+func httpError(status int, raw []byte, resp *http.Response) error {
+	info := errorBody(raw)
 	pe := &llm.ProviderError{
 		Title:        cmp.Or(llm.ErrorTitleForStatusCode(status), "provider request failed"),
-		Message:      cmp.Or(msg, strings.TrimSpace(string(raw)), http.StatusText(status)),
+		Message:      cmp.Or(info.message, strings.TrimSpace(string(raw)), http.StatusText(status)),
 		StatusCode:   status,
 		ResponseBody: raw,
 	}
-	if resp != nil {
-		fillHTTP(pe, resp.Request, resp)
-	}
-	markContextOverflow(pe)
+	fillHTTP(pe, resp)
+	markContextOverflow(pe, info.code)
 	return pe
+}
+
+// streamError is the error a provider reported inside a 200 stream (raw is
+// the event's data, kept as the response body; resp, when given, lends its
+// headers). Server errors, overloads and rate limits there are transient,
+// as over HTTP: by the error's type or code, or a numeric code that is a
+// retryable HTTP status.
+func streamError(info errorInfo, raw []byte, resp *http.Response) error {
+	kind := info.kind()
+	pe := &llm.ProviderError{
+		Title:        cmp.Or(strings.ReplaceAll(kind, "_", " "), "provider stream error"),
+		Message:      cmp.Or(info.message, kind, "the stream failed"),
+		ResponseBody: raw,
+		TransientError: llm.TransientStreamErrorTypes[info.typ] || llm.TransientStreamErrorTypes[info.code] ||
+			llm.RetryableStatus(info.status),
+	}
+	fillHTTP(pe, resp)
+	markContextOverflow(pe, info.code)
+	return pe
+}
+
+// fillHTTP copies the response headers (the last value of each, lower-case
+// names) into pe: the retry policy reads retry-after there. resp may be nil.
+func fillHTTP(pe *llm.ProviderError, resp *http.Response) {
+	if resp == nil {
+		return
+	}
+	pe.ResponseHeaders = make(map[string]string, len(resp.Header))
+	for k, v := range resp.Header {
+		if len(v) > 0 {
+			pe.ResponseHeaders[strings.ToLower(k)] = v[len(v)-1]
+		}
+	}
 }

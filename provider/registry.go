@@ -500,9 +500,10 @@ func (r *Registry) Model(ctx context.Context, providerID, modelID string) (*Reso
 
 	var lm wireModel
 	w := wireOf(p)
+	secret := cmp.Or(key, bearer) // scrubbed from the model's errors
 	if isVertex(p) {
 		var err error
-		if lm, w, err = r.vertexModel(ctx, p, modelID, headers); err != nil {
+		if lm, w, secret, err = r.vertexModel(ctx, p, modelID, headers); err != nil {
 			return nil, &providerError{id: providerID, err: err}
 		}
 		from = "google credentials"
@@ -516,7 +517,7 @@ func (r *Registry) Model(ctx context.Context, providerID, modelID string) (*Reso
 	return &Resolved{
 		Info:  p.clone(),
 		Model: m,
-		LM:    &retryModel{inner: lm, providerID: providerID, policy: r.retry, log: r.log, secret: cmp.Or(key, bearer)},
+		LM:    &retryModel{inner: lm, providerID: providerID, policy: r.retry, log: r.log, secret: secret},
 		wire:  w,
 	}, nil
 }

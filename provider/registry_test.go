@@ -250,8 +250,8 @@ func TestOAuthAccessTokenIsSentAsBearer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.LM.Generate(context.Background(), llm.Call{Prompt: llm.Prompt{llm.NewUserMessage("hi")}}); err != nil {
-		t.Fatal(err)
+	if a := drain(t, r.LM, llm.Call{Prompt: llm.Prompt{llm.NewUserMessage("hi")}}); a.err != nil {
+		t.Fatal(a.err)
 	}
 	h := fake.Requests()[0].Header
 	if h.Get("Authorization") != "Bearer sk-ant-oat-access" || h.Get("X-Api-Key") != "" || !strings.Contains(h.Get("Anthropic-Beta"), "oauth-2025-04-20") {

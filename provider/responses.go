@@ -369,6 +369,10 @@ type responsesErrorObject struct {
 	Type    string   `json:"type"`
 }
 
+func (e responsesErrorObject) info() errorInfo {
+	return errorInfo{message: e.Message, typ: e.Type, code: string(e.Code)}
+}
+
 // jsonText reads a JSON string, number or null as text (error codes come
 // as "server_error", "401" or 401).
 type jsonText string
@@ -395,18 +399,18 @@ type responsesUsage struct {
 	} `json:"output_tokens_details"`
 }
 
-// Stream implements llm.LanguageModel. Text and reasoning parts carry
+// Stream implements wireModel. Text and reasoning parts carry
 // their output item's id, tool calls their call_id; a reasoning item's
 // end carries its metadata (id and encrypted content, read from the
 // item's done event); a stream that ends without response.completed (or
 // .incomplete) is an incomplete-stream error, which retryModel retries.
-func (m *responsesModel) Stream(ctx context.Context, call llm.Call) (llm.StreamResponse, error) {
+func (m *responsesModel) Stream(ctx context.Context, call llm.Call) llm.StreamResponse {
 	params, warnings := m.params(call)
 	resp, err := m.send(ctx, params)
 	return sseStream(ctx, resp, err, warnings, func(yield func(llm.StreamPart) bool) wireDecoder {
 		return &responsesStream{yield: yield, calls: map[int64]string{}, summaries: map[string]bool{},
 			finish: llm.FinishReasonUnknown}
-	}), nil
+	})
 }
 
 // responsesStream turns Responses events into stream parts.
@@ -438,7 +442,7 @@ func (s *responsesStream) event(ctx context.Context, raw sseEvent) step {
 		if ev.Error != nil {
 			e = *ev.Error
 		}
-		s.yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: responsesStreamError(e, raw.data)})
+		s.yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: streamError(e.info(), raw.data, nil)})
 		return stepStop
 	}
 	var part llm.StreamPart
@@ -488,7 +492,7 @@ func (s *responsesStream) event(ctx context.Context, raw sseEvent) step {
 		s.usage = ev.Response.Usage.llm()
 		s.finish = responsesFinish(ev.Response.IncompleteDetails.Reason, s.hasCalls)
 	case "response.failed":
-		s.yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: responsesStreamError(ev.Response.Error, raw.data)})
+		s.yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: streamError(ev.Response.Error.info(), raw.data, nil)})
 		return stepStop
 	}
 	if part.Type != "" && !s.yield(part) {
@@ -526,7 +530,7 @@ func (m *responsesModel) send(ctx context.Context, p responsesRequest) (*http.Re
 		for k, v := range m.c.headers {
 			h.Set(k, v)
 		}
-	}, openaiAPIError)
+	})
 }
 
 func responsesReasoningMeta(id, encrypted string) llm.ProviderMetadata {
@@ -557,22 +561,6 @@ func responsesFinish(incomplete string, hasCalls bool) llm.FinishReason {
 		return llm.FinishReasonContentFilter
 	}
 	return llm.FinishReasonOther
-}
-
-// responsesStreamError is an error the API reported inside the stream
-// (an "error" event, response.failed, or an error object in a data
-// frame; raw is the frame's data, kept as the response body); server
-// errors and rate limits there are transient, as over HTTP.
-func responsesStreamError(e responsesErrorObject, raw []byte) error {
-	code := string(e.Code)
-	kind := cmp.Or(code, e.Type)
-	return &llm.ProviderError{
-		Title:        cmp.Or(strings.ReplaceAll(kind, "_", " "), "provider stream error"),
-		Message:      cmp.Or(e.Message, kind, "the response failed"),
-		ResponseBody: raw,
-		TransientError: code == "rate_limit_exceeded" || llm.TransientStreamErrorTypes[code] ||
-			llm.TransientStreamErrorTypes[e.Type],
-	}
 }
 
 var _ wireModel = (*responsesModel)(nil)

@@ -108,10 +108,11 @@ func retryable(err error) bool {
 	return llm.IsTransportError(err)
 }
 
-// wireModel is what each wire adapter implements: one streaming call.
-// retryModel makes an llm.LanguageModel of it (Generate drains Stream).
+// wireModel is what each wire adapter implements: one streaming call,
+// whose failures (a refused request too) are the stream's error part.
+// retryModel makes an llm.LanguageModel of it.
 type wireModel interface {
-	Stream(context.Context, llm.Call) (llm.StreamResponse, error)
+	Stream(context.Context, llm.Call) llm.StreamResponse
 	Provider() string
 	Model() string
 }
@@ -135,8 +136,6 @@ func (m *retryModel) wrap(err error) error {
 	}
 	var pe *llm.ProviderError
 	if errors.As(err, &pe) {
-		// The request dump contains the auth headers: never keep it.
-		pe.RequestBody = nil
 		pe.Message = scrub(pe.Message, m.secret)
 		pe.Title = scrub(pe.Title, m.secret)
 		pe.ResponseBody = []byte(scrub(string(pe.ResponseBody), m.secret))
@@ -154,36 +153,14 @@ func (m *retryModel) waitRetry(ctx context.Context, attempt int, err error) bool
 	return m.policy.sleep(ctx, d) == nil
 }
 
-// Generate implements llm.LanguageModel by draining Stream (with its
-// retries): the adapters have one wire code path, streaming, which has no
-// server-side duration limit for large max_tokens.
-func (m *retryModel) Generate(ctx context.Context, call llm.Call) (*llm.Response, error) {
-	stream, err := m.Stream(ctx, call)
-	if err != nil {
-		return nil, err
-	}
-	return collectStream(stream)
-}
-
-// Stream implements llm.LanguageModel. A failed attempt is retried only
-// while nothing but warnings has been produced, so the caller never sees
-// a part twice. Error parts carry errors that Classify understands.
+// Stream implements llm.LanguageModel; its error is always nil (a failure
+// is the stream's last part). A failed attempt is retried only while
+// nothing but warnings has been produced, so the caller never sees a part
+// twice. Error parts carry errors that Classify understands.
 func (m *retryModel) Stream(ctx context.Context, call llm.Call) (llm.StreamResponse, error) {
-	first, err := m.inner.Stream(ctx, call)
-	if err != nil {
-		return nil, m.wrap(err)
-	}
 	return func(yield func(llm.StreamPart) bool) {
-		stream := first
 		for attempt := 1; ; attempt++ {
-			if stream == nil {
-				s, err := m.inner.Stream(ctx, call)
-				if err != nil {
-					yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: m.wrap(err)})
-					return
-				}
-				stream = s
-			}
+			stream := m.inner.Stream(ctx, call)
 			var held []llm.StreamPart
 			committed := false
 			var failure error
@@ -234,7 +211,6 @@ func (m *retryModel) Stream(ctx context.Context, call llm.Call) (llm.StreamRespo
 				yield(llm.StreamPart{Type: llm.StreamPartTypeError, Error: m.wrap(failure)})
 				return
 			}
-			stream = nil
 		}
 	}, nil
 }

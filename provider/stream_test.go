@@ -105,6 +105,30 @@ func collect(t *testing.T, ctx context.Context, lm llm.LanguageModel, call llm.C
 	return parts
 }
 
+// answer is a drained stream: its text, reasoning, tool calls and finish
+// part, or the error it ended with.
+type answer struct {
+	text, reasoning string
+	calls           []llm.StreamPart
+	finish          llm.StreamPart
+	err             error
+}
+
+// drain reads lm's whole answer to call.
+func drain(t *testing.T, lm llm.LanguageModel, call llm.Call) answer {
+	t.Helper()
+	parts := collect(t, context.Background(), lm, call)
+	a := answer{text: joined(parts, llm.StreamPartTypeTextDelta), reasoning: joined(parts, llm.StreamPartTypeReasoningDelta),
+		calls: ofType(parts, llm.StreamPartTypeToolCall)}
+	if f := ofType(parts, llm.StreamPartTypeFinish); len(f) == 1 {
+		a.finish = f[0]
+	}
+	if e := ofType(parts, llm.StreamPartTypeError); len(e) > 0 {
+		a.err = e[len(e)-1].Error
+	}
+	return a
+}
+
 func joined(parts []llm.StreamPart, typ llm.StreamPartType) string {
 	var b strings.Builder
 	for _, p := range parts {

@@ -124,25 +124,26 @@ func vertexCredentials(ctx context.Context, path string) (*google.Credentials, e
 // vertexModel builds a Vertex model: Claude through the Anthropic adapter
 // at Vertex's rawPredict endpoint, anything else through Vertex's
 // OpenAI-compatible endpoint (model "google/<id>" unless the id names its
-// publisher). Both send the access token as a Bearer token.
-func (r *Registry) vertexModel(ctx context.Context, p Info, modelID string, headers map[string]string) (wireModel, wire, error) {
+// publisher). Both send the access token as a Bearer token; it is returned
+// too, for the retry layer to scrub from errors.
+func (r *Registry) vertexModel(ctx context.Context, p Info, modelID string, headers map[string]string) (wireModel, wire, string, error) {
 	claude := Family(modelID) == FamilyAnthropic
 	base, err := r.vertexBase(p.ID, claude)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, "", err
 	}
 	token, err := r.vertex.token(ctx, r.src.Env, r.client)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, "", err
 	}
 	if claude {
 		return newAnthropicModel(anthropicConfig{providerID: p.ID, modelID: modelID, baseURL: base, authToken: token,
-			headers: headers, client: r.client, vertex: true}), wireAnthropic, nil
+			headers: headers, client: r.client, vertex: true}), wireAnthropic, token, nil
 	}
 	id := modelID
 	if !strings.Contains(id, "/") {
 		id = "google/" + id
 	}
 	return newChatModel(chatConfig{providerID: p.ID, modelID: id, baseURL: base + "/endpoints/openapi", apiKey: token,
-		headers: headers, client: r.client, compat: true}), wireCompat, nil
+		headers: headers, client: r.client, compat: true}), wireCompat, token, nil
 }

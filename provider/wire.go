@@ -20,10 +20,9 @@ type typedText struct {
 // postStream is the one HTTP exchange of ocgo's own wire adapters: it POSTs
 // body (JSON) to url, asking for an event stream, with the headers header
 // sets, and returns the response to read the stream from. A non-2xx answer
-// becomes apiErr(status, body, response) (the body read up to 1 MB); a
+// becomes httpError(status, body, response) (the body read up to 1 MB); a
 // transport failure goes through wireError.
-func postStream(ctx context.Context, client httpDoer, url string, body []byte, header func(http.Header),
-	apiErr func(status int, body []byte, resp *http.Response) error) (*http.Response, error) {
+func postStream(ctx context.Context, client httpDoer, url string, body []byte, header func(http.Header)) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
@@ -41,7 +40,7 @@ func postStream(ctx context.Context, client httpDoer, url string, body []byte, h
 		if err != nil && ctx.Err() != nil {
 			return nil, wireError(ctx, err)
 		}
-		return nil, apiErr(resp.StatusCode, raw, resp)
+		return nil, httpError(resp.StatusCode, raw, resp)
 	}
 	return resp, nil
 }

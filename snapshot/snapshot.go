@@ -35,8 +35,10 @@
 // objects/info/alternates. This is the go-git plumbing approach
 // measured in the project's dependencies notes; go-git's Worktree API is far
 // slower. Nested git repositories are left out (reported in Skipped); content
-// is stored byte-exact (no eol or filter conversion). Unix only (flock,
-// O_NOFOLLOW, inode numbers).
+// is stored byte-exact (no eol or filter conversion). Every path of the work
+// tree is read, and a restore writes, through dirent.Root: no link is
+// followed at any component, so what is stored or written under a path is
+// never another file's. Unix only (flock, O_NOFOLLOW, inode numbers).
 package snapshot
 
 import (
@@ -53,6 +55,7 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 
+	"ocgo/dirent"
 	"ocgo/gitrepo"
 	"ocgo/ignore"
 	"ocgo/relpath"
@@ -135,7 +138,10 @@ type Snapshotter struct {
 	// checkpoint is Options.Checkpoint (nil: none).
 	checkpoint func(step string)
 
-	root *os.Root // work tree, for confined writes
+	// root is the work tree, every path reached without following a
+	// symlink (dirent.Root): reads, lstats and a restore's writes act on
+	// what is at a path, never on another file a link leads to.
+	root *dirent.Root
 	lock *fileLock
 
 	proj *projectRepo // nil for non-git projects
@@ -215,7 +221,7 @@ func Open(opts Options) (*Snapshotter, error) {
 		return nil, err
 	}
 	lk := newLock(filepath.Join(gitDir, "ocgo.lock"))
-	root, err := os.OpenRoot(work)
+	root, err := dirent.OpenRoot(work)
 	if err != nil {
 		lk.close()
 		return nil, fmt.Errorf("snapshot: open work tree: %w", err)

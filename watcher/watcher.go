@@ -498,7 +498,7 @@ type wdir struct {
 
 // scanDir indexes the directory rel and everything below it (w.mu held),
 // through the one walk of the tree (dirent.Walker): every directory is
-// opened relative to its open parent from the project's os.Root with
+// opened relative to its open parent from the project's dirent.Root with
 // O_NOFOLLOW, so no component at any depth is followed through a symlink.
 // Sequential: the index and the rules are not safe for concurrent
 // mutation, and w.mu is held.
@@ -508,7 +508,7 @@ func (w *Watcher) scanDir(rel string, sc *scan) {
 		comps = strings.Split(rel, "/")
 	}
 	v := wdir{sc: sc, comps: append(comps, "")}
-	root, err := os.OpenRoot(w.root)
+	root, err := dirent.OpenRoot(w.root)
 	if err != nil {
 		w.enterDir(rel, v) // the root vanished: the directory is known, not listed
 		return
@@ -538,7 +538,11 @@ func (w *Watcher) listDir(d *dirent.Dir[wdir], v wdir) {
 	w.rules.Forget(rel)
 	for _, e := range d.Entries {
 		if e.Name == ".gitignore" && !e.IsDir {
-			w.rules.Load(rel, w.abs(rel))
+			f, _ := d.Open(e.Name) // nil when it is a link or unreadable: no rules
+			w.rules.Load(rel, f)
+			if f != nil {
+				_ = f.Close()
+			}
 			break
 		}
 	}
