@@ -51,8 +51,6 @@ type StreamPart struct {
 	ToolCallName  string
 	ToolCallInput string
 	Delta         string
-	// ProviderExecuted marks a tool call the provider ran itself.
-	ProviderExecuted bool
 	// Usage and FinishReason come with StreamPartTypeFinish.
 	Usage        Usage
 	FinishReason FinishReason
@@ -68,7 +66,6 @@ type StreamPart struct {
 type Usage struct {
 	InputTokens         int64
 	OutputTokens        int64
-	TotalTokens         int64
 	ReasoningTokens     int64
 	CacheCreationTokens int64
 	CacheReadTokens     int64
@@ -83,7 +80,6 @@ const (
 	FinishReasonLength        FinishReason = "length"
 	FinishReasonContentFilter FinishReason = "content-filter"
 	FinishReasonToolCalls     FinishReason = "tool-calls"
-	FinishReasonError         FinishReason = "error"
 	FinishReasonOther         FinishReason = "other"
 	// FinishReasonUnknown: the provider sent none.
 	FinishReasonUnknown FinishReason = "unknown"
@@ -95,17 +91,15 @@ type CallWarningType string
 // The kinds of call warnings.
 const (
 	CallWarningTypeUnsupportedSetting CallWarningType = "unsupported-setting"
-	CallWarningTypeUnsupportedTool    CallWarningType = "unsupported-tool"
 	CallWarningTypeOther              CallWarningType = "other"
 )
 
 // CallWarning is something of the call the adapter left out or changed
-// (a setting the model does not take, a tool kind it cannot send); the
-// call goes on without it.
+// (a setting the model does not take, a file it cannot carry); the call
+// goes on without it.
 type CallWarning struct {
 	Type    CallWarningType
 	Setting string
-	Tool    Tool
 	Details string
 	Message string
 }

@@ -280,7 +280,6 @@ func (s *anthropicStream) end(ctx context.Context) {
 		Usage: llm.Usage{
 			InputTokens:         u.InputTokens,
 			OutputTokens:        u.OutputTokens,
-			TotalTokens:         u.InputTokens + u.OutputTokens,
 			CacheCreationTokens: u.CacheCreationInputTokens,
 			CacheReadTokens:     u.CacheReadInputTokens,
 		},
@@ -399,7 +398,6 @@ type anthropicRequest struct {
 	Messages         []anthropicTurn      `json:"messages"`
 	Temperature      *float64             `json:"temperature,omitempty"`
 	TopP             *float64             `json:"top_p,omitempty"`
-	TopK             *int64               `json:"top_k,omitempty"`
 	Thinking         *anthropicThinkingOn `json:"thinking,omitempty"`
 	Tools            []anthropicToolDef   `json:"tools,omitempty"`
 	ToolChoice       *anthropicChoice     `json:"tool_choice,omitempty"`
@@ -489,7 +487,6 @@ func (m *anthropicModel) params(call llm.Call) (anthropicRequest, []llm.CallWarn
 		Messages:    messages,
 		Temperature: call.Temperature,
 		TopP:        call.TopP,
-		TopK:        call.TopK,
 		Stream:      true,
 	}
 	if call.MaxOutputTokens != nil && *call.MaxOutputTokens > 0 {
@@ -497,7 +494,7 @@ func (m *anthropicModel) params(call llm.Call) (anthropicRequest, []llm.CallWarn
 	}
 	if o, ok := call.ProviderOptions[anthropicMetaKey].(*anthropicCallOptions); ok && o.ThinkingBudget > 0 {
 		// Extended thinking: the budget counts within max_tokens, and the
-		// API refuses a temperature, top_k, or a top_p below 0.95 with it.
+		// API refuses a temperature or a top_p below 0.95 with it.
 		p.Thinking = &anthropicThinkingOn{Type: "enabled", BudgetTokens: o.ThinkingBudget}
 		if p.MaxTokens <= o.ThinkingBudget {
 			p.MaxTokens = o.ThinkingBudget + defaultMaxTokens
@@ -508,7 +505,6 @@ func (m *anthropicModel) params(call llm.Call) (anthropicRequest, []llm.CallWarn
 			opt  func()
 		}{
 			{"Temperature", p.Temperature != nil, func() { p.Temperature = nil }},
-			{"TopK", p.TopK != nil, func() { p.TopK = nil }},
 			{"TopP", p.TopP != nil && *p.TopP < 0.95, func() { p.TopP = nil }},
 		} {
 			if d.drop {
@@ -518,20 +514,7 @@ func (m *anthropicModel) params(call llm.Call) (anthropicRequest, []llm.CallWarn
 			}
 		}
 	}
-	for _, s := range []struct {
-		name string
-		set  bool
-	}{{"PresencePenalty", call.PresencePenalty != nil}, {"FrequencyPenalty", call.FrequencyPenalty != nil}} {
-		if s.set {
-			warnings = append(warnings, llm.CallWarning{Type: llm.CallWarningTypeUnsupportedSetting, Setting: s.name})
-		}
-	}
-	for _, t := range call.Tools {
-		ft, ok := t.(llm.FunctionTool)
-		if !ok {
-			warnings = append(warnings, llm.CallWarning{Type: llm.CallWarningTypeUnsupportedTool, Tool: t})
-			continue
-		}
+	for _, ft := range call.Tools {
 		p.Tools = append(p.Tools, anthropicTool(ft))
 	}
 	if call.ToolChoice != nil && len(p.Tools) > 0 {
@@ -618,9 +601,6 @@ func anthropicPrompt(prompt llm.Prompt) ([]anthropicText, []anthropicTurn, []llm
 						blocks = append(blocks, b)
 					}
 				case llm.ToolCallPart:
-					if p.ProviderExecuted {
-						continue
-					}
 					// The input goes back as the object the model sent;
 					// anything that is not a JSON object becomes {}.
 					input := json.RawMessage(p.Input)
@@ -700,11 +680,6 @@ func anthropicResult(r llm.ToolResultPart) anthropicToolResult {
 		block.IsError = true
 		if out.Error != nil {
 			text(out.Error.Error())
-		}
-	case llm.ToolResultOutputContentMedia:
-		text(out.Text)
-		if strings.HasPrefix(out.MediaType, "image/") {
-			block.Content = append(block.Content, imageBlock(out.MediaType, out.Data))
 		}
 	}
 	return block

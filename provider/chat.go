@@ -95,8 +95,6 @@ type chatRequest struct {
 	MaxCompletionTokens *int64             `json:"max_completion_tokens,omitempty"`
 	Temperature         *float64           `json:"temperature,omitempty"`
 	TopP                *float64           `json:"top_p,omitempty"`
-	FrequencyPenalty    *float64           `json:"frequency_penalty,omitempty"`
-	PresencePenalty     *float64           `json:"presence_penalty,omitempty"`
 	Tools               []chatToolDef      `json:"tools,omitempty"`
 	ToolChoice          any                `json:"tool_choice,omitempty"` // "auto", "none", "required" or chatNamedChoice
 	ReasoningEffort     string             `json:"reasoning_effort,omitempty"`
@@ -175,8 +173,7 @@ type chatNamedChoice struct {
 
 // chatReasoningModel reports whether OpenAI treats the model id as a
 // reasoning model (o-series, gpt-oss, GPT-5, also behind a gateway's
-// "openai/" prefix): such models refuse temperature, top_p and the
-// penalties, and take max_completion_tokens instead of max_tokens.
+// "openai/" prefix): such models refuse temperature and top_p, and take max_completion_tokens instead of max_tokens.
 func chatReasoningModel(id string) bool {
 	id = strings.ToLower(id)
 	for _, p := range []string{"o1", "o3", "o4", "oss"} {
@@ -191,21 +188,16 @@ func chatReasoningModel(id string) bool {
 func (m *chatModel) request(call llm.Call) (chatRequest, []llm.CallWarning) {
 	messages, warnings := chatPrompt(call.Prompt, m.c.compat && !m.c.strict)
 	r := chatRequest{
-		Model:            m.model,
-		Messages:         messages,
-		MaxTokens:        call.MaxOutputTokens,
-		Temperature:      call.Temperature,
-		TopP:             call.TopP,
-		FrequencyPenalty: call.FrequencyPenalty,
-		PresencePenalty:  call.PresencePenalty,
-		Stream:           true,
-		StreamOptions:    &chatStreamOptions{IncludeUsage: true},
+		Model:         m.model,
+		Messages:      messages,
+		MaxTokens:     call.MaxOutputTokens,
+		Temperature:   call.Temperature,
+		TopP:          call.TopP,
+		Stream:        true,
+		StreamOptions: &chatStreamOptions{IncludeUsage: true},
 	}
 	if m.c.noStreamOptions {
 		r.StreamOptions = nil
-	}
-	if call.TopK != nil {
-		warnings = append(warnings, llm.CallWarning{Type: llm.CallWarningTypeUnsupportedSetting, Setting: "TopK"})
 	}
 	unsupported := func(name, why string, set bool, drop func()) {
 		if set {
@@ -217,8 +209,6 @@ func (m *chatModel) request(call llm.Call) (chatRequest, []llm.CallWarning) {
 		const why = "not supported by reasoning models"
 		unsupported("Temperature", why, r.Temperature != nil, func() { r.Temperature = nil })
 		unsupported("TopP", why, r.TopP != nil, func() { r.TopP = nil })
-		unsupported("FrequencyPenalty", why, r.FrequencyPenalty != nil, func() { r.FrequencyPenalty = nil })
-		unsupported("PresencePenalty", why, r.PresencePenalty != nil, func() { r.PresencePenalty = nil })
 		r.MaxTokens, r.MaxCompletionTokens = nil, r.MaxTokens
 	}
 	if strings.Contains(m.model, "search-preview") {
@@ -227,12 +217,7 @@ func (m *chatModel) request(call llm.Call) (chatRequest, []llm.CallWarning) {
 	if o, ok := call.ProviderOptions[chatOptionsKey].(*chatCallOptions); ok {
 		r.ReasoningEffort, r.Verbosity, r.PromptCacheKey, r.Store = o.ReasoningEffort, o.TextVerbosity, o.PromptCacheKey, o.Store
 	}
-	for _, t := range call.Tools {
-		ft, ok := t.(llm.FunctionTool)
-		if !ok {
-			warnings = append(warnings, llm.CallWarning{Type: llm.CallWarningTypeUnsupportedTool, Tool: t})
-			continue
-		}
+	for _, ft := range call.Tools {
 		var d chatToolDef
 		d.Type, d.Function.Name, d.Function.Description = "function", ft.Name, ft.Description
 		d.Function.Parameters = ft.InputSchema
@@ -329,9 +314,6 @@ func chatPrompt(prompt llm.Prompt, reasoning bool) ([]chatMessage, []llm.CallWar
 						out.ReasoningContent = &r
 					}
 				case llm.ToolCallPart:
-					if p.ProviderExecuted {
-						continue
-					}
 					out.ToolCalls = append(out.ToolCalls, chatToolCall{ID: p.ToolCallID, Type: "function",
 						Function: chatFunction{Name: p.ToolName, Arguments: cmp.Or(p.Input, "{}")}})
 				}
@@ -350,35 +332,10 @@ func chatPrompt(prompt llm.Prompt, reasoning bool) ([]chatMessage, []llm.CallWar
 			}
 			msgs = append(msgs, out)
 		case llm.MessageRoleTool:
-			// Tool messages carry text only: media a tool returned follows
-			// all of this turn's tool messages in one user message (a user
-			// message between them would break the call/result pairing).
-			var media []any
 			for _, part := range msg.Content {
-				r, ok := llm.AsMessagePart[llm.ToolResultPart](part)
-				if !ok || r.ProviderExecuted {
-					continue
+				if r, ok := llm.AsMessagePart[llm.ToolResultPart](part); ok {
+					msgs = append(msgs, chatMessage{Role: "tool", ToolCallID: r.ToolCallID, Content: toolResultText(r.Output)})
 				}
-				text := ""
-				switch out := r.Output.(type) {
-				case llm.ToolResultOutputContentText:
-					text = out.Text
-				case llm.ToolResultOutputContentError:
-					if out.Error != nil {
-						text = out.Error.Error()
-					}
-				case llm.ToolResultOutputContentMedia:
-					text = cmp.Or(out.Text, "The tool returned "+out.MediaType+" content; see the next user message.")
-					if p, ok := chatMedia(out.MediaType, out.Data); ok {
-						media = append(media, p)
-					} else {
-						warn("tool result media type %s not supported, sending its text only", out.MediaType)
-					}
-				}
-				msgs = append(msgs, chatMessage{Role: "tool", ToolCallID: r.ToolCallID, Content: text})
-			}
-			if len(media) > 0 {
-				msgs = append(msgs, chatMessage{Role: "user", Content: media})
 			}
 		}
 	}
@@ -669,7 +626,6 @@ func (s *chatStream) end(ctx context.Context) {
 			// prompt_tokens include the cached ones, which are priced apart.
 			InputTokens:     max(u.PromptTokens-cached, 0),
 			OutputTokens:    u.CompletionTokens,
-			TotalTokens:     cmp.Or(u.TotalTokens, u.PromptTokens+u.CompletionTokens),
 			ReasoningTokens: u.CompletionTokensDetails.ReasoningTokens,
 			CacheReadTokens: cached,
 		},

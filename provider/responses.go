@@ -194,12 +194,7 @@ func (m *responsesModel) params(call llm.Call) (responsesRequest, []llm.CallWarn
 			p.Include = []string{"reasoning.encrypted_content"}
 		}
 	}
-	for _, t := range call.Tools {
-		ft, ok := t.(llm.FunctionTool)
-		if !ok {
-			warnings = append(warnings, llm.CallWarning{Type: llm.CallWarningTypeUnsupportedTool, Tool: t})
-			continue
-		}
+	for _, ft := range call.Tools {
 		schema := ft.InputSchema
 		if schema == nil {
 			schema = map[string]any{"type": "object", "properties": map[string]any{}}
@@ -271,14 +266,14 @@ func (m *responsesModel) input(prompt llm.Prompt, store bool) ([]any, []llm.Call
 					if item, ok := responsesReasoningInput(r, store, sent); ok {
 						in = append(in, item)
 					}
-				} else if tc, ok := llm.AsMessagePart[llm.ToolCallPart](c); ok && !tc.ProviderExecuted {
+				} else if tc, ok := llm.AsMessagePart[llm.ToolCallPart](c); ok {
 					in = append(in, responsesFunctionCall{Type: "function_call", CallID: tc.ToolCallID, Name: tc.ToolName, Arguments: tc.Input})
 				}
 			}
 		case llm.MessageRoleTool:
 			for _, c := range msg.Content {
 				r, ok := llm.AsMessagePart[llm.ToolResultPart](c)
-				if !ok || r.ProviderExecuted {
+				if !ok {
 					continue
 				}
 				in = append(in, responsesFunctionOutput{Type: "function_call_output", CallID: r.ToolCallID, Output: toolResultText(r.Output)})
@@ -305,7 +300,8 @@ func responsesReasoningInput(r llm.ReasoningPart, store bool, sent map[string]bo
 	return item, true
 }
 
-// toolResultText is a tool result as the text a function_call_output takes.
+// toolResultText is a tool result as the text a function_call_output (or
+// a Chat Completions tool message) takes.
 func toolResultText(out llm.ToolResultOutputContent) string {
 	switch o := out.(type) {
 	case llm.ToolResultOutputContentText:
@@ -314,8 +310,6 @@ func toolResultText(out llm.ToolResultOutputContent) string {
 		if o.Error != nil {
 			return o.Error.Error()
 		}
-	case llm.ToolResultOutputContentMedia:
-		return cmp.Or(o.Text, "["+o.MediaType+" content]")
 	}
 	return ""
 }
@@ -543,7 +537,7 @@ func (u responsesUsage) llm() llm.Usage {
 	cached := u.InputTokensDetails.CachedTokens
 	return llm.Usage{
 		InputTokens: max(u.InputTokens-cached, 0), OutputTokens: u.OutputTokens,
-		TotalTokens: u.InputTokens + u.OutputTokens, ReasoningTokens: u.OutputTokensDetails.ReasoningTokens,
+		ReasoningTokens: u.OutputTokensDetails.ReasoningTokens,
 		CacheReadTokens: cached,
 	}
 }
