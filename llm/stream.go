@@ -23,8 +23,9 @@ type StreamResponse = iter.Seq[StreamPart]
 type StreamPartType string
 
 // The kinds of stream parts. Text and reasoning come as a start, deltas
-// and an end sharing an ID; a tool call as an input start, input deltas,
-// an input end and the whole call (StreamPartTypeToolCall).
+// and an end sharing an ID; a tool call as an input start (its id and
+// name, as soon as the model begins it) and the whole call
+// (StreamPartTypeToolCall).
 const (
 	StreamPartTypeWarnings       StreamPartType = "warnings"
 	StreamPartTypeTextStart      StreamPartType = "text_start"
@@ -34,8 +35,6 @@ const (
 	StreamPartTypeReasoningDelta StreamPartType = "reasoning_delta"
 	StreamPartTypeReasoningEnd   StreamPartType = "reasoning_end"
 	StreamPartTypeToolInputStart StreamPartType = "tool_input_start"
-	StreamPartTypeToolInputDelta StreamPartType = "tool_input_delta"
-	StreamPartTypeToolInputEnd   StreamPartType = "tool_input_end"
 	StreamPartTypeToolCall       StreamPartType = "tool_call"
 	StreamPartTypeFinish         StreamPartType = "finish"
 	StreamPartTypeError          StreamPartType = "error"

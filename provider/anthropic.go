@@ -231,7 +231,7 @@ func (s *anthropicStream) event(ctx context.Context, raw sseEvent) step {
 				ProviderMetadata: reasoningMeta(d.Signature, "")}
 		case "input_json_delta":
 			b.input.WriteString(d.PartialJSON)
-			part = llm.StreamPart{Type: llm.StreamPartTypeToolInputDelta, ID: b.id, ToolCallInput: d.PartialJSON}
+			return stepNext
 		default:
 			return stepNext
 		}
@@ -250,9 +250,6 @@ func (s *anthropicStream) event(ctx context.Context, raw sseEvent) step {
 			part = llm.StreamPart{Type: llm.StreamPartTypeReasoningEnd, ID: id,
 				ProviderMetadata: reasoningMeta("", b.data)}
 		case "tool_use":
-			if !s.yield(llm.StreamPart{Type: llm.StreamPartTypeToolInputEnd, ID: b.id}) {
-				return stepStop
-			}
 			input := b.input.String()
 			if strings.TrimSpace(input) == "" {
 				input = "{}"

@@ -448,16 +448,14 @@ func jsonString(raw json.RawMessage) string {
 type chatCall struct {
 	id, name string
 	args     strings.Builder
-	ended    bool // its tool-input-end part went out
 }
 
 // chatStream turns chunks into stream parts. Text and reasoning are
 // blocks with id "0" (the choice; the session keys blocks by kind too);
 // a block ends when the other kind or a tool call begins. Tool calls are
-// keyed by their index: id and name come with the first delta, the
-// arguments in pieces; a new call ends the input of the ones before it,
-// and the tool-call parts with the whole input come at the end of the
-// stream, in order.
+// keyed by their index: id and name come with the first delta (a
+// tool-input-start part goes out), the arguments in pieces; the tool-call
+// parts with the whole input come at the end of the stream, in order.
 type chatStream struct {
 	yield           func(llm.StreamPart) bool
 	text, reasoning bool   // a block of that kind is open
@@ -483,19 +481,6 @@ func (s *chatStream) endReasoning() bool {
 	s.reasoning = false
 	return s.yield(llm.StreamPart{Type: llm.StreamPartTypeReasoningEnd, ID: "0",
 		ProviderMetadata: llm.ProviderMetadata{chatMetaKey: &chatReasoning{Field: s.field}}})
-}
-
-// endInputs sends tool-input-end for every call still open.
-func (s *chatStream) endInputs() bool {
-	for _, c := range s.calls {
-		if !c.ended {
-			c.ended = true
-			if !s.yield(llm.StreamPart{Type: llm.StreamPartTypeToolInputEnd, ID: c.id}) {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // chunk handles one chunk; false stops the stream (the consumer left, or
@@ -548,10 +533,6 @@ func (s *chatStream) chunk(ch *chatChunk) bool {
 			}
 			if c != nil {
 				c.args.WriteString(tc.Function.Arguments)
-				if !c.ended && tc.Function.Arguments != "" &&
-					!s.yield(llm.StreamPart{Type: llm.StreamPartTypeToolInputDelta, ID: c.id, Delta: tc.Function.Arguments}) {
-					return false
-				}
 				continue
 			}
 			if tc.Function.Name == "" && tc.Function.Arguments == "" {
@@ -562,9 +543,6 @@ func (s *chatStream) chunk(ch *chatChunk) bool {
 					Title: "invalid provider response", Message: "tool call of type " + strconv.Quote(tc.Type) + ", expected function"}})
 				return false
 			}
-			if !s.endInputs() {
-				return false
-			}
 			c = &chatCall{id: cmp.Or(tc.ID, "tool-call-"+strconv.FormatInt(tc.Index, 10)), name: tc.Function.Name}
 			c.args.WriteString(tc.Function.Arguments)
 			s.calls = append(s.calls, c)
@@ -573,10 +551,6 @@ func (s *chatStream) chunk(ch *chatChunk) bool {
 			}
 			s.byIndex[tc.Index] = c
 			if !s.yield(llm.StreamPart{Type: llm.StreamPartTypeToolInputStart, ID: c.id, ToolCallName: c.name}) {
-				return false
-			}
-			if tc.Function.Arguments != "" &&
-				!s.yield(llm.StreamPart{Type: llm.StreamPartTypeToolInputDelta, ID: c.id, Delta: tc.Function.Arguments}) {
 				return false
 			}
 		}
@@ -592,7 +566,7 @@ func (s *chatStream) chunk(ch *chatChunk) bool {
 // was cut off, and one that ended with finish reason "error" failed: both
 // are retryable errors.
 func (s *chatStream) end(ctx context.Context) {
-	if !s.endReasoning() || !s.endText() || !s.endInputs() {
+	if !s.endReasoning() || !s.endText() {
 		return
 	}
 	if s.finish == "error" { // OpenRouter's, when the model failed mid-answer

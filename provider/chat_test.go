@@ -304,8 +304,7 @@ func TestChatStreamParts(t *testing.T) {
 			want := []string{
 				"reasoning_start:0", "reasoning_delta:0", "reasoning_end:0",
 				"text_start:0", "text_delta:0", "text_end:0",
-				"tool_input_start:call_a", "tool_input_delta:call_a", "tool_input_end:call_a",
-				"tool_input_start:call_b", "tool_input_delta:call_b", "tool_input_end:call_b",
+				"tool_input_start:call_a", "tool_input_start:call_b",
 				"tool_call:call_a", "tool_call:call_b", "finish:",
 			}
 			if got = slices.Compact(got); !slices.Equal(got, want) {

@@ -331,11 +331,10 @@ func responsesFile(f llm.FilePart) (any, bool) {
 
 // responsesEvent is one streamed event; each type fills its fields.
 type responsesEvent struct {
-	Type        string   `json:"type"`
-	OutputIndex int64    `json:"output_index"`
-	ItemID      string   `json:"item_id"`
-	Delta       string   `json:"delta"`
-	Item        struct { // output_item.added and .done
+	Type   string   `json:"type"`
+	ItemID string   `json:"item_id"`
+	Delta  string   `json:"delta"`
+	Item   struct { // output_item.added and .done
 		Type             string `json:"type"` // reasoning, message, function_call
 		ID               string `json:"id"`
 		CallID           string `json:"call_id"`
@@ -402,7 +401,7 @@ func (m *responsesModel) Stream(ctx context.Context, call llm.Call) llm.StreamRe
 	params, warnings := m.params(call)
 	resp, err := m.send(ctx, params)
 	return sseStream(ctx, resp, err, warnings, func(yield func(llm.StreamPart) bool) wireDecoder {
-		return &responsesStream{yield: yield, calls: map[int64]string{}, summaries: map[string]bool{},
+		return &responsesStream{yield: yield, summaries: map[string]bool{},
 			finish: llm.FinishReasonUnknown}
 	})
 }
@@ -410,8 +409,7 @@ func (m *responsesModel) Stream(ctx context.Context, call llm.Call) llm.StreamRe
 // responsesStream turns Responses events into stream parts.
 type responsesStream struct {
 	yield     func(llm.StreamPart) bool
-	calls     map[int64]string // output index → call_id
-	summaries map[string]bool  // reasoning items whose summary has begun
+	summaries map[string]bool // reasoning items whose summary has begun
 	usage     llm.Usage
 	finish    llm.FinishReason
 	done      bool // response.completed or .incomplete came
@@ -449,7 +447,6 @@ func (s *responsesStream) event(ctx context.Context, raw sseEvent) step {
 		case "message":
 			part = llm.StreamPart{Type: llm.StreamPartTypeTextStart, ID: ev.Item.ID}
 		case "function_call":
-			s.calls[ev.OutputIndex] = ev.Item.CallID
 			part = llm.StreamPart{Type: llm.StreamPartTypeToolInputStart, ID: ev.Item.CallID, ToolCallName: ev.Item.Name}
 		}
 	case "response.reasoning_summary_part.added":
@@ -461,10 +458,6 @@ func (s *responsesStream) event(ctx context.Context, raw sseEvent) step {
 		part = llm.StreamPart{Type: llm.StreamPartTypeReasoningDelta, ID: ev.ItemID, Delta: ev.Delta}
 	case "response.output_text.delta":
 		part = llm.StreamPart{Type: llm.StreamPartTypeTextDelta, ID: ev.ItemID, Delta: ev.Delta}
-	case "response.function_call_arguments.delta":
-		if id, ok := s.calls[ev.OutputIndex]; ok {
-			part = llm.StreamPart{Type: llm.StreamPartTypeToolInputDelta, ID: id, Delta: ev.Delta}
-		}
 	case "response.output_item.done":
 		switch ev.Item.Type {
 		case "reasoning":
@@ -473,11 +466,7 @@ func (s *responsesStream) event(ctx context.Context, raw sseEvent) step {
 		case "message":
 			part = llm.StreamPart{Type: llm.StreamPartTypeTextEnd, ID: ev.Item.ID}
 		case "function_call":
-			delete(s.calls, ev.OutputIndex)
 			s.hasCalls = true
-			if !s.yield(llm.StreamPart{Type: llm.StreamPartTypeToolInputEnd, ID: ev.Item.CallID}) {
-				return stepStop
-			}
 			part = llm.StreamPart{Type: llm.StreamPartTypeToolCall, ID: ev.Item.CallID,
 				ToolCallName: ev.Item.Name, ToolCallInput: cmp.Or(ev.Item.Arguments, "{}")}
 		}
