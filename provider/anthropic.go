@@ -60,21 +60,22 @@ func reasoningMeta(signature, redacted string) llm.ProviderMetadata {
 
 // anthropicModel is the wireModel of the Messages API.
 type anthropicModel struct {
-	streamOnly
+	modelNames
 	c anthropicConfig
 }
 
-// streamOnly is what the wire adapters (anthropic.go, responses.go,
-// chat.go) share: their names. Each implements Stream (a wireModel).
-type streamOnly struct {
+// modelNames is what the wire adapters (anthropic.go, responses.go,
+// chat.go) share: the provider's and the model's name. Each implements
+// Stream (a wireModel).
+type modelNames struct {
 	provider, model string
 }
 
-// Provider implements llm.LanguageModel.
-func (m streamOnly) Provider() string { return m.provider }
+// Provider implements wireModel.
+func (m modelNames) Provider() string { return m.provider }
 
-// Model implements llm.LanguageModel.
-func (m streamOnly) Model() string { return m.model }
+// Model implements wireModel.
+func (m modelNames) Model() string { return m.model }
 
 // anthropicConfig is what the registry resolved for one model.
 type anthropicConfig struct {
@@ -107,7 +108,7 @@ const anthropicVersion = "2023-06-01"
 // nothing from the process environment: a provider only ever receives its
 // own key.
 func newAnthropicModel(c anthropicConfig) *anthropicModel {
-	return &anthropicModel{streamOnly: streamOnly{provider: c.providerID, model: c.modelID}, c: c}
+	return &anthropicModel{modelNames: modelNames{provider: c.providerID, model: c.modelID}, c: c}
 }
 
 // streamBlock is what the adapter keeps of one content block while it
@@ -366,10 +367,7 @@ func (m *anthropicModel) send(ctx context.Context, p anthropicRequest) (*http.Re
 		if m.c.authToken != "" {
 			h.Set("Authorization", "Bearer "+m.c.authToken)
 		}
-		for k, v := range m.c.headers {
-			h.Set(k, v)
-		}
-	})
+	}, m.c.headers)
 }
 
 func anthropicFinish(reason string) llm.FinishReason {

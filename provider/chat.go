@@ -77,14 +77,14 @@ type chatConfig struct {
 
 // chatModel is the wireModel of Chat Completions.
 type chatModel struct {
-	streamOnly
+	modelNames
 	c chatConfig
 }
 
 // newChatModel builds the adapter. It reads nothing from the process
 // environment: a provider only ever receives its own key.
 func newChatModel(c chatConfig) *chatModel {
-	return &chatModel{streamOnly: streamOnly{provider: c.providerID, model: c.modelID}, c: c}
+	return &chatModel{modelNames: modelNames{provider: c.providerID, model: c.modelID}, c: c}
 }
 
 // chatRequest is the body of POST /chat/completions.
@@ -386,15 +386,12 @@ func (m *chatModel) send(ctx context.Context, r chatRequest) (*http.Response, er
 	if err != nil {
 		return nil, err
 	}
-	url := strings.TrimRight(cmp.Or(m.c.baseURL, "https://api.openai.com/v1"), "/") + "/chat/completions"
+	url := strings.TrimRight(cmp.Or(m.c.baseURL, openaiBaseURL), "/") + "/chat/completions"
 	return postStream(ctx, m.c.client, url, body, func(h http.Header) {
 		if m.c.apiKey != "" {
 			h.Set("Authorization", "Bearer "+m.c.apiKey)
 		}
-		for k, v := range m.c.headers {
-			h.Set(k, v)
-		}
-	})
+	}, m.c.headers)
 }
 
 // chatChunk is one streamed chunk, or the error object a server sends in

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"maps"
 	"net/http"
 	"net/url"
 	"strings"
@@ -77,7 +76,7 @@ type responsesConfig struct {
 
 // responsesModel implements llm.LanguageModel over the Responses API.
 type responsesModel struct {
-	streamOnly
+	modelNames
 	c responsesConfig
 }
 
@@ -85,7 +84,7 @@ type responsesModel struct {
 // environment (no OPENAI_API_KEY or OPENAI_BASE_URL): a provider only
 // ever receives its own key.
 func newResponsesModel(c responsesConfig) *responsesModel {
-	return &responsesModel{streamOnly: streamOnly{provider: c.providerID, model: c.modelID}, c: c}
+	return &responsesModel{modelNames: modelNames{provider: c.providerID, model: c.modelID}, c: c}
 }
 
 // responsesRequest is the body of POST /responses.
@@ -168,7 +167,7 @@ type responsesFunctionOutput struct {
 	Output string `json:"output"`
 }
 
-// params maps a fantasy call onto a Responses request.
+// params maps a call onto a Responses request.
 func (m *responsesModel) params(call llm.Call) (responsesRequest, []llm.CallWarning) {
 	o, _ := call.ProviderOptions[responsesOptionsKey].(*responsesCallOptions)
 	if o == nil {
@@ -200,7 +199,7 @@ func (m *responsesModel) params(call llm.Call) (responsesRequest, []llm.CallWarn
 			schema = map[string]any{"type": "object", "properties": map[string]any{}}
 		}
 		p.Tools = append(p.Tools, responsesTool{Type: "function", Name: ft.Name, Description: ft.Description,
-			Parameters: maps.Clone(schema)})
+			Parameters: schema})
 	}
 	if len(p.Tools) > 0 && call.ToolChoice != nil {
 		switch c := *call.ToolChoice; c {
@@ -495,7 +494,7 @@ func (s *responsesStream) end(ctx context.Context) {
 // send POSTs the request to <baseURL>/responses (Azure: with its
 // api-version and the key in an api-key header).
 func (m *responsesModel) send(ctx context.Context, p responsesRequest) (*http.Response, error) {
-	u := strings.TrimRight(cmp.Or(m.c.baseURL, "https://api.openai.com/v1"), "/") + "/responses"
+	u := strings.TrimRight(cmp.Or(m.c.baseURL, openaiBaseURL), "/") + "/responses"
 	if m.c.azure {
 		u += "?api-version=" + url.QueryEscape(cmp.Or(m.c.apiVersion, "v1"))
 	}
@@ -510,18 +509,15 @@ func (m *responsesModel) send(ctx context.Context, p responsesRequest) (*http.Re
 		case !m.c.azure && m.c.apiKey != "":
 			h.Set("Authorization", "Bearer "+m.c.apiKey)
 		}
-		for k, v := range m.c.headers {
-			h.Set(k, v)
-		}
-	})
+	}, m.c.headers)
 }
 
 func responsesReasoningMeta(id, encrypted string) llm.ProviderMetadata {
 	return llm.ProviderMetadata{responsesMetaKey: &responsesReasoning{ItemID: id, EncryptedContent: encrypted}}
 }
 
-// fantasy maps the API's usage; input_tokens include cached ones, which
-// fantasy counts apart (Cost prices them separately).
+// llm maps the API's usage: input_tokens include cached ones, which
+// llm.Usage counts apart (Cost prices them separately).
 func (u responsesUsage) llm() llm.Usage {
 	cached := u.InputTokensDetails.CachedTokens
 	return llm.Usage{
