@@ -1,4 +1,5 @@
-// Package dirent reads the project tree: Read lists one directory, and
+// Package dirent reads the project tree: Root is the tree with every path
+// reached without following a link, Read lists one directory, and
 // Walker is the one walk of the tree, under both the watcher's index and the
 // snapshotter's stat scan (docs/architecture.md, One walk of the tree). The
 // walk is here, beside the reader, because walking is listing applied
@@ -9,7 +10,7 @@
 // an lstat relative to the open directory when the file system does not say),
 // so a symlink is reported as a symlink and never followed; "." and ".."
 // are left out. A walk opens every directory relative to its open parent
-// with O_NOFOLLOW, from the top of an os.Root, so a directory swapped for a
+// with O_NOFOLLOW, from the top of a Root, so a directory swapped for a
 // symlink is not listed and nothing outside the root is; a file's stat is
 // read relative to its open directory, without following.
 package dirent

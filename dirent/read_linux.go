@@ -38,8 +38,8 @@ func Read(fd int, buf []byte) ([]Entry, error) {
 				continue
 			}
 			if typ == unix.DT_UNKNOWN {
-				var st unix.Stat_t
-				if unix.Fstatat(fd, name, &st, unix.AT_SYMLINK_NOFOLLOW) != nil {
+				st, err := StatAt(fd, name)
+				if err != nil {
 					continue
 				}
 				switch st.Mode & unix.S_IFMT {

@@ -5,11 +5,12 @@ package dirent
 import (
 	"context"
 	"os"
-	"path"
 	"strings"
 	"sync"
 
 	"golang.org/x/sys/unix"
+
+	"ocgo/relpath"
 )
 
 // Walker is the one recursion over the project tree, shared by the
@@ -24,10 +25,13 @@ import (
 // What a walk does at each directory is the caller's, through three hooks;
 // T is the state the caller keeps per directory.
 type Walker[T any] struct {
-	// Enter is called for each directory before it is opened and listed,
-	// also when it then cannot be: the watcher adds its inotify watch here,
-	// so a file created while the directory is listed is reported by the
-	// watch if the listing misses it. May be nil.
+	// Enter is called for each directory once it is open and before it is
+	// listed (also when it is there but cannot be opened, for lack of
+	// permission; not when it is gone or is no directory, a link
+	// included): the watcher adds its inotify watch here, so a file
+	// created while the directory is listed is reported by the watch if
+	// the listing misses it, and a directory swapped for a link before the
+	// open is never watched through it. May be nil.
 	Enter func(rel string, val T)
 	// List receives the listing of the open directory and decides what to
 	// do with each entry: Dir.Descend walks a subdirectory ("descend into
@@ -70,28 +74,18 @@ type Dir[T any] struct {
 // and what List descends into below it, with val the state of rel. It
 // returns ctx's error when cancelled; a directory that cannot be opened or
 // read is the hooks' business, not an error of the walk.
-func (w *Walker[T]) Walk(ctx context.Context, root *os.Root, rel string, val T) error {
+func (w *Walker[T]) Walk(ctx context.Context, root *Root, rel string, val T) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if w.Enter != nil {
-		w.Enter(rel, val)
-	}
-	top, err := root.Open(".")
+	// A descriptor of its own, even for the top: a listing reads from the
+	// descriptor's offset.
+	fd, err := openBelow(root.fd, rel)
+	w.enter(err, rel, val)
 	if err != nil {
 		return nil
 	}
-	defer func() { _ = top.Close() }() // after the subdirectories, opened relative to it
-	fd := int(top.Fd())
-	if rel != "" {
-		// Component by component with O_NOFOLLOW: os.Root would follow a
-		// symlink that stays inside the root, also the last component's
-		// with O_NOFOLLOW (it resolves the link itself).
-		if fd, err = openBelow(fd, rel); err != nil {
-			return nil
-		}
-		defer func() { _ = unix.Close(fd) }()
-	}
+	defer func() { _ = unix.Close(fd) }() // after the subdirectories, opened relative to it
 	var sem chan struct{}
 	if w.Parallel > 0 {
 		sem = make(chan struct{}, w.Parallel)
@@ -101,18 +95,19 @@ func (w *Walker[T]) Walk(ctx context.Context, root *os.Root, rel string, val T) 
 
 // openBelow opens the directory rel below the open directory dirfd, one
 // component at a time without following a symlink, and returns its new
-// descriptor.
+// descriptor ("" and "." components are skipped, ".." refused; an empty rel
+// opens dirfd's directory again, with an offset of its own).
 func openBelow(dirfd int, rel string) (int, error) {
 	cur := dirfd
 	for _, c := range strings.Split(rel, "/") {
-		if c == "" || c == "." || c == ".." {
-			err := error(unix.EINVAL)
-			if cur != dirfd {
-				_ = unix.Close(cur)
-			}
-			return -1, err
+		if c == "" || c == "." {
+			continue
 		}
-		next, err := openDirAt(cur, c)
+		var next int
+		err := error(unix.EINVAL)
+		if c != ".." {
+			next, err = openDirAt(cur, c)
+		}
 		if cur != dirfd {
 			_ = unix.Close(cur)
 		}
@@ -121,76 +116,10 @@ func openBelow(dirfd int, rel string) (int, error) {
 		}
 		cur = next
 	}
+	if cur == dirfd {
+		return openDirAt(dirfd, ".")
+	}
 	return cur, nil
-}
-
-// OpenFile opens the file rel (slash-separated) below root for reading,
-// non-blocking, without following a symlink in any component, the last
-// one included (os.Root resolves a symlink that stays inside the root
-// even with O_NOFOLLOW). A symlink where a component or the file should
-// be fails with ELOOP or ENOTDIR.
-func OpenFile(root *os.Root, rel string) (*os.File, error) {
-	var f *os.File
-	err := atParent(root, rel, func(dirfd int, name string) error {
-		return ignoringEINTR(func() error {
-			fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-			if err == nil {
-				f = os.NewFile(uintptr(fd), rel)
-			}
-			return err
-		})
-	})
-	return f, err
-}
-
-// Readlink reads the symlink rel (slash-separated) below root, following
-// no symlink on the way to it: a link's target is never read through a
-// directory swapped for a link to somewhere else.
-func Readlink(root *os.Root, rel string) (string, error) {
-	var target string
-	err := atParent(root, rel, func(dirfd int, name string) error {
-		buf := make([]byte, 256)
-		for {
-			n, err := unix.Readlinkat(dirfd, name, buf)
-			if err == unix.EINTR {
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			if n < len(buf) {
-				target = string(buf[:n])
-				return nil
-			}
-			buf = make([]byte, 2*len(buf))
-		}
-	})
-	return target, err
-}
-
-// atParent opens rel's directory below root component by component
-// without following a symlink and calls fn with it and rel's last name.
-func atParent(root *os.Root, rel string, fn func(dirfd int, name string) error) error {
-	dir, name := path.Split(rel)
-	if name == "" || name == "." || name == ".." {
-		return &os.PathError{Op: "open", Path: rel, Err: unix.EINVAL}
-	}
-	top, err := root.Open(".")
-	if err != nil {
-		return err
-	}
-	defer func() { _ = top.Close() }()
-	dirfd := int(top.Fd())
-	if dir = strings.TrimSuffix(dir, "/"); dir != "" {
-		if dirfd, err = openBelow(dirfd, dir); err != nil {
-			return &os.PathError{Op: "open", Path: rel, Err: err}
-		}
-		defer func() { _ = unix.Close(dirfd) }()
-	}
-	if err := fn(dirfd, name); err != nil {
-		return &os.PathError{Op: "open", Path: rel, Err: err}
-	}
-	return nil
 }
 
 // openDirAt opens the directory name inside the open directory dirfd
@@ -232,10 +161,7 @@ func (d *Dir[T]) Descend(name string, val T) {
 	if d.w.Leave != nil {
 		d.subs = append(d.subs, val)
 	}
-	rel := name
-	if d.Rel != "" {
-		rel = d.Rel + "/" + name
-	}
+	rel := relpath.Join(d.Rel, name)
 	select {
 	case d.sem <- struct{}{}: // a nil sem (sequential walk) is never ready
 		d.wg.Add(1)
@@ -265,15 +191,38 @@ func (w *Walker[T]) child(ctx context.Context, sem chan struct{}, pfd int, name,
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if w.Enter != nil {
-		w.Enter(rel, val)
-	}
 	fd, err := openDirAt(pfd, name)
+	w.enter(err, rel, val)
 	if err != nil {
 		return nil
 	}
 	defer func() { _ = unix.Close(fd) }()
 	return w.dir(ctx, sem, fd, rel, val)
+}
+
+// enter calls Enter for a directory whose open returned err: when it
+// opened, or is there but unreadable; not when it is gone or not a
+// directory (a link among them: ELOOP or ENOTDIR with O_NOFOLLOW).
+func (w *Walker[T]) enter(err error, rel string, val T) {
+	if w.Enter != nil && err != unix.ENOENT && err != unix.ELOOP && err != unix.ENOTDIR {
+		w.Enter(rel, val)
+	}
+}
+
+// Open opens the entry name of d for reading, non-blocking, without
+// following a link (a link there fails with ELOOP): a file of the directory
+// the walk listed, whatever is swapped above it meanwhile.
+func (d *Dir[T]) Open(name string) (*os.File, error) {
+	var fd int
+	err := ignoringEINTR(func() error {
+		var e error
+		fd, e = unix.Openat(d.Fd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+		return e
+	})
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: relpath.Join(d.Rel, name), Err: err}
+	}
+	return os.NewFile(uintptr(fd), relpath.Join(d.Rel, name)), nil
 }
 
 // Info is what an lstat of one entry relative to its open directory says.

@@ -27,6 +27,7 @@ package ignore
 import (
 	"bufio"
 	"bytes"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -98,6 +99,18 @@ func ReadGitignoreFS(fsys fs.FS, dir string, domain []string) []Pattern {
 	p := path.Join(dir, ".gitignore")
 	fi, err := fs.Lstat(fsys, p)
 	return readRegular(fi, err, func() ([]byte, error) { return fs.ReadFile(fsys, p) }, domain)
+}
+
+// ParseFile parses the open pattern file f (its directory's components
+// domain) when it is a regular file of acceptable size; nil otherwise. The
+// caller opened it without following a link (dirent.Dir.Open), so a
+// directory swapped for a link never supplies another directory's rules.
+func ParseFile(f *os.File, domain []string) []Pattern {
+	if f == nil {
+		return nil
+	}
+	fi, err := f.Stat()
+	return readRegular(fi, err, func() ([]byte, error) { return io.ReadAll(io.LimitReader(f, maxFileSize+1)) }, domain)
 }
 
 // readRegular parses the file described by fi (from a stat that returned

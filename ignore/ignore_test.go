@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
 	"ocgo/gittest"
@@ -85,7 +86,11 @@ func treeFiles(t *testing.T, root string) []string {
 			t.Fatal(err)
 		}
 		tr.Forget(rel)
-		tr.Load(rel, abs)
+		f, _ := os.OpenFile(filepath.Join(abs, ".gitignore"), os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0) // as dirent.Dir.Open
+		tr.Load(rel, f)
+		if f != nil {
+			_ = f.Close()
+		}
 		for _, e := range ents {
 			crel := e.Name()
 			if rel != "" {

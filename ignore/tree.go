@@ -1,6 +1,9 @@
 package ignore
 
-import "strings"
+import (
+	"os"
+	"strings"
+)
 
 // Tree holds the rules of one work tree for incremental use: the patterns
 // reaching its root from outside (Repo.Outer) and one pattern list per
@@ -33,13 +36,14 @@ func ForRoot(root string, env Env) (outer []Pattern, prefix []string) {
 }
 
 // Load (re)reads the .gitignore of the directory rel (relative to the root,
-// slash-separated), found on disk at dir.
-func (t *Tree) Load(rel, dir string) {
+// slash-separated) from f, that file opened without following a link (nil:
+// there is none).
+func (t *Tree) Load(rel string, f *os.File) {
 	domain := t.prefix[:len(t.prefix):len(t.prefix)]
 	if rel != "" {
 		domain = append(domain, strings.Split(rel, "/")...)
 	}
-	if ps := ReadGitignore(dir, domain); len(ps) > 0 {
+	if ps := ParseFile(f, domain); len(ps) > 0 {
 		t.dirs[rel] = ps
 	} else {
 		delete(t.dirs, rel)

@@ -10,9 +10,7 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 
-	"ocgo/dirent"
 	"ocgo/gitrepo"
-	"ocgo/relpath"
 )
 
 type hashJob struct {
@@ -75,47 +73,36 @@ func (sc *scan) hashAll() error {
 // target for symlinks) or a reason to leave it out.
 func (s *Snapshotter) readForHash(rel string, e *fileEntry, buf *[]byte) ([]byte, string) {
 	if e.mode == filemode.Symlink {
-		t, err := dirent.Readlink(s.root, rel)
+		t, err := s.root.Readlink(rel)
 		if err != nil {
 			return nil, "unreadable"
 		}
 		return []byte(t), ""
 	}
-	// Confined to the work tree (os.Root: no component leads outside it),
-	// non-blocking, and only a regular file with a single link: a FIFO never
-	// stalls a snapshot and a hard link to an outside file is not copied
-	// into the shadow repository.
-	f, err := s.root.OpenFile(relpath.OS(rel), os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	// No link followed at any component (dirent.Root), non-blocking, and
+	// only a regular file with a single link: a FIFO never stalls a
+	// snapshot and a hard link to an outside file is not copied into the
+	// shadow repository.
+	f, err := s.root.OpenFile(rel, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if errors.Is(err, syscall.ELOOP) {
+		// Swapped for a link since the walk: record the link.
+		t, err := s.root.Readlink(rel)
+		if err != nil {
+			return nil, "unreadable"
+		}
+		e.mode, e.racy = filemode.Symlink, true
+		return []byte(t), ""
+	}
 	if err != nil {
 		return nil, "unreadable"
 	}
 	defer func() { _ = f.Close() }()
 	fi, why := plainStat(f)
-	if why == "" && !e.sameInode(inodeOf(fi)) {
-		// Not the file the walk's fstatat saw: os.Root resolves a symlink
-		// that stays inside the root, even the last component's with
-		// O_NOFOLLOW, so a file swapped for such a link since the walk
-		// would be read through it, another file's content under this
-		// path. Look again without following any link.
-		e.racy = true
-		g, err := dirent.OpenFile(s.root, rel)
-		if errors.Is(err, syscall.ELOOP) {
-			t, err := dirent.Readlink(s.root, rel) // the path is a symlink now
-			if err != nil {
-				return nil, "unreadable"
-			}
-			e.mode = filemode.Symlink
-			return []byte(t), ""
-		}
-		if err != nil {
-			return nil, "unreadable"
-		}
-		defer func() { _ = g.Close() }()
-		f = g
-		_, why = plainStat(f)
-	}
 	if why != "" {
 		return nil, why
+	}
+	if !e.sameInode(inodeOf(fi)) {
+		e.racy = true // another file since the walk: look again next time
 	}
 	b := (*buf)[:0]
 	for {

@@ -18,7 +18,6 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 
-	"ocgo/dirent"
 	"ocgo/gitrepo"
 	"ocgo/relpath"
 )
@@ -132,27 +131,29 @@ func (s *Snapshotter) CurrentState(p string) (string, bool, error) {
 	return stateOf(h, mode), true, nil
 }
 
-// currentBlob hashes the file at rel (already lstat'ed).
+// currentBlob hashes the file at rel (already lstat'ed as fi). No link is
+// followed on the way (dirent.Root), and a file that is no longer the one
+// the lstat saw (swapped since; a FIFO would read as empty) is not a state
+// to compare with: ErrNotAFile.
 func (s *Snapshotter) currentBlob(rel string, fi os.FileInfo) (plumbing.Hash, error) {
 	var content []byte
 	switch {
-	// No symlink is followed on the way (os.Root would follow one that
-	// stays inside the project): a path swapped for a link since the lstat
-	// is not hashed as the file the link leads to.
 	case fi.Mode()&os.ModeSymlink != 0:
-		t, err := dirent.Readlink(s.root, rel)
+		t, err := s.root.Readlink(rel)
 		if err != nil {
 			return plumbing.ZeroHash, fmt.Errorf("snapshot: readlink: %w", err)
 		}
 		content = []byte(t)
 	case fi.Mode().IsRegular():
-		f, err := dirent.OpenFile(s.root, rel)
+		f, err := s.root.OpenFile(rel, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 		if err != nil {
 			return plumbing.ZeroHash, fmt.Errorf("snapshot: open: %w", err)
 		}
-		content, err = io.ReadAll(f)
-		_ = f.Close()
-		if err != nil {
+		defer func() { _ = f.Close() }()
+		if ofi, err := f.Stat(); err != nil || !ofi.Mode().IsRegular() || inodeOf(ofi) != inodeOf(fi) {
+			return plumbing.ZeroHash, ErrNotAFile
+		}
+		if content, err = io.ReadAll(f); err != nil {
 			return plumbing.ZeroHash, fmt.Errorf("snapshot: read: %w", err)
 		}
 	default:

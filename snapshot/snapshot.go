@@ -53,6 +53,7 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 
+	"ocgo/dirent"
 	"ocgo/gitrepo"
 	"ocgo/ignore"
 	"ocgo/relpath"
@@ -135,7 +136,10 @@ type Snapshotter struct {
 	// checkpoint is Options.Checkpoint (nil: none).
 	checkpoint func(step string)
 
-	root *os.Root // work tree, for confined writes
+	// root is the work tree, every path reached without following a
+	// symlink (dirent.Root): reads, lstats and a restore's writes act on
+	// what is at a path, never on another file a link leads to.
+	root *dirent.Root
 	lock *fileLock
 
 	proj *projectRepo // nil for non-git projects
@@ -215,7 +219,7 @@ func Open(opts Options) (*Snapshotter, error) {
 		return nil, err
 	}
 	lk := newLock(filepath.Join(gitDir, "ocgo.lock"))
-	root, err := os.OpenRoot(work)
+	root, err := dirent.OpenRoot(work)
 	if err != nil {
 		lk.close()
 		return nil, fmt.Errorf("snapshot: open work tree: %w", err)

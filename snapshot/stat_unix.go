@@ -12,15 +12,24 @@ import (
 	"ocgo/dirent"
 )
 
+// inodeOf is the inode number of an os stat (*syscall.Stat_t) or a
+// dirent.Root one (*unix.Stat_t); 0 when unknown.
 func inodeOf(fi os.FileInfo) uint64 {
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+	switch st := fi.Sys().(type) {
+	case *syscall.Stat_t:
+		return uint64(st.Ino)
+	case *unix.Stat_t:
 		return uint64(st.Ino)
 	}
 	return 0
 }
 
+// linkCount is the number of hard links of an os or dirent.Root stat.
 func linkCount(fi os.FileInfo) uint64 {
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+	switch st := fi.Sys().(type) {
+	case *syscall.Stat_t:
+		return uint64(st.Nlink)
+	case *unix.Stat_t:
 		return uint64(st.Nlink)
 	}
 	return 1

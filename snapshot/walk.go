@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
@@ -99,13 +98,17 @@ func (sc *scan) list(d *dirent.Dir[*visit], v *visit) {
 	}
 	for _, e := range ents {
 		if e.Name == ".gitignore" && e.IsFile && !e.IsLink {
-			own := ignore.ReadGitignore(full, comps)
+			f, _ := d.Open(e.Name)
+			own := ignore.ParseFile(f, comps)
+			if f != nil {
+				_ = f.Close()
+			}
 			if len(own) > 0 {
 				node.pats = append(pats[:len(pats):len(pats)], own...)
 			}
 		}
 		if e.Name == ".gitattributes" && s.seeds != nil && e.IsFile && !e.IsLink {
-			if b, err := s.readRegular(relpath.Join(rel, ".gitattributes"), 1<<20); err == nil && attrsRewriteContent(b) {
+			if b, err := readPlain(d, e.Name, 1<<20); err == nil && attrsRewriteContent(b) {
 				sc.mu.Lock()
 				sc.suspect = append(sc.suspect, node)
 				sc.mu.Unlock()
@@ -268,7 +271,7 @@ func (sc *scan) updatePath(p string) error {
 	}
 	// Make sure n is still a real directory (not replaced by a symlink).
 	if n.parent != nil {
-		fi, err := s.root.Lstat(relpath.OS(n.rel))
+		fi, err := s.root.Lstat(n.rel)
 		if err != nil || !fi.IsDir() {
 			return sc.reconcile(n.parent, n.name)
 		}
@@ -301,7 +304,7 @@ func (sc *scan) reconcile(n *dirNode, name string) error {
 		}
 	}
 	n.markDirty()
-	fi, err := s.root.Lstat(relpath.OS(rel))
+	fi, err := s.root.Lstat(rel)
 	if err != nil || name == ".git" {
 		delete(n.files, name)
 		delete(n.dirs, name)
@@ -360,9 +363,10 @@ func plainStat(f *os.File) (os.FileInfo, string) {
 	return fi, ""
 }
 
-// readRegular reads a small regular file of the work tree, confined.
-func (s *Snapshotter) readRegular(rel string, max int64) ([]byte, error) {
-	f, err := s.root.OpenFile(relpath.OS(rel), os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+// readPlain reads up to max bytes of the regular, single-link file name of
+// the open directory d.
+func readPlain(d *dirent.Dir[*visit], name string, max int64) ([]byte, error) {
+	f, err := d.Open(name)
 	if err != nil {
 		return nil, err
 	}

@@ -508,7 +508,7 @@ func (w *Watcher) scanDir(rel string, sc *scan) {
 		comps = strings.Split(rel, "/")
 	}
 	v := wdir{sc: sc, comps: append(comps, "")}
-	root, err := os.OpenRoot(w.root)
+	root, err := dirent.OpenRoot(w.root)
 	if err != nil {
 		w.enterDir(rel, v) // the root vanished: the directory is known, not listed
 		return
@@ -538,7 +538,11 @@ func (w *Watcher) listDir(d *dirent.Dir[wdir], v wdir) {
 	w.rules.Forget(rel)
 	for _, e := range d.Entries {
 		if e.Name == ".gitignore" && !e.IsDir {
-			w.rules.Load(rel, w.abs(rel))
+			f, _ := d.Open(e.Name) // nil when it is a link or unreadable: no rules
+			w.rules.Load(rel, f)
+			if f != nil {
+				_ = f.Close()
+			}
 			break
 		}
 	}
