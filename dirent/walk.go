@@ -17,7 +17,7 @@ import (
 // watcher's index and the snapshotter's stat scan (docs/architecture.md,
 // One walk of the tree). It lives here, beside the directory reader, because
 // walking is listing applied recursively and both walks must hold the same
-// guarantees: a walk starts from the os.Root's top, and every directory
+// guarantees: a walk starts from the Root's top, and every directory
 // below it, the start's own components included, is opened relative to its
 // already open parent with O_NOFOLLOW, so no component at any depth is
 // followed through a symlink and nothing outside the root is listed,

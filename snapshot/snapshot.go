@@ -35,8 +35,10 @@
 // objects/info/alternates. This is the go-git plumbing approach
 // measured in the project's dependencies notes; go-git's Worktree API is far
 // slower. Nested git repositories are left out (reported in Skipped); content
-// is stored byte-exact (no eol or filter conversion). Unix only (flock,
-// O_NOFOLLOW, inode numbers).
+// is stored byte-exact (no eol or filter conversion). Every path of the work
+// tree is read, and a restore writes, through dirent.Root: no link is
+// followed at any component, so what is stored or written under a path is
+// never another file's. Unix only (flock, O_NOFOLLOW, inode numbers).
 package snapshot
 
 import (

@@ -63,10 +63,10 @@ func newVisit(parent *dirNode, name, rel string, comps []string, old *dirNode, p
 
 // walkDir builds the node for the directory rel and everything below it,
 // reusing old's cache entries, through the one walk of the tree
-// (dirent.Walker): rel opened through the work tree's os.Root, each
-// directory below relative to its open parent, every component with
-// O_NOFOLLOW, so a directory swapped for a symlink never lets content from
-// outside the project into the shadow repository; files statted relative
+// (dirent.Walker): from the work tree's dirent.Root, each directory
+// relative to its open parent, every component with O_NOFOLLOW, so a
+// directory swapped for a symlink never lets content from elsewhere into
+// the shadow repository; files statted relative
 // to their open directory (one fstatat each); subdirectories on up to three
 // more goroutines. A directory that vanished, is unreadable or is no longer
 // a directory is snapshotted as empty.

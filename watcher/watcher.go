@@ -498,7 +498,7 @@ type wdir struct {
 
 // scanDir indexes the directory rel and everything below it (w.mu held),
 // through the one walk of the tree (dirent.Walker): every directory is
-// opened relative to its open parent from the project's os.Root with
+// opened relative to its open parent from the project's dirent.Root with
 // O_NOFOLLOW, so no component at any depth is followed through a symlink.
 // Sequential: the index and the rules are not safe for concurrent
 // mutation, and w.mu is held.
