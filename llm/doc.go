@@ -2,9 +2,9 @@
 // Call: the prompt's messages and their parts, tools, sampling settings,
 // provider options) and what it streams back (StreamParts: text, reasoning,
 // tool calls, usage, the finish reason, errors), the LanguageModel interface
-// every wire adapter of package provider implements, and the one
-// ProviderError those adapters fail with, which says whether a retry may
-// succeed.
+// of the models package provider resolves (a wire adapter behind the
+// retries), and the one ProviderError those adapters fail with, which says
+// whether a retry may succeed.
 //
 // ocgo owns these types instead of taking them from an SDK because an SDK
 // brings more than its types: charm.land/fantasy, whose names and meanings

@@ -2,14 +2,11 @@ package llm
 
 // Call is one request to a model.
 type Call struct {
-	Prompt           Prompt
-	MaxOutputTokens  *int64
-	Temperature      *float64
-	TopP             *float64
-	TopK             *int64
-	PresencePenalty  *float64
-	FrequencyPenalty *float64
-	Tools            []Tool
+	Prompt          Prompt
+	MaxOutputTokens *int64
+	Temperature     *float64
+	TopP            *float64
+	Tools           []FunctionTool
 	// ToolChoice nil leaves the choice to the provider's default.
 	ToolChoice *ToolChoice
 	// ProviderOptions are keyed by the provider's name.
@@ -143,10 +140,8 @@ type ToolCallPart struct {
 	ToolCallID string
 	ToolName   string
 	// Input is the call's arguments as the text of a JSON object.
-	Input string
-	// ProviderExecuted marks a call the provider ran itself.
-	ProviderExecuted bool
-	ProviderOptions  ProviderOptions
+	Input           string
+	ProviderOptions ProviderOptions
 }
 
 // GetType implements Content.
@@ -157,10 +152,9 @@ func (p ToolCallPart) Options() ProviderOptions { return p.ProviderOptions }
 
 // ToolResultPart is the result of a tool call, in a MessageRoleTool message.
 type ToolResultPart struct {
-	ToolCallID       string
-	Output           ToolResultOutputContent
-	ProviderExecuted bool
-	ProviderOptions  ProviderOptions
+	ToolCallID      string
+	Output          ToolResultOutputContent
+	ProviderOptions ProviderOptions
 }
 
 // GetType implements Content.
@@ -176,12 +170,10 @@ type ToolResultContentType string
 const (
 	ToolResultContentTypeText  ToolResultContentType = "text"
 	ToolResultContentTypeError ToolResultContentType = "error"
-	ToolResultContentTypeMedia ToolResultContentType = "media"
 )
 
 // ToolResultOutputContent is a tool result's output:
-// ToolResultOutputContentText, ToolResultOutputContentError or
-// ToolResultOutputContentMedia.
+// ToolResultOutputContentText or ToolResultOutputContentError.
 type ToolResultOutputContent interface {
 	GetType() ToolResultContentType
 }
@@ -206,33 +198,8 @@ func (ToolResultOutputContentError) GetType() ToolResultContentType {
 	return ToolResultContentTypeError
 }
 
-// ToolResultOutputContentMedia is a tool's media output (an image),
-// base64-encoded, with optional text.
-type ToolResultOutputContentMedia struct {
-	Data      string
-	MediaType string
-	Text      string
-}
-
-// GetType implements ToolResultOutputContent.
-func (ToolResultOutputContentMedia) GetType() ToolResultContentType {
-	return ToolResultContentTypeMedia
-}
-
-// ToolType names the kind of a tool offered to a model.
-type ToolType string
-
-// ToolTypeFunction is a tool the caller runs: FunctionTool.
-const ToolTypeFunction ToolType = "function"
-
-// Tool is a tool offered to a model. ocgo's tools are all FunctionTools;
-// an adapter reports any other kind as an unsupported-tool warning.
-type Tool interface {
-	GetType() ToolType
-	GetName() string
-}
-
-// FunctionTool is a tool the caller runs, described by a JSON Schema.
+// FunctionTool is a tool offered to the model, which the caller runs,
+// described by a JSON Schema.
 type FunctionTool struct {
 	Name        string
 	Description string
@@ -240,12 +207,6 @@ type FunctionTool struct {
 	InputSchema     map[string]any
 	ProviderOptions ProviderOptions
 }
-
-// GetType implements Tool.
-func (FunctionTool) GetType() ToolType { return ToolTypeFunction }
-
-// GetName implements Tool.
-func (t FunctionTool) GetName() string { return t.Name }
 
 // ToolChoice says whether and how the model must call tools.
 type ToolChoice string

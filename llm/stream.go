@@ -23,8 +23,9 @@ type StreamResponse = iter.Seq[StreamPart]
 type StreamPartType string
 
 // The kinds of stream parts. Text and reasoning come as a start, deltas
-// and an end sharing an ID; a tool call as an input start, input deltas,
-// an input end and the whole call (StreamPartTypeToolCall).
+// and an end sharing an ID; a tool call as an input start (its id and
+// name, as soon as the model begins it) and the whole call
+// (StreamPartTypeToolCall).
 const (
 	StreamPartTypeWarnings       StreamPartType = "warnings"
 	StreamPartTypeTextStart      StreamPartType = "text_start"
@@ -34,8 +35,6 @@ const (
 	StreamPartTypeReasoningDelta StreamPartType = "reasoning_delta"
 	StreamPartTypeReasoningEnd   StreamPartType = "reasoning_end"
 	StreamPartTypeToolInputStart StreamPartType = "tool_input_start"
-	StreamPartTypeToolInputDelta StreamPartType = "tool_input_delta"
-	StreamPartTypeToolInputEnd   StreamPartType = "tool_input_end"
 	StreamPartTypeToolCall       StreamPartType = "tool_call"
 	StreamPartTypeFinish         StreamPartType = "finish"
 	StreamPartTypeError          StreamPartType = "error"
@@ -51,8 +50,6 @@ type StreamPart struct {
 	ToolCallName  string
 	ToolCallInput string
 	Delta         string
-	// ProviderExecuted marks a tool call the provider ran itself.
-	ProviderExecuted bool
 	// Usage and FinishReason come with StreamPartTypeFinish.
 	Usage        Usage
 	FinishReason FinishReason
@@ -68,7 +65,6 @@ type StreamPart struct {
 type Usage struct {
 	InputTokens         int64
 	OutputTokens        int64
-	TotalTokens         int64
 	ReasoningTokens     int64
 	CacheCreationTokens int64
 	CacheReadTokens     int64
@@ -83,7 +79,6 @@ const (
 	FinishReasonLength        FinishReason = "length"
 	FinishReasonContentFilter FinishReason = "content-filter"
 	FinishReasonToolCalls     FinishReason = "tool-calls"
-	FinishReasonError         FinishReason = "error"
 	FinishReasonOther         FinishReason = "other"
 	// FinishReasonUnknown: the provider sent none.
 	FinishReasonUnknown FinishReason = "unknown"
@@ -95,17 +90,15 @@ type CallWarningType string
 // The kinds of call warnings.
 const (
 	CallWarningTypeUnsupportedSetting CallWarningType = "unsupported-setting"
-	CallWarningTypeUnsupportedTool    CallWarningType = "unsupported-tool"
 	CallWarningTypeOther              CallWarningType = "other"
 )
 
 // CallWarning is something of the call the adapter left out or changed
-// (a setting the model does not take, a tool kind it cannot send); the
-// call goes on without it.
+// (a setting the model does not take, a file it cannot carry); the call
+// goes on without it.
 type CallWarning struct {
 	Type    CallWarningType
 	Setting string
-	Tool    Tool
 	Details string
 	Message string
 }

@@ -60,21 +60,22 @@ func reasoningMeta(signature, redacted string) llm.ProviderMetadata {
 
 // anthropicModel is the wireModel of the Messages API.
 type anthropicModel struct {
-	streamOnly
+	modelNames
 	c anthropicConfig
 }
 
-// streamOnly is what the wire adapters (anthropic.go, responses.go,
-// chat.go) share: their names. Each implements Stream (a wireModel).
-type streamOnly struct {
+// modelNames is what the wire adapters (anthropic.go, responses.go,
+// chat.go) share: the provider's and the model's name. Each implements
+// Stream (a wireModel).
+type modelNames struct {
 	provider, model string
 }
 
-// Provider implements llm.LanguageModel.
-func (m streamOnly) Provider() string { return m.provider }
+// Provider implements wireModel.
+func (m modelNames) Provider() string { return m.provider }
 
-// Model implements llm.LanguageModel.
-func (m streamOnly) Model() string { return m.model }
+// Model implements wireModel.
+func (m modelNames) Model() string { return m.model }
 
 // anthropicConfig is what the registry resolved for one model.
 type anthropicConfig struct {
@@ -107,7 +108,7 @@ const anthropicVersion = "2023-06-01"
 // nothing from the process environment: a provider only ever receives its
 // own key.
 func newAnthropicModel(c anthropicConfig) *anthropicModel {
-	return &anthropicModel{streamOnly: streamOnly{provider: c.providerID, model: c.modelID}, c: c}
+	return &anthropicModel{modelNames: modelNames{provider: c.providerID, model: c.modelID}, c: c}
 }
 
 // streamBlock is what the adapter keeps of one content block while it
@@ -231,7 +232,7 @@ func (s *anthropicStream) event(ctx context.Context, raw sseEvent) step {
 				ProviderMetadata: reasoningMeta(d.Signature, "")}
 		case "input_json_delta":
 			b.input.WriteString(d.PartialJSON)
-			part = llm.StreamPart{Type: llm.StreamPartTypeToolInputDelta, ID: b.id, ToolCallInput: d.PartialJSON}
+			return stepNext
 		default:
 			return stepNext
 		}
@@ -250,9 +251,6 @@ func (s *anthropicStream) event(ctx context.Context, raw sseEvent) step {
 			part = llm.StreamPart{Type: llm.StreamPartTypeReasoningEnd, ID: id,
 				ProviderMetadata: reasoningMeta("", b.data)}
 		case "tool_use":
-			if !s.yield(llm.StreamPart{Type: llm.StreamPartTypeToolInputEnd, ID: b.id}) {
-				return stepStop
-			}
 			input := b.input.String()
 			if strings.TrimSpace(input) == "" {
 				input = "{}"
@@ -280,7 +278,6 @@ func (s *anthropicStream) end(ctx context.Context) {
 		Usage: llm.Usage{
 			InputTokens:         u.InputTokens,
 			OutputTokens:        u.OutputTokens,
-			TotalTokens:         u.InputTokens + u.OutputTokens,
 			CacheCreationTokens: u.CacheCreationInputTokens,
 			CacheReadTokens:     u.CacheReadInputTokens,
 		},
@@ -370,10 +367,7 @@ func (m *anthropicModel) send(ctx context.Context, p anthropicRequest) (*http.Re
 		if m.c.authToken != "" {
 			h.Set("Authorization", "Bearer "+m.c.authToken)
 		}
-		for k, v := range m.c.headers {
-			h.Set(k, v)
-		}
-	})
+	}, m.c.headers)
 }
 
 func anthropicFinish(reason string) llm.FinishReason {
@@ -399,7 +393,6 @@ type anthropicRequest struct {
 	Messages         []anthropicTurn      `json:"messages"`
 	Temperature      *float64             `json:"temperature,omitempty"`
 	TopP             *float64             `json:"top_p,omitempty"`
-	TopK             *int64               `json:"top_k,omitempty"`
 	Thinking         *anthropicThinkingOn `json:"thinking,omitempty"`
 	Tools            []anthropicToolDef   `json:"tools,omitempty"`
 	ToolChoice       *anthropicChoice     `json:"tool_choice,omitempty"`
@@ -489,7 +482,6 @@ func (m *anthropicModel) params(call llm.Call) (anthropicRequest, []llm.CallWarn
 		Messages:    messages,
 		Temperature: call.Temperature,
 		TopP:        call.TopP,
-		TopK:        call.TopK,
 		Stream:      true,
 	}
 	if call.MaxOutputTokens != nil && *call.MaxOutputTokens > 0 {
@@ -497,7 +489,7 @@ func (m *anthropicModel) params(call llm.Call) (anthropicRequest, []llm.CallWarn
 	}
 	if o, ok := call.ProviderOptions[anthropicMetaKey].(*anthropicCallOptions); ok && o.ThinkingBudget > 0 {
 		// Extended thinking: the budget counts within max_tokens, and the
-		// API refuses a temperature, top_k, or a top_p below 0.95 with it.
+		// API refuses a temperature or a top_p below 0.95 with it.
 		p.Thinking = &anthropicThinkingOn{Type: "enabled", BudgetTokens: o.ThinkingBudget}
 		if p.MaxTokens <= o.ThinkingBudget {
 			p.MaxTokens = o.ThinkingBudget + defaultMaxTokens
@@ -508,7 +500,6 @@ func (m *anthropicModel) params(call llm.Call) (anthropicRequest, []llm.CallWarn
 			opt  func()
 		}{
 			{"Temperature", p.Temperature != nil, func() { p.Temperature = nil }},
-			{"TopK", p.TopK != nil, func() { p.TopK = nil }},
 			{"TopP", p.TopP != nil && *p.TopP < 0.95, func() { p.TopP = nil }},
 		} {
 			if d.drop {
@@ -518,20 +509,7 @@ func (m *anthropicModel) params(call llm.Call) (anthropicRequest, []llm.CallWarn
 			}
 		}
 	}
-	for _, s := range []struct {
-		name string
-		set  bool
-	}{{"PresencePenalty", call.PresencePenalty != nil}, {"FrequencyPenalty", call.FrequencyPenalty != nil}} {
-		if s.set {
-			warnings = append(warnings, llm.CallWarning{Type: llm.CallWarningTypeUnsupportedSetting, Setting: s.name})
-		}
-	}
-	for _, t := range call.Tools {
-		ft, ok := t.(llm.FunctionTool)
-		if !ok {
-			warnings = append(warnings, llm.CallWarning{Type: llm.CallWarningTypeUnsupportedTool, Tool: t})
-			continue
-		}
+	for _, ft := range call.Tools {
 		p.Tools = append(p.Tools, anthropicTool(ft))
 	}
 	if call.ToolChoice != nil && len(p.Tools) > 0 {
@@ -618,9 +596,6 @@ func anthropicPrompt(prompt llm.Prompt) ([]anthropicText, []anthropicTurn, []llm
 						blocks = append(blocks, b)
 					}
 				case llm.ToolCallPart:
-					if p.ProviderExecuted {
-						continue
-					}
 					// The input goes back as the object the model sent;
 					// anything that is not a JSON object becomes {}.
 					input := json.RawMessage(p.Input)
@@ -700,11 +675,6 @@ func anthropicResult(r llm.ToolResultPart) anthropicToolResult {
 		block.IsError = true
 		if out.Error != nil {
 			text(out.Error.Error())
-		}
-	case llm.ToolResultOutputContentMedia:
-		text(out.Text)
-		if strings.HasPrefix(out.MediaType, "image/") {
-			block.Content = append(block.Content, imageBlock(out.MediaType, out.Data))
 		}
 	}
 	return block

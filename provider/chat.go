@@ -77,14 +77,14 @@ type chatConfig struct {
 
 // chatModel is the wireModel of Chat Completions.
 type chatModel struct {
-	streamOnly
+	modelNames
 	c chatConfig
 }
 
 // newChatModel builds the adapter. It reads nothing from the process
 // environment: a provider only ever receives its own key.
 func newChatModel(c chatConfig) *chatModel {
-	return &chatModel{streamOnly: streamOnly{provider: c.providerID, model: c.modelID}, c: c}
+	return &chatModel{modelNames: modelNames{provider: c.providerID, model: c.modelID}, c: c}
 }
 
 // chatRequest is the body of POST /chat/completions.
@@ -95,8 +95,6 @@ type chatRequest struct {
 	MaxCompletionTokens *int64             `json:"max_completion_tokens,omitempty"`
 	Temperature         *float64           `json:"temperature,omitempty"`
 	TopP                *float64           `json:"top_p,omitempty"`
-	FrequencyPenalty    *float64           `json:"frequency_penalty,omitempty"`
-	PresencePenalty     *float64           `json:"presence_penalty,omitempty"`
 	Tools               []chatToolDef      `json:"tools,omitempty"`
 	ToolChoice          any                `json:"tool_choice,omitempty"` // "auto", "none", "required" or chatNamedChoice
 	ReasoningEffort     string             `json:"reasoning_effort,omitempty"`
@@ -175,8 +173,7 @@ type chatNamedChoice struct {
 
 // chatReasoningModel reports whether OpenAI treats the model id as a
 // reasoning model (o-series, gpt-oss, GPT-5, also behind a gateway's
-// "openai/" prefix): such models refuse temperature, top_p and the
-// penalties, and take max_completion_tokens instead of max_tokens.
+// "openai/" prefix): such models refuse temperature and top_p, and take max_completion_tokens instead of max_tokens.
 func chatReasoningModel(id string) bool {
 	id = strings.ToLower(id)
 	for _, p := range []string{"o1", "o3", "o4", "oss"} {
@@ -191,21 +188,16 @@ func chatReasoningModel(id string) bool {
 func (m *chatModel) request(call llm.Call) (chatRequest, []llm.CallWarning) {
 	messages, warnings := chatPrompt(call.Prompt, m.c.compat && !m.c.strict)
 	r := chatRequest{
-		Model:            m.model,
-		Messages:         messages,
-		MaxTokens:        call.MaxOutputTokens,
-		Temperature:      call.Temperature,
-		TopP:             call.TopP,
-		FrequencyPenalty: call.FrequencyPenalty,
-		PresencePenalty:  call.PresencePenalty,
-		Stream:           true,
-		StreamOptions:    &chatStreamOptions{IncludeUsage: true},
+		Model:         m.model,
+		Messages:      messages,
+		MaxTokens:     call.MaxOutputTokens,
+		Temperature:   call.Temperature,
+		TopP:          call.TopP,
+		Stream:        true,
+		StreamOptions: &chatStreamOptions{IncludeUsage: true},
 	}
 	if m.c.noStreamOptions {
 		r.StreamOptions = nil
-	}
-	if call.TopK != nil {
-		warnings = append(warnings, llm.CallWarning{Type: llm.CallWarningTypeUnsupportedSetting, Setting: "TopK"})
 	}
 	unsupported := func(name, why string, set bool, drop func()) {
 		if set {
@@ -217,8 +209,6 @@ func (m *chatModel) request(call llm.Call) (chatRequest, []llm.CallWarning) {
 		const why = "not supported by reasoning models"
 		unsupported("Temperature", why, r.Temperature != nil, func() { r.Temperature = nil })
 		unsupported("TopP", why, r.TopP != nil, func() { r.TopP = nil })
-		unsupported("FrequencyPenalty", why, r.FrequencyPenalty != nil, func() { r.FrequencyPenalty = nil })
-		unsupported("PresencePenalty", why, r.PresencePenalty != nil, func() { r.PresencePenalty = nil })
 		r.MaxTokens, r.MaxCompletionTokens = nil, r.MaxTokens
 	}
 	if strings.Contains(m.model, "search-preview") {
@@ -227,12 +217,7 @@ func (m *chatModel) request(call llm.Call) (chatRequest, []llm.CallWarning) {
 	if o, ok := call.ProviderOptions[chatOptionsKey].(*chatCallOptions); ok {
 		r.ReasoningEffort, r.Verbosity, r.PromptCacheKey, r.Store = o.ReasoningEffort, o.TextVerbosity, o.PromptCacheKey, o.Store
 	}
-	for _, t := range call.Tools {
-		ft, ok := t.(llm.FunctionTool)
-		if !ok {
-			warnings = append(warnings, llm.CallWarning{Type: llm.CallWarningTypeUnsupportedTool, Tool: t})
-			continue
-		}
+	for _, ft := range call.Tools {
 		var d chatToolDef
 		d.Type, d.Function.Name, d.Function.Description = "function", ft.Name, ft.Description
 		d.Function.Parameters = ft.InputSchema
@@ -329,9 +314,6 @@ func chatPrompt(prompt llm.Prompt, reasoning bool) ([]chatMessage, []llm.CallWar
 						out.ReasoningContent = &r
 					}
 				case llm.ToolCallPart:
-					if p.ProviderExecuted {
-						continue
-					}
 					out.ToolCalls = append(out.ToolCalls, chatToolCall{ID: p.ToolCallID, Type: "function",
 						Function: chatFunction{Name: p.ToolName, Arguments: cmp.Or(p.Input, "{}")}})
 				}
@@ -350,35 +332,10 @@ func chatPrompt(prompt llm.Prompt, reasoning bool) ([]chatMessage, []llm.CallWar
 			}
 			msgs = append(msgs, out)
 		case llm.MessageRoleTool:
-			// Tool messages carry text only: media a tool returned follows
-			// all of this turn's tool messages in one user message (a user
-			// message between them would break the call/result pairing).
-			var media []any
 			for _, part := range msg.Content {
-				r, ok := llm.AsMessagePart[llm.ToolResultPart](part)
-				if !ok || r.ProviderExecuted {
-					continue
+				if r, ok := llm.AsMessagePart[llm.ToolResultPart](part); ok {
+					msgs = append(msgs, chatMessage{Role: "tool", ToolCallID: r.ToolCallID, Content: toolResultText(r.Output)})
 				}
-				text := ""
-				switch out := r.Output.(type) {
-				case llm.ToolResultOutputContentText:
-					text = out.Text
-				case llm.ToolResultOutputContentError:
-					if out.Error != nil {
-						text = out.Error.Error()
-					}
-				case llm.ToolResultOutputContentMedia:
-					text = cmp.Or(out.Text, "The tool returned "+out.MediaType+" content; see the next user message.")
-					if p, ok := chatMedia(out.MediaType, out.Data); ok {
-						media = append(media, p)
-					} else {
-						warn("tool result media type %s not supported, sending its text only", out.MediaType)
-					}
-				}
-				msgs = append(msgs, chatMessage{Role: "tool", ToolCallID: r.ToolCallID, Content: text})
-			}
-			if len(media) > 0 {
-				msgs = append(msgs, chatMessage{Role: "user", Content: media})
 			}
 		}
 	}
@@ -429,15 +386,12 @@ func (m *chatModel) send(ctx context.Context, r chatRequest) (*http.Response, er
 	if err != nil {
 		return nil, err
 	}
-	url := strings.TrimRight(cmp.Or(m.c.baseURL, "https://api.openai.com/v1"), "/") + "/chat/completions"
+	url := strings.TrimRight(cmp.Or(m.c.baseURL, openaiBaseURL), "/") + "/chat/completions"
 	return postStream(ctx, m.c.client, url, body, func(h http.Header) {
 		if m.c.apiKey != "" {
 			h.Set("Authorization", "Bearer "+m.c.apiKey)
 		}
-		for k, v := range m.c.headers {
-			h.Set(k, v)
-		}
-	})
+	}, m.c.headers)
 }
 
 // chatChunk is one streamed chunk, or the error object a server sends in
@@ -491,16 +445,14 @@ func jsonString(raw json.RawMessage) string {
 type chatCall struct {
 	id, name string
 	args     strings.Builder
-	ended    bool // its tool-input-end part went out
 }
 
 // chatStream turns chunks into stream parts. Text and reasoning are
 // blocks with id "0" (the choice; the session keys blocks by kind too);
 // a block ends when the other kind or a tool call begins. Tool calls are
-// keyed by their index: id and name come with the first delta, the
-// arguments in pieces; a new call ends the input of the ones before it,
-// and the tool-call parts with the whole input come at the end of the
-// stream, in order.
+// keyed by their index: id and name come with the first delta (a
+// tool-input-start part goes out), the arguments in pieces; the tool-call
+// parts with the whole input come at the end of the stream, in order.
 type chatStream struct {
 	yield           func(llm.StreamPart) bool
 	text, reasoning bool   // a block of that kind is open
@@ -526,19 +478,6 @@ func (s *chatStream) endReasoning() bool {
 	s.reasoning = false
 	return s.yield(llm.StreamPart{Type: llm.StreamPartTypeReasoningEnd, ID: "0",
 		ProviderMetadata: llm.ProviderMetadata{chatMetaKey: &chatReasoning{Field: s.field}}})
-}
-
-// endInputs sends tool-input-end for every call still open.
-func (s *chatStream) endInputs() bool {
-	for _, c := range s.calls {
-		if !c.ended {
-			c.ended = true
-			if !s.yield(llm.StreamPart{Type: llm.StreamPartTypeToolInputEnd, ID: c.id}) {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // chunk handles one chunk; false stops the stream (the consumer left, or
@@ -591,10 +530,6 @@ func (s *chatStream) chunk(ch *chatChunk) bool {
 			}
 			if c != nil {
 				c.args.WriteString(tc.Function.Arguments)
-				if !c.ended && tc.Function.Arguments != "" &&
-					!s.yield(llm.StreamPart{Type: llm.StreamPartTypeToolInputDelta, ID: c.id, Delta: tc.Function.Arguments}) {
-					return false
-				}
 				continue
 			}
 			if tc.Function.Name == "" && tc.Function.Arguments == "" {
@@ -605,9 +540,6 @@ func (s *chatStream) chunk(ch *chatChunk) bool {
 					Title: "invalid provider response", Message: "tool call of type " + strconv.Quote(tc.Type) + ", expected function"}})
 				return false
 			}
-			if !s.endInputs() {
-				return false
-			}
 			c = &chatCall{id: cmp.Or(tc.ID, "tool-call-"+strconv.FormatInt(tc.Index, 10)), name: tc.Function.Name}
 			c.args.WriteString(tc.Function.Arguments)
 			s.calls = append(s.calls, c)
@@ -616,10 +548,6 @@ func (s *chatStream) chunk(ch *chatChunk) bool {
 			}
 			s.byIndex[tc.Index] = c
 			if !s.yield(llm.StreamPart{Type: llm.StreamPartTypeToolInputStart, ID: c.id, ToolCallName: c.name}) {
-				return false
-			}
-			if tc.Function.Arguments != "" &&
-				!s.yield(llm.StreamPart{Type: llm.StreamPartTypeToolInputDelta, ID: c.id, Delta: tc.Function.Arguments}) {
 				return false
 			}
 		}
@@ -635,7 +563,7 @@ func (s *chatStream) chunk(ch *chatChunk) bool {
 // was cut off, and one that ended with finish reason "error" failed: both
 // are retryable errors.
 func (s *chatStream) end(ctx context.Context) {
-	if !s.endReasoning() || !s.endText() || !s.endInputs() {
+	if !s.endReasoning() || !s.endText() {
 		return
 	}
 	if s.finish == "error" { // OpenRouter's, when the model failed mid-answer
@@ -669,7 +597,6 @@ func (s *chatStream) end(ctx context.Context) {
 			// prompt_tokens include the cached ones, which are priced apart.
 			InputTokens:     max(u.PromptTokens-cached, 0),
 			OutputTokens:    u.CompletionTokens,
-			TotalTokens:     cmp.Or(u.TotalTokens, u.PromptTokens+u.CompletionTokens),
 			ReasoningTokens: u.CompletionTokensDetails.ReasoningTokens,
 			CacheReadTokens: cached,
 		},

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"maps"
 	"net/http"
 	"net/url"
 	"strings"
@@ -77,7 +76,7 @@ type responsesConfig struct {
 
 // responsesModel implements llm.LanguageModel over the Responses API.
 type responsesModel struct {
-	streamOnly
+	modelNames
 	c responsesConfig
 }
 
@@ -85,7 +84,7 @@ type responsesModel struct {
 // environment (no OPENAI_API_KEY or OPENAI_BASE_URL): a provider only
 // ever receives its own key.
 func newResponsesModel(c responsesConfig) *responsesModel {
-	return &responsesModel{streamOnly: streamOnly{provider: c.providerID, model: c.modelID}, c: c}
+	return &responsesModel{modelNames: modelNames{provider: c.providerID, model: c.modelID}, c: c}
 }
 
 // responsesRequest is the body of POST /responses.
@@ -168,7 +167,7 @@ type responsesFunctionOutput struct {
 	Output string `json:"output"`
 }
 
-// params maps a fantasy call onto a Responses request.
+// params maps a call onto a Responses request.
 func (m *responsesModel) params(call llm.Call) (responsesRequest, []llm.CallWarning) {
 	o, _ := call.ProviderOptions[responsesOptionsKey].(*responsesCallOptions)
 	if o == nil {
@@ -194,18 +193,13 @@ func (m *responsesModel) params(call llm.Call) (responsesRequest, []llm.CallWarn
 			p.Include = []string{"reasoning.encrypted_content"}
 		}
 	}
-	for _, t := range call.Tools {
-		ft, ok := t.(llm.FunctionTool)
-		if !ok {
-			warnings = append(warnings, llm.CallWarning{Type: llm.CallWarningTypeUnsupportedTool, Tool: t})
-			continue
-		}
+	for _, ft := range call.Tools {
 		schema := ft.InputSchema
 		if schema == nil {
 			schema = map[string]any{"type": "object", "properties": map[string]any{}}
 		}
 		p.Tools = append(p.Tools, responsesTool{Type: "function", Name: ft.Name, Description: ft.Description,
-			Parameters: maps.Clone(schema)})
+			Parameters: schema})
 	}
 	if len(p.Tools) > 0 && call.ToolChoice != nil {
 		switch c := *call.ToolChoice; c {
@@ -271,14 +265,14 @@ func (m *responsesModel) input(prompt llm.Prompt, store bool) ([]any, []llm.Call
 					if item, ok := responsesReasoningInput(r, store, sent); ok {
 						in = append(in, item)
 					}
-				} else if tc, ok := llm.AsMessagePart[llm.ToolCallPart](c); ok && !tc.ProviderExecuted {
+				} else if tc, ok := llm.AsMessagePart[llm.ToolCallPart](c); ok {
 					in = append(in, responsesFunctionCall{Type: "function_call", CallID: tc.ToolCallID, Name: tc.ToolName, Arguments: tc.Input})
 				}
 			}
 		case llm.MessageRoleTool:
 			for _, c := range msg.Content {
 				r, ok := llm.AsMessagePart[llm.ToolResultPart](c)
-				if !ok || r.ProviderExecuted {
+				if !ok {
 					continue
 				}
 				in = append(in, responsesFunctionOutput{Type: "function_call_output", CallID: r.ToolCallID, Output: toolResultText(r.Output)})
@@ -305,7 +299,8 @@ func responsesReasoningInput(r llm.ReasoningPart, store bool, sent map[string]bo
 	return item, true
 }
 
-// toolResultText is a tool result as the text a function_call_output takes.
+// toolResultText is a tool result as the text a function_call_output (or
+// a Chat Completions tool message) takes.
 func toolResultText(out llm.ToolResultOutputContent) string {
 	switch o := out.(type) {
 	case llm.ToolResultOutputContentText:
@@ -314,8 +309,6 @@ func toolResultText(out llm.ToolResultOutputContent) string {
 		if o.Error != nil {
 			return o.Error.Error()
 		}
-	case llm.ToolResultOutputContentMedia:
-		return cmp.Or(o.Text, "["+o.MediaType+" content]")
 	}
 	return ""
 }
@@ -337,11 +330,10 @@ func responsesFile(f llm.FilePart) (any, bool) {
 
 // responsesEvent is one streamed event; each type fills its fields.
 type responsesEvent struct {
-	Type        string   `json:"type"`
-	OutputIndex int64    `json:"output_index"`
-	ItemID      string   `json:"item_id"`
-	Delta       string   `json:"delta"`
-	Item        struct { // output_item.added and .done
+	Type   string   `json:"type"`
+	ItemID string   `json:"item_id"`
+	Delta  string   `json:"delta"`
+	Item   struct { // output_item.added and .done
 		Type             string `json:"type"` // reasoning, message, function_call
 		ID               string `json:"id"`
 		CallID           string `json:"call_id"`
@@ -408,7 +400,7 @@ func (m *responsesModel) Stream(ctx context.Context, call llm.Call) llm.StreamRe
 	params, warnings := m.params(call)
 	resp, err := m.send(ctx, params)
 	return sseStream(ctx, resp, err, warnings, func(yield func(llm.StreamPart) bool) wireDecoder {
-		return &responsesStream{yield: yield, calls: map[int64]string{}, summaries: map[string]bool{},
+		return &responsesStream{yield: yield, summaries: map[string]bool{},
 			finish: llm.FinishReasonUnknown}
 	})
 }
@@ -416,8 +408,7 @@ func (m *responsesModel) Stream(ctx context.Context, call llm.Call) llm.StreamRe
 // responsesStream turns Responses events into stream parts.
 type responsesStream struct {
 	yield     func(llm.StreamPart) bool
-	calls     map[int64]string // output index → call_id
-	summaries map[string]bool  // reasoning items whose summary has begun
+	summaries map[string]bool // reasoning items whose summary has begun
 	usage     llm.Usage
 	finish    llm.FinishReason
 	done      bool // response.completed or .incomplete came
@@ -455,7 +446,6 @@ func (s *responsesStream) event(ctx context.Context, raw sseEvent) step {
 		case "message":
 			part = llm.StreamPart{Type: llm.StreamPartTypeTextStart, ID: ev.Item.ID}
 		case "function_call":
-			s.calls[ev.OutputIndex] = ev.Item.CallID
 			part = llm.StreamPart{Type: llm.StreamPartTypeToolInputStart, ID: ev.Item.CallID, ToolCallName: ev.Item.Name}
 		}
 	case "response.reasoning_summary_part.added":
@@ -467,10 +457,6 @@ func (s *responsesStream) event(ctx context.Context, raw sseEvent) step {
 		part = llm.StreamPart{Type: llm.StreamPartTypeReasoningDelta, ID: ev.ItemID, Delta: ev.Delta}
 	case "response.output_text.delta":
 		part = llm.StreamPart{Type: llm.StreamPartTypeTextDelta, ID: ev.ItemID, Delta: ev.Delta}
-	case "response.function_call_arguments.delta":
-		if id, ok := s.calls[ev.OutputIndex]; ok {
-			part = llm.StreamPart{Type: llm.StreamPartTypeToolInputDelta, ID: id, Delta: ev.Delta}
-		}
 	case "response.output_item.done":
 		switch ev.Item.Type {
 		case "reasoning":
@@ -479,11 +465,7 @@ func (s *responsesStream) event(ctx context.Context, raw sseEvent) step {
 		case "message":
 			part = llm.StreamPart{Type: llm.StreamPartTypeTextEnd, ID: ev.Item.ID}
 		case "function_call":
-			delete(s.calls, ev.OutputIndex)
 			s.hasCalls = true
-			if !s.yield(llm.StreamPart{Type: llm.StreamPartTypeToolInputEnd, ID: ev.Item.CallID}) {
-				return stepStop
-			}
 			part = llm.StreamPart{Type: llm.StreamPartTypeToolCall, ID: ev.Item.CallID,
 				ToolCallName: ev.Item.Name, ToolCallInput: cmp.Or(ev.Item.Arguments, "{}")}
 		}
@@ -512,7 +494,7 @@ func (s *responsesStream) end(ctx context.Context) {
 // send POSTs the request to <baseURL>/responses (Azure: with its
 // api-version and the key in an api-key header).
 func (m *responsesModel) send(ctx context.Context, p responsesRequest) (*http.Response, error) {
-	u := strings.TrimRight(cmp.Or(m.c.baseURL, "https://api.openai.com/v1"), "/") + "/responses"
+	u := strings.TrimRight(cmp.Or(m.c.baseURL, openaiBaseURL), "/") + "/responses"
 	if m.c.azure {
 		u += "?api-version=" + url.QueryEscape(cmp.Or(m.c.apiVersion, "v1"))
 	}
@@ -527,23 +509,20 @@ func (m *responsesModel) send(ctx context.Context, p responsesRequest) (*http.Re
 		case !m.c.azure && m.c.apiKey != "":
 			h.Set("Authorization", "Bearer "+m.c.apiKey)
 		}
-		for k, v := range m.c.headers {
-			h.Set(k, v)
-		}
-	})
+	}, m.c.headers)
 }
 
 func responsesReasoningMeta(id, encrypted string) llm.ProviderMetadata {
 	return llm.ProviderMetadata{responsesMetaKey: &responsesReasoning{ItemID: id, EncryptedContent: encrypted}}
 }
 
-// fantasy maps the API's usage; input_tokens include cached ones, which
-// fantasy counts apart (Cost prices them separately).
+// llm maps the API's usage: input_tokens include cached ones, which
+// llm.Usage counts apart (Cost prices them separately).
 func (u responsesUsage) llm() llm.Usage {
 	cached := u.InputTokensDetails.CachedTokens
 	return llm.Usage{
 		InputTokens: max(u.InputTokens-cached, 0), OutputTokens: u.OutputTokens,
-		TotalTokens: u.InputTokens + u.OutputTokens, ReasoningTokens: u.OutputTokensDetails.ReasoningTokens,
+		ReasoningTokens: u.OutputTokensDetails.ReasoningTokens,
 		CacheReadTokens: cached,
 	}
 }

@@ -217,7 +217,7 @@ func ReasoningPart(text string, meta map[string]any) (llm.ReasoningPart, bool) {
 		}}, true
 	}
 	a, _ := meta[anthropicMetaKey].(map[string]any)
-	if d, ok := a["data"].(map[string]any); ok { // the typed wrapper (llm.MarshalProviderType)
+	if d, ok := a["data"].(map[string]any); ok { // the typed wrapper (anthropicReasoning.MarshalJSON)
 		a = d
 	}
 	sig, _ := a["signature"].(string)

@@ -17,19 +17,28 @@ type typedText struct {
 	Text string `json:"text"`
 }
 
+// openaiBaseURL is OpenAI's API, where the Chat Completions and Responses
+// adapters go without a base URL.
+const openaiBaseURL = "https://api.openai.com/v1"
+
 // postStream is the one HTTP exchange of ocgo's own wire adapters: it POSTs
-// body (JSON) to url, asking for an event stream, with the headers header
-// sets, and returns the response to read the stream from. A non-2xx answer
-// becomes httpError(status, body, response) (the body read up to 1 MB); a
-// transport failure goes through wireError.
-func postStream(ctx context.Context, client httpDoer, url string, body []byte, header func(http.Header)) (*http.Response, error) {
+// body (JSON) to url, asking for an event stream, with the headers auth
+// sets (the wire's version and credentials), then the provider's
+// configured headers, and returns the response to read the stream from. A
+// non-2xx answer becomes httpError(status, body, response) (the body read
+// up to 1 MB); a transport failure goes through wireError.
+func postStream(ctx context.Context, client httpDoer, url string, body []byte, auth func(http.Header),
+	headers map[string]string) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "text/event-stream")
-	header(req.Header)
+	auth(req.Header)
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
 	resp, err := client.Do(req)
 	if err != nil {
 		return nil, wireError(ctx, err)
