@@ -692,3 +692,23 @@ func TestImportTakesDocumentsOverTheDefaultLimit(t *testing.T) {
 		t.Fatalf("import of %d bytes: %d %.300s", len(doc), r.status, r.body)
 	}
 }
+
+// TestPromptRoutesTakeBodiesOverTheDefaultLimit: a prompt carries its
+// attachments inline, so the routes that take one (the synchronous
+// /message and the later clients' /prompt_async) read bodies up to the
+// prompt limit; neither answers 413 to a 1.5 MiB prompt.
+func TestPromptRoutesTakeBodiesOverTheDefaultLimit(t *testing.T) {
+	f := newFixture(t, nil)
+	r := f.do(t, "POST", "/session", "application/json", `{"title":"big"}`, nil)
+	var s storage.Session
+	if err := json.Unmarshal([]byte(r.body), &s); err != nil {
+		t.Fatal(err)
+	}
+	body := `{"parts":[{"type":"text","text":"` + strings.Repeat("x", 3<<20/2) + `"}]}`
+	for _, route := range []string{"message", "prompt_async"} {
+		r := f.do(t, "POST", "/session/"+s.ID+"/"+route, "application/json", body, nil)
+		if r.status == http.StatusRequestEntityTooLarge {
+			t.Errorf("%s refused a %d-byte prompt: %d %.200s", route, len(body), r.status, r.body)
+		}
+	}
+}
