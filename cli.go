@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"ocgo/app"
+	"ocgo/relpath"
 	"ocgo/session"
 	"ocgo/storage"
 )
@@ -254,8 +255,8 @@ type patchRow struct {
 
 // rel makes a patch part's absolute file path relative to the project.
 func (c *cliCore) rel(p string) string {
-	r, err := filepath.Rel(c.Project.Root, p)
-	if err != nil || !filepath.IsLocal(r) {
+	r, ok := relpath.Within(c.Project.Root, p)
+	if !ok {
 		return p
 	}
 	return filepath.ToSlash(r)

@@ -20,6 +20,16 @@ func Within(base, p string) (string, bool) {
 	return rel, true
 }
 
+// Rel is Within as a root-relative slash path: p relative to base, ""
+// for base itself, when p is base or lies below it, lexically.
+func Rel(base, p string) (string, bool) {
+	rel, ok := Within(base, p)
+	if !ok || rel == "." {
+		return "", ok
+	}
+	return filepath.ToSlash(rel), true
+}
+
 // In reports whether p is base or lies below it, lexically.
 func In(base, p string) bool {
 	_, ok := Within(base, p)

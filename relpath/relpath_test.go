@@ -27,6 +27,26 @@ func TestWithin(t *testing.T) {
 	}
 }
 
+func TestRel(t *testing.T) {
+	cases := []struct {
+		base, p, rel string
+		ok           bool
+	}{
+		{"/a/b", "/a/b", "", true},
+		{"/a/b", "/a/b/", "", true},
+		{"/a/b", "/a/b/c/./d", "c/d", true},
+		{"/a/b", "/a/b/..x", "..x", true},
+		{"/a/b", "/a/b/../c", "", false},
+		{"/a/b", "/a/bc", "", false},
+	}
+	for _, c := range cases {
+		rel, ok := Rel(c.base, filepath.FromSlash(c.p))
+		if rel != c.rel || ok != c.ok {
+			t.Errorf("Rel(%q, %q) = %q, %v; want %q, %v", c.base, c.p, rel, ok, c.rel, c.ok)
+		}
+	}
+}
+
 func TestUnder(t *testing.T) {
 	cases := []struct {
 		dir, p string

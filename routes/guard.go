@@ -14,8 +14,8 @@ import (
 )
 
 // Body limits, set per route in the table: prompts may carry attachments
-// as data: URLs, so the prompt routes get more room; everything else is
-// small JSON.
+// as data: URLs and a session import the snapshot objects of its patches,
+// so those routes get more room; everything else is small JSON.
 const (
 	defaultBodyLimit = 1 << 20
 	promptBodyLimit  = 32 << 20

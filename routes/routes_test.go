@@ -664,3 +664,31 @@ func TestJSONAnswersCarryTheirLength(t *testing.T) {
 		}
 	}
 }
+
+// TestImportTakesDocumentsOverTheDefaultLimit: an export carries snapshot
+// objects, so /session/import takes bodies up to the prompt limit, not the
+// 1 MiB default.
+func TestImportTakesDocumentsOverTheDefaultLimit(t *testing.T) {
+	f := newFixture(t, nil)
+	r := f.do(t, "POST", "/session", "application/json", `{"title":"big"}`, nil)
+	if r.status != 200 {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	var s storage.Session
+	if err := json.Unmarshal([]byte(r.body), &s); err != nil {
+		t.Fatal(err)
+	}
+	r = f.do(t, "GET", "/session/"+s.ID+"/export", "", "", nil)
+	if r.status != 200 {
+		t.Fatalf("export: %d %s", r.status, r.body)
+	}
+	// A field the import does not read pads the document past 1 MiB.
+	doc := `{"pad":"` + strings.Repeat("x", 3<<20/2) + `",` + strings.TrimPrefix(r.body, "{")
+	if len(doc) <= defaultBodyLimit || len(doc) >= promptBodyLimit {
+		t.Fatalf("document of %d bytes", len(doc))
+	}
+	r = f.do(t, "POST", "/session/import?newIDs=true", "application/json", doc, nil)
+	if r.status != 200 || !strings.Contains(r.body, `"title":"big"`) {
+		t.Fatalf("import of %d bytes: %d %.300s", len(doc), r.status, r.body)
+	}
+}

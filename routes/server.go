@@ -235,77 +235,84 @@ func (s *Server) adapt(rt route) httprouter.Handle {
 // input is a route's request body: its type and the handler that takes it.
 // The type comes from the handler's own signature (takes) or is named once
 // beside it (reads), so the body that is read and the one /doc documents
-// cannot differ.
+// cannot differ. call gets the body as read (empty when an optional body
+// was not sent) and does the decoding its constructor chose.
 type input struct {
 	t    reflect.Type
-	raw  bool // hand the handler the JSON as it came (reads)
-	call func(r *http.Request, p httprouter.Params, body any) (any, error)
+	call func(r *http.Request, p httprouter.Params, body []byte) (any, error)
 }
 
 // takes makes the input of a handler that receives its request body
 // decoded into a B and validated (B's validate method, when it has one).
+// An empty optional body is a zero B, validated the same way.
 func takes[B any](h func(*http.Request, httprouter.Params, *B) (any, error)) input {
-	return input{t: reflect.TypeFor[B](), call: func(r *http.Request, p httprouter.Params, b any) (any, error) {
-		return h(r, p, b.(*B))
+	return input{t: reflect.TypeFor[B](), call: func(r *http.Request, p httprouter.Params, data []byte) (any, error) {
+		b, err := decodeBody[B](data)
+		if err != nil {
+			return nil, err
+		}
+		return h(r, p, b)
 	}}
 }
 
 // reads makes the input of a handler that receives its request body as
 // raw JSON (nil when an optional body is empty) and parses it itself: a
 // body forwarded as it came (the TUI's) or parsed by its owner with its
-// own errors (auth.json's). B is what /doc documents.
+// own errors (auth.json's). B is what /doc documents; when it has a
+// validate method the body is also decoded into a B and checked by it
+// (a zero B for an empty optional body), otherwise it is only checked to
+// be JSON.
 func reads[B any](h func(*http.Request, httprouter.Params, json.RawMessage) (any, error)) input {
-	return input{t: reflect.TypeFor[B](), raw: true, call: func(r *http.Request, p httprouter.Params, b any) (any, error) {
-		return h(r, p, b.(json.RawMessage))
+	_, checks := any(new(B)).(validator)
+	return input{t: reflect.TypeFor[B](), call: func(r *http.Request, p httprouter.Params, data []byte) (any, error) {
+		if checks {
+			if _, err := decodeBody[B](data); err != nil {
+				return nil, err
+			}
+		} else if len(data) > 0 && !json.Valid(data) {
+			return nil, badRequest("", "malformed JSON in request body")
+		}
+		if len(data) == 0 {
+			return h(r, p, nil)
+		}
+		return h(r, p, json.RawMessage(data))
 	}}
 }
 
-// serve reads the request body and calls the input's handler with it. An
-// empty body is allowed only when optional (the handler gets a zero value,
-// or nil raw JSON); unknown fields are ignored, as opencode's validator
-// does. A takes body is decoded into a new value of its type and checked
-// by its validate method when it has one; a reads body is checked to be
-// JSON and, when its documented type has a validate method, decoded into
-// one and checked the same way, then handed on as it came.
+// decodeBody decodes a request body into a new B (left zero when the body
+// is empty) and runs B's validate method when it has one. Unknown fields
+// are ignored, as opencode's validator does.
+func decodeBody[B any](data []byte) (*B, error) {
+	b := new(B)
+	if len(data) > 0 {
+		if err := json.Unmarshal(data, b); err != nil {
+			var syn *json.SyntaxError
+			var typ *json.UnmarshalTypeError
+			if errors.As(err, &syn) || errors.As(err, &typ) {
+				return nil, err
+			}
+			return nil, badRequest("", "malformed JSON in request body")
+		}
+	}
+	if v, ok := any(b).(validator); ok {
+		if err := v.validate(); err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+// serve reads the request body and hands it to the input's handler. An
+// empty body is allowed only when optional.
 func (in input) serve(r *http.Request, p httprouter.Params, optional bool) (any, error) {
 	data, err := io.ReadAll(r.Body)
 	if err != nil {
 		return nil, err
 	}
-	if len(data) == 0 {
-		if !optional {
-			return nil, badRequest("", "request body is required")
-		}
-		if in.raw {
-			return in.call(r, p, json.RawMessage(nil))
-		}
-		return in.call(r, p, reflect.New(in.t).Interface())
+	if len(data) == 0 && !optional {
+		return nil, badRequest("", "request body is required")
 	}
-	b := reflect.New(in.t).Interface()
-	_, checks := b.(validator)
-	if in.raw && !checks {
-		if !json.Valid(data) {
-			return nil, badRequest("", "malformed JSON in request body")
-		}
-		return in.call(r, p, json.RawMessage(data))
-	}
-	if err := json.Unmarshal(data, b); err != nil {
-		var syn *json.SyntaxError
-		var typ *json.UnmarshalTypeError
-		if errors.As(err, &syn) || errors.As(err, &typ) {
-			return nil, err
-		}
-		return nil, badRequest("", "malformed JSON in request body")
-	}
-	if checks {
-		if err := b.(validator).validate(); err != nil {
-			return nil, err
-		}
-	}
-	if in.raw {
-		return in.call(r, p, json.RawMessage(data))
-	}
-	return in.call(r, p, b)
+	return in.call(r, p, data)
 }
 
 // validator is implemented by request bodies that check themselves.

@@ -53,7 +53,7 @@ func (s *Server) table() []route {
 		{method: "GET", path: "/session/:id/todo", id: "session.todo", summary: "The session's todo list (later opencode versions)", handle: s.sessionTodo, resp: typeOf[[]tool.Todo]()},
 		{method: "POST", path: "/session/:id/prompt_async", id: "session.prompt_async", summary: "Send a prompt and answer 204 at once; the reply follows on /event (later opencode versions)", in: takes(s.sessionPromptAsync), noContent: true},
 		{method: "GET", path: "/session/:id/export", id: "session.export", summary: "The session as one document, with the snapshot objects its patches need (ocgo)", handle: s.sessionExport, resp: typeOf[session.Export]()},
-		{method: "POST", path: "/session/import", id: "session.import", summary: "Store an exported session under its IDs (409 if it exists) or, with ?newIDs=true, new ones (ocgo)", optQuery: []string{"newIDs"}, in: takes(s.sessionImport), resp: typeOf[storage.Session](), exact: true},
+		{method: "POST", path: "/session/import", id: "session.import", summary: "Store an exported session under its IDs (409 if it exists) or, with ?newIDs=true, new ones (ocgo)", optQuery: []string{"newIDs"}, in: takes(s.sessionImport), resp: typeOf[storage.Session](), exact: true, bodyLimit: promptBodyLimit},
 		// The local share page (routes/share.go).
 		{method: "GET", path: "/share/:token", id: "share.page", summary: "The read-only page of a shared session (HTML)", raw: s.sharePageGet, produces: "text/html"},
 		{method: "GET", path: "/share/:token/data", id: "share.data", summary: "What the share page shows: session, messages, patch diffs", raw: s.shareDataGet, resp: typeOf[shareData]()},

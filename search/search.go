@@ -128,12 +128,9 @@ func New(opts Options) (*Service, error) {
 	if cwd, err = filepath.Abs(cwd); err != nil {
 		return nil, fmt.Errorf("search: cwd: %w", err)
 	}
-	rel, ok := relpath.Within(root, cwd)
+	rel, ok := relpath.Rel(root, cwd)
 	if !ok {
 		return nil, fmt.Errorf("search: cwd: %w", ErrOutside)
-	}
-	if rel == "." {
-		rel = ""
 	}
 	lg := opts.Logger
 	if lg == nil {
@@ -208,13 +205,11 @@ func (s *Service) resolve(p string) (string, error) {
 	}
 	var rel string
 	if filepath.IsAbs(p) {
-		r, ok := relpath.Within(s.root, filepath.Clean(p))
+		r, ok := relpath.Rel(s.root, p)
 		if !ok {
 			return "", ErrOutside
 		}
-		if rel = filepath.ToSlash(r); rel == "." {
-			rel = ""
-		}
+		rel = r
 	} else {
 		rel = path.Clean(path.Join(s.cwdRel, filepath.ToSlash(p)))
 		if rel == ".." || strings.HasPrefix(rel, "../") || strings.HasPrefix(rel, "/") {

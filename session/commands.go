@@ -88,8 +88,10 @@ func (in *CommandInput) Validate() error {
 	if in.Command == "" {
 		return fmt.Errorf("%w: command is required", ErrInvalid)
 	}
-	if in.MessageID != "" && !storage.ValidID(storage.PrefixMessage, in.MessageID) {
-		return fmt.Errorf("%w: messageID must start with \"msg_\" and hold only letters, digits, '_' and '-'", ErrInvalid)
+	if in.MessageID != "" {
+		if err := checkMessageID(in.MessageID); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -153,13 +155,13 @@ func (s *Service) Command(ctx context.Context, sessionID string, in CommandInput
 	parts := []InputPart{{Type: storage.PartText, Text: text}}
 	for _, f := range files {
 		p := templateFile(f[1], s.opts.Home, s.opts.Cwd)
-		if _, err := os.Stat(p); err != nil {
-			continue
-		}
 		if _, err := s.relPath(p); err != nil {
 			// The file tools are confined to the project; so are
-			// attachments.
+			// attachments (and a path outside it is not even looked at).
 			s.log.Info("Command file reference outside the project skipped", "command", in.Command)
+			continue
+		}
+		if _, err := os.Stat(p); err != nil {
 			continue
 		}
 		parts = append(parts, InputPart{Type: storage.PartFile, Mime: "text/plain", Filename: filepath.Base(p), URL: "file://" + p})

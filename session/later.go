@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 
 	"ocgo/event"
@@ -158,11 +157,7 @@ func (s *Service) PatchFiles(patches []storage.Part) []string {
 	var files []string
 	for _, p := range patches {
 		for _, f := range p.Files {
-			rel, err := filepath.Rel(s.opts.Root, f)
-			if err != nil || !filepath.IsLocal(rel) {
-				continue
-			}
-			if rel = filepath.ToSlash(rel); !seen[rel] {
+			if rel, ok := s.rootRel(f); ok && !seen[rel] {
 				seen[rel] = true
 				files = append(files, rel)
 			}

@@ -43,10 +43,21 @@ type InputPart struct {
 	Name      string          `json:"name,omitempty"`
 }
 
+// checkMessageID is the one check of a message ID a client names (one to
+// give a new message, or the message a revert goes back to).
+func checkMessageID(id string) error {
+	if !storage.ValidID(storage.PrefixMessage, id) {
+		return fmt.Errorf("%w: messageID must start with \"msg_\" and hold only letters, digits, '_' and '-'", ErrInvalid)
+	}
+	return nil
+}
+
 // Validate checks the input before anything is written.
 func (in *PromptInput) Validate() error {
-	if in.MessageID != "" && !storage.ValidID(storage.PrefixMessage, in.MessageID) {
-		return fmt.Errorf("%w: messageID must start with \"msg_\" and hold only letters, digits, '_' and '-'", ErrInvalid)
+	if in.MessageID != "" {
+		if err := checkMessageID(in.MessageID); err != nil {
+			return err
+		}
 	}
 	if len(in.Parts) == 0 {
 		return fmt.Errorf("%w: parts must hold at least one part", ErrInvalid)
@@ -339,18 +350,14 @@ var errOutsideProject = errors.New("path is outside the project")
 // relPath turns an absolute or relative path into one relative to the
 // project, refusing anything outside it.
 func (s *Service) relPath(p string) (string, error) {
-	if filepath.IsAbs(p) {
-		r, ok := relpath.Within(s.opts.Cwd, p)
-		if !ok {
-			return "", errOutsideProject
-		}
-		return r, nil
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(s.opts.Cwd, p)
 	}
-	p = filepath.Clean(p)
-	if !filepath.IsLocal(p) {
+	r, ok := relpath.Within(s.opts.Cwd, p)
+	if !ok {
 		return "", errOutsideProject
 	}
-	return p, nil
+	return r, nil
 }
 
 func (s *Service) toolByName(name string) tool.Tool {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -200,11 +199,10 @@ func (s *Service) patchFiles(ctx context.Context, p storage.Part) ([]string, err
 	var out []string
 	lossy := false
 	for _, f := range p.Files {
-		rel, err := filepath.Rel(s.opts.Root, f)
-		if err != nil || !filepath.IsLocal(rel) {
+		rel, ok := s.rootRel(f)
+		if !ok {
 			continue
 		}
-		rel = filepath.ToSlash(rel)
 		lossy = lossy || strings.ContainsRune(rel, utf8.RuneError)
 		out = append(out, rel)
 	}
@@ -611,8 +609,8 @@ func (s *Service) Revert(ctx context.Context, sessionID, messageID, partID strin
 	if err != nil {
 		return sess, err
 	}
-	if !storage.ValidID(storage.PrefixMessage, messageID) {
-		return sess, fmt.Errorf("%w: messageID must start with \"msg_\"", ErrInvalid)
+	if err := checkMessageID(messageID); err != nil {
+		return sess, err
 	}
 	_, end, err := s.begin(ctx, sessionID)
 	if err != nil {
@@ -687,8 +685,8 @@ type RevertFile struct {
 // to (messageID, partID) without touching the project or the session (the
 // shadow repository may gain the current content of those files).
 func (s *Service) PreviewRevert(ctx context.Context, sessionID, messageID, partID string) (RevertPreview, error) {
-	if !storage.ValidID(storage.PrefixMessage, messageID) {
-		return RevertPreview{}, fmt.Errorf("%w: messageID must start with \"msg_\"", ErrInvalid)
+	if err := checkMessageID(messageID); err != nil {
+		return RevertPreview{}, err
 	}
 	sess, err := s.Get(sessionID)
 	if err != nil {

@@ -387,8 +387,8 @@ func (e *toolEnv) Grep(ctx context.Context, q search.LineQuery) ([]search.FileLi
 	return e.s.opts.Search.Lines(ctx, q)
 }
 
-// indexed returns the index's regular files (and, with dirs, its
-// directories) at or below dir, an OS path relative to the served
+// indexed returns the index's regular files at or below dir (and, with
+// dirs, its directories below it), dir an OS path relative to the served
 // directory, as slash paths relative to it, once the index has caught up
 // with the disk.
 func (s *Service) indexed(ctx context.Context, dir string, dirs bool) (files, subdirs []string, err error) {
@@ -407,12 +407,12 @@ func (s *Service) indexed(ctx context.Context, dir string, dirs bool) (files, su
 	files = idx.RegularFiles(d)
 	if dirs {
 		for _, sub := range idx.Dirs() {
-			if d == "." || strings.HasPrefix(sub, d+"/") {
+			if sub != d && relpath.Under(d, sub) {
 				subdirs = append(subdirs, sub)
 			}
 		}
 	}
-	if cwd != "." {
+	if cwd != "" {
 		for i, f := range files {
 			files[i] = strings.TrimPrefix(f, cwd+"/")
 		}
@@ -492,10 +492,9 @@ func (e *toolEnv) MadeDirs(paths ...string) {
 }
 
 // rootRel makes an absolute path inside the project root-relative, with
-// slashes.
+// slashes ("" for the root itself).
 func (s *Service) rootRel(p string) (string, bool) {
-	rel, ok := relpath.Within(s.opts.Root, p)
-	return filepath.ToSlash(rel), ok
+	return relpath.Rel(s.opts.Root, p)
 }
 
 // todoStore keeps todo lists on disk at storage/todo/<sessionID>.json.

@@ -100,11 +100,14 @@ func (s *Service) toDoc(p string) string {
 	if !filepath.IsAbs(p) {
 		return p
 	}
-	rel, err := filepath.Rel(s.opts.Root, p)
-	if err != nil || !filepath.IsLocal(rel) && rel != "." {
+	rel, ok := s.rootRel(p)
+	if !ok {
 		return p
 	}
-	return filepath.ToSlash(rel)
+	if rel == "" {
+		return "."
+	}
+	return rel
 }
 
 // fromDoc is the inverse of toDoc for this project.

@@ -32,7 +32,6 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -192,7 +191,7 @@ func (s *Store) loadSessions() error {
 	if err != nil {
 		return err
 	}
-	maps.Copy(s.sessions, sessions)
+	s.sessions = sessions
 	s.sorted = make([]Session, 0, len(s.sessions))
 	for _, v := range s.sessions {
 		s.sorted = append(s.sorted, v)
@@ -211,7 +210,7 @@ func loadDir[T any](s *Store, dir string, idOf func(*T) string) (map[string]T, e
 		return map[string]T{}, nil
 	}
 	if err != nil {
-		return map[string]T{}, err
+		return nil, err
 	}
 	out := make(map[string]T, len(entries))
 	for _, e := range entries {
@@ -432,7 +431,10 @@ func (s *Store) conv(sessionID string) *conversation {
 	if c, ok := s.convs[sessionID]; ok {
 		return c
 	}
-	msgs, _ := loadDir(s, filepath.Join(s.root, "session", "message", sessionID), func(m *Message) string { return m.ID })
+	msgs, err := loadDir(s, filepath.Join(s.root, "session", "message", sessionID), func(m *Message) string { return m.ID })
+	if err != nil {
+		msgs = map[string]Message{} // unreadable: empty, as a missing directory is
+	}
 	c := &conversation{msgs: msgs, parts: make(map[string]map[string]Part, len(msgs))}
 	for id := range msgs {
 		c.parts[id], _ = loadDir(s, filepath.Join(s.root, "session", "part", sessionID, id), func(p *Part) string { return p.ID })

@@ -410,3 +410,35 @@ func TestFailedDeleteKeepsTheSessionListed(t *testing.T) {
 		t.Fatal("still listed")
 	}
 }
+
+// TestUnreadableMessageDirectoryReadsAsEmpty: a session whose message
+// directory cannot be read lists no messages (as one without any), and a
+// message written once the disk is mended is kept.
+func TestUnreadableMessageDirectoryReadsAsEmpty(t *testing.T) {
+	s, dir := openTemp(t)
+	ids := NewIDs(nil)
+	sid := ids.Descending(PrefixSession)
+	if err := s.PutSession(Session{ID: sid, Title: "t"}); err != nil {
+		t.Fatal(err)
+	}
+	msgDir := filepath.Join(dir, "storage", "session", "message", sid)
+	if err := os.MkdirAll(filepath.Dir(msgDir), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(msgDir, []byte("not a directory"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if msgs, err := s.Messages(sid); err != nil || len(msgs) != 0 {
+		t.Fatalf("unreadable: %v %v", msgs, err)
+	}
+	if err := os.Remove(msgDir); err != nil {
+		t.Fatal(err)
+	}
+	mid := ids.Ascending(PrefixMessage)
+	if err := s.PutMessage(Message{ID: mid, SessionID: sid, Role: RoleUser}); err != nil {
+		t.Fatal(err)
+	}
+	if msgs, err := s.Messages(sid); err != nil || len(msgs) != 1 || msgs[0].Info.ID != mid {
+		t.Fatalf("after mending: %v %v", msgs, err)
+	}
+}

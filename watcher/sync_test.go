@@ -220,3 +220,18 @@ func BenchmarkSync(b *testing.B) {
 		}
 	}
 }
+
+// TestSyncSeesDotDotNames: a top-level name that starts with ".." is in
+// the root, not above it: its events are kept.
+func TestSyncSeesDotDotNames(t *testing.T) {
+	root := t.TempDir()
+	w, _ := syncWatcher(t, root)
+	write(t, root, "..foo", "x")
+	write(t, root, "..d/f", "y")
+	if err := w.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := w.Files(), []string{"..d/f", "..foo"}; !slices.Equal(got, want) {
+		t.Errorf("Files() = %q, want %q", got, want)
+	}
+}

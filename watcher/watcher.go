@@ -835,11 +835,10 @@ func (w *Watcher) flush(pending map[string]struct{}, rescan bool) {
 // rel converts an absolute event path to a root-relative slash path; paths
 // inside .git or outside the root are dropped.
 func (w *Watcher) rel(abs string) (string, bool) {
-	r, err := filepath.Rel(w.root, abs)
-	if err != nil || r == "." || strings.HasPrefix(r, "..") {
+	r, ok := relpath.Rel(w.root, abs)
+	if !ok || r == "" { // outside, or the root itself
 		return "", false
 	}
-	r = filepath.ToSlash(r)
 	if r == ".git" || strings.HasPrefix(r, ".git/") || strings.Contains(r, "/.git/") || strings.HasSuffix(r, "/.git") {
 		return "", false
 	}

@@ -119,8 +119,14 @@ func readAnswer(br *bufio.Reader) (n int, keep bool, err error) {
 		return 0, false, fmt.Errorf("bad status line %q", line)
 	}
 	keep = line[7] == '1' // HTTP/1.1 keeps the connection unless told otherwise
+	// line is bufio's buffer, which the header reads below overwrite: the
+	// status is copied out (only when it is an error, so a 200 costs no
+	// allocation).
 	ok200 := bytes.Equal(line[9:12], []byte("200"))
-	status := line[9:12]
+	var status string
+	if !ok200 {
+		status = string(line[9:12])
+	}
 	length, chunked := -1, false
 	for {
 		line, err = br.ReadSlice('\n')

@@ -169,3 +169,15 @@ func TestHitReconnects(t *testing.T) {
 		t.Errorf("3 requests used %d connections, want 3", got)
 	}
 }
+
+// TestHitStatusOutlivesLongHeaders: the status an error names is the
+// answer's, even when its headers are longer than the read buffer (which
+// then moves what it holds over the status line).
+func TestHitStatusOutlivesLongHeaders(t *testing.T) {
+	pad := "X-Pad: " + strings.Repeat("x", 30000) + "\r\n"
+	answer := "HTTP/1.1 503 Service Unavailable\r\n" + strings.Repeat(pad, 4) + "Content-Length: 0\r\n\r\n"
+	_, _, err := readAnswer(bufio.NewReaderSize(strings.NewReader(answer), 64<<10))
+	if err == nil || err.Error() != "status 503" {
+		t.Fatalf("err %v, want status 503", err)
+	}
+}
