@@ -31,9 +31,8 @@ const (
 
 // Message is one message of a prompt.
 type Message struct {
-	Role            MessageRole
-	Content         []MessagePart
-	ProviderOptions ProviderOptions
+	Role    MessageRole
+	Content []MessagePart
 }
 
 // NewUserMessage is a user message of the prompt text followed by files.
@@ -55,28 +54,10 @@ func NewSystemMessage(prompts ...string) Message {
 	return Message{Role: MessageRoleSystem, Content: content}
 }
 
-// ContentType names the kind of a message part.
-type ContentType string
-
-// The kinds of message parts.
-const (
-	ContentTypeText       ContentType = "text"
-	ContentTypeReasoning  ContentType = "reasoning"
-	ContentTypeFile       ContentType = "file"
-	ContentTypeToolCall   ContentType = "tool-call"
-	ContentTypeToolResult ContentType = "tool-result"
-)
-
-// Content is anything that says its kind: the message parts.
-type Content interface {
-	GetType() ContentType
-}
-
 // MessagePart is one part of a message's content: TextPart, ReasoningPart,
 // FilePart, ToolCallPart or ToolResultPart.
 type MessagePart interface {
-	Content
-	Options() ProviderOptions
+	messagePart()
 }
 
 // AsMessagePart returns p as a T, also when p holds a non-nil *T.
@@ -97,15 +78,8 @@ func as[T any](v any) (T, bool) {
 
 // TextPart is text of any role.
 type TextPart struct {
-	Text            string
-	ProviderOptions ProviderOptions
+	Text string
 }
-
-// GetType implements Content.
-func (TextPart) GetType() ContentType { return ContentTypeText }
-
-// Options implements MessagePart.
-func (p TextPart) Options() ProviderOptions { return p.ProviderOptions }
 
 // ReasoningPart is an assistant's reasoning sent back; its provider
 // options carry what the provider needs to accept it (a signature, an item
@@ -115,67 +89,39 @@ type ReasoningPart struct {
 	ProviderOptions ProviderOptions
 }
 
-// GetType implements Content.
-func (ReasoningPart) GetType() ContentType { return ContentTypeReasoning }
-
-// Options implements MessagePart.
-func (p ReasoningPart) Options() ProviderOptions { return p.ProviderOptions }
-
 // FilePart is a file attached to a message (an image, a PDF).
 type FilePart struct {
-	Filename        string
-	Data            []byte
-	MediaType       string
-	ProviderOptions ProviderOptions
+	Filename  string
+	Data      []byte
+	MediaType string
 }
-
-// GetType implements Content.
-func (FilePart) GetType() ContentType { return ContentTypeFile }
-
-// Options implements MessagePart.
-func (p FilePart) Options() ProviderOptions { return p.ProviderOptions }
 
 // ToolCallPart is a tool call the assistant made, sent back in the history.
 type ToolCallPart struct {
 	ToolCallID string
 	ToolName   string
 	// Input is the call's arguments as the text of a JSON object.
-	Input           string
-	ProviderOptions ProviderOptions
+	Input string
 }
-
-// GetType implements Content.
-func (ToolCallPart) GetType() ContentType { return ContentTypeToolCall }
-
-// Options implements MessagePart.
-func (p ToolCallPart) Options() ProviderOptions { return p.ProviderOptions }
 
 // ToolResultPart is the result of a tool call, in a MessageRoleTool message.
 type ToolResultPart struct {
-	ToolCallID      string
-	Output          ToolResultOutputContent
-	ProviderOptions ProviderOptions
+	ToolCallID string
+	Output     ToolResultOutputContent
 }
 
-// GetType implements Content.
-func (ToolResultPart) GetType() ContentType { return ContentTypeToolResult }
-
-// Options implements MessagePart.
-func (p ToolResultPart) Options() ProviderOptions { return p.ProviderOptions }
-
-// ToolResultContentType names the kind of a tool result's output.
-type ToolResultContentType string
-
-// The kinds of tool result output.
-const (
-	ToolResultContentTypeText  ToolResultContentType = "text"
-	ToolResultContentTypeError ToolResultContentType = "error"
-)
+// The message parts, and the tool result outputs below, are marked by an
+// unexported method: the adapters know every kind.
+func (TextPart) messagePart()       {}
+func (ReasoningPart) messagePart()  {}
+func (FilePart) messagePart()       {}
+func (ToolCallPart) messagePart()   {}
+func (ToolResultPart) messagePart() {}
 
 // ToolResultOutputContent is a tool result's output:
 // ToolResultOutputContentText or ToolResultOutputContentError.
 type ToolResultOutputContent interface {
-	GetType() ToolResultContentType
+	toolResultOutput()
 }
 
 // ToolResultOutputContentText is a tool's text output.
@@ -183,20 +129,14 @@ type ToolResultOutputContentText struct {
 	Text string
 }
 
-// GetType implements ToolResultOutputContent.
-func (ToolResultOutputContentText) GetType() ToolResultContentType {
-	return ToolResultContentTypeText
-}
+func (ToolResultOutputContentText) toolResultOutput() {}
 
 // ToolResultOutputContentError is a failed tool call's error.
 type ToolResultOutputContentError struct {
 	Error error
 }
 
-// GetType implements ToolResultOutputContent.
-func (ToolResultOutputContentError) GetType() ToolResultContentType {
-	return ToolResultContentTypeError
-}
+func (ToolResultOutputContentError) toolResultOutput() {}
 
 // FunctionTool is a tool offered to the model, which the caller runs,
 // described by a JSON Schema.
@@ -204,8 +144,7 @@ type FunctionTool struct {
 	Name        string
 	Description string
 	// InputSchema is the JSON Schema of the tool's arguments.
-	InputSchema     map[string]any
-	ProviderOptions ProviderOptions
+	InputSchema map[string]any
 }
 
 // ToolChoice says whether and how the model must call tools.
