@@ -210,7 +210,7 @@ func TestCLIRevertUnrevert(t *testing.T) {
 	if err != nil {
 		t.Fatal(err, errOut)
 	}
-	if after := states(t, h.dir, files...); !mapsEqual(after, before) {
+	if after := states(t, h.dir, files...); !maps.Equal(after, before) {
 		t.Errorf("unrevert: %+v, want %+v", after, before)
 	}
 	if got := diffFiles(out); !slices.Equal(got, []string{"README.md", "gone.txt", "tool.sh"}) {
@@ -229,7 +229,7 @@ func TestCLIRevertUnrevert(t *testing.T) {
 		t.Errorf("partial revert: %+v", part)
 	}
 	mustCLI(t, h, "unrevert", sid)
-	if after := states(t, h.dir, files...); !mapsEqual(after, before) {
+	if after := states(t, h.dir, files...); !maps.Equal(after, before) {
 		t.Errorf("unrevert after partial revert: %+v", after)
 	}
 
@@ -245,18 +245,6 @@ func TestCLIRevertUnrevert(t *testing.T) {
 	if read(t, filepath.Join(h.dir, "README.md")) != "the user's own edit\n" || read(t, filepath.Join(h.dir, "gone.txt")) != "<missing>" {
 		t.Errorf("a refused revert changed files")
 	}
-}
-
-func mapsEqual(a, b map[string]fileState) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }
 
 func TestCLILockedWhileServing(t *testing.T) {

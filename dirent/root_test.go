@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -90,7 +91,7 @@ func TestRootFollowsNoLink(t *testing.T) {
 	if err := r.Chmod("real/lf", 0o600); err == nil {
 		t.Error("Chmod real/lf changed the link's target")
 	}
-	if got := snapshot(); !equalMaps(got, before) {
+	if got := snapshot(); !maps.Equal(got, before) {
 		t.Errorf("the tree changed:\n%v\n%v", before, got)
 	}
 	if tgt, err := r.Readlink("real/lf"); err != nil || tgt != "f" {
@@ -131,18 +132,6 @@ func dirNames(ents []os.DirEntry) []string {
 		out = append(out, e.Name())
 	}
 	return out
-}
-
-func equalMaps(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }
 
 // A walk lists the tree on each call with the same Root: each walk reads
